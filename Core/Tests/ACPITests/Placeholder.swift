@@ -1,0 +1,4 @@
+import XCTest
+@testable import ACPI
+
+final class ACPIPlaceholderTests: XCTestCase {}

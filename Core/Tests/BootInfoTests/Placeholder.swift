@@ -1,0 +1,4 @@
+import XCTest
+@testable import BootInfo
+
+final class BootInfoPlaceholderTests: XCTestCase {}

@@ -1,0 +1,4 @@
+import XCTest
+@testable import Channel
+
+final class ChannelPlaceholderTests: XCTestCase {}

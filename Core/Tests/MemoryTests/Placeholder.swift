@@ -1,0 +1,4 @@
+import XCTest
+@testable import Memory
+
+final class MemoryPlaceholderTests: XCTestCase {}

@@ -1,0 +1,4 @@
+import XCTest
+@testable import PageTables
+
+final class PageTablesPlaceholderTests: XCTestCase {}

@@ -1,0 +1,4 @@
+import XCTest
+@testable import ShellCommands
+
+final class ShellCommandsPlaceholderTests: XCTestCase {}
