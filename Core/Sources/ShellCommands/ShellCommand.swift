@@ -1,0 +1,87 @@
+// The kernel shell's command language, parsed apart from the kernel so it is tested on
+// the host. A line is words separated by spaces; the first word names the command.
+// Anything the user types is untrusted: every line parses to a command or to a clear
+// complaint, never a crash.
+
+public enum ShellCommand: Equatable {
+    case help
+    case cores
+    case memory
+    case interprocessorInterrupt(core: Int)
+    case uptime
+    /// Fault on purpose on a core (this one when nil) to show the panic output.
+    case panic(core: Int?)
+    case halt
+    case empty
+    case unknown([UInt8])
+    case usage(StaticString)
+
+    public static func == (a: Self, b: Self) -> Bool {
+        switch (a, b) {
+        case (.help, .help), (.cores, .cores), (.memory, .memory), (.uptime, .uptime),
+             (.halt, .halt), (.empty, .empty): return true
+        case let (.interprocessorInterrupt(x), .interprocessorInterrupt(y)): return x == y
+        case let (.panic(x), .panic(y)): return x == y
+        case let (.unknown(x), .unknown(y)): return x == y
+        case let (.usage(x), .usage(y)): return x.utf8Start == y.utf8Start
+        default: return false
+        }
+    }
+
+    /// One line of help per command, in the order `help` prints them.
+    public static let helpLines: [StaticString] = [
+        "help            this list",
+        "cores           every core: id, APIC id, state, timer ticks",
+        "mem             every core's share of memory: frames total, free, used; heap bytes",
+        "ipi <core>      round trip to that core's CPU driver and back, in cycles",
+        "uptime          time since boot",
+        "panic [core]    fault on purpose on a core (default: this one) to show a panic",
+        "halt            power off",
+    ]
+
+    public init(parsing line: [UInt8]) {
+        let words = Self.split(line)
+        guard let first = words.first else { self = .empty; return }
+        func argument(_ index: Int) -> Int? { index < words.count ? Self.decimal(words[index]) : nil }
+        switch first {
+        case Array("help".utf8), Array("?".utf8): self = words.count == 1 ? .help : .usage("usage: help")
+        case Array("cores".utf8): self = words.count == 1 ? .cores : .usage("usage: cores")
+        case Array("mem".utf8): self = words.count == 1 ? .memory : .usage("usage: mem")
+        case Array("uptime".utf8): self = words.count == 1 ? .uptime : .usage("usage: uptime")
+        case Array("halt".utf8): self = words.count == 1 ? .halt : .usage("usage: halt")
+        case Array("ipi".utf8):
+            if words.count == 2, let core = argument(1) { self = .interprocessorInterrupt(core: core) }
+            else { self = .usage("usage: ipi <core>") }
+        case Array("panic".utf8):
+            if words.count == 1 { self = .panic(core: nil) }
+            else if words.count == 2, let core = argument(1) { self = .panic(core: core) }
+            else { self = .usage("usage: panic [core]") }
+        default: self = .unknown(first)
+        }
+    }
+
+    static func split(_ line: [UInt8]) -> [[UInt8]] {
+        var words: [[UInt8]] = []
+        var current: [UInt8] = []
+        for byte in line {
+            if byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") {
+                if !current.isEmpty { words.append(current); current = [] }
+            } else {
+                current.append(byte)
+            }
+        }
+        if !current.isEmpty { words.append(current) }
+        return words
+    }
+
+    /// A non-negative decimal number of at most 9 digits, or nil.
+    static func decimal(_ word: [UInt8]) -> Int? {
+        guard !word.isEmpty, word.count <= 9 else { return nil }
+        var value = 0
+        for byte in word {
+            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
+            value = value * 10 + Int(byte - UInt8(ascii: "0"))
+        }
+        return value
+    }
+}

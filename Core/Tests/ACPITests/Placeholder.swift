@@ -1,4 +1,0 @@
-import XCTest
-@testable import ACPI
-
-final class ACPIPlaceholderTests: XCTestCase {}

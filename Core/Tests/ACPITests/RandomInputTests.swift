@@ -1,0 +1,86 @@
+// Parsers must answer every input with a value or an error. These tests feed seeded
+// random blobs and mutations of valid tables; a crash or hang fails the run, and a
+// failing seed replays exactly.
+
+import Basics
+import XCTest
+@testable import ACPI
+
+final class RandomInputTests: XCTestCase {
+    func testRandomBlobsAsMADT() {
+        var random = SeededGenerator(seed: 0x5EED_0001)
+        var parsed = 0
+        for _ in 0..<3000 {
+            let count = Int.random(in: 0..<200, using: &random)
+            var bytes = (0..<count).map { _ in UInt8.random(in: 0...255, using: &random) }
+            // Mostly give the blob a plausible header so the entry walk is exercised.
+            if count >= 44 && Bool.random(using: &random) {
+                bytes.replaceSubrange(0..<4, with: Array("APIC".utf8))
+                let length = UInt32.random(in: 40...UInt32(count + 8), using: &random)
+                withUnsafeBytes(of: length.littleEndian) { bytes.replaceSubrange(4..<8, with: $0) }
+            }
+            if (try? parseMADT(bytes)) != nil { parsed += 1 }
+        }
+        XCTAssertGreaterThan(parsed, 0)
+    }
+
+    func testMutatedMADTs() {
+        var random = SeededGenerator(seed: 0x5EED_0002)
+        let original = TableBuilder.madt(entries: [
+            TableBuilder.localAPIC(uid: 0, apicID: 0), TableBuilder.localAPIC(uid: 1, apicID: 1, flags: 0),
+            TableBuilder.ioAPIC(id: 2, address: 0xFEC0_0000, gsiBase: 0),
+            TableBuilder.localAPICOverride(address: 0xFEE0_0000),
+            TableBuilder.interruptSourceOverride(source: 0, gsi: 2),
+            TableBuilder.x2APIC(x2apicID: 300, uid: 3), TableBuilder.x2APIC(x2apicID: 301, uid: 4, flags: 2),
+        ])
+        var outcomes = (parsed: 0, failed: 0)
+        for _ in 0..<3000 {
+            var bytes = original
+            for _ in 0..<Int.random(in: 1...4, using: &random) {
+                let index = Int.random(in: 36..<bytes.count, using: &random)
+                bytes[index] = UInt8.random(in: 0...255, using: &random)
+            }
+            if Int.random(in: 0..<8, using: &random) == 0 {
+                bytes.removeLast(Int.random(in: 0..<20, using: &random))
+            }
+            do {
+                let madt = try parseMADT(bytes)
+                outcomes.parsed += 1
+                _ = CoreList.make(madt: .success(madt), bootstrap: APICID(0), limit: 4)
+            } catch {
+                outcomes.failed += 1
+                _ = error.message
+            }
+        }
+        XCTAssertGreaterThan(outcomes.parsed, 0)
+        XCTAssertGreaterThan(outcomes.failed, 0)
+    }
+
+    func testMutatedMachines() {
+        // Random damage anywhere in the RSDP, root tables or MADT, parsed end to end.
+        var random = SeededGenerator(seed: 0x5EED_0003)
+        let addresses = [TableBuilder.rsdpAddress, TableBuilder.xsdtAddress, TableBuilder.rsdtAddress, TableBuilder.madtAddress]
+        let originals = TableBuilder.standardMachineContents()
+        for _ in 0..<1000 {
+            let memory = TableBuilder.standardMachine()
+            let target = addresses[Int.random(in: 0..<addresses.count, using: &random)]
+            var bytes = originals[target]!
+            for _ in 0..<Int.random(in: 1...3, using: &random) {
+                bytes[Int.random(in: 0..<bytes.count, using: &random)] = UInt8.random(in: 0...255, using: &random)
+            }
+            memory.place(bytes, at: target)
+            let result = Result { () throws(ACPIError) -> MADT in
+                try ACPITables.locate(rsdp: PhysicalAddress(TableBuilder.rsdpAddress), memory: memory).madt(memory: memory)
+            }
+            let list = CoreList.make(madt: result, bootstrap: APICID(0), limit: 8)
+            XCTAssertEqual(list.apicIDs.first, APICID(0))
+        }
+    }
+
+    private func parseMADT(_ bytes: [UInt8]) throws(ACPIError) -> MADT {
+        let result = bytes.withUnsafeBytes { raw in
+            Result { () throws(ACPIError) -> MADT in try MADT(table: ByteReader(raw)) }
+        }
+        return try result.get()
+    }
+}

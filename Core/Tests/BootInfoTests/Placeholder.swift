@@ -1,4 +1,0 @@
-import XCTest
-@testable import BootInfo
-
-final class BootInfoPlaceholderTests: XCTestCase {}

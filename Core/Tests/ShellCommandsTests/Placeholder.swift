@@ -1,4 +1,0 @@
-import XCTest
-@testable import ShellCommands
-
-final class ShellCommandsPlaceholderTests: XCTestCase {}

@@ -1,0 +1,43 @@
+import XCTest
+@testable import ShellCommands
+
+final class ShellCommandTests: XCTestCase {
+    func parse(_ text: String) -> ShellCommand { ShellCommand(parsing: Array(text.utf8)) }
+
+    func testEveryCommand() {
+        XCTAssertEqual(parse("help"), .help)
+        XCTAssertEqual(parse("cores"), .cores)
+        XCTAssertEqual(parse("mem"), .memory)
+        XCTAssertEqual(parse("uptime"), .uptime)
+        XCTAssertEqual(parse("halt"), .halt)
+        XCTAssertEqual(parse("ipi 3"), .interprocessorInterrupt(core: 3))
+        XCTAssertEqual(parse("  ipi\t12  "), .interprocessorInterrupt(core: 12))
+        XCTAssertEqual(parse("panic"), .panic(core: nil))
+        XCTAssertEqual(parse("panic 1"), .panic(core: 1))
+        XCTAssertEqual(parse(""), .empty)
+        XCTAssertEqual(parse("   "), .empty)
+    }
+
+    func testBadInputGetsAComplaint() {
+        XCTAssertEqual(parse("frobnicate now"), .unknown(Array("frobnicate".utf8)))
+        if case .usage = parse("ipi") {} else { XCTFail("ipi without a core") }
+        if case .usage = parse("ipi x") {} else { XCTFail("ipi with a word") }
+        if case .usage = parse("ipi -1") {} else { XCTFail("negative core") }
+        if case .usage = parse("ipi 99999999999999999999") {} else { XCTFail("huge core") }
+        if case .usage = parse("panic 1 2") {} else { XCTFail("two arguments") }
+        if case .usage = parse("cores now") {} else { XCTFail("extra argument") }
+    }
+
+    func testRandomBytesNeverCrash() {
+        var seed: UInt64 = 0x5EED
+        for _ in 0..<5_000 {
+            var line: [UInt8] = []
+            for _ in 0..<Int(seed % 24) {
+                seed = seed &* 6364136223846793005 &+ 1442695040888963407
+                line.append(UInt8(truncatingIfNeeded: seed >> 33))
+            }
+            seed = seed &* 6364136223846793005 &+ 1442695040888963407
+            _ = ShellCommand(parsing: line)
+        }
+    }
+}

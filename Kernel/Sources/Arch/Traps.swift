@@ -1,0 +1,91 @@
+// From the assembly trap stubs into Swift. `x86_trap_dispatch` is the only entry: it
+// turns the raw frame into a typed `Trap` and hands it to the CPU driver's handler,
+// which the bootstrap core registers once before any other core starts (a boot
+// hand-off: written once, read-only afterwards).
+import X86
+
+public enum Trap {
+    /// A CPU exception (vectors 0–31): always a kernel bug or deliberate fault today,
+    /// since no user code runs yet.
+    case exception(Exception)
+    case timer
+    case notify
+    case spurious
+    case other(vector: UInt8)
+}
+
+public struct Exception {
+    public let vector: UInt8
+    public let errorCode: UInt64
+    public let instructionPointer: UInt64
+    public let stackPointer: UInt64
+    public let framePointer: UInt64
+    public let faultAddress: UInt64
+
+    /// The SDM's mnemonic and name (Vol. 3A, Table 6-1).
+    public var name: StaticString {
+        switch vector {
+        case 0: return "divide error (#DE)"
+        case 1: return "debug (#DB)"
+        case 2: return "non-maskable interrupt (NMI)"
+        case 3: return "breakpoint (#BP)"
+        case 4: return "overflow (#OF)"
+        case 5: return "bound range exceeded (#BR)"
+        case 6: return "invalid opcode (#UD)"
+        case 7: return "device not available (#NM)"
+        case 8: return "double fault (#DF)"
+        case 10: return "invalid TSS (#TS)"
+        case 11: return "segment not present (#NP)"
+        case 12: return "stack-segment fault (#SS)"
+        case 13: return "general protection (#GP)"
+        case 14: return "page fault (#PF)"
+        case 16: return "x87 floating-point error (#MF)"
+        case 17: return "alignment check (#AC)"
+        case 18: return "machine check (#MC)"
+        case 19: return "SIMD floating-point (#XM)"
+        case 20: return "virtualization (#VE)"
+        case 21: return "control protection (#CP)"
+        default: return "reserved exception"
+        }
+    }
+}
+
+public typealias TrapHandler = (Trap) -> Void
+
+/// Set once by the bootstrap core before interrupts are enabled anywhere.
+nonisolated(unsafe) public var trapHandler: TrapHandler? = nil
+
+@_cdecl("x86_trap_dispatch")
+func trapDispatch(_ frame: UnsafeMutablePointer<x86_trap_frame>) {
+    let vector = UInt8(truncatingIfNeeded: frame.pointee.vector)
+    let trap: Trap
+    switch vector {
+    case 0..<32:
+        trap = .exception(Exception(
+            vector: vector, errorCode: frame.pointee.error_code,
+            instructionPointer: frame.pointee.rip, stackPointer: frame.pointee.rsp,
+            framePointer: frame.pointee.rbp, faultAddress: vector == 14 ? CPU.faultAddress : 0))
+    case LocalAPIC.timerVector: trap = .timer
+    case LocalAPIC.notifyVector: trap = .notify
+    case LocalAPIC.spuriousVector: trap = .spurious
+    default: trap = .other(vector: vector)
+    }
+    if let handler = trapHandler { handler(trap) } else { CPU.stop() }
+}
+
+/// Walks the frame-pointer chain from `framePointer`, reading only inside `stack`
+/// (so a corrupt chain ends the walk instead of faulting in the fault handler).
+public func walkFrames(from framePointer: UInt64, within stack: Range<UInt64>, limit: Int = 16,
+                       _ body: (UInt64) -> Void) {
+    var rbp = framePointer
+    var depth = 0
+    while depth < limit, rbp & 7 == 0, stack.contains(rbp), stack.contains(rbp + 15) {
+        let returnAddress = UnsafePointer<UInt64>(bitPattern: UInt(rbp + 8))!.pointee
+        if returnAddress == 0 { break }
+        body(returnAddress)
+        let next = UnsafePointer<UInt64>(bitPattern: UInt(rbp))!.pointee
+        if next <= rbp { break }
+        rbp = next
+        depth += 1
+    }
+}

@@ -1,0 +1,61 @@
+// The console. Core 0 owns the serial port; every other core buffers its output a line
+// at a time and sends each finished line to core 0 over its link, where it is written
+// whole. So lines from different cores never mix, and no core takes a lock: the only
+// cross-core traffic is ordinary link messages. Before a core has its state (early
+// boot) and in a panic, it writes the serial port directly.
+import Arch
+import Basics
+
+enum Console {
+    /// Longest line a core buffers before sending it as is.
+    static let maxLine = 240
+    /// Outbox depth beyond which console output to core 0 is dropped (and counted)
+    /// instead of queued: a stopped core 0 must not make other cores run out of memory.
+    static let maxQueuedMessages = 2048
+
+    nonisolated(unsafe) static var atLineStart = true
+
+    static func put(_ byte: UInt8) {
+        guard let state = CoreState.current, state.id != .bootstrap else {
+            writeSerial(byte)
+            return
+        }
+        state.consoleLine.append(byte)
+        if byte == UInt8(ascii: "\n") || state.consoleLine.count >= maxLine {
+            sendLine(state)
+        }
+    }
+
+    /// Only core 0 (or a core before it has state) writes the port.
+    static func writeSerial(_ byte: UInt8) {
+        SerialPort.write(byte)
+        atLineStart = byte == UInt8(ascii: "\n")
+    }
+
+    static func sendLine(_ state: CoreState) {
+        let line = state.consoleLine
+        state.consoleLine.removeAll(keepingCapacity: true)
+        guard let queued = state.links[0]?.outbox.count, queued < maxQueuedMessages else {
+            state.droppedConsoleBytes += line.count
+            return
+        }
+        var offset = 0
+        repeat {
+            let end = min(offset + KernelMessage.consoleBytesPerMessage, line.count)
+            state.send(.console(bytes: Array(line[offset..<end]), isEnd: end == line.count), to: .bootstrap)
+            offset = end
+        } while offset < line.count
+    }
+
+    /// On core 0: a piece of a line from another core. Whole lines are written at once,
+    /// starting on a fresh line if core 0 left its own output mid-line (the prompt).
+    static func receive(_ bytes: [UInt8], isEnd: Bool, from source: CoreID, state: CoreState) {
+        state.remoteLines[source.rawValue].append(contentsOf: bytes)
+        guard isEnd || state.remoteLines[source.rawValue].count > 4 * maxLine else { return }
+        if !atLineStart { writeSerial(UInt8(ascii: "\n")) }
+        for byte in state.remoteLines[source.rawValue] { writeSerial(byte) }
+        if !atLineStart { writeSerial(UInt8(ascii: "\n")) }
+        state.remoteLines[source.rawValue].removeAll(keepingCapacity: true)
+        state.shell?.redrawAfterOutput()
+    }
+}

@@ -1,0 +1,62 @@
+// A link is this core's end of the two rings it shares with one other core: it sends
+// on one and receives on the other. The rings live in the channel area that the
+// bootstrap core set aside at boot; ring (i → j) is at a position both cores compute
+// from i, j and the core count, so no allocator is shared. Sending never blocks: what
+// does not fit in the ring waits in a per-link outbox (in this core's own memory) and
+// goes out on a later poll, so two cores that send to each other at once cannot
+// deadlock. Every send is followed by a notify IPI so a halted receiver wakes up.
+import Arch
+import Basics
+import Channel
+
+struct Link {
+    static let ringBytes = 4096
+    static var slots: Int { Ring.slots(inBytes: ringBytes) }
+
+    let peer: CoreID
+    let peerAPIC: APICID
+    var sender: RingSender
+    var receiver: RingReceiver
+    var outbox: [ChannelMessage] = []
+    /// Set when the peer wrote something a correct CPU driver cannot: the link is dead.
+    var broken: ChannelError? = nil
+
+    /// The ring from core `from` to core `to` in an area laid out for `count` cores.
+    static func ring(from: CoreID, to: CoreID, count: Int, area: UInt64) -> UnsafeMutableRawPointer {
+        let index = UInt64(from.rawValue * count + to.rawValue)
+        return UnsafeMutableRawPointer(bitPattern: UInt(area + index * UInt64(ringBytes)))!
+    }
+
+    static func areaBytes(cores: Int) -> UInt64 { UInt64(cores * cores * ringBytes) }
+
+    init(from me: CoreID, to peer: CoreID, peerAPIC: APICID, count: Int, area: UInt64) {
+        self.peer = peer
+        self.peerAPIC = peerAPIC
+        sender = RingSender(region: Link.ring(from: me, to: peer, count: count, area: area), slots: Link.slots)
+        receiver = RingReceiver(region: Link.ring(from: peer, to: me, count: count, area: area), slots: Link.slots)
+    }
+
+    /// Queues `message` behind anything already waiting and pushes what fits.
+    mutating func send(_ message: ChannelMessage) {
+        guard broken == nil else { return }
+        outbox.append(message)
+        flush()
+    }
+
+    /// Pushes waiting messages into the ring; true if any went out.
+    @discardableResult
+    mutating func flush() -> Bool {
+        var sentAny = false
+        while broken == nil, let next = outbox.first {
+            do {
+                guard try sender.send(next) else { break }
+            } catch {
+                broken = error
+                break
+            }
+            outbox.removeFirst()
+            sentAny = true
+        }
+        return sentAny
+    }
+}

@@ -1,0 +1,197 @@
+// In-kernel tests, run when the kernel command line says `test`. Core 0 runs its own
+// checks, asks every other core to run the same checks on itself, and then checks
+// what only a view of all cores can show (that their blocks and shares are disjoint).
+// Each check prints `PASS core N: name` or `FAIL core N: name: reason`; core 0 ends with
+// `N passed, M failed` and powers QEMU off with the verdict. The host tool treats a
+// missing core, a panic or a timeout as failures too.
+import Arch
+import Basics
+import Memory
+
+struct TestTally {
+    var passed = 0
+    var failed = 0
+    let core: CoreID
+
+    mutating func check(_ name: StaticString, _ failure: String?) {
+        if let failure {
+            failed += 1
+            print("FAIL core \(core.rawValue): \(name): \(failure)")
+        } else {
+            passed += 1
+            print("PASS core \(core.rawValue): \(name)")
+        }
+    }
+}
+
+enum SelfTests {
+    /// The checks every core runs on itself.
+    static func runLocal(on state: CoreState, live: CoreSet) -> TestReport {
+        var tally = TestTally(core: state.id)
+        tally.check("per-core state is this core's", perCoreState(state))
+        tally.check("frame allocator: allocate, write, free", frameAllocator())
+        tally.check("frame allocator: every free frame of the share is usable", everyFrame(state))
+        tally.check("heap: random allocations against a model", heapRandom(seed: UInt64(state.id.rawValue) + 1))
+        tally.check("timer: ticks arrive", timer(state))
+        tally.check("ipi: round trip to every other core", pingEveryCore(state, live: live))
+        let block = CoreBlock.current!
+        return TestReport(passed: tally.passed, failed: tally.failed,
+                          blockAddress: UInt64(UInt(bitPattern: block)),
+                          shareStart: state.share.first?.start.rawValue ?? 0,
+                          shareEnd: state.share.last?.end.rawValue ?? 0)
+    }
+
+    static func perCoreState(_ state: CoreState) -> String? {
+        guard let block = CoreBlock.current else { return "no per-core block" }
+        let address = UInt64(UInt(bitPattern: block))
+        guard state.share.contains(where: { $0.contains(PhysicalAddress(address)) }) else {
+            return "block at \(address) is outside this core's share"
+        }
+        guard block.pointee.coreNumber == state.id.rawValue else { return "block names core \(block.pointee.coreNumber)" }
+        guard state.apic.id == state.apicID else { return "APIC reports id \(state.apic.id.rawValue), expected \(state.apicID.rawValue)" }
+        return nil
+    }
+
+    static func frameAllocator() -> String? {
+        let block = CoreBlock.current!
+        let before = block.pointee.frames.freeFrames
+        guard let run = block.pointee.frames.allocate(count: 16, alignment: 16) else { return "could not allocate 16 aligned frames" }
+        guard run.isAligned(to: 16 * FrameAllocator.frameSize) else { return "run not aligned" }
+        let words = block.pointee.frames.pointer(to: run).assumingMemoryBound(to: UInt64.self)
+        let count = 16 * Int(FrameAllocator.frameSize) / 8
+        for i in 0..<count { words[i] = UInt64(i) &* 0x9E37_79B9_7F4A_7C15 }
+        for i in 0..<count where words[i] != UInt64(i) &* 0x9E37_79B9_7F4A_7C15 { return "pattern lost at word \(i)" }
+        do { try block.pointee.frames.free(run, count: 16) } catch { return "free failed" }
+        do {
+            try block.pointee.frames.free(run, count: 1)
+            return "double free was accepted"
+        } catch {}
+        guard block.pointee.frames.freeFrames == before else { return "free count \(block.pointee.frames.freeFrames), expected \(before)" }
+        return block.pointee.frames.checkConsistency() ? nil : "bitmap and counts disagree"
+    }
+
+    /// Takes every free frame one by one, writes its own address into it, checks them
+    /// all and gives them back. The frames are chained through their first word, so
+    /// the test itself needs no memory. This touches all of the core's share, including
+    /// any part above 4 GiB.
+    static func everyFrame(_ state: CoreState) -> String? {
+        let block = CoreBlock.current!
+        let before = block.pointee.frames.freeFrames
+        var head: UInt64 = 0
+        var taken = 0
+        while let frame = block.pointee.frames.allocate() {
+            guard state.share.contains(where: { $0.contains(frame) }) else { return "frame \(frame.rawValue) outside the share" }
+            let words = block.pointee.frames.pointer(to: frame).assumingMemoryBound(to: UInt64.self)
+            words[0] = head
+            words[1] = frame.rawValue ^ 0xA5A5_A5A5_A5A5_A5A5
+            head = frame.rawValue
+            taken += 1
+        }
+        var failure: String? = taken == before ? nil : "took \(taken) frames, \(before) were free"
+        while head != 0 {
+            let frame = PhysicalAddress(head)
+            let words = block.pointee.frames.pointer(to: frame).assumingMemoryBound(to: UInt64.self)
+            if words[1] != head ^ 0xA5A5_A5A5_A5A5_A5A5 && failure == nil { failure = "frame \(head) lost its contents" }
+            head = words[0]
+            do { try block.pointee.frames.free(frame) } catch { return "could not free frame \(frame.rawValue)" }
+        }
+        return failure
+    }
+
+    static func heapRandom(seed: UInt64) -> String? {
+        let block = CoreBlock.current!
+        var random = seed &* 0x9E37_79B9_7F4A_7C15 | 1
+        func next() -> UInt64 { random ^= random << 13; random ^= random >> 7; random ^= random << 17; return random }
+        var live: [(pointer: UnsafeMutableRawPointer, size: Int, fill: UInt8)] = []
+        live.reserveCapacity(256)                   // the model's own storage, before counting
+        let before = block.pointee.heap.bytesInUse
+        for _ in 0..<2000 {
+            if live.count < 200 && (live.isEmpty || next() % 3 != 0) {
+                let size = Int(next() % 3000) + 1
+                let alignment = 1 << Int(next() % 7)
+                guard let pointer = block.pointee.heap.allocate(byteCount: size, alignment: alignment, frames: &block.pointee.frames) else {
+                    return "allocation of \(size) bytes failed"
+                }
+                guard UInt(bitPattern: pointer) % UInt(alignment) == 0 else { return "misaligned block" }
+                let fill = UInt8(truncatingIfNeeded: next())
+                pointer.initializeMemory(as: UInt8.self, repeating: fill, count: size)
+                live.append((pointer, size, fill))
+            } else {
+                let victim = live.remove(at: Int(next() % UInt64(live.count)))
+                let bytes = victim.pointer.assumingMemoryBound(to: UInt8.self)
+                for i in 0..<victim.size where bytes[i] != victim.fill { return "block of \(victim.size) bytes was overwritten" }
+                do { try block.pointee.heap.free(victim.pointer, frames: &block.pointee.frames) } catch { return "free refused a live block" }
+            }
+        }
+        for victim in live {
+            do { try block.pointee.heap.free(victim.pointer, frames: &block.pointee.frames) } catch { return "free refused a live block" }
+        }
+        live.removeAll(keepingCapacity: true)
+        return block.pointee.heap.bytesInUse == before ? nil : "heap holds \(block.pointee.heap.bytesInUse - before) bytes more than before"
+    }
+
+    static func timer(_ state: CoreState) -> String? {
+        let start = state.ticks
+        let start2 = CPU.timestamp()
+        // Halting lets the tick in; the timeout is generous because it is not a
+        // performance check, only "the timer interrupt is delivered at all".
+        while state.ticks < start + 3 {
+            if CPU.timestamp() - start2 > state.cycles(milliseconds: 5000) { return "fewer than 3 ticks in 5 s" }
+            if !state.poll() { CPU.waitForInterrupt() }
+        }
+        return nil
+    }
+
+    static func pingEveryCore(_ state: CoreState, live: CoreSet) -> String? {
+        for core in 0..<state.coreCount where core != state.id.rawValue && live.contains(CoreID(core)) {
+            let token = UInt64(state.id.rawValue) << 32 | UInt64(core) << 8 | 0x77
+            if state.pingRoundTrip(to: CoreID(core), token: token) == nil { return "core \(core) did not answer" }
+        }
+        return nil
+    }
+
+    /// Core 0: run everything, print the verdict, power off.
+    static func runAll(on state: CoreState) -> Never {
+        var live = CoreSet()
+        for core in 0..<state.coreCount where !state.failedCores[core] { live.insert(CoreID(core)) }
+        for core in 1..<max(state.coreCount, 1) where live.contains(CoreID(core)) {
+            state.send(.runTests(live), to: CoreID(core))
+        }
+        let own = runLocal(on: state, live: live)
+        var passed = own.passed
+        var failed = own.failed
+        let others = (1..<max(state.coreCount, 1)).filter { live.contains(CoreID($0)) }
+        _ = state.waitUntil(milliseconds: 120_000) { others.allSatisfy { state.testReplies[$0] != nil } }
+        var tally = TestTally(core: state.id)
+        var reports: [TestReport] = [own]
+        for core in 1..<max(state.coreCount, 1) {
+            if !live.contains(CoreID(core)) {
+                tally.check("every core started", "core \(core) (apic \(state.apicIDs[core].rawValue)) did not start")
+            } else if let report = state.testReplies[core] {
+                passed += report.passed
+                failed += report.failed
+                reports.append(report)
+            } else {
+                tally.check("every core reports its tests", "core \(core) did not report within 120 s")
+            }
+        }
+        tally.check("isolation: cores' blocks and shares are disjoint", disjoint(reports))
+        // Let the other cores' last lines reach the console before the verdict.
+        _ = state.waitUntil(milliseconds: 100) { false }
+        passed += tally.passed
+        failed += tally.failed
+        print("\(passed) passed, \(failed) failed")
+        Machine.exit(success: failed == 0)
+    }
+
+    static func disjoint(_ reports: [TestReport]) -> String? {
+        for (i, a) in reports.enumerated() {
+            guard a.blockAddress >= a.shareStart, a.blockAddress < a.shareEnd else { return "a block lies outside its share" }
+            for b in reports[(i + 1)...] {
+                if a.blockAddress == b.blockAddress { return "two cores share a block" }
+                if a.shareStart < b.shareEnd && b.shareStart < a.shareEnd { return "two cores' shares overlap" }
+            }
+        }
+        return nil
+    }
+}

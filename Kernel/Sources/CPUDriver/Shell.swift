@@ -1,0 +1,186 @@
+// The shell on core 0's serial console. It reads bytes as they arrive (polled from the
+// event loop), edits one line, and runs the command. Commands that need another core's
+// answer send it a request over the link and wait, polling, with a timeout, so a
+// stopped core shows up as "no reply" instead of hanging the shell.
+import Arch
+import Basics
+import ShellCommands
+
+final class Shell {
+    static let prompt: StaticString = "swordfish> "
+    var line: [UInt8] = []
+    /// True while a command runs: input is not read again from inside its waits.
+    var running = false
+    var lastWasReturn = false
+    /// The core's state (which holds this shell: both live as long as the core).
+    let state: CoreState
+
+    init(state: CoreState) { self.state = state }
+
+    func start() {
+        print("type 'help' for commands")
+        showPrompt()
+    }
+
+    func showPrompt() {
+        Self.prompt.withUTF8Buffer { for byte in $0 { Console.writeSerial(byte) } }
+        for byte in line { Console.writeSerial(byte) }
+    }
+
+    /// Another core's line was just written: show the prompt and the partial line again.
+    func redrawAfterOutput() {
+        if !running { showPrompt() }
+    }
+
+    /// Reads whatever input is waiting; true if there was some.
+    func poll() -> Bool {
+        guard !running else { return false }
+        var any = false
+        while let byte = SerialPort.read() {
+            any = true
+            handle(byte)
+        }
+        return any
+    }
+
+    func handle(_ byte: UInt8) {
+        switch byte {
+        case UInt8(ascii: "\r"), UInt8(ascii: "\n"):
+            if byte == UInt8(ascii: "\n") && lastWasReturn { lastWasReturn = false; return }
+            lastWasReturn = byte == UInt8(ascii: "\r")
+            Console.writeSerial(UInt8(ascii: "\n"))
+            let command = ShellCommand(parsing: line)
+            line.removeAll()
+            running = true
+            execute(command)
+            running = false
+            showPrompt()
+        case 0x08, 0x7F:                                     // backspace, delete
+            lastWasReturn = false
+            if !line.isEmpty {
+                line.removeLast()
+                for b in [UInt8(0x08), UInt8(ascii: " "), UInt8(0x08)] { Console.writeSerial(b) }
+            }
+        case 0x20..<0x7F:
+            lastWasReturn = false
+            if line.count < 200 { line.append(byte); Console.writeSerial(byte) }
+        default:
+            lastWasReturn = false                            // other control bytes: ignored
+        }
+    }
+
+    func execute(_ command: ShellCommand) {
+        switch command {
+        case .empty: break
+        case .help: for text in ShellCommand.helpLines { print(text) }
+        case .cores: listCores()
+        case .memory: listMemory()
+        case .uptime: showUptime()
+        case .interprocessorInterrupt(let core): roundTrip(to: core)
+        case .panic(let core): panic(on: core)
+        case .halt:
+            print("powering off")
+            Machine.exit(success: true)
+        case .unknown(let word):
+            print("unknown command '\(String(decoding: word, as: UTF8.self))'; type 'help'")
+        case .usage(let text): print(text)
+        }
+    }
+
+    /// Asks every other core for its status; nil entries did not answer in time.
+    func collectStatus() -> [CoreStatus?] {
+        for core in 0..<state.coreCount { state.statusReplies[core] = nil }
+        for core in 1..<max(state.coreCount, 1) where !state.failedCores[core] {
+            state.send(.statusRequest, to: CoreID(core))
+        }
+        _ = state.waitUntil(milliseconds: 500) {
+            (1..<max(state.coreCount, 1)).allSatisfy { state.failedCores[$0] || state.statusReplies[$0] != nil }
+        }
+        var result = state.statusReplies
+        result[0] = state.status
+        return result
+    }
+
+    func listCores() {
+        let status = collectStatus()
+        print("core  apic  state         ticks")
+        for core in 0..<state.coreCount {
+            let apic = state.apicIDs[core].rawValue
+            if state.failedCores[core] {
+                print("\(pad(core, 4))  \(pad(Int(apic), 4))  not started")
+            } else if let s = status[core] {
+                print("\(pad(core, 4))  \(pad(Int(apic), 4))  up       \(pad(Int(s.ticks), 10))")
+            } else {
+                print("\(pad(core, 4))  \(pad(Int(apic), 4))  no reply (stopped?)")
+            }
+        }
+    }
+
+    func listMemory() {
+        let status = collectStatus()
+        print("core   frames     free     used   heap KiB")
+        for core in 0..<state.coreCount {
+            guard let s = status[core] else {
+                print("\(pad(core, 4))   (no reply)")
+                continue
+            }
+            let used = Int(s.totalFrames - s.freeFrames)
+            print("\(pad(core, 4)) \(pad(Int(s.totalFrames), 8)) \(pad(Int(s.freeFrames), 8)) \(pad(used, 8)) \(pad(Int(s.heapBytes / 1024), 10))")
+        }
+        print("(frames are 4 KiB; each core allocates only from its own share)")
+    }
+
+    func showUptime() {
+        let cycles = CPU.timestamp() - state.bootTimestamp
+        let milliseconds = cycles / max(state.tscHz / 1000, 1)
+        print("up \(milliseconds / 1000).\(pad3(Int(milliseconds % 1000))) s, \(state.ticks) ticks on core 0 (tsc \(state.tscHz / 1_000_000) MHz)")
+    }
+
+    func roundTrip(to core: Int) {
+        guard core < state.coreCount else { print("no core \(core); there are \(state.coreCount)"); return }
+        guard core != state.id.rawValue else { print("core \(core) is this core; pick another"); return }
+        guard !state.failedCores[core] else { print("core \(core) did not start"); return }
+        let rounds = 100
+        var samples: [UInt64] = []
+        for round in 0..<rounds {
+            guard let cycles = state.pingRoundTrip(to: CoreID(core), token: UInt64(round + 1)) else {
+                print("core \(core): no reply within 1 s (stopped?)")
+                return
+            }
+            samples.append(cycles)
+        }
+        samples.sort()
+        print("ipi round trip core \(state.id.rawValue) -> \(core) -> \(state.id.rawValue): median \(samples[rounds / 2]) cycles, min \(samples[0]), p99 \(samples[rounds * 99 / 100]) (\(rounds) rounds)")
+    }
+
+    func panic(on core: Int?) {
+        let target = core ?? state.id.rawValue
+        guard target < state.coreCount else { print("no core \(target)"); return }
+        if target == state.id.rawValue { Panic.deliberateFault() }
+        state.send(.panicRequest, to: CoreID(target))
+        print("asked core \(target) to fault; it prints its panic and stops, the others go on")
+        _ = state.waitUntil(milliseconds: 200) { false }
+    }
+}
+
+extension CoreState {
+    /// One message to `core` and its answer, in cycles; nil on timeout.
+    func pingRoundTrip(to core: CoreID, token: UInt64) -> UInt64? {
+        let start = CPU.timestamp()
+        send(.ping(token: token), to: core)
+        guard waitUntil(milliseconds: 1000, { pongs[core.rawValue] == token }) else { return nil }
+        return CPU.timestamp() - start
+    }
+}
+
+func pad(_ value: Int, _ width: Int) -> String {
+    var text = "\(value)"
+    while text.utf8.count < width { text = " " + text }
+    return text
+}
+
+func pad3(_ value: Int) -> String {
+    var text = "\(value)"
+    while text.utf8.count < 3 { text = "0" + text }
+    return text
+}

@@ -1,0 +1,136 @@
+// The bootstrap core's boot, one ordered step at a time (entry.S calls this in 64-bit
+// mode on the boot stack, interrupts off). Until step 6 this core allocates from the
+// boot arena; everything parsed here is untrusted firmware input and is checked.
+import Arch
+import Basics
+import BootInfo
+import ACPI
+import Memory
+
+/// Boot information and firmware tables are read through the boot page tables, which
+/// map the first 4 GiB.
+let bootMapped = IdentityMappedMemory(limit: 4 * .gibibyte)
+
+func bootFailure(_ what: StaticString, _ message: StaticString, _ detail: UInt64?) -> Never {
+    print("boot: \(what): \(message)\(detail.map { " (\($0))" } ?? "")")
+    Panic.stop(reason: "cannot boot without it")
+}
+
+func bootstrapCoreMain() -> Never {
+    // 1. Early console and trap handler (exceptions from here on print a panic); the
+    //    legacy interrupt controller is silenced before any interrupt is enabled.
+    SerialPort.initialize()
+    LegacyPIC.disable()
+    trapHandler = CoreState.handleTrap
+    print("\nSwordfish: a multikernel in Swift")
+
+    // 2. Boot information: PVH start info, memory map, command line.
+    let startInfo: PVHStartInfo
+    let memoryMap: [MemoryMapEntry]
+    do {
+        startInfo = try PVHStartInfo.parse(at: KernelImage.startInfoAddress, memory: bootMapped)
+        memoryMap = try startInfo.memoryMap(memory: bootMapped)
+    } catch {
+        bootFailure("PVH start info", error.message, error.detail)
+    }
+    let commandLine: KernelCommandLine
+    do { commandLine = try startInfo.commandLine(memory: bootMapped) } catch {
+        print("boot: command line ignored: \(error.message)")
+        commandLine = KernelCommandLine([])
+    }
+    let testMode = commandLine.contains(flag: "test")
+
+    // 3. Time: the TSC frequency, from CPUID or measured against the PIT.
+    let tscHz = Clock.measureTSCFrequency()
+
+    // 4. Cores: the MADT's enabled processors; if it is unusable, this core alone.
+    let apic = LocalAPIC.enable()
+    let madt = Result { () throws(ACPIError) -> MADT in
+        guard let rsdp = startInfo.rsdpAddress else { throw .noRootTable }
+        return try ACPITables.locate(rsdp: rsdp, memory: bootMapped).madt(memory: bootMapped)
+    }
+    let cores = CoreList.make(madt: madt, bootstrap: apic.id, limit: CoreSet.capacity)
+    for note in cores.notes { describe(note) }
+
+    // 5. Memory: set aside the channel area, then cut RAM into one share per core.
+    let plan: MemoryPlan
+    do {
+        plan = try MemoryPlan.make(
+            usable: memoryMap.usableRanges,
+            reserved: [PhysicalRange(start: PhysicalAddress(0), end: PhysicalAddress(.mebibyte)), KernelImage.range],
+            cores: cores.count, channelAreaBytes: Link.areaBytes(cores: cores.count),
+            limit: PhysicalAddress(4 * .gibibyte))
+    } catch {
+        bootFailure("memory plan", "not enough memory for the cores", UInt64(cores.count))
+    }
+    if plan.ignoredBytes > 0 { print("boot: \(plan.ignoredBytes / .mebibyte) MiB of RAM above the mapped limit is not used") }
+
+    // 6. This core's block: its own frame allocator and heap from share 0.
+    let installed = plan.shares[0].withUnsafeBufferPointer {
+        CoreBlock.install(core: .bootstrap, share: $0, stack: KernelImage.bootStack)
+    }
+    guard installed != nil else { bootFailure("memory", "share 0 unusable", nil) }
+
+    // 7. Descriptor tables, state, links, timer.
+    guard CoreSetup.installDescriptors() else { bootFailure("memory", "no room for descriptor tables", nil) }
+    let state = CoreState(id: .bootstrap, apicID: apic.id, apicIDs: cores.apicIDs, apic: apic, tscHz: tscHz,
+                          share: plan.shares[0], testMode: testMode)
+    state.attach()
+    let channelArea = plan.channelArea.start.rawValue
+    UnsafeMutableRawPointer(bitPattern: UInt(channelArea))!.initializeMemory(as: UInt8.self, repeating: 0, count: Int(plan.channelArea.size))
+    CoreSetup.openLinks(state, area: channelArea)
+    CoreSetup.startTimer(apic, tscHz: tscHz)
+    print("core 0 up (apic \(apic.id.rawValue))")
+
+    // 8. Every other core, one at a time; one that does not answer within a second is
+    //    reported and left out.
+    startApplicationCores(state, plan: plan, channelArea: channelArea)
+
+    // 9. The shell, or the in-kernel tests.
+    if testMode { SelfTests.runAll(on: state) }
+    state.shell = Shell(state: state)
+    state.shell!.start()
+    state.run()
+}
+
+func startApplicationCores(_ state: CoreState, plan: MemoryPlan, channelArea: UInt64) {
+    let apicTable = UnsafeMutablePointer<APICID>.allocate(capacity: max(state.coreCount, 1))
+    for (i, id) in state.apicIDs.enumerated() { apicTable[i] = id }
+    for core in 1..<max(state.coreCount, 1) {
+        let share = plan.shares[core]
+        guard share.count <= BootHandoff.maxShareRanges, let first = share.first,
+              first.size > BootHandoff.stackBytes + 64 * FrameAllocator.frameSize else {
+            print("core \(core): share of memory unusable; not started")
+            state.failedCores[core] = true
+            continue
+        }
+        var ranges = InlineArray<8, PhysicalRange>(repeating: first)
+        for (i, range) in share.enumerated() { ranges[i] = range }
+        let stackTop = first.end.rawValue
+        let handoff = UnsafeMutablePointer<BootHandoff>.allocate(capacity: 1)
+        handoff.initialize(to: BootHandoff(
+            core: CoreID(core), apicID: state.apicIDs[core], tscHz: state.tscHz, testMode: state.testMode,
+            channelArea: channelArea, apicIDs: UnsafePointer(apicTable), coreCount: state.coreCount,
+            shareRanges: ranges, shareRangeCount: share.count,
+            stack: (stackTop - BootHandoff.stackBytes)..<stackTop))
+        let alive = { Volatile.load(UnsafePointer(UnsafeMutableRawPointer(handoff).advanced(by: MemoryLayout<BootHandoff>.offset(of: \BootHandoff.alive)!).assumingMemoryBound(to: UInt64.self))) != 0 }
+        CoreStartup.start(state.apicIDs[core], using: state.apic, pageTableRoot: KernelAddressSpace.root,
+                          stackTop: stackTop, handoff: UInt64(UInt(bitPattern: handoff)),
+                          entry: { applicationCoreMain($0) }, tscHz: state.tscHz, isAlive: alive)
+        if !state.waitUntil(milliseconds: 1000, alive) {
+            print("core \(core) (apic \(state.apicIDs[core].rawValue)) did not start: no answer within 1 s")
+            state.failedCores[core] = true
+            state.links[core] = nil
+        }
+    }
+}
+
+func describe(_ note: CoreListNote) {
+    if case .madtUnavailable(let error) = note {
+        print("boot: MADT unusable (\(error.message)\(error.detail.map { " \($0)" } ?? "")); starting core 0 only")
+    } else {
+        print("boot: cores: \(note.message)\(note.detail.map { " (\($0))" } ?? "")")
+    }
+}
+
+bootstrapCoreMain()
