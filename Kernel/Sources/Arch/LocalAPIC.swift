@@ -8,7 +8,8 @@ import Basics
 public struct LocalAPIC {
     public enum Mode { case xAPIC, x2APIC }
     public let mode: Mode
-    let base: UInt64
+    /// Physical address of the register page (xAPIC mode).
+    public let base: UInt64
 
     /// Register offsets in the xAPIC page; the x2APIC MSR is 0x800 + offset / 16.
     enum Register: UInt32 {

@@ -72,9 +72,9 @@ func applicationCoreMain(_ handoffAddress: UInt64) {
     CoreSetup.openLinks(state, area: handoff.pointee.channelArea)
     CoreSetup.startTimer(apic, tscHz: state.tscHz)
 
-    // 5. Tell the bootstrap core we are up (the last write to the hand-off).
-    Volatile.store(1, to: &handoff.pointee.alive)
+    // 5. Say so, then tell the bootstrap core through the hand-off (its last use).
     print("core \(state.id.rawValue) up (apic \(state.apicID.rawValue))")
+    Volatile.store(1, to: &handoff.pointee.alive)
 
     state.run()
 }

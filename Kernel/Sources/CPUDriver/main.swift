@@ -51,27 +51,37 @@ func bootstrapCoreMain() -> Never {
     }
     let cores = CoreList.make(madt: madt, bootstrap: apic.id, limit: CoreSet.capacity)
     for note in cores.notes { describe(note) }
+    print("boot: \(cores.count) core(s), local APIC in \(apic.mode == .x2APIC ? "x2APIC" : "xAPIC") mode, TSC \(tscHz / 1_000_000) MHz")
 
-    // 5. Memory: set aside the channel area, then cut RAM into one share per core.
+    // 5. The kernel's own page tables: all RAM and firmware tables, and the interrupt
+    //    controllers' registers uncached.
+    let mappedTop: PhysicalAddress
+    do {
+        mappedTop = try KernelAddressSpace.build(memory: kernelMemory(memoryMap), devices: deviceRegisters(apic, madt))
+    } catch {
+        bootFailure("kernel page tables", "could not map memory", nil)
+    }
+
+    // 6. Memory: set aside the channel area, then cut RAM into one share per core.
     let plan: MemoryPlan
     do {
         plan = try MemoryPlan.make(
             usable: memoryMap.usableRanges,
             reserved: [PhysicalRange(start: PhysicalAddress(0), end: PhysicalAddress(.mebibyte)), KernelImage.range],
             cores: cores.count, channelAreaBytes: Link.areaBytes(cores: cores.count),
-            limit: PhysicalAddress(4 * .gibibyte))
+            limit: mappedTop)
     } catch {
         bootFailure("memory plan", "not enough memory for the cores", UInt64(cores.count))
     }
     if plan.ignoredBytes > 0 { print("boot: \(plan.ignoredBytes / .mebibyte) MiB of RAM above the mapped limit is not used") }
 
-    // 6. This core's block: its own frame allocator and heap from share 0.
+    // 7. This core's block: its own frame allocator and heap from share 0.
     let installed = plan.shares[0].withUnsafeBufferPointer {
         CoreBlock.install(core: .bootstrap, share: $0, stack: KernelImage.bootStack)
     }
     guard installed != nil else { bootFailure("memory", "share 0 unusable", nil) }
 
-    // 7. Descriptor tables, state, links, timer.
+    // 8. Descriptor tables, state, links, timer.
     guard CoreSetup.installDescriptors() else { bootFailure("memory", "no room for descriptor tables", nil) }
     let state = CoreState(id: .bootstrap, apicID: apic.id, apicIDs: cores.apicIDs, apic: apic, tscHz: tscHz,
                           share: plan.shares[0], testMode: testMode)
@@ -82,11 +92,11 @@ func bootstrapCoreMain() -> Never {
     CoreSetup.startTimer(apic, tscHz: tscHz)
     print("core 0 up (apic \(apic.id.rawValue))")
 
-    // 8. Every other core, one at a time; one that does not answer within a second is
+    // 9. Every other core, one at a time; one that does not answer within a second is
     //    reported and left out.
     startApplicationCores(state, plan: plan, channelArea: channelArea)
 
-    // 9. The shell, or the in-kernel tests.
+    // 10. The shell, or the in-kernel tests.
     if testMode { SelfTests.runAll(on: state) }
     state.shell = Shell(state: state)
     state.shell!.start()
@@ -117,12 +127,38 @@ func startApplicationCores(_ state: CoreState, plan: MemoryPlan, channelArea: UI
         CoreStartup.start(state.apicIDs[core], using: state.apic, pageTableRoot: KernelAddressSpace.root,
                           stackTop: stackTop, handoff: UInt64(UInt(bitPattern: handoff)),
                           entry: { applicationCoreMain($0) }, tscHz: state.tscHz, isAlive: alive)
-        if !state.waitUntil(milliseconds: 1000, alive) {
+        if state.waitUntil(milliseconds: 1000, alive) {
+            // The new core sent its "up" line before it wrote `alive`; take it in now so
+            // the boot log lists the cores in order, before the prompt.
+            state.poll()
+        } else {
             print("core \(core) (apic \(state.apicIDs[core].rawValue)) did not start: no answer within 1 s")
             state.failedCores[core] = true
             state.links[core] = nil
         }
     }
+}
+
+/// What the kernel maps as memory: the first MiB (firmware data, the AP trampoline),
+/// the kernel image, usable RAM and the ACPI tables.
+func kernelMemory(_ map: [MemoryMapEntry]) -> [PhysicalRange] {
+    var ranges = [PhysicalRange(start: PhysicalAddress(0), end: PhysicalAddress(.mebibyte)), KernelImage.range]
+    ranges += map.usableRanges
+    for entry in map where entry.kind == .acpiReclaimable || entry.kind == .acpiNonVolatile {
+        ranges.append(PhysicalRange(start: entry.range.start.alignedDown(to: 4096), end: entry.range.end.alignedUp(to: 4096)))
+    }
+    return ranges
+}
+
+/// The local APIC's page and every I/O APIC's page.
+func deviceRegisters(_ apic: LocalAPIC, _ madt: Result<MADT, ACPIError>) -> [PhysicalRange] {
+    func page(_ address: UInt64) -> PhysicalRange {
+        let start = PhysicalAddress(address).alignedDown(to: 4096)
+        return PhysicalRange(start: start, end: start + 4096)
+    }
+    var pages = [page(apic.base)]
+    if case .success(let table) = madt { pages += table.ioAPICs.map { page($0.address.rawValue) } }
+    return pages
 }
 
 func describe(_ note: CoreListNote) {

@@ -119,6 +119,9 @@ boot_gdt_pointer:
 x86_boot_pml4:      .skip 4096
 x86_boot_pdpt:      .skip 4096
 x86_boot_pd:        .skip 4 * 4096
+.global x86_kernel_tables, x86_kernel_tables_end
+x86_kernel_tables:  .skip 96 * 4096         // the kernel's own page tables (KernelAddressSpace)
+x86_kernel_tables_end:
 .global x86_boot_stack_bottom, x86_boot_stack_top
 x86_boot_stack_bottom:
     .skip 64 * 1024

@@ -70,6 +70,9 @@ extern uint64_t x86_pvh_start_info;
 extern char __kernel_start[], __kernel_end[];
 extern char x86_boot_arena[], x86_boot_arena_end[];
 extern char x86_boot_stack_bottom[], x86_boot_stack_top[];
+extern char x86_kernel_tables[], x86_kernel_tables_end[];
+static inline uint64_t x86_kernel_tables_start(void) { return (uint64_t)x86_kernel_tables; }
+static inline uint64_t x86_kernel_tables_limit(void) { return (uint64_t)x86_kernel_tables_end; }
 static inline uint64_t x86_kernel_start(void) { return (uint64_t)__kernel_start; }
 static inline uint64_t x86_kernel_end(void) { return (uint64_t)__kernel_end; }
 static inline uint64_t x86_boot_arena_start(void) { return (uint64_t)x86_boot_arena; }
