@@ -1,4 +1,0 @@
-import XCTest
-@testable import Memory
-
-final class MemoryPlaceholderTests: XCTestCase {}

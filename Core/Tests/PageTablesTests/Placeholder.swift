@@ -1,4 +1,0 @@
-import XCTest
-@testable import PageTables
-
-final class PageTablesPlaceholderTests: XCTestCase {}
