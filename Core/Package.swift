@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "PageTables", targets: ["PageTables"]),
         .library(name: "Channel", targets: ["Channel"]),
         .library(name: "ShellCommands", targets: ["ShellCommands"]),
+        .library(name: "KnowledgeBase", targets: ["KnowledgeBase"]),
     ],
     targets: [
         .target(name: "Basics"),
@@ -23,6 +24,7 @@ let package = Package(
         .target(name: "PageTables", dependencies: ["Basics"]),
         .target(name: "Channel", dependencies: ["Basics"]),
         .target(name: "ShellCommands", dependencies: ["Basics"]),
+        .target(name: "KnowledgeBase", dependencies: ["Basics"]),
         .testTarget(name: "BasicsTests", dependencies: ["Basics"]),
         .testTarget(name: "BootInfoTests", dependencies: ["BootInfo"]),
         .testTarget(name: "ACPITests", dependencies: ["ACPI"]),
@@ -30,5 +32,6 @@ let package = Package(
         .testTarget(name: "PageTablesTests", dependencies: ["PageTables"]),
         .testTarget(name: "ChannelTests", dependencies: ["Channel"]),
         .testTarget(name: "ShellCommandsTests", dependencies: ["ShellCommands"]),
+        .testTarget(name: "KnowledgeBaseTests", dependencies: ["KnowledgeBase"]),
     ]
 )

@@ -1,0 +1,4 @@
+import XCTest
+@testable import KnowledgeBase
+
+final class KnowledgeBasePlaceholderTests: XCTestCase {}
