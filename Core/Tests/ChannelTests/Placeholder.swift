@@ -1,4 +1,0 @@
-import XCTest
-@testable import Channel
-
-final class ChannelPlaceholderTests: XCTestCase {}
