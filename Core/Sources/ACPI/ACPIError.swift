@@ -35,6 +35,8 @@ public enum ACPIError: Error, Equatable, Sendable {
     case entryOverrunsTable(offset: Int)
     /// A MADT entry shorter than its type's structure.
     case entryTooShort(offset: Int)
+    /// A malformed SRAT entry at this byte offset in the table.
+    case badSRATEntry(SRATEntryFault, offset: Int)
 
     /// A sentence the kernel can print without reflection.
     public var message: StaticString {
@@ -54,6 +56,9 @@ public enum ACPIError: Error, Equatable, Sendable {
         case .zeroLengthEntry: "ACPI: MADT entry has length below 2; offset"
         case .entryOverrunsTable: "ACPI: MADT entry runs past the table end; offset"
         case .entryTooShort: "ACPI: MADT entry is shorter than its type requires; offset"
+        case .badSRATEntry(.zeroLength, _): "ACPI: SRAT entry has length below 2; offset"
+        case .badSRATEntry(.overrunsTable, _): "ACPI: SRAT entry runs past the table end; offset"
+        case .badSRATEntry(.tooShort, _): "ACPI: SRAT entry is shorter than its type requires; offset"
         }
     }
 
@@ -66,7 +71,8 @@ public enum ACPIError: Error, Equatable, Sendable {
         case .badLength(_, let length), .truncated(_, let length), .badEntryArea(_, let length):
             UInt64(length)
         case .badChecksum(let signature), .tableNotFound(let signature): UInt64(signature.rawValue)
-        case .zeroLengthEntry(let offset), .entryOverrunsTable(let offset), .entryTooShort(let offset):
+        case .zeroLengthEntry(let offset), .entryOverrunsTable(let offset), .entryTooShort(let offset),
+             .badSRATEntry(_, let offset):
             UInt64(offset)
         case .badRSDPChecksum, .badRSDPExtendedChecksum, .noRootTable: nil
         }

@@ -75,4 +75,11 @@ public struct ACPITables: Equatable, Sendable {
         guard let table = try find("APIC", memory: memory) else { throw .tableNotFound(.madt) }
         return try MADT(table: table)
     }
+
+    /// The SRAT, parsed; nil if the root table does not list one (the usual case on
+    /// machines without NUMA, and on QEMU without `-numa`).
+    public func srat<M: PhysicalMemoryReader>(memory: M) throws(ACPIError) -> SRAT? {
+        guard let table = try find("SRAT", memory: memory) else { return nil }
+        return try SRAT(table: table)
+    }
 }

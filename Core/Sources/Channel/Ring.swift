@@ -66,7 +66,8 @@ public struct RingSender {
         self.slots = slots
     }
 
-    /// Messages that can be sent before the receiver must acknowledge more.
+    /// Messages that can be sent before the receiver must acknowledge more, as far as
+    /// the sender last looked (`send` looks again when this reaches zero).
     public var credit: Int { slots - Int(sent - acknowledged) }
 
     /// Sends `message`, or returns false without writing anything if the ring is full.

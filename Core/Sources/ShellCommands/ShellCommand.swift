@@ -12,6 +12,14 @@ public enum ShellCommand: Equatable {
     /// Fault on purpose on a core (this one when nil) to show the panic output.
     case panic(core: Int?)
     case halt
+    /// The knowledge base: facts and the latency matrix.
+    case knowledge
+    /// The multicast tree from core 0.
+    case knowledgeTree
+    /// In-guest channel round trip between two cores against the cache-line floor.
+    case benchChannel(from: Int, to: Int)
+    /// One multicast down the tree from core 0, acknowledged back up.
+    case multicast
     case empty
     case unknown([UInt8])
     case usage(StaticString)
@@ -22,6 +30,8 @@ public enum ShellCommand: Equatable {
              (.halt, .halt), (.empty, .empty): return true
         case let (.interprocessorInterrupt(x), .interprocessorInterrupt(y)): return x == y
         case let (.panic(x), .panic(y)): return x == y
+        case (.knowledge, .knowledge), (.knowledgeTree, .knowledgeTree), (.multicast, .multicast): return true
+        case let (.benchChannel(a, b), .benchChannel(c, d)): return a == c && b == d
         case let (.unknown(x), .unknown(y)): return x == y
         case let (.usage(x), .usage(y)): return x.utf8Start == y.utf8Start
         default: return false
@@ -36,6 +46,10 @@ public enum ShellCommand: Equatable {
         "ipi <core>      round trip to that core's CPU driver and back, in cycles",
         "uptime          time since boot",
         "panic [core]    fault on purpose on a core (default: this one) to show a panic",
+        "skb             the knowledge base: cores, topology, latency matrix",
+        "skb tree        the multicast trees from core 0 and their modelled cost",
+        "multicast       one multicast from core 0 down the tree, acks back up: cycles",
+        "bench channel [a b]  channel round trip a -> b against a cache-line ping-pong",
         "halt            power off",
     ]
 
@@ -52,6 +66,16 @@ public enum ShellCommand: Equatable {
         case Array("ipi".utf8):
             if words.count == 2, let core = argument(1) { self = .interprocessorInterrupt(core: core) }
             else { self = .usage("usage: ipi <core>") }
+        case Array("skb".utf8):
+            if words.count == 1 { self = .knowledge }
+            else if words.count == 2, words[1] == Array("tree".utf8) { self = .knowledgeTree }
+            else { self = .usage("usage: skb [tree]") }
+        case Array("multicast".utf8): self = words.count == 1 ? .multicast : .usage("usage: multicast")
+        case Array("bench".utf8):
+            if words.count == 2, words[1] == Array("channel".utf8) { self = .benchChannel(from: 0, to: 1) }
+            else if words.count == 4, words[1] == Array("channel".utf8), let a = argument(2), let b = argument(3) {
+                self = .benchChannel(from: a, to: b)
+            } else { self = .usage("usage: bench channel [from to]") }
         case Array("panic".utf8):
             if words.count == 1 { self = .panic(core: nil) }
             else if words.count == 2, let core = argument(1) { self = .panic(core: core) }

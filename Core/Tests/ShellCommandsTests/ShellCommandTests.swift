@@ -14,6 +14,11 @@ final class ShellCommandTests: XCTestCase {
         XCTAssertEqual(parse("  ipi\t12  "), .interprocessorInterrupt(core: 12))
         XCTAssertEqual(parse("panic"), .panic(core: nil))
         XCTAssertEqual(parse("panic 1"), .panic(core: 1))
+        XCTAssertEqual(parse("skb"), .knowledge)
+        XCTAssertEqual(parse("skb tree"), .knowledgeTree)
+        XCTAssertEqual(parse("multicast"), .multicast)
+        XCTAssertEqual(parse("bench channel"), .benchChannel(from: 0, to: 1))
+        XCTAssertEqual(parse("bench channel 2 5"), .benchChannel(from: 2, to: 5))
         XCTAssertEqual(parse(""), .empty)
         XCTAssertEqual(parse("   "), .empty)
     }
@@ -26,6 +31,9 @@ final class ShellCommandTests: XCTestCase {
         if case .usage = parse("ipi 99999999999999999999") {} else { XCTFail("huge core") }
         if case .usage = parse("panic 1 2") {} else { XCTFail("two arguments") }
         if case .usage = parse("cores now") {} else { XCTFail("extra argument") }
+        if case .usage = parse("skb forest") {} else { XCTFail("skb with a bad word") }
+        if case .usage = parse("bench channel 1") {} else { XCTFail("bench with one core") }
+        if case .usage = parse("bench disk") {} else { XCTFail("unknown benchmark") }
     }
 
     func testRandomBytesNeverCrash() {

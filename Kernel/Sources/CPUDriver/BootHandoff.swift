@@ -13,6 +13,7 @@ struct BootHandoff {
     var apicID: APICID
     var tscHz: UInt64
     var testMode: Bool
+    var streamMessages: Int
     /// Base of the channel area (ring i → j at a position both cores compute).
     var channelArea: UInt64
     /// APIC IDs of all cores, by CoreID: a table in the bootstrap core's memory that

@@ -33,6 +33,7 @@ enum CoreSetup {
 
     /// Opens a link to every other core.
     static func openLinks(_ state: CoreState, area: UInt64) {
+        state.channelArea = area
         for core in 0..<state.coreCount where core != state.id.rawValue {
             state.links[core] = Link(from: state.id, to: CoreID(core), peerAPIC: state.apicIDs[core],
                                      count: state.coreCount, area: area)
@@ -65,7 +66,8 @@ func applicationCoreMain(_ handoffAddress: UInt64) {
     for i in 0..<handoff.pointee.shareRangeCount { share.append(handoff.pointee.shareRanges[i]) }
     let apic = LocalAPIC.enable()
     let state = CoreState(id: handoff.pointee.core, apicID: handoff.pointee.apicID, apicIDs: apicIDs, apic: apic,
-                          tscHz: handoff.pointee.tscHz, share: share, testMode: handoff.pointee.testMode)
+                          tscHz: handoff.pointee.tscHz, share: share, testMode: handoff.pointee.testMode,
+                          streamMessages: handoff.pointee.streamMessages)
     state.attach()
 
     // 4. Links to the other cores, then the timer.

@@ -19,6 +19,8 @@ final class CoreState {
     /// This core's share of physical memory (for `mem` and the isolation checks).
     let share: [PhysicalRange]
     let testMode: Bool
+    /// Messages each core sends every other core in the channel stress test.
+    let streamMessages: Int
 
     /// Timer interrupts taken on this core.
     var ticks: UInt64 = 0
@@ -32,11 +34,22 @@ final class CoreState {
     var statusReplies: [CoreStatus?]
     var testReplies: [TestReport?]
 
-    /// Set by a `runTests` request: the cores known to be up; the event loop runs the
-    /// tests outside message handling.
-    var pendingTestRun: CoreSet? = nil
+    /// Work that a message asked for and that takes long or waits for other cores:
+    /// the event loop does it outside message handling, in arrival order.
+    var deferred: [DeferredWork] = []
     /// Messages from other cores that did not decode.
     var malformedMessages = 0
+    /// Poll without halting (another core is measuring round trips to this one).
+    var stayAwake = false
+    /// Base of the channel area (rings, then floor lines).
+    var channelArea: UInt64 = 0
+    /// Answers to `benchChannel` requests, by the core that measured.
+    var benchReplies: [BenchResult?]
+    /// On core 0: the latency matrix as rows arrive (round-trip cycles, 0 = unknown).
+    var latencyRows: [[UInt64]]
+    /// Channel stress test: the next sequence expected from each core, and errors seen.
+    var streamReceived: [UInt64]
+    var streamErrors = 0
     /// Bytes of console output dropped because core 0 did not take them in time.
     var droppedConsoleBytes = 0
     var consoleLine: [UInt8] = []
@@ -45,7 +58,7 @@ final class CoreState {
     var shell: Shell? = nil
 
     init(id: CoreID, apicID: APICID, apicIDs: [APICID], apic: LocalAPIC, tscHz: UInt64,
-         share: [PhysicalRange], testMode: Bool) {
+         share: [PhysicalRange], testMode: Bool, streamMessages: Int) {
         self.id = id
         self.apicID = apicID
         self.coreCount = apicIDs.count
@@ -55,12 +68,16 @@ final class CoreState {
         self.bootTimestamp = CPU.timestamp()
         self.share = share
         self.testMode = testMode
+        self.streamMessages = streamMessages
         links = Array(repeating: nil, count: apicIDs.count)
         failedCores = Array(repeating: false, count: apicIDs.count)
         pongs = Array(repeating: 0, count: apicIDs.count)
         statusReplies = Array(repeating: nil, count: apicIDs.count)
         testReplies = Array(repeating: nil, count: apicIDs.count)
         remoteLines = Array(repeating: [], count: apicIDs.count)
+        latencyRows = Array(repeating: Array(repeating: 0, count: apicIDs.count), count: apicIDs.count)
+        streamReceived = Array(repeating: 0, count: apicIDs.count)
+        benchReplies = Array(repeating: nil, count: apicIDs.count)
     }
 
     /// The running core's state; nil only during early boot.
@@ -75,6 +92,13 @@ final class CoreState {
     }
 
     func cycles(milliseconds: UInt64) -> UInt64 { tscHz / 1000 * milliseconds }
+}
+
+enum DeferredWork {
+    case runTests(CoreSet)
+    case measureLatencies(CoreSet)
+    case benchChannel(peer: CoreID, rounds: Int, requester: CoreID)
+    case floorEcho(peer: CoreID, rounds: Int)
 }
 
 /// What `cores` and `mem` show about a core, as it reports itself.
@@ -94,18 +118,4 @@ struct TestReport {
     var blockAddress: UInt64
     var shareStart: UInt64
     var shareEnd: UInt64
-}
-
-/// A set of cores, small enough to travel in one message (up to 448 cores).
-struct CoreSet: Equatable {
-    static let capacity = 7 * 64
-    var words: [UInt64] = Array(repeating: 0, count: 7)
-
-    func contains(_ core: CoreID) -> Bool {
-        core.rawValue < Self.capacity && words[core.rawValue / 64] & (1 << UInt64(core.rawValue % 64)) != 0
-    }
-    mutating func insert(_ core: CoreID) {
-        guard core.rawValue < Self.capacity else { return }
-        words[core.rawValue / 64] |= 1 << UInt64(core.rawValue % 64)
-    }
 }

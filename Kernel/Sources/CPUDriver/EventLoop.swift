@@ -9,11 +9,12 @@ import Channel
 import Memory
 
 extension CoreState {
-    /// Sends `message` to `core` and wakes it with a notify IPI.
-    func send(_ message: KernelMessage, to core: CoreID) {
+    /// Sends `message` to `core` and, unless the caller knows it is awake, wakes it
+    /// with a notify IPI.
+    func send(_ message: KernelMessage, to core: CoreID, notify: Bool = true) {
         guard core != id, links[core.rawValue] != nil else { return }
         links[core.rawValue]!.send(message.encode())
-        apic.sendInterrupt(LocalAPIC.notifyVector, to: apicIDs[core.rawValue])
+        if notify { apic.sendInterrupt(LocalAPIC.notifyVector, to: apicIDs[core.rawValue]) }
     }
 
     /// Handles everything pending on every link (and, on core 0, the console input).
@@ -45,7 +46,7 @@ extension CoreState {
     }
 
     func handle(_ raw: ChannelMessage, from source: CoreID) {
-        guard let message = KernelMessage.decode(raw) else {
+        guard let message = KernelMessage.decode(raw, coreCount: coreCount) else {
             malformedMessages += 1
             print("core \(id.rawValue): dropped a malformed message (tag \(raw.tag)) from core \(source.rawValue)")
             return
@@ -53,13 +54,22 @@ extension CoreState {
         switch message {
         case .console(let bytes, let isEnd):
             if id == .bootstrap { Console.receive(bytes, isEnd: isEnd, from: source, state: self) }
-        case .ping(let token): send(.pong(token: token), to: source)
+        case .ping(let token, let wake): send(.pong(token: token), to: source, notify: wake)
         case .pong(let token): pongs[source.rawValue] = token
         case .statusRequest: send(.statusReply(status), to: source)
         case .statusReply(let status): statusReplies[source.rawValue] = status
-        case .runTests(let live): pendingTestRun = live
+        case .runTests(let live): deferred.append(.runTests(live))
         case .testReply(let report): testReplies[source.rawValue] = report
         case .panicRequest: Panic.deliberateFault()
+        case .stayAwake(let on): stayAwake = on
+        case .measureLatencies(let cores): deferred.append(.measureLatencies(cores))
+        case .latency(let to, let cycles): latencyRows[source.rawValue][to.rawValue] = max(cycles, 1)
+        case .stream(let sequence):
+            if sequence != streamReceived[source.rawValue] { streamErrors += 1 }
+            streamReceived[source.rawValue] = sequence + 1
+        case .benchChannel(let peer, let rounds): deferred.append(.benchChannel(peer: peer, rounds: rounds, requester: source))
+        case .floorEcho(let peer, let rounds): deferred.append(.floorEcho(peer: peer, rounds: rounds))
+        case .benchResult(let result): benchReplies[source.rawValue] = result
         }
     }
 
@@ -69,13 +79,17 @@ extension CoreState {
                           freeFrames: UInt64(block.frames.freeFrames), heapBytes: UInt64(block.heap.bytesInUse))
     }
 
-    /// Polls until `condition` holds or `milliseconds` pass; true if it held.
-    func waitUntil(milliseconds: UInt64, _ condition: () -> Bool) -> Bool {
+    /// Polls until `condition` holds or `milliseconds` pass; true if it held. With
+    /// `halting`, the core sleeps between polls (until a tick or a notify IPI) instead
+    /// of spinning: for long waits whose answer arrives with a notification.
+    func waitUntil(milliseconds: UInt64, halting: Bool = false, _ condition: () -> Bool) -> Bool {
         let start = CPU.timestamp()
         let limit = cycles(milliseconds: milliseconds)
         while !condition() {
             if CPU.timestamp() - start > limit { return false }
-            if !poll() { CPU.relax() }
+            if !poll() {
+                if halting { CPU.waitForInterrupt() } else { CPU.relax() }
+            }
         }
         return true
     }
@@ -83,12 +97,21 @@ extension CoreState {
     /// The event loop; never returns.
     func run() -> Never {
         while true {
-            if let live = pendingTestRun {
-                pendingTestRun = nil
-                let report = SelfTests.runLocal(on: self, live: live)
-                send(.testReply(report), to: .bootstrap)
-            }
-            if !poll() { CPU.waitForInterrupt() }
+            if !deferred.isEmpty { perform(deferred.removeFirst()) }
+            if !poll() && !stayAwake && deferred.isEmpty { CPU.waitForInterrupt() }
+        }
+    }
+
+    func perform(_ work: DeferredWork) {
+        switch work {
+        case .runTests(let live):
+            send(.testReply(SelfTests.runLocal(on: self, live: live)), to: .bootstrap)
+        case .measureLatencies(let cores):
+            for (core, cycles) in measureRoundTrips(to: cores) { send(.latency(to: core, cycles: cycles), to: .bootstrap) }
+        case .benchChannel(let peer, let rounds, let requester):
+            send(.benchResult(benchChannel(to: peer, rounds: rounds)), to: requester)
+        case .floorEcho(let peer, let rounds):
+            echoFloor(for: peer, rounds: rounds)
         }
     }
 

@@ -1,25 +1,42 @@
 // The messages CPU drivers exchange over their links, declared once: `encode` and
-// `decode` are the two ends. A message that does not decode (unknown tag, bad field)
-// is untrusted input from another core: it is counted and dropped, never trusted.
+// `decode` are the two ends. A message that does not decode (unknown tag, a field out
+// of range) is untrusted input from another core: it is counted and dropped.
+import Basics
 import Channel
 
 enum KernelMessage {
     /// Up to 48 bytes of a console line; `isEnd` closes the line.
     case console(bytes: [UInt8], isEnd: Bool)
-    case ping(token: UInt64)
+    /// Asks for a `pong` with the same token; `wake` says whether the sender may be
+    /// halted by then (pinging cores that spin while they wait need no IPI).
+    case ping(token: UInt64, wake: Bool)
     case pong(token: UInt64)
     case statusRequest
     case statusReply(CoreStatus)
-    /// Run the in-kernel tests; the set says which cores are up (to ping).
+    /// Run the in-kernel tests; the set says which cores are up.
     case runTests(CoreSet)
     case testReply(TestReport)
-    /// Asks the receiving core to fault on purpose (the shell's `panic <core>`).
+    /// Fault on purpose (the shell's `panic <core>`).
     case panicRequest
+    /// Poll without halting (true) while another core measures latencies, or rest again.
+    case stayAwake(Bool)
+    /// Measure the round trip to every core in the set and report a `latency` each.
+    case measureLatencies(CoreSet)
+    /// One entry of the sender's row of the latency matrix (median round trip).
+    case latency(to: CoreID, cycles: UInt64)
+    /// One message of the channel stress test, numbered per sender.
+    case stream(sequence: UInt64)
+    /// Measure the channel round trip and the cache-line floor to `peer`, `rounds` each.
+    case benchChannel(peer: CoreID, rounds: Int)
+    /// Echo the cache-line ping-pong from `peer` for `rounds` rounds.
+    case floorEcho(peer: CoreID, rounds: Int)
+    case benchResult(BenchResult)
 
     static let consoleBytesPerMessage = 48
 
     enum Tag: UInt16 {
         case console = 1, ping, pong, statusRequest, statusReply, runTests, testReply, panicRequest
+        case stayAwake, measureLatencies, latency, stream, benchChannel, floorEcho, benchResult
     }
 
     func encode() -> ChannelMessage {
@@ -31,26 +48,33 @@ enum KernelMessage {
                 message.words[1 + i / 8] |= UInt64(byte) << UInt64((i % 8) * 8)
             }
             return message
-        case .ping(let token): return ChannelMessage(tag: Tag.ping.rawValue, token)
+        case .ping(let token, let wake): return ChannelMessage(tag: Tag.ping.rawValue, token, wake ? 1 : 0)
         case .pong(let token): return ChannelMessage(tag: Tag.pong.rawValue, token)
         case .statusRequest: return ChannelMessage(tag: Tag.statusRequest.rawValue, 0)
         case .statusReply(let s):
             var message = ChannelMessage(tag: Tag.statusReply.rawValue, UInt64(s.apicID), s.ticks, s.totalFrames, s.freeFrames)
             message.words[4] = s.heapBytes
             return message
-        case .runTests(let live):
-            var message = ChannelMessage(tag: Tag.runTests.rawValue)
-            for i in 0..<7 { message.words[i] = live.words[i] }
-            return message
+        case .runTests(let live): return live.encode(tag: Tag.runTests.rawValue)
         case .testReply(let r):
             var message = ChannelMessage(tag: Tag.testReply.rawValue, UInt64(r.passed), UInt64(r.failed), r.blockAddress, r.shareStart)
             message.words[4] = r.shareEnd
             return message
         case .panicRequest: return ChannelMessage(tag: Tag.panicRequest.rawValue, 0)
+        case .stayAwake(let on): return ChannelMessage(tag: Tag.stayAwake.rawValue, on ? 1 : 0)
+        case .measureLatencies(let cores): return cores.encode(tag: Tag.measureLatencies.rawValue)
+        case .latency(let to, let cycles): return ChannelMessage(tag: Tag.latency.rawValue, UInt64(to.rawValue), cycles)
+        case .stream(let sequence): return ChannelMessage(tag: Tag.stream.rawValue, sequence, ~sequence)
+        case .benchChannel(let peer, let rounds): return ChannelMessage(tag: Tag.benchChannel.rawValue, UInt64(peer.rawValue), UInt64(rounds))
+        case .floorEcho(let peer, let rounds): return ChannelMessage(tag: Tag.floorEcho.rawValue, UInt64(peer.rawValue), UInt64(rounds))
+        case .benchResult(let r):
+            var message = ChannelMessage(tag: Tag.benchResult.rawValue, r.channel.median, r.channel.p99, r.floor.median, r.floor.p99)
+            message.words[4] = r.ok ? 1 : 0
+            return message
         }
     }
 
-    static func decode(_ message: ChannelMessage) -> KernelMessage? {
+    static func decode(_ message: ChannelMessage, coreCount: Int) -> KernelMessage? {
         guard let tag = Tag(rawValue: message.tag) else { return nil }
         let w = message.words
         switch tag {
@@ -61,20 +85,64 @@ enum KernelMessage {
             bytes.reserveCapacity(count)
             for i in 0..<count { bytes.append(UInt8(truncatingIfNeeded: w[1 + i / 8] >> UInt64((i % 8) * 8))) }
             return .console(bytes: bytes, isEnd: w[0] & (1 << 8) != 0)
-        case .ping: return .ping(token: w[0])
+        case .ping:
+            guard w[1] <= 1 else { return nil }
+            return .ping(token: w[0], wake: w[1] == 1)
         case .pong: return .pong(token: w[0])
         case .statusRequest: return .statusRequest
         case .statusReply:
             guard w[0] <= UInt64(UInt32.max) else { return nil }
             return .statusReply(CoreStatus(apicID: UInt32(w[0]), ticks: w[1], totalFrames: w[2], freeFrames: w[3], heapBytes: w[4]))
-        case .runTests:
-            var live = CoreSet()
-            for i in 0..<7 { live.words[i] = w[i] }
-            return .runTests(live)
+        case .runTests: return .runTests(CoreSet(decoding: message))
         case .testReply:
             guard w[0] < 1 << 32, w[1] < 1 << 32 else { return nil }
             return .testReply(TestReport(passed: Int(w[0]), failed: Int(w[1]), blockAddress: w[2], shareStart: w[3], shareEnd: w[4]))
         case .panicRequest: return .panicRequest
+        case .stayAwake:
+            guard w[0] <= 1 else { return nil }
+            return .stayAwake(w[0] == 1)
+        case .measureLatencies: return .measureLatencies(CoreSet(decoding: message))
+        case .latency:
+            guard w[0] < UInt64(coreCount) else { return nil }
+            return .latency(to: CoreID(Int(w[0])), cycles: w[1])
+        case .stream:
+            guard w[1] == ~w[0] else { return nil }
+            return .stream(sequence: w[0])
+        case .benchChannel, .floorEcho:
+            guard w[0] < UInt64(coreCount), w[1] >= 1, w[1] <= 100_000 else { return nil }
+            let peer = CoreID(Int(w[0]))
+            return tag == .benchChannel ? .benchChannel(peer: peer, rounds: Int(w[1])) : .floorEcho(peer: peer, rounds: Int(w[1]))
+        case .benchResult:
+            guard w[4] <= 1 else { return nil }
+            return .benchResult(BenchResult(channel: SampleSummary(median: w[0], p99: w[1], minimum: 0),
+                                            floor: SampleSummary(median: w[2], p99: w[3], minimum: 0), ok: w[4] == 1))
         }
+    }
+}
+
+/// A set of cores, small enough to travel in one message (up to 448 cores).
+struct CoreSet: Equatable {
+    static let capacity = 7 * 64
+    var words: [UInt64] = Array(repeating: 0, count: 7)
+
+    init() {}
+
+    init(decoding message: ChannelMessage) {
+        for i in 0..<7 { words[i] = message.words[i] }
+    }
+
+    func encode(tag: UInt16) -> ChannelMessage {
+        var message = ChannelMessage(tag: tag)
+        for i in 0..<7 { message.words[i] = words[i] }
+        return message
+    }
+
+    func contains(_ core: CoreID) -> Bool {
+        core.rawValue < Self.capacity && words[core.rawValue / 64] & (1 << UInt64(core.rawValue % 64)) != 0
+    }
+
+    mutating func insert(_ core: CoreID) {
+        guard core.rawValue < Self.capacity else { return }
+        words[core.rawValue / 64] |= 1 << UInt64(core.rawValue % 64)
     }
 }

@@ -27,7 +27,15 @@ struct Link {
         return UnsafeMutableRawPointer(bitPattern: UInt(area + index * UInt64(ringBytes)))!
     }
 
-    static func areaBytes(cores: Int) -> UInt64 { UInt64(cores * cores * ringBytes) }
+    /// The area holds every ring, then one cache line per ordered pair for the
+    /// cache-line ping-pong floor (line i → j written by i only).
+    static func areaBytes(cores: Int) -> UInt64 { UInt64(cores * cores * (ringBytes + Ring.lineSize)) }
+
+    static func floorLine(from: CoreID, to: CoreID, count: Int, area: UInt64) -> CacheLineFlag {
+        let index = UInt64(from.rawValue * count + to.rawValue)
+        let base = area + UInt64(count * count * ringBytes)
+        return CacheLineFlag(UnsafeMutableRawPointer(bitPattern: UInt(base + index * UInt64(Ring.lineSize)))!)
+    }
 
     init(from me: CoreID, to peer: CoreID, peerAPIC: APICID, count: Int, area: UInt64) {
         self.peer = peer
@@ -36,11 +44,20 @@ struct Link {
         receiver = RingReceiver(region: Link.ring(from: peer, to: me, count: count, area: area), slots: Link.slots)
     }
 
-    /// Queues `message` behind anything already waiting and pushes what fits.
+    /// Sends `message` now if nothing is waiting and the ring has room, else queues it.
     mutating func send(_ message: ChannelMessage) {
-        guard broken == nil else { return }
-        outbox.append(message)
-        flush()
+        if !trySend(message) && broken == nil { outbox.append(message) }
+    }
+
+    /// Sends `message` only if it can go into the ring right now, behind nothing queued.
+    mutating func trySend(_ message: ChannelMessage) -> Bool {
+        guard broken == nil, outbox.isEmpty else { return false }
+        do {
+            return try sender.send(message)
+        } catch {
+            broken = error
+            return false
+        }
     }
 
     /// Pushes waiting messages into the ring; true if any went out.

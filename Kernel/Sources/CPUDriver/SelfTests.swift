@@ -7,6 +7,7 @@
 import Arch
 import Basics
 import Memory
+import Channel
 
 struct TestTally {
     var passed = 0
@@ -34,6 +35,7 @@ enum SelfTests {
         tally.check("heap: random allocations against a model", heapRandom(seed: UInt64(state.id.rawValue) + 1))
         tally.check("timer: ticks arrive", timer(state))
         tally.check("ipi: round trip to every other core", pingEveryCore(state, live: live))
+        tally.check("channels: stream to and from every other core", channelStress(state, live: live))
         let block = CoreBlock.current!
         return TestReport(passed: tally.passed, failed: tally.failed,
                           blockAddress: UInt64(UInt(bitPattern: block)),
@@ -145,9 +147,39 @@ enum SelfTests {
     static func pingEveryCore(_ state: CoreState, live: CoreSet) -> String? {
         for core in 0..<state.coreCount where core != state.id.rawValue && live.contains(CoreID(core)) {
             let token = UInt64(state.id.rawValue) << 32 | UInt64(core) << 8 | 0x77
-            if state.pingRoundTrip(to: CoreID(core), token: token) == nil { return "core \(core) did not answer" }
+            // A correctness check, not a timing one: the peer may be busy in its own
+            // long tests, so the wait is generous.
+            if state.pingRoundTrip(to: CoreID(core), token: token, timeout: 60_000) == nil { return "core \(core) did not answer within 60 s" }
         }
         return nil
+    }
+
+    /// Every core sends `streamMessages` numbered messages to every other core while
+    /// receiving theirs; receivers check the numbering per sender (no loss, no
+    /// duplication, no reordering). Messages go straight into the ring when it has
+    /// room, never into the outbox, so memory stays bounded.
+    static func channelStress(_ state: CoreState, live: CoreSet) -> String? {
+        let count = UInt64(state.streamMessages)
+        let peers = (0..<state.coreCount).filter { $0 != state.id.rawValue && live.contains(CoreID($0)) }
+        var sent = Array(repeating: UInt64(0), count: state.coreCount)
+        let start = CPU.timestamp()
+        while true {
+            for peer in peers where sent[peer] < count {
+                var batch = 0
+                while sent[peer] < count, state.links[peer]!.trySend(KernelMessage.stream(sequence: sent[peer]).encode()) {
+                    sent[peer] += 1
+                    batch += 1
+                }
+                if batch > 0 { state.apic.sendInterrupt(LocalAPIC.notifyVector, to: state.apicIDs[peer]) }
+            }
+            state.poll()
+            if peers.allSatisfy({ sent[$0] == count && state.streamReceived[$0] == count }) { break }
+            if CPU.timestamp() - start > state.cycles(milliseconds: 300_000) {
+                let missing = peers.filter { state.streamReceived[$0] != count }
+                return "timed out; incomplete streams from cores \(missing)"
+            }
+        }
+        return state.streamErrors == 0 ? nil : "\(state.streamErrors) messages out of sequence"
     }
 
     /// Core 0: run everything, print the verdict, power off.
@@ -161,7 +193,7 @@ enum SelfTests {
         var passed = own.passed
         var failed = own.failed
         let others = (1..<max(state.coreCount, 1)).filter { live.contains(CoreID($0)) }
-        _ = state.waitUntil(milliseconds: 120_000) { others.allSatisfy { state.testReplies[$0] != nil } }
+        _ = state.waitUntil(milliseconds: 300_000, halting: true) { others.allSatisfy { state.testReplies[$0] != nil } }
         var tally = TestTally(core: state.id)
         var reports: [TestReport] = [own]
         for core in 1..<max(state.coreCount, 1) {
@@ -172,7 +204,7 @@ enum SelfTests {
                 failed += report.failed
                 reports.append(report)
             } else {
-                tally.check("every core reports its tests", "core \(core) did not report within 120 s")
+                tally.check("every core reports its tests", "core \(core) did not report within 300 s")
             }
         }
         tally.check("isolation: cores' blocks and shares are disjoint", disjoint(reports))

@@ -5,6 +5,7 @@
 import Arch
 import Basics
 import ShellCommands
+import Channel
 
 final class Shell {
     static let prompt: StaticString = "swordfish> "
@@ -84,6 +85,10 @@ final class Shell {
         case .unknown(let word):
             print("unknown command '\(String(decoding: word, as: UTF8.self))'; type 'help'")
         case .usage(let text): print(text)
+        case .benchChannel(let from, let to): benchChannel(from: from, to: to)
+        case .knowledge: showKnowledge()
+        case .knowledgeTree: showTrees()
+        case .multicast: runMulticast()
         }
     }
 
@@ -153,6 +158,30 @@ final class Shell {
         print("ipi round trip core \(state.id.rawValue) -> \(core) -> \(state.id.rawValue): median \(samples[rounds / 2]) cycles, min \(samples[0]), p99 \(samples[rounds * 99 / 100]) (\(rounds) rounds)")
     }
 
+    /// `bench channel a b`: core a measures its channel round trip to b against the
+    /// cache-line ping-pong between the same two cores.
+    func benchChannel(from a: Int, to b: Int) {
+        guard a < state.coreCount, b < state.coreCount, a != b else { print("need two different cores below \(state.coreCount)"); return }
+        guard !state.failedCores[a], !state.failedCores[b] else { print("both cores must be up"); return }
+        let rounds = 1000
+        let result: BenchResult
+        if a == state.id.rawValue {
+            result = state.benchChannel(to: CoreID(b), rounds: rounds)
+        } else {
+            state.benchReplies[a] = nil
+            state.send(.benchChannel(peer: CoreID(b), rounds: rounds), to: CoreID(a))
+            guard state.waitUntil(milliseconds: 30_000, { state.benchReplies[a] != nil }), let reply = state.benchReplies[a] else {
+                print("core \(a) did not report"); return
+            }
+            result = reply
+        }
+        guard result.ok else { print("measurement incomplete: a core stopped answering"); return }
+        let ratio = result.channel.median * 100 / max(result.floor.median, 1)
+        print("channel round trip \(a) -> \(b): median \(result.channel.median) cycles, p99 \(result.channel.p99)")
+        print("cache-line floor   \(a) -> \(b): median \(result.floor.median) cycles, p99 \(result.floor.p99)")
+        print("channel / floor: \(ratio / 100).\(pad2(Int(ratio % 100)))x (\(rounds) rounds each; under emulation both are slow)")
+    }
+
     func panic(on core: Int?) {
         let target = core ?? state.id.rawValue
         guard target < state.coreCount else { print("no core \(target)"); return }
@@ -165,10 +194,10 @@ final class Shell {
 
 extension CoreState {
     /// One message to `core` and its answer, in cycles; nil on timeout.
-    func pingRoundTrip(to core: CoreID, token: UInt64) -> UInt64? {
+    func pingRoundTrip(to core: CoreID, token: UInt64, notify: Bool = true, timeout: UInt64 = 1000) -> UInt64? {
         let start = CPU.timestamp()
-        send(.ping(token: token), to: core)
-        guard waitUntil(milliseconds: 1000, { pongs[core.rawValue] == token }) else { return nil }
+        send(.ping(token: token, wake: false), to: core, notify: notify)
+        guard waitUntil(milliseconds: timeout, { pongs[core.rawValue] == token }) else { return nil }
         return CPU.timestamp() - start
     }
 }
@@ -179,8 +208,30 @@ func pad(_ value: Int, _ width: Int) -> String {
     return text
 }
 
+func pad2(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }
+
 func pad3(_ value: Int) -> String {
     var text = "\(value)"
     while text.utf8.count < 3 { text = "0" + text }
     return text
+}
+
+extension Shell {
+    func showKnowledge() {
+        print("latency matrix (round trip, cycles; row = from, column = to):")
+        var header = "     "
+        for core in 0..<state.coreCount { header += pad(core, 9) }
+        print(header)
+        for from in 0..<state.coreCount {
+            var row = pad(from, 4) + " "
+            for to in 0..<state.coreCount {
+                let cycles = state.latencyRows[from][to]
+                row += from == to ? "        -" : cycles == 0 ? "        ?" : pad(Int(cycles), 9)
+            }
+            print(row)
+        }
+    }
+
+    func showTrees() { print("not built yet") }
+    func runMulticast() { print("not built yet") }
 }

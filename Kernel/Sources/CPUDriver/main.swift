@@ -39,6 +39,8 @@ func bootstrapCoreMain() -> Never {
         commandLine = KernelCommandLine([])
     }
     let testMode = commandLine.contains(flag: "test")
+    // `stream=N`: messages per pair in the channel stress test (default 100,000).
+    let streamMessages = min(max(commandLine.integer(of: "stream") ?? 100_000, 1), 10_000_000)
 
     // 3. Time: the TSC frequency, from CPUID or measured against the PIT.
     let tscHz = Clock.measureTSCFrequency()
@@ -84,7 +86,7 @@ func bootstrapCoreMain() -> Never {
     // 8. Descriptor tables, state, links, timer.
     guard CoreSetup.installDescriptors() else { bootFailure("memory", "no room for descriptor tables", nil) }
     let state = CoreState(id: .bootstrap, apicID: apic.id, apicIDs: cores.apicIDs, apic: apic, tscHz: tscHz,
-                          share: plan.shares[0], testMode: testMode)
+                          share: plan.shares[0], testMode: testMode, streamMessages: streamMessages)
     state.attach()
     let channelArea = plan.channelArea.start.rawValue
     UnsafeMutableRawPointer(bitPattern: UInt(channelArea))!.initializeMemory(as: UInt8.self, repeating: 0, count: Int(plan.channelArea.size))
@@ -96,7 +98,12 @@ func bootstrapCoreMain() -> Never {
     //    reported and left out.
     startApplicationCores(state, plan: plan, channelArea: channelArea)
 
-    // 10. The shell, or the in-kernel tests.
+    // 10. What the machine is like: the round trip between every pair of cores.
+    var live = CoreSet()
+    for core in 0..<state.coreCount where !state.failedCores[core] { live.insert(CoreID(core)) }
+    state.gatherLatencyMatrix(live: live)
+
+    // 11. The shell, or the in-kernel tests.
     if testMode { SelfTests.runAll(on: state) }
     state.shell = Shell(state: state)
     state.shell!.start()
@@ -120,6 +127,7 @@ func startApplicationCores(_ state: CoreState, plan: MemoryPlan, channelArea: UI
         let handoff = UnsafeMutablePointer<BootHandoff>.allocate(capacity: 1)
         handoff.initialize(to: BootHandoff(
             core: CoreID(core), apicID: state.apicIDs[core], tscHz: state.tscHz, testMode: state.testMode,
+            streamMessages: state.streamMessages,
             channelArea: channelArea, apicIDs: UnsafePointer(apicTable), coreCount: state.coreCount,
             shareRanges: ranges, shareRangeCount: share.count,
             stack: (stackTop - BootHandoff.stackBytes)..<stackTop))

@@ -1,0 +1,81 @@
+// The SRAT parser must answer every input with a value or an error: seeded random blobs
+// and mutations of a valid table. A crash or hang fails the run; a failing seed replays.
+
+import Basics
+import XCTest
+@testable import ACPI
+
+final class SRATRandomInputTests: XCTestCase {
+    func testRandomBlobs() {
+        var random = SeededGenerator(seed: 0x5EED_5001)
+        var parsed = 0
+        for _ in 0..<3000 {
+            let count = Int.random(in: 0..<240, using: &random)
+            var bytes = (0..<count).map { _ in UInt8.random(in: 0...255, using: &random) }
+            // Mostly give the blob a plausible header so the entry walk is exercised.
+            if count >= 48 && Bool.random(using: &random) {
+                bytes.replaceSubrange(0..<4, with: Array("SRAT".utf8))
+                let length = UInt32.random(in: 44...UInt32(count + 8), using: &random)
+                withUnsafeBytes(of: length.littleEndian) { bytes.replaceSubrange(4..<8, with: $0) }
+            }
+            if (try? parse(bytes)) != nil { parsed += 1 }
+        }
+        XCTAssertGreaterThan(parsed, 0)
+    }
+
+    func testMutatedTables() {
+        var random = SeededGenerator(seed: 0x5EED_5002)
+        let original = TableBuilder.srat(entries: [
+            TableBuilder.apicAffinity(apicID: 0, domain: 0), TableBuilder.apicAffinity(apicID: 1, domain: 1, flags: 0),
+            TableBuilder.memoryAffinity(base: 0, length: 0x8000_0000, domain: 0),
+            TableBuilder.x2apicAffinity(x2apicID: 300, domain: 1),
+            TableBuilder.memoryAffinity(base: 0x8000_0000, length: 0x8000_0000, domain: 1, flags: 3),
+        ])
+        var outcomes = (parsed: 0, failed: 0)
+        for _ in 0..<3000 {
+            var bytes = original
+            for _ in 0..<Int.random(in: 1...4, using: &random) {
+                bytes[Int.random(in: 36..<bytes.count, using: &random)] = UInt8.random(in: 0...255, using: &random)
+            }
+            if Int.random(in: 0..<8, using: &random) == 0 {
+                bytes.removeLast(Int.random(in: 0..<30, using: &random))
+            }
+            do {
+                let srat = try parse(bytes)
+                outcomes.parsed += 1
+                for memory in srat.memory { XCTAssertLessThanOrEqual(memory.range.start, memory.range.end) }
+            } catch {
+                outcomes.failed += 1
+                _ = error.message
+            }
+        }
+        XCTAssertGreaterThan(outcomes.parsed, 0)
+        XCTAssertGreaterThan(outcomes.failed, 0)
+    }
+
+    func testMutatedMachines() {
+        // Random damage to the root table or the SRAT, read end to end: a value, nil or an error.
+        var random = SeededGenerator(seed: 0x5EED_5003)
+        for _ in 0..<1000 {
+            let memory = TableBuilder.machineWithSRAT(TableBuilder.twoNodeSRAT)
+            let target = Bool.random(using: &random) ? TableBuilder.sratAddress : TableBuilder.xsdtAddress
+            var bytes = target == TableBuilder.sratAddress
+                ? TableBuilder.twoNodeSRAT
+                : TableBuilder.xsdt([TableBuilder.otherTableAddress, TableBuilder.madtAddress, TableBuilder.sratAddress])
+            for _ in 0..<Int.random(in: 1...3, using: &random) {
+                bytes[Int.random(in: 0..<bytes.count, using: &random)] = UInt8.random(in: 0...255, using: &random)
+            }
+            memory.place(bytes, at: target)
+            _ = Result { () throws(ACPIError) -> SRAT? in
+                try ACPITables.locate(rsdp: PhysicalAddress(TableBuilder.rsdpAddress), memory: memory).srat(memory: memory)
+            }
+        }
+    }
+
+    private func parse(_ bytes: [UInt8]) throws(ACPIError) -> SRAT {
+        let result = bytes.withUnsafeBytes { raw in
+            Result { () throws(ACPIError) -> SRAT in try SRAT(table: ByteReader(raw)) }
+        }
+        return try result.get()
+    }
+}

@@ -1,4 +1,0 @@
-import XCTest
-@testable import KnowledgeBase
-
-final class KnowledgeBasePlaceholderTests: XCTestCase {}

@@ -1,0 +1,25 @@
+// swift-tools-version: 6.0
+// The host side of Swordfish: the `swordfish` tool that builds the guest kernel, boots it
+// under QEMU and runs every test suite. The kernel itself (Kernel/) and the portable core
+// (Core/) are separate packages: they build for the guest in Embedded Swift, which this
+// package cannot host.
+import PackageDescription
+
+let package = Package(
+    name: "Swordfish",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "swordfish", targets: ["swordfish"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .target(
+            name: "SwordfishTool",
+            dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .executableTarget(name: "swordfish", dependencies: ["SwordfishTool"]),
+        .testTarget(name: "SwordfishToolTests", dependencies: ["SwordfishTool"]),
+    ]
+)

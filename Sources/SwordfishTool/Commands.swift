@@ -1,0 +1,182 @@
+import ArgumentParser
+import Foundation
+
+/// The `swordfish` command line: build, run, test.
+public struct SwordfishCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "swordfish",
+        abstract: "Build, boot and test the Swordfish multikernel.",
+        subcommands: [Build.self, Run.self, Test.self]
+    )
+
+    public init() {}
+}
+
+/// Where the checkout is, for every subcommand.
+struct RepositoryOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("The repository root.", discussion: "Default: the nearest folder at or above the current one with Package.swift and Kernel/.", valueName: "path"))
+    var repo: String?
+
+    func locate() throws(ToolError) -> Repository {
+        if let repo {
+            return try Repository.locate(from: repo)
+        }
+        return try Repository.locate()
+    }
+}
+
+/// The shape of one boot, shared by `build` (which prints the command) and `run`.
+struct BootOptions: ParsableArguments {
+    @Option(help: "Number of cores.")
+    var cores = 2
+
+    @Option(help: "Guest RAM: a whole number of MiB or GiB, such as 128M, 1G or 4096M. (default: 512M)", transform: { text in
+        try MemorySize(parsing: text)
+    })
+    var memory = MemorySize(mebibytes: 512)!
+
+    @Option(help: "Accelerator: auto picks kvm only where KVM is hardware (kvm_intel or kvm_amd loaded), else tcg.")
+    var accel = AcceleratorRequest.auto
+
+    @Flag(help: "Stop before the first instruction and wait for gdb on :1234.")
+    var gdb = false
+
+    @Option(name: .customLong("append"), help: ArgumentHelp("The kernel command line.", valueName: "kernel args"))
+    var kernelArguments = ""
+
+    func validate() throws {
+        guard (1...255).contains(cores) else {
+            throw ValidationError("--cores must be between 1 and 255")
+        }
+    }
+
+    /// The QEMU configuration for `kernel`, with the accelerator chosen for this host.
+    func configuration(kernel: String, probe: HostProbe = .live) -> QEMUConfiguration {
+        let choice = AcceleratorChoice(for: accel, on: probe)
+        if let warning = choice.warning {
+            RawOutput.note("warning: \(warning)")
+        }
+        return QEMUConfiguration(
+            kernel: kernel, cores: cores, memory: memory, accelerator: choice.accelerator,
+            kernelArguments: kernelArguments, waitsForDebugger: gdb
+        )
+    }
+}
+
+extension SwordfishCommand {
+    struct Build: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Build the kernel and print the QEMU command line that boots it.",
+            discussion: "SwiftPM's output goes to standard error; the command line, shell-quoted, to standard output."
+        )
+
+        @OptionGroup var repository: RepositoryOptions
+        @OptionGroup var boot: BootOptions
+
+        func run() throws {
+            ChildProcesses.shared.stopChildrenOnSignals()
+            let kernel = try KernelBuild(repository: repository.locate()).run()
+            let qemu = boot.configuration(kernel: kernel)
+            RawOutput.write("\(qemu.command)\n", to: STDOUT_FILENO)
+            if qemu.waitsForDebugger {
+                RawOutput.note(qemu.debuggerInstructions)
+            }
+        }
+    }
+
+    struct Run: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Build the kernel and boot it in QEMU on this terminal.",
+            discussion: """
+                From a terminal, keys go to the guest in raw mode; Ctrl-A x quits. Piped input is \
+                sent a line per shell prompt; at its end QEMU's input is closed and the tool waits \
+                for the guest to power off (the shell's `halt`). The boot time to the first prompt \
+                goes to standard error. Exit status: 0 when the guest reports success through \
+                isa-debug-exit, 1 when it reports failure or panics on core 0.
+                """
+        )
+
+        @OptionGroup var repository: RepositoryOptions
+        @OptionGroup var boot: BootOptions
+
+        @Option(help: ArgumentHelp("Boot this ELF instead of building Kernel/.", valueName: "elf"))
+        var kernel: String?
+
+        func run() throws {
+            ChildProcesses.shared.stopChildrenOnSignals()
+            let repository = try repository.locate()
+            try QEMUInstaller.ensureInstalled()
+            let kernel = try kernel.map(KernelBuild.existing) ?? KernelBuild(repository: repository).run()
+            let session = ConsoleSession(
+                configuration: boot.configuration(kernel: kernel),
+                symbolizer: Symbolizer(kernel: kernel, sourceRoot: repository.root)
+            )
+            let status = try session.run()
+            if status != 0 {
+                throw ExitCode(status)
+            }
+        }
+    }
+
+    struct Test: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run every test: host unit tests, then the guest suites under QEMU.",
+            discussion: """
+                Host suites: `swift test` in Core/ and in this package. Guest suites: one boot with \
+                `-append test` per configuration, console saved to results/logs/guest-<config>.log. \
+                Ends with one line `N passed, M failed`; exits 1 if anything failed.
+                """
+        )
+
+        @OptionGroup var repository: RepositoryOptions
+
+        @Flag(help: "Run only the host unit tests.")
+        var hostOnly = false
+
+        @Flag(help: "Run only the guest suites.")
+        var guestOnly = false
+
+        @Option(help: "Seconds each guest boot may take.")
+        var timeout = 180
+
+        @Option(
+            name: .customLong("config"),
+            help: ArgumentHelp("A guest configuration CORES:SIZE such as 4:1G; repeat for several. Default: 1:128M 2:1G 3:512M 4:4G 8:1G 8:128M.", valueName: "cores:size"),
+            transform: { text in try GuestConfiguration(parsing: text) }
+        )
+        var configurations: [GuestConfiguration] = []
+
+        @Option(help: "Accelerator for the guest suites.")
+        var accel = AcceleratorRequest.auto
+
+        @Option(help: ArgumentHelp("Boot this ELF instead of building Kernel/.", valueName: "elf"))
+        var kernel: String?
+
+        func validate() throws {
+            guard !(hostOnly && guestOnly) else {
+                throw ValidationError("--host-only and --guest-only exclude each other")
+            }
+            guard timeout > 0 else {
+                throw ValidationError("--timeout must be positive")
+            }
+        }
+
+        func run() throws {
+            ChildProcesses.shared.stopChildrenOnSignals()
+            var runner = TestRunner(repository: try repository.locate())
+            runner.runsHostSuites = !guestOnly
+            runner.runsGuestSuites = !hostOnly
+            runner.timeout = .seconds(timeout)
+            runner.accelerator = accel
+            runner.prebuiltKernel = try kernel.map(KernelBuild.existing)
+            if !configurations.isEmpty {
+                runner.configurations = configurations
+            }
+            if runner.run().failed > 0 {
+                throw ExitCode.failure
+            }
+        }
+    }
+}
+
+extension AcceleratorRequest: ExpressibleByArgument {}

@@ -1,0 +1,61 @@
+import Foundation
+
+/// One unattended test boot: QEMU with no input, its console (and its own messages)
+/// saved to a log, stopped when it runs past a timeout or a second after a panic.
+enum GuestBoot {
+    static func run(
+        _ configuration: QEMUConfiguration, log path: String, timeout: Duration
+    ) throws(ToolError) -> GuestEnding {
+        guard FileManager.default.createFile(atPath: path, contents: nil),
+              let log = FileHandle(forWritingAtPath: path) else {
+            throw .fileNotWritable(path: path, reason: "cannot create the file")
+        }
+        defer { try? log.close() }
+        let qemu = QEMUProcess(configuration: configuration, input: .none, mergesStandardError: true)
+        let panicked = PanicFlag()
+        try qemu.start()
+
+        let outputDone = DispatchSemaphore(value: 0)
+        Thread {
+            var scanner = ConsoleScanner()
+            while let chunk = qemu.readOutput() {
+                log.write(Data(chunk))
+                for case .line(let line) in scanner.consume(chunk) where PanicLine.isHeadline(line) {
+                    // Let the rest of the report (registers, backtrace) reach the log.
+                    if panicked.set() {
+                        DispatchQueue.global().asyncAfter(deadline: .now() + 1) { qemu.stop() }
+                    }
+                }
+            }
+            outputDone.signal()
+        }.start()
+
+        let ending: GuestEnding
+        if qemu.waitForExit(timeout: timeout) {
+            ending = panicked.isSet && qemu.status != 1 && qemu.status != 3
+                ? .stoppedAfterPanic : .exited(status: qemu.status)
+        } else {
+            qemu.stop()
+            _ = qemu.waitForExit()
+            ending = .timedOut(seconds: Int(timeout.components.seconds))
+        }
+        _ = outputDone.wait(timeout: .now() + 2)
+        return ending
+    }
+}
+
+/// Set once, from any thread.
+private final class PanicFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+
+    /// Sets the flag; true only for the first call.
+    func set() -> Bool {
+        lock.withLock {
+            defer { value = true }
+            return !value
+        }
+    }
+
+    var isSet: Bool { lock.withLock { value } }
+}

@@ -1,0 +1,186 @@
+/// One guest test boot: how many cores and how much memory QEMU gives the guest.
+public struct GuestConfiguration: Hashable, Sendable, CustomStringConvertible {
+    public var cores: Int
+    public var memory: MemorySize
+
+    public init(cores: Int, memory: MemorySize) {
+        self.cores = cores
+        self.memory = memory
+    }
+
+    /// Parses `CORES:SIZE`, such as `4:1G`.
+    public init(parsing text: String) throws(ToolError) {
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count == 2, let cores = Int(parts[0]), (1...255).contains(cores) else {
+            throw .invalidConfiguration(text)
+        }
+        self.init(cores: cores, memory: try MemorySize(parsing: String(parts[1])))
+    }
+
+    /// `4c-1G`: names the configuration in reports and its log file.
+    public var description: String { "\(cores)c-\(memory)" }
+
+    /// The default guest suite: every core count that has broken something somewhere
+    /// (one core, an odd count, more cores than the host has), with memory from QEMU's
+    /// small end to past the 32-bit hole.
+    public static let standardSet: [GuestConfiguration] = [
+        (1, 128), (2, 1024), (3, 512), (4, 4096), (8, 1024), (8, 128),
+    ].map { GuestConfiguration(cores: $0.0, memory: MemorySize(mebibytes: $0.1)!) }
+}
+
+/// What the guest printed on its serial console during a test boot.
+///
+/// The lines it understands, each alone on its line (trailing `\r` and leading blanks
+/// ignored):
+///
+///     core <id> up (apic <apic-id>)        once per core, ids 0..<cores
+///     PASS <name>
+///     FAIL <name>: <reason>
+///     PANIC …                              see `PanicReport`
+///     <N> passed, <M> failed               the guest's final verdict
+public struct GuestConsoleLog: Equatable, Sendable {
+    /// Core id → APIC id, for each `core … up` line.
+    public var coresUp: [Int: Int] = [:]
+    public var passedTests: [String] = []
+    public var failedTests: [String] = []
+    /// The last `N passed, M failed` line.
+    public var summary: TestCounts?
+    public var panics: [PanicReport] = []
+
+    public init(_ text: String) {
+        var collector = PanicCollector()
+        for line in text.lines {
+            let trimmed = line.trimmingLeadingSpaces()
+            if let panic = collector.consume(line) {
+                panics.append(panic)
+            }
+            if let (core, apic) = Self.coreUp(in: trimmed) {
+                coresUp[core] = apic
+            } else if trimmed.hasPrefix("PASS ") {
+                passedTests.append(String(trimmed.dropFirst(5)))
+            } else if trimmed.hasPrefix("FAIL ") {
+                failedTests.append(String(trimmed.dropFirst(5)))
+            } else if let counts = TestCounts(summaryLine: trimmed) {
+                summary = counts
+            }
+        }
+        if let panic = collector.finish() {
+            panics.append(panic)
+        }
+    }
+
+    /// `core 3 up (apic 6)` → (3, 6).
+    static func coreUp(in line: String) -> (core: Int, apic: Int)? {
+        let words = line.split(separator: " ")
+        guard words.count == 5, words[0] == "core", words[2] == "up", words[3] == "(apic",
+              words[4].hasSuffix(")"),
+              let core = Int(words[1]), let apic = Int(words[4].dropLast()) else { return nil }
+        return (core, apic)
+    }
+}
+
+/// How a test boot ended.
+public enum GuestEnding: Equatable, Sendable {
+    /// QEMU exited by itself with this status.
+    case exited(status: Int32)
+    /// QEMU was still running after this many seconds and was stopped.
+    case timedOut(seconds: Int)
+    /// The guest panicked and the tool stopped QEMU shortly after.
+    case stoppedAfterPanic
+}
+
+/// Something wrong with a test boot beyond the guest's own failed tests. Each one counts
+/// as one failed test.
+public enum GuestProblem: Equatable, Sendable {
+    case timedOut(seconds: Int)
+    case panicked(headline: String)
+    case missingCores([Int])
+    case noSummaryLine
+    case unexpectedExitStatus(Int32)
+
+    public var reason: String {
+        switch self {
+        case .timedOut(let seconds):
+            return "timed out after \(seconds) s"
+        case .panicked(let headline):
+            return headline
+        case .missingCores(let cores):
+            let list = cores.map(String.init).joined(separator: ", ")
+            return "no 'core N up' line for core\(cores.count == 1 ? "" : "s") \(list)"
+        case .noSummaryLine:
+            return "no final 'N passed, M failed' line"
+        case .unexpectedExitStatus(let status):
+            return "guest reported no failures but QEMU exited with status \(status), not 1 (isa-debug-exit 0)"
+        }
+    }
+}
+
+/// The outcome of one test boot: the guest's own counts plus one failure per problem.
+public struct GuestVerdict: Equatable, Sendable {
+    public var guestCounts: TestCounts
+    public var problems: [GuestProblem]
+
+    public init(configuration: GuestConfiguration, log: GuestConsoleLog, ending: GuestEnding) {
+        var problems: [GuestProblem] = []
+        if case .timedOut(let seconds) = ending {
+            problems.append(.timedOut(seconds: seconds))
+        }
+        problems += log.panics.map { .panicked(headline: $0.headline) }
+        let missing = (0..<configuration.cores).filter { log.coresUp[$0] == nil }
+        if !missing.isEmpty {
+            problems.append(.missingCores(missing))
+        }
+        if let summary = log.summary {
+            if summary.failed == 0, case .exited(let status) = ending, status != 1 {
+                problems.append(.unexpectedExitStatus(status))
+            }
+        } else {
+            problems.append(.noSummaryLine)
+        }
+        self.guestCounts = log.summary ?? TestCounts()
+        self.problems = problems
+    }
+
+    /// What goes into the grand total.
+    public var counts: TestCounts {
+        TestCounts(passed: guestCounts.passed, failed: guestCounts.failed + problems.count)
+    }
+
+    public var isSuccess: Bool { counts.failed == 0 }
+}
+
+/// Passed and failed test counts, added up across suites.
+public struct TestCounts: Hashable, Sendable, CustomStringConvertible {
+    public var passed: Int
+    public var failed: Int
+
+    public init(passed: Int = 0, failed: Int = 0) {
+        self.passed = passed
+        self.failed = failed
+    }
+
+    /// Parses `12 passed, 0 failed` (optionally followed by `, 3 skipped`).
+    public init?(summaryLine line: String) {
+        let words = line.split(separator: " ")
+        guard words.count == 4 || words.count == 6,
+              words[1] == "passed,", let passed = Int(words[0]),
+              words[3] == "failed" || words[3] == "failed,", let failed = Int(words[2]) else { return nil }
+        if words.count == 6 {
+            guard words[3] == "failed,", Int(words[4]) != nil, words[5] == "skipped" else { return nil }
+        } else if words[3] != "failed" {
+            return nil
+        }
+        self.init(passed: passed, failed: failed)
+    }
+
+    /// `N passed, M failed`, the one summary line every runner understands.
+    public var description: String { "\(passed) passed, \(failed) failed" }
+
+    public static func + (lhs: TestCounts, rhs: TestCounts) -> TestCounts {
+        TestCounts(passed: lhs.passed + rhs.passed, failed: lhs.failed + rhs.failed)
+    }
+
+    public static func += (lhs: inout TestCounts, rhs: TestCounts) {
+        lhs = lhs + rhs
+    }
+}

@@ -1,0 +1,89 @@
+import Foundation
+
+/// Building the guest kernel: one SwiftPM build of the `kernel` product in `Kernel/` for
+/// the bare-metal triple, with the toolset that turns on Embedded Swift.
+public struct KernelBuild: Sendable {
+    public static let product = "kernel"
+    public var repository: Repository
+
+    public init(repository: Repository) {
+        self.repository = repository
+    }
+
+    public var command: ShellCommand {
+        ShellCommand("swift", [
+            "build",
+            "--package-path", repository.kernelPackage,
+            "--triple", "x86_64-unknown-none-elf",
+            "--toolset", repository.kernelToolset,
+            "-c", "release",
+            "--product", Self.product,
+        ])
+    }
+
+    /// The same build asked only where it puts its products.
+    public var binPathCommand: ShellCommand {
+        var command = command
+        command.arguments.append("--show-bin-path")
+        return command
+    }
+
+    /// A kernel built elsewhere, as an absolute path.
+    public static func existing(_ path: String) throws(ToolError) -> String {
+        let absolute = URL(fileURLWithPath: path).standardizedFileURL.path
+        guard FileManager.default.fileExists(atPath: absolute) else {
+            throw .kernelMissing(path: absolute)
+        }
+        return absolute
+    }
+
+    /// Builds the kernel, with SwiftPM's output on standard error, and returns the path of
+    /// the ELF.
+    public func run() throws(ToolError) -> String {
+        RawOutput.note("building the kernel: \(command)")
+        let status = try Subprocess.run(command, output: .standardError).status
+        guard status == 0 else {
+            throw .commandFailed(command: "the kernel build", status: status)
+        }
+        let result = try Subprocess.run(binPathCommand, output: .capture)
+        let binPath = String(decoding: result.captured, as: UTF8.self)
+            .lines.last(where: { !$0.isEmpty }) ?? ""
+        guard result.status == 0, !binPath.isEmpty else {
+            throw .commandFailed(command: "\(binPathCommand)", status: result.status)
+        }
+        let kernel = "\(binPath)/\(Self.product)"
+        guard FileManager.default.fileExists(atPath: kernel) else {
+            throw .kernelMissing(path: kernel)
+        }
+        return kernel
+    }
+}
+
+/// Making sure QEMU is there, installing it from Debian's packages when the tool may.
+public enum QEMUInstaller {
+    public static let package = "qemu-system-x86"
+
+    public static var installCommand: String {
+        "sudo apt-get update && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y \(package)"
+    }
+
+    public static func ensureInstalled() throws(ToolError) {
+        guard Executables.find(QEMUConfiguration.executable) == nil else { return }
+        guard geteuid() == 0, Executables.find("apt-get") != nil else {
+            throw .qemuMissing(installCommand: installCommand)
+        }
+        RawOutput.note("\(QEMUConfiguration.executable) is missing; installing \(package)")
+        let update = ShellCommand("apt-get", ["update"])
+        let updateStatus = try Subprocess.run(update, output: .standardError).status
+        guard updateStatus == 0 else {
+            throw .commandFailed(command: "\(update)", status: updateStatus)
+        }
+        let install = ShellCommand("apt-get", ["install", "-y", package])
+        let installStatus = try Subprocess.run(
+            install, output: .standardError, environment: ["DEBIAN_FRONTEND": "noninteractive"]
+        ).status
+        guard installStatus == 0, Executables.find(QEMUConfiguration.executable) != nil else {
+            throw .commandFailed(command: "DEBIAN_FRONTEND=noninteractive \(install)", status: installStatus)
+        }
+    }
+}

@@ -1,0 +1,85 @@
+/// Everything that shapes one QEMU boot of the kernel, and the command line it becomes.
+public struct QEMUConfiguration: Equatable, Sendable {
+    public static let executable = "qemu-system-x86_64"
+
+    /// The I/O port of the `isa-debug-exit` device. A byte `v` written there ends QEMU
+    /// with status `(v << 1) | 1`.
+    public static let debugExitPort = 0xF4
+
+    public var kernel: String
+    public var cores: Int
+    public var memory: MemorySize
+    public var accelerator: Accelerator
+    /// The kernel command line; passed with `-append` when not empty.
+    public var kernelArguments: String
+    /// Stop before the first instruction and serve gdb on TCP port 1234.
+    public var waitsForDebugger: Bool
+
+    public init(
+        kernel: String,
+        cores: Int = 2,
+        memory: MemorySize = MemorySize(mebibytes: 512)!,
+        accelerator: Accelerator = .tcg,
+        kernelArguments: String = "",
+        waitsForDebugger: Bool = false
+    ) {
+        self.kernel = kernel
+        self.cores = cores
+        self.memory = memory
+        self.accelerator = accelerator
+        self.kernelArguments = kernelArguments
+        self.waitsForDebugger = waitsForDebugger
+    }
+
+    public var command: ShellCommand {
+        var arguments = ["-machine", "pc"]
+        switch accelerator {
+        case .tcg:
+            arguments += ["-cpu", "max", "-smp", "\(cores)", "-m", "\(memory)", "-accel", "tcg,thread=multi"]
+        case .kvm:
+            arguments += ["-cpu", "host", "-smp", "\(cores)", "-m", "\(memory)", "-accel", "kvm"]
+        }
+        arguments += ["-kernel", kernel]
+        if !kernelArguments.isEmpty {
+            arguments += ["-append", kernelArguments]
+        }
+        arguments += [
+            "-display", "none",
+            "-serial", "stdio",
+            "-monitor", "none",
+            "-no-reboot",
+            "-device", "isa-debug-exit,iobase=0x\(String(Self.debugExitPort, radix: 16)),iosize=0x04",
+        ]
+        if waitsForDebugger {
+            arguments += ["-s", "-S"]
+        }
+        return ShellCommand(Self.executable, arguments)
+    }
+
+    /// How to attach gdb to a boot started with `waitsForDebugger`.
+    public var debuggerInstructions: String {
+        let gdb = ShellCommand("gdb", [kernel, "-ex", "target remote :1234", "-ex", "hbreak kmain", "-ex", "continue"])
+        return """
+            QEMU is stopped before the first instruction and serves gdb on :1234. In another terminal:
+              \(gdb)
+            The kernel enters in 32-bit mode; if gdb complains about registers after that, run
+              set architecture i386:x86-64
+            """
+    }
+}
+
+/// What a QEMU exit status means for the tool's own exit status.
+public enum QEMUExitStatus {
+    /// `isa-debug-exit` turns a guest write of 0 (clean halt, all tests passed) into QEMU
+    /// status 1 and a write of 1 (failure) into 3. Anything else is passed on, except that
+    /// a plain 0 (QEMU stopped without the guest saying how it went, as after a triple
+    /// fault under `-no-reboot`) is a failure too.
+    public static func toolStatus(forQEMUStatus status: Int32) -> Int32 {
+        switch status {
+        case 1: return 0
+        case 3: return 1
+        case 0: return 1
+        default: return status
+        }
+    }
+}
