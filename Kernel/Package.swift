@@ -38,6 +38,7 @@ let package = Package(
                 .product(name: "PageTables", package: "Core"),
                 .product(name: "Channel", package: "Core"),
                 .product(name: "ShellCommands", package: "Core"),
+                .product(name: "KnowledgeBase", package: "Core"),
             ],
             swiftSettings: [.swiftLanguageMode(.v5)],
             linkerSettings: [.unsafeFlags([

@@ -4,6 +4,7 @@
 import Arch
 import Basics
 import Memory
+import KnowledgeBase
 
 enum CoreSetup {
     static let interruptStackBytes = 16 * 1024
@@ -76,6 +77,8 @@ func applicationCoreMain(_ handoffAddress: UInt64) {
 
     // 5. Say so, then tell the bootstrap core through the hand-off (its last use).
     print("core \(state.id.rawValue) up (apic \(state.apicID.rawValue))")
+    let facts = state.ownFacts()
+    state.send(.place(facts.place, caches: facts.caches), to: .bootstrap)
     Volatile.store(1, to: &handoff.pointee.alive)
 
     state.run()

@@ -6,6 +6,7 @@
 import Arch
 import Basics
 import Channel
+import KnowledgeBase
 
 final class CoreState {
     let id: CoreID
@@ -43,6 +44,13 @@ final class CoreState {
     var stayAwake = false
     /// Base of the channel area (rings, then floor lines).
     var channelArea: UInt64 = 0
+    /// On core 0: each core's place in the machine as it reported it, and the
+    /// knowledge base built from them and the latency matrix.
+    var places: [CoreFacts?]
+    var knowledge: KnowledgeBase? = nil
+    /// This core's children in the current multicast tree, and the multicast in flight.
+    var multicastChildren: [CoreID] = []
+    var multicast = MulticastState()
     /// Answers to `benchChannel` requests, by the core that measured.
     var benchReplies: [BenchResult?]
     /// On core 0: the latency matrix as rows arrive (round-trip cycles, 0 = unknown).
@@ -78,6 +86,7 @@ final class CoreState {
         latencyRows = Array(repeating: Array(repeating: 0, count: apicIDs.count), count: apicIDs.count)
         streamReceived = Array(repeating: 0, count: apicIDs.count)
         benchReplies = Array(repeating: nil, count: apicIDs.count)
+        places = Array(repeating: nil, count: apicIDs.count)
     }
 
     /// The running core's state; nil only during early boot.

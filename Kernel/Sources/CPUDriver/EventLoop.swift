@@ -5,6 +5,7 @@
 // and never preempted.
 import Arch
 import Basics
+import KnowledgeBase
 import Channel
 import Memory
 
@@ -70,6 +71,11 @@ extension CoreState {
         case .benchChannel(let peer, let rounds): deferred.append(.benchChannel(peer: peer, rounds: rounds, requester: source))
         case .floorEcho(let peer, let rounds): deferred.append(.floorEcho(peer: peer, rounds: rounds))
         case .benchResult(let result): benchReplies[source.rawValue] = result
+        case .place(let place, let caches):
+            places[source.rawValue] = CoreFacts(core: source, apicID: apicIDs[source.rawValue], place: place, caches: caches)
+        case .treeChildren(let total, let offset, let children): handleTreeChildren(total: total, offset: offset, children: children)
+        case .multicast(let id): handleMulticast(id: id, from: source)
+        case .multicastAck(let id, let reached, let duplicates): handleMulticastAck(id: id, reached: reached, duplicates: duplicates)
         }
     }
 
@@ -88,7 +94,7 @@ extension CoreState {
         while !condition() {
             if CPU.timestamp() - start > limit { return false }
             if !poll() {
-                if halting { CPU.waitForInterrupt() } else { CPU.relax() }
+                if halting && !stayAwake { CPU.waitForInterrupt() } else { CPU.relax() }
             }
         }
         return true

@@ -3,6 +3,7 @@
 // of range) is untrusted input from another core: it is counted and dropped.
 import Basics
 import Channel
+import KnowledgeBase
 
 enum KernelMessage {
     /// Up to 48 bytes of a console line; `isEnd` closes the line.
@@ -31,12 +32,21 @@ enum KernelMessage {
     /// Echo the cache-line ping-pong from `peer` for `rounds` rounds.
     case floorEcho(peer: CoreID, rounds: Int)
     case benchResult(BenchResult)
+    /// The sender's place in the machine, from its own CPUID (up to four caches).
+    case place(CorePlace, caches: [CacheFact])
+    /// A slice of the receiver's children in the multicast tree (`total` in all).
+    case treeChildren(total: Int, offset: Int, children: [CoreID])
+    /// A multicast travelling down the tree, and its acknowledgement coming back up:
+    /// how many cores the subtree holds and how many duplicate deliveries it saw.
+    case multicast(id: UInt64)
+    case multicastAck(id: UInt64, reached: Int, duplicates: Int)
 
     static let consoleBytesPerMessage = 48
 
     enum Tag: UInt16 {
         case console = 1, ping, pong, statusRequest, statusReply, runTests, testReply, panicRequest
         case stayAwake, measureLatencies, latency, stream, benchChannel, floorEcho, benchResult
+        case place, treeChildren, multicast, multicastAck
     }
 
     func encode() -> ChannelMessage {
@@ -71,6 +81,20 @@ enum KernelMessage {
             var message = ChannelMessage(tag: Tag.benchResult.rawValue, r.channel.median, r.channel.p99, r.floor.median, r.floor.p99)
             message.words[4] = r.ok ? 1 : 0
             return message
+        case .place(let place, let caches):
+            var message = ChannelMessage(tag: Tag.place.rawValue, UInt64(place.package), UInt64(place.core), UInt64(place.thread))
+            for (i, cache) in caches.prefix(4).enumerated() {
+                let kind: UInt64 = cache.kind == .data ? 1 : cache.kind == .instruction ? 2 : 3
+                message.words[3 + i] = UInt64(cache.level & 0xFF) | kind << 8 | UInt64(cache.sharingGroup) << 32
+            }
+            return message
+        case .treeChildren(let total, let offset, let children):
+            var message = ChannelMessage(tag: Tag.treeChildren.rawValue, UInt64(total), UInt64(offset))
+            for (i, child) in children.prefix(5).enumerated() { message.words[2 + i] = UInt64(child.rawValue) + 1 }
+            return message
+        case .multicast(let id): return ChannelMessage(tag: Tag.multicast.rawValue, id)
+        case .multicastAck(let id, let reached, let duplicates):
+            return ChannelMessage(tag: Tag.multicastAck.rawValue, id, UInt64(reached), UInt64(duplicates))
         }
     }
 
@@ -116,6 +140,29 @@ enum KernelMessage {
             guard w[4] <= 1 else { return nil }
             return .benchResult(BenchResult(channel: SampleSummary(median: w[0], p99: w[1], minimum: 0),
                                             floor: SampleSummary(median: w[2], p99: w[3], minimum: 0), ok: w[4] == 1))
+        case .place:
+            guard w[0] < 1 << 32, w[1] < 1 << 32, w[2] < 1 << 32 else { return nil }
+            var caches: [CacheFact] = []
+            for i in 3..<7 where w[i] != 0 {
+                let kinds: [CacheKind] = [.data, .instruction, .unified]
+                let kind = Int((w[i] >> 8) & 0xFF)
+                guard kind >= 1, kind <= 3, (w[i] >> 16) & 0xFFFF == 0 else { return nil }
+                caches.append(CacheFact(level: Int(w[i] & 0xFF), kind: kinds[kind - 1], sharingGroup: UInt32(w[i] >> 32)))
+            }
+            return .place(CorePlace(package: Int(w[0]), core: Int(w[1]), thread: Int(w[2])), caches: caches)
+        case .treeChildren:
+            guard w[0] < UInt64(coreCount), w[1] <= w[0] else { return nil }
+            var children: [CoreID] = []
+            for i in 2..<7 where w[i] != 0 {
+                guard w[i] <= UInt64(coreCount) else { return nil }
+                children.append(CoreID(Int(w[i] - 1)))
+            }
+            guard Int(w[1]) + children.count <= Int(w[0]) else { return nil }
+            return .treeChildren(total: Int(w[0]), offset: Int(w[1]), children: children)
+        case .multicast: return .multicast(id: w[0])
+        case .multicastAck:
+            guard w[1] <= UInt64(coreCount), w[2] <= UInt64(coreCount) * 1_000_000 else { return nil }
+            return .multicastAck(id: w[0], reached: Int(w[1]), duplicates: Int(w[2]))
         }
     }
 }

@@ -6,6 +6,7 @@
 // missing core, a panic or a timeout as failures too.
 import Arch
 import Basics
+import KnowledgeBase
 import Memory
 import Channel
 
@@ -208,12 +209,28 @@ enum SelfTests {
             }
         }
         tally.check("isolation: cores' blocks and shares are disjoint", disjoint(reports))
+        tally.check("multicast: every core receives once, acknowledgements aggregate", multicast(state, live: live))
         // Let the other cores' last lines reach the console before the verdict.
         _ = state.waitUntil(milliseconds: 100) { false }
         passed += tally.passed
         failed += tally.failed
         print("\(passed) passed, \(failed) failed")
         Machine.exit(success: failed == 0)
+    }
+
+    /// Ten multicasts down the NUMA-aware tree; each must come back acknowledged by
+    /// every other live core exactly once.
+    static func multicast(_ state: CoreState, live: CoreSet) -> String? {
+        guard let kb = state.knowledge else { return "no knowledge base" }
+        let tree = kb.multicastTree(from: .bootstrap, kind: .numaAware)
+        guard tree.spansEachCoreOnce(coreCount: kb.cores.count) else { return "tree does not span the cores once" }
+        let others = (1..<max(state.coreCount, 1)).filter { live.contains(CoreID($0)) }.count
+        for round in 0..<10 {
+            guard let result = state.multicastOnce(id: 0xA000 + UInt64(round)) else { return "round \(round) timed out" }
+            if result.reached != others { return "round \(round) reached \(result.reached) cores, expected \(others)" }
+            if result.duplicates != 0 { return "round \(round): \(result.duplicates) duplicate deliveries" }
+        }
+        return nil
     }
 
     static func disjoint(_ reports: [TestReport]) -> String? {

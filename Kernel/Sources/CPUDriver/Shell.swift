@@ -6,6 +6,7 @@ import Arch
 import Basics
 import ShellCommands
 import Channel
+import KnowledgeBase
 
 final class Shell {
     static let prompt: StaticString = "swordfish> "
@@ -218,6 +219,17 @@ func pad3(_ value: Int) -> String {
 
 extension Shell {
     func showKnowledge() {
+        guard let kb = state.knowledge else { print("no knowledge base yet"); return }
+        print("core  apic  package  core  thread  numa  caches (level/kind: sharing group)")
+        for facts in kb.cores {
+            var caches = ""
+            for cache in facts.caches {
+                let kind = cache.kind == .data ? "d" : cache.kind == .instruction ? "i" : "u"
+                caches += " L\(cache.level)\(kind):\(cache.sharingGroup)"
+            }
+            let numa = facts.numaNode.map { "\($0)" } ?? "-"
+            print("\(pad(facts.core.rawValue, 4))  \(pad(Int(facts.apicID.rawValue), 4))  \(pad(facts.place.package, 7))  \(pad(facts.place.core, 4))  \(pad(facts.place.thread, 6))  \(pad4(numa))\(caches)")
+        }
         print("latency matrix (round trip, cycles; row = from, column = to):")
         var header = "     "
         for core in 0..<state.coreCount { header += pad(core, 9) }
@@ -225,13 +237,54 @@ extension Shell {
         for from in 0..<state.coreCount {
             var row = pad(from, 4) + " "
             for to in 0..<state.coreCount {
-                let cycles = state.latencyRows[from][to]
-                row += from == to ? "        -" : cycles == 0 ? "        ?" : pad(Int(cycles), 9)
+                let cycles = kb.latency(from: CoreID(from), to: CoreID(to))
+                row += from == to ? "        -" : cycles.map { pad(Int($0), 9) } ?? "        ?"
             }
             print(row)
         }
     }
 
-    func showTrees() { print("not built yet") }
-    func runMulticast() { print("not built yet") }
+    func showTrees() {
+        guard let kb = state.knowledge else { print("no knowledge base yet"); return }
+        let model = MulticastCostModel.typical(for: kb)
+        for kind in MulticastKind.allCases {
+            let tree = kb.multicastTree(from: .bootstrap, kind: kind)
+            print("\(name(of: kind)): \(tree.messageCount) messages, depth \(tree.depth), modelled \(model.completionCycles(of: tree, in: kb)) cycles")
+            for core in tree.coresReached where !tree.children(of: core).isEmpty {
+                let children = tree.children(of: core).map { "\($0.rawValue)" }
+                var list = ""
+                for (i, child) in children.enumerated() { list += (i == 0 ? "" : " ") + child }
+                print("  \(core.rawValue) -> \(list)")
+            }
+        }
+        print("(the NUMA-aware tree is the one in use; model: MulticastCostModel.typical)")
+    }
+
+    func name(of kind: MulticastKind) -> String {
+        switch kind {
+        case .unicast: return "unicast"
+        case .broadcast: return "broadcast"
+        case .perPackage: return "per-package multicast"
+        case .numaAware: return "NUMA-aware multicast"
+        }
+    }
+
+    func runMulticast() {
+        var samples: [UInt64] = []
+        for round in 0..<20 {
+            guard let result = state.multicastOnce(id: 0x5000 + UInt64(round) + state.ticks << 16) else {
+                print("multicast did not complete within 5 s (a core stopped?)"); return
+            }
+            samples.append(result.cycles)
+            if round == 0 { print("multicast reached \(result.reached) other core(s), \(result.duplicates) duplicate deliveries") }
+        }
+        samples.sort()
+        print("multicast round trip (send down the NUMA-aware tree, acks back up): median \(samples[10]) cycles, min \(samples[0]) (20 rounds)")
+    }
+}
+
+func pad4(_ text: String) -> String {
+    var result = text
+    while result.utf8.count < 4 { result = " " + result }
+    return result
 }

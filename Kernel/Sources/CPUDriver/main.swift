@@ -6,6 +6,7 @@ import Basics
 import BootInfo
 import ACPI
 import Memory
+import KnowledgeBase
 
 /// Boot information and firmware tables are read through the boot page tables, which
 /// map the first 4 GiB.
@@ -52,6 +53,7 @@ func bootstrapCoreMain() -> Never {
         return try ACPITables.locate(rsdp: rsdp, memory: bootMapped).madt(memory: bootMapped)
     }
     let cores = CoreList.make(madt: madt, bootstrap: apic.id, limit: CoreSet.capacity)
+    let numa = numaDomains(startInfo)
     for note in cores.notes { describe(note) }
     print("boot: \(cores.count) core(s), local APIC in \(apic.mode == .x2APIC ? "x2APIC" : "xAPIC") mode, TSC \(tscHz / 1_000_000) MHz")
 
@@ -98,10 +100,12 @@ func bootstrapCoreMain() -> Never {
     //    reported and left out.
     startApplicationCores(state, plan: plan, channelArea: channelArea)
 
-    // 10. What the machine is like: the round trip between every pair of cores.
+    // 10. What the machine is like: every core's place, the round trip between every
+    //     pair of cores, NUMA nodes; then the multicast tree everyone will use.
     var live = CoreSet()
     for core in 0..<state.coreCount where !state.failedCores[core] { live.insert(CoreID(core)) }
-    state.gatherLatencyMatrix(live: live)
+    state.buildKnowledge(live: live, numaDomains: numa)
+    state.distribute(state.knowledge!.multicastTree(from: .bootstrap, kind: .numaAware))
 
     // 11. The shell, or the in-kernel tests.
     if testMode { SelfTests.runAll(on: state) }
@@ -167,6 +171,17 @@ func deviceRegisters(_ apic: LocalAPIC, _ madt: Result<MADT, ACPIError>) -> [Phy
     var pages = [page(apic.base)]
     if case .success(let table) = madt { pages += table.ioAPICs.map { page($0.address.rawValue) } }
     return pages
+}
+
+/// Processor affinities from the SRAT, if the firmware gave one (QEMU does with -numa).
+func numaDomains(_ startInfo: PVHStartInfo) -> [(apicID: APICID, domain: UInt32)] {
+    guard let rsdp = startInfo.rsdpAddress else { return [] }
+    do {
+        return try ACPITables.locate(rsdp: rsdp, memory: bootMapped).srat(memory: bootMapped)?.processorDomains ?? []
+    } catch {
+        print("boot: SRAT unusable (\(error.message)); no NUMA information")
+        return []
+    }
 }
 
 func describe(_ note: CoreListNote) {
