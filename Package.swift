@@ -13,6 +13,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(path: "Core"),
     ],
     targets: [
         .target(
@@ -20,6 +21,13 @@ let package = Package(
             dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(name: "swordfish", dependencies: ["SwordfishTool"]),
+        // Host benchmarks on real cores: the guest's channel code against the cache-line
+        // floor and Linux IPC. Built in release by `swordfish bench`.
+        .target(name: "HostBenchSupport"),
+        .executableTarget(
+            name: "swordfish-hostbench",
+            dependencies: ["HostBenchSupport", .product(name: "Channel", package: "Core")]
+        ),
         .testTarget(name: "SwordfishToolTests", dependencies: ["SwordfishTool"]),
     ]
 )

@@ -1,0 +1,3 @@
+// Placeholder: the host benchmark program is being written.
+import HostBenchSupport
+print(hostbench_rdtsc() > 0)
