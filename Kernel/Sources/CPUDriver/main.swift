@@ -107,8 +107,9 @@ func bootstrapCoreMain() -> Never {
     state.buildKnowledge(live: live, numaDomains: numa)
     state.distribute(state.knowledge!.multicastTree(from: .bootstrap, kind: .numaAware))
 
-    // 11. The shell, or the in-kernel tests.
+    // 11. The shell, or the in-kernel tests, or the benchmarks.
     if testMode { SelfTests.runAll(on: state) }
+    if commandLine.contains(flag: "bench") { BenchMode.run(on: state, quick: commandLine.contains(flag: "quick")) }
     state.shell = Shell(state: state)
     state.shell!.start()
     state.run()

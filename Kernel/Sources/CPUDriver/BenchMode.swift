@@ -1,0 +1,75 @@
+// `bench` on the kernel command line: measure what Swordfish can do today and print
+// one line per operation for the host tool, which sets them beside the same operations
+// on Linux booted under the same QEMU line (`swordfish bench`). Rows that need parts
+// not built yet say so instead of being left out.
+//
+//   BENCH name=<row> unit=cycles median=<n> p99=<n> samples=<n>
+//   BENCH name=<row> unsupported reason=<words>
+//   BENCH done
+import Arch
+import Basics
+import Channel
+
+enum BenchMode {
+    static func run(on state: CoreState, quick: Bool) -> Never {
+        let rounds = quick ? 200 : 5000
+        let peer = CoreID(1)
+        if state.coreCount > 1 && !state.failedCores[1] {
+            let result = state.benchChannel(to: peer, rounds: rounds)
+            if result.ok {
+                report("cacheline-floor", result.floor, samples: rounds)
+                report("cross-core-roundtrip", result.channel, samples: rounds - 1)
+            } else {
+                unsupported("cacheline-floor", "core 1 stopped answering")
+                unsupported("cross-core-roundtrip", "core 1 stopped answering")
+            }
+            if let wake = wakeRoundTrips(state, peer: peer, rounds: quick ? 50 : 500) {
+                report("ipi-roundtrip", wake, samples: quick ? 50 : 500)
+            }
+            if let multicast = multicastRoundTrips(state, rounds: quick ? 20 : 200) {
+                report("multicast-roundtrip", multicast, samples: quick ? 20 : 200)
+            }
+        } else {
+            for row: StaticString in ["cacheline-floor", "cross-core-roundtrip", "ipi-roundtrip", "multicast-roundtrip"] {
+                unsupported(row, "one core")
+            }
+        }
+        for row: StaticString in ["null-syscall", "same-core-roundtrip", "unmap-shared-page", "mprotect-shared-page"] {
+            unsupported(row, "no user mode yet")
+        }
+        unsupported("tcp-loopback-stream", "no network stack yet")
+        print("BENCH done")
+        Machine.exit(success: true)
+    }
+
+    /// A message to a halted core, which the notify IPI wakes, and its answer.
+    static func wakeRoundTrips(_ state: CoreState, peer: CoreID, rounds: Int) -> SampleSummary? {
+        var samples: [UInt64] = []
+        for round in 0..<rounds {
+            // Give the peer time to go back to sleep first.
+            _ = state.waitUntil(milliseconds: 2) { false }
+            let start = CPU.timestamp()
+            state.send(.ping(token: 0x1F1_0000 | UInt64(round), wake: false), to: peer, notify: true)
+            guard state.waitUntil(milliseconds: 1000, { state.pongs[peer.rawValue] == 0x1F1_0000 | UInt64(round) }) else { return nil }
+            samples.append(CPU.timestamp() - start)
+        }
+        return SampleSummary(&samples)
+    }
+
+    static func multicastRoundTrips(_ state: CoreState, rounds: Int) -> SampleSummary? {
+        var samples: [UInt64] = []
+        for round in 0..<rounds {
+            guard let result = state.multicastOnce(id: 0xB000_0000 + UInt64(round)) else { return nil }
+            samples.append(result.cycles)
+        }
+        return SampleSummary(&samples)
+    }
+
+    static func report(_ name: StaticString, _ summary: SampleSummary, samples: Int) {
+        print("BENCH name=\(name) unit=cycles median=\(summary.median) p99=\(summary.p99) samples=\(samples)")
+    }
+
+    static func unsupported(_ name: StaticString, _ reason: StaticString) {
+        print("BENCH name=\(name) unsupported reason=\(reason)")
+    }
+}
