@@ -15,6 +15,9 @@ let package = Package(
         .library(name: "Channel", targets: ["Channel"]),
         .library(name: "ShellCommands", targets: ["ShellCommands"]),
         .library(name: "KnowledgeBase", targets: ["KnowledgeBase"]),
+        .library(name: "Capabilities", targets: ["Capabilities"]),
+        .library(name: "KernelMessages", targets: ["KernelMessages"]),
+        .library(name: "ELF", targets: ["ELF"]),
     ],
     targets: [
         .target(name: "Basics"),
@@ -25,6 +28,9 @@ let package = Package(
         .target(name: "Channel", dependencies: ["Basics"]),
         .target(name: "ShellCommands", dependencies: ["Basics"]),
         .target(name: "KnowledgeBase", dependencies: ["Basics"]),
+        .target(name: "Capabilities", dependencies: ["Basics"]),
+        .target(name: "KernelMessages", dependencies: ["Basics", "Channel", "KnowledgeBase"]),
+        .target(name: "ELF", dependencies: ["Basics"]),
         .testTarget(name: "BasicsTests", dependencies: ["Basics"]),
         .testTarget(name: "BootInfoTests", dependencies: ["BootInfo"]),
         .testTarget(name: "ACPITests", dependencies: ["ACPI"]),
@@ -33,5 +39,8 @@ let package = Package(
         .testTarget(name: "ChannelTests", dependencies: ["Channel"]),
         .testTarget(name: "ShellCommandsTests", dependencies: ["ShellCommands"]),
         .testTarget(name: "KnowledgeBaseTests", dependencies: ["KnowledgeBase"]),
+        .testTarget(name: "CapabilitiesTests", dependencies: ["Capabilities"]),
+        .testTarget(name: "KernelMessagesTests", dependencies: ["KernelMessages"]),
+        .testTarget(name: "ELFTests", dependencies: ["ELF"]),
     ]
 )

@@ -39,6 +39,7 @@ let package = Package(
                 .product(name: "Channel", package: "Core"),
                 .product(name: "ShellCommands", package: "Core"),
                 .product(name: "KnowledgeBase", package: "Core"),
+                .product(name: "KernelMessages", package: "Core"),
             ],
             swiftSettings: [.swiftLanguageMode(.v5)],
             linkerSettings: [.unsafeFlags([

@@ -62,7 +62,7 @@ public enum CacheLinePingPong {
 }
 
 /// Median and 99th percentile of a set of samples (sorted in place).
-public struct SampleSummary: Equatable {
+public struct SampleSummary: Equatable, Sendable {
     public var median: UInt64
     public var p99: UInt64
     public var minimum: UInt64

@@ -8,6 +8,7 @@
 //   BENCH done
 import Arch
 import Basics
+import KernelMessages
 import Channel
 
 enum BenchMode {

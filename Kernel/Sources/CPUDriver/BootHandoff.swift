@@ -5,6 +5,7 @@
 // new core has read them.
 import Arch
 import Basics
+import KernelMessages
 
 struct BootHandoff {
     static let maxShareRanges = 8

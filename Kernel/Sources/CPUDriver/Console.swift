@@ -5,6 +5,7 @@
 // boot) and in a panic, it writes the serial port directly.
 import Arch
 import Basics
+import KernelMessages
 
 enum Console {
     /// Longest line a core buffers before sending it as is.

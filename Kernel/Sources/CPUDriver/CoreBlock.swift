@@ -8,6 +8,7 @@
 // allocator was given.
 import Arch
 import Basics
+import KernelMessages
 import Memory
 
 struct CoreBlock {

@@ -3,6 +3,7 @@
 // its local APIC and timer, its state and its links.
 import Arch
 import Basics
+import KernelMessages
 import Memory
 import KnowledgeBase
 

@@ -5,6 +5,7 @@
 // hand-off into here.
 import Arch
 import Basics
+import KernelMessages
 import Channel
 import KnowledgeBase
 
@@ -110,21 +111,4 @@ enum DeferredWork {
     case floorEcho(peer: CoreID, rounds: Int)
 }
 
-/// What `cores` and `mem` show about a core, as it reports itself.
-struct CoreStatus {
-    var apicID: UInt32
-    var ticks: UInt64
-    var totalFrames: UInt64
-    var freeFrames: UInt64
-    var heapBytes: UInt64
-}
 
-/// A core's answer to `runTests`.
-struct TestReport {
-    var passed: Int
-    var failed: Int
-    /// Where this core's block and share are, for core 0's isolation check.
-    var blockAddress: UInt64
-    var shareStart: UInt64
-    var shareEnd: UInt64
-}

@@ -5,6 +5,7 @@
 // and never preempted.
 import Arch
 import Basics
+import KernelMessages
 import KnowledgeBase
 import Channel
 import Memory

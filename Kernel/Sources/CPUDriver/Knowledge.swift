@@ -6,6 +6,7 @@
 // acknowledges up once its whole subtree has.
 import Arch
 import Basics
+import KernelMessages
 import KnowledgeBase
 
 /// One multicast in flight on this core.

@@ -7,6 +7,7 @@
 // deadlock. Every send is followed by a notify IPI so a halted receiver wakes up.
 import Arch
 import Basics
+import KernelMessages
 import Channel
 
 struct Link {

@@ -4,13 +4,9 @@
 // and poll, so the numbers are the channel's, not the time to wake a halted core.
 import Arch
 import Basics
+import KernelMessages
 import Channel
 
-struct BenchResult {
-    var channel: SampleSummary
-    var floor: SampleSummary
-    var ok: Bool
-}
 
 extension CoreState {
     static let latencyRounds = 16

@@ -6,6 +6,7 @@
 // heap may be what broke.
 import Arch
 import Basics
+import KernelMessages
 
 enum Panic {
     static func writeCore() {

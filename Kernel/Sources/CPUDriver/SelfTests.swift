@@ -6,6 +6,7 @@
 // missing core, a panic or a timeout as failures too.
 import Arch
 import Basics
+import KernelMessages
 import KnowledgeBase
 import Memory
 import Channel

@@ -3,6 +3,7 @@
 // boot arena; everything parsed here is untrusted firmware input and is checked.
 import Arch
 import Basics
+import KernelMessages
 import BootInfo
 import ACPI
 import Memory

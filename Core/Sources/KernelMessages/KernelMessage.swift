@@ -1,11 +1,11 @@
 // The messages CPU drivers exchange over their links, declared once: `encode` and
-// `decode` are the two ends. A message that does not decode (unknown tag, a field out
+// `decode` are the two ends, and both are tested on the host. A message that does not decode (unknown tag, a field out
 // of range) is untrusted input from another core: it is counted and dropped.
 import Basics
 import Channel
 import KnowledgeBase
 
-enum KernelMessage {
+public enum KernelMessage: Equatable {
     /// Up to 48 bytes of a console line; `isEnd` closes the line.
     case console(bytes: [UInt8], isEnd: Bool)
     /// Asks for a `pong` with the same token; `wake` says whether the sender may be
@@ -41,15 +41,15 @@ enum KernelMessage {
     case multicast(id: UInt64)
     case multicastAck(id: UInt64, reached: Int, duplicates: Int)
 
-    static let consoleBytesPerMessage = 48
+    public static let consoleBytesPerMessage = 48
 
-    enum Tag: UInt16 {
+    public enum Tag: UInt16, CaseIterable {
         case console = 1, ping, pong, statusRequest, statusReply, runTests, testReply, panicRequest
         case stayAwake, measureLatencies, latency, stream, benchChannel, floorEcho, benchResult
         case place, treeChildren, multicast, multicastAck
     }
 
-    func encode() -> ChannelMessage {
+    public func encode() -> ChannelMessage {
         switch self {
         case .console(let bytes, let isEnd):
             var message = ChannelMessage(tag: Tag.console.rawValue)
@@ -98,7 +98,9 @@ enum KernelMessage {
         }
     }
 
-    static func decode(_ message: ChannelMessage, coreCount: Int) -> KernelMessage? {
+    /// The message `message` carries, or nil if it is not one a correct CPU driver
+    /// sends to a system of `coreCount` cores.
+    public static func decode(_ message: ChannelMessage, coreCount: Int) -> KernelMessage? {
         guard let tag = Tag(rawValue: message.tag) else { return nil }
         let w = message.words
         switch tag {
@@ -168,27 +170,27 @@ enum KernelMessage {
 }
 
 /// A set of cores, small enough to travel in one message (up to 448 cores).
-struct CoreSet: Equatable {
-    static let capacity = 7 * 64
-    var words: [UInt64] = Array(repeating: 0, count: 7)
+public struct CoreSet: Equatable, Sendable {
+    public static let capacity = 7 * 64
+    public var words: [UInt64] = Array(repeating: 0, count: 7)
 
-    init() {}
+    public init() {}
 
-    init(decoding message: ChannelMessage) {
+    public init(decoding message: ChannelMessage) {
         for i in 0..<7 { words[i] = message.words[i] }
     }
 
-    func encode(tag: UInt16) -> ChannelMessage {
+    public func encode(tag: UInt16) -> ChannelMessage {
         var message = ChannelMessage(tag: tag)
         for i in 0..<7 { message.words[i] = words[i] }
         return message
     }
 
-    func contains(_ core: CoreID) -> Bool {
+    public func contains(_ core: CoreID) -> Bool {
         core.rawValue < Self.capacity && words[core.rawValue / 64] & (1 << UInt64(core.rawValue % 64)) != 0
     }
 
-    mutating func insert(_ core: CoreID) {
+    public mutating func insert(_ core: CoreID) {
         guard core.rawValue < Self.capacity else { return }
         words[core.rawValue / 64] |= 1 << UInt64(core.rawValue % 64)
     }
