@@ -14,6 +14,13 @@ public struct QEMUConfiguration: Equatable, Sendable {
     public var kernelArguments: String
     /// Stop before the first instruction and serve gdb on TCP port 1234.
     public var waitsForDebugger: Bool
+    /// An initial RAM disk, passed with `-initrd` (the Linux guest of `swordfish bench`).
+    public var initrd: String?
+    /// Under TCG, `-icount shift=0`: the guest's clock, and so its TSC, advances by one
+    /// per instruction, which makes cycle counts deterministic path lengths. QEMU cannot
+    /// count instructions with one thread per virtual CPU, so this also makes TCG run
+    /// every CPU on one host thread. Ignored under KVM.
+    public var countsInstructions: Bool
 
     public init(
         kernel: String,
@@ -21,7 +28,9 @@ public struct QEMUConfiguration: Equatable, Sendable {
         memory: MemorySize = MemorySize(mebibytes: 512)!,
         accelerator: Accelerator = .tcg,
         kernelArguments: String = "",
-        waitsForDebugger: Bool = false
+        waitsForDebugger: Bool = false,
+        initrd: String? = nil,
+        countsInstructions: Bool = false
     ) {
         self.kernel = kernel
         self.cores = cores
@@ -29,17 +38,24 @@ public struct QEMUConfiguration: Equatable, Sendable {
         self.accelerator = accelerator
         self.kernelArguments = kernelArguments
         self.waitsForDebugger = waitsForDebugger
+        self.initrd = initrd
+        self.countsInstructions = countsInstructions
     }
 
     public var command: ShellCommand {
         var arguments = ["-machine", "pc"]
         switch accelerator {
+        case .tcg where countsInstructions:
+            arguments += ["-cpu", "max", "-smp", "\(cores)", "-m", "\(memory)", "-accel", "tcg,thread=single", "-icount", "shift=0"]
         case .tcg:
             arguments += ["-cpu", "max", "-smp", "\(cores)", "-m", "\(memory)", "-accel", "tcg,thread=multi"]
         case .kvm:
             arguments += ["-cpu", "host", "-smp", "\(cores)", "-m", "\(memory)", "-accel", "kvm"]
         }
         arguments += ["-kernel", kernel]
+        if let initrd {
+            arguments += ["-initrd", initrd]
+        }
         if !kernelArguments.isEmpty {
             arguments += ["-append", kernelArguments]
         }
@@ -58,7 +74,7 @@ public struct QEMUConfiguration: Equatable, Sendable {
 
     /// How to attach gdb to a boot started with `waitsForDebugger`.
     public var debuggerInstructions: String {
-        let gdb = ShellCommand("gdb", [kernel, "-ex", "target remote :1234", "-ex", "hbreak kmain", "-ex", "continue"])
+        let gdb = ShellCommand("gdb", [kernel, "-ex", "target remote :1234", "-ex", "hbreak main", "-ex", "continue"])
         return """
             QEMU is stopped before the first instruction and serves gdb on :1234. In another terminal:
               \(gdb)

@@ -32,7 +32,7 @@ final class QEMUConfigurationTests: XCTestCase {
         qemu.waitsForDebugger = true
         XCTAssertEqual(Array(qemu.command.arguments.suffix(2)), ["-s", "-S"])
         XCTAssertTrue(qemu.debuggerInstructions.contains("gdb k -ex 'target remote :1234'"))
-        XCTAssertTrue(qemu.debuggerInstructions.contains("hbreak kmain"))
+        XCTAssertTrue(qemu.debuggerInstructions.contains("hbreak main"))
         XCTAssertTrue(qemu.debuggerInstructions.contains("set architecture i386:x86-64"))
     }
 

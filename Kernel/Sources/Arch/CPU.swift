@@ -15,6 +15,12 @@ public enum CPU {
 
     /// CPUID.1:ECX bit 21 (SDM Vol. 2A, CPUID).
     public static var hasX2APIC: Bool { cpuid(1).ecx & (1 << 21) != 0 }
+    /// The display family (CPUID.1:EAX, base family plus extended family).
+    public static var family: UInt32 {
+        let eax = cpuid(1).eax
+        let base = (eax >> 8) & 0xF
+        return base == 0xF ? base + ((eax >> 20) & 0xFF) : base
+    }
     /// CPUID.1:EBX[31:24]: the initial APIC ID of this core (8 bits).
     public static var initialAPICID: UInt32 { cpuid(1).ebx >> 24 }
 

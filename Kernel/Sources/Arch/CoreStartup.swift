@@ -24,7 +24,9 @@ public enum CoreStartup {
                              tscHz: UInt64, isAlive: () -> Bool) {
         x86_prepare_trampoline(UInt64(trampolinePage) << 12, pageTableRoot, stackTop, handoff, entry)
         local.sendINIT(to: apic)
-        spin(microseconds: 10_000, tscHz: tscHz)
+        // The SDM's 10 ms wait after INIT is for old processors; like Linux, we skip
+        // it on family 6 and later, where the core is ready at once.
+        if CPU.family < 6 { spin(microseconds: 10_000, tscHz: tscHz) }
         local.sendStartup(page: trampolinePage, to: apic)
         spin(microseconds: 200, tscHz: tscHz)
         if !isAlive() { local.sendStartup(page: trampolinePage, to: apic) }

@@ -9,7 +9,7 @@ import Channel
 
 
 extension CoreState {
-    static let latencyRounds = 16
+    static let latencyRounds = 8
 
     /// Median round trip to each core in `cores` over the links. Each peer is asked to
     /// stay awake while it is measured; the first round (which may wake it) is dropped.

@@ -99,7 +99,9 @@ func bootstrapCoreMain() -> Never {
 
     // 9. Every other core, one at a time; one that does not answer within a second is
     //    reported and left out.
+    let coresStart = CPU.timestamp()
     startApplicationCores(state, plan: plan, channelArea: channelArea)
+    let coresDone = CPU.timestamp()
 
     // 10. What the machine is like: every core's place, the round trip between every
     //     pair of cores, NUMA nodes; then the multicast tree everyone will use.
@@ -107,6 +109,8 @@ func bootstrapCoreMain() -> Never {
     for core in 0..<state.coreCount where !state.failedCores[core] { live.insert(CoreID(core)) }
     state.buildKnowledge(live: live, numaDomains: numa)
     state.distribute(state.knowledge!.multicastTree(from: .bootstrap, kind: .numaAware))
+    let perMillisecond = max(tscHz / 1000, 1)
+    print("boot: other cores started in \((coresDone - coresStart) / perMillisecond) ms, knowledge base built in \((CPU.timestamp() - coresDone) / perMillisecond) ms")
 
     // 11. The shell, or the in-kernel tests, or the benchmarks.
     if testMode { SelfTests.runAll(on: state) }
