@@ -67,10 +67,7 @@ public enum CoreBlockRegister {
     }
 
     /// The current core's block, or nil before this core installed one.
-    @inline(__always) public static var current: UnsafeMutableRawPointer? {
-        if CPU.readMSR(CPU.gsBaseMSR) == 0 { return nil }
-        return x86_core_block()
-    }
+    @inline(__always) public static var current: UnsafeMutableRawPointer? { x86_core_block() }
 }
 
 /// Device-free power-off for QEMU: the `isa-debug-exit` device at port 0xF4 makes QEMU

@@ -14,8 +14,6 @@ enum Console {
     /// instead of queued: a stopped core 0 must not make other cores run out of memory.
     static let maxQueuedMessages = 2048
 
-    nonisolated(unsafe) static var atLineStart = true
-
     static func put(_ byte: UInt8) {
         guard let state = CoreState.current, state.id != .bootstrap else {
             writeSerial(byte)
@@ -27,10 +25,11 @@ enum Console {
         }
     }
 
-    /// Only core 0 (or a core before it has state) writes the port.
+    /// Only core 0 (or a core before it has state) writes the port. Core 0 remembers
+    /// whether its own output ended mid-line (a prompt), in its own state.
     static func writeSerial(_ byte: UInt8) {
         SerialPort.write(byte)
-        atLineStart = byte == UInt8(ascii: "\n")
+        CoreState.current?.consoleAtLineStart = byte == UInt8(ascii: "\n")
     }
 
     static func sendLine(_ state: CoreState) {
@@ -53,9 +52,9 @@ enum Console {
     static func receive(_ bytes: [UInt8], isEnd: Bool, from source: CoreID, state: CoreState) {
         state.remoteLines[source.rawValue].append(contentsOf: bytes)
         guard isEnd || state.remoteLines[source.rawValue].count > 4 * maxLine else { return }
-        if !atLineStart { writeSerial(UInt8(ascii: "\n")) }
+        if !state.consoleAtLineStart { writeSerial(UInt8(ascii: "\n")) }
         for byte in state.remoteLines[source.rawValue] { writeSerial(byte) }
-        if !atLineStart { writeSerial(UInt8(ascii: "\n")) }
+        if !state.consoleAtLineStart { writeSerial(UInt8(ascii: "\n")) }
         state.remoteLines[source.rawValue].removeAll(keepingCapacity: true)
         state.shell?.redrawAfterOutput()
     }

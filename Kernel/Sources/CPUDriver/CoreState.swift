@@ -62,6 +62,8 @@ final class CoreState {
     /// Bytes of console output dropped because core 0 did not take them in time.
     var droppedConsoleBytes = 0
     var consoleLine: [UInt8] = []
+    /// On core 0: whether the serial console is at the start of a line.
+    var consoleAtLineStart = true
     /// On core 0: partial lines being reassembled from each other core.
     var remoteLines: [[UInt8]]
     var shell: Shell? = nil

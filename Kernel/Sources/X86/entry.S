@@ -85,12 +85,23 @@ start64:
     movw %ax, %gs
     movq $x86_boot_stack_top, %rsp
     xorl %ebp, %ebp                     // ends the frame-pointer chain for backtraces
+    call x86_point_gs_at_no_block
     xorl %edi, %edi
     xorl %esi, %esi
     call main
     cli
 3:  hlt
     jmp 3b
+
+// Until a core installs its per-core block, GS.base points at a zero word, so
+// `%gs:0` reads 0 ("no block yet") instead of whatever lies at address 0.
+.global x86_point_gs_at_no_block
+x86_point_gs_at_no_block:
+    movl $0xC0000101, %ecx              // IA32_GS_BASE
+    movl $x86_no_core_block, %eax
+    xorl %edx, %edx
+    wrmsr
+    ret
 
 // x86_reload_segments(code: %di, data: %si): far return into the new code segment.
 .global x86_reload_segments
@@ -130,5 +141,6 @@ x86_boot_stack_top:
 x86_boot_arena:     .skip 2 * 1024 * 1024
 x86_boot_arena_end:
 .p2align 3
+x86_no_core_block:  .skip 8                 // read-only once booted: always zero
 .global x86_pvh_start_info
 x86_pvh_start_info: .skip 8

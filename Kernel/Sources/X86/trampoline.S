@@ -50,9 +50,11 @@ ap_long:
     movw %ax, %es
     movw %ax, %ss
     movq AT(ap_trampoline_stack), %rsp
+    xorl %ebp, %ebp
+    movabsq $x86_point_gs_at_no_block, %rax
+    call *%rax
     movq AT(ap_trampoline_handoff), %rdi
     movq AT(ap_trampoline_entry), %rax
-    xorl %ebp, %ebp
     call *%rax
 1:  cli
     hlt

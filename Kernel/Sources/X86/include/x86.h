@@ -28,7 +28,8 @@ static inline uint64_t x86_read_cr4(void) { uint64_t v; __asm__ volatile("mov %%
 static inline uint64_t x86_read_rbp(void) { uint64_t v; __asm__ volatile("mov %%rbp, %0" : "=r"(v)); return v; }
 
 /// The per-core block's address: by convention its first word points to itself, and
-/// GS.base points at it, so one load through %gs finds the current core's state.
+/// GS.base points at it, so one load through %gs finds the current core's state. Before
+/// a core has a block, GS.base points at a zero word (entry.S), so this is NULL.
 static inline void *x86_core_block(void) { void *p; __asm__ volatile("mov %%gs:0, %0" : "=r"(p)); return p; }
 
 typedef struct __attribute__((packed)) { uint16_t limit; uint64_t base; } x86_table_pointer;
