@@ -40,6 +40,7 @@ let package = Package(
                 .product(name: "ShellCommands", package: "Core"),
                 .product(name: "KnowledgeBase", package: "Core"),
                 .product(name: "KernelMessages", package: "Core"),
+                .product(name: "ELF", package: "Core"),
             ],
             swiftSettings: [.swiftLanguageMode(.v5)],
             linkerSettings: [.unsafeFlags([

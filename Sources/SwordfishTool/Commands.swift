@@ -58,7 +58,7 @@ struct BootOptions: ParsableArguments {
         }
         return QEMUConfiguration(
             kernel: kernel, cores: cores, memory: memory, accelerator: choice.accelerator,
-            kernelArguments: kernelArguments, waitsForDebugger: gdb
+            kernelArguments: kernelArguments, waitsForDebugger: gdb, initrd: KernelBuild.existingBootImage(for: kernel)
         )
     }
 }

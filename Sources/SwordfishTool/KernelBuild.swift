@@ -55,7 +55,16 @@ public struct KernelBuild: Sendable {
         guard FileManager.default.fileExists(atPath: kernel) else {
             throw .kernelMissing(path: kernel)
         }
+        try UserPrograms(repository: repository).buildImage(at: Self.bootImage(for: kernel))
         return kernel
+    }
+
+    /// The boot image (user programs) that goes with a kernel: beside it, with `.image`.
+    public static func bootImage(for kernel: String) -> String { kernel + ".image" }
+
+    /// The boot image for `kernel` if it exists (a prebuilt kernel may have none).
+    public static func existingBootImage(for kernel: String) -> String? {
+        FileManager.default.fileExists(atPath: bootImage(for: kernel)) ? bootImage(for: kernel) : nil
     }
 }
 

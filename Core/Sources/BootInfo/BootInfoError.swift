@@ -17,6 +17,15 @@ public enum BootInfoError: Error, Equatable, Sendable {
     case entryOverflows(index: UInt32)
     /// No NUL terminator within `KernelCommandLine.maximumLength` bytes.
     case commandLineTooLong
+    /// More boot modules than `PVHStartInfo.maximumModules`.
+    case tooManyModules(UInt32)
+    /// Boot module `index` wraps past the end of the address space.
+    case moduleOverflows(index: UInt32)
+    /// The boot image does not start with "SFIMAGE1".
+    case badImageMagic
+    /// The boot image's directory or entry `index` lies outside the image, or its name is
+    /// not NUL-terminated.
+    case badImageEntry(index: UInt32)
 
     /// A sentence the kernel can print without reflection.
     public var message: StaticString {
@@ -27,6 +36,10 @@ public enum BootInfoError: Error, Equatable, Sendable {
         case .tooManyEntries: "boot info: memory map has too many entries"
         case .entryOverflows: "boot info: memory map entry wraps past the end of the address space; index"
         case .commandLineTooLong: "boot info: command line is not terminated within 4096 bytes"
+        case .tooManyModules: "boot info: too many boot modules"
+        case .moduleOverflows: "boot info: boot module wraps past the end of the address space; index"
+        case .badImageMagic: "boot image: bad magic (not made by swordfish build)"
+        case .badImageEntry: "boot image: entry lies outside the image; index"
         }
     }
 
@@ -37,7 +50,9 @@ public enum BootInfoError: Error, Equatable, Sendable {
         case .badMagic(let found): UInt64(found)
         case .tooManyEntries(let count): UInt64(count)
         case .entryOverflows(let index): UInt64(index)
-        case .noMemoryMap, .commandLineTooLong: nil
+        case .tooManyModules(let count): UInt64(count)
+        case .moduleOverflows(let index), .badImageEntry(let index): UInt64(index)
+        case .noMemoryMap, .commandLineTooLong, .badImageMagic: nil
         }
     }
 }

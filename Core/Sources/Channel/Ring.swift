@@ -57,6 +57,9 @@ public struct RingSender {
     public private(set) var sent: UInt64 = 0
     /// The receiver's count as last read.
     var acknowledged: UInt64 = 0
+    /// The line message `sent + 1` goes to. Kept rather than computed from `sent`: a
+    /// division by `slots` sits on the critical path of every round trip otherwise.
+    var nextLine = 1
 
     /// `region` must be `Ring.bytes(slots:)` bytes, 64-byte aligned and zeroed before
     /// either side uses it; `slots` at least 2.
@@ -81,13 +84,14 @@ public struct RingSender {
             if sent - acknowledged >= UInt64(slots) { return false }
         }
         let sequence = sent + 1
-        let line = 1 + Int((sequence - 1) % UInt64(slots))
+        let line = nextLine
         for i in 0..<ChannelMessage.wordCount {
             atomicWord(region, line: line, word: i).pointee.store(message.words[i], ordering: .relaxed)
         }
         let header = SlotHeader(sequence: UInt32(truncatingIfNeeded: sequence), tag: message.tag)
         atomicWord(region, line: line, word: 7).pointee.store(header.rawValue, ordering: .releasing)
         sent = sequence
+        nextLine = line == slots ? 1 : line + 1
         return true
     }
 }
@@ -99,6 +103,8 @@ public struct RingReceiver {
     /// Messages consumed so far.
     public private(set) var received: UInt64 = 0
     var published: UInt64 = 0
+    /// The line message `received + 1` arrives in (see `RingSender.nextLine`).
+    var nextLine = 1
 
     public init(region: UnsafeMutableRawPointer, slots: Int) {
         precondition(slots >= 2 && Int(bitPattern: region) % Ring.lineSize == 0)
@@ -109,7 +115,7 @@ public struct RingReceiver {
     /// The next message if one has arrived, nil if the ring is empty.
     public mutating func receive() throws(ChannelError) -> ChannelMessage? {
         let expected = received + 1
-        let line = 1 + Int((expected - 1) % UInt64(slots))
+        let line = nextLine
         let header = SlotHeader(rawValue: atomicWord(region, line: line, word: 7).pointee.load(ordering: .acquiring))
         let want = UInt32(truncatingIfNeeded: expected)
         if header.sequence != want || !header.reservedBitsAreClear {
@@ -124,6 +130,7 @@ public struct RingReceiver {
             message.words[i] = atomicWord(region, line: line, word: i).pointee.load(ordering: .relaxed)
         }
         received = expected
+        nextLine = line == slots ? 1 : line + 1
         if received - published >= UInt64(slots / 2) { publish() }
         return message
     }

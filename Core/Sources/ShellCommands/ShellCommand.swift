@@ -20,6 +20,8 @@ public enum ShellCommand: Equatable {
     case benchChannel(from: Int, to: Int)
     /// One multicast down the tree from core 0, acknowledged back up.
     case multicast
+    /// Run a user program from the boot image on this core, with an argument string.
+    case run(program: [UInt8], arguments: [UInt8])
     case empty
     case unknown([UInt8])
     case usage(StaticString)
@@ -32,6 +34,7 @@ public enum ShellCommand: Equatable {
         case let (.panic(x), .panic(y)): return x == y
         case (.knowledge, .knowledge), (.knowledgeTree, .knowledgeTree), (.multicast, .multicast): return true
         case let (.benchChannel(a, b), .benchChannel(c, d)): return a == c && b == d
+        case let (.run(a, b), .run(c, d)): return a == c && b == d
         case let (.unknown(x), .unknown(y)): return x == y
         case let (.usage(x), .usage(y)): return x.utf8Start == y.utf8Start
         default: return false
@@ -50,6 +53,7 @@ public enum ShellCommand: Equatable {
         "skb tree        the multicast trees from core 0 and their modelled cost",
         "multicast       one multicast from core 0 down the tree, acks back up: cycles",
         "bench channel [a b]  channel round trip a -> b against a cache-line ping-pong",
+        "run <program> [args]  run a user program from the boot image on core 0",
         "halt            power off",
     ]
 
@@ -70,6 +74,11 @@ public enum ShellCommand: Equatable {
             if words.count == 1 { self = .knowledge }
             else if words.count == 2, words[1] == Array("tree".utf8) { self = .knowledgeTree }
             else { self = .usage("usage: skb [tree]") }
+        case Array("run".utf8):
+            guard words.count >= 2 else { self = .usage("usage: run <program> [args]"); return }
+            var rest: [UInt8] = []
+            for (i, word) in words.dropFirst(2).enumerated() { rest += (i == 0 ? [] : [UInt8(ascii: " ")]) + word }
+            self = .run(program: words[1], arguments: rest)
         case Array("multicast".utf8): self = words.count == 1 ? .multicast : .usage("usage: multicast")
         case Array("bench".utf8):
             if words.count == 2, words[1] == Array("channel".utf8) { self = .benchChannel(from: 0, to: 1) }

@@ -19,6 +19,8 @@ final class ShellCommandTests: XCTestCase {
         XCTAssertEqual(parse("multicast"), .multicast)
         XCTAssertEqual(parse("bench channel"), .benchChannel(from: 0, to: 1))
         XCTAssertEqual(parse("bench channel 2 5"), .benchChannel(from: 2, to: 5))
+        XCTAssertEqual(parse("run hello"), .run(program: Array("hello".utf8), arguments: []))
+        XCTAssertEqual(parse("run  probe   kernel-read  x"), .run(program: Array("probe".utf8), arguments: Array("kernel-read x".utf8)))
         XCTAssertEqual(parse(""), .empty)
         XCTAssertEqual(parse("   "), .empty)
     }
@@ -34,6 +36,7 @@ final class ShellCommandTests: XCTestCase {
         if case .usage = parse("skb forest") {} else { XCTFail("skb with a bad word") }
         if case .usage = parse("bench channel 1") {} else { XCTFail("bench with one core") }
         if case .usage = parse("bench disk") {} else { XCTFail("unknown benchmark") }
+        if case .usage = parse("run") {} else { XCTFail("run without a program") }
     }
 
     func testRandomBytesNeverCrash() {

@@ -17,12 +17,15 @@ public enum Descriptors {
     /// Builds this core's GDT, TSS and IDT in `memory` (two zeroed pages owned by this
     /// core) and loads them. `interruptStacks` are the tops of the NMI, double-fault and
     /// machine-check stacks (IST 1, 2, 3).
-    public static func install(in memory: UnsafeMutableRawPointer, interruptStacks: (UInt64, UInt64, UInt64)) {
+    public static func install(in memory: UnsafeMutableRawPointer, interruptStacks: (UInt64, UInt64, UInt64),
+                               userTrapStack: UInt64) {
         let gdt = memory.assumingMemoryBound(to: UInt64.self)
         let tss = memory + 64
         let idt = (memory + 4096).assumingMemoryBound(to: UInt64.self)
 
-        // TSS (§7.7): IST1..3 at offsets 36, 44, 52; no I/O bitmap (base past the limit).
+        // TSS (§7.7): RSP0 (the stack for traps from user mode) at offset 4, IST1..3 at
+        // offsets 36, 44, 52; no I/O bitmap (base past the limit).
+        tss.storeBytes(of: userTrapStack, toByteOffset: 4, as: UInt64.self)
         tss.storeBytes(of: interruptStacks.0, toByteOffset: 36, as: UInt64.self)
         tss.storeBytes(of: interruptStacks.1, toByteOffset: 44, as: UInt64.self)
         tss.storeBytes(of: interruptStacks.2, toByteOffset: 52, as: UInt64.self)

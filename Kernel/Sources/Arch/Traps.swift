@@ -22,6 +22,16 @@ public struct Exception {
     public let framePointer: UInt64
     public let faultAddress: UInt64
 
+    public init(vector: UInt8, errorCode: UInt64, instructionPointer: UInt64, stackPointer: UInt64,
+                framePointer: UInt64, faultAddress: UInt64) {
+        self.vector = vector
+        self.errorCode = errorCode
+        self.instructionPointer = instructionPointer
+        self.stackPointer = stackPointer
+        self.framePointer = framePointer
+        self.faultAddress = faultAddress
+    }
+
     /// The SDM's mnemonic and name (Vol. 3A, Table 6-1).
     public var name: StaticString {
         switch vector {

@@ -15,6 +15,8 @@ struct BootHandoff {
     var tscHz: UInt64
     var testMode: Bool
     var streamMessages: Int
+    /// Where the boot image (user programs) lies, if there is one.
+    var bootImage: PhysicalRange?
     /// Base of the channel area (ring i → j at a position both cores compute).
     var channelArea: UInt64
     /// APIC IDs of all cores, by CoreID: a table in the bootstrap core's memory that

@@ -18,11 +18,14 @@ enum CoreSetup {
         guard let tables = block.pointee.frames.allocate(count: 2),
               let nmi = block.pointee.frames.allocate(count: stackFrames),
               let doubleFault = block.pointee.frames.allocate(count: stackFrames),
-              let machineCheck = block.pointee.frames.allocate(count: stackFrames) else { return false }
+              let machineCheck = block.pointee.frames.allocate(count: stackFrames),
+              let userTraps = block.pointee.frames.allocate(count: stackFrames) else { return false }
         let memory = block.pointee.frames.pointer(to: tables)
         memory.initializeMemory(as: UInt8.self, repeating: 0, count: Descriptors.bytesNeeded)
         let top = UInt64(interruptStackBytes)
-        Descriptors.install(in: memory, interruptStacks: (nmi.rawValue + top, doubleFault.rawValue + top, machineCheck.rawValue + top))
+        Descriptors.install(in: memory, interruptStacks: (nmi.rawValue + top, doubleFault.rawValue + top, machineCheck.rawValue + top),
+                            userTrapStack: userTraps.rawValue + top)
+        UserMode.enableSystemCalls()
         return true
     }
 
@@ -71,16 +74,19 @@ func applicationCoreMain(_ handoffAddress: UInt64) {
                           tscHz: handoff.pointee.tscHz, share: share, testMode: handoff.pointee.testMode,
                           streamMessages: handoff.pointee.streamMessages)
     state.attach()
+    state.bootImage = loadBootImage(handoff.pointee.bootImage)
 
-    // 4. Links to the other cores, then the timer.
+    // 4. Links to the other cores.
     CoreSetup.openLinks(state, area: handoff.pointee.channelArea)
-    CoreSetup.startTimer(apic, tscHz: state.tscHz)
 
-    // 5. Say so, then tell the bootstrap core through the hand-off (its last use).
+    // 5. Say so, report this core's place, then tell the bootstrap core through the
+    //    hand-off (its last use), so it can start the next core while this one
+    //    calibrates its timer.
     print("core \(state.id.rawValue) up (apic \(state.apicID.rawValue))")
     let facts = state.ownFacts()
     state.send(.place(facts.place, caches: facts.caches), to: .bootstrap)
     Volatile.store(1, to: &handoff.pointee.alive)
+    CoreSetup.startTimer(apic, tscHz: state.tscHz)
 
     state.run()
 }

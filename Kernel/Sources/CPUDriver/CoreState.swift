@@ -8,6 +8,7 @@ import Basics
 import KernelMessages
 import Channel
 import KnowledgeBase
+import BootInfo
 
 final class CoreState {
     let id: CoreID
@@ -52,6 +53,13 @@ final class CoreState {
     /// This core's children in the current multicast tree, and the multicast in flight.
     var multicastChildren: [CoreID] = []
     var multicast = MulticastState()
+    /// The domains on this core, the next one to run, and how recent ones ended.
+    var domains: [Domain] = []
+    var nextToRun = 0
+    var nextDomainID = 0
+    var finishedDomains: [(name: String, state: Domain.State)] = []
+    /// The programs of the boot image (read-only, shared by all cores since boot).
+    var bootImage: BootImage? = nil
     /// Answers to `benchChannel` requests, by the core that measured.
     var benchReplies: [BenchResult?]
     /// On core 0: the latency matrix as rows arrive (round-trip cycles, 0 = unknown).

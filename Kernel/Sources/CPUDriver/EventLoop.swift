@@ -105,7 +105,11 @@ extension CoreState {
     func run() -> Never {
         while true {
             if !deferred.isEmpty { perform(deferred.removeFirst()) }
-            if !poll() && !stayAwake && deferred.isEmpty { CPU.waitForInterrupt() }
+            let busy = poll()
+            // User domains run when the kernel has nothing else to do; the timer
+            // brings control back here at least every tick.
+            if runNextDomain() { continue }
+            if !busy && !stayAwake && deferred.isEmpty { CPU.waitForInterrupt() }
         }
     }
 

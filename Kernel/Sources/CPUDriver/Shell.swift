@@ -14,6 +14,8 @@ final class Shell {
     var line: [UInt8] = []
     /// True while a command runs: input is not read again from inside its waits.
     var running = false
+    /// The domain `run` started; the prompt returns when it has finished.
+    var waitingFor: Domain? = nil
     var lastWasReturn = false
     /// The core's state (which holds this shell: both live as long as the core).
     let state: CoreState
@@ -38,6 +40,11 @@ final class Shell {
     /// Reads whatever input is waiting; true if there was some.
     func poll() -> Bool {
         guard !running else { return false }
+        if let domain = waitingFor {
+            guard !state.domains.contains(where: { $0 === domain }) else { return false }
+            waitingFor = nil
+            showPrompt()
+        }
         var any = false
         while let byte = SerialPort.read() {
             any = true
@@ -57,7 +64,7 @@ final class Shell {
             running = true
             execute(command)
             running = false
-            showPrompt()
+            if waitingFor == nil { showPrompt() }
         case 0x08, 0x7F:                                     // backspace, delete
             lastWasReturn = false
             if !line.isEmpty {
@@ -91,6 +98,7 @@ final class Shell {
         case .knowledge: showKnowledge()
         case .knowledgeTree: showTrees()
         case .multicast: runMulticast()
+        case .run(let program, let arguments): run(program, arguments: arguments)
         }
     }
 
@@ -182,6 +190,21 @@ final class Shell {
         print("channel round trip \(a) -> \(b): median \(result.channel.median) cycles, p99 \(result.channel.p99)")
         print("cache-line floor   \(a) -> \(b): median \(result.floor.median) cycles, p99 \(result.floor.p99)")
         print("channel / floor: \(ratio / 100).\(pad2(Int(ratio % 100)))x (\(rounds) rounds each; under emulation both are slow)")
+    }
+
+    func run(_ name: [UInt8], arguments: [UInt8]) {
+        guard let image = state.bootImage else { print("no boot image: boot with the one swordfish build makes"); return }
+        guard let program = image.program(named: name) else {
+            var names = ""
+            for (i, p) in image.programs.enumerated() { names += (i == 0 ? "" : ", ") + String(decoding: p.name, as: UTF8.self) }
+            print("no program '\(String(decoding: name, as: UTF8.self))'; the boot image has: \(names)")
+            return
+        }
+        do {
+            waitingFor = try state.spawn(program, arguments: arguments)
+        } catch {
+            print("run: could not start it: \(describe(error))")
+        }
     }
 
     func panic(on core: Int?) {
@@ -288,4 +311,13 @@ func pad4(_ text: String) -> String {
     var result = text
     while result.utf8.count < 4 { result = " " + result }
     return result
+}
+
+func describe(_ error: SpawnError) -> String {
+    switch error {
+    case .noSuchProgram: return "no such program"
+    case .badImage(let reason): return "bad ELF image: \(reason.message)"
+    case .outOfMemory: return "out of memory"
+    case .argumentsTooLong: return "arguments longer than 1024 bytes"
+    }
 }

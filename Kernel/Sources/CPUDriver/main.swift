@@ -40,6 +40,11 @@ func bootstrapCoreMain() -> Never {
         print("boot: command line ignored: \(error.message)")
         commandLine = KernelCommandLine([])
     }
+    // The boot image (user programs) is the first boot module, if QEMU was given one.
+    var bootImageRange: PhysicalRange? = nil
+    do { bootImageRange = try startInfo.modules(memory: bootMapped).first } catch {
+        print("boot: boot modules ignored: \(error.message)")
+    }
     let testMode = commandLine.contains(flag: "test")
     // `stream=N`: messages per pair in the channel stress test (default 100,000).
     let streamMessages = min(max(commandLine.integer(of: "stream") ?? 100_000, 1), 10_000_000)
@@ -72,7 +77,8 @@ func bootstrapCoreMain() -> Never {
     do {
         plan = try MemoryPlan.make(
             usable: memoryMap.usableRanges,
-            reserved: [PhysicalRange(start: PhysicalAddress(0), end: PhysicalAddress(.mebibyte)), KernelImage.range],
+            reserved: [PhysicalRange(start: PhysicalAddress(0), end: PhysicalAddress(.mebibyte)), KernelImage.range]
+                + (bootImageRange.map { [$0] } ?? []),
             cores: cores.count, channelAreaBytes: Link.areaBytes(cores: cores.count),
             limit: mappedTop)
     } catch {
@@ -91,6 +97,7 @@ func bootstrapCoreMain() -> Never {
     let state = CoreState(id: .bootstrap, apicID: apic.id, apicIDs: cores.apicIDs, apic: apic, tscHz: tscHz,
                           share: plan.shares[0], testMode: testMode, streamMessages: streamMessages)
     state.attach()
+    state.bootImage = loadBootImage(bootImageRange)
     let channelArea = plan.channelArea.start.rawValue
     UnsafeMutableRawPointer(bitPattern: UInt(channelArea))!.initializeMemory(as: UInt8.self, repeating: 0, count: Int(plan.channelArea.size))
     CoreSetup.openLinks(state, area: channelArea)
@@ -100,7 +107,7 @@ func bootstrapCoreMain() -> Never {
     // 9. Every other core, one at a time; one that does not answer within a second is
     //    reported and left out.
     let coresStart = CPU.timestamp()
-    startApplicationCores(state, plan: plan, channelArea: channelArea)
+    startApplicationCores(state, plan: plan, channelArea: channelArea, bootImage: bootImageRange)
     let coresDone = CPU.timestamp()
 
     // 10. What the machine is like: every core's place, the round trip between every
@@ -120,7 +127,7 @@ func bootstrapCoreMain() -> Never {
     state.run()
 }
 
-func startApplicationCores(_ state: CoreState, plan: MemoryPlan, channelArea: UInt64) {
+func startApplicationCores(_ state: CoreState, plan: MemoryPlan, channelArea: UInt64, bootImage: PhysicalRange?) {
     let apicTable = UnsafeMutablePointer<APICID>.allocate(capacity: max(state.coreCount, 1))
     for (i, id) in state.apicIDs.enumerated() { apicTable[i] = id }
     for core in 1..<max(state.coreCount, 1) {
@@ -137,7 +144,7 @@ func startApplicationCores(_ state: CoreState, plan: MemoryPlan, channelArea: UI
         let handoff = UnsafeMutablePointer<BootHandoff>.allocate(capacity: 1)
         handoff.initialize(to: BootHandoff(
             core: CoreID(core), apicID: state.apicIDs[core], tscHz: state.tscHz, testMode: state.testMode,
-            streamMessages: state.streamMessages,
+            streamMessages: state.streamMessages, bootImage: bootImage,
             channelArea: channelArea, apicIDs: UnsafePointer(apicTable), coreCount: state.coreCount,
             shareRanges: ranges, shareRangeCount: share.count,
             stack: (stackTop - BootHandoff.stackBytes)..<stackTop))
@@ -187,6 +194,19 @@ func numaDomains(_ startInfo: PVHStartInfo) -> [(apicID: APICID, domain: UInt32)
     } catch {
         print("boot: SRAT unusable (\(error.message)); no NUMA information")
         return []
+    }
+}
+
+/// The programs in the boot image at `range` (mapped: it lies in RAM). Every core reads
+/// the same bytes, which nothing writes after boot.
+func loadBootImage(_ range: PhysicalRange?) -> BootImage? {
+    guard let range, range.size > 0, range.size < 1 << 32,
+          let start = UnsafeRawPointer(bitPattern: UInt(range.start.rawValue)) else { return nil }
+    do {
+        return try BootImage(ByteReader(UnsafeRawBufferPointer(start: start, count: Int(range.size))))
+    } catch {
+        print("boot: boot image unusable: \(error.message)")
+        return nil
     }
 }
 

@@ -24,6 +24,8 @@ trap_stub_\vector:
 .endr
 
 trap_common:
+    testb $3, 24(%rsp)                  // CS of the interrupted code: ring 3?
+    jnz x86_user_trap                   // user.S: back to the kernel's event loop
     pushq %rax
     pushq %rbx
     pushq %rcx

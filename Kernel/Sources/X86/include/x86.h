@@ -89,6 +89,23 @@ typedef struct {
     uint64_t rip, cs, rflags, rsp, ss;
 } x86_trap_frame;
 
+/// A user thread's registers while it is not running (user.S fills and reads it).
+/// `fpu` is the fxsave image and must stay 16-byte aligned.
+typedef struct {
+    uint64_t rax, rbx, rcx, rdx, rsi, rdi, rbp, r8, r9, r10, r11, r12, r13, r14, r15;
+    uint64_t rip, rsp, rflags;
+    uint64_t vector, error_code, fault_address;
+    uint64_t padding;
+    uint8_t fpu[512] __attribute__((aligned(16)));
+} x86_user_context;
+
+/// Runs user code from `context` until it makes a system call (returns 0) or takes an
+/// interrupt or exception (returns 1, with `vector`, `error_code`, `fault_address`
+/// filled in). The user's registers are saved back into `context` either way.
+int x86_enter_user(x86_user_context *context);
+/// The `syscall` instruction's entry point (user.S).
+void x86_syscall_entry(void);
+
 /// Copies the real-mode AP start-up code to `destination` (below 1 MiB, page
 /// aligned) and fills in what the new core needs to reach 64-bit Swift code.
 void x86_prepare_trampoline(uint64_t destination, uint64_t cr3, uint64_t stack_top,

@@ -1,0 +1,47 @@
+// The boot image: the user programs `swordfish build` packs into one file that QEMU
+// loads as a boot module. Its layout, little-endian:
+//
+//   0   "SFIMAGE1"                 magic
+//   8   u32 count, u32 reserved
+//   16  count × { name: 48 bytes, NUL-padded; u64 offset; u64 size }   (64 bytes each)
+//   …   the programs' bytes, at their offsets from the start of the image
+//
+// It comes from outside the kernel, so every offset and name is checked.
+import Basics
+
+public struct BootImage {
+    public static let magic: StaticString = "SFIMAGE1"
+    public static let entryBytes = 64
+    public static let nameBytes = 48
+    public static let maximumPrograms = 256
+
+    public struct Program {
+        /// The name, without padding.
+        public let name: [UInt8]
+        public let bytes: ByteReader
+    }
+
+    public let programs: [Program]
+
+    public init(_ image: ByteReader) throws(BootInfoError) {
+        guard image.matches(Self.magic, at: 0), let count = image.load(UInt32.self, at: 8) else { throw .badImageMagic }
+        guard count <= UInt32(Self.maximumPrograms) else { throw .badImageEntry(index: count) }
+        var programs: [Program] = []
+        for index in 0..<Int(count) {
+            let base = 16 + index * Self.entryBytes
+            guard let name = image.slice(at: base, length: Self.nameBytes),
+                  let offset = image.load(UInt64.self, at: base + Self.nameBytes),
+                  let size = image.load(UInt64.self, at: base + Self.nameBytes + 8),
+                  offset <= UInt64(Int.max), size <= UInt64(Int.max),
+                  let bytes = image.slice(at: Int(offset), length: Int(size)) else {
+                throw .badImageEntry(index: UInt32(index))
+            }
+            let nameBytes = Array(name.bytes)
+            guard let end = nameBytes.firstIndex(of: 0), end > 0 else { throw .badImageEntry(index: UInt32(index)) }
+            programs.append(Program(name: Array(nameBytes[..<end]), bytes: bytes))
+        }
+        self.programs = programs
+    }
+
+    public func program(named name: [UInt8]) -> Program? { programs.first { $0.name == name } }
+}

@@ -1,0 +1,124 @@
+// The capability types of Swordfish, declared once.
+//
+// Everything the rest of the module (and the kernel) needs to know about a type lives in
+// one row of the table in `rules`: what its base and size count, which sizes it may
+// have, what it can be retyped from, which rights mean something for it, whether it can
+// carry a badge, and how it takes part in address translation. The operations read only
+// this table, so adding a type means adding a case and a row; the retype-matrix test
+// (written independently) then fails until its own expectations get the new row too.
+
+/// The kind of object a capability names.
+public enum CapabilityType: UInt8, CaseIterable, Hashable, Sendable {
+    /// No object: what an empty slot holds. Never created by any operation.
+    case null = 0
+    /// Untyped physical RAM. Holds no object yet; retyping carves objects out of it.
+    case physicalRAM
+    /// RAM that user code may map into its address space.
+    case frame
+    /// Device memory (MMIO) that a driver may map. Never RAM, so never cleared.
+    case deviceFrame
+    /// A table of capability slots: a level of some domain's CSpace.
+    case cnode
+    /// An x86-64 page-map level 4 table (what CR3 points to).
+    case pml4
+    /// An x86-64 page-directory-pointer table.
+    case pdpt
+    /// An x86-64 page directory.
+    case pageDirectory
+    /// An x86-64 page table.
+    case pageTable
+    /// A dispatcher: the kernel's per-core state of a domain (save areas, run state).
+    case dispatcher
+    /// A same-core message endpoint (LMP).
+    case endpoint
+    /// A range of interrupt numbers whose interrupts the holder may receive.
+    case irq
+    /// A range of x86 I/O ports the holder may access with `in`/`out`.
+    case ioPortRange
+    /// Authority over this core's kernel. Held by the monitor only.
+    case kernel
+    /// The right to send notification IPIs to a range of cores.
+    case notify
+}
+
+extension CapabilityType {
+    /// The bytes of one CNode slot, as charged against the RAM a CNode is retyped from.
+    public static let cnodeSlotBytes: UInt64 = 64
+    /// The bytes of a page and of one page-table level's table.
+    public static let pageBytes: UInt64 = 4096
+
+    /// Everything this module knows about the type: one row per type.
+    public var rules: CapabilityTypeRules {
+        let page = Self.pageBytes
+        let largestBlock: UInt64 = 1 << 51
+        switch self {
+        case .null:
+            return CapabilityTypeRules(space: .none, size: .none, retypedFrom: [], rights: [])
+        case .physicalRAM:
+            return CapabilityTypeRules(space: .physicalMemory,
+                                       size: .powerOfTwo(minimum: page, maximum: largestBlock),
+                                       retypedFrom: [.physicalRAM], rights: [])
+        case .frame:
+            return CapabilityTypeRules(space: .physicalMemory,
+                                       size: .multiple(of: page, maximum: largestBlock),
+                                       retypedFrom: [.physicalRAM, .frame],
+                                       rights: [.read, .write, .execute], mapping: .page)
+        case .deviceFrame:
+            return CapabilityTypeRules(space: .physicalMemory,
+                                       size: .multiple(of: page, maximum: largestBlock),
+                                       retypedFrom: [.deviceFrame],
+                                       rights: [.read, .write, .execute], mapping: .page)
+        case .cnode:
+            return CapabilityTypeRules(space: .physicalMemory,
+                                       size: .slots(minimum: 16, maximum: 1 << 16,
+                                                    bytesPerSlot: Self.cnodeSlotBytes),
+                                       retypedFrom: [.physicalRAM], rights: [])
+        case .pml4:
+            return CapabilityTypeRules(space: .physicalMemory, size: .fixed(page),
+                                       retypedFrom: [.physicalRAM], rights: [.write],
+                                       mapping: .table(level: 4))
+        case .pdpt:
+            return CapabilityTypeRules(space: .physicalMemory, size: .fixed(page),
+                                       retypedFrom: [.physicalRAM], rights: [.write],
+                                       mapping: .table(level: 3))
+        case .pageDirectory:
+            return CapabilityTypeRules(space: .physicalMemory, size: .fixed(page),
+                                       retypedFrom: [.physicalRAM], rights: [.write],
+                                       mapping: .table(level: 2))
+        case .pageTable:
+            return CapabilityTypeRules(space: .physicalMemory, size: .fixed(page),
+                                       retypedFrom: [.physicalRAM], rights: [.write],
+                                       mapping: .table(level: 1))
+        case .dispatcher:
+            return CapabilityTypeRules(space: .physicalMemory, size: .fixed(1024),
+                                       retypedFrom: [.physicalRAM], rights: [.write])
+        case .endpoint:
+            return CapabilityTypeRules(space: .physicalMemory, size: .fixed(256),
+                                       retypedFrom: [.physicalRAM],
+                                       rights: [.read, .write, .grant], isBadgeable: true)
+        case .irq:
+            return CapabilityTypeRules(space: .interrupts, size: .units,
+                                       retypedFrom: [.irq], rights: [.read, .write])
+        case .ioPortRange:
+            return CapabilityTypeRules(space: .ioPorts, size: .units,
+                                       retypedFrom: [.ioPortRange], rights: [.read, .write])
+        case .kernel:
+            return CapabilityTypeRules(space: .none, size: .none, retypedFrom: [], rights: [])
+        case .notify:
+            return CapabilityTypeRules(space: .cores, size: .units,
+                                       retypedFrom: [.notify], rights: [.write],
+                                       isBadgeable: true)
+        }
+    }
+
+    /// The page-table level a VNode type installs into, nil for everything else
+    /// (a PML4 is installed in CR3 through its dispatcher, not in another table).
+    public var installsInto: CapabilityType? {
+        switch self {
+        case .pdpt: .pml4
+        case .pageDirectory: .pdpt
+        case .pageTable: .pageDirectory
+        default: nil
+        }
+    }
+}

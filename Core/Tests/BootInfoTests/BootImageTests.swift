@@ -1,0 +1,66 @@
+import XCTest
+import Basics
+@testable import BootInfo
+
+final class BootImageTests: XCTestCase {
+    /// An image as `swordfish build` writes it.
+    func image(_ programs: [(String, [UInt8])]) -> [UInt8] {
+        var bytes = Array("SFIMAGE1".utf8)
+        bytes += withUnsafeBytes(of: UInt32(programs.count).littleEndian, Array.init) + [0, 0, 0, 0]
+        var offset = 16 + programs.count * 64
+        var data: [UInt8] = []
+        for (name, contents) in programs {
+            var field = Array(name.utf8)
+            field += Array(repeating: 0, count: 48 - field.count)
+            bytes += field
+            bytes += withUnsafeBytes(of: UInt64(offset).littleEndian, Array.init)
+            bytes += withUnsafeBytes(of: UInt64(contents.count).littleEndian, Array.init)
+            data += contents
+            offset += contents.count
+        }
+        return bytes + data
+    }
+
+    func parse(_ bytes: [UInt8]) -> Result<[String], BootInfoError> {
+        bytes.withUnsafeBytes { raw in
+            Result { () throws(BootInfoError) -> [String] in
+                try BootImage(ByteReader(raw)).programs.map { String(decoding: $0.name, as: UTF8.self) + ":" + String($0.bytes.count) }
+            }
+        }
+    }
+
+    func testParsesEveryProgram() {
+        XCTAssertEqual(try parse(image([("hello", [1, 2, 3]), ("probe", Array(repeating: 9, count: 100))])).get(), ["hello:3", "probe:100"])
+        XCTAssertEqual(try parse(image([])).get(), [])
+    }
+
+    func testRefusesMalformedImages() {
+        XCTAssertEqual(parse(Array("NOTANIMG".utf8) + [0, 0, 0, 0, 0, 0, 0, 0]), .failure(.badImageMagic))
+        XCTAssertEqual(parse(Array("SFIMAGE1".utf8)), .failure(.badImageMagic))
+        var bytes = image([("hello", [1, 2, 3])])
+        bytes[16 + 48] = 0xFF                                           // offset far past the end
+        XCTAssertEqual(parse(bytes), .failure(.badImageEntry(index: 0)))
+        bytes = image([("hello", [1, 2, 3])])
+        bytes.removeLast()                                              // truncated program
+        XCTAssertEqual(parse(bytes), .failure(.badImageEntry(index: 0)))
+        bytes = image([("hello", [1])])
+        for i in 16..<(16 + 48) { bytes[i] = 0x41 }                     // name without NUL
+        XCTAssertEqual(parse(bytes), .failure(.badImageEntry(index: 0)))
+        bytes = image([("hello", [1])])
+        bytes[8] = 0xFF; bytes[9] = 0xFF                                // absurd count
+        XCTAssertEqual(parse(bytes), .failure(.badImageEntry(index: 65535)))
+    }
+
+    func testRandomMutationsNeverCrash() {
+        let valid = image([("hello", Array(repeating: 7, count: 40)), ("probe", [1, 2])])
+        var seed: UInt64 = 11
+        for _ in 0..<5_000 {
+            var bytes = valid
+            for _ in 0..<3 {
+                seed = seed &* 6364136223846793005 &+ 1442695040888963407
+                bytes[Int(seed >> 33) % bytes.count] = UInt8(truncatingIfNeeded: seed >> 17)
+            }
+            _ = parse(bytes)
+        }
+    }
+}

@@ -1,0 +1,308 @@
+// Randomised sequences of retype, copy, mint, delete and revoke on random slots, checked
+// after every step against the reference model (ReferenceModel.swift):
+//
+// - Same outcome: both succeed, or both refuse with the same error; a refusal leaves the
+//   core's state equal to the snapshot taken before (nothing changed).
+// - Same deaths: the objects the core reports as reclaimed are exactly those the model
+//   lost (type, extent, whether a root).
+// - Same contents: every addressable slot identifies as the model says; two slots name
+//   the same object in the core exactly when they do in the model; every watermark
+//   agrees, so when an object has no descendants all of it is free again (nothing leaks).
+// - Nothing dangles: the invariant check (every object reachable, parents alive,
+//   children inside their parents, slots and copies linked both ways) passes, and a
+//   brute-force scan finds no two live objects that overlap without one descending from
+//   the other.
+//
+// The boot roots and each CSpace's own capability are never deleted and only revoked
+// through their original slot, so the run keeps something to work with; at the end
+// everything is revoked and deleted and all memory must come back as roots.
+
+import XCTest
+@testable import Capabilities
+
+final class RandomSequenceTests: XCTestCase {
+    func testRandomSequencesAgainstTheModel() {
+        for seed: UInt64 in 1 ... 20 {
+            var harness = Harness(seed: seed)
+            harness.run(steps: 2000)
+            harness.tearDownAndCheckEverythingReturns()
+            XCTAssertGreaterThan(harness.successes, 300, "seed \(seed): too few operations succeeded to mean much")
+        }
+    }
+}
+
+struct Harness {
+    typealias Slot = ReferenceModel.Slot
+
+    var core = CoreCapabilities()
+    var model = ReferenceModel()
+    var random: SplitMix64
+    let seed: UInt64
+    var step = 0
+    var successes = 0
+
+    /// Per CSpace: the core's handle, the model's root CNode, the root slot count.
+    var spaces: [(space: CSpace, root: Int, slots: Int)] = []
+    /// Slots that are never deleted, and the objects revoked only through them.
+    var originals: [Int: Slot] = [:]
+
+    static let ramRoots: [(base: UInt64, size: UInt64)] = [(0x10_0000, 0x4_0000), (0x14_0000, 0x1_0000)]
+
+    init(seed: UInt64) {
+        self.seed = seed
+        random = SplitMix64(seed: seed)
+        for (base, slots) in [(UInt64(0x1_0000), 32), (UInt64(0x1_0800), 16)] {
+            let space = try! core.createCSpace(at: .init(base), slotCount: UInt64(slots))
+            let root = model.add(.init(type: .cnode, base: base, size: UInt64(slots) * 64, parent: nil, slotCount: slots))
+            model.caps[Slot(cnode: root, index: 0)] = .init(object: root, rights: [], badge: 0)
+            originals[root] = Slot(cnode: root, index: 0)
+            spaces.append((space, root, slots))
+        }
+        let boot: [(CapabilityType, UInt64, UInt64)] = [
+            (.physicalRAM, Self.ramRoots[0].base, Self.ramRoots[0].size),
+            (.physicalRAM, Self.ramRoots[1].base, Self.ramRoots[1].size),
+            (.deviceFrame, 0xFEE0_0000, 0x1_0000), (.ioPortRange, 0, 256), (.irq, 32, 32), (.notify, 0, 4),
+            (.kernel, 0, 0),
+        ]
+        for (k, (type, base, size)) in boot.enumerated() {
+            let slot = Slot(cnode: spaces[0].root, index: k + 1)
+            try! core.createRoot(type, base: base, size: size, at: .root(UInt32(k + 1)), in: spaces[0].space)
+            originals[model.createRoot(type, base: base, size: size, at: slot)] = slot
+        }
+        compareState()
+    }
+
+    // MARK: Choosing arguments
+
+    /// Every slot reachable by address in a CSpace, occupied or not, per the model.
+    func addressable(_ space: Int) -> [(CapabilityAddress, Slot)] {
+        let root = spaces[space].root
+        var found: [(CapabilityAddress, Slot)] = []
+        for i in 0 ..< spaces[space].slots {
+            let slot = Slot(cnode: root, index: i)
+            found.append((.root(UInt32(i)), slot))
+            if let cap = model.caps[slot], let object = model.objects[cap.object], object.type == .cnode {
+                for j in 0 ..< object.slotCount {
+                    found.append((.leaf(UInt32(i), UInt32(j)), Slot(cnode: cap.object, index: j)))
+                }
+            }
+        }
+        return found
+    }
+
+    mutating func anyAddress(_ space: Int) -> CapabilityAddress {
+        let rootSlots = spaces[space].slots
+        if random.chance(45) {
+            let cnodes = addressable(space).filter { $0.0.leafSlot == 0 }.map { $0.0.rootSlot }
+            let root = !cnodes.isEmpty && random.chance(80) ? random.pick(cnodes) : UInt32(random.below(rootSlots + 2))
+            return .leaf(root, UInt32(random.below(18)))
+        }
+        return .root(UInt32(random.below(rootSlots + 2)))
+    }
+
+    mutating func occupiedAddress(_ space: Int) -> CapabilityAddress {
+        let occupied = addressable(space).filter { model.caps[$0.1] != nil }
+        return occupied.isEmpty || random.chance(10) ? anyAddress(space) : random.pick(occupied).0
+    }
+
+    mutating func emptyAddress(_ space: Int) -> CapabilityAddress {
+        let empty = addressable(space).filter { model.caps[$0.1] == nil }
+        return empty.isEmpty || random.chance(25) ? anyAddress(space) : random.pick(empty).0
+    }
+
+    static let sizeMenu: [CapabilityType: [UInt64]] = [
+        .null: [0, 4096], .kernel: [0],
+        .physicalRAM: [4096, 8192, 0x4000, 0x1_0000, 0x3000, 2048, 0],
+        .frame: [4096, 4096, 8192, 0x3000, 0x1_0000, 0, 100],
+        .deviceFrame: [4096, 0x2000, 0x3000, 1],
+        .cnode: [16, 16, 32, 15, 0],
+        .pml4: [0, 0, 4096], .pdpt: [0, 0, 1], .pageDirectory: [0, 0, 4096], .pageTable: [0, 0, 4096],
+        .dispatcher: [0, 0, 1024], .endpoint: [0, 0, 256],
+        .irq: [1, 1, 2, 0], .ioPortRange: [1, 8, 16, 0], .notify: [1, 1, 2, 0],
+    ]
+
+    // MARK: Running
+
+    mutating func run(steps: Int) {
+        while step < steps {
+            step += 1
+            let space = random.chance(75) ? 0 : 1
+            let root = spaces[space].root
+            let cspace = spaces[space].space
+            let before = core
+            var coreResult: Result<[Reclaimed], CapabilityError>
+            let modelResult: Result<[ReferenceModel.Death], CapabilityError>
+            let roll = random.below(100)
+            if roll < 35 {
+                let source = occupiedAddress(space)
+                var target = random.pick(CapabilityType.allCases)
+                var offset: UInt64?
+                if case .success(let slot) = model.resolve(source, root: root), let cap = model.caps[slot] {
+                    let parent = model.objects[cap.object]!
+                    let targets = ReferenceModel.sources.filter { $0.value.contains(parent.type) }.map(\.key)
+                    if !targets.isEmpty && random.chance(70) { target = random.pick(targets) }
+                    let used = model.watermark(of: cap.object)
+                    if random.chance(40) {
+                        offset = random.pick([0, used, used + 256, used + 4096, used + 1,
+                                              random.next() % max(parent.size, 1), UInt64.max - 5])
+                    }
+                }
+                let size = random.pick(Self.sizeMenu[target]!)
+                let count = random.pick([1, 1, 1, 1, 2, 2, 3, 4, 8, 0, 513])
+                let destination = emptyAddress(space)
+                coreResult = Result { () throws(CapabilityError) in
+                    _ = try core.retype(source, to: target, size: size, count: count, offset: offset,
+                                        into: destination, in: cspace)
+                    return []
+                }
+                modelResult = model.retype(source, to: target, size: size, count: count, offset: offset,
+                                           into: destination, root: root)
+            } else if roll < 65 {
+                let source = occupiedAddress(space)
+                let other = random.chance(70) ? space : 1 - space
+                let destination = emptyAddress(other)
+                let minting = random.chance(50)
+                let rights = minting ? CapabilityRights(rawValue: UInt8(random.below(16))) : .all
+                let badge: UInt64 = minting && random.chance(50) ? UInt64(random.below(1000) + 1) : 0
+                coreResult = Result { () throws(CapabilityError) in
+                    if minting {
+                        try core.mint(source, in: cspace, to: destination, in: spaces[other].space,
+                                      rights: rights, badge: badge)
+                    } else {
+                        try core.copy(source, in: cspace, to: destination, in: spaces[other].space)
+                    }
+                    return []
+                }
+                modelResult = model.mint(source, root: root, to: destination, destinationRoot: spaces[other].root,
+                                         rights: rights, badge: badge)
+            } else {
+                let address = occupiedAddress(space)
+                let revoking = roll >= 87
+                if case .success(let slot) = model.resolve(address, root: root) {
+                    if originals.values.contains(slot) && !revoking { step -= 1; continue }
+                    if revoking, let cap = model.caps[slot], let original = originals[cap.object], original != slot {
+                        step -= 1
+                        continue
+                    }
+                }
+                coreResult = Result { () throws(CapabilityError) in
+                    revoking ? try core.revoke(address, in: cspace) : try core.delete(address, in: cspace)
+                }
+                modelResult = revoking ? model.revoke(address, root: root) : model.delete(address, root: root)
+            }
+            compare(coreResult, modelResult, before: before)
+        }
+    }
+
+    func deaths(_ reclaimed: [Reclaimed]) -> [ReferenceModel.Death] {
+        reclaimed.map { .init(type: $0.type.rawValue, base: $0.base, size: $0.size, wasRoot: $0.wasRoot) }.sorted()
+    }
+
+    mutating func compare(_ coreResult: Result<[Reclaimed], CapabilityError>,
+                          _ modelResult: Result<[ReferenceModel.Death], CapabilityError>,
+                          before: CoreCapabilities, file: StaticString = #filePath, line: UInt = #line) {
+        let context = "seed \(seed) step \(step)"
+        switch (coreResult, modelResult) {
+        case (.success(let reclaimed), .success(let expected)):
+            successes += 1
+            XCTAssertEqual(deaths(reclaimed), expected, context, file: file, line: line)
+        case (.failure(let error), .failure(let expected)):
+            XCTAssertEqual(error, expected, context, file: file, line: line)
+            XCTAssertEqual(core, before, "\(context): a refused operation changed the state", file: file, line: line)
+        default:
+            XCTFail("\(context): core \(coreResult) but model \(modelResult)", file: file, line: line)
+        }
+        compareState(file: file, line: line)
+    }
+
+    func compareState(file: StaticString = #filePath, line: UInt = #line) {
+        let context = "seed \(seed) step \(step)"
+        XCTAssertEqual(core.liveObjectCount, model.objects.count, context, file: file, line: line)
+        XCTAssertEqual(core.liveCapabilityCount, model.caps.count, context, file: file, line: line)
+        XCTAssertEqual(core.checkInvariants(), [], context, file: file, line: line)
+
+        var highestChildEnd: [Int: UInt64] = [:]
+        for object in model.objects.values {
+            if let parent = object.parent { highestChildEnd[parent] = max(highestChildEnd[parent] ?? 0, object.end) }
+        }
+        var coreIDs: [Int: ObjectID] = [:]
+        var modelIDs: [ObjectID: Int] = [:]
+        for (space, entry) in spaces.enumerated() {
+            for (address, slot) in addressable(space) {
+                let found = try? core.identify(address, in: entry.space)
+                guard let cap = model.caps[slot] else {
+                    XCTAssertEqual(found, .null, "\(context) \(address)", file: file, line: line)
+                    continue
+                }
+                XCTAssertEqual(found, model.capability(cap), "\(context) \(address)", file: file, line: line)
+                guard let id = try? core.lookup(address, in: entry.space).1 else { continue }
+                XCTAssertEqual(coreIDs[cap.object] ?? id, id, "\(context): one model object, two core objects")
+                XCTAssertEqual(modelIDs[id] ?? cap.object, cap.object, "\(context): two model objects, one core object")
+                coreIDs[cap.object] = id
+                modelIDs[id] = cap.object
+                let object = model.objects[cap.object]!
+                let expected = highestChildEnd[cap.object].map { $0 - object.base } ?? 0
+                XCTAssertEqual(core.watermark(of: id), expected, "\(context) \(address) watermark", file: file, line: line)
+            }
+        }
+        if step % 20 == 0 {
+            XCTAssertEqual(overlapsWithoutDescent(core), 0, context, file: file, line: line)
+        }
+    }
+
+    /// Pairs of live objects that overlap although neither descends from the other,
+    /// found by comparing every pair.
+    func overlapsWithoutDescent(_ core: CoreCapabilities) -> Int {
+        let live = core.objects.indices.filter { core.objects[$0].isLive }
+        func descends(_ a: Int, from b: Int) -> Bool {
+            var current = core.objects[a].parent
+            while let parent = current {
+                if parent == b { return true }
+                current = core.objects[parent].parent
+            }
+            return false
+        }
+        var bad = 0
+        for (n, a) in live.enumerated() {
+            for b in live[(n + 1)...] {
+                let x = core.objects[a], y = core.objects[b]
+                guard x.type.rules.space == y.type.rules.space, x.type.rules.space != .none,
+                      x.base < y.end, y.base < x.end else { continue }
+                if !descends(a, from: b) && !descends(b, from: a) { bad += 1 }
+            }
+        }
+        return bad
+    }
+
+    /// Revokes every boot root through its original slot, then deletes every capability
+    /// that is left; every object must die and all RAM must come back as roots.
+    mutating func tearDownAndCheckEverythingReturns() {
+        var returnedRAM: UInt64 = 0
+        for (object, slot) in originals.sorted(by: { $0.key < $1.key }) where model.objects[object]?.parent == nil {
+            let address = CapabilityAddress.root(UInt32(slot.index))
+            let space = spaces.firstIndex { $0.root == slot.cnode }!
+            step += 1
+            let before = core
+            let result = Result { () throws(CapabilityError) in try core.revoke(address, in: spaces[space].space) }
+            compare(result, model.revoke(address, root: slot.cnode), before: before)
+        }
+        XCTAssertEqual(core.liveObjectCount, originals.count, "seed \(seed): only the roots are left")
+        for space in [1, 0] {
+            for index in (0 ..< spaces[space].slots).reversed() {
+                guard model.caps[Slot(cnode: spaces[space].root, index: index)] != nil else { continue }
+                step += 1
+                let before = core
+                let result = Result { () throws(CapabilityError) in
+                    try core.delete(.root(UInt32(index)), in: spaces[space].space)
+                }
+                if case .success(let reclaimed) = result {
+                    returnedRAM += reclaimed.filter { $0.type == .physicalRAM && $0.wasRoot }.map(\.size).reduce(0, +)
+                }
+                compare(result, model.delete(.root(UInt32(index)), root: spaces[space].root), before: before)
+            }
+        }
+        XCTAssertEqual(core.liveObjectCount, 0, "seed \(seed)")
+        XCTAssertEqual(core.liveCapabilityCount, 0, "seed \(seed)")
+        XCTAssertEqual(returnedRAM, Self.ramRoots.map(\.size).reduce(0, +), "seed \(seed)")
+    }
+}

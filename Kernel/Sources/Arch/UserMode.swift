@@ -1,0 +1,126 @@
+// User mode on x86-64: system-call set-up, running user code until it traps back, and
+// the user's saved registers. The CPU driver sees only the neutral names here
+// (`UserContext`, `UserExit`, the argument registers of the system-call convention).
+import X86
+import Basics
+import PageTables
+
+/// Why user code stopped running.
+public enum UserExit {
+    /// It executed `syscall`: the number and arguments are in the context.
+    case systemCall
+    /// A CPU exception: the user's fault (the domain is stopped).
+    case exception(vector: UInt8, errorCode: UInt64, faultAddress: UInt64)
+    /// An interrupt arrived while user code ran (timer, notify): it resumes later.
+    case interrupt(vector: UInt8)
+}
+
+/// A user thread's registers while it is not running, at a fixed address (the entry
+/// and exit code in user.S writes it directly).
+public struct UserContext {
+    public let registers: UnsafeMutablePointer<x86_user_context>
+
+    /// A zeroed context that will start at `entry` with stack pointer `stack`.
+    public init(entry: UInt64, stack: UInt64) {
+        registers = UnsafeMutablePointer<x86_user_context>.allocate(capacity: 1)
+        UnsafeMutableRawPointer(registers).initializeMemory(as: UInt8.self, repeating: 0, count: MemoryLayout<x86_user_context>.size)
+        registers.pointee.rip = entry
+        registers.pointee.rsp = stack
+        registers.pointee.rflags = 0x202
+        // The default FPU state: x87 control word 0x37F, MXCSR 0x1F80 (SDM Vol. 1 §10.5.1).
+        let fpu = UnsafeMutableRawPointer(registers) + MemoryLayout<x86_user_context>.offset(of: \x86_user_context.fpu)!
+        fpu.storeBytes(of: UInt16(0x37F), toByteOffset: 0, as: UInt16.self)
+        fpu.storeBytes(of: UInt32(0x1F80), toByteOffset: 24, as: UInt32.self)
+    }
+
+    public func release() { registers.deallocate() }
+
+    public var instructionPointer: UInt64 { registers.pointee.rip }
+    public var stackPointer: UInt64 { registers.pointee.rsp }
+
+    /// The system-call convention: number in RAX, arguments in RDI, RSI, RDX, R10, R8,
+    /// R9; results in RAX (status) and RDX (value).
+    public var systemCallNumber: UInt64 { registers.pointee.rax }
+    public func argument(_ index: Int) -> UInt64 {
+        switch index {
+        case 0: return registers.pointee.rdi
+        case 1: return registers.pointee.rsi
+        case 2: return registers.pointee.rdx
+        case 3: return registers.pointee.r10
+        case 4: return registers.pointee.r8
+        default: return registers.pointee.r9
+        }
+    }
+    public func setResult(status: UInt64, value: UInt64 = 0) {
+        registers.pointee.rax = status
+        registers.pointee.rdx = value
+    }
+}
+
+public enum UserMode {
+    /// The lowest and highest+1 user virtual address: PML4 slots 1…255. Slot 0 is the
+    /// kernel's identity map (supervisor-only); the upper half is unused.
+    public static let userRange: Range<UInt64> = 0x0000_0080_0000_0000..<0x0000_8000_0000_0000
+
+    /// Turns on `syscall` for this core (IA32_EFER.SCE, STAR, LSTAR, FMASK; SDM Vol. 3A
+    /// §5.8.8). FMASK clears IF, DF, TF and AC on entry.
+    public static func enableSystemCalls() {
+        CPU.writeMSR(0xC000_0080, CPU.readMSR(0xC000_0080) | 1)
+        CPU.writeMSR(0xC000_0081, UInt64(Selector.kernelData) << 48 | UInt64(Selector.kernelCode) << 32)
+        CPU.writeMSR(0xC000_0082, UInt64(UInt(bitPattern: unsafeBitCast(x86_syscall_entry as @convention(c) () -> Void, to: UnsafeRawPointer.self))))
+        CPU.writeMSR(0xC000_0084, 0x4_0700)
+    }
+
+    /// Runs the user code of `context` in the address space `root` until it comes back.
+    public static func run(_ context: UserContext, in root: PhysicalAddress) -> UserExit {
+        if x86_read_cr3() != root.rawValue { x86_write_cr3(root.rawValue) }
+        let reason = x86_enter_user(context.registers)
+        if reason == 0 { return .systemCall }
+        let vector = UInt8(truncatingIfNeeded: context.registers.pointee.vector)
+        if vector < 32 {
+            return .exception(vector: vector, errorCode: context.registers.pointee.error_code,
+                              faultAddress: vector == 14 ? context.registers.pointee.fault_address : 0)
+        }
+        return .interrupt(vector: vector)
+    }
+
+    /// Back to the kernel's own tables (when no user code will run for a while).
+    public static func useKernelAddressSpace(_ root: UInt64) {
+        if x86_read_cr3() != root { x86_write_cr3(root) }
+    }
+}
+
+/// A user address space: a root table whose lower 512 GiB slot is shared with the
+/// kernel (the kernel's identity map, supervisor-only) and whose other slots map the
+/// domain's frames.
+public struct UserAddressSpace {
+    public let root: PhysicalAddress
+
+    /// A new root from `frames`, sharing the kernel's slot 0.
+    public init<Source: PageTableFrameSource>(frames: inout Source, kernelRoot: UInt64) throws(PageTableError) {
+        let writer = try PageTableWriter(frames: &frames)
+        let kernel = UnsafePointer<UInt64>(bitPattern: UInt(kernelRoot))!
+        frames.pointer(to: writer.root).storeBytes(of: kernel[0], as: UInt64.self)
+        root = writer.root
+    }
+
+    /// Maps one 4 KiB frame at `virtual` for user code.
+    public func map<Source: PageTableFrameSource>(_ frame: PhysicalAddress, at virtual: UInt64, writable: Bool,
+                                                 executable: Bool, frames: inout Source) throws(PageTableError) {
+        guard UserMode.userRange.contains(virtual) else { throw .invalidArgument }
+        var flags: PageFlags = [.user]
+        if writable { flags.insert(.writable) }
+        if !executable { flags.insert(.noExecute) }
+        try PageTableWriter(root: root).map(virtual: VirtualAddress(virtual), physical: frame, byteCount: 4096,
+                                            flags: flags, largest: .fourKiB, frames: &frames)
+    }
+
+    /// Where user address `virtual` leads, if it is mapped for user access (and
+    /// writable, when asked): the check before the kernel reads or writes user memory.
+    public func translate<Source: PageTableFrameSource>(_ virtual: UInt64, writable: Bool = false, frames: Source) -> PhysicalAddress? {
+        guard UserMode.userRange.contains(virtual),
+              let found = PageTableWriter(root: root).translate(VirtualAddress(virtual), frames: frames),
+              found.flags.contains(.user), !writable || found.flags.contains(.writable) else { return nil }
+        return found.address
+    }
+}

@@ -1,0 +1,176 @@
+// A domain: a user program running on this core in its own address space. Today a
+// domain has one thread of control on one core; dispatchers with upcalls, several
+// cores per domain and capabilities as the only authority are the next steps (issue 4).
+// Everything about a domain lives in its core's memory.
+import Arch
+import Basics
+import BootInfo
+import ELF
+import Memory
+import PageTables
+
+final class Domain {
+    enum State {
+        case runnable
+        case exited(status: Int64)
+        /// Stopped by the kernel for what it did (the message says what).
+        case stopped(String)
+
+        var isRunnable: Bool { if case .runnable = self { return true } else { return false } }
+    }
+
+    let id: Int
+    let name: String
+    let addressSpace: UserAddressSpace
+    let context: UserContext
+    var state: State = .runnable
+    /// Every frame the domain holds (its pages and page tables), freed when it ends.
+    var frames: [PhysicalAddress]
+
+    init(id: Int, name: String, addressSpace: UserAddressSpace, context: UserContext, frames: [PhysicalAddress]) {
+        self.id = id
+        self.name = name
+        self.addressSpace = addressSpace
+        self.context = context
+        self.frames = frames
+    }
+}
+
+/// Where a user program's stack lives: the top of its first 512 GiB slot, 64 KiB.
+enum UserLayout {
+    static let stackTop: UInt64 = 0x0000_00FF_FFFF_F000
+    static let stackPages = 16
+}
+
+enum SpawnError: Error {
+    case noSuchProgram
+    case badImage(ELFError)
+    case outOfMemory
+    case argumentsTooLong
+}
+
+/// A frame source that remembers what it handed out, so a domain's page tables are
+/// freed with it.
+struct TrackingFrames: PageTableFrameSource {
+    var block: UnsafeMutablePointer<CoreBlock>
+    var taken: [PhysicalAddress] = []
+    mutating func allocateTableFrame() -> PhysicalAddress? {
+        guard let frame = block.pointee.frames.allocate() else { return nil }
+        block.pointee.frames.pointer(to: frame).initializeMemory(as: UInt8.self, repeating: 0, count: 4096)
+        taken.append(frame)
+        return frame
+    }
+    func pointer(to address: PhysicalAddress) -> UnsafeMutableRawPointer { block.pointee.frames.pointer(to: address) }
+}
+
+extension CoreState {
+    /// Loads `program` from the boot image into a new address space, ready to run.
+    func spawn(_ program: BootImage.Program, arguments: [UInt8]) throws(SpawnError) -> Domain {
+        guard arguments.count <= 1024 else { throw .argumentsTooLong }
+        let image: ELFImage
+        do { image = try ELFImage(file: program.bytes, limits: ELFLimits(allowedRange: UserMode.userRange)) } catch { throw .badImage(error) }
+        var frames = TrackingFrames(block: CoreBlock.current!)
+        func fail() -> SpawnError {
+            for frame in frames.taken { try? CoreBlock.current!.pointee.frames.free(frame) }
+            return .outOfMemory
+        }
+        let space: UserAddressSpace
+        do { space = try UserAddressSpace(frames: &frames, kernelRoot: KernelAddressSpace.root) } catch { throw fail() }
+        // The program's pages, filled as the ELF load plan says.
+        for page in image.loadPlan {
+            guard let frame = frames.allocateTableFrame() else { throw fail() }
+            let memory = UnsafeMutableRawBufferPointer(start: frames.pointer(to: frame), count: 4096)
+            guard page.fill(memory, from: program.bytes) else { throw fail() }
+            do {
+                try space.map(frame, at: page.virtualAddress, writable: page.permissions.contains(.writable),
+                              executable: page.permissions.contains(.executable), frames: &frames)
+            } catch { throw fail() }
+        }
+        // The stack, with the argument string at its top.
+        var stackFrames: [PhysicalAddress] = []
+        for index in 0..<UserLayout.stackPages {
+            guard let frame = frames.allocateTableFrame() else { throw fail() }
+            do {
+                try space.map(frame, at: UserLayout.stackTop - UInt64(UserLayout.stackPages - index) * 4096,
+                              writable: true, executable: false, frames: &frames)
+            } catch { throw fail() }
+            stackFrames.append(frame)
+        }
+        let top = frames.pointer(to: stackFrames[stackFrames.count - 1])
+        let argumentsAddress = UserLayout.stackTop - 4096
+        for (i, byte) in arguments.enumerated() { top.storeBytes(of: byte, toByteOffset: i, as: UInt8.self) }
+        let context = UserContext(entry: image.entry, stack: argumentsAddress - 16)
+        context.registers.pointee.rdi = argumentsAddress
+        context.registers.pointee.rsi = UInt64(arguments.count)
+        nextDomainID += 1
+        let domain = Domain(id: nextDomainID, name: String(decoding: program.name, as: UTF8.self), addressSpace: space,
+                            context: context, frames: frames.taken)
+        domains.append(domain)
+        return domain
+    }
+
+    /// Frees everything a finished domain held.
+    func reap(_ domain: Domain) {
+        UserMode.useKernelAddressSpace(KernelAddressSpace.root)
+        for frame in domain.frames { try? CoreBlock.current!.pointee.frames.free(frame) }
+        domain.frames.removeAll()
+        domain.context.release()
+        domains.removeAll { $0 === domain }
+    }
+
+    /// Runs the next runnable domain until it traps back; true if one ran.
+    func runNextDomain() -> Bool {
+        guard !domains.isEmpty else { return false }
+        for offset in 0..<domains.count {
+            let domain = domains[(nextToRun + offset) % domains.count]
+            guard domain.state.isRunnable else { continue }
+            nextToRun = (nextToRun + offset + 1) % max(domains.count, 1)
+            switch UserMode.run(domain.context, in: domain.addressSpace.root) {
+            case .systemCall:
+                handleSystemCall(from: domain)
+            case .interrupt(let vector):
+                CoreState.handleTrap(vector == LocalAPIC.timerVector ? .timer : vector == LocalAPIC.notifyVector ? .notify : .other(vector: vector))
+            case .exception(let vector, let errorCode, let faultAddress):
+                stop(domain, exception: vector, errorCode: errorCode, faultAddress: faultAddress)
+            }
+            finishIfDone(domain)
+            return true
+        }
+        return false
+    }
+
+    /// A user fault stops the domain, never the core.
+    func stop(_ domain: Domain, exception vector: UInt8, errorCode: UInt64, faultAddress: UInt64) {
+        let exception = Exception(vector: vector, errorCode: errorCode, instructionPointer: domain.context.instructionPointer,
+                                  stackPointer: domain.context.stackPointer, framePointer: 0, faultAddress: faultAddress)
+        var reason = "\(exception.name)"
+        if vector == 14 {
+            let access = errorCode & 2 != 0 ? "write to" : errorCode & 16 != 0 ? "execute at" : "read from"
+            let what = errorCode & 1 != 0 ? (faultAddress < UserMode.userRange.lowerBound ? "kernel memory" : "a protected page") : "an unmapped address"
+            reason += ": \(access) \(what) \(hex(faultAddress))"
+        }
+        reason += ", rip \(hex(domain.context.instructionPointer))"
+        domain.state = .stopped(reason)
+    }
+
+    func finishIfDone(_ domain: Domain) {
+        switch domain.state {
+        case .runnable: return
+        case .exited(let status):
+            finishedDomains.append((domain.name, domain.state))
+            if status != 0 || !testMode { print("domain \(domain.name) (\(domain.id)) on core \(id.rawValue) exited with status \(status)") }
+        case .stopped(let reason):
+            finishedDomains.append((domain.name, domain.state))
+            print("domain \(domain.name) (\(domain.id)) on core \(id.rawValue) stopped: \(reason)")
+        }
+        reap(domain)
+    }
+}
+
+func hex(_ value: UInt64) -> String {
+    let digits: [UInt8] = Array("0123456789abcdef".utf8)
+    var text: [UInt8] = []
+    var v = value
+    repeat { text.append(digits[Int(v & 0xF)]); v >>= 4 } while v != 0
+    return "0x" + String(decoding: text.reversed(), as: UTF8.self)
+}

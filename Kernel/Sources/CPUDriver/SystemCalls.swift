@@ -1,0 +1,56 @@
+// The system calls: a small fixed set, every argument checked before anything
+// changes. A call the kernel does not know, or a pointer that is not the caller's own
+// user memory, gets an error status; nothing a domain passes can stop the core.
+//
+//   0 print(address, length)   write bytes to the console (length ≤ 4096)
+//   1 exit(status)             end the domain
+//   2 yield                    let the next domain on this core run
+//
+// Status (RAX on return): 0 success, 1 invalid system call, 2 bad address, 3 bad length.
+import Arch
+import Basics
+
+enum SystemCallStatus: UInt64 {
+    case success = 0, invalidSystemCall, badAddress, badLength
+}
+
+extension CoreState {
+    func handleSystemCall(from domain: Domain) {
+        let context = domain.context
+        switch context.systemCallNumber {
+        case 0:
+            let address = context.argument(0), length = context.argument(1)
+            guard length <= 4096 else { return context.setResult(status: SystemCallStatus.badLength.rawValue) }
+            guard let bytes = copyFromUser(domain, address: address, length: Int(length)) else {
+                return context.setResult(status: SystemCallStatus.badAddress.rawValue)
+            }
+            for byte in bytes { Console.put(byte) }
+            context.setResult(status: SystemCallStatus.success.rawValue)
+        case 1:
+            domain.state = .exited(status: Int64(bitPattern: context.argument(0)))
+        case 2:
+            context.setResult(status: SystemCallStatus.success.rawValue)
+        default:
+            context.setResult(status: SystemCallStatus.invalidSystemCall.rawValue)
+        }
+    }
+
+    /// The bytes at `address` in the domain's memory, or nil if any of them is not
+    /// mapped for user access.
+    func copyFromUser(_ domain: Domain, address: UInt64, length: Int) -> [UInt8]? {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(length)
+        let frames = TrackingFrames(block: CoreBlock.current!)
+        var cursor = address
+        var remaining = length
+        while remaining > 0 {
+            guard let physical = domain.addressSpace.translate(cursor, frames: frames) else { return nil }
+            let inPage = min(remaining, Int(4096 - (cursor & 0xFFF)))
+            let source = frames.pointer(to: physical).assumingMemoryBound(to: UInt8.self)
+            bytes.append(contentsOf: UnsafeBufferPointer(start: source, count: inPage))
+            cursor += UInt64(inPage)
+            remaining -= inPage
+        }
+        return bytes
+    }
+}

@@ -1,0 +1,147 @@
+// Entering and leaving user mode. To the CPU driver, running user code looks like a
+// function call: `x86_enter_user(context)` saves the kernel's callee-saved registers and
+// stack pointer in the per-core block, loads the user's registers and `iretq`s to ring 3.
+// A system call, interrupt or exception in ring 3 saves the user's registers into the
+// context and returns from `x86_enter_user` on the kernel stack, so the event loop
+// carries on where it was. The kernel never returns to user mode from a trap directly.
+//
+// Per-core block words used here (GS.base = the block while in the kernel; `swapgs`
+// parks it in IA32_KERNEL_GS_BASE while user code runs):
+//   %gs:8   the kernel stack pointer inside x86_enter_user
+//   %gs:16  the context of the user code now running
+//   %gs:24  scratch
+
+#define CTX_RAX 0
+#define CTX_RBX 8
+#define CTX_RCX 16
+#define CTX_RDX 24
+#define CTX_RSI 32
+#define CTX_RDI 40
+#define CTX_RBP 48
+#define CTX_R8 56
+#define CTX_R9 64
+#define CTX_R10 72
+#define CTX_R11 80
+#define CTX_R12 88
+#define CTX_R13 96
+#define CTX_R14 104
+#define CTX_R15 112
+#define CTX_RIP 120
+#define CTX_RSP 128
+#define CTX_RFLAGS 136
+#define CTX_VECTOR 144
+#define CTX_ERROR 152
+#define CTX_FAULT 160
+#define CTX_FPU 176
+
+#define USER_CODE 0x23
+#define USER_DATA 0x1B
+
+.section .text
+.global x86_enter_user
+x86_enter_user:
+    pushq %rbx
+    pushq %rbp
+    pushq %r12
+    pushq %r13
+    pushq %r14
+    pushq %r15
+    movq %rsp, %gs:8
+    movq %rdi, %gs:16
+    fxrstor CTX_FPU(%rdi)
+    // The iretq frame: user SS, RSP, RFLAGS (interrupts on), CS, RIP.
+    pushq $USER_DATA
+    pushq CTX_RSP(%rdi)
+    movq CTX_RFLAGS(%rdi), %rax
+    andq $0x0CD5, %rax                  // only arithmetic flags and DF from the user
+    orq $0x202, %rax                    // IF, and the always-one bit
+    pushq %rax
+    pushq $USER_CODE
+    pushq CTX_RIP(%rdi)
+    movq CTX_RAX(%rdi), %rax
+    movq CTX_RBX(%rdi), %rbx
+    movq CTX_RCX(%rdi), %rcx
+    movq CTX_RDX(%rdi), %rdx
+    movq CTX_RSI(%rdi), %rsi
+    movq CTX_RBP(%rdi), %rbp
+    movq CTX_R8(%rdi), %r8
+    movq CTX_R9(%rdi), %r9
+    movq CTX_R10(%rdi), %r10
+    movq CTX_R11(%rdi), %r11
+    movq CTX_R12(%rdi), %r12
+    movq CTX_R13(%rdi), %r13
+    movq CTX_R14(%rdi), %r14
+    movq CTX_R15(%rdi), %r15
+    movq CTX_RDI(%rdi), %rdi
+    swapgs
+    iretq
+
+// Saves every general register but %rax (already in the context) and returns to the
+// kernel; %rax = context, %ecx = the return value.
+.macro SAVE_AND_LEAVE
+    movq %rbx, CTX_RBX(%rax)
+    movq %rdx, CTX_RDX(%rax)
+    movq %rsi, CTX_RSI(%rax)
+    movq %rdi, CTX_RDI(%rax)
+    movq %rbp, CTX_RBP(%rax)
+    movq %r8, CTX_R8(%rax)
+    movq %r9, CTX_R9(%rax)
+    movq %r10, CTX_R10(%rax)
+    movq %r12, CTX_R12(%rax)
+    movq %r13, CTX_R13(%rax)
+    movq %r14, CTX_R14(%rax)
+    movq %r15, CTX_R15(%rax)
+    fxsave CTX_FPU(%rax)
+    movq %gs:8, %rsp
+    popq %r15
+    popq %r14
+    popq %r13
+    popq %r12
+    popq %rbp
+    popq %rbx
+    movl %ecx, %eax
+    ret
+.endm
+
+// `syscall`: RCX = user RIP, R11 = user RFLAGS, interrupts masked by IA32_FMASK, still
+// on the user stack.
+.global x86_syscall_entry
+x86_syscall_entry:
+    swapgs
+    movq %rax, %gs:24
+    movq %gs:16, %rax
+    movq %rcx, CTX_RIP(%rax)
+    movq %r11, CTX_RFLAGS(%rax)
+    movq %r11, CTX_R11(%rax)
+    movq %rcx, CTX_RCX(%rax)
+    movq %rsp, CTX_RSP(%rax)
+    movq %gs:24, %rcx
+    movq %rcx, CTX_RAX(%rax)
+    xorl %ecx, %ecx                     // return value 0: a system call
+    SAVE_AND_LEAVE
+
+// From traps.S when an interrupt or exception arrives in ring 3. The stack (the TSS's
+// RSP0) holds: vector, error code, RIP, CS, RFLAGS, RSP, SS.
+.global x86_user_trap
+x86_user_trap:
+    swapgs
+    movq %rax, %gs:24
+    movq %gs:16, %rax
+    movq %rcx, CTX_RCX(%rax)
+    movq %r11, CTX_R11(%rax)
+    movq %gs:24, %rcx
+    movq %rcx, CTX_RAX(%rax)
+    movq 0(%rsp), %rcx
+    movq %rcx, CTX_VECTOR(%rax)
+    movq 8(%rsp), %rcx
+    movq %rcx, CTX_ERROR(%rax)
+    movq 16(%rsp), %rcx
+    movq %rcx, CTX_RIP(%rax)
+    movq 32(%rsp), %rcx
+    movq %rcx, CTX_RFLAGS(%rax)
+    movq 40(%rsp), %rcx
+    movq %rcx, CTX_RSP(%rax)
+    movq %cr2, %rcx
+    movq %rcx, CTX_FAULT(%rax)
+    movl $1, %ecx                       // return value 1: a trap
+    SAVE_AND_LEAVE

@@ -1,0 +1,76 @@
+import Foundation
+
+/// Packs the user programs into the boot image the kernel reads as its first boot
+/// module (format: Core/Sources/BootInfo/BootImage.swift).
+public enum BootImageWriter {
+    public static let nameBytes = 48
+
+    public static func image(_ programs: [(name: String, bytes: Data)]) throws(ToolError) -> Data {
+        var image = Data("SFIMAGE1".utf8)
+        image.append(littleEndian: UInt32(programs.count))
+        image.append(littleEndian: UInt32(0))
+        var offset = 16 + programs.count * 64
+        for program in programs {
+            var name = Array(program.name.utf8)
+            guard !name.isEmpty, name.count < nameBytes else {
+                throw .invalidConfiguration("program name '\(program.name)' must be 1 to \(nameBytes - 1) bytes")
+            }
+            name += Array(repeating: 0, count: nameBytes - name.count)
+            image.append(contentsOf: name)
+            image.append(littleEndian: UInt64(offset))
+            image.append(littleEndian: UInt64(program.bytes.count))
+            offset += program.bytes.count
+        }
+        for program in programs { image.append(program.bytes) }
+        return image
+    }
+}
+
+extension Data {
+    mutating func append<T: FixedWidthInteger>(littleEndian value: T) {
+        Swift.withUnsafeBytes(of: value.littleEndian) { append(contentsOf: $0) }
+    }
+}
+
+/// The user programs: every folder under User/Sources whose name starts with a
+/// lower-case letter is an executable target (the capitalised ones are libraries).
+public struct UserPrograms: Sendable {
+    public var repository: Repository
+
+    public var names: [String] {
+        let sources = "\(repository.root)/User/Sources"
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: sources)) ?? []
+        return entries.filter { $0.first?.isLowercase == true }.sorted()
+    }
+
+    var command: ShellCommand {
+        ShellCommand("swift", [
+            "build", "--package-path", "\(repository.root)/User",
+            "--triple", "x86_64-unknown-none-elf",
+            "--toolset", "\(repository.root)/Kernel/toolset.json",
+            "-c", "release",
+        ])
+    }
+
+    /// Builds every program and writes the boot image to `destination`.
+    public func buildImage(at destination: String) throws(ToolError) {
+        RawOutput.note("building the user programs: \(command)")
+        let status = try Subprocess.run(command, output: .standardError).status
+        guard status == 0 else { throw .commandFailed(command: "the user program build", status: status) }
+        var binPath = command
+        binPath.arguments.append("--show-bin-path")
+        let result = try Subprocess.run(binPath, output: .capture)
+        let directory = String(decoding: result.captured, as: UTF8.self).lines.last(where: { !$0.isEmpty }) ?? ""
+        var programs: [(name: String, bytes: Data)] = []
+        for name in names {
+            guard let bytes = FileManager.default.contents(atPath: "\(directory)/\(name)") else {
+                throw .kernelMissing(path: "\(directory)/\(name)")
+            }
+            programs.append((name, bytes))
+        }
+        let image = try BootImageWriter.image(programs)
+        guard FileManager.default.createFile(atPath: destination, contents: image) else {
+            throw .fileNotWritable(path: destination, reason: "could not create it")
+        }
+    }
+}

@@ -1,0 +1,44 @@
+// swift-tools-version: 6.0
+// Swordfish user programs: Embedded Swift executables for ring 3, packed into the boot
+// image by `swordfish build`. Built with Kernel/toolset.json for x86_64-unknown-none-elf
+// and linked at 512 GiB (the first user slot of the address space).
+import PackageDescription
+import Foundation
+
+let here = URL(fileURLWithPath: #filePath).deletingLastPathComponent().path
+
+/// Every program links the same way.
+func program(_ name: String) -> Target {
+    .executableTarget(
+        name: name,
+        dependencies: ["SwordfishUser"],
+        swiftSettings: [.swiftLanguageMode(.v5)],
+        linkerSettings: [.unsafeFlags([
+            "-Xclang-linker", "-nostdlib", "-Xclang-linker", "-static", "-Xclang-linker", "-fuse-ld=lld",
+            "-Xlinker", "-T", "-Xlinker", "\(here)/linker.ld",
+            "-Xlinker", "--orphan-handling=error",
+            "-Xlinker", "--no-pie",
+        ])]
+    )
+}
+
+let package = Package(
+    name: "User",
+    products: [
+        .executable(name: "hello", targets: ["hello"]),
+        .executable(name: "probe", targets: ["probe"]),
+    ],
+    dependencies: [.package(path: "../Core")],
+    targets: [
+        // Entry point, the system-call instruction, and the C functions the Swift runtime needs.
+        .target(name: "UserRuntimeC"),
+        // The user library: system calls, console output, the heap.
+        .target(
+            name: "SwordfishUser",
+            dependencies: ["UserRuntimeC", .product(name: "Memory", package: "Core"), .product(name: "Basics", package: "Core")],
+            swiftSettings: [.swiftLanguageMode(.v5)]
+        ),
+        program("hello"),
+        program("probe"),
+    ]
+)
