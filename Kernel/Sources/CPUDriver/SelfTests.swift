@@ -38,6 +38,7 @@ enum SelfTests {
         tally.check("timer: ticks arrive", timer(state))
         tally.check("ipi: round trip to every other core", pingEveryCore(state, live: live))
         tally.check("channels: stream to and from every other core", channelStress(state, live: live))
+        userMode(state, &tally)
         let block = CoreBlock.current!
         return TestReport(passed: tally.passed, failed: tally.failed,
                           blockAddress: UInt64(UInt(bitPattern: block)),
@@ -156,6 +157,50 @@ enum SelfTests {
         return nil
     }
 
+    /// User programs from the boot image, run on this core: one that behaves, and probes
+    /// that misbehave on purpose. Each misbehaviour must stop only that domain, with the
+    /// right reason; the core (which goes on to the next check) survives them all.
+    static func userMode(_ state: CoreState, _ tally: inout TestTally) {
+        guard let image = state.bootImage else {
+            tally.check("user mode: boot image present", "no boot image (QEMU was not given one)")
+            return
+        }
+        func outcome(_ name: StaticString, _ arguments: StaticString) -> Domain.State? {
+            let programName = name.withUTF8Buffer { Array($0) }
+            guard let program = image.program(named: programName) else { return nil }
+            guard let domain = try? state.spawn(program, arguments: arguments.withUTF8Buffer { Array($0) }) else { return nil }
+            _ = state.waitUntil(milliseconds: 30_000) {
+                _ = state.runNextDomain()
+                return !state.domains.contains { $0 === domain }
+            }
+            return domain.state
+        }
+        func exited(_ expected: Int64, _ state: Domain.State?) -> String? {
+            guard let state else { return "did not run or did not finish" }
+            if case .exited(let status) = state, status == expected { return nil }
+            return "ended as \(describe(state)), expected exit \(expected)"
+        }
+        func stopped(_ vector: StaticString, _ state: Domain.State?) -> String? {
+            guard let state else { return "did not run or did not finish" }
+            if case .stopped(let reason) = state, reason.utf8.starts(with: vector.withUTF8Buffer { Array($0) }) { return nil }
+            return "ended as \(describe(state)), expected a stop for \(vector)"
+        }
+        // Frames not held by the heap (which may grow meanwhile for other reasons).
+        func available() -> Int { CoreBlock.current!.pointee.frames.freeFrames + CoreBlock.current!.pointee.heap.pagesHeld }
+        let frames = available()
+        tally.check("user mode: a program runs and exits", exited(0, outcome("hello", "")))
+        tally.check("user mode: reading kernel memory stops the domain", stopped("page fault", outcome("probe", "kernel-read")))
+        tally.check("user mode: writing kernel memory stops the domain", stopped("page fault", outcome("probe", "kernel-write")))
+        tally.check("user mode: an unmapped address stops the domain", stopped("page fault", outcome("probe", "unmapped")))
+        tally.check("user mode: a non-canonical address stops the domain", stopped("general protection", outcome("probe", "noncanonical")))
+        tally.check("user mode: a privileged instruction stops the domain", stopped("general protection", outcome("probe", "privileged")))
+        tally.check("user mode: an unknown system call gets an error", exited(0, outcome("probe", "bad-syscall")))
+        tally.check("user mode: bad pointers and lengths get errors", exited(0, outcome("probe", "bad-pointer")))
+        tally.check("user mode: exit status arrives", exited(7, outcome("probe", "exit")))
+        let after = available()
+        tally.check("user mode: ended domains give back every frame", after == frames ? nil : "\(frames - after) frames not returned")
+    }
+
     /// Every core sends `streamMessages` numbered messages to every other core while
     /// receiving theirs; receivers check the numbering per sender (no loss, no
     /// duplication, no reordering). Messages go straight into the ring when it has
@@ -243,5 +288,13 @@ enum SelfTests {
             }
         }
         return nil
+    }
+}
+
+func describe(_ state: Domain.State) -> String {
+    switch state {
+    case .runnable: return "still running"
+    case .exited(let status): return "exit \(status)"
+    case .stopped(let reason): return "stopped (\(reason))"
     }
 }
