@@ -2,10 +2,19 @@
 public struct GuestConfiguration: Hashable, Sendable, CustomStringConvertible {
     public var cores: Int
     public var memory: MemorySize
+    /// A core the kernel is told not to start (`skip-core=N`), to show that a core that
+    /// never answers is reported by name and the boot goes on without it.
+    public var unstartedCore: Int?
 
-    public init(cores: Int, memory: MemorySize) {
+    public init(cores: Int, memory: MemorySize, unstartedCore: Int? = nil) {
         self.cores = cores
         self.memory = memory
+        self.unstartedCore = unstartedCore
+    }
+
+    /// The kernel command line for a test boot.
+    public var kernelArguments: String {
+        "test" + (unstartedCore.map { " skip-core=\($0)" } ?? "")
     }
 
     /// Parses `CORES:SIZE`, such as `4:1G`.
@@ -18,7 +27,7 @@ public struct GuestConfiguration: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// `4c-1G`: names the configuration in reports and its log file.
-    public var description: String { "\(cores)c-\(memory)" }
+    public var description: String { "\(cores)c-\(memory)" + (unstartedCore.map { "-skip\($0)" } ?? "") }
 
     /// The default guest suite: every core count that has broken something somewhere
     /// (one core, an odd count, more cores than the host has), with memory from QEMU's
@@ -26,6 +35,7 @@ public struct GuestConfiguration: Hashable, Sendable, CustomStringConvertible {
     public static let standardSet: [GuestConfiguration] = [
         (1, 128), (2, 1024), (3, 512), (4, 4096), (8, 1024), (8, 128),
     ].map { GuestConfiguration(cores: $0.0, memory: MemorySize(mebibytes: $0.1)!) }
+        + [GuestConfiguration(cores: 4, memory: MemorySize(mebibytes: 256)!, unstartedCore: 2)]
 }
 
 /// What the guest printed on its serial console during a test boot.
@@ -46,6 +56,8 @@ public struct GuestConsoleLog: Equatable, Sendable {
     /// The last `N passed, M failed` line.
     public var summary: TestCounts?
     public var panics: [PanicReport] = []
+    /// Cores the kernel reported as not started (`core N (apic A) did not start: …`).
+    public var notStarted: [Int] = []
 
     public init(_ text: String) {
         var collector = PanicCollector()
@@ -56,6 +68,8 @@ public struct GuestConsoleLog: Equatable, Sendable {
             }
             if let (core, apic) = Self.coreUp(in: trimmed) {
                 coresUp[core] = apic
+            } else if let core = Self.notStarted(in: trimmed) {
+                notStarted.append(core)
             } else if trimmed.hasPrefix("PASS ") {
                 passedTests.append(String(trimmed.dropFirst(5)))
             } else if trimmed.hasPrefix("FAIL ") {
@@ -67,6 +81,13 @@ public struct GuestConsoleLog: Equatable, Sendable {
         if let panic = collector.finish() {
             panics.append(panic)
         }
+    }
+
+    /// `core 2 (apic 2) did not start: …` → 2.
+    static func notStarted(in line: String) -> Int? {
+        let words = line.split(separator: " ")
+        guard words.count >= 6, words[0] == "core", words[2] == "(apic", words[4] == "did", words[5] == "not" else { return nil }
+        return Int(words[1])
     }
 
     /// `core 3 up (apic 6)` → (3, 6).
@@ -95,6 +116,8 @@ public enum GuestProblem: Equatable, Sendable {
     case timedOut(seconds: Int)
     case panicked(headline: String)
     case missingCores([Int])
+    /// The core the kernel was told not to start came up, or was not reported by name.
+    case unstartedCoreNotReported(Int)
     case noSummaryLine
     case unexpectedExitStatus(Int32)
 
@@ -107,6 +130,8 @@ public enum GuestProblem: Equatable, Sendable {
         case .missingCores(let cores):
             let list = cores.map(String.init).joined(separator: ", ")
             return "no 'core N up' line for core\(cores.count == 1 ? "" : "s") \(list)"
+        case .unstartedCoreNotReported(let core):
+            return "core \(core) was to be left out, but it came up or was not reported as not started"
         case .noSummaryLine:
             return "no final 'N passed, M failed' line"
         case .unexpectedExitStatus(let status):
@@ -126,7 +151,10 @@ public struct GuestVerdict: Equatable, Sendable {
             problems.append(.timedOut(seconds: seconds))
         }
         problems += log.panics.map { .panicked(headline: $0.headline) }
-        let missing = (0..<configuration.cores).filter { log.coresUp[$0] == nil }
+        let missing = (0..<configuration.cores).filter { log.coresUp[$0] == nil && $0 != configuration.unstartedCore }
+        if let core = configuration.unstartedCore, log.coresUp[core] != nil || !log.notStarted.contains(core) {
+            problems.append(.unstartedCoreNotReported(core))
+        }
         if !missing.isEmpty {
             problems.append(.missingCores(missing))
         }

@@ -134,7 +134,7 @@ public struct TestRunner: Sendable {
         for configuration in configurations {
             let qemu = QEMUConfiguration(
                 kernel: kernel, cores: configuration.cores, memory: configuration.memory,
-                accelerator: choice.accelerator, kernelArguments: "test",
+                accelerator: choice.accelerator, kernelArguments: configuration.kernelArguments,
                 initrd: KernelBuild.existingBootImage(for: kernel)
             )
             total += run(configuration, qemu, symbolizer)

@@ -31,6 +31,8 @@ final class CoreState {
     var links: [Link?]
     /// Cores known not to have started (set on core 0 during boot).
     var failedCores: [Bool]
+    /// The core the command line said not to start (tests of the start-up timeout).
+    var skippedCore: Int? = nil
 
     /// Replies that a waiting request on this core is looking for, by source core.
     var pongs: [UInt64]

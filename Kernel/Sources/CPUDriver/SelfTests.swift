@@ -244,7 +244,10 @@ enum SelfTests {
         var tally = TestTally(core: state.id)
         var reports: [TestReport] = [own]
         for core in 1..<max(state.coreCount, 1) {
-            if !live.contains(CoreID(core)) {
+            if core == state.skippedCore {
+                tally.check("a core that never answers is reported and left out",
+                            live.contains(CoreID(core)) ? "core \(core) was told not to start but is up" : nil)
+            } else if !live.contains(CoreID(core)) {
                 tally.check("every core started", "core \(core) (apic \(state.apicIDs[core].rawValue)) did not start")
             } else if let report = state.testReplies[core] {
                 passed += report.passed
@@ -269,7 +272,9 @@ enum SelfTests {
     static func multicast(_ state: CoreState, live: CoreSet) -> String? {
         guard let kb = state.knowledge else { return "no knowledge base" }
         let tree = kb.multicastTree(from: .bootstrap, kind: .numaAware)
-        guard tree.spansEachCoreOnce(coreCount: kb.cores.count) else { return "tree does not span the cores once" }
+        let reached = tree.coresReached.map(\.rawValue)
+        let expected = (0..<state.coreCount).filter { live.contains(CoreID($0)) }
+        guard reached.count == expected.count, Set(reached) == Set(expected) else { return "tree does not reach every live core once" }
         let others = (1..<max(state.coreCount, 1)).filter { live.contains(CoreID($0)) }.count
         for round in 0..<10 {
             guard let result = state.multicastOnce(id: 0xA000 + UInt64(round)) else { return "round \(round) timed out" }

@@ -46,6 +46,9 @@ func bootstrapCoreMain() -> Never {
         print("boot: boot modules ignored: \(error.message)")
     }
     let testMode = commandLine.contains(flag: "test")
+    // `skip-core=N` (tests only): do not start core N, as if it were dead, to show
+    // that a core that never answers is reported and the boot goes on.
+    let skippedCore = commandLine.integer(of: "skip-core")
     // `stream=N`: messages per pair in the channel stress test (default 100,000).
     let streamMessages = min(max(commandLine.integer(of: "stream") ?? 100_000, 1), 10_000_000)
 
@@ -107,7 +110,7 @@ func bootstrapCoreMain() -> Never {
     // 9. Every other core, one at a time; one that does not answer within a second is
     //    reported and left out.
     let coresStart = CPU.timestamp()
-    startApplicationCores(state, plan: plan, channelArea: channelArea, bootImage: bootImageRange)
+    startApplicationCores(state, plan: plan, channelArea: channelArea, bootImage: bootImageRange, skipping: skippedCore)
     let coresDone = CPU.timestamp()
 
     // 10. What the machine is like: every core's place, the round trip between every
@@ -127,7 +130,8 @@ func bootstrapCoreMain() -> Never {
     state.run()
 }
 
-func startApplicationCores(_ state: CoreState, plan: MemoryPlan, channelArea: UInt64, bootImage: PhysicalRange?) {
+func startApplicationCores(_ state: CoreState, plan: MemoryPlan, channelArea: UInt64, bootImage: PhysicalRange?, skipping: Int?) {
+    state.skippedCore = skipping
     let apicTable = UnsafeMutablePointer<APICID>.allocate(capacity: max(state.coreCount, 1))
     for (i, id) in state.apicIDs.enumerated() { apicTable[i] = id }
     for core in 1..<max(state.coreCount, 1) {
@@ -149,9 +153,11 @@ func startApplicationCores(_ state: CoreState, plan: MemoryPlan, channelArea: UI
             shareRanges: ranges, shareRangeCount: share.count,
             stack: (stackTop - BootHandoff.stackBytes)..<stackTop))
         let alive = { Volatile.load(UnsafePointer(UnsafeMutableRawPointer(handoff).advanced(by: MemoryLayout<BootHandoff>.offset(of: \BootHandoff.alive)!).assumingMemoryBound(to: UInt64.self))) != 0 }
-        CoreStartup.start(state.apicIDs[core], using: state.apic, pageTableRoot: KernelAddressSpace.root,
-                          stackTop: stackTop, handoff: UInt64(UInt(bitPattern: handoff)),
-                          entry: { applicationCoreMain($0) }, tscHz: state.tscHz, isAlive: alive)
+        if core != skipping {
+            CoreStartup.start(state.apicIDs[core], using: state.apic, pageTableRoot: KernelAddressSpace.root,
+                              stackTop: stackTop, handoff: UInt64(UInt(bitPattern: handoff)),
+                              entry: { applicationCoreMain($0) }, tscHz: state.tscHz, isAlive: alive)
+        }
         if state.waitUntil(milliseconds: 1000, alive) {
             // The new core sent its "up" line before it wrote `alive`; take it in now so
             // the boot log lists the cores in order, before the prompt.
