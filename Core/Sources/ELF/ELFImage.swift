@@ -157,11 +157,6 @@ public struct ELFImage: Equatable, Sendable {
         self.segments = segments
     }
 
-    init(entry: UInt64, segments: [LoadSegment]) {
-        self.entry = entry
-        self.segments = segments
-    }
-
     /// Checks one `PT_LOAD` entry on its own (its relation to other segments is the
     /// caller's job). Returns nil for a segment that occupies no memory.
     private static func loadSegment(

@@ -58,9 +58,10 @@ public struct UserContext {
 }
 
 public enum UserMode {
-    /// The lowest and highest+1 user virtual address: PML4 slots 1…255. Slot 0 is the
+    /// The lowest and highest+1 user virtual address: PML4 slots 1…255 less the last
+    /// page, so no user instruction can end at the non-canonical boundary. Slot 0 is the
     /// kernel's identity map (supervisor-only); the upper half is unused.
-    public static let userRange: Range<UInt64> = 0x0000_0080_0000_0000..<0x0000_8000_0000_0000
+    public static let userRange: Range<UInt64> = 0x0000_0080_0000_0000..<0x0000_7FFF_FFFF_F000
 
     /// Turns on `syscall` for this core (IA32_EFER.SCE, STAR, LSTAR, FMASK; SDM Vol. 3A
     /// §5.8.8). FMASK clears IF, DF, TF and AC on entry.

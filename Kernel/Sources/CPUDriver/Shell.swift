@@ -4,6 +4,7 @@
 // stopped core shows up as "no reply" instead of hanging the shell.
 import Arch
 import Basics
+import BootInfo
 import KernelMessages
 import ShellCommands
 import Channel
