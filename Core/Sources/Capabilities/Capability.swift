@@ -45,14 +45,27 @@ public struct Capability: Hashable, Sendable {
 
     /// The I/O ports of an I/O port range capability, `first ..< first + count`.
     public var ioPorts: Range<UInt32>? {
-        type == .ioPortRange ? UInt32(base) ..< UInt32(base + size) : nil
+        guard type == .ioPortRange, let units = units(limit: ObjectSpace.ioPorts.limit) else { return nil }
+        return UInt32(units.lowerBound) ..< UInt32(units.upperBound)
     }
 
     /// The interrupt numbers of an IRQ capability.
-    public var interrupts: Range<UInt64>? { type == .irq ? base ..< base + size : nil }
+    public var interrupts: Range<UInt64>? {
+        type == .irq ? units(limit: ObjectSpace.interrupts.limit) : nil
+    }
 
     /// The cores a notify capability may send IPIs to.
-    public var cores: Range<Int>? { type == .notify ? Int(base) ..< Int(base + size) : nil }
+    public var cores: Range<Int>? {
+        guard type == .notify, let units = units(limit: ObjectSpace.cores.limit) else { return nil }
+        return Int(units.lowerBound) ..< Int(units.upperBound)
+    }
+
+    /// `base ..< base + size` if it lies within `limit` (always so for capabilities this
+    /// module made; a value built by hand may say anything).
+    private func units(limit: UInt64) -> Range<UInt64>? {
+        let (end, overflow) = base.addingReportingOverflow(size)
+        return overflow || end > limit ? nil : base ..< end
+    }
 }
 
 /// The identity of one object on this core: two capabilities name the same object exactly

@@ -94,7 +94,8 @@ extension CoreCapabilities {
     }
 
     /// Calls `body` for every occupied slot reachable by address: the root CNode's slots
-    /// and, under every root slot that holds a CNode capability, that CNode's slots.
+    /// and, under every root slot that holds a CNode capability, that CNode's slots
+    /// (except the root CNode's own, which would list every root slot a second time).
     public func forEachCapability(in cspace: CSpace,
                                   _ body: (CapabilityAddress, Capability) -> Void) throws(CapabilityError) {
         let root = try resolveRoot(cspace)
@@ -102,7 +103,7 @@ extension CoreCapabilities {
             guard let node = entry else { continue }
             body(.root(UInt32(rootIndex)), capability(ofNode: node))
             let object = nodes[node].object
-            guard objects[object].type == .cnode else { continue }
+            guard objects[object].type == .cnode, object != root else { continue }
             for (leafIndex, leaf) in objects[object].slots.enumerated() {
                 guard let leaf else { continue }
                 body(.leaf(UInt32(rootIndex), UInt32(leafIndex)), capability(ofNode: leaf))

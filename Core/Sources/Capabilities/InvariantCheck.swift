@@ -133,6 +133,7 @@ extension CoreCapabilities {
     /// Children: linked both ways, ascending, disjoint, inside the parent, allowed types.
     private func checkChildren(of parent: Int, _ found: inout [InvariantViolation]) {
         let record = objects[parent]
+        let space = record.type.rules.space
         var previous: Int?
         var next = record.firstChild
         var steps = 0
@@ -144,11 +145,11 @@ extension CoreCapabilities {
                 found.append(InvariantViolation(.siblings, parent))
                 return
             }
-            if childRecord.type.rules.space != record.type.rules.space
-                || childRecord.base < record.base || childRecord.end > record.end {
+            let childRules = childRecord.type.rules
+            if childRules.space != space || childRecord.base < record.base || childRecord.end > record.end {
                 found.append(InvariantViolation(.outsideParent, child))
             }
-            if !childRecord.type.rules.retypedFrom.contains(record.type) {
+            if !childRules.retypedFrom.contains(record.type) {
                 found.append(InvariantViolation(.retypeRule, child))
             }
             if let previous, objects[previous].end > childRecord.base {
@@ -208,29 +209,27 @@ extension CoreCapabilities {
 
     /// The root list is linked both ways, and roots of one space are disjoint.
     private func checkRoots(_ found: inout [InvariantViolation]) {
-        var roots: [Int] = []
+        var roots: [(space: UInt8, base: UInt64, end: UInt64, record: Int)] = []
         var previous: Int?
         var next = firstRoot
         while let root = next, roots.count <= objects.count {
-            if !objects[root].isLive || objects[root].parent != nil || objects[root].previousSibling != previous {
+            let record = objects[root]
+            if !record.isLive || record.parent != nil || record.previousSibling != previous {
                 found.append(InvariantViolation(.siblings, root))
                 return
             }
-            roots.append(root)
+            roots.append((record.type.rules.space.rawValue, record.base, record.end, root))
             previous = root
-            next = objects[root].nextSibling
+            next = record.nextSibling
         }
         if lastRoot != previous { found.append(InvariantViolation(.siblings, -1)) }
-        let rootCount = objects.indices.filter { objects[$0].isLive && objects[$0].parent == nil }.count
-        if rootCount != roots.count { found.append(InvariantViolation(.siblings, -1)) }
-        roots.sort { (objects[$0].type.rules.space.rawValue, objects[$0].base)
-                        < (objects[$1].type.rules.space.rawValue, objects[$1].base) }
-        for (a, b) in zip(roots, roots.dropFirst()) {
-            let first = objects[a], second = objects[b]
-            let space = first.type.rules.space
-            if space != .none, space == second.type.rules.space, first.end > second.base {
-                found.append(InvariantViolation(.rootsOverlap, b))
-            }
+        var parentless = 0
+        for object in objects where object.isLive && object.parent == nil { parentless += 1 }
+        if parentless != roots.count { found.append(InvariantViolation(.siblings, -1)) }
+        roots.sort { ($0.space, $0.base) < ($1.space, $1.base) }
+        for (first, second) in zip(roots, roots.dropFirst())
+        where first.space != ObjectSpace.none.rawValue && first.space == second.space && first.end > second.base {
+            found.append(InvariantViolation(.rootsOverlap, second.record))
         }
     }
 }

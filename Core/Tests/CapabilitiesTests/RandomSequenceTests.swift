@@ -228,14 +228,21 @@ struct Harness {
         var coreIDs: [Int: ObjectID] = [:]
         var modelIDs: [ObjectID: Int] = [:]
         for (space, entry) in spaces.enumerated() {
+            guard model.objects[entry.root] != nil else {
+                XCTAssertThrowsError(try core.identify(.root(0), in: entry.space), context, file: file, line: line)
+                continue
+            }
             for (address, slot) in addressable(space) {
-                let found = try? core.identify(address, in: entry.space)
                 guard let cap = model.caps[slot] else {
-                    XCTAssertEqual(found, .null, "\(context) \(address)", file: file, line: line)
+                    XCTAssertEqual(try? core.identify(address, in: entry.space), .null,
+                                   "\(context) \(address)", file: file, line: line)
+                    continue
+                }
+                guard let (found, id) = try? core.lookup(address, in: entry.space) else {
+                    XCTFail("\(context) \(address): empty in the core", file: file, line: line)
                     continue
                 }
                 XCTAssertEqual(found, model.capability(cap), "\(context) \(address)", file: file, line: line)
-                guard let id = try? core.lookup(address, in: entry.space).1 else { continue }
                 XCTAssertEqual(coreIDs[cap.object] ?? id, id, "\(context): one model object, two core objects")
                 XCTAssertEqual(modelIDs[id] ?? cap.object, cap.object, "\(context): two model objects, one core object")
                 coreIDs[cap.object] = id
