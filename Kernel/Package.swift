@@ -41,6 +41,7 @@ let package = Package(
                 .product(name: "KnowledgeBase", package: "Core"),
                 .product(name: "KernelMessages", package: "Core"),
                 .product(name: "ELF", package: "Core"),
+                .product(name: "Capabilities", package: "Core"),
             ],
             swiftSettings: [.swiftLanguageMode(.v5)],
             linkerSettings: [.unsafeFlags([

@@ -27,6 +27,7 @@ let package = Package(
     products: [
         .executable(name: "hello", targets: ["hello"]),
         .executable(name: "probe", targets: ["probe"]),
+        .executable(name: "capfuzz", targets: ["capfuzz"]),
     ],
     dependencies: [.package(path: "../Core")],
     targets: [
@@ -40,5 +41,6 @@ let package = Package(
         ),
         program("hello"),
         program("probe"),
+        program("capfuzz"),
     ]
 )

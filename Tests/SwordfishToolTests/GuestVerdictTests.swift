@@ -29,6 +29,18 @@ final class GuestVerdictTests: XCTestCase {
         XCTAssertTrue(result.isSuccess)
     }
 
+    func testACoreLeftOutOnPurposeMustBeReportedAndStayDown() {
+        let skipping = GuestConfiguration(cores: 3, memory: MemorySize(mebibytes: 128)!, unstartedCore: 2)
+        let reported = "core 0 up (apic 0)\ncore 1 up (apic 1)\ncore 2 (apic 2) did not start: no answer within 1 s\n1 passed, 0 failed\n"
+        XCTAssertEqual(GuestVerdict(configuration: skipping, log: GuestConsoleLog(reported), ending: .exited(status: 1)).problems, [])
+        let silent = "core 0 up (apic 0)\ncore 1 up (apic 1)\n1 passed, 0 failed\n"
+        XCTAssertEqual(GuestVerdict(configuration: skipping, log: GuestConsoleLog(silent), ending: .exited(status: 1)).problems,
+                       [.unstartedCoreNotReported(2)])
+        let cameUp = "core 0 up (apic 0)\ncore 1 up (apic 1)\ncore 2 up (apic 2)\n1 passed, 0 failed\n"
+        XCTAssertEqual(GuestVerdict(configuration: skipping, log: GuestConsoleLog(cameUp), ending: .exited(status: 1)).problems,
+                       [.unstartedCoreNotReported(2)])
+    }
+
     func testTheLogIsRead() {
         let log = GuestConsoleLog(passingLog)
         XCTAssertEqual(log.coresUp, [0: 0, 1: 1])

@@ -58,6 +58,8 @@ final class GuestConfigurationTests: XCTestCase {
 
     func testStandardSetCoversOneCoreAnOddCountAndEight() {
         let names = GuestConfiguration.standardSet.map(\.description)
-        XCTAssertEqual(names, ["1c-128M", "2c-1G", "3c-512M", "4c-4G", "8c-1G", "8c-128M"])
+        XCTAssertEqual(names, ["1c-128M", "2c-1G", "3c-512M", "4c-4G", "8c-1G", "8c-128M", "4c-256M-skip2"])
+        XCTAssertEqual(GuestConfiguration.standardSet.last?.kernelArguments, "test skip-core=2")
+        XCTAssertEqual(GuestConfiguration.standardSet.first?.kernelArguments, "test")
     }
 }

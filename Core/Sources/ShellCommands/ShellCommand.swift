@@ -22,6 +22,8 @@ public enum ShellCommand: Equatable {
     case multicast
     /// Run a user program from the boot image on this core, with an argument string.
     case run(program: [UInt8], arguments: [UInt8])
+    /// Random capability invocations from a seed, then the kernel's invariant check.
+    case fuzz(seed: Int, count: Int)
     case empty
     case unknown([UInt8])
     case usage(StaticString)
@@ -35,6 +37,7 @@ public enum ShellCommand: Equatable {
         case (.knowledge, .knowledge), (.knowledgeTree, .knowledgeTree), (.multicast, .multicast): return true
         case let (.benchChannel(a, b), .benchChannel(c, d)): return a == c && b == d
         case let (.run(a, b), .run(c, d)): return a == c && b == d
+        case let (.fuzz(a, b), .fuzz(c, d)): return a == c && b == d
         case let (.unknown(x), .unknown(y)): return x == y
         case let (.usage(x), .usage(y)): return x.utf8Start == y.utf8Start
         default: return false
@@ -54,6 +57,7 @@ public enum ShellCommand: Equatable {
         "multicast       one multicast from core 0 down the tree, acks back up: cycles",
         "bench channel [a b]  channel round trip a -> b against a cache-line ping-pong",
         "run <program> [args]  run a user program from the boot image on core 0",
+        "fuzz <seed> <count>  random capability invocations, then the invariant check",
         "halt            power off",
     ]
 
@@ -79,6 +83,9 @@ public enum ShellCommand: Equatable {
             var rest: [UInt8] = []
             for (i, word) in words.dropFirst(2).enumerated() { rest += (i == 0 ? [] : [UInt8(ascii: " ")]) + word }
             self = .run(program: words[1], arguments: rest)
+        case Array("fuzz".utf8):
+            if words.count == 3, let seed = argument(1), let count = argument(2) { self = .fuzz(seed: seed, count: count) }
+            else { self = .usage("usage: fuzz <seed> <count>") }
         case Array("multicast".utf8): self = words.count == 1 ? .multicast : .usage("usage: multicast")
         case Array("bench".utf8):
             if words.count == 2, words[1] == Array("channel".utf8) { self = .benchChannel(from: 0, to: 1) }

@@ -21,6 +21,7 @@ final class ShellCommandTests: XCTestCase {
         XCTAssertEqual(parse("bench channel 2 5"), .benchChannel(from: 2, to: 5))
         XCTAssertEqual(parse("run hello"), .run(program: Array("hello".utf8), arguments: []))
         XCTAssertEqual(parse("run  probe   kernel-read  x"), .run(program: Array("probe".utf8), arguments: Array("kernel-read x".utf8)))
+        XCTAssertEqual(parse("fuzz 3 100000"), .fuzz(seed: 3, count: 100_000))
         XCTAssertEqual(parse(""), .empty)
         XCTAssertEqual(parse("   "), .empty)
     }
@@ -37,6 +38,7 @@ final class ShellCommandTests: XCTestCase {
         if case .usage = parse("bench channel 1") {} else { XCTFail("bench with one core") }
         if case .usage = parse("bench disk") {} else { XCTFail("unknown benchmark") }
         if case .usage = parse("run") {} else { XCTFail("run without a program") }
+        if case .usage = parse("fuzz 3") {} else { XCTFail("fuzz without a count") }
     }
 
     func testRandomBytesNeverCrash() {

@@ -9,6 +9,7 @@ import KernelMessages
 import Channel
 import KnowledgeBase
 import BootInfo
+import Capabilities
 
 final class CoreState {
     let id: CoreID
@@ -55,6 +56,9 @@ final class CoreState {
     /// This core's children in the current multicast tree, and the multicast in flight.
     var multicastChildren: [CoreID] = []
     var multicast = MulticastState()
+    /// Every capability on this core, in every domain's CSpace (the per-core mapping
+    /// database).
+    var capabilities = CoreCapabilities()
     /// The domains on this core, the next one to run, and how recent ones ended.
     var domains: [Domain] = []
     var nextToRun = 0

@@ -8,6 +8,7 @@ import BootInfo
 import ELF
 import Memory
 import PageTables
+import Capabilities
 
 final class Domain {
     enum State {
@@ -22,15 +23,18 @@ final class Domain {
     let id: Int
     let name: String
     let addressSpace: UserAddressSpace
+    /// The domain's capabilities: slot 0 its root CNode, slot 1 the RAM it was given.
+    let cspace: CSpace
     let context: UserContext
     var state: State = .runnable
     /// Every frame the domain holds (its pages and page tables), freed when it ends.
     var frames: [PhysicalAddress]
 
-    init(id: Int, name: String, addressSpace: UserAddressSpace, context: UserContext, frames: [PhysicalAddress]) {
+    init(id: Int, name: String, addressSpace: UserAddressSpace, cspace: CSpace, context: UserContext, frames: [PhysicalAddress]) {
         self.id = id
         self.name = name
         self.addressSpace = addressSpace
+        self.cspace = cspace
         self.context = context
         self.frames = frames
     }
@@ -47,6 +51,13 @@ enum SpawnError: Error {
     case badImage(ELFError)
     case outOfMemory
     case argumentsTooLong
+    case capabilities(CapabilityError)
+}
+
+/// What a new domain gets: a root CNode of 64 slots and 64 KiB of RAM to retype.
+enum DomainGrant {
+    static let cnodeSlots: UInt64 = 64
+    static let ramFrames = 16
 }
 
 /// A frame source that remembers what it handed out, so a domain's page tables are
@@ -99,12 +110,24 @@ extension CoreState {
         let top = frames.pointer(to: stackFrames[stackFrames.count - 1])
         let argumentsAddress = UserLayout.stackTop - 4096
         for (i, byte) in arguments.enumerated() { top.storeBytes(of: byte, toByteOffset: i, as: UInt8.self) }
+        // Its capabilities: a root CNode in a frame of its own, and a RAM capability.
+        guard let cnodeFrame = frames.allocateTableFrame(),
+              let ram = CoreBlock.current!.pointee.frames.allocate(count: DomainGrant.ramFrames, alignment: DomainGrant.ramFrames) else { throw fail() }
+        for index in 0..<DomainGrant.ramFrames { frames.taken.append(ram + UInt64(index) * 4096) }
+        let cspace: CSpace
+        do {
+            cspace = try capabilities.createCSpace(at: cnodeFrame, slotCount: DomainGrant.cnodeSlots)
+            try capabilities.createRoot(.physicalRAM, base: ram.rawValue, size: UInt64(DomainGrant.ramFrames) * 4096, at: .root(1), in: cspace)
+        } catch {
+            _ = fail()
+            throw .capabilities(error)
+        }
         let context = UserContext(entry: image.entry, stack: argumentsAddress - 16)
         context.registers.pointee.rdi = argumentsAddress
         context.registers.pointee.rsi = UInt64(arguments.count)
         nextDomainID += 1
         let domain = Domain(id: nextDomainID, name: String(decoding: program.name, as: UTF8.self), addressSpace: space,
-                            context: context, frames: frames.taken)
+                            cspace: cspace, context: context, frames: frames.taken)
         domains.append(domain)
         return domain
     }
@@ -112,6 +135,10 @@ extension CoreState {
     /// Frees everything a finished domain held.
     func reap(_ domain: Domain) {
         UserMode.useKernelAddressSpace(KernelAddressSpace.root)
+        // Deleting the root CNode's own capability destroys the CSpace and every
+        // capability in it; revoking the RAM first removes what was retyped from it.
+        _ = try? capabilities.revoke(.root(1), in: domain.cspace)
+        _ = try? capabilities.delete(.root(0), in: domain.cspace)
         for frame in domain.frames { try? CoreBlock.current!.pointee.frames.free(frame) }
         domain.frames.removeAll()
         domain.context.release()

@@ -11,6 +11,7 @@ import KernelMessages
 import KnowledgeBase
 import Memory
 import Channel
+import Capabilities
 
 struct TestTally {
     var passed = 0
@@ -198,6 +199,20 @@ enum SelfTests {
         tally.check("user mode: an unknown system call gets an error", exited(0, outcome("probe", "bad-syscall")))
         tally.check("user mode: bad pointers and lengths get errors", exited(0, outcome("probe", "bad-pointer")))
         tally.check("user mode: exit status arrives", exited(7, outcome("probe", "exit")))
+        tally.check("capabilities: a wrong type is refused", exited(0, outcome("probe", "cap-wrong-type")))
+        tally.check("capabilities: rights only shrink", exited(0, outcome("probe", "cap-rights")))
+        tally.check("capabilities: retypes never overlap", exited(0, outcome("probe", "cap-overlap")))
+        tally.check("capabilities: bad slots and operations are refused", exited(0, outcome("probe", "cap-bad-slot")))
+        // The invocation fuzzer: several seeds on core 0, one on every other core.
+        let seeds: [StaticString] = state.id == .bootstrap ? ["1 100000", "2 100000", "3 100000"] : ["4 20000"]
+        for seed in seeds {
+            tally.check("capabilities: random invocations leave the kernel up", exited(0, outcome("capfuzz", seed)))
+        }
+        let violations = state.capabilities.checkInvariants()
+        tally.check("capabilities: invariants hold after fuzzing",
+                    violations.isEmpty ? nil : "\(violations.count) violations, first \(violations[0].kind.name)")
+        tally.check("capabilities: ended domains leave no capabilities",
+                    state.capabilities.liveObjectCount == 0 ? nil : "\(state.capabilities.liveObjectCount) objects remain")
         let after = available()
         tally.check("user mode: ended domains give back every frame", after == frames ? nil : "\(frames - after) frames not returned")
     }

@@ -8,6 +8,7 @@ import BootInfo
 import KernelMessages
 import ShellCommands
 import Channel
+import Capabilities
 import KnowledgeBase
 
 final class Shell {
@@ -15,8 +16,10 @@ final class Shell {
     var line: [UInt8] = []
     /// True while a command runs: input is not read again from inside its waits.
     var running = false
-    /// The domain `run` started; the prompt returns when it has finished.
+    /// The domain `run` started; the prompt returns when it has finished (after
+    /// `whenFinished`, if set).
     var waitingFor: Domain? = nil
+    var whenFinished: (() -> Void)? = nil
     var lastWasReturn = false
     /// The core's state (which holds this shell: both live as long as the core).
     let state: CoreState
@@ -44,6 +47,8 @@ final class Shell {
         if let domain = waitingFor {
             guard !state.domains.contains(where: { $0 === domain }) else { return false }
             waitingFor = nil
+            whenFinished?()
+            whenFinished = nil
             showPrompt()
         }
         var any = false
@@ -100,6 +105,9 @@ final class Shell {
         case .knowledgeTree: showTrees()
         case .multicast: runMulticast()
         case .run(let program, let arguments): run(program, arguments: arguments)
+        case .fuzz(let seed, let count):
+            run(Array("capfuzz".utf8), arguments: Array("\(seed) \(count)".utf8))
+            if waitingFor != nil { whenFinished = { [state] in reportInvariants(state) } }
         }
     }
 
@@ -320,5 +328,16 @@ func describe(_ error: SpawnError) -> String {
     case .badImage(let reason): return "bad ELF image: \(reason.message)"
     case .outOfMemory: return "out of memory"
     case .argumentsTooLong: return "arguments longer than 1024 bytes"
+    case .capabilities: return "could not create its capabilities"
+    }
+}
+
+/// The kernel's self-check of its capability state, printed.
+func reportInvariants(_ state: CoreState) {
+    let violations = state.capabilities.checkInvariants()
+    if violations.isEmpty {
+        print("capability invariants hold (\(state.capabilities.liveObjectCount) objects, \(state.capabilities.liveCapabilityCount) capabilities on this core)")
+    } else {
+        print("capability invariants VIOLATED: \(violations.count) problems, first: \(violations[0].kind.name)")
     }
 }

@@ -5,10 +5,16 @@
 //   0 print(address, length)   write bytes to the console (length ≤ 4096)
 //   1 exit(status)             end the domain
 //   2 yield                    let the next domain on this core run
+//   3 invoke(capability, operation, a0, a1, a2, a3)
+//                              a capability invocation (Core/Sources/Capabilities/
+//                              Invocation.swift lists the operations); RDX returns a value
 //
-// Status (RAX on return): 0 success, 1 invalid system call, 2 bad address, 3 bad length.
+// Status (RAX on return): 0 success, 1 invalid system call, 2 bad address, 3 bad length;
+// invocations: 16–20 refused while decoding, 32–46 refused by the capability rules
+// (`InvocationStatus`).
 import Arch
 import Basics
+import Capabilities
 
 enum SystemCallStatus: UInt64 {
     case success = 0, invalidSystemCall, badAddress, badLength
@@ -30,8 +36,32 @@ extension CoreState {
             domain.state = .exited(status: Int64(bitPattern: context.argument(0)))
         case 2:
             context.setResult(status: SystemCallStatus.success.rawValue)
+        case 3:
+            invoke(from: domain)
         default:
             context.setResult(status: SystemCallStatus.invalidSystemCall.rawValue)
+        }
+    }
+
+    /// A capability invocation: decode every word first, then let the capability rules
+    /// check the capabilities and act.
+    func invoke(from domain: Domain) {
+        let context = domain.context
+        guard let target = CapabilityAddress(encoded: context.argument(0)) else {
+            return context.setResult(status: InvocationStatus.code(InvocationError.badAddress))
+        }
+        let invocation: Invocation
+        do {
+            invocation = try Invocation.decode(operation: context.argument(1), context.argument(2), context.argument(3),
+                                               context.argument(4), context.argument(5))
+        } catch {
+            return context.setResult(status: InvocationStatus.code(error))
+        }
+        do {
+            let result = try invocation.perform(on: &capabilities, target: target, in: domain.cspace)
+            context.setResult(status: InvocationStatus.success, value: result.value)
+        } catch {
+            context.setResult(status: InvocationStatus.code(error))
         }
     }
 

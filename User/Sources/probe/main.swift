@@ -1,6 +1,8 @@
 // Misbehaves on purpose, in the way its argument names, so the kernel's tests can check
-// that only this domain stops: `kernel-read`, `kernel-write`, `unmapped`, `privileged`,
-// `bad-syscall`, `bad-pointer`, `exit`.
+// that only this domain stops: `kernel-read`, `kernel-write`, `unmapped`, `noncanonical`,
+// `privileged`, `bad-syscall`, `bad-pointer`, `exit`; or that capability invocations are
+// refused with the right status: `cap-wrong-type`, `cap-rights`, `cap-overlap`,
+// `cap-bad-slot`. Exit status 0 means the kernel answered as it should.
 import SwordfishUser
 import UserRuntimeC
 
@@ -21,6 +23,37 @@ else if what == Array("bad-syscall".utf8) {
     print("probe: bad pointers answered \(kernel.status) \(unmapped.status) \(huge.status)")
     let bad = SystemCall.Status.badAddress.rawValue
     exit(kernel.status == bad && unmapped.status == bad && huge.status == SystemCall.Status.badLength.rawValue ? 0 : 1)
+} else if what == Array("cap-wrong-type".utf8) {
+    // Slot 0 is a CNode: it cannot be retyped into a frame (retypeNotAllowed = 39).
+    let result = invoke(0, CapabilityOperation.retype.rawValue, 2 /* frame */, 4096, 1, 5)
+    exit(result.status == 39 ? 0 : 1)
+} else if what == Array("cap-rights".utf8) {
+    // A frame from the RAM; a read-only copy of it; then an attempt to mint all rights
+    // back from that copy: rights only shrink, so the last copy is read-only too.
+    let read: UInt64 = 1, all: UInt64 = 0xF
+    let frame = invoke(1, CapabilityOperation.retype.rawValue, 2, 4096, 1, 4)
+    guard frame.status == 0 else { print("probe: retype \(frame.status)"); exit(1) }
+    let first = invoke(4, CapabilityOperation.mint.rawValue, 2, read, 0)
+    let second = invoke(2, CapabilityOperation.mint.rawValue, 3, all, 0)
+    let identified = invoke(3, CapabilityOperation.identify.rawValue)
+    print("probe: mint \(first.status) \(second.status), identify \(identified.status) rights \((identified.value >> 8) & 0xFF)")
+    exit(first.status == 0 && second.status == 0 && identified.status == 0 && (identified.value >> 8) & 0xFF == read ? 0 : 1)
+} else if what == Array("cap-overlap".utf8) {
+    // All 64 KiB of RAM into one frame, then another frame from the same RAM: no room
+    // (regionExhausted = 44) — two live objects never overlap.
+    let first = invoke(1, CapabilityOperation.retype.rawValue, 2, 65536, 1, 4)
+    let second = invoke(1, CapabilityOperation.retype.rawValue, 2, 4096, 1, 5)
+    print("probe: retype \(first.status), overlapping retype \(second.status)")
+    exit(first.status == 0 && second.status == 44 ? 0 : 1)
+} else if what == Array("cap-bad-slot".utf8) {
+    // Copying from an empty slot (slotEmpty = 35), a slot past the CNode (invalidSlot =
+    // 33), a malformed address (badAddress = 17), an unknown operation (16).
+    let empty = invoke(9, CapabilityOperation.copy.rawValue, 10)
+    let past = invoke(1000, CapabilityOperation.identify.rawValue)
+    let malformed = invoke(1 << 40, CapabilityOperation.identify.rawValue)
+    let unknown = invoke(1, 77)
+    print("probe: \(empty.status) \(past.status) \(malformed.status) \(unknown.status)")
+    exit(empty.status == 35 && past.status == 33 && malformed.status == 17 && unknown.status == 16 ? 0 : 1)
 } else if what == Array("exit".utf8) {
     exit(7)
 }

@@ -16,6 +16,20 @@ static inline user_syscall_result user_syscall(uint64_t number, uint64_t a0, uin
     return r;
 }
 
+/// A capability invocation: system call 3 with six argument registers.
+static inline user_syscall_result user_invoke(uint64_t target, uint64_t operation, uint64_t a0, uint64_t a1,
+                                              uint64_t a2, uint64_t a3) {
+    user_syscall_result r;
+    register uint64_t r10 __asm__("r10") = a1;
+    register uint64_t r8 __asm__("r8") = a2;
+    register uint64_t r9 __asm__("r9") = a3;
+    __asm__ volatile("syscall"
+                     : "=a"(r.status), "=d"(r.value)
+                     : "a"(3ull), "D"(target), "S"(operation), "d"(a0), "r"(r10), "r"(r8), "r"(r9)
+                     : "rcx", "r11", "memory");
+    return r;
+}
+
 /// The heap arena in the program's own data segment (start.S).
 extern char user_heap_arena[], user_heap_arena_end[];
 static inline uint64_t user_heap_start(void) { return (uint64_t)user_heap_arena; }

@@ -1,0 +1,117 @@
+// A capability invocation as it arrives from user code: a capability address, an
+// operation number and up to four argument words, all untrusted. `Invocation.decode`
+// turns the words into a typed operation or a refusal without touching any state;
+// `perform` then runs it through CoreCapabilities, which checks everything about the
+// capabilities themselves before it changes anything (decode, then invoke).
+//
+// Operations (number: arguments → result value):
+//   0 identify                               → type | rights << 8 | (badge != 0) << 16
+//   1 retype(type, size, count, destination) → objects made
+//   2 copy(destination)
+//   3 mint(destination, rights, badge)
+//   4 delete                                 → objects reclaimed
+//   5 revoke                                 → objects reclaimed
+// Addresses use `CapabilityAddress(encoded:)`.
+
+/// Why an invocation was refused before it reached a capability.
+public enum InvocationError: Error, Equatable, Sendable {
+    case unknownOperation(UInt64)
+    case badAddress
+    case unknownType(UInt64)
+    case countTooLarge
+    case unknownRights(UInt64)
+}
+
+public enum Invocation: Equatable, Sendable {
+    case identify
+    case retype(to: CapabilityType, size: UInt64, count: Int, destination: CapabilityAddress)
+    case copy(destination: CapabilityAddress)
+    case mint(destination: CapabilityAddress, rights: CapabilityRights, badge: UInt64)
+    case delete
+    case revoke
+
+    public static func decode(operation: UInt64, _ a0: UInt64, _ a1: UInt64, _ a2: UInt64, _ a3: UInt64) throws(InvocationError) -> Invocation {
+        switch operation {
+        case 0: return .identify
+        case 1:
+            guard a0 <= UInt64(UInt8.max), let type = CapabilityType(rawValue: UInt8(a0)) else { throw .unknownType(a0) }
+            guard a2 <= UInt64(CoreCapabilities.maximumRetypeCount) else { throw .countTooLarge }
+            guard let destination = CapabilityAddress(encoded: a3) else { throw .badAddress }
+            return .retype(to: type, size: a1, count: Int(a2), destination: destination)
+        case 2:
+            guard let destination = CapabilityAddress(encoded: a0) else { throw .badAddress }
+            return .copy(destination: destination)
+        case 3:
+            guard let destination = CapabilityAddress(encoded: a0) else { throw .badAddress }
+            guard a1 <= UInt64(UInt8.max), CapabilityRights.all.isSuperset(of: CapabilityRights(rawValue: UInt8(a1))) else {
+                throw .unknownRights(a1)
+            }
+            return .mint(destination: destination, rights: CapabilityRights(rawValue: UInt8(a1)), badge: a2)
+        case 4: return .delete
+        case 5: return .revoke
+        default: throw .unknownOperation(operation)
+        }
+    }
+
+    /// Runs the operation on the capability at `target` in `cspace`. Returns the result
+    /// value (see the table above) and what the caller must reclaim.
+    public func perform(on capabilities: inout CoreCapabilities, target: CapabilityAddress,
+                        in cspace: CSpace) throws(CapabilityError) -> (value: UInt64, reclaimed: [Reclaimed]) {
+        switch self {
+        case .identify:
+            let capability = try capabilities.identify(target, in: cspace)
+            return (UInt64(capability.type.rawValue) | UInt64(capability.rights.rawValue) << 8
+                    | (capability.badge != 0 ? 1 << 16 : 0), [])
+        case .retype(let type, let size, let count, let destination):
+            let made = try capabilities.retype(target, to: type, size: size, count: count, into: destination, in: cspace)
+            return (UInt64(made.count), [])
+        case .copy(let destination):
+            try capabilities.copy(target, to: destination, in: cspace)
+            return (0, [])
+        case .mint(let destination, let rights, let badge):
+            try capabilities.mint(target, to: destination, rights: rights, badge: badge, in: cspace)
+            return (0, [])
+        case .delete:
+            let reclaimed = try capabilities.delete(target, in: cspace)
+            return (UInt64(reclaimed.count), reclaimed)
+        case .revoke:
+            let reclaimed = try capabilities.revoke(target, in: cspace)
+            return (UInt64(reclaimed.count), reclaimed)
+        }
+    }
+}
+
+/// The status codes user code sees (RAX after an invocation), one per refusal, stable.
+public enum InvocationStatus {
+    public static let success: UInt64 = 0
+    /// Codes 16 and up: invocation decoding; 32 and up: capability errors.
+    public static func code(_ error: InvocationError) -> UInt64 {
+        switch error {
+        case .unknownOperation: 16
+        case .badAddress: 17
+        case .unknownType: 18
+        case .countTooLarge: 19
+        case .unknownRights: 20
+        }
+    }
+
+    public static func code(_ error: CapabilityError) -> UInt64 {
+        switch error {
+        case .invalidRoot: 32
+        case .invalidSlot: 33
+        case .notACNode: 34
+        case .slotEmpty: 35
+        case .slotOccupied: 36
+        case .wrongType: 37
+        case .insufficientRights: 38
+        case .retypeNotAllowed: 39
+        case .sizeNotAllowed: 40
+        case .invalidCount: 41
+        case .misaligned: 42
+        case .regionInUse: 43
+        case .regionExhausted: 44
+        case .notBadgeable: 45
+        case .alreadyBadged: 46
+        }
+    }
+}

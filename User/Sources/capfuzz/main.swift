@@ -1,0 +1,41 @@
+// Random capability invocations from a seed: `capfuzz <seed> <count>`. Most arguments
+// are plausible (small slot numbers, real types, page multiples, small counts), some are
+// garbage, so both the checks and the operations get exercised. The kernel must answer
+// every one with a status and stay up; afterwards it checks its capability invariants.
+import SwordfishUser
+
+func number(_ word: ArraySlice<UInt8>) -> UInt64? {
+    guard !word.isEmpty else { return nil }
+    var value: UInt64 = 0
+    for byte in word {
+        guard byte >= 48, byte <= 57 else { return nil }
+        value = value &* 10 &+ UInt64(byte - 48)
+    }
+    return value
+}
+
+let words = arguments.split(separator: UInt8(ascii: " "))
+guard words.count == 2, var seed = number(words[0]), let count = number(words[1]) else {
+    print("usage: capfuzz <seed> <count>")
+    exit(2)
+}
+func next() -> UInt64 {
+    seed = seed &* 6364136223846793005 &+ 1442695040888963407
+    return seed >> 11
+}
+func plausible() -> UInt64 {
+    switch next() % 5 {
+    case 0: return next()
+    case 1: return 4096 << (next() % 6)
+    default: return next() % 24
+    }
+}
+var succeeded: UInt64 = 0
+for _ in 0..<count {
+    // Slot 0 holds the domain's own CNode; deleting it would end the run early.
+    let target = 1 + next() % 23
+    let result = invoke(target, next() % 7, plausible(), plausible(), plausible(), plausible())
+    if result.status == 0 { succeeded += 1 }
+}
+print("capfuzz: \(count) invocations, \(succeeded) succeeded, \(count - succeeded) refused")
+exit(0)
