@@ -28,6 +28,7 @@ let package = Package(
         .executable(name: "hello", targets: ["hello"]),
         .executable(name: "probe", targets: ["probe"]),
         .executable(name: "capfuzz", targets: ["capfuzz"]),
+        .executable(name: "ubench", targets: ["ubench"]),
     ],
     dependencies: [.package(path: "../Core")],
     targets: [
@@ -42,5 +43,6 @@ let package = Package(
         program("hello"),
         program("probe"),
         program("capfuzz"),
+        program("ubench"),
     ]
 )

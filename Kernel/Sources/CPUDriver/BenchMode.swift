@@ -10,6 +10,7 @@ import Arch
 import Basics
 import KernelMessages
 import Channel
+import BootInfo
 
 enum BenchMode {
     static func run(on state: CoreState, quick: Bool) -> Never {
@@ -35,12 +36,28 @@ enum BenchMode {
                 unsupported(row, "one core")
             }
         }
-        for row: StaticString in ["null-syscall", "same-core-roundtrip", "unmap-shared-page", "mprotect-shared-page"] {
-            unsupported(row, "no user mode yet")
+        runUserBenchmarks(state, quick: quick)
+        unsupported("same-core-roundtrip", "no same-core messages yet")
+        for row: StaticString in ["unmap-shared-page", "mprotect-shared-page"] {
+            unsupported(row, "no shared mappings or unmap protocol yet")
         }
         unsupported("tcp-loopback-stream", "no network stack yet")
         print("BENCH done")
         Machine.exit(success: true)
+    }
+
+    /// The user-mode rows come from the `ubench` program, which prints its own lines.
+    static func runUserBenchmarks(_ state: CoreState, quick: Bool) {
+        guard let program = state.bootImage?.program(named: Array("ubench".utf8)),
+              let domain = try? state.spawn(program, arguments: quick ? Array("quick".utf8) : []) else {
+            unsupported("null-syscall", "no boot image with ubench")
+            unsupported("null-invocation", "no boot image with ubench")
+            return
+        }
+        _ = state.waitUntil(milliseconds: 60_000) {
+            _ = state.runNextDomain()
+            return !state.domains.contains { $0 === domain }
+        }
     }
 
     /// A message to a halted core, which the notify IPI wakes, and its answer.

@@ -35,6 +35,8 @@ extern char user_heap_arena[], user_heap_arena_end[];
 static inline uint64_t user_heap_start(void) { return (uint64_t)user_heap_arena; }
 static inline uint64_t user_heap_end(void) { return (uint64_t)user_heap_arena_end; }
 
+static inline uint64_t user_timestamp(void) { uint32_t lo, hi; __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi)); return ((uint64_t)hi << 32) | lo; }
+
 /// Deliberate misbehaviour for the isolation tests (the probe program).
 static inline uint64_t user_read(uint64_t address) { return *(volatile uint64_t *)address; }
 static inline void user_write(uint64_t address, uint64_t value) { *(volatile uint64_t *)address = value; }
