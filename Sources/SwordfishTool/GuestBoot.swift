@@ -3,8 +3,12 @@ import Foundation
 /// One unattended test boot: QEMU with no input, its console (and its own messages)
 /// saved to a log, stopped when it runs past a timeout or a second after a panic.
 enum GuestBoot {
+    /// - Parameter stopAfter: asked about each console line and prompt; one for which it
+    ///   returns a duration stops QEMU that long afterwards, as a panic does (`swordfish
+    ///   bench` uses it for a guest that ignores its command line, or forgets to exit).
     static func run(
-        _ configuration: QEMUConfiguration, log path: String, timeout: Duration
+        _ configuration: QEMUConfiguration, log path: String, timeout: Duration,
+        stopAfter: @escaping @Sendable (ConsoleScanner.Event) -> Duration? = { _ in nil }
     ) throws(ToolError) -> GuestEnding {
         guard FileManager.default.createFile(atPath: path, contents: nil),
               let log = FileHandle(forWritingAtPath: path) else {
@@ -20,9 +24,12 @@ enum GuestBoot {
             var scanner = ConsoleScanner()
             while let chunk = qemu.readOutput() {
                 log.write(Data(chunk))
-                for case .line(let line) in scanner.consume(chunk) where PanicLine.isHeadline(line) {
+                for event in scanner.consume(chunk) {
+                    if let delay = stopAfter(event) {
+                        DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(Int(delay / .milliseconds(1)))) { qemu.stop() }
+                    }
                     // Let the rest of the report (registers, backtrace) reach the log.
-                    if panicked.set() {
+                    if case .line(let line) = event, PanicLine.isHeadline(line), panicked.set() {
                         DispatchQueue.global().asyncAfter(deadline: .now() + 1) { qemu.stop() }
                     }
                 }

@@ -26,7 +26,8 @@ enum Subprocess {
     static func run(
         _ command: ShellCommand,
         output: Output = .inherit,
-        environment additions: [String: String] = [:]
+        environment additions: [String: String] = [:],
+        workingDirectory: String? = nil
     ) throws(ToolError) -> Result {
         guard let executable = Executables.find(command.executable) else {
             throw .executableNotFound(command.executable)
@@ -34,6 +35,9 @@ enum Subprocess {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = command.arguments
+        if let workingDirectory {
+            process.currentDirectoryURL = URL(fileURLWithPath: workingDirectory)
+        }
         if !additions.isEmpty {
             process.environment = ProcessInfo.processInfo.environment.merging(additions) { $1 }
         }

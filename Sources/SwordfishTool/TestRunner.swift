@@ -41,6 +41,9 @@ public struct TestRunner: Sendable {
         }
         if runsGuestSuites {
             total += runGuestSuites()
+            // `swordfish bench --quick` completes and writes a well-formed report (the
+            // figures themselves are never checked: timings belong in benchmarks).
+            total += BenchSmokeTest.run(repository: repository, accelerator: accelerator, kernel: prebuiltKernel)
         }
         Self.report("\(total)")
         return total

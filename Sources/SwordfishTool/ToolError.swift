@@ -18,6 +18,9 @@ public enum ToolError: Error, Equatable, Sendable, CustomStringConvertible {
     case kernelMissing(path: String)
     /// A file the tool writes (a log, a report) could not be written.
     case fileNotWritable(path: String, reason: String)
+    /// Something the tool fetches or installs is missing and the tool may not get it
+    /// itself (the Linux guest's packages, gcc); `command` gets it.
+    case missingPackage(what: String, command: String)
 
     public var description: String {
         switch self {
@@ -39,6 +42,8 @@ public enum ToolError: Error, Equatable, Sendable, CustomStringConvertible {
             return "no kernel ELF at \(path)"
         case .fileNotWritable(let path, let reason):
             return "cannot write \(path): \(reason)"
+        case .missingPackage(let what, let command):
+            return "\(what) is missing; get it with: \(command)"
         }
     }
 }

@@ -1,0 +1,209 @@
+import Foundation
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
+
+extension BenchReport {
+    /// The report as a bar chart: a pair of bars per row (Swordfish, Linux) on a
+    /// logarithmic axis, since the rows span from tens of cycles to millions. Rows of
+    /// another unit (MB/s) get a panel and an axis of their own. A side without a figure
+    /// gets its reason written where its bar would be.
+    public var svg: String {
+        BenchChart(report: self).render()
+    }
+}
+
+/// The drawing behind `BenchReport.svg`: plain SVG 1.1 written by hand.
+struct BenchChart {
+    static let width = 960.0
+    static let labelWidth = 220.0
+    static let plotLeft = labelWidth + 10
+    static let plotRight = width - 90
+    static let barHeight = 11.0
+    static let rowHeight = 34.0
+    static let swordfishColour = "#2b6cb0"
+    static let linuxColour = "#dd6b20"
+    static let absentColour = "#777777"
+
+    var report: BenchReport
+
+    /// The rows grouped by unit, in order of first appearance.
+    var panels: [(unit: String, rows: [BenchRow])] {
+        var result: [(unit: String, rows: [BenchRow])] = []
+        for row in report.rows {
+            if let index = result.firstIndex(where: { $0.unit == row.unit }) {
+                result[index].rows.append(row)
+            } else {
+                result.append((row.unit, [row]))
+            }
+        }
+        return result
+    }
+
+    func render() -> String {
+        var body: [String] = []
+        var y = 28.0
+        body.append(text("Swordfish and Linux under the same QEMU line", x: 12, y: y, size: 16, weight: "bold"))
+        y += 18
+        for line in Self.wrap(report.qemu, width: 150) {
+            body.append(text(line, x: 12, y: y, size: 10, colour: "#444444", family: "monospace"))
+            y += 13
+        }
+        y += 6
+        body.append(rect(x: 12, y: y - 9, width: 12, height: 10, colour: Self.swordfishColour))
+        body.append(text("Swordfish", x: 30, y: y, size: 12))
+        body.append(rect(x: 110, y: y - 9, width: 12, height: 10, colour: Self.linuxColour))
+        body.append(text("Linux", x: 128, y: y, size: 12))
+        body.append(text("medians, logarithmic axis; host-* rows: real host cores", x: 190, y: y, size: 11, colour: "#444444"))
+        y += 22
+        for panel in panels {
+            y = draw(panel.unit, panel.rows, top: y, into: &body)
+        }
+        let height = y + 10
+        return """
+            <?xml version="1.0" encoding="UTF-8"?>
+            <svg xmlns="http://www.w3.org/2000/svg" version="1.1" width="\(Self.format(Self.width))" height="\(Self.format(height))" viewBox="0 0 \(Self.format(Self.width)) \(Self.format(height))" font-family="sans-serif">
+            <title>swordfish bench</title>
+            <desc>\(Self.escape(report.qemu))</desc>
+            <rect x="0" y="0" width="\(Self.format(Self.width))" height="\(Self.format(height))" fill="#ffffff"/>
+            \(body.joined(separator: "\n"))
+            </svg>
+
+            """
+    }
+
+    /// One panel: a heading, the decade grid, a pair of bars per row. Returns the
+    /// panel's bottom.
+    private func draw(_ unit: String, _ rows: [BenchRow], top: Double, into body: inout [String]) -> Double {
+        let values = rows.flatMap { [$0.swordfish.figure?.median, $0.linux.figure?.median] }.compactMap { $0 }.filter { $0 > 0 }
+        let axis = Self.axis(for: values)
+        body.append(text("\(unit) (log scale)", x: 12, y: top + 4, size: 13, weight: "bold"))
+        let gridTop = top + 14
+        let gridBottom = gridTop + Double(rows.count) * Self.rowHeight
+        for exponent in axis.low...axis.high {
+            let x = position(pow(10, Double(exponent)), axis)
+            body.append("<line x1=\"\(Self.format(x))\" y1=\"\(Self.format(gridTop))\" x2=\"\(Self.format(x))\" y2=\"\(Self.format(gridBottom))\" stroke=\"#dddddd\" stroke-width=\"1\"/>")
+            body.append(text(Self.decade(exponent), x: x, y: gridBottom + 14, size: 10, colour: "#444444", anchor: "middle"))
+        }
+        for (index, row) in rows.enumerated() {
+            let rowTop = gridTop + Double(index) * Self.rowHeight + 5
+            body.append(text(row.name, x: Self.labelWidth, y: rowTop + Self.barHeight + 4, size: 12, anchor: "end"))
+            bar(row.swordfish, side: "Swordfish", colour: Self.swordfishColour, y: rowTop, axis, into: &body)
+            bar(row.linux, side: "Linux", colour: Self.linuxColour, y: rowTop + Self.barHeight + 2, axis, into: &body)
+        }
+        return gridBottom + 34
+    }
+
+    private func bar(_ cell: BenchCell, side: String, colour: String, y: Double,
+                     _ axis: (low: Int, high: Int), into body: inout [String]) {
+        guard let value = cell.figure?.median, value > 0 else {
+            let why = cell.absence ?? "no figure"
+            body.append(text("\(side): \(why)", x: Self.plotLeft + 4, y: y + Self.barHeight - 2, size: 10, colour: Self.absentColour))
+            return
+        }
+        let end = max(position(value, axis), Self.plotLeft + 1)
+        body.append(rect(x: Self.plotLeft, y: y, width: end - Self.plotLeft, height: Self.barHeight, colour: colour))
+        body.append(text(BenchReport.number(value), x: end + 4, y: y + Self.barHeight - 2, size: 10, colour: "#222222"))
+    }
+
+    /// Decades that hold every value: 10^low ≤ min, max ≤ 10^high, at least one decade.
+    static func axis(for values: [Double]) -> (low: Int, high: Int) {
+        guard let smallest = values.min(), let largest = values.max() else { return (0, 3) }
+        let low = Int(log10(smallest).rounded(.down))
+        let high = max(Int(log10(largest).rounded(.up)), low + 1)
+        return (low, high)
+    }
+
+    private func position(_ value: Double, _ axis: (low: Int, high: Int)) -> Double {
+        let fraction = (log10(value) - Double(axis.low)) / Double(axis.high - axis.low)
+        return Self.plotLeft + fraction * (Self.plotRight - Self.plotLeft)
+    }
+
+    /// 10^exponent as a tick label: `1`, `100`, `10k`, `1M`, `0.1`.
+    static func decade(_ exponent: Int) -> String {
+        switch exponent {
+        case ..<0: return String(format: "%g", pow(10, Double(exponent)))
+        case 0..<3: return String(Int(pow(10, Double(exponent))))
+        case 3..<6: return "\(Int(pow(10, Double(exponent - 3))))k"
+        case 6..<9: return "\(Int(pow(10, Double(exponent - 6))))M"
+        default: return "1e\(exponent)"
+        }
+    }
+
+    private func text(_ content: String, x: Double, y: Double, size: Int, colour: String = "#000000",
+                      weight: String? = nil, anchor: String? = nil, family: String? = nil) -> String {
+        var attributes = "x=\"\(Self.format(x))\" y=\"\(Self.format(y))\" font-size=\"\(size)\" fill=\"\(colour)\""
+        if let weight { attributes += " font-weight=\"\(weight)\"" }
+        if let anchor { attributes += " text-anchor=\"\(anchor)\"" }
+        if let family { attributes += " font-family=\"\(family)\"" }
+        return "<text \(attributes)>\(Self.escape(content))</text>"
+    }
+
+    private func rect(x: Double, y: Double, width: Double, height: Double, colour: String) -> String {
+        "<rect x=\"\(Self.format(x))\" y=\"\(Self.format(y))\" width=\"\(Self.format(width))\" height=\"\(Self.format(height))\" fill=\"\(colour)\"/>"
+    }
+
+    static func format(_ value: Double) -> String {
+        String(format: "%.1f", value)
+    }
+
+    /// Text content and attribute values with XML's five special characters escaped.
+    static func escape(_ text: String) -> String {
+        var result = ""
+        for character in text {
+            switch character {
+            case "&": result += "&amp;"
+            case "<": result += "&lt;"
+            case ">": result += "&gt;"
+            case "\"": result += "&quot;"
+            case "'": result += "&apos;"
+            default: result.append(character)
+            }
+        }
+        return result
+    }
+
+    /// Splits at spaces into lines of at most `width` characters (longer words alone).
+    static func wrap(_ text: String, width: Int) -> [String] {
+        var lines: [String] = []
+        var current = ""
+        for word in text.split(separator: " ") {
+            if !current.isEmpty, current.count + 1 + word.count > width {
+                lines.append(current)
+                current = ""
+            }
+            current += (current.isEmpty ? "" : " ") + word
+        }
+        if !current.isEmpty { lines.append(current) }
+        return lines
+    }
+}
+
+extension BenchReport {
+    /// What is wrong with a chart, nothing when it is well-formed XML whose root is an
+    /// SVG element with at least one bar or reason per side of each row.
+    public static func problems(inSVG data: Data) -> [String] {
+        let checker = SVGChecker()
+        let parser = XMLParser(data: data)
+        parser.delegate = checker
+        guard parser.parse() else {
+            return ["not well-formed XML: \(parser.parserError.map { "\($0)" } ?? "unknown error") at line \(parser.lineNumber)"]
+        }
+        var problems: [String] = []
+        if checker.root != "svg" { problems.append("the root element is \(checker.root ?? "missing"), not svg") }
+        if checker.rectangles < 2 { problems.append("no bars") }
+        return problems
+    }
+}
+
+/// Notes the root element and counts `rect` elements.
+private final class SVGChecker: NSObject, XMLParserDelegate {
+    var root: String?
+    var rectangles = 0
+
+    func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?,
+                qualifiedName: String?, attributes: [String: String] = [:]) {
+        if root == nil { root = name }
+        if name == "rect" { rectangles += 1 }
+    }
+}
