@@ -8,6 +8,7 @@ let package = Package(
     name: "Core",
     products: [
         .library(name: "Basics", targets: ["Basics"]),
+        .library(name: "FreestandingC", targets: ["FreestandingC"]),
         .library(name: "BootInfo", targets: ["BootInfo"]),
         .library(name: "ACPI", targets: ["ACPI"]),
         .library(name: "Memory", targets: ["Memory"]),
@@ -21,6 +22,8 @@ let package = Package(
     ],
     targets: [
         .target(name: "Basics"),
+        // memset, memcpy and friends for the kernel and user programs (no C library there).
+        .target(name: "FreestandingC"),
         .target(name: "BootInfo", dependencies: ["Basics"]),
         .target(name: "ACPI", dependencies: ["Basics"]),
         .target(name: "Memory", dependencies: ["Basics"]),
@@ -31,16 +34,18 @@ let package = Package(
         .target(name: "Capabilities", dependencies: ["Basics"]),
         .target(name: "KernelMessages", dependencies: ["Basics", "Channel", "KnowledgeBase"]),
         .target(name: "ELF", dependencies: ["Basics"]),
+        // Shared by the test suites: a seeded generator and fixture memory.
+        .target(name: "CoreTestSupport", dependencies: ["Basics"], path: "Tests/TestSupport"),
         .testTarget(name: "BasicsTests", dependencies: ["Basics"]),
-        .testTarget(name: "BootInfoTests", dependencies: ["BootInfo"]),
-        .testTarget(name: "ACPITests", dependencies: ["ACPI"]),
-        .testTarget(name: "MemoryTests", dependencies: ["Memory"]),
-        .testTarget(name: "PageTablesTests", dependencies: ["PageTables"]),
+        .testTarget(name: "BootInfoTests", dependencies: ["BootInfo", "CoreTestSupport"]),
+        .testTarget(name: "ACPITests", dependencies: ["ACPI", "CoreTestSupport"]),
+        .testTarget(name: "MemoryTests", dependencies: ["Memory", "CoreTestSupport"]),
+        .testTarget(name: "PageTablesTests", dependencies: ["PageTables", "CoreTestSupport"]),
         .testTarget(name: "ChannelTests", dependencies: ["Channel"]),
         .testTarget(name: "ShellCommandsTests", dependencies: ["ShellCommands"]),
-        .testTarget(name: "KnowledgeBaseTests", dependencies: ["KnowledgeBase"]),
-        .testTarget(name: "CapabilitiesTests", dependencies: ["Capabilities"]),
+        .testTarget(name: "KnowledgeBaseTests", dependencies: ["KnowledgeBase", "CoreTestSupport"]),
+        .testTarget(name: "CapabilitiesTests", dependencies: ["Capabilities", "CoreTestSupport"]),
         .testTarget(name: "KernelMessagesTests", dependencies: ["KernelMessages"]),
-        .testTarget(name: "ELFTests", dependencies: ["ELF"]),
+        .testTarget(name: "ELFTests", dependencies: ["ELF", "CoreTestSupport"]),
     ]
 )

@@ -18,7 +18,7 @@ let package = Package(
     ],
     targets: [
         // x86-64 instructions, entry, AP trampoline and trap stubs: C and assembly.
-        .target(name: "X86"),
+        .target(name: "X86", dependencies: [.product(name: "FreestandingC", package: "Core")]),
         // The architecture facade: everything x86-64-specific, in Swift.
         .target(
             name: "Arch",

@@ -33,7 +33,7 @@ let package = Package(
     dependencies: [.package(path: "../Core")],
     targets: [
         // Entry point, the system-call instruction, and the C functions the Swift runtime needs.
-        .target(name: "UserRuntimeC"),
+        .target(name: "UserRuntimeC", dependencies: [.product(name: "FreestandingC", package: "Core")]),
         // The user library: system calls, console output, the heap.
         .target(
             name: "SwordfishUser",

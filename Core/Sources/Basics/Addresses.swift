@@ -38,6 +38,21 @@ public struct PhysicalRange: Hashable, Sendable {
     public func overlaps(_ other: PhysicalRange) -> Bool { start < other.end && other.start < end }
 }
 
+extension Array where Element == PhysicalRange {
+    /// Sorted by start, empty ranges dropped, overlapping and touching ranges merged.
+    public var normalized: [PhysicalRange] {
+        var result: [PhysicalRange] = []
+        for range in filter({ !$0.isEmpty }).sorted(by: { $0.start < $1.start }) {
+            if let last = result.last, range.start <= last.end {
+                result[result.count - 1].end = Swift.max(last.end, range.end)
+            } else {
+                result.append(range)
+            }
+        }
+        return result
+    }
+}
+
 /// Swordfish's own number for a core: 0 is the bootstrap core, the others are numbered
 /// in the order the MADT lists them. Not the same as the APIC ID.
 public struct CoreID: RawRepresentable, Hashable, Comparable, Sendable {

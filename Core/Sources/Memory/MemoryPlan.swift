@@ -57,16 +57,16 @@ public struct MemoryPlan: Equatable, Sendable {
         // 1, 2: clean the usable ranges and drop what lies above the limit.
         var ignored: UInt64 = 0
         var available: [PhysicalRange] = []
-        for range in normalized(usable.map { PhysicalRange(start: $0.start.alignedUp(to: frame),
-                                                            end: $0.end.alignedDown(to: frame)) }) {
+        for range in usable.map({ PhysicalRange(start: $0.start.alignedUp(to: frame),
+                                                end: $0.end.alignedDown(to: frame)) }).normalized {
             if range.end > top { ignored += range.end - max(range.start, top) }
             let kept = PhysicalRange(start: range.start, end: min(range.end, top))
             if !kept.isEmpty { available.append(kept) }
         }
 
         // 3: cut out the reserved ranges.
-        let holes = normalized(reserved.map { PhysicalRange(start: $0.start.alignedDown(to: frame),
-                                                             end: $0.end.alignedUp(to: frame)) })
+        let holes = reserved.map({ PhysicalRange(start: $0.start.alignedDown(to: frame),
+                                                 end: $0.end.alignedUp(to: frame)) }).normalized
         available = subtract(holes, from: available)
 
         // 4: the channel area.
@@ -110,19 +110,6 @@ public struct MemoryPlan: Equatable, Sendable {
             shares.append(share)
         }
         return MemoryPlan(channelArea: channelArea, shares: shares, ignoredBytes: ignored)
-    }
-
-    /// Sorted by start, empty ranges dropped, overlapping and adjacent ranges merged.
-    static func normalized(_ ranges: [PhysicalRange]) -> [PhysicalRange] {
-        var result: [PhysicalRange] = []
-        for range in ranges.filter({ !$0.isEmpty }).sorted(by: { $0.start < $1.start }) {
-            if let last = result.last, range.start <= last.end {
-                result[result.count - 1].end = max(last.end, range.end)
-            } else {
-                result.append(range)
-            }
-        }
-        return result
     }
 
     /// `ranges` minus `holes`; both sorted and merged.

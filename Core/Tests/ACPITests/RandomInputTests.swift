@@ -3,6 +3,7 @@
 // failing seed replays exactly.
 
 import Basics
+import CoreTestSupport
 import XCTest
 @testable import ACPI
 

@@ -2,6 +2,7 @@
 // and mutations of a valid table. A crash or hang fails the run; a failing seed replays.
 
 import Basics
+import CoreTestSupport
 import XCTest
 @testable import ACPI
 

@@ -1,4 +1,5 @@
 import Basics
+import CoreTestSupport
 import XCTest
 @testable import ACPI
 

@@ -2,6 +2,7 @@
 // test states only what it changes from a valid table.
 
 import Basics
+import CoreTestSupport
 
 enum TableBuilder {
     /// Makes `bytes` sum to zero by setting the byte at `checksumOffset`.

@@ -27,6 +27,12 @@ final class ByteReaderTests: XCTestCase {
         }
     }
 
+    func testNormalizedRangesAreSortedAndMerged() {
+        func r(_ a: UInt64, _ b: UInt64) -> PhysicalRange { PhysicalRange(start: PhysicalAddress(a), end: PhysicalAddress(b)) }
+        XCTAssertEqual([r(50, 60), r(0, 10), r(10, 20), r(5, 8), r(30, 30), r(55, 70)].normalized, [r(0, 20), r(50, 70)])
+        XCTAssertEqual([PhysicalRange]().normalized, [])
+    }
+
     func testAlignment() {
         XCTAssertEqual(PhysicalAddress(0x1234).alignedDown(to: 0x1000), PhysicalAddress(0x1000))
         XCTAssertEqual(PhysicalAddress(0x1234).alignedUp(to: 0x1000), PhysicalAddress(0x2000))

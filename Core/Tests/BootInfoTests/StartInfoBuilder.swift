@@ -1,6 +1,7 @@
 // Builds PVH start info fixtures (`hvm_start_info` and its memory map) byte by byte.
 
 import Basics
+import CoreTestSupport
 
 enum StartInfoBuilder {
     static let startInfoAddress: UInt64 = 0x6000

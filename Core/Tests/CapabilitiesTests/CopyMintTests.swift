@@ -2,6 +2,7 @@
 // object. Also the address format and lookups for invocations.
 
 import XCTest
+import CoreTestSupport
 @testable import Capabilities
 
 final class CopyMintTests: XCTestCase {
@@ -146,7 +147,7 @@ final class CopyMintTests: XCTestCase {
         XCTAssertNil(CapabilityAddress(encoded: 0x7FFF_FFFF_0000_0001))
         XCTAssertEqual(CapabilityAddress(encoded: 1 << 63), .leaf(0, 0))
         XCTAssertEqual(CapabilityAddress.leaf(1, UInt32.max).encoded, CapabilityAddress.leaf(1, 0x7FFF_FFFF).encoded)
-        var random = SplitMix64(seed: 11)
+        var random = SeededGenerator(seed: 11)
         for _ in 0 ..< 1000 {
             let raw = random.next()
             if let address = CapabilityAddress(encoded: raw) { XCTAssertEqual(address.encoded, raw) }

@@ -1,6 +1,7 @@
 // Delete and revoke: what dies, what lives on, and what the kernel is told to reclaim.
 
 import XCTest
+import CoreTestSupport
 @testable import Capabilities
 
 final class DeleteRevokeTests: XCTestCase {

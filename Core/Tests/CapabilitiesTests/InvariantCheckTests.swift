@@ -2,6 +2,7 @@
 // hand, behind the operations' backs, and expects the matching violation.
 
 import XCTest
+import CoreTestSupport
 @testable import Capabilities
 
 final class InvariantCheckTests: XCTestCase {

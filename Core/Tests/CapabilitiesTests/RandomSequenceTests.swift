@@ -18,6 +18,7 @@
 // everything is revoked and deleted and all memory must come back as roots.
 
 import XCTest
+import CoreTestSupport
 @testable import Capabilities
 
 final class RandomSequenceTests: XCTestCase {
@@ -36,7 +37,7 @@ struct Harness {
 
     var core = CoreCapabilities()
     var model = ReferenceModel()
-    var random: SplitMix64
+    var random: SeededGenerator
     let seed: UInt64
     var step = 0
     var successes = 0
@@ -50,7 +51,7 @@ struct Harness {
 
     init(seed: UInt64) {
         self.seed = seed
-        random = SplitMix64(seed: seed)
+        random = SeededGenerator(seed: seed)
         for (base, slots) in [(UInt64(0x1_0000), 32), (UInt64(0x1_0800), 16)] {
             let space = try! core.createCSpace(at: .init(base), slotCount: UInt64(slots))
             let root = model.add(.init(type: .cnode, base: base, size: UInt64(slots) * 64, parent: nil, slotCount: slots))

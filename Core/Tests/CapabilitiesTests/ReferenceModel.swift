@@ -1,3 +1,4 @@
+import CoreTestSupport
 // The reference model for the random-sequence tests: the capability rules written again
 // the slow and obvious way, with dictionaries, linear scans and a garbage-collection
 // fixpoint instead of linked trees and work lists. It shares nothing with the module but

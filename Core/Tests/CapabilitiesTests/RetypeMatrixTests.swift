@@ -2,6 +2,7 @@
 // expectations written here independently of the module's type table.
 
 import XCTest
+import CoreTestSupport
 @testable import Capabilities
 
 final class RetypeMatrixTests: XCTestCase {

@@ -2,6 +2,7 @@
 // how the watermark moves.
 
 import XCTest
+import CoreTestSupport
 import Basics
 @testable import Capabilities
 
@@ -209,7 +210,7 @@ final class SizeRuleTests: XCTestCase {
         XCTAssertEqual(blocks(0x800, 0x2800), [0x1000], "shrunk to whole pages")
         XCTAssertEqual(blocks(0, 0x3000), [0x2000, 0x1000])
         XCTAssertEqual(blocks(0x5000, 0x5000), [])
-        var random = SplitMix64(seed: 7)
+        var random = SeededGenerator(seed: 7)
         for _ in 0 ..< 500 {
             let start = random.next() % (1 << 40), end = start + random.next() % (1 << 34)
             let range = PhysicalRange(start: PhysicalAddress(start), end: PhysicalAddress(end))

@@ -2,24 +2,10 @@
 // CSpace and one root of every kind the kernel creates at boot.
 
 import XCTest
+import CoreTestSupport
 import Basics
 @testable import Capabilities
 
-/// A small deterministic generator (SplitMix64), so a failing seed replays exactly.
-struct SplitMix64 {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func below(_ bound: Int) -> Int { Int(next() % UInt64(bound)) }
-    mutating func chance(_ percent: Int) -> Bool { below(100) < percent }
-    mutating func pick<T>(_ items: [T]) -> T { items[below(items.count)] }
-}
 
 /// A core with one 64-slot CSpace whose root slots hold, from slot 1 on, a root of each
 /// boot-time kind. Slot 0 holds the CSpace's own CNode.

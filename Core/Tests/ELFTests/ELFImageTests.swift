@@ -2,6 +2,7 @@
 // refused image gets its own exact error.
 
 import Basics
+import CoreTestSupport
 import XCTest
 @testable import ELF
 

@@ -4,6 +4,7 @@
 // independently of the parser. A failing seed replays exactly.
 
 import Basics
+import CoreTestSupport
 import XCTest
 @testable import ELF
 

@@ -3,6 +3,7 @@
 // segment's permissions.
 
 import Basics
+import CoreTestSupport
 import XCTest
 @testable import ELF
 

@@ -2,6 +2,7 @@
 // ones: register values follow the SDM's layouts for leaves 1, 4, 0BH and 1FH.
 
 import Basics
+import CoreTestSupport
 import XCTest
 @testable import KnowledgeBase
 
@@ -316,15 +317,3 @@ final class CPUIDTopologyTests: XCTestCase {
     }
 }
 
-/// SplitMix64: a tiny seeded generator, so random-input tests replay exactly.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

@@ -1,4 +1,5 @@
 import XCTest
+import CoreTestSupport
 import Basics
 @testable import Memory
 
@@ -191,7 +192,7 @@ final class FrameAllocatorTests: XCTestCase {
     }
 
     private func runModel(seed: UInt64, steps: Int) throws {
-        var random = SplitMix64(seed: seed)
+        var random = SeededGenerator(seed: seed)
         // Ranges with holes, including a range that starts unaligned to 2 MiB.
         let ranges = [range(mib, mib + 40 * frame), range(mib + 64 * frame, mib + 300 * frame),
                       range(mib + 301 * frame, mib + 1000 * frame), range(mib + 1024 * frame, mib + 1100 * frame)]

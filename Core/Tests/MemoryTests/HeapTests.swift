@@ -1,4 +1,5 @@
 import XCTest
+import CoreTestSupport
 import Basics
 @testable import Memory
 
@@ -176,7 +177,7 @@ final class HeapTests: XCTestCase {
     }
 
     private func runModel(seed: UInt64, steps: Int) throws {
-        var random = SplitMix64(seed: seed)
+        var random = SeededGenerator(seed: seed)
         var frames = try makeFrames()
         var heap = Heap()
         var live: [Block] = []

@@ -1,4 +1,5 @@
 import XCTest
+import CoreTestSupport
 import Basics
 @testable import Memory
 

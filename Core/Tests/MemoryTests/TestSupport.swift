@@ -1,28 +1,7 @@
 import Basics
+import CoreTestSupport
 import Memory
 
-/// A small deterministic generator (SplitMix64), so a failing seed replays exactly.
-struct SplitMix64 {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// Uniform in `range` (slightly biased for huge ranges, which tests do not use).
-    mutating func int(in range: ClosedRange<Int>) -> Int {
-        range.lowerBound + Int(next() % UInt64(range.upperBound - range.lowerBound + 1))
-    }
-
-    mutating func chance(_ numerator: Int, in denominator: Int) -> Bool {
-        int(in: 0...(denominator - 1)) < numerator
-    }
-}
 
 /// A host buffer standing in for physical memory `[base, base + size)`.
 final class SimulatedMemory {

@@ -1,4 +1,5 @@
 import XCTest
+import CoreTestSupport
 import Basics
 @testable import PageTables
 
@@ -49,7 +50,7 @@ final class PageTableEntryTests: XCTestCase {
         XCTAssertEqual(address.pageOffset, 0xABC)
         XCTAssertEqual(VirtualAddress(pml4: 1, pdpt: 0, pageDirectory: 0, pageTable: 0).rawValue, 1 << 39)
 
-        var random = SplitMix64(seed: 3)
+        var random = SeededGenerator(seed: 3)
         for _ in 0..<1000 {
             let indices = (0..<4).map { _ in Int(random.next() % 512) }
             let offset = Int(random.next() % 4096)
@@ -122,7 +123,7 @@ final class PageTableEntryTests: XCTestCase {
     }
 
     func testEncodeDecodeRoundTrips() throws {
-        var random = SplitMix64(seed: 99)
+        var random = SeededGenerator(seed: 99)
         let leafFlags: [PageFlags] = [.present, .writable, .user, .writeThrough, .cacheDisable, .accessed, .dirty,
                                       .global, .pat, .noExecute]
         for _ in 0..<2000 {
@@ -147,15 +148,3 @@ final class PageTableEntryTests: XCTestCase {
     }
 }
 
-/// A small deterministic generator (SplitMix64).
-struct SplitMix64 {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

@@ -35,31 +35,18 @@ public enum KernelAddressSpace {
         var pool = TablePool()
         let writer = try PageTableWriter(frames: &pool)
         var top = PhysicalAddress(0)
-        for range in merged(memory) where range.start.rawValue < maximumMapped {
+        for range in memory.normalized where range.start.rawValue < maximumMapped {
             let end = min(range.end, PhysicalAddress(maximumMapped))
             try writer.map(virtual: VirtualAddress(range.start.rawValue), physical: range.start,
                            byteCount: end - range.start, flags: [.writable, .global], frames: &pool)
             top = max(top, end)
         }
-        for range in merged(devices) {
+        for range in devices.normalized {
             try writer.map(virtual: VirtualAddress(range.start.rawValue), physical: range.start,
                            byteCount: range.size, flags: [.writable, .cacheDisable, .writeThrough, .noExecute],
                            largest: .fourKiB, frames: &pool)
         }
         x86_write_cr3(writer.root.rawValue)
         return top
-    }
-
-    /// Sorted, with overlapping or touching ranges joined.
-    static func merged(_ ranges: [PhysicalRange]) -> [PhysicalRange] {
-        var result: [PhysicalRange] = []
-        for range in ranges.filter({ !$0.isEmpty }).sorted(by: { $0.start < $1.start }) {
-            if let last = result.last, range.start <= last.end {
-                result[result.count - 1].end = max(last.end, range.end)
-            } else {
-                result.append(range)
-            }
-        }
-        return result
     }
 }

@@ -9,6 +9,7 @@ import KernelMessages
 import ShellCommands
 import Channel
 import Capabilities
+import ELF
 import KnowledgeBase
 
 final class Shell {

@@ -4,10 +4,10 @@
 
 import Basics
 
-final class FixtureMemory: PhysicalMemoryReader {
+public final class FixtureMemory: PhysicalMemoryReader {
     private var regions: [UInt64: UnsafeMutableRawBufferPointer] = [:]
 
-    init(_ contents: [UInt64: [UInt8]] = [:]) {
+    public init(_ contents: [UInt64: [UInt8]] = [:]) {
         for (address, bytes) in contents { place(bytes, at: address) }
     }
 
@@ -16,14 +16,14 @@ final class FixtureMemory: PhysicalMemoryReader {
     }
 
     /// Puts `bytes` at `address`, replacing any region that started there.
-    func place(_ bytes: [UInt8], at address: UInt64) {
+    public func place(_ bytes: [UInt8], at address: UInt64) {
         regions[address]?.deallocate()
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: bytes.count, alignment: 8)
         buffer.copyBytes(from: bytes)
         regions[address] = buffer
     }
 
-    func bytes(at address: PhysicalAddress, count: Int) -> ByteReader? {
+    public func bytes(at address: PhysicalAddress, count: Int) -> ByteReader? {
         guard count >= 0 else { return nil }
         for (start, buffer) in regions where address.rawValue >= start {
             let offset = address.rawValue - start
@@ -34,21 +34,8 @@ final class FixtureMemory: PhysicalMemoryReader {
     }
 }
 
-/// SplitMix64: a tiny seeded generator, so random-input tests replay exactly.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 extension Array where Element == UInt8 {
-    mutating func appendLittleEndian<T: FixedWidthInteger>(_ value: T) {
+    public mutating func appendLittleEndian<T: FixedWidthInteger>(_ value: T) {
         for shift in stride(from: 0, to: T.bitWidth, by: 8) { append(UInt8(truncatingIfNeeded: value >> shift)) }
     }
 }
