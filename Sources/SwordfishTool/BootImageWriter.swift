@@ -54,13 +54,7 @@ public struct UserPrograms: Sendable {
 
     /// Builds every program and writes the boot image to `destination`.
     public func buildImage(at destination: String) throws(ToolError) {
-        RawOutput.note("building the user programs: \(command)")
-        let status = try Subprocess.run(command, output: .standardError).status
-        guard status == 0 else { throw .commandFailed(command: "the user program build", status: status) }
-        var binPath = command
-        binPath.arguments.append("--show-bin-path")
-        let result = try Subprocess.run(binPath, output: .capture)
-        let directory = String(decoding: result.captured, as: UTF8.self).lines.last(where: { !$0.isEmpty }) ?? ""
+        let directory = try SwiftBuild.run(command, what: "the user programs")
         var programs: [(name: String, bytes: Data)] = []
         for name in names {
             guard let bytes = FileManager.default.contents(atPath: "\(directory)/\(name)") else {

@@ -21,13 +21,6 @@ public struct HostBenchmarkBuild: Sendable {
         ])
     }
 
-    /// The same build asked only where it puts its products.
-    public var binPathCommand: ShellCommand {
-        var command = command
-        command.arguments.append("--show-bin-path")
-        return command
-    }
-
     /// The benchmark's command line for a full or a quick run.
     public static func runCommand(executable: String, quick: Bool) -> ShellCommand {
         ShellCommand(executable, quick ? ["--quick"] : [])
@@ -35,18 +28,7 @@ public struct HostBenchmarkBuild: Sendable {
 
     /// Builds the benchmark, SwiftPM's output on standard error; returns its path.
     public func run() throws(ToolError) -> String {
-        RawOutput.note("building the host benchmark: \(command)")
-        let status = try Subprocess.run(command, output: .standardError).status
-        guard status == 0 else {
-            throw .commandFailed(command: "the host benchmark build", status: status)
-        }
-        let result = try Subprocess.run(binPathCommand, output: .capture)
-        let binPath = String(decoding: result.captured, as: UTF8.self)
-            .split(separator: "\n").last { !$0.isEmpty }.map(String.init) ?? ""
-        guard result.status == 0, !binPath.isEmpty else {
-            throw .commandFailed(command: "\(binPathCommand)", status: result.status)
-        }
-        return "\(binPath)/\(Self.product)"
+        "\(try SwiftBuild.run(command, what: "the host benchmark"))/\(Self.product)"
     }
 }
 

@@ -21,13 +21,6 @@ public struct KernelBuild: Sendable {
         ])
     }
 
-    /// The same build asked only where it puts its products.
-    public var binPathCommand: ShellCommand {
-        var command = command
-        command.arguments.append("--show-bin-path")
-        return command
-    }
-
     /// A kernel built elsewhere, as an absolute path.
     public static func existing(_ path: String) throws(ToolError) -> String {
         let absolute = URL(fileURLWithPath: path).standardizedFileURL.path
@@ -37,21 +30,10 @@ public struct KernelBuild: Sendable {
         return absolute
     }
 
-    /// Builds the kernel, with SwiftPM's output on standard error, and returns the path of
-    /// the ELF.
+    /// Builds the kernel and the user programs' boot image beside it, with SwiftPM's
+    /// output on standard error, and returns the path of the kernel ELF.
     public func run() throws(ToolError) -> String {
-        RawOutput.note("building the kernel: \(command)")
-        let status = try Subprocess.run(command, output: .standardError).status
-        guard status == 0 else {
-            throw .commandFailed(command: "the kernel build", status: status)
-        }
-        let result = try Subprocess.run(binPathCommand, output: .capture)
-        let binPath = String(decoding: result.captured, as: UTF8.self)
-            .lines.last(where: { !$0.isEmpty }) ?? ""
-        guard result.status == 0, !binPath.isEmpty else {
-            throw .commandFailed(command: "\(binPathCommand)", status: result.status)
-        }
-        let kernel = "\(binPath)/\(Self.product)"
+        let kernel = "\(try SwiftBuild.run(command, what: "the kernel"))/\(Self.product)"
         guard FileManager.default.fileExists(atPath: kernel) else {
             throw .kernelMissing(path: kernel)
         }
@@ -65,6 +47,25 @@ public struct KernelBuild: Sendable {
     /// The boot image for `kernel` if it exists (a prebuilt kernel may have none).
     public static func existingBootImage(for kernel: String) -> String? {
         FileManager.default.fileExists(atPath: bootImage(for: kernel)) ? bootImage(for: kernel) : nil
+    }
+}
+
+/// Running one `swift build` and finding where it put its products.
+enum SwiftBuild {
+    /// Runs `command` (SwiftPM's output on standard error), then the same command with
+    /// `--show-bin-path`; returns that folder.
+    static func run(_ command: ShellCommand, what: String) throws(ToolError) -> String {
+        RawOutput.note("building \(what): \(command)")
+        let status = try Subprocess.run(command, output: .standardError).status
+        guard status == 0 else { throw .commandFailed(command: what, status: status) }
+        var binPathCommand = command
+        binPathCommand.arguments.append("--show-bin-path")
+        let result = try Subprocess.run(binPathCommand, output: .capture)
+        let binPath = String(decoding: result.captured, as: UTF8.self).lines.last(where: { !$0.isEmpty }) ?? ""
+        guard result.status == 0, !binPath.isEmpty else {
+            throw .commandFailed(command: "\(binPathCommand)", status: result.status)
+        }
+        return binPath
     }
 }
 

@@ -172,7 +172,6 @@ final class HostBenchmarkTests: XCTestCase {
         let build = HostBenchmarkBuild(repository: Repository(root: "/src/swordfish"))
         XCTAssertEqual(build.command.description,
                        "swift build --package-path /src/swordfish --scratch-path /src/swordfish/.build-release -c release --product swordfish-hostbench")
-        XCTAssertEqual(build.binPathCommand.arguments.last, "--show-bin-path")
         XCTAssertEqual(HostBenchmarkBuild.runCommand(executable: "/b/swordfish-hostbench", quick: true).description,
                        "/b/swordfish-hostbench --quick")
         XCTAssertEqual(HostBenchmarkBuild.runCommand(executable: "/b/swordfish-hostbench", quick: false).arguments, [])
