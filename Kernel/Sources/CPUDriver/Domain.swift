@@ -152,7 +152,16 @@ extension CoreState {
             let domain = domains[(nextToRun + offset) % domains.count]
             guard domain.state.isRunnable else { continue }
             nextToRun = (nextToRun + offset + 1) % max(domains.count, 1)
-            switch UserMode.run(domain.context, in: domain.addressSpace.root) {
+            // System calls that leave the domain runnable go straight back to it: the
+            // event loop gets control again at the next interrupt (at least every tick)
+            // or when the domain yields, ends or faults.
+            var exit = UserMode.run(domain.context, in: domain.addressSpace.root)
+            while case .systemCall = exit, domain.context.systemCallNumber != SystemCallNumber.yield {
+                handleSystemCall(from: domain)
+                guard domain.state.isRunnable else { break }
+                exit = UserMode.run(domain.context, in: domain.addressSpace.root)
+            }
+            switch exit {
             case .systemCall:
                 handleSystemCall(from: domain)
             case .interrupt(let vector):

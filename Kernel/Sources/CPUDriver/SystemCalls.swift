@@ -16,6 +16,13 @@ import Arch
 import Basics
 import Capabilities
 
+enum SystemCallNumber {
+    static let print: UInt64 = 0
+    static let exit: UInt64 = 1
+    static let yield: UInt64 = 2
+    static let invoke: UInt64 = 3
+}
+
 enum SystemCallStatus: UInt64 {
     case success = 0, invalidSystemCall, badAddress, badLength
 }
@@ -24,7 +31,7 @@ extension CoreState {
     func handleSystemCall(from domain: Domain) {
         let context = domain.context
         switch context.systemCallNumber {
-        case 0:
+        case SystemCallNumber.print:
             let address = context.argument(0), length = context.argument(1)
             guard length <= 4096 else { return context.setResult(status: SystemCallStatus.badLength.rawValue) }
             guard let bytes = copyFromUser(domain, address: address, length: Int(length)) else {
@@ -32,11 +39,11 @@ extension CoreState {
             }
             for byte in bytes { Console.put(byte) }
             context.setResult(status: SystemCallStatus.success.rawValue)
-        case 1:
+        case SystemCallNumber.exit:
             domain.state = .exited(status: Int64(bitPattern: context.argument(0)))
-        case 2:
+        case SystemCallNumber.yield:
             context.setResult(status: SystemCallStatus.success.rawValue)
-        case 3:
+        case SystemCallNumber.invoke:
             invoke(from: domain)
         default:
             context.setResult(status: SystemCallStatus.invalidSystemCall.rawValue)
