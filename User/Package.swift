@@ -29,6 +29,7 @@ let package = Package(
         .executable(name: "probe", targets: ["probe"]),
         .executable(name: "capfuzz", targets: ["capfuzz"]),
         .executable(name: "ubench", targets: ["ubench"]),
+        .executable(name: "lmp", targets: ["lmp"]),
     ],
     dependencies: [.package(path: "../Core")],
     targets: [
@@ -44,5 +45,6 @@ let package = Package(
         program("probe"),
         program("capfuzz"),
         program("ubench"),
+        program("lmp"),
     ]
 )

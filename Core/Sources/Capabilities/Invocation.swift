@@ -11,7 +11,13 @@
 //   3 mint(destination, rights, badge)
 //   4 delete                                 → objects reclaimed
 //   5 revoke                                 → objects reclaimed
-// Addresses use `CapabilityAddress(encoded:)`.
+//   6 send(w0, w1, w2, capability)           on an endpoint (write right); capability
+//                                            is an address to pass along, or noCapability
+//   7 receive(destination, buffer)           on an endpoint (read right): the message's
+//                                            words go to `buffer` in user memory, its
+//                                            capability (if any) into `destination`
+// Addresses use `CapabilityAddress(encoded:)`. Here the capability rules check the
+// endpoint; the kernel's same-core message code (LMP) does the rest of 6 and 7.
 
 /// Why an invocation was refused before it reached a capability.
 public enum InvocationError: Error, Equatable, Sendable {
@@ -29,6 +35,11 @@ public enum Invocation: Equatable, Sendable {
     case mint(destination: CapabilityAddress, rights: CapabilityRights, badge: UInt64)
     case delete
     case revoke
+    case send(words: [UInt64], capability: CapabilityAddress?)
+    case receive(destination: CapabilityAddress?, buffer: UInt64)
+
+    /// The capability argument that means "no capability" in send and receive.
+    public static let noCapability: UInt64 = .max
 
     public static func decode(operation: UInt64, _ a0: UInt64, _ a1: UInt64, _ a2: UInt64, _ a3: UInt64) throws(InvocationError) -> Invocation {
         switch operation {
@@ -49,6 +60,14 @@ public enum Invocation: Equatable, Sendable {
             return .mint(destination: destination, rights: CapabilityRights(rawValue: UInt8(a1)), badge: a2)
         case 4: return .delete
         case 5: return .revoke
+        case 6:
+            if a3 == noCapability { return .send(words: [a0, a1, a2], capability: nil) }
+            guard let capability = CapabilityAddress(encoded: a3) else { throw .badAddress }
+            return .send(words: [a0, a1, a2], capability: capability)
+        case 7:
+            if a0 == noCapability { return .receive(destination: nil, buffer: a1) }
+            guard let destination = CapabilityAddress(encoded: a0) else { throw .badAddress }
+            return .receive(destination: destination, buffer: a1)
         default: throw .unknownOperation(operation)
         }
     }
@@ -77,6 +96,12 @@ public enum Invocation: Equatable, Sendable {
         case .revoke:
             let reclaimed = try capabilities.revoke(target, in: cspace)
             return (UInt64(reclaimed.count), reclaimed)
+        case .send:
+            _ = try capabilities.lookup(target, in: cspace, ofType: [.endpoint], requiring: .write)
+            return (0, [])
+        case .receive:
+            _ = try capabilities.lookup(target, in: cspace, ofType: [.endpoint], requiring: .read)
+            return (0, [])
         }
     }
 }
@@ -84,7 +109,13 @@ public enum Invocation: Equatable, Sendable {
 /// The status codes user code sees (RAX after an invocation), one per refusal, stable.
 public enum InvocationStatus {
     public static let success: UInt64 = 0
-    /// Codes 16 and up: invocation decoding; 32 and up: capability errors.
+    /// Codes 16 and up: invocation decoding; 32 and up: capability errors; 48 and up:
+    /// same-core messages.
+    public static let endpointFull: UInt64 = 48
+    public static let endpointEmpty: UInt64 = 49
+    public static let notEndpointOwner: UInt64 = 50
+    public static let badBuffer: UInt64 = 51
+    public static let noReceiver: UInt64 = 52
     public static func code(_ error: InvocationError) -> UInt64 {
         switch error {
         case .unknownOperation: 16

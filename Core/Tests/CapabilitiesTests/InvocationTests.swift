@@ -16,6 +16,9 @@ final class InvocationTests: XCTestCase {
                        .mint(destination: .root(5), rights: .read, badge: 9))
         XCTAssertEqual(try Invocation.decode(operation: 4, 0, 0, 0, 0), .delete)
         XCTAssertEqual(try Invocation.decode(operation: 5, 0, 0, 0, 0), .revoke)
+        XCTAssertEqual(try Invocation.decode(operation: 6, 1, 2, 3, Invocation.noCapability), .send(words: [1, 2, 3], capability: nil))
+        XCTAssertEqual(try Invocation.decode(operation: 6, 1, 2, 3, slot), .send(words: [1, 2, 3], capability: .root(5)))
+        XCTAssertEqual(try Invocation.decode(operation: 7, slot, 0x1000, 0, 0), .receive(destination: .root(5), buffer: 0x1000))
     }
 
     func testRefusesNonsenseBeforeTouchingState() {
@@ -24,7 +27,8 @@ final class InvocationTests: XCTestCase {
                 XCTAssertEqual($0 as? InvocationError, expected, line: line)
             }
         }
-        refused(6, [0, 0, 0, 0], .unknownOperation(6))
+        refused(8, [0, 0, 0, 0], .unknownOperation(8))
+        refused(6, [0, 0, 0, 1 << 40], .badAddress)
         refused(.max, [0, 0, 0, 0], .unknownOperation(.max))
         refused(1, [200, 4096, 1, 0], .unknownType(200))
         refused(1, [UInt64(CapabilityType.frame.rawValue), 4096, 100_000, 0], .countTooLarge)
@@ -50,7 +54,7 @@ final class InvocationTests: XCTestCase {
             }
             // Slot 0 holds the CSpace's own CNode: deleting it would end the run early.
             let target = CapabilityAddress.root(UInt32(1 + next() % 23))
-            guard let invocation = try? Invocation.decode(operation: next() % 7, words[0], words[1], words[2], words[3]) else { continue }
+            guard let invocation = try? Invocation.decode(operation: next() % 9, words[0], words[1], words[2], words[3]) else { continue }
             if (try? invocation.perform(on: &capabilities, target: target, in: cspace)) != nil { succeeded += 1 }
             if step % 500 == 0 { XCTAssertEqual(capabilities.checkInvariants(), [], "step \(step)") }
         }

@@ -59,6 +59,10 @@ final class CoreState {
     /// Every capability on this core, in every domain's CSpace (the per-core mapping
     /// database).
     var capabilities = CoreCapabilities()
+    /// Same-core messages: every endpoint someone receives on, and the kernel's CNode
+    /// for capabilities in waiting messages.
+    var endpointQueues: [EndpointQueue] = []
+    var transit: TransitCNode? = nil
     /// The domains on this core, the next one to run, and how recent ones ended.
     var domains: [Domain] = []
     var nextToRun = 0
@@ -115,6 +119,8 @@ final class CoreState {
     /// Makes `self` the running core's state (once per core).
     func attach() {
         CoreBlock.current!.pointee.state = Unmanaged.passRetained(self).toOpaque()
+        // The transit CNode for same-core messages lives as long as the core.
+        _ = transitCNode()
     }
 
     func cycles(milliseconds: UInt64) -> UInt64 { tscHz / 1000 * milliseconds }

@@ -135,6 +135,7 @@ extension CoreState {
     /// Frees everything a finished domain held.
     func reap(_ domain: Domain) {
         UserMode.useKernelAddressSpace(KernelAddressSpace.root)
+        forgetEndpoints(of: domain)
         // Deleting the root CNode's own capability destroys the CSpace and every
         // capability in it; revoking the RAM first removes what was retyped from it.
         _ = try? capabilities.revoke(.root(1), in: domain.cspace)

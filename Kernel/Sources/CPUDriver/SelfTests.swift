@@ -211,10 +211,47 @@ enum SelfTests {
         let violations = state.capabilities.checkInvariants()
         tally.check("capabilities: invariants hold after fuzzing",
                     violations.isEmpty ? nil : "\(violations.count) violations, first \(violations[0].kind.name)")
+        sameCoreMessages(state, &tally, outcome: outcome, exited: exited)
+        // Everything but the kernel's transit CNode (kept for later messages) is gone.
+        let remaining = state.capabilities.liveObjectCount - (state.transit == nil ? 0 : 1)
         tally.check("capabilities: ended domains leave no capabilities",
-                    state.capabilities.liveObjectCount == 0 ? nil : "\(state.capabilities.liveObjectCount) objects remain")
+                    remaining == 0 ? nil : "\(remaining) objects remain")
         let after = available()
         tally.check("user mode: ended domains give back every frame", after == frames ? nil : "\(frames - after) frames not returned")
+    }
+
+    /// Two domains on this core talk over an endpoint: words and a capability arrive, a
+    /// full endpoint refuses, and a revoked endpoint cannot be sent to.
+    static func sameCoreMessages(_ state: CoreState, _ tally: inout TestTally,
+                                 outcome: (StaticString, StaticString) -> Domain.State?,
+                                 exited: (Int64, Domain.State?) -> String?) {
+        guard let image = state.bootImage, let program = image.program(named: Array("lmp".utf8)) else {
+            tally.check("same-core messages: lmp program present", "not in the boot image")
+            return
+        }
+        func pair(_ serverRole: StaticString, _ clientRole: StaticString) -> (server: Domain.State?, client: Domain.State?) {
+            guard let server = try? state.spawn(program, arguments: serverRole.withUTF8Buffer { Array($0) }) else { return (nil, nil) }
+            // Run the server until it receives on its endpoint, then give the client a copy.
+            _ = state.waitUntil(milliseconds: 10_000) {
+                _ = state.runNextDomain()
+                return state.endpointQueues.contains { $0.receiver == server.id } || !state.domains.contains { $0 === server }
+            }
+            guard let client = try? state.spawn(program, arguments: clientRole.withUTF8Buffer { Array($0) }),
+                  (try? state.capabilities.copy(.root(2), in: server.cspace, to: .root(2), in: client.cspace)) != nil else {
+                return (nil, nil)
+            }
+            _ = state.waitUntil(milliseconds: 30_000) {
+                _ = state.runNextDomain()
+                return !state.domains.contains { $0 === server } && !state.domains.contains { $0 === client }
+            }
+            return (server.state, client.state)
+        }
+        let talk = pair("server", "client")
+        tally.check("same-core messages: words and a capability arrive", exited(0, talk.server))
+        tally.check("same-core messages: a full endpoint refuses the sender", exited(0, talk.client))
+        let revoked = pair("revoker", "late-client")
+        tally.check("same-core messages: a revoked endpoint cannot be sent to", exited(0, revoked.client))
+        tally.check("same-core messages: the receiver revokes and ends", exited(0, revoked.server))
     }
 
     /// Every core sends `streamMessages` numbered messages to every other core while

@@ -64,11 +64,18 @@ extension CoreState {
         } catch {
             return context.setResult(status: InvocationStatus.code(error))
         }
-        do {
-            let result = try invocation.perform(on: &capabilities, target: target, in: domain.cspace)
-            context.setResult(status: InvocationStatus.success, value: result.value)
-        } catch {
-            context.setResult(status: InvocationStatus.code(error))
+        switch invocation {
+        case .send(let words, let capability):
+            context.setResult(status: send(from: domain, on: target, words: words, capability: capability))
+        case .receive(let destination, let buffer):
+            context.setResult(status: receive(by: domain, on: target, destination: destination, buffer: buffer))
+        default:
+            do {
+                let result = try invocation.perform(on: &capabilities, target: target, in: domain.cspace)
+                context.setResult(status: InvocationStatus.success, value: result.value)
+            } catch {
+                context.setResult(status: InvocationStatus.code(error))
+            }
         }
     }
 

@@ -1,0 +1,128 @@
+// Same-core messages (LMP): a few words and optionally one capability, sent on an
+// endpoint capability to the domain that receives on it, on the same core. The kernel
+// copies the words and keeps the capability in a CNode of its own while the message
+// waits (so it stays a real capability, subject to revoke like any other), and hands it
+// to the receiver's chosen slot on receive. The first domain to receive on an endpoint
+// becomes its receiver; each endpoint holds at most `EndpointQueue.capacity` messages,
+// and a sender to a full endpoint is told so instead of waiting.
+//
+// Receiving does not block yet: an empty endpoint answers `endpointEmpty` and the
+// receiver yields and tries again. Waking a receiver by upcall comes with dispatchers.
+import Arch
+import Basics
+import Capabilities
+import Memory
+
+struct WaitingMessage {
+    var words: [UInt64]
+    /// Where the message's capability waits in the core's transit CNode.
+    var capabilitySlot: UInt32?
+}
+
+struct EndpointQueue {
+    static let capacity = 8
+    let endpoint: ObjectID
+    /// The domain that receives on it.
+    let receiver: Int
+    var messages: [WaitingMessage] = []
+}
+
+/// The kernel's own CNode for capabilities inside waiting messages.
+struct TransitCNode {
+    static let slots: UInt64 = 64
+    let cspace: CSpace
+    /// Slot 0 holds the CNode's own capability.
+    var free: [UInt32] = Array(1..<UInt32(slots))
+}
+
+extension CoreState {
+    /// The transit CNode, made from one of this core's frames on first use.
+    func transitCNode() -> TransitCNode? {
+        if let transit { return transit }
+        guard let frame = CoreBlock.current!.pointee.frames.allocate(),
+              let cspace = try? capabilities.createCSpace(at: frame, slotCount: TransitCNode.slots) else { return nil }
+        transit = TransitCNode(cspace: cspace)
+        return transit
+    }
+
+    func send(from domain: Domain, on target: CapabilityAddress, words: [UInt64], capability: CapabilityAddress?) -> UInt64 {
+        guard let (_, endpoint) = try? capabilities.lookup(target, in: domain.cspace, ofType: [.endpoint], requiring: .write) else {
+            return InvocationStatus.code(CapabilityError.slotEmpty)
+        }
+        guard let index = endpointQueues.firstIndex(where: { $0.endpoint == endpoint }) else {
+            return InvocationStatus.noReceiver
+        }
+        guard endpointQueues[index].messages.count < EndpointQueue.capacity else { return InvocationStatus.endpointFull }
+        var message = WaitingMessage(words: words, capabilitySlot: nil)
+        if let capability {
+            guard var transit = transitCNode(), let slot = transit.free.popLast() else { return InvocationStatus.endpointFull }
+            do {
+                try capabilities.copy(capability, in: domain.cspace, to: .root(slot), in: transit.cspace)
+            } catch {
+                transit.free.append(slot)
+                self.transit = transit
+                return InvocationStatus.code(error)
+            }
+            self.transit = transit
+            message.capabilitySlot = slot
+        }
+        endpointQueues[index].messages.append(message)
+        return InvocationStatus.success
+    }
+
+    func receive(by domain: Domain, on target: CapabilityAddress, destination: CapabilityAddress?, buffer: UInt64) -> UInt64 {
+        guard let (_, endpoint) = try? capabilities.lookup(target, in: domain.cspace, ofType: [.endpoint], requiring: .read) else {
+            return InvocationStatus.code(CapabilityError.slotEmpty)
+        }
+        let index: Int
+        if let found = endpointQueues.firstIndex(where: { $0.endpoint == endpoint }) {
+            guard endpointQueues[found].receiver == domain.id else { return InvocationStatus.notEndpointOwner }
+            index = found
+        } else {
+            endpointQueues.append(EndpointQueue(endpoint: endpoint, receiver: domain.id))
+            index = endpointQueues.count - 1
+        }
+        guard let message = endpointQueues[index].messages.first else { return InvocationStatus.endpointEmpty }
+        // Check everything the receiver gave before taking the message off the queue.
+        guard copyToUser(domain, address: buffer, words: message.words, dryRun: true) else { return InvocationStatus.badBuffer }
+        if let slot = message.capabilitySlot, let transit {
+            guard let destination else { return InvocationStatus.code(CapabilityError.slotEmpty) }
+            do {
+                try capabilities.copy(.root(slot), in: transit.cspace, to: destination, in: domain.cspace)
+            } catch {
+                return InvocationStatus.code(error)
+            }
+            releaseTransit(slot)
+        }
+        _ = copyToUser(domain, address: buffer, words: message.words, dryRun: false)
+        endpointQueues[index].messages.removeFirst()
+        return InvocationStatus.success
+    }
+
+    func releaseTransit(_ slot: UInt32) {
+        guard var transit else { return }
+        _ = try? capabilities.delete(.root(slot), in: transit.cspace)
+        transit.free.append(slot)
+        self.transit = transit
+    }
+
+    /// Drops the endpoints a finished domain received on, with their waiting capabilities.
+    func forgetEndpoints(of domain: Domain) {
+        for queue in endpointQueues where queue.receiver == domain.id {
+            for message in queue.messages { if let slot = message.capabilitySlot { releaseTransit(slot) } }
+        }
+        endpointQueues.removeAll { $0.receiver == domain.id }
+    }
+
+    /// Writes `words` to the domain's memory at `address` (only if every byte is mapped
+    /// writable for user access); with `dryRun`, only checks.
+    func copyToUser(_ domain: Domain, address: UInt64, words: [UInt64], dryRun: Bool) -> Bool {
+        let frames = TrackingFrames(block: CoreBlock.current!)
+        for (i, word) in words.enumerated() {
+            let (at, overflow) = address.addingReportingOverflow(UInt64(i * 8))
+            guard !overflow, at & 7 == 0, let physical = domain.addressSpace.translate(at, writable: true, frames: frames) else { return false }
+            if !dryRun { frames.pointer(to: physical).storeBytes(of: word, as: UInt64.self) }
+        }
+        return true
+    }
+}
