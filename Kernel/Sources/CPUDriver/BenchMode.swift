@@ -37,7 +37,6 @@ enum BenchMode {
             }
         }
         runUserBenchmarks(state, quick: quick)
-        unsupported("same-core-roundtrip", "no same-core messages yet")
         for row: StaticString in ["unmap-shared-page", "mprotect-shared-page"] {
             unsupported(row, "no shared mappings or unmap protocol yet")
         }
@@ -57,6 +56,12 @@ enum BenchMode {
         _ = state.waitUntil(milliseconds: 60_000) {
             _ = state.runNextDomain()
             return !state.domains.contains { $0 === domain }
+        }
+        // Two domains of the lmp program ping-pong over endpoints; ping prints the line.
+        guard let lmp = state.bootImage?.program(named: Array("lmp".utf8)),
+              case .exited(0)? = state.runPair(lmp, "pong", quick ? "ping 200" : "ping 2000", bothWays: true).second else {
+            unsupported("same-core-roundtrip", "the lmp ping-pong did not complete")
+            return
         }
     }
 

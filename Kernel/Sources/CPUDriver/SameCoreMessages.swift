@@ -12,6 +12,7 @@ import Arch
 import Basics
 import Capabilities
 import Memory
+import BootInfo
 
 struct WaitingMessage {
     var words: [UInt64]
@@ -104,6 +105,34 @@ extension CoreState {
         _ = try? capabilities.delete(.root(slot), in: transit.cspace)
         transit.free.append(slot)
         self.transit = transit
+    }
+
+    /// Runs two domains of `program` that talk over endpoints (the `lmp` program): the
+    /// first makes an endpoint in slot 2 and receives on it; the second gets a copy in
+    /// its slot 2 — or, `bothWays`, makes its own too, and each gets the other's in slot
+    /// 4. Runs both to the end; their final states, nil if they could not start.
+    func runPair(_ program: BootImage.Program, _ firstRole: StaticString, _ secondRole: StaticString,
+                 bothWays: Bool) -> (first: Domain.State?, second: Domain.State?) {
+        func receives(_ domain: Domain) -> Bool {
+            endpointQueues.contains { $0.receiver == domain.id } || !domains.contains { $0 === domain }
+        }
+        func runUntil(_ done: () -> Bool) {
+            _ = waitUntil(milliseconds: 30_000) {
+                _ = runNextDomain()
+                return done()
+            }
+        }
+        guard let first = try? spawn(program, arguments: firstRole.withUTF8Buffer { Array($0) }) else { return (nil, nil) }
+        runUntil { receives(first) }
+        guard let second = try? spawn(program, arguments: secondRole.withUTF8Buffer { Array($0) }) else { return (nil, nil) }
+        if bothWays { runUntil { receives(second) } }
+        let copied = bothWays
+            ? (try? capabilities.copy(.root(2), in: first.cspace, to: .root(4), in: second.cspace)) != nil
+                && (try? capabilities.copy(.root(2), in: second.cspace, to: .root(4), in: first.cspace)) != nil
+            : (try? capabilities.copy(.root(2), in: first.cspace, to: .root(2), in: second.cspace)) != nil
+        guard copied else { return (nil, nil) }
+        runUntil { !domains.contains { $0 === first } && !domains.contains { $0 === second } }
+        return (first.state, second.state)
     }
 
     /// Drops the endpoints a finished domain received on, with their waiting capabilities.

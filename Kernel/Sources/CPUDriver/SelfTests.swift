@@ -229,29 +229,14 @@ enum SelfTests {
             tally.check("same-core messages: lmp program present", "not in the boot image")
             return
         }
-        func pair(_ serverRole: StaticString, _ clientRole: StaticString) -> (server: Domain.State?, client: Domain.State?) {
-            guard let server = try? state.spawn(program, arguments: serverRole.withUTF8Buffer { Array($0) }) else { return (nil, nil) }
-            // Run the server until it receives on its endpoint, then give the client a copy.
-            _ = state.waitUntil(milliseconds: 10_000) {
-                _ = state.runNextDomain()
-                return state.endpointQueues.contains { $0.receiver == server.id } || !state.domains.contains { $0 === server }
-            }
-            guard let client = try? state.spawn(program, arguments: clientRole.withUTF8Buffer { Array($0) }),
-                  (try? state.capabilities.copy(.root(2), in: server.cspace, to: .root(2), in: client.cspace)) != nil else {
-                return (nil, nil)
-            }
-            _ = state.waitUntil(milliseconds: 30_000) {
-                _ = state.runNextDomain()
-                return !state.domains.contains { $0 === server } && !state.domains.contains { $0 === client }
-            }
-            return (server.state, client.state)
-        }
-        let talk = pair("server", "client")
-        tally.check("same-core messages: words and a capability arrive", exited(0, talk.server))
-        tally.check("same-core messages: a full endpoint refuses the sender", exited(0, talk.client))
-        let revoked = pair("revoker", "late-client")
-        tally.check("same-core messages: a revoked endpoint cannot be sent to", exited(0, revoked.client))
-        tally.check("same-core messages: the receiver revokes and ends", exited(0, revoked.server))
+        let talk = state.runPair(program, "server", "client", bothWays: false)
+        tally.check("same-core messages: words and a capability arrive", exited(0, talk.first))
+        tally.check("same-core messages: a full endpoint refuses the sender", exited(0, talk.second))
+        let revoked = state.runPair(program, "revoker", "late-client", bothWays: false)
+        tally.check("same-core messages: a revoked endpoint cannot be sent to", exited(0, revoked.second))
+        tally.check("same-core messages: the receiver revokes and ends", exited(0, revoked.first))
+        let pingPong = state.runPair(program, "pong", "ping 100", bothWays: true)
+        tally.check("same-core messages: a round trip each way, 100 times", exited(0, pingPong.second) ?? exited(0, pingPong.first))
     }
 
     /// Every core sends `streamMessages` numbered messages to every other core while

@@ -9,7 +9,14 @@
 //   revoker      makes an endpoint, receives once, lets the client get going, then
 //                revokes and deletes the endpoint
 //   late-client  waits, then sends: the endpoint is gone (slotEmpty); exit 0 if so
+//   pong         makes an endpoint and answers every message on the peer's endpoint
+//                (slot 4) until a message says 0
+//   ping <n>     makes an endpoint, waits for the peer's (slot 4), then measures n round
+//                trips and prints the BENCH line for same-core-roundtrip
 import SwordfishUser
+import UserRuntimeC
+
+func timestamp() -> UInt64 { user_timestamp() }
 
 let endpointType: UInt64 = 10, ramType: UInt64 = 1
 let slotEmpty: UInt64 = 35, endpointFull: UInt64 = 48, endpointEmpty: UInt64 = 49
@@ -67,5 +74,33 @@ if role == Array("server".utf8) {
     if status != slotEmpty { print("lmp: send to a revoked endpoint answered \(status)") }
     exit(status == slotEmpty ? 0 : 1)
 }
-print("usage: lmp server | client | revoker | late-client")
+if role == Array("pong".utf8) {
+    makeEndpoint()
+    while true {
+        guard receive() == 0 else { exit(1) }
+        if buffer[0] == 0 { exit(0) }
+        while invoke(4, 6, buffer[0], 0, 0, UInt64.max).status != 0 { yield() }
+    }
+} else if role.starts(with: Array("ping ".utf8)) {
+    var rounds = 0
+    for byte in role.dropFirst(5) where byte >= 48 && byte <= 57 { rounds = rounds * 10 + Int(byte - 48) }
+    guard rounds > 0 else { exit(2) }
+    makeEndpoint()
+    let status = buffer.withUnsafeMutableBufferPointer { invoke(2, 7, UInt64.max, UInt64(UInt(bitPattern: $0.baseAddress))).status }
+    guard status == endpointEmpty else { exit(1) }
+    while invoke(4, CapabilityOperation.identify.rawValue).value & 0xFF != endpointType { yield() }
+    var samples: [UInt64] = []
+    samples.reserveCapacity(rounds)
+    for round in 0..<(rounds + rounds / 10) {
+        let start = timestamp()
+        while invoke(4, 6, UInt64(round + 1), 0, 0, UInt64.max).status != 0 { yield() }
+        guard receive() == 0, buffer[0] == UInt64(round + 1) else { exit(1) }
+        if round >= rounds / 10 { samples.append(timestamp() &- start) }       // after the warm-up
+    }
+    while invoke(4, 6, 0, 0, 0, UInt64.max).status != 0 { yield() }
+    samples.sort()
+    print("BENCH name=same-core-roundtrip unit=cycles median=\(samples[samples.count / 2]) p99=\(samples[samples.count * 99 / 100]) samples=\(samples.count)")
+    exit(0)
+}
+print("usage: lmp server | client | revoker | late-client | pong | ping <n>")
 exit(2)
