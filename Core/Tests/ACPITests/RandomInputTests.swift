@@ -12,14 +12,7 @@ final class RandomInputTests: XCTestCase {
         var random = SeededGenerator(seed: 0x5EED_0001)
         var parsed = 0
         for _ in 0..<3000 {
-            let count = Int.random(in: 0..<200, using: &random)
-            var bytes = (0..<count).map { _ in UInt8.random(in: 0...255, using: &random) }
-            // Mostly give the blob a plausible header so the entry walk is exercised.
-            if count >= 44 && Bool.random(using: &random) {
-                bytes.replaceSubrange(0..<4, with: Array("APIC".utf8))
-                let length = UInt32.random(in: 40...UInt32(count + 8), using: &random)
-                withUnsafeBytes(of: length.littleEndian) { bytes.replaceSubrange(4..<8, with: $0) }
-            }
+            let bytes = random.tableBlob(signature: "APIC", maximumCount: 200, minimumLength: 40)
             if (try? parseMADT(bytes)) != nil { parsed += 1 }
         }
         XCTAssertGreaterThan(parsed, 0)
@@ -36,14 +29,7 @@ final class RandomInputTests: XCTestCase {
         ])
         var outcomes = (parsed: 0, failed: 0)
         for _ in 0..<3000 {
-            var bytes = original
-            for _ in 0..<Int.random(in: 1...4, using: &random) {
-                let index = Int.random(in: 36..<bytes.count, using: &random)
-                bytes[index] = UInt8.random(in: 0...255, using: &random)
-            }
-            if Int.random(in: 0..<8, using: &random) == 0 {
-                bytes.removeLast(Int.random(in: 0..<20, using: &random))
-            }
+            let bytes = random.mutated(original, maximumTruncation: 20)
             do {
                 let madt = try parseMADT(bytes)
                 outcomes.parsed += 1

@@ -11,14 +11,7 @@ final class SRATRandomInputTests: XCTestCase {
         var random = SeededGenerator(seed: 0x5EED_5001)
         var parsed = 0
         for _ in 0..<3000 {
-            let count = Int.random(in: 0..<240, using: &random)
-            var bytes = (0..<count).map { _ in UInt8.random(in: 0...255, using: &random) }
-            // Mostly give the blob a plausible header so the entry walk is exercised.
-            if count >= 48 && Bool.random(using: &random) {
-                bytes.replaceSubrange(0..<4, with: Array("SRAT".utf8))
-                let length = UInt32.random(in: 44...UInt32(count + 8), using: &random)
-                withUnsafeBytes(of: length.littleEndian) { bytes.replaceSubrange(4..<8, with: $0) }
-            }
+            let bytes = random.tableBlob(signature: "SRAT", maximumCount: 240, minimumLength: 44)
             if (try? parse(bytes)) != nil { parsed += 1 }
         }
         XCTAssertGreaterThan(parsed, 0)
@@ -34,13 +27,7 @@ final class SRATRandomInputTests: XCTestCase {
         ])
         var outcomes = (parsed: 0, failed: 0)
         for _ in 0..<3000 {
-            var bytes = original
-            for _ in 0..<Int.random(in: 1...4, using: &random) {
-                bytes[Int.random(in: 36..<bytes.count, using: &random)] = UInt8.random(in: 0...255, using: &random)
-            }
-            if Int.random(in: 0..<8, using: &random) == 0 {
-                bytes.removeLast(Int.random(in: 0..<30, using: &random))
-            }
+            let bytes = random.mutated(original, maximumTruncation: 30)
             do {
                 let srat = try parse(bytes)
                 outcomes.parsed += 1
