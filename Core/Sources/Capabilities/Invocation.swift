@@ -116,6 +116,7 @@ public enum InvocationStatus {
     public static let notEndpointOwner: UInt64 = 50
     public static let badBuffer: UInt64 = 51
     public static let noReceiver: UInt64 = 52
+    public static let tooManyEndpoints: UInt64 = 53
     public static func code(_ error: InvocationError) -> UInt64 {
         switch error {
         case .unknownOperation: 16

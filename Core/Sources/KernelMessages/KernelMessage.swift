@@ -117,7 +117,8 @@ public enum KernelMessage: Equatable {
         case .pong: return .pong(token: w[0])
         case .statusRequest: return .statusRequest
         case .statusReply:
-            guard w[0] <= UInt64(UInt32.max) else { return nil }
+            // Counts a core can really have (below 2^48), and no more free than total.
+            guard w[0] <= UInt64(UInt32.max), w[1] < 1 << 48, w[2] < 1 << 48, w[3] <= w[2], w[4] < 1 << 48 else { return nil }
             return .statusReply(CoreStatus(apicID: UInt32(w[0]), ticks: w[1], totalFrames: w[2], freeFrames: w[3], heapBytes: w[4]))
         case .runTests: return .runTests(CoreSet(decoding: message))
         case .testReply:
@@ -139,7 +140,7 @@ public enum KernelMessage: Equatable {
             let peer = CoreID(Int(w[0]))
             return tag == .benchChannel ? .benchChannel(peer: peer, rounds: Int(w[1])) : .floorEcho(peer: peer, rounds: Int(w[1]))
         case .benchResult:
-            guard w[4] <= 1 else { return nil }
+            guard w[4] <= 1, w[0] < 1 << 48, w[1] < 1 << 48, w[2] < 1 << 48, w[3] < 1 << 48 else { return nil }
             return .benchResult(BenchResult(channel: SampleSummary(median: w[0], p99: w[1], minimum: 0),
                                             floor: SampleSummary(median: w[2], p99: w[3], minimum: 0), ok: w[4] == 1))
         case .place:

@@ -65,6 +65,9 @@ final class KernelMessageTests: XCTestCase {
         refused(.multicastAck, [1, 9, 0])          // reached more cores than exist
         refused(.place, [0, 0, 0, 1 | 7 << 8])     // unknown cache kind
         refused(.stayAwake, [2])
+        refused(.statusReply, [1, 5, 10, 11, 0])   // more frames free than there are
+        refused(.statusReply, [1, .max, 10, 1, 0]) // absurd tick count
+        refused(.benchResult, [.max, 1, 1, 1, 1])  // absurd cycles
     }
 
     func testRandomSlotsNeverCrashAndDecodeCanonically() {

@@ -76,6 +76,9 @@ public enum UserMode {
     public static func run(_ context: UserContext, in root: PhysicalAddress) -> UserExit {
         if x86_read_cr3() != root.rawValue { x86_write_cr3(root.rawValue) }
         let reason = x86_enter_user(context.registers)
+        // The kernel's string instructions assume DF = 0; the exit path clears it, and
+        // this check makes sure no path back from user mode forgets to.
+        if x86_read_flags() & (1 << 10) != 0 { directionFlagLeaked() }
         if reason == 0 { return .systemCall }
         let vector = UInt8(truncatingIfNeeded: context.registers.pointee.vector)
         if vector < 32 {
@@ -84,6 +87,10 @@ public enum UserMode {
         }
         return .interrupt(vector: vector)
     }
+
+    /// Set by the CPU driver: what to do if user code's direction flag reached the kernel
+    /// (a kernel bug: it panics).
+    nonisolated(unsafe) public static var directionFlagLeaked: () -> Never = { CPU.stop() }
 
     /// Back to the kernel's own tables (when no user code will run for a while).
     public static func useKernelAddressSpace(_ root: UInt64) {

@@ -62,7 +62,9 @@ final class CoreState {
     /// Same-core messages: every endpoint someone receives on, and the kernel's CNode
     /// for capabilities in waiting messages.
     var endpointQueues: [EndpointQueue] = []
-    var transit: TransitCNode? = nil
+    var transit: KernelCNode? = nil
+    /// Holds a copy of every domain's RAM capability (see KernelCNode).
+    var keeper: KernelCNode? = nil
     /// The domains on this core, the next one to run, and how recent ones ended.
     var domains: [Domain] = []
     var nextToRun = 0
@@ -119,8 +121,9 @@ final class CoreState {
     /// Makes `self` the running core's state (once per core).
     func attach() {
         CoreBlock.current!.pointee.state = Unmanaged.passRetained(self).toOpaque()
-        // The transit CNode for same-core messages lives as long as the core.
-        _ = transitCNode()
+        // The kernel's CNodes live as long as the core.
+        transit = KernelCNode.make(&capabilities)
+        keeper = KernelCNode.make(&capabilities)
     }
 
     func cycles(milliseconds: UInt64) -> UInt64 { tscHz / 1000 * milliseconds }

@@ -25,16 +25,20 @@ final class Domain {
     let addressSpace: UserAddressSpace
     /// The domain's capabilities: slot 0 its root CNode, slot 1 the RAM it was given.
     let cspace: CSpace
+    /// The keeper CNode slot with the kernel's copy of that RAM capability.
+    let keeperSlot: UInt32
     let context: UserContext
     var state: State = .runnable
     /// Every frame the domain holds (its pages and page tables), freed when it ends.
     var frames: [PhysicalAddress]
 
-    init(id: Int, name: String, addressSpace: UserAddressSpace, cspace: CSpace, context: UserContext, frames: [PhysicalAddress]) {
+    init(id: Int, name: String, addressSpace: UserAddressSpace, cspace: CSpace, keeperSlot: UInt32,
+         context: UserContext, frames: [PhysicalAddress]) {
         self.id = id
         self.name = name
         self.addressSpace = addressSpace
         self.cspace = cspace
+        self.keeperSlot = keeperSlot
         self.context = context
         self.frames = frames
     }
@@ -114,20 +118,31 @@ extension CoreState {
         guard let cnodeFrame = frames.allocateTableFrame(),
               let ram = CoreBlock.current!.pointee.frames.allocate(count: DomainGrant.ramFrames, alignment: DomainGrant.ramFrames) else { throw fail() }
         for index in 0..<DomainGrant.ramFrames { frames.taken.append(ram + UInt64(index) * 4096) }
+        guard var keeper, let keeperSlot = keeper.free.popLast() else { throw fail() }
         let cspace: CSpace
         do {
             cspace = try capabilities.createCSpace(at: cnodeFrame, slotCount: DomainGrant.cnodeSlots)
-            try capabilities.createRoot(.physicalRAM, base: ram.rawValue, size: UInt64(DomainGrant.ramFrames) * 4096, at: .root(1), in: cspace)
         } catch {
             _ = fail()
             throw .capabilities(error)
         }
+        do {
+            try capabilities.createRoot(.physicalRAM, base: ram.rawValue, size: UInt64(DomainGrant.ramFrames) * 4096, at: .root(1), in: cspace)
+            try capabilities.copy(.root(1), in: cspace, to: .root(keeperSlot), in: keeper.cspace)
+        } catch {
+            _ = try? capabilities.revoke(.root(1), in: cspace)
+            _ = try? capabilities.delete(.root(1), in: cspace)
+            _ = try? capabilities.delete(.root(0), in: cspace)
+            _ = fail()
+            throw .capabilities(error)
+        }
+        self.keeper = keeper
         let context = UserContext(entry: image.entry, stack: argumentsAddress - 16)
         context.registers.pointee.rdi = argumentsAddress
         context.registers.pointee.rsi = UInt64(arguments.count)
         nextDomainID += 1
         let domain = Domain(id: nextDomainID, name: String(decoding: program.name, as: UTF8.self), addressSpace: space,
-                            cspace: cspace, context: context, frames: frames.taken)
+                            cspace: cspace, keeperSlot: keeperSlot, context: context, frames: frames.taken)
         domains.append(domain)
         return domain
     }
@@ -136,9 +151,16 @@ extension CoreState {
     func reap(_ domain: Domain) {
         UserMode.useKernelAddressSpace(KernelAddressSpace.root)
         forgetEndpoints(of: domain)
-        // Deleting the root CNode's own capability destroys the CSpace and every
-        // capability in it; revoking the RAM first removes what was retyped from it.
-        _ = try? capabilities.revoke(.root(1), in: domain.cspace)
+        // Revoking the kernel's copy of the domain's RAM removes every capability made
+        // from it, in any CSpace (another domain's, or a message in flight), whatever the
+        // domain did to its own slots; deleting the root CNode's own capability then
+        // destroys the CSpace. Only then are the frames free.
+        if var keeper {
+            _ = try? capabilities.revoke(.root(domain.keeperSlot), in: keeper.cspace)
+            _ = try? capabilities.delete(.root(domain.keeperSlot), in: keeper.cspace)
+            keeper.free.append(domain.keeperSlot)
+            self.keeper = keeper
+        }
         _ = try? capabilities.delete(.root(0), in: domain.cspace)
         for frame in domain.frames { try? CoreBlock.current!.pointee.frames.free(frame) }
         domain.frames.removeAll()
@@ -166,7 +188,12 @@ extension CoreState {
             case .systemCall:
                 handleSystemCall(from: domain)
             case .interrupt(let vector):
-                CoreState.handleTrap(vector == LocalAPIC.timerVector ? .timer : vector == LocalAPIC.notifyVector ? .notify : .other(vector: vector))
+                switch vector {
+                case LocalAPIC.timerVector: CoreState.handleTrap(.timer)
+                case LocalAPIC.notifyVector: CoreState.handleTrap(.notify)
+                case LocalAPIC.spuriousVector: CoreState.handleTrap(.spurious)
+                default: CoreState.handleTrap(.other(vector: vector))
+                }
             case .exception(let vector, let errorCode, let faultAddress):
                 stop(domain, exception: vector, errorCode: errorCode, faultAddress: faultAddress)
             }

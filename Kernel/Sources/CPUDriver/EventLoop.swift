@@ -68,7 +68,7 @@ extension CoreState {
         case .latency(let to, let cycles): latencyRows[source.rawValue][to.rawValue] = max(cycles, 1)
         case .stream(let sequence):
             if sequence != streamReceived[source.rawValue] { streamErrors += 1 }
-            streamReceived[source.rawValue] = sequence + 1
+            streamReceived[source.rawValue] = sequence &+ 1
         case .benchChannel(let peer, let rounds): deferred.append(.benchChannel(peer: peer, rounds: rounds, requester: source))
         case .floorEcho(let peer, let rounds): deferred.append(.floorEcho(peer: peer, rounds: rounds))
         case .benchResult(let result): benchReplies[source.rawValue] = result

@@ -15,6 +15,8 @@ import Memory
 import BootInfo
 
 struct WaitingMessage {
+    /// The sending domain (for its quota of capabilities in flight).
+    var sender: Int
     var words: [UInt64]
     /// Where the message's capability waits in the core's transit CNode.
     var capabilitySlot: UInt32?
@@ -22,29 +24,34 @@ struct WaitingMessage {
 
 struct EndpointQueue {
     static let capacity = 8
+    /// Endpoints one domain may receive on at once, and capabilities it may have in
+    /// flight: no domain can use up the core's heap or its transit CNode.
+    static let perDomain = 16
     let endpoint: ObjectID
     /// The domain that receives on it.
     let receiver: Int
     var messages: [WaitingMessage] = []
 }
 
-/// The kernel's own CNode for capabilities inside waiting messages.
-struct TransitCNode {
+/// A CNode of the kernel's own: the transit CNode for capabilities inside waiting
+/// messages, and the keeper CNode that holds a copy of every domain's RAM capability
+/// (so the kernel can revoke it when the domain ends, whatever the domain did to its
+/// own slots).
+struct KernelCNode {
     static let slots: UInt64 = 64
     let cspace: CSpace
     /// Slot 0 holds the CNode's own capability.
     var free: [UInt32] = Array(1..<UInt32(slots))
+
+    /// A new one in one of this core's frames.
+    static func make(_ capabilities: inout CoreCapabilities) -> KernelCNode? {
+        guard let frame = CoreBlock.current!.pointee.frames.allocate(),
+              let cspace = try? capabilities.createCSpace(at: frame, slotCount: slots) else { return nil }
+        return KernelCNode(cspace: cspace)
+    }
 }
 
 extension CoreState {
-    /// The transit CNode, made from one of this core's frames on first use.
-    func transitCNode() -> TransitCNode? {
-        if let transit { return transit }
-        guard let frame = CoreBlock.current!.pointee.frames.allocate(),
-              let cspace = try? capabilities.createCSpace(at: frame, slotCount: TransitCNode.slots) else { return nil }
-        transit = TransitCNode(cspace: cspace)
-        return transit
-    }
 
     func send(from domain: Domain, on target: CapabilityAddress, words: [UInt64], capability: CapabilityAddress?) -> UInt64 {
         guard let (_, endpoint) = try? capabilities.lookup(target, in: domain.cspace, ofType: [.endpoint], requiring: .write) else {
@@ -54,9 +61,12 @@ extension CoreState {
             return InvocationStatus.noReceiver
         }
         guard endpointQueues[index].messages.count < EndpointQueue.capacity else { return InvocationStatus.endpointFull }
-        var message = WaitingMessage(words: words, capabilitySlot: nil)
+        var message = WaitingMessage(sender: domain.id, words: words, capabilitySlot: nil)
         if let capability {
-            guard var transit = transitCNode(), let slot = transit.free.popLast() else { return InvocationStatus.endpointFull }
+            let inFlight = endpointQueues.reduce(0) { $0 + $1.messages.filter { $0.sender == domain.id && $0.capabilitySlot != nil }.count }
+            guard inFlight < EndpointQueue.perDomain, var transit, let slot = transit.free.popLast() else {
+                return InvocationStatus.endpointFull
+            }
             do {
                 try capabilities.copy(capability, in: domain.cspace, to: .root(slot), in: transit.cspace)
             } catch {
@@ -80,6 +90,15 @@ extension CoreState {
             guard endpointQueues[found].receiver == domain.id else { return InvocationStatus.notEndpointOwner }
             index = found
         } else {
+            // Forget endpoints that no longer exist, then add this one (within the quota).
+            endpointQueues.removeAll { queue in
+                guard !capabilities.isAlive(queue.endpoint) else { return false }
+                for message in queue.messages { if let slot = message.capabilitySlot { releaseTransit(slot) } }
+                return true
+            }
+            guard endpointQueues.filter({ $0.receiver == domain.id }).count < EndpointQueue.perDomain else {
+                return InvocationStatus.tooManyEndpoints
+            }
             endpointQueues.append(EndpointQueue(endpoint: endpoint, receiver: domain.id))
             index = endpointQueues.count - 1
         }
@@ -87,11 +106,15 @@ extension CoreState {
         // Check everything the receiver gave before taking the message off the queue.
         guard copyToUser(domain, address: buffer, words: message.words, dryRun: true) else { return InvocationStatus.badBuffer }
         if let slot = message.capabilitySlot, let transit {
-            guard let destination else { return InvocationStatus.code(CapabilityError.slotEmpty) }
-            do {
-                try capabilities.copy(.root(slot), in: transit.cspace, to: destination, in: domain.cspace)
-            } catch {
-                return InvocationStatus.code(error)
+            // A capability revoked while it waited is gone: the words still arrive.
+            let waiting = (try? capabilities.identify(.root(slot), in: transit.cspace))?.type ?? .null
+            if waiting != .null {
+                guard let destination else { return InvocationStatus.code(CapabilityError.slotEmpty) }
+                do {
+                    try capabilities.copy(.root(slot), in: transit.cspace, to: destination, in: domain.cspace)
+                } catch {
+                    return InvocationStatus.code(error)
+                }
             }
             releaseTransit(slot)
         }

@@ -199,6 +199,7 @@ enum SelfTests {
         tally.check("user mode: an unknown system call gets an error", exited(0, outcome("probe", "bad-syscall")))
         tally.check("user mode: bad pointers and lengths get errors", exited(0, outcome("probe", "bad-pointer")))
         tally.check("user mode: exit status arrives", exited(7, outcome("probe", "exit")))
+        tally.check("user mode: the direction flag does not leak into the kernel", exited(0, outcome("probe", "direction-flag")))
         tally.check("capabilities: a wrong type is refused", exited(0, outcome("probe", "cap-wrong-type")))
         tally.check("capabilities: rights only shrink", exited(0, outcome("probe", "cap-rights")))
         tally.check("capabilities: retypes never overlap", exited(0, outcome("probe", "cap-overlap")))
@@ -212,8 +213,8 @@ enum SelfTests {
         tally.check("capabilities: invariants hold after fuzzing",
                     violations.isEmpty ? nil : "\(violations.count) violations, first \(violations[0].kind.name)")
         sameCoreMessages(state, &tally, outcome: outcome, exited: exited)
-        // Everything but the kernel's transit CNode (kept for later messages) is gone.
-        let remaining = state.capabilities.liveObjectCount - (state.transit == nil ? 0 : 1)
+        // Everything but the kernel's own two CNodes is gone.
+        let remaining = state.capabilities.liveObjectCount - (state.transit == nil ? 0 : 1) - (state.keeper == nil ? 0 : 1)
         tally.check("capabilities: ended domains leave no capabilities",
                     remaining == 0 ? nil : "\(remaining) objects remain")
         let after = available()

@@ -24,6 +24,7 @@ func bootstrapCoreMain() -> Never {
     SerialPort.initialize()
     LegacyPIC.disable()
     trapHandler = CoreState.handleTrap
+    UserMode.directionFlagLeaked = { Panic.stop(reason: "user mode's direction flag reached the kernel") }
     print("\nSwordfish: a multikernel in Swift")
 
     // 2. Boot information: PVH start info, memory map, command line.
@@ -100,7 +101,14 @@ func bootstrapCoreMain() -> Never {
     let state = CoreState(id: .bootstrap, apicID: apic.id, apicIDs: cores.apicIDs, apic: apic, tscHz: tscHz,
                           share: plan.shares[0], testMode: testMode, streamMessages: streamMessages)
     state.attach()
+    // The boot image must lie in memory the kernel mapped; only then do others see it.
+    let mappedMemory = kernelMemory(memoryMap).normalized
+    if let range = bootImageRange, !mappedMemory.contains(where: { $0.start <= range.start && range.end <= $0.end }) {
+        print("boot: boot image ignored: it does not lie in mapped RAM")
+        bootImageRange = nil
+    }
     state.bootImage = loadBootImage(bootImageRange)
+    if state.bootImage == nil { bootImageRange = nil }
     let channelArea = plan.channelArea.start.rawValue
     UnsafeMutableRawPointer(bitPattern: UInt(channelArea))!.initializeMemory(as: UInt8.self, repeating: 0, count: Int(plan.channelArea.size))
     CoreSetup.openLinks(state, area: channelArea)
@@ -203,8 +211,8 @@ func numaDomains(_ startInfo: PVHStartInfo) -> [(apicID: APICID, domain: UInt32)
     }
 }
 
-/// The programs in the boot image at `range` (mapped: it lies in RAM). Every core reads
-/// the same bytes, which nothing writes after boot.
+/// The programs in the boot image at `range`, which the bootstrap core checked lies in
+/// mapped RAM. Every core reads the same bytes, which nothing writes after boot.
 func loadBootImage(_ range: PhysicalRange?) -> BootImage? {
     guard let range, range.size > 0, range.size < 1 << 32,
           let start = UnsafeRawPointer(bitPattern: UInt(range.start.rawValue)) else { return nil }

@@ -92,6 +92,12 @@ x86_enter_user:
     movq %r14, CTX_R14(%rax)
     movq %r15, CTX_R15(%rax)
     fxsave CTX_FPU(%rax)
+    // The kernel's own floating-point controls (callee-saved in the SysV ABI): the
+    // user may have changed MXCSR or the x87 control word.
+    movl $0x1F80, %gs:24
+    ldmxcsr %gs:24
+    movw $0x37F, %gs:24
+    fldcw %gs:24
     movq %gs:8, %rsp
     popq %r15
     popq %r14
@@ -108,6 +114,7 @@ x86_enter_user:
 .global x86_syscall_entry
 x86_syscall_entry:
     swapgs
+    cld                                 // FMASK clears DF too; kept as a safeguard
     movq %rax, %gs:24
     movq %gs:16, %rax
     movq %rcx, CTX_RIP(%rax)
@@ -125,6 +132,8 @@ x86_syscall_entry:
 .global x86_user_trap
 x86_user_trap:
     swapgs
+    cld                                 // interrupt gates do not clear DF: the user's
+                                        // `std` must not reach the kernel's rep movsb
     movq %rax, %gs:24
     movq %gs:16, %rax
     movq %rcx, CTX_RCX(%rax)

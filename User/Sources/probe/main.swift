@@ -1,6 +1,7 @@
 // Misbehaves on purpose, in the way its argument names, so the kernel's tests can check
 // that only this domain stops: `kernel-read`, `kernel-write`, `unmapped`, `noncanonical`,
-// `privileged`, `bad-syscall`, `bad-pointer`, `exit`; or that capability invocations are
+// `privileged`, `bad-syscall`, `bad-pointer`, `direction-flag` (spins across timer ticks
+// with DF set), `exit`; or that capability invocations are
 // refused with the right status: `cap-wrong-type`, `cap-rights`, `cap-overlap`,
 // `cap-bad-slot`. Exit status 0 means the kernel answered as it should.
 import SwordfishUser
@@ -54,6 +55,9 @@ else if what == Array("bad-syscall".utf8) {
     let unknown = invoke(1, 77)
     print("probe: \(empty.status) \(past.status) \(malformed.status) \(unknown.status)")
     exit(empty.status == 35 && past.status == 33 && malformed.status == 17 && unknown.status == 16 ? 0 : 1)
+} else if what == Array("direction-flag".utf8) {
+    user_spin_with_direction_flag(100_000_000)
+    exit(0)
 } else if what == Array("exit".utf8) {
     exit(7)
 }

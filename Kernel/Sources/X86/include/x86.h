@@ -37,6 +37,7 @@ static inline void x86_lgdt(const x86_table_pointer *p) { __asm__ volatile("lgdt
 static inline void x86_lidt(const x86_table_pointer *p) { __asm__ volatile("lidt (%0)" : : "r"(p) : "memory"); }
 static inline void x86_ltr(uint16_t selector) { __asm__ volatile("ltr %0" : : "r"(selector) : "memory"); }
 
+static inline uint64_t x86_read_flags(void) { uint64_t v; __asm__ volatile("pushfq; popq %0" : "=r"(v)); return v; }
 static inline void x86_cli(void) { __asm__ volatile("cli" : : : "memory"); }
 static inline void x86_pause(void) { __asm__ volatile("pause" : : : "memory"); }
 /// Enables interrupts and halts in one step: `sti` takes effect after the next

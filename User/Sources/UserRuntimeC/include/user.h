@@ -41,6 +41,14 @@ static inline uint64_t user_timestamp(void) { uint32_t lo, hi; __asm__ volatile(
 static inline uint64_t user_read(uint64_t address) { return *(volatile uint64_t *)address; }
 static inline void user_write(uint64_t address, uint64_t value) { *(volatile uint64_t *)address = value; }
 static inline void user_halt(void) { __asm__ volatile("hlt"); }
+/// Spins with the direction flag set for `cycles` TSC cycles (past a timer tick), then
+/// clears it: the kernel must not inherit the flag when the tick interrupts.
+static inline void user_spin_with_direction_flag(uint64_t cycles) {
+    uint64_t start = user_timestamp();
+    __asm__ volatile("std" : : : "memory");
+    while (user_timestamp() - start < cycles) {}
+    __asm__ volatile("cld" : : : "memory");
+}
 
 /// The argument string the kernel passed at start (address and length).
 uint64_t user_argument_bytes(void);
