@@ -62,7 +62,7 @@ func bootstrapCoreMain() -> Never {
         guard let rsdp = startInfo.rsdpAddress else { throw .noRootTable }
         return try ACPITables.locate(rsdp: rsdp, memory: bootMapped).madt(memory: bootMapped)
     }
-    let cores = CoreList.make(madt: madt, bootstrap: apic.id, limit: CoreSet.capacity)
+    let cores = CoreList.make(madt: madt, bootstrap: apic.id, limit: coreLimit(memoryMap))
     let numa = numaDomains(startInfo)
     for note in cores.notes { describe(note) }
     print("boot: \(cores.count) core(s), local APIC in \(apic.mode == .x2APIC ? "x2APIC" : "xAPIC") mode, TSC \(tscHz / 1_000_000) MHz")
@@ -178,6 +178,17 @@ func startApplicationCores(_ state: CoreState, plan: MemoryPlan, channelArea: UI
     }
 }
 
+/// The most cores this machine's RAM supports: the channel area grows with the square of
+/// the core count, so it may take at most an eighth of RAM (and a message's core set
+/// caps the count too). Cores beyond this are left out, with a note, instead of failing
+/// the memory plan.
+func coreLimit(_ map: [MemoryMapEntry]) -> Int {
+    let usable = map.usableRanges.reduce(UInt64(0)) { $0 + $1.size }
+    var limit = CoreSet.capacity
+    while limit > 1 && Link.areaBytes(cores: limit) > usable / 8 { limit -= 1 }
+    return limit
+}
+
 /// What the kernel maps as memory: the first MiB (firmware data, the AP trampoline),
 /// the kernel image, usable RAM and the ACPI tables.
 func kernelMemory(_ map: [MemoryMapEntry]) -> [PhysicalRange] {
@@ -228,7 +239,7 @@ func describe(_ note: CoreListNote) {
     if case .madtUnavailable(let error) = note {
         print("boot: MADT unusable (\(error.message)\(error.detail.map { " \($0)" } ?? "")); starting core 0 only")
     } else {
-        print("boot: cores: \(note.message)\(note.detail.map { " (\($0))" } ?? "")")
+        print("boot: \(note.message)\(note.detail.map { " (\($0))" } ?? "")")
     }
 }
 
