@@ -42,13 +42,34 @@ trap_common:
     pushq %r14
     pushq %r15
     movq %rsp, %rbx                     // %rbx: the frame (callee-saved across the call)
-    andq $~15, %rsp
+    // NMI, double fault and machine check can arrive anywhere, even between `swapgs`
+    // and `iretq` on the way to user mode, or before the `swapgs` of a system call:
+    // then CS says kernel but GS.base is the user's, which is always 0 here. Switch to
+    // the kernel's for the handler and back afterwards (%r12 remembers; callee-saved).
+    xorl %r12d, %r12d
+    movq 120(%rsp), %rax                // the vector, above the 15 saved registers
+    cmpq $2, %rax
+    je 1f
+    cmpq $8, %rax
+    je 1f
+    cmpq $18, %rax
+    jne 2f
+1:  movl $0xC0000101, %ecx              // IA32_GS_BASE
+    rdmsr
+    orl %edx, %eax
+    jnz 2f
+    swapgs
+    movl $1, %r12d
+2:  andq $~15, %rsp
     subq $512, %rsp
     fxsave (%rsp)
     movq %rbx, %rdi
     call x86_trap_dispatch
     fxrstor (%rsp)
-    movq %rbx, %rsp
+    testl %r12d, %r12d
+    jz 3f
+    swapgs
+3:  movq %rbx, %rsp
     popq %r15
     popq %r14
     popq %r13
