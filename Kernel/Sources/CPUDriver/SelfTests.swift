@@ -200,6 +200,18 @@ enum SelfTests {
         tally.check("user mode: bad pointers and lengths get errors", exited(0, outcome("probe", "bad-pointer")))
         tally.check("user mode: exit status arrives", exited(7, outcome("probe", "exit")))
         tally.check("user mode: the direction flag does not leak into the kernel", exited(0, outcome("probe", "direction-flag")))
+        // Two domains at once, the same addresses, different frames.
+        if let probe = image.program(named: Array("probe".utf8)),
+           let a = try? state.spawn(probe, arguments: Array("isolation-a".utf8)),
+           let b = try? state.spawn(probe, arguments: Array("isolation-b".utf8)) {
+            _ = state.waitUntil(milliseconds: 30_000) {
+                _ = state.runNextDomain()
+                return !state.domains.contains { $0 === a || $0 === b }
+            }
+            tally.check("user mode: a domain cannot see another domain's memory", exited(0, b.state) ?? exited(0, a.state))
+        } else {
+            tally.check("user mode: a domain cannot see another domain's memory", "could not start the two probes")
+        }
         tally.check("capabilities: a wrong type is refused", exited(0, outcome("probe", "cap-wrong-type")))
         tally.check("capabilities: rights only shrink", exited(0, outcome("probe", "cap-rights")))
         tally.check("capabilities: retypes never overlap", exited(0, outcome("probe", "cap-overlap")))

@@ -1,11 +1,16 @@
 // Misbehaves on purpose, in the way its argument names, so the kernel's tests can check
 // that only this domain stops: `kernel-read`, `kernel-write`, `unmapped`, `noncanonical`,
 // `privileged`, `bad-syscall`, `bad-pointer`, `direction-flag` (spins across timer ticks
-// with DF set), `exit`; or that capability invocations are
+// with DF set), `isolation-a` and `isolation-b` (run together: neither sees the other's
+// memory at the same address), `exit`; or that capability invocations are
 // refused with the right status: `cap-wrong-type`, `cap-rights`, `cap-overlap`,
 // `cap-bad-slot`. Exit status 0 means the kernel answered as it should.
 import SwordfishUser
 import UserRuntimeC
+
+/// At the same virtual address in every domain running this program; each domain has
+/// its own frame behind it.
+nonisolated(unsafe) var marker: UInt64 = 0
 
 let what = arguments
 if what == Array("kernel-read".utf8) { _ = user_read(0x10_0000) }                 // the kernel image
@@ -58,6 +63,17 @@ else if what == Array("bad-syscall".utf8) {
 } else if what == Array("direction-flag".utf8) {
     user_spin_with_direction_flag(100_000_000)
     exit(0)
+} else if what == Array("isolation-a".utf8) {
+    // Writes its marker, lets the other domain run, and checks nobody changed it.
+    marker = 0xA5A5_A5A5
+    for _ in 0..<50 { yield() }
+    exit(marker == 0xA5A5_A5A5 ? 0 : 1)
+} else if what == Array("isolation-b".utf8) {
+    // Runs while the other domain holds its marker at the same address: it must see
+    // its own (zero) memory there, then writes its own marker.
+    let seen = marker
+    marker = 0x5A5A_5A5A
+    exit(seen == 0 ? 0 : 1)
 } else if what == Array("exit".utf8) {
     exit(7)
 }
