@@ -16,8 +16,10 @@
 //   7 receive(destination, buffer)           on an endpoint (read right): the message's
 //                                            words go to `buffer` in user memory, its
 //                                            capability (if any) into `destination`
+//   8 wait                                   on an endpoint (read right): return when a
+//                                            message is there, sleeping until then
 // Addresses use `CapabilityAddress(encoded:)`. Here the capability rules check the
-// endpoint; the kernel's same-core message code (LMP) does the rest of 6 and 7.
+// endpoint; the kernel's same-core message code (LMP) does the rest of 6, 7 and 8.
 
 /// Why an invocation was refused before it reached a capability.
 public enum InvocationError: Error, Equatable, Sendable {
@@ -37,6 +39,7 @@ public enum Invocation: Equatable, Sendable {
     case revoke
     case send(words: [UInt64], capability: CapabilityAddress?)
     case receive(destination: CapabilityAddress?, buffer: UInt64)
+    case wait
 
     /// The capability argument that means "no capability" in send and receive.
     public static let noCapability: UInt64 = .max
@@ -68,6 +71,7 @@ public enum Invocation: Equatable, Sendable {
             if a0 == noCapability { return .receive(destination: nil, buffer: a1) }
             guard let destination = CapabilityAddress(encoded: a0) else { throw .badAddress }
             return .receive(destination: destination, buffer: a1)
+        case 8: return .wait
         default: throw .unknownOperation(operation)
         }
     }
@@ -99,7 +103,7 @@ public enum Invocation: Equatable, Sendable {
         case .send:
             _ = try capabilities.lookup(target, in: cspace, ofType: [.endpoint], requiring: .write)
             return (0, [])
-        case .receive:
+        case .receive, .wait:
             _ = try capabilities.lookup(target, in: cspace, ofType: [.endpoint], requiring: .read)
             return (0, [])
         }

@@ -19,6 +19,7 @@ final class InvocationTests: XCTestCase {
         XCTAssertEqual(try Invocation.decode(operation: 6, 1, 2, 3, Invocation.noCapability), .send(words: [1, 2, 3], capability: nil))
         XCTAssertEqual(try Invocation.decode(operation: 6, 1, 2, 3, slot), .send(words: [1, 2, 3], capability: .root(5)))
         XCTAssertEqual(try Invocation.decode(operation: 7, slot, 0x1000, 0, 0), .receive(destination: .root(5), buffer: 0x1000))
+        XCTAssertEqual(try Invocation.decode(operation: 8, 0, 0, 0, 0), .wait)
     }
 
     func testRefusesNonsenseBeforeTouchingState() {
@@ -27,7 +28,7 @@ final class InvocationTests: XCTestCase {
                 XCTAssertEqual($0 as? InvocationError, expected, line: line)
             }
         }
-        refused(8, [0, 0, 0, 0], .unknownOperation(8))
+        refused(9, [0, 0, 0, 0], .unknownOperation(9))
         refused(6, [0, 0, 0, 1 << 40], .badAddress)
         refused(.max, [0, 0, 0, 0], .unknownOperation(.max))
         refused(1, [200, 4096, 1, 0], .unknownType(200))
@@ -54,7 +55,7 @@ final class InvocationTests: XCTestCase {
             }
             // Slot 0 holds the CSpace's own CNode: deleting it would end the run early.
             let target = CapabilityAddress.root(UInt32(1 + next() % 23))
-            guard let invocation = try? Invocation.decode(operation: next() % 9, words[0], words[1], words[2], words[3]) else { continue }
+            guard let invocation = try? Invocation.decode(operation: next() % 10, words[0], words[1], words[2], words[3]) else { continue }
             if (try? invocation.perform(on: &capabilities, target: target, in: cspace)) != nil { succeeded += 1 }
             if step % 500 == 0 { XCTAssertEqual(capabilities.checkInvariants(), [], "step \(step)") }
         }

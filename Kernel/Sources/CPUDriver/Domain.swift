@@ -29,6 +29,8 @@ final class Domain {
     let keeperSlot: UInt32
     let context: UserContext
     var state: State = .runnable
+    /// The endpoint this domain sleeps on (`wait`), until a message arrives there.
+    var waitingOn: ObjectID? = nil
     /// Every frame the domain holds (its pages and page tables), freed when it ends.
     var frames: [PhysicalAddress]
 
@@ -174,19 +176,26 @@ extension CoreState {
         for offset in 0..<domains.count {
             let domain = domains[(nextToRun + offset) % domains.count]
             guard domain.state.isRunnable else { continue }
+            if let endpoint = domain.waitingOn {
+                // An endpoint that died while the domain slept wakes it (receive then
+                // says why); otherwise it sleeps on.
+                guard !capabilities.isAlive(endpoint) else { continue }
+                domain.waitingOn = nil
+            }
             nextToRun = (nextToRun + offset + 1) % max(domains.count, 1)
             // System calls that leave the domain runnable go straight back to it: the
             // event loop gets control again at the next interrupt (at least every tick)
             // or when the domain yields, ends or faults.
             var exit = UserMode.run(domain.context, in: domain.addressSpace.root)
-            while case .systemCall = exit, domain.context.systemCallNumber != SystemCallNumber.yield {
+            while case .systemCall = exit {
+                let number = domain.context.systemCallNumber
                 handleSystemCall(from: domain)
-                guard domain.state.isRunnable else { break }
+                guard number != SystemCallNumber.yield, domain.state.isRunnable, domain.waitingOn == nil else { break }
                 exit = UserMode.run(domain.context, in: domain.addressSpace.root)
             }
             switch exit {
             case .systemCall:
-                handleSystemCall(from: domain)
+                break                                   // handled above, exactly once
             case .interrupt(let vector):
                 switch vector {
                 case LocalAPIC.timerVector: CoreState.handleTrap(.timer)

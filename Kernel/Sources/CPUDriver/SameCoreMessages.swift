@@ -6,8 +6,9 @@
 // becomes its receiver; each endpoint holds at most `EndpointQueue.capacity` messages,
 // and a sender to a full endpoint is told so instead of waiting.
 //
-// Receiving does not block yet: an empty endpoint answers `endpointEmpty` and the
-// receiver yields and tries again. Waking a receiver by upcall comes with dispatchers.
+// Receiving does not block: an empty endpoint answers `endpointEmpty`. A receiver that
+// has nothing else to do calls `wait`, which puts it to sleep until a message arrives
+// on that endpoint (or the endpoint dies). Waking by upcall comes with dispatchers.
 import Arch
 import Basics
 import Capabilities
@@ -78,6 +79,20 @@ extension CoreState {
             message.capabilitySlot = slot
         }
         endpointQueues[index].messages.append(message)
+        for sleeper in domains where sleeper.waitingOn == endpoint { sleeper.waitingOn = nil }
+        return InvocationStatus.success
+    }
+
+    /// Puts the domain to sleep until `target`'s endpoint has a message (at once if it
+    /// has one). Only its receiver may wait on it.
+    func wait(by domain: Domain, on target: CapabilityAddress) -> UInt64 {
+        guard let (_, endpoint) = try? capabilities.lookup(target, in: domain.cspace, ofType: [.endpoint], requiring: .read) else {
+            return InvocationStatus.code(CapabilityError.slotEmpty)
+        }
+        guard let queue = endpointQueues.first(where: { $0.endpoint == endpoint }), queue.receiver == domain.id else {
+            return InvocationStatus.notEndpointOwner
+        }
+        if queue.messages.isEmpty { domain.waitingOn = endpoint }
         return InvocationStatus.success
     }
 

@@ -69,6 +69,8 @@ extension CoreState {
             context.setResult(status: send(from: domain, on: target, words: words, capability: capability))
         case .receive(let destination, let buffer):
             context.setResult(status: receive(by: domain, on: target, destination: destination, buffer: buffer))
+        case .wait:
+            context.setResult(status: wait(by: domain, on: target))
         default:
             do {
                 let result = try invocation.perform(on: &capabilities, target: target, in: domain.cspace)

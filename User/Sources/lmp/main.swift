@@ -27,14 +27,15 @@ func makeEndpoint() {
     guard made.status == 0 else { print("lmp: retype to endpoint: \(made.status)"); exit(1) }
 }
 
-/// Receives on slot 2 (capability into slot 3), yielding while the endpoint is empty.
+/// Receives on slot 2 (capability into slot 3), sleeping while the endpoint is empty.
 func receive() -> UInt64 {
     while true {
         let status = buffer.withUnsafeMutableBufferPointer { words in
             invoke(2, 7, 3, UInt64(UInt(bitPattern: words.baseAddress))).status
         }
         if status != endpointEmpty { return status }
-        yield()
+        let waited = invoke(2, 8).status
+        if waited != 0 { return waited }
     }
 }
 
