@@ -53,10 +53,7 @@ enum BenchMode {
             unsupported("null-invocation", "no boot image with ubench")
             return
         }
-        _ = state.waitUntil(milliseconds: 60_000) {
-            _ = state.runNextDomain()
-            return !state.domains.contains { $0 === domain }
-        }
+        state.runDomains(milliseconds: 60_000) { !state.domains.contains { $0 === domain } }
         // Two domains of the lmp program ping-pong over endpoints; ping prints the line.
         guard let lmp = state.bootImage?.program(named: Array("lmp".utf8)),
               case .exited(0)? = state.runPair(lmp, "pong", quick ? "ping 200" : "ping 2000", bothWays: true).second else {

@@ -170,6 +170,15 @@ extension CoreState {
         domains.removeAll { $0 === domain }
     }
 
+    /// Runs this core's domains (and handles links meanwhile) until `done` holds or
+    /// `milliseconds` pass: how the kernel's tests and benchmarks wait for programs.
+    func runDomains(milliseconds: UInt64, until done: () -> Bool) {
+        _ = waitUntil(milliseconds: milliseconds) {
+            _ = runNextDomain()
+            return done()
+        }
+    }
+
     /// Runs the next runnable domain until it traps back; true if one ran.
     func runNextDomain() -> Bool {
         guard !domains.isEmpty else { return false }

@@ -154,12 +154,7 @@ extension CoreState {
         func receives(_ domain: Domain) -> Bool {
             endpointQueues.contains { $0.receiver == domain.id } || !domains.contains { $0 === domain }
         }
-        func runUntil(_ done: () -> Bool) {
-            _ = waitUntil(milliseconds: 30_000) {
-                _ = runNextDomain()
-                return done()
-            }
-        }
+        func runUntil(_ done: () -> Bool) { runDomains(milliseconds: 30_000, until: done) }
         guard let first = try? spawn(program, arguments: firstRole.withUTF8Buffer { Array($0) }) else { return (nil, nil) }
         runUntil { receives(first) }
         guard let second = try? spawn(program, arguments: secondRole.withUTF8Buffer { Array($0) }) else { return (nil, nil) }

@@ -171,10 +171,7 @@ enum SelfTests {
             let programName = name.withUTF8Buffer { Array($0) }
             guard let program = image.program(named: programName) else { return nil }
             guard let domain = try? state.spawn(program, arguments: arguments.withUTF8Buffer { Array($0) }) else { return nil }
-            _ = state.waitUntil(milliseconds: 30_000) {
-                _ = state.runNextDomain()
-                return !state.domains.contains { $0 === domain }
-            }
+            state.runDomains(milliseconds: 30_000) { !state.domains.contains { $0 === domain } }
             return domain.state
         }
         func exited(_ expected: Int64, _ state: Domain.State?) -> String? {
@@ -204,10 +201,7 @@ enum SelfTests {
         if let probe = image.program(named: Array("probe".utf8)),
            let a = try? state.spawn(probe, arguments: Array("isolation-a".utf8)),
            let b = try? state.spawn(probe, arguments: Array("isolation-b".utf8)) {
-            _ = state.waitUntil(milliseconds: 30_000) {
-                _ = state.runNextDomain()
-                return !state.domains.contains { $0 === a || $0 === b }
-            }
+            state.runDomains(milliseconds: 30_000) { !state.domains.contains { $0 === a || $0 === b } }
             tally.check("user mode: a domain cannot see another domain's memory", exited(0, b.state) ?? exited(0, a.state))
         } else {
             tally.check("user mode: a domain cannot see another domain's memory", "could not start the two probes")
