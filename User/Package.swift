@@ -30,12 +30,14 @@ let package = Package(
         .executable(name: "capfuzz", targets: ["capfuzz"]),
         .executable(name: "ubench", targets: ["ubench"]),
         .executable(name: "lmp", targets: ["lmp"]),
+        .executable(name: "threads", targets: ["threads"]),
     ],
     dependencies: [.package(path: "../Core")],
     targets: [
         // Entry point, the system-call instruction, and the C functions the Swift runtime needs.
         .target(name: "UserRuntimeC", dependencies: [.product(name: "FreestandingC", package: "Core")]),
-        // The user library: system calls, console output, the heap.
+        // The user library: system calls, console output, the heap, threads on the
+        // dispatcher, mutexes and condition variables, waitsets.
         .target(
             name: "SwordfishUser",
             dependencies: ["UserRuntimeC", .product(name: "Memory", package: "Core"), .product(name: "Basics", package: "Core")],
@@ -46,5 +48,6 @@ let package = Package(
         program("capfuzz"),
         program("ubench"),
         program("lmp"),
+        program("threads"),
     ]
 )

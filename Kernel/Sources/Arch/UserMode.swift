@@ -27,10 +27,7 @@ public struct UserContext {
         registers.pointee.rip = entry
         registers.pointee.rsp = stack
         registers.pointee.rflags = 0x202
-        // The default FPU state: x87 control word 0x37F, MXCSR 0x1F80 (SDM Vol. 1 §10.5.1).
-        let fpu = UnsafeMutableRawPointer(registers) + MemoryLayout<x86_user_context>.offset(of: \x86_user_context.fpu)!
-        fpu.storeBytes(of: UInt16(0x37F), toByteOffset: 0, as: UInt16.self)
-        fpu.storeBytes(of: UInt32(0x1F80), toByteOffset: 24, as: UInt32.self)
+        Self.setDefaultFloatingPoint(UnsafeMutableRawPointer(registers) + Self.floatingPointOffset)
     }
 
     public func release() { registers.deallocate() }

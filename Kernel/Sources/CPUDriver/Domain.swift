@@ -1,7 +1,7 @@
-// A domain: a user program running on this core in its own address space. Today a
-// domain has one thread of control on one core; dispatchers with upcalls, several
-// cores per domain and capabilities as the only authority are the next steps (issue 4).
-// Everything about a domain lives in its core's memory.
+// A domain: a user program running on this core in its own address space, with one
+// dispatcher (Dispatcher.swift) through which the kernel gives it the core; its user
+// library runs threads on top. A domain lives on one core, and everything about it lives
+// in that core's memory.
 import Arch
 import Basics
 import BootInfo
@@ -29,19 +29,34 @@ final class Domain {
     let keeperSlot: UInt32
     let context: UserContext
     var state: State = .runnable
-    /// The endpoint this domain sleeps on (`wait`), until a message arrives there.
-    var waitingOn: ObjectID? = nil
+    /// What the domain sleeps until, if it sleeps.
+    var waiting: Wait? = nil
+    /// Where it continues next time: at an upcall, or (nil) where it left off.
+    var pendingUpcall: Upcall? = nil
+    /// The last fault handed to its dispatcher, for the message if it gives up on it.
+    var lastFault: (vector: UInt8, errorCode: UInt64, address: UInt64, instructionPointer: UInt64)? = nil
+    /// The page shared with its dispatcher (see DispatcherFrame).
+    let dispatcherFrame: PhysicalAddress
     /// Every frame the domain holds (its pages and page tables), freed when it ends.
     var frames: [PhysicalAddress]
 
+    enum Wait {
+        /// `wait` on an endpoint: until a message arrives there, or it dies.
+        case endpoint(ObjectID)
+        /// The wait system call: until any endpoint the domain receives on has a
+        /// message, or dies.
+        case anyEndpoint
+    }
+
     init(id: Int, name: String, addressSpace: UserAddressSpace, cspace: CSpace, keeperSlot: UInt32,
-         context: UserContext, frames: [PhysicalAddress]) {
+         context: UserContext, dispatcherFrame: PhysicalAddress, frames: [PhysicalAddress]) {
         self.id = id
         self.name = name
         self.addressSpace = addressSpace
         self.cspace = cspace
         self.keeperSlot = keeperSlot
         self.context = context
+        self.dispatcherFrame = dispatcherFrame
         self.frames = frames
     }
 }
@@ -113,6 +128,11 @@ extension CoreState {
             } catch { throw fail() }
             stackFrames.append(frame)
         }
+        // The dispatcher frame (zeroed: no upcalls until the library registers them).
+        guard let dispatcherFrame = frames.allocateTableFrame() else { throw fail() }
+        do {
+            try space.map(dispatcherFrame, at: DispatcherFrame.userAddress, writable: true, executable: false, frames: &frames)
+        } catch { throw fail() }
         let top = frames.pointer(to: stackFrames[stackFrames.count - 1])
         let argumentsAddress = UserLayout.stackTop - 4096
         for (i, byte) in arguments.enumerated() { top.storeBytes(of: byte, toByteOffset: i, as: UInt8.self) }
@@ -142,9 +162,11 @@ extension CoreState {
         let context = UserContext(entry: image.entry, stack: argumentsAddress - 16)
         context.registers.pointee.rdi = argumentsAddress
         context.registers.pointee.rsi = UInt64(arguments.count)
+        context.registers.pointee.rdx = DispatcherFrame.userAddress
         nextDomainID += 1
         let domain = Domain(id: nextDomainID, name: String(decoding: program.name, as: UTF8.self), addressSpace: space,
-                            cspace: cspace, keeperSlot: keeperSlot, context: context, frames: frames.taken)
+                            cspace: cspace, keeperSlot: keeperSlot, context: context, dispatcherFrame: dispatcherFrame,
+                            frames: frames.taken)
         domains.append(domain)
         return domain
     }
@@ -185,13 +207,15 @@ extension CoreState {
         for offset in 0..<domains.count {
             let domain = domains[(nextToRun + offset) % domains.count]
             guard domain.state.isRunnable else { continue }
-            if let endpoint = domain.waitingOn {
-                // An endpoint that died while the domain slept wakes it (receive then
-                // says why); otherwise it sleeps on.
-                guard !capabilities.isAlive(endpoint) else { continue }
-                domain.waitingOn = nil
+            if let waiting = domain.waiting {
+                guard wakes(domain, from: waiting) else { continue }
+                domain.waiting = nil
             }
             nextToRun = (nextToRun + offset + 1) % max(domains.count, 1)
+            guard enterUpcall(domain) else {
+                finishIfDone(domain)
+                return true
+            }
             // System calls that leave the domain runnable go straight back to it: the
             // event loop gets control again at the next interrupt (at least every tick)
             // or when the domain yields, ends or faults.
@@ -199,7 +223,7 @@ extension CoreState {
             while case .systemCall = exit {
                 let number = domain.context.systemCallNumber
                 handleSystemCall(from: domain)
-                guard number != SystemCallNumber.yield, domain.state.isRunnable, domain.waitingOn == nil else { break }
+                guard number != SystemCallNumber.yield, domain.state.isRunnable, domain.waiting == nil else { break }
                 exit = UserMode.run(domain.context, in: domain.addressSpace.root)
             }
             switch exit {
@@ -212,8 +236,12 @@ extension CoreState {
                 case LocalAPIC.spuriousVector: CoreState.handleTrap(.spurious)
                 default: CoreState.handleTrap(.other(vector: vector))
                 }
+                preempted(domain)
             case .exception(let vector, let errorCode, let faultAddress):
-                stop(domain, exception: vector, errorCode: errorCode, faultAddress: faultAddress)
+                if !deliverFault(to: domain, vector: vector, errorCode: errorCode, address: faultAddress) {
+                    stop(domain, exception: vector, errorCode: errorCode, faultAddress: faultAddress,
+                         disabled: domain.frameWord(DispatcherFrame.faultEntry) != 0)
+                }
             }
             finishIfDone(domain)
             return true
@@ -221,9 +249,23 @@ extension CoreState {
         return false
     }
 
-    /// A user fault stops the domain, never the core.
-    func stop(_ domain: Domain, exception vector: UInt8, errorCode: UInt64, faultAddress: UInt64) {
-        let exception = Exception(vector: vector, errorCode: errorCode, instructionPointer: domain.context.instructionPointer,
+    /// Whether a sleeping domain has something to wake for. An endpoint that died
+    /// while the domain slept wakes it too (receive then says why).
+    func wakes(_ domain: Domain, from waiting: Domain.Wait) -> Bool {
+        switch waiting {
+        case .endpoint(let endpoint):
+            return !capabilities.isAlive(endpoint)
+        case .anyEndpoint:
+            return endpointQueues.contains { $0.receiver == domain.id && (!$0.messages.isEmpty || !capabilities.isAlive($0.endpoint)) }
+        }
+    }
+
+    /// A user fault the domain's dispatcher does not handle stops the domain, never the
+    /// core. `disabled`: its dispatcher had a fault upcall but was disabled.
+    func stop(_ domain: Domain, exception vector: UInt8, errorCode: UInt64, faultAddress: UInt64,
+              instructionPointer: UInt64? = nil, disabled: Bool = false) {
+        let rip = instructionPointer ?? domain.context.instructionPointer
+        let exception = Exception(vector: vector, errorCode: errorCode, instructionPointer: rip,
                                   stackPointer: domain.context.stackPointer, framePointer: 0, faultAddress: faultAddress)
         var reason = "\(exception.name)"
         if vector == 14 {
@@ -231,7 +273,8 @@ extension CoreState {
             let what = errorCode & 1 != 0 ? (faultAddress < UserMode.userRange.lowerBound ? "kernel memory" : "a protected page") : "an unmapped address"
             reason += ": \(access) \(what) \(hex(faultAddress))"
         }
-        reason += ", rip \(hex(domain.context.instructionPointer))"
+        reason += ", rip \(hex(rip))"
+        if disabled { reason += " (its dispatcher was disabled)" }
         domain.state = .stopped(reason)
     }
 

@@ -7,8 +7,9 @@
 // and a sender to a full endpoint is told so instead of waiting.
 //
 // Receiving does not block: an empty endpoint answers `endpointEmpty`. A receiver that
-// has nothing else to do calls `wait`, which puts it to sleep until a message arrives
-// on that endpoint (or the endpoint dies). Waking by upcall comes with dispatchers.
+// has nothing else to do sleeps: on one endpoint with the `wait` invocation, or on all
+// of its endpoints with the wait system call (what the user library's waitset does
+// when none of its threads can run), until a message arrives or an endpoint dies.
 import Arch
 import Basics
 import Capabilities
@@ -79,7 +80,7 @@ extension CoreState {
             message.capabilitySlot = slot
         }
         endpointQueues[index].messages.append(message)
-        for sleeper in domains where sleeper.waitingOn == endpoint { sleeper.waitingOn = nil }
+        for sleeper in domains where sleeper.id == endpointQueues[index].receiver { sleeper.waiting = nil }
         return InvocationStatus.success
     }
 
@@ -92,7 +93,7 @@ extension CoreState {
         guard let queue = endpointQueues.first(where: { $0.endpoint == endpoint }), queue.receiver == domain.id else {
             return InvocationStatus.notEndpointOwner
         }
-        if queue.messages.isEmpty { domain.waitingOn = endpoint }
+        if queue.messages.isEmpty { domain.waiting = .endpoint(endpoint) }
         return InvocationStatus.success
     }
 

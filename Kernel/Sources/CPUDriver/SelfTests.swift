@@ -219,6 +219,20 @@ enum SelfTests {
         tally.check("capabilities: invariants hold after fuzzing",
                     violations.isEmpty ? nil : "\(violations.count) violations, first \(violations[0].kind.name)")
         sameCoreMessages(state, &tally, outcome: outcome, exited: exited)
+        // Threads on the dispatcher: preemption by run upcalls, faults by fault upcalls,
+        // the synchronisation primitives, waitsets.
+        tally.check("dispatchers: threads that never yield are preempted, FPU state intact", exited(0, outcome("threads", "preempt")))
+        tally.check("dispatchers: join returns each thread's value", exited(0, outcome("threads", "join")))
+        tally.check("dispatchers: a mutex keeps a counter exact", exited(0, outcome("threads", "mutex")))
+        tally.check("dispatchers: condition variables carry a bounded buffer", exited(0, outcome("threads", "condition")))
+        tally.check("dispatchers: a faulting thread ends alone", exited(0, outcome("threads", "fault")))
+        tally.check("dispatchers: a fault in the first thread stops the domain", stopped("page fault", outcome("threads", "main-fault")))
+        tally.check("dispatchers: bad resume, wait and fault calls are refused", exited(0, outcome("threads", "bad-calls")))
+        tally.check("dispatchers: a waitset delivers from two endpoints", exited(0, outcome("threads", "waitset")))
+        if let threads = image.program(named: Array("threads".utf8)) {
+            let pair = state.runPair(threads, "waitset-server", "waitset-client", bothWays: false)
+            tally.check("dispatchers: a waitset sleeps until another domain's messages arrive", exited(0, pair.first) ?? exited(0, pair.second))
+        }
         // Everything but the kernel's own two CNodes is gone.
         let remaining = state.capabilities.liveObjectCount - (state.transit == nil ? 0 : 1) - (state.keeper == nil ? 0 : 1)
         tally.check("capabilities: ended domains leave no capabilities",

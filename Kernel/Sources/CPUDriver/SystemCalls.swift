@@ -8,9 +8,17 @@
 //   3 invoke(capability, operation, a0, a1, a2, a3)
 //                              a capability invocation (Core/Sources/Capabilities/
 //                              Invocation.swift lists the operations); RDX returns a value
+//   4 resume(area)             continue, enabled, from the save area at `area` (a
+//                              dispatcher's user-level scheduler resuming a thread);
+//                              does not return on success
+//   5 wait                     sleep until an endpoint the domain receives on has a
+//                              message (its waitset has nothing to do)
+//   6 unhandledFault           the dispatcher gives up on the fault it was handed: the
+//                              kernel stops the domain and reports the fault
 //
-// Status (RAX on return): 0 success, 1 invalid system call, 2 bad address, 3 bad length;
-// invocations: 16–20 refused while decoding, 32–46 refused by the capability rules
+// Status (RAX on return): 0 success, 1 invalid system call, 2 bad address, 3 bad length,
+// 4 bad save area, 5 nothing to wait for, 6 no fault; invocations: 16–20 refused while
+// decoding, 32–53 refused by the capability rules or the message code
 // (`InvocationStatus`).
 import Arch
 import Basics
@@ -21,10 +29,13 @@ enum SystemCallNumber {
     static let exit: UInt64 = 1
     static let yield: UInt64 = 2
     static let invoke: UInt64 = 3
+    static let resume: UInt64 = 4
+    static let wait: UInt64 = 5
+    static let unhandledFault: UInt64 = 6
 }
 
 enum SystemCallStatus: UInt64 {
-    case success = 0, invalidSystemCall, badAddress, badLength
+    case success = 0, invalidSystemCall, badAddress, badLength, badSaveArea, nothingToWaitFor, noFault
 }
 
 extension CoreState {
@@ -45,6 +56,20 @@ extension CoreState {
             context.setResult(status: SystemCallStatus.success.rawValue)
         case SystemCallNumber.invoke:
             invoke(from: domain)
+        case SystemCallNumber.resume:
+            // On success the registers are the save area's, results and all.
+            let status = resume(domain, from: context.argument(0))
+            if status != .success { context.setResult(status: status.rawValue) }
+        case SystemCallNumber.wait:
+            guard endpointQueues.contains(where: { $0.receiver == domain.id }) else {
+                return context.setResult(status: SystemCallStatus.nothingToWaitFor.rawValue)
+            }
+            context.setResult(status: SystemCallStatus.success.rawValue)
+            if !wakes(domain, from: .anyEndpoint) { domain.waiting = .anyEndpoint }
+        case SystemCallNumber.unhandledFault:
+            guard let fault = domain.lastFault else { return context.setResult(status: SystemCallStatus.noFault.rawValue) }
+            stop(domain, exception: fault.vector, errorCode: fault.errorCode, faultAddress: fault.address,
+                 instructionPointer: fault.instructionPointer)
         default:
             context.setResult(status: SystemCallStatus.invalidSystemCall.rawValue)
         }

@@ -1,6 +1,7 @@
 // What the Embedded Swift runtime needs from a user program: memory (a heap over an
 // arena in the program's own data segment, using the same allocator code as the
 // kernel) and character output (a line buffer sent to the console by system call).
+// Both are shared by all of the program's threads, so they run disabled.
 import UserRuntimeC
 import Basics
 import Memory
@@ -27,6 +28,8 @@ func memory() -> UnsafeMutablePointer<UserMemory>? {
 
 @_cdecl("posix_memalign")
 func posixMemalign(_ result: UnsafeMutablePointer<UnsafeMutableRawPointer?>, _ alignment: Int, _ size: Int) -> CInt {
+    let wasDisabled = Dispatcher.disable()
+    defer { Dispatcher.restore(wasDisabled) }
     guard let memory = memory() else { result.pointee = nil; return 12 }
     result.pointee = memory.pointee.heap.allocate(byteCount: size, alignment: alignment, frames: &memory.pointee.frames)
     return result.pointee == nil ? 12 : 0
@@ -34,12 +37,16 @@ func posixMemalign(_ result: UnsafeMutablePointer<UnsafeMutableRawPointer?>, _ a
 
 @_cdecl("user_free")
 func userFree(_ pointer: UnsafeMutableRawPointer?) {
+    let wasDisabled = Dispatcher.disable()
+    defer { Dispatcher.restore(wasDisabled) }
     guard let pointer, let memory = memory() else { return }
     try? memory.pointee.heap.free(pointer, frames: &memory.pointee.frames)
 }
 
 @_cdecl("putchar")
 func putchar(_ character: CInt) -> CInt {
+    let wasDisabled = Dispatcher.disable()
+    defer { Dispatcher.restore(wasDisabled) }
     let byte = UInt8(truncatingIfNeeded: character)
     if !lineBufferReady { lineBuffer.reserveCapacity(256); lineBufferReady = true }
     lineBuffer.append(byte)

@@ -1,5 +1,5 @@
-// The system calls a user program can make. Everything beyond these few will be a
-// capability invocation (issue 4); each call returns a status, 0 for success.
+// The system calls a user program can make (Kernel/Sources/CPUDriver/SystemCalls.swift);
+// everything else is a capability invocation. Each call returns a status, 0 for success.
 import UserRuntimeC
 
 public enum SystemCall {
@@ -7,6 +7,9 @@ public enum SystemCall {
     public static let print: UInt64 = 0
     public static let exit: UInt64 = 1
     public static let yield: UInt64 = 2
+    public static let resume: UInt64 = 4
+    public static let wait: UInt64 = 5
+    public static let unhandledFault: UInt64 = 6
 
     /// Status codes the kernel answers with.
     public enum Status: UInt64 {
@@ -14,6 +17,9 @@ public enum SystemCall {
         case invalidSystemCall = 1
         case badAddress = 2
         case badLength = 3
+        case badSaveArea = 4
+        case nothingToWaitFor = 5
+        case noFault = 6
     }
 
     @discardableResult
@@ -29,7 +35,7 @@ public func exit(_ status: Int) -> Never {
     while true {}
 }
 
-/// Lets the next domain on this core run.
+/// Lets the next domain on this core run (`Thread.yield` lets this domain's other threads run).
 public func yield() { SystemCall.raw(SystemCall.yield) }
 
 /// The argument string this program was started with.

@@ -30,6 +30,69 @@ static inline user_syscall_result user_invoke(uint64_t target, uint64_t operatio
     return r;
 }
 
+/// A register save area, in the layout of the kernel's `x86_user_context`
+/// (Kernel/Sources/X86/include/x86.h): what the kernel saves when it preempts the
+/// dispatcher or hands it a fault, and what the resume system call continues from.
+typedef struct {
+    uint64_t rax, rbx, rcx, rdx, rsi, rdi, rbp, r8, r9, r10, r11, r12, r13, r14, r15;
+    uint64_t rip, rsp, rflags;
+    uint64_t vector, error_code, fault_address, padding;
+    uint8_t fpu[512] __attribute__((aligned(16)));
+} user_save_area;
+_Static_assert(sizeof(user_save_area) == 688, "save area layout");
+
+/// The page this domain shares with the kernel (Kernel/Sources/CPUDriver/Dispatcher.swift
+/// has the same offsets). The library registers its upcall entry and stack; the kernel
+/// fills the save areas and the fault words.
+typedef struct {
+    volatile uint64_t disabled;
+    uint64_t run_entry, fault_entry, upcall_stack;
+    uint64_t fault_vector, fault_error_code, fault_address;
+    uint64_t preemptions, upcalls;
+    uint64_t reserved[23];
+    user_save_area enabled_area;
+    uint8_t reserved_after_enabled[80];
+    user_save_area trap_area;
+} user_dispatcher_frame;
+_Static_assert(__builtin_offsetof(user_dispatcher_frame, enabled_area) == 256, "dispatcher frame layout");
+_Static_assert(__builtin_offsetof(user_dispatcher_frame, trap_area) == 1024, "dispatcher frame layout");
+
+/// The dispatcher frame's address, as the kernel passed it to _start.
+extern uint64_t user_dispatcher_address;
+static inline user_dispatcher_frame *user_dispatcher(void) { return (user_dispatcher_frame *)user_dispatcher_address; }
+/// Sets the disabled flag; the compiler barrier keeps every access to the scheduler's
+/// data on the right side of it.
+static inline void user_set_disabled(uint64_t disabled) {
+    __asm__ volatile("" : : : "memory");
+    user_dispatcher()->disabled = disabled;
+    __asm__ volatile("" : : : "memory");
+}
+static inline uint64_t user_is_disabled(void) { return user_dispatcher()->disabled; }
+
+/// A user-level thread's saved state: its stack pointer while switched out
+/// cooperatively (callee-saved registers on its stack), or a whole save area while it
+/// is preempted.
+typedef struct {
+    uint64_t saved_rsp, padding;
+    user_save_area area;
+} user_thread_state;
+
+/// Saves the callee-saved registers of the running thread in `from`, continues `to`
+/// (switched out cooperatively) and returns when something switches back (switch.S).
+void user_thread_switch(user_thread_state *from, user_thread_state *to);
+/// The same, but `to` was preempted: resumes its save area. Returns 0 when something
+/// switches back, or the kernel's status if it refused the save area.
+uint64_t user_thread_switch_to_area(user_thread_state *from, user_thread_state *to);
+/// Continues `to` from an upcall or a finished thread, whose stack is abandoned.
+_Noreturn void user_thread_enter(user_thread_state *to, uint64_t preempted);
+/// Prepares a new thread's stack ending at `top` so that switching to it calls
+/// `swordfish_thread_main`.
+void user_thread_prepare(user_thread_state *state, uint64_t top);
+/// Copies the save area the kernel filled at preemption into `state`.
+static inline void user_thread_save_preempted(user_thread_state *state) { state->area = user_dispatcher()->enabled_area; }
+/// Registers the upcall entry (for run and fault upcalls) and its stack.
+void user_dispatcher_register(void);
+
 /// The heap arena in the program's own data segment (start.S).
 extern char user_heap_arena[], user_heap_arena_end[];
 static inline uint64_t user_heap_start(void) { return (uint64_t)user_heap_arena; }

@@ -1,0 +1,126 @@
+// Dispatchers: how the kernel hands a core to a domain, in the scheduler-activation
+// style of Barrelfish (and Psyche and K42 before it). Each domain has a dispatcher
+// frame, a page it shares with the kernel at `DispatcherFrame.userAddress`. In it the
+// domain's user library registers its upcall entry points and an upcall stack, and keeps
+// the `disabled` flag:
+//
+// - Preempted while enabled (the flag clear): the kernel saves the registers in the
+//   frame's enabled save area, sets the flag, and next time enters the run upcall. The
+//   user-level scheduler then decides which of its threads continues (it may resume the
+//   saved one with the resume system call).
+// - Preempted while disabled (inside the user-level scheduler): the kernel keeps the
+//   registers in its own save area for the domain and simply resumes them. Keeping this
+//   disabled save area out of the shared page means the kernel never resumes
+//   from state the domain could have changed behind its back.
+// - A fault while enabled: the registers go to the frame's trap save area, with the
+//   vector, error code and address, and the kernel enters the fault upcall. A fault
+//   while disabled, or before the library registered its upcalls, stops the domain.
+//
+// Everything the kernel reads from the frame is untrusted: entry points and stacks must
+// lie in user memory, or the domain is stopped with a message that says so.
+import Arch
+import Basics
+
+/// The dispatcher frame's layout (byte offsets), shared with
+/// User/Sources/UserRuntimeC/include/user.h.
+enum DispatcherFrame {
+    /// Where every domain sees its frame: just below its stack.
+    static let userAddress: UInt64 = UserLayout.stackTop - UInt64(UserLayout.stackPages + 2) * 4096
+    static let disabled = 0
+    static let runEntry = 8
+    static let faultEntry = 16
+    static let upcallStack = 24
+    static let faultVector = 32
+    static let faultErrorCode = 40
+    static let faultAddress = 48
+    /// Counters the kernel keeps for the domain to read: enabled preemptions and upcalls.
+    static let preemptions = 56
+    static let upcalls = 64
+    static let enabledArea = 256
+    static let trapArea = 1024
+}
+
+/// Why the kernel enters a dispatcher at an upcall instead of where it left off.
+enum Upcall {
+    /// It was preempted while enabled: its registers are in the enabled save area.
+    case run
+    /// It faulted while enabled: its registers are in the trap save area.
+    case fault(vector: UInt8, errorCode: UInt64, address: UInt64)
+
+    /// The upcall's first argument (RDI), as the user library decodes it.
+    var kind: UInt64 { if case .run = self { return 0 } else { return 1 } }
+}
+
+extension Domain {
+    /// The frame as the kernel sees it (through its own mapping of all RAM).
+    var dispatcherWords: UnsafeMutableRawPointer {
+        TrackingFrames(block: CoreBlock.current!).pointer(to: dispatcherFrame)
+    }
+
+    func frameWord(_ offset: Int) -> UInt64 { dispatcherWords.load(fromByteOffset: offset, as: UInt64.self) }
+    func setFrameWord(_ offset: Int, _ value: UInt64) { dispatcherWords.storeBytes(of: value, toByteOffset: offset, as: UInt64.self) }
+
+    /// Enabled: the library registered its run upcall and the flag is clear.
+    var isEnabled: Bool { frameWord(DispatcherFrame.runEntry) != 0 && frameWord(DispatcherFrame.disabled) == 0 }
+}
+
+extension CoreState {
+    /// The domain lost the core to an interrupt: if it was enabled, its registers go to
+    /// the enabled save area and it will continue at its run upcall.
+    func preempted(_ domain: Domain) {
+        guard domain.isEnabled else { return }                  // disabled: resume as it was
+        domain.context.store(to: domain.dispatcherWords + DispatcherFrame.enabledArea)
+        domain.setFrameWord(DispatcherFrame.disabled, 1)
+        domain.setFrameWord(DispatcherFrame.preemptions, domain.frameWord(DispatcherFrame.preemptions) &+ 1)
+        domain.pendingUpcall = .run
+    }
+
+    /// The domain took an exception. If it was enabled with a fault upcall, the fault is
+    /// its own to handle (true); otherwise the caller stops it.
+    func deliverFault(to domain: Domain, vector: UInt8, errorCode: UInt64, address: UInt64) -> Bool {
+        guard domain.isEnabled, domain.frameWord(DispatcherFrame.faultEntry) != 0 else { return false }
+        domain.context.store(to: domain.dispatcherWords + DispatcherFrame.trapArea)
+        domain.setFrameWord(DispatcherFrame.faultVector, UInt64(vector))
+        domain.setFrameWord(DispatcherFrame.faultErrorCode, errorCode)
+        domain.setFrameWord(DispatcherFrame.faultAddress, address)
+        domain.setFrameWord(DispatcherFrame.disabled, 1)
+        domain.pendingUpcall = .fault(vector: vector, errorCode: errorCode, address: address)
+        domain.lastFault = (vector, errorCode, address, domain.context.instructionPointer)
+        return true
+    }
+
+    /// Sets the domain's registers up for its pending upcall, if any. False if the frame
+    /// names an entry or stack outside user memory (the domain is then stopped).
+    func enterUpcall(_ domain: Domain) -> Bool {
+        guard let upcall = domain.pendingUpcall else { return true }
+        domain.pendingUpcall = nil
+        let entry: UInt64, arguments: (UInt64, UInt64, UInt64, UInt64)
+        switch upcall {
+        case .run:
+            entry = domain.frameWord(DispatcherFrame.runEntry)
+            arguments = (upcall.kind, 0, 0, 0)
+        case .fault(let vector, let errorCode, let address):
+            entry = domain.frameWord(DispatcherFrame.faultEntry)
+            arguments = (upcall.kind, UInt64(vector), address, errorCode)
+        }
+        let stack = domain.frameWord(DispatcherFrame.upcallStack)
+        guard UserMode.userRange.contains(entry), stack > UserMode.userRange.lowerBound + 64,
+              stack <= UserMode.userRange.upperBound else {
+            domain.state = .stopped("dispatcher: upcall entry \(hex(entry)) or stack \(hex(stack)) is not in user memory")
+            return false
+        }
+        domain.setFrameWord(DispatcherFrame.upcalls, domain.frameWord(DispatcherFrame.upcalls) &+ 1)
+        domain.context.prepareUpcall(entry: entry, stackTop: stack, arguments: arguments)
+        return true
+    }
+
+    /// The resume system call: continue from the save area at `address` in the domain's
+    /// memory, enabled. Nothing changes unless the area is readable user memory and safe
+    /// to enter.
+    func resume(_ domain: Domain, from address: UInt64) -> SystemCallStatus {
+        guard let area = copyFromUser(domain, address: address, length: UserContext.saveAreaBytes) else { return .badAddress }
+        guard domain.context.load(from: area) else { return .badSaveArea }
+        domain.setFrameWord(DispatcherFrame.disabled, 0)
+        return .success
+    }
+}

@@ -1,0 +1,208 @@
+// User-level threads on the dispatcher (the scheduler-activation model; see
+// Kernel/Sources/CPUDriver/Dispatcher.swift). The kernel knows only the dispatcher: when
+// it preempts it while enabled it saves the registers in the dispatcher frame and enters
+// `swordfish_upcall`, and this library decides which thread runs next. Threads switch
+// among themselves without the kernel: yield, join, a mutex or a condition variable
+// switch stacks in user mode (switch.S).
+//
+// The scheduler's data is touched only while the dispatcher is disabled, so the kernel
+// never upcalls in the middle of it: a preemption while disabled simply resumes. The
+// heap and console buffer take the same care (Runtime.swift).
+import UserRuntimeC
+
+/// A thread of this domain.
+public final class Thread {
+    /// How a thread ended.
+    public enum Outcome: Equatable {
+        case returned(Int)
+        /// It took an exception the library could not fix (the domain goes on).
+        case faulted(vector: UInt8, address: UInt64)
+    }
+
+    public let id: Int
+    let state: UnsafeMutablePointer<user_thread_state>
+    /// Its stack (nil for the program's first thread, which runs on the stack the kernel
+    /// gave it, and once a joiner freed it).
+    var stack: UnsafeMutableRawPointer?
+    var body: (() -> Int)?
+    /// Its registers are in `state.area` (the kernel preempted it), not on its stack.
+    var preempted = false
+    public internal(set) var outcome: Outcome? = nil
+    var joiners: [Thread] = []
+
+    static let stackBytes = 16 * 1024
+
+    init(id: Int, stack: UnsafeMutableRawPointer?, body: (() -> Int)?) {
+        self.id = id
+        self.stack = stack
+        self.body = body
+        state = UnsafeMutablePointer<user_thread_state>.allocate(capacity: 1)
+    }
+
+    deinit { state.deallocate() }
+
+    /// Starts `body` in a new thread; it runs when the scheduler gets to it.
+    public static func spawn(_ body: @escaping () -> Int) -> Thread {
+        let stack = UnsafeMutableRawPointer.allocate(byteCount: stackBytes, alignment: 16)
+        let thread = Thread(id: Scheduler.nextID, stack: stack, body: body)
+        user_thread_prepare(thread.state, UInt64(UInt(bitPattern: stack + stackBytes)))
+        let wasDisabled = Dispatcher.disable()
+        Scheduler.nextID += 1
+        Scheduler.runQueue.append(thread)
+        Dispatcher.restore(wasDisabled)
+        return thread
+    }
+
+    /// Waits until the thread ends, and says how.
+    public func join() -> Outcome {
+        let wasDisabled = Dispatcher.disable()
+        if outcome == nil {
+            joiners.append(Scheduler.current)
+            Scheduler.block()
+        }
+        if let stack {
+            stack.deallocate()
+            self.stack = nil
+        }
+        Dispatcher.restore(wasDisabled)
+        return outcome!
+    }
+
+    /// Lets the other runnable threads of this domain run first.
+    public static func yield() {
+        let wasDisabled = Dispatcher.disable()
+        if !Scheduler.runQueue.isEmpty {
+            Scheduler.runQueue.append(Scheduler.current)
+            Scheduler.block()
+        }
+        Dispatcher.restore(wasDisabled)
+    }
+
+    /// The running thread.
+    public static var current: Thread { Scheduler.current }
+
+    /// Times the kernel preempted this domain while it was enabled, and upcalls it made.
+    public static var preemptions: UInt64 { user_dispatcher().pointee.preemptions }
+    public static var upcalls: UInt64 { user_dispatcher().pointee.upcalls }
+}
+
+/// The run queue and the switching; every function here runs disabled.
+enum Scheduler {
+    static var nextID = 1
+    /// The program's first thread (id 0), made on first use.
+    static var current = Thread(id: 0, stack: nil, body: nil)
+    static var runQueue: [Thread] = []
+
+    /// Takes the next runnable thread as the current one, sleeping in the kernel while
+    /// only a waitset can make one runnable.
+    static func takeNext() -> Thread {
+        while runQueue.isEmpty {
+            guard Waitset.wakeWaiters() else {
+                print("threads: every thread is blocked and no waitset waits: deadlock")
+                exit(70)
+            }
+        }
+        current = runQueue.removeFirst()
+        return current
+    }
+
+    /// Leaves the current thread, which the caller has queued where it belongs (run
+    /// queue, a mutex, a join), for the next runnable one. Returns when something
+    /// switches back to it.
+    static func block() {
+        let previous = current
+        let next = takeNext()
+        guard next !== previous else { return }
+        if next.preempted {
+            next.preempted = false
+            let status = user_thread_switch_to_area(previous.state, next.state)
+            guard status == 0 else {
+                print("threads: the kernel refused a save area (status \(status))")
+                exit(71)
+            }
+        } else {
+            user_thread_switch(previous.state, next.state)
+        }
+    }
+
+    /// Picks the next thread for a context that will never continue (an upcall, a
+    /// finished thread); returns what `enter` needs, holding no references.
+    static func abandon() -> (UnsafeMutablePointer<user_thread_state>, UInt64) {
+        let next = takeNext()
+        let preempted = next.preempted
+        next.preempted = false
+        return (next.state, preempted ? 1 : 0)
+    }
+
+    static func enter(_ target: (UnsafeMutablePointer<user_thread_state>, UInt64)) -> Never {
+        user_thread_enter(target.0, target.1)
+    }
+
+    /// The current thread ended: wake its joiners.
+    static func finish(_ outcome: Thread.Outcome) {
+        current.outcome = outcome
+        current.body = nil
+        runQueue.append(contentsOf: current.joiners)
+        current.joiners.removeAll()
+    }
+
+    /// The kernel preempted the current thread (its registers are in the enabled save
+    /// area): queue it behind the others.
+    static func preempted() {
+        user_thread_save_preempted(current.state)
+        current.preempted = true
+        runQueue.append(current)
+    }
+
+    /// The current thread faulted (its registers are in the trap save area). A new
+    /// thread ends with the fault; the program's first thread cannot, and the kernel
+    /// stops the domain and reports the fault.
+    static func faulted(vector: UInt64, address: UInt64) {
+        guard current.id != 0 else {
+            SystemCall.raw(SystemCall.unhandledFault)
+            exit(72)
+        }
+        print("threads: thread \(current.id) ended by exception \(vector) at address \(hexadecimal(address))")
+        finish(.faulted(vector: UInt8(truncatingIfNeeded: vector), address: address))
+    }
+}
+
+/// Where the dispatcher's upcalls arrive (registered by `user_dispatcher_register`),
+/// disabled and on the upcall stack: kind 0 run (preempted), 1 fault.
+@_cdecl("swordfish_upcall")
+func upcall(kind: UInt64, vector: UInt64, address: UInt64, errorCode: UInt64) -> Never {
+    Scheduler.enter(decide(kind: kind, vector: vector, address: address))
+}
+
+/// The upcall's decision in a function of its own, so that every reference it took is
+/// released before the upcall's stack is abandoned.
+func decide(kind: UInt64, vector: UInt64, address: UInt64) -> (UnsafeMutablePointer<user_thread_state>, UInt64) {
+    if kind == 0 {
+        Scheduler.preempted()
+        Waitset.pollWaiting()                   // a message may have come meanwhile
+    } else { Scheduler.faulted(vector: vector, address: address) }
+    return Scheduler.abandon()
+}
+
+/// A new thread's first Swift code (from the trampoline in switch.S), entered disabled
+/// from the switch that started it.
+@_cdecl("swordfish_thread_main")
+func threadMain() -> Never {
+    Scheduler.enter(runCurrentThread())
+}
+
+func runCurrentThread() -> (UnsafeMutablePointer<user_thread_state>, UInt64) {
+    Dispatcher.restore(false)
+    let result = Scheduler.current.body!()
+    _ = Dispatcher.disable()
+    Scheduler.finish(.returned(result))
+    return Scheduler.abandon()
+}
+
+func hexadecimal(_ value: UInt64) -> String {
+    let digits: [UInt8] = Array("0123456789abcdef".utf8)
+    var text: [UInt8] = []
+    var rest = value
+    repeat { text.append(digits[Int(rest & 0xF)]); rest >>= 4 } while rest != 0
+    return "0x" + String(decoding: text.reversed(), as: UTF8.self)
+}

@@ -1,0 +1,244 @@
+// User-level threads, the dispatcher's upcalls and the waitset, checked from user mode
+// (the kernel's guest tests run each case and expect exit 0 unless said otherwise).
+//   preempt        threads that never yield all make progress (the kernel preempts the
+//                  dispatcher, the run upcall switches threads), and their floating-
+//                  point registers survive it
+//   join           threads return values to their joiners
+//   mutex          a counter under a mutex, with switches inside the critical section
+//   condition      producers and a consumer on a bounded buffer
+//   fault          a thread that touches kernel memory ends by exception; the others go on
+//   main-fault     the first thread touches kernel memory: the domain is stopped (the
+//                  kernel reports the fault)
+//   bad-calls      the dispatcher system calls refuse bad arguments
+//   waitset        two endpoints, one waitset: every message reaches its handler, one
+//                  with a capability
+//   waitset-server serves its endpoint in slot 2 (a client domain sends 3 messages, the
+//                  last with a capability) and one of its own, sleeping in the kernel
+//                  while nothing arrives
+//   waitset-client the client
+import SwordfishUser
+import UserRuntimeC
+
+func fail(_ message: String) -> Never {
+    print("threads: \(message)")
+    exit(1)
+}
+
+/// Words shared between threads, read and written as volatile (the compiler must not
+/// keep them in registers across a loop).
+struct SharedWords {
+    let base = UnsafeMutablePointer<UInt64>.allocate(capacity: 16)
+    init() { base.initialize(repeating: 0, count: 16) }
+    func address(_ index: Int) -> UInt64 { UInt64(UInt(bitPattern: base + index)) }
+    subscript(index: Int) -> UInt64 {
+        get { user_read(address(index)) }
+        nonmutating set { user_write(address(index), newValue) }
+    }
+}
+
+/// A value that only the floating-point unit computes, to notice lost FPU state.
+func series(_ steps: UInt64) -> Double {
+    var x = 1.0
+    for step in 0..<steps { x = x * 1.000001 + Double(step % 7) * 0.25 }
+    return x
+}
+
+/// TSC cycles in about `seconds` under emulation (a generous bound, not a measurement).
+let patience: UInt64 = 20_000_000_000
+
+func preempt() {
+    let progress = SharedWords()
+    let count = 3
+    let start = user_timestamp()
+    let threads = (0..<count).map { me in
+        Thread.spawn {
+            var x = 1.0
+            var steps: UInt64 = 0
+            // Spin, never yielding, until every thread has made progress: only
+            // preemption lets the others run.
+            while (0..<count).contains(where: { progress[$0] < 1000 }) && user_timestamp() &- start < patience {
+                x = x * 1.000001 + Double(steps % 7) * 0.25
+                steps += 1
+                progress[me] = steps
+            }
+            return x == series(steps) ? 0 : 1
+        }
+    }
+    var outcomes: [Thread.Outcome] = []
+    for thread in threads { outcomes.append(thread.join()) }
+    for me in 0..<count where progress[me] < 1000 { fail("thread \(me) made \(progress[me]) steps: not preempted") }
+    for (me, outcome) in outcomes.enumerated() where outcome != .returned(0) { fail("thread \(me): floating-point state lost") }
+    guard Thread.preemptions > 0, Thread.upcalls > 0 else { fail("no preemption was counted") }
+    print("threads: preempt ok (\(Thread.preemptions) preemptions, \(Thread.upcalls) upcalls)")
+}
+
+func join() {
+    let threads = (1...5).map { value in Thread.spawn { value * value } }
+    var sum = 0
+    for thread in threads {
+        guard case .returned(let value) = thread.join() else { fail("a thread did not return") }
+        sum += value
+    }
+    guard sum == 55 else { fail("joined values sum to \(sum), not 55") }
+}
+
+func mutex() {
+    let lock = Mutex()
+    let counter = SharedWords()
+    let threads = (0..<4).map { _ in
+        Thread.spawn {
+            for round in 0..<500 {
+                lock.withLock {
+                    let value = counter[0]
+                    if round % 50 == 0 { Thread.yield() }          // others must find it locked
+                    for _ in 0..<(round % 5) * 100 { _ = user_timestamp() }   // room for a preemption
+                    counter[0] = value + 1
+                }
+            }
+            return 0
+        }
+    }
+    for thread in threads { _ = thread.join() }
+    guard counter[0] == 2000 else { fail("mutex: counter is \(counter[0]), not 2000") }
+}
+
+func condition() {
+    let lock = Mutex(), notEmpty = Condition(), notFull = Condition()
+    var buffer: [Int] = []
+    let producers = (0..<2).map { producer in
+        Thread.spawn {
+            for item in 1...100 {
+                lock.lock()
+                while buffer.count == 2 { notFull.wait(lock) }
+                buffer.append(producer * 1000 + item)
+                notEmpty.signal()
+                lock.unlock()
+            }
+            return 0
+        }
+    }
+    let consumer = Thread.spawn {
+        var sum = 0
+        for _ in 0..<200 {
+            lock.lock()
+            while buffer.isEmpty { notEmpty.wait(lock) }
+            sum += buffer.removeFirst()
+            notFull.signal()
+            lock.unlock()
+        }
+        return sum
+    }
+    for producer in producers { _ = producer.join() }
+    let expected = 2 * 5050 + 100 * 1000
+    guard consumer.join() == .returned(expected) else { fail("condition: consumer did not get every item") }
+}
+
+func fault() {
+    let bad = Thread.spawn { Int(truncatingIfNeeded: user_read(0x1000)) }
+    let good = Thread.spawn { 7 }
+    let outcome = bad.join()
+    guard outcome == .faulted(vector: 14, address: 0x1000) else { fail("fault: the faulting thread did not end by exception 14 at 0x1000") }
+    guard good.join() == .returned(7) else { fail("fault: the other thread did not finish") }
+}
+
+func badCalls() {
+    var area = [UInt8](repeating: 0, count: 688)
+    let nonCanonical = area.withUnsafeMutableBytes { bytes -> UInt64 in
+        bytes.storeBytes(of: 0x0000_8000_0000_0000 as UInt64, toByteOffset: 120, as: UInt64.self)   // RIP
+        return SystemCall.raw(SystemCall.resume, UInt64(UInt(bitPattern: bytes.baseAddress))).status
+    }
+    let unmapped = SystemCall.raw(SystemCall.resume, 0x7000_0000_0000).status
+    let noFault = SystemCall.raw(SystemCall.unhandledFault).status
+    let nothing = SystemCall.raw(SystemCall.wait).status
+    guard nonCanonical == SystemCall.Status.badSaveArea.rawValue, unmapped == SystemCall.Status.badAddress.rawValue,
+          noFault == SystemCall.Status.noFault.rawValue, nothing == SystemCall.Status.nothingToWaitFor.rawValue else {
+        fail("bad-calls: resume \(nonCanonical) / \(unmapped), unhandledFault \(noFault), wait \(nothing)")
+    }
+}
+
+let endpointType: UInt64 = 10, ramType: UInt64 = 1, noCapability = UInt64.max
+let retype: UInt64 = 1, identify: UInt64 = 0, send: UInt64 = 6
+
+/// Endpoints in slots `first ..< first + count`, made from the domain's RAM (slot 1).
+func makeEndpoints(at first: UInt64, count: UInt64) {
+    let made = invoke(1, retype, endpointType, 0, count, first)
+    guard made.status == 0 else { fail("retype to endpoints: status \(made.status)") }
+}
+
+func sendUntilTaken(_ endpoint: UInt64, _ word: UInt64, capability: UInt64 = noCapability) {
+    while true {
+        let status = invoke(endpoint, send, word, 0, 0, capability).status
+        if status == 0 { return }
+        guard status == 48 else { fail("send on \(endpoint): status \(status)") }   // full: let the server catch up
+        Thread.yield()
+        yield()
+    }
+}
+
+func waitset() {
+    makeEndpoints(at: 2, count: 2)
+    let waitset = Waitset()
+    var seen: [[UInt64]] = [[], []]
+    for (index, endpoint) in [UInt64(2), 3].enumerated() {
+        let status = waitset.add(endpoint: endpoint, capabilityDestination: 5) { message in
+            guard message.status == 0 else { fail("waitset: receive status \(message.status)") }
+            seen[index].append(message.words[0])
+        }
+        guard status == 0 else { fail("waitset: add \(endpoint): status \(status)") }
+    }
+    let server = Thread.spawn {
+        for _ in 0..<10 { waitset.dispatch() }
+        return 0
+    }
+    let senders = [UInt64(2), 3].map { endpoint in
+        Thread.spawn {
+            for word in 1...5 {
+                sendUntilTaken(endpoint, UInt64(word), capability: endpoint == 3 && word == 5 ? 1 : noCapability)
+                Thread.yield()
+            }
+            return 0
+        }
+    }
+    for sender in senders { _ = sender.join() }
+    _ = server.join()
+    guard seen[0] == [1, 2, 3, 4, 5], seen[1] == [1, 2, 3, 4, 5] else { fail("waitset: handlers saw \(seen[0].count) and \(seen[1].count) messages, or out of order") }
+    guard invoke(5, identify).value & 0xFF == ramType else { fail("waitset: the capability did not arrive") }
+}
+
+func waitsetServer() {
+    makeEndpoints(at: 2, count: 2)
+    let waitset = Waitset()
+    var fromClient: [UInt64] = [], fromSelf: [UInt64] = []
+    waitset.add(endpoint: 2, capabilityDestination: 6) { fromClient.append($0.words[0]) }
+    waitset.add(endpoint: 3) { fromSelf.append($0.words[0]) }
+    let own = Thread.spawn {
+        for word in 1...3 { sendUntilTaken(3, UInt64(word)) }
+        return 0
+    }
+    for _ in 0..<6 { waitset.dispatch() }
+    _ = own.join()
+    guard fromClient == [1, 2, 3], fromSelf == [1, 2, 3] else { fail("waitset-server: got \(fromClient.count) and \(fromSelf.count) messages, or out of order") }
+    guard invoke(6, identify).value & 0xFF == ramType else { fail("waitset-server: the client's capability did not arrive") }
+    guard Waitset.kernelWaits > 0 else { fail("waitset-server: never slept in the kernel") }
+}
+
+func waitsetClient() {
+    for word in 1...3 {
+        for _ in 0..<20 { yield() }              // the server sleeps meanwhile
+        sendUntilTaken(2, UInt64(word), capability: word == 3 ? 1 : noCapability)
+    }
+    for _ in 0..<100 { yield() }                 // ending would revoke the RAM just sent
+}
+
+let cases: [(String, () -> Void)] = [
+    ("preempt", preempt), ("join", join), ("mutex", mutex), ("condition", condition), ("fault", fault),
+    ("main-fault", { _ = user_read(0x1000) }), ("bad-calls", badCalls), ("waitset", waitset),
+    ("waitset-server", waitsetServer), ("waitset-client", waitsetClient),
+]
+let chosen = arguments
+guard let entry = cases.first(where: { Array($0.0.utf8) == chosen }) else {
+    print("usage: threads preempt | join | mutex | condition | fault | main-fault | bad-calls | waitset | waitset-server | waitset-client")
+    exit(2)
+}
+entry.1()
+exit(0)
