@@ -228,6 +228,8 @@ enum SelfTests {
         tally.check("dispatchers: a faulting thread ends alone", exited(0, outcome("threads", "fault")))
         tally.check("dispatchers: a fault in the first thread stops the domain", stopped("page fault", outcome("threads", "main-fault")))
         tally.check("dispatchers: bad resume, wait and fault calls are refused", exited(0, outcome("threads", "bad-calls")))
+        tally.check("dispatchers: an upcall entry outside user memory stops the domain",
+                    stopped("dispatcher: upcall entry", outcome("threads", "bad-frame")))
         tally.check("dispatchers: a waitset delivers from two endpoints", exited(0, outcome("threads", "waitset")))
         if let threads = image.program(named: Array("threads".utf8)) {
             let pair = state.runPair(threads, "waitset-server", "waitset-client", bothWays: false)

@@ -10,6 +10,8 @@
 //   main-fault     the first thread touches kernel memory: the domain is stopped (the
 //                  kernel reports the fault)
 //   bad-calls      the dispatcher system calls refuse bad arguments
+//   bad-frame      the dispatcher frame names an upcall entry in kernel memory: the
+//                  next preemption stops the domain (the kernel says why)
 //   waitset        two endpoints, one waitset: every message reaches its handler, one
 //                  with a capability
 //   waitset-server serves its endpoint in slot 2 (a client domain sends 3 messages, the
@@ -156,6 +158,13 @@ func badCalls() {
     }
 }
 
+func badFrame() {
+    user_dispatcher().pointee.run_entry = 0x1000
+    let start = user_timestamp()
+    while user_timestamp() &- start < patience {}       // until the next tick preempts it
+    fail("bad-frame: never preempted")
+}
+
 let endpointType: UInt64 = 10, ramType: UInt64 = 1, noCapability = UInt64.max
 let retype: UInt64 = 1, identify: UInt64 = 0, send: UInt64 = 6
 
@@ -232,12 +241,12 @@ func waitsetClient() {
 
 let cases: [(String, () -> Void)] = [
     ("preempt", preempt), ("join", join), ("mutex", mutex), ("condition", condition), ("fault", fault),
-    ("main-fault", { _ = user_read(0x1000) }), ("bad-calls", badCalls), ("waitset", waitset),
+    ("main-fault", { _ = user_read(0x1000) }), ("bad-calls", badCalls), ("bad-frame", badFrame), ("waitset", waitset),
     ("waitset-server", waitsetServer), ("waitset-client", waitsetClient),
 ]
 let chosen = arguments
 guard let entry = cases.first(where: { Array($0.0.utf8) == chosen }) else {
-    print("usage: threads preempt | join | mutex | condition | fault | main-fault | bad-calls | waitset | waitset-server | waitset-client")
+    print("usage: threads preempt | join | mutex | condition | fault | main-fault | bad-calls | bad-frame | waitset | waitset-server | waitset-client")
     exit(2)
 }
 entry.1()
