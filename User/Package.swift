@@ -25,6 +25,7 @@ func program(_ name: String) -> Target {
 let package = Package(
     name: "User",
     products: [
+        .executable(name: "init", targets: ["init"]),
         .executable(name: "hello", targets: ["hello"]),
         .executable(name: "probe", targets: ["probe"]),
         .executable(name: "capfuzz", targets: ["capfuzz"]),
@@ -43,6 +44,7 @@ let package = Package(
             dependencies: ["UserRuntimeC", .product(name: "Memory", package: "Core"), .product(name: "Basics", package: "Core")],
             swiftSettings: [.swiftLanguageMode(.v5)]
         ),
+        program("init"),
         program("hello"),
         program("probe"),
         program("capfuzz"),

@@ -27,7 +27,8 @@ public enum CapabilityType: UInt8, CaseIterable, Hashable, Sendable {
     case pageDirectory
     /// An x86-64 page table.
     case pageTable
-    /// A dispatcher: the kernel's per-core state of a domain (save areas, run state).
+    /// A dispatcher: the page a domain shares with its core's kernel (upcall entries,
+    /// the disabled flag, save areas; Kernel/Sources/CPUDriver/Dispatcher.swift).
     case dispatcher
     /// A same-core message endpoint (LMP).
     case endpoint
@@ -90,7 +91,8 @@ extension CapabilityType {
                                        retypedFrom: [.physicalRAM], rights: [.write],
                                        mapping: .table(level: 1))
         case .dispatcher:
-            return CapabilityTypeRules(space: .physicalMemory, size: .fixed(1024),
+            // The page a domain's dispatcher shares with the kernel.
+            return CapabilityTypeRules(space: .physicalMemory, size: .fixed(page),
                                        retypedFrom: [.physicalRAM], rights: [.write])
         case .endpoint:
             return CapabilityTypeRules(space: .physicalMemory, size: .fixed(256),

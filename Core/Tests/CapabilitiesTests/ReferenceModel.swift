@@ -69,10 +69,8 @@ struct ReferenceModel {
             return (argument, alignment)
         case .cnode:
             return isPowerOfTwo(argument) && argument >= 16 && argument <= 65536 ? (argument * 64, argument * 64) : nil
-        case .pml4, .pdpt, .pageDirectory, .pageTable:
+        case .pml4, .pdpt, .pageDirectory, .pageTable, .dispatcher:
             return argument == 0 ? (4096, 4096) : nil
-        case .dispatcher:
-            return argument == 0 ? (1024, 1024) : nil
         case .endpoint:
             return argument == 0 ? (256, 256) : nil
         case .irq, .ioPortRange, .notify:

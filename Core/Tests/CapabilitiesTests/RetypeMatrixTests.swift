@@ -31,7 +31,7 @@ final class RetypeMatrixTests: XCTestCase {
         .physicalRAM: (4096, 4096), .frame: (8192, 8192), .deviceFrame: (4096, 4096),
         .cnode: (16, 1024),
         .pml4: (0, 4096), .pdpt: (0, 4096), .pageDirectory: (0, 4096), .pageTable: (0, 4096),
-        .dispatcher: (0, 1024), .endpoint: (0, 256),
+        .dispatcher: (0, 4096), .endpoint: (0, 256),
         .irq: (1, 1), .ioPortRange: (8, 8), .notify: (1, 1),
     ]
 

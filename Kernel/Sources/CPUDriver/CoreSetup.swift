@@ -88,5 +88,7 @@ func applicationCoreMain(_ handoffAddress: UInt64) {
     Volatile.store(1, to: &handoff.pointee.alive)
     CoreSetup.startTimer(apic, tscHz: state.tscHz)
 
+    // 6. This core's init domain, then the event loop.
+    state.startInit()
     state.run()
 }

@@ -69,6 +69,8 @@ final class CoreState {
     var domains: [Domain] = []
     var nextToRun = 0
     var nextDomainID = 0
+    /// The id of this core's init domain (InitDomain.swift), once started.
+    var initDomain: Int? = nil
     var finishedDomains: [(name: String, state: Domain.State)] = []
     /// The programs of the boot image (read-only, shared by all cores since boot).
     var bootImage: BootImage? = nil

@@ -187,6 +187,8 @@ enum SelfTests {
         // Frames not held by the heap (which may grow meanwhile for other reasons).
         func available() -> Int { CoreBlock.current!.pointee.frames.freeFrames + CoreBlock.current!.pointee.heap.pagesHeld }
         let frames = available()
+        let objects = state.capabilities.liveObjectCount
+        tally.check("init: this core runs init, asleep on its waitset, with its initial capabilities", initDomain(state))
         tally.check("user mode: a program runs and exits", exited(0, outcome("hello", "")))
         tally.check("user mode: reading kernel memory stops the domain", stopped("page fault", outcome("probe", "kernel-read")))
         tally.check("user mode: writing kernel memory stops the domain", stopped("page fault", outcome("probe", "kernel-write")))
@@ -235,12 +237,29 @@ enum SelfTests {
             let pair = state.runPair(threads, "waitset-server", "waitset-client", bothWays: false)
             tally.check("dispatchers: a waitset sleeps until another domain's messages arrive", exited(0, pair.first) ?? exited(0, pair.second))
         }
-        // Everything but the kernel's own two CNodes is gone.
-        let remaining = state.capabilities.liveObjectCount - (state.transit == nil ? 0 : 1) - (state.keeper == nil ? 0 : 1)
+        // Everything the tests made is gone: what is left are the kernel's own CNodes and init's.
+        let remaining = state.capabilities.liveObjectCount - objects
         tally.check("capabilities: ended domains leave no capabilities",
                     remaining == 0 ? nil : "\(remaining) objects remain")
         let after = available()
         tally.check("user mode: ended domains give back every frame", after == frames ? nil : "\(frames - after) frames not returned")
+    }
+
+    /// Init is alive and asleep, and holds what InitDomain.swift gave it (init checked
+    /// that itself too, and would have exited otherwise).
+    static func initDomain(_ state: CoreState) -> String? {
+        guard let id = state.initDomain, let domain = state.domains.first(where: { $0.id == id }) else {
+            return "no init domain: \(state.finishedDomains.first { $0.name.utf8.elementsEqual("init".utf8) }.map { describe($0.state) } ?? "never started")"
+        }
+        guard domain.state.isRunnable, domain.waiting != nil else { return "init is not asleep on its waitset" }
+        var expected: [(UInt32, CapabilityType)] = [(0, .cnode), (1, .physicalRAM), (InitialSlot.dispatcher, .dispatcher),
+                                                    (InitialSlot.notify, .notify), (InitialSlot.kernel, .kernel)]
+        if state.id == .bootstrap { expected += [(InitialSlot.ioPorts, .ioPortRange), (InitialSlot.interrupts, .irq)] }
+        for (slot, type) in expected {
+            let found = (try? state.capabilities.identify(.root(slot), in: domain.cspace))?.type ?? .null
+            if found != type { return "slot \(slot) holds \(found), not \(type)" }
+        }
+        return nil
     }
 
     /// Two domains on this core talk over an endpoint: words and a capability arrive, a

@@ -130,7 +130,10 @@ func bootstrapCoreMain() -> Never {
     let perMillisecond = max(tscHz / 1000, 1)
     print("boot: other cores started in \((coresDone - coresStart) / perMillisecond) ms, knowledge base built in \((CPU.timestamp() - coresDone) / perMillisecond) ms")
 
-    // 11. The shell, or the in-kernel tests, or the benchmarks.
+    // 11. This core's init domain.
+    state.startInit()
+
+    // 12. The shell, or the in-kernel tests, or the benchmarks.
     if testMode { SelfTests.runAll(on: state) }
     if commandLine.contains(flag: "bench") { BenchMode.run(on: state, quick: commandLine.contains(flag: "quick")) }
     state.shell = Shell(state: state)
