@@ -1,7 +1,8 @@
-// A domain: a user program running on this core in its own address space. Today a
-// domain has one thread of control on one core; dispatchers with upcalls, several
-// cores per domain and capabilities as the only authority are the next steps (issue 4).
-// Everything about a domain lives in its core's memory.
+// A domain: a user program running on this core in its own address space, built from
+// page-table and frame capabilities in its own CSpace (AddressSpaces.swift). Today a
+// domain has one thread of control on one core; dispatchers with upcalls and several
+// cores per domain are the next steps (issue 4). Everything about a domain lives in its
+// core's memory.
 import Arch
 import Basics
 import BootInfo
@@ -23,22 +24,28 @@ final class Domain {
     let id: Int
     let name: String
     let addressSpace: UserAddressSpace
-    /// The domain's capabilities: slot 0 its root CNode, slot 1 the RAM it was given.
+    /// The PML4 object: while it lives, `addressSpace.root` is a PML4 with the kernel's
+    /// slot; once it dies (revoked or deleted by someone) the domain cannot run again.
+    let rootTable: ObjectID
+    /// The domain's capabilities: slot 0 its root CNode, slot 1 the RAM it was given,
+    /// the last slot its address space (`AddressSpaceLayout`).
     let cspace: CSpace
-    /// The keeper CNode slot with the kernel's copy of that RAM capability.
+    /// The keeper CNode slot with the kernel's copy of the RAM block the domain's
+    /// address space and RAM were made from.
     let keeperSlot: UInt32
     let context: UserContext
     var state: State = .runnable
     /// The endpoint this domain sleeps on (`wait`), until a message arrives there.
     var waitingOn: ObjectID? = nil
-    /// Every frame the domain holds (its pages and page tables), freed when it ends.
+    /// Every frame the domain holds (its root CNode and its RAM block), freed when it ends.
     var frames: [PhysicalAddress]
 
-    init(id: Int, name: String, addressSpace: UserAddressSpace, cspace: CSpace, keeperSlot: UInt32,
-         context: UserContext, frames: [PhysicalAddress]) {
+    init(id: Int, name: String, addressSpace: UserAddressSpace, rootTable: ObjectID, cspace: CSpace,
+         keeperSlot: UInt32, context: UserContext, frames: [PhysicalAddress]) {
         self.id = id
         self.name = name
         self.addressSpace = addressSpace
+        self.rootTable = rootTable
         self.cspace = cspace
         self.keeperSlot = keeperSlot
         self.context = context
@@ -60,111 +67,140 @@ enum SpawnError: Error {
     case capabilities(CapabilityError)
 }
 
-/// What a new domain gets: a root CNode of 64 slots and 64 KiB of RAM to retype.
+/// What a new domain gets: a root CNode of 64 slots and 64 KiB of RAM to retype (besides
+/// its address space).
 enum DomainGrant {
     static let cnodeSlots: UInt64 = 64
     static let ramFrames = 16
 }
 
-/// A frame source that remembers what it handed out, so a domain's page tables are
-/// freed with it.
-struct TrackingFrames: PageTableFrameSource {
-    var block: UnsafeMutablePointer<CoreBlock>
-    var taken: [PhysicalAddress] = []
-    mutating func allocateTableFrame() -> PhysicalAddress? {
-        guard let frame = block.pointee.frames.allocate() else { return nil }
-        block.pointee.frames.pointer(to: frame).initializeMemory(as: UInt8.self, repeating: 0, count: 4096)
-        taken.append(frame)
-        return frame
+/// The core's memory as page-table code reads it: tables are RAM, which the kernel
+/// identity-maps. Reading never needs a new table.
+struct CoreMemory: PageTableFrameSource {
+    mutating func allocateTableFrame() -> PhysicalAddress? { nil }
+    func pointer(to address: PhysicalAddress) -> UnsafeMutableRawPointer {
+        UnsafeMutableRawPointer(bitPattern: UInt(address.rawValue))!
     }
-    func pointer(to address: PhysicalAddress) -> UnsafeMutableRawPointer { block.pointee.frames.pointer(to: address) }
 }
 
 extension CoreState {
-    /// Loads `program` from the boot image into a new address space, ready to run.
+    /// Loads `program` from the boot image into a new domain, ready to run. Its address
+    /// space is made the way any domain could make one: a RAM block is retyped into a
+    /// PML4, the tables below it and one frame per page, and each is mapped by a map
+    /// invocation (AddressSpaces.swift).
     func spawn(_ program: BootImage.Program, arguments: [UInt8]) throws(SpawnError) -> Domain {
         guard arguments.count <= 1024 else { throw .argumentsTooLong }
         let image: ELFImage
         do { image = try ELFImage(file: program.bytes, limits: ELFLimits(allowedRange: UserMode.userRange)) } catch { throw .badImage(error) }
-        var frames = TrackingFrames(block: CoreBlock.current!)
-        func fail() -> SpawnError {
-            for frame in frames.taken { try? CoreBlock.current!.pointee.frames.free(frame) }
-            return .outOfMemory
+        let plan = image.loadPlan
+        let stackBottom = UserLayout.stackTop - UInt64(UserLayout.stackPages) * 4096
+        var pages: [UInt64] = plan.map { $0.virtualAddress }
+        for index in 0..<UserLayout.stackPages { pages.append(stackBottom + UInt64(index) * 4096) }
+
+        // The RAM block: the domain's own RAM first (64 KiB-aligned at its start), then
+        // the address-space CNode, then one page per table and per program page.
+        let made = 1 + AddressSpaceBuilder.tablesNeeded(for: pages) + pages.count
+        let cnodeSlots = powerOfTwo(atLeast: max(16, UInt64(AddressSpaceLayout.firstMade) + UInt64(made)))
+        let cnodeBytes = cnodeSlots * CapabilityType.cnodeSlotBytes
+        let grantBytes = UInt64(DomainGrant.ramFrames) * 4096
+        let used = max(grantBytes, cnodeBytes) + cnodeBytes + UInt64(made) * 4096
+        let blockFrames = Int(powerOfTwo(atLeast: used) / 4096)
+        let memory = CoreBlock.current!
+        guard let rootFrame = memory.pointee.frames.allocate() else { throw .outOfMemory }
+        guard let block = memory.pointee.frames.allocate(count: blockFrames, alignment: blockFrames) else {
+            try? memory.pointee.frames.free(rootFrame)
+            throw .outOfMemory
         }
-        let space: UserAddressSpace
-        do { space = try UserAddressSpace(frames: &frames, kernelRoot: KernelAddressSpace.root) } catch { throw fail() }
-        // The program's pages, filled as the ELF load plan says.
-        for page in image.loadPlan {
-            guard let frame = frames.allocateTableFrame() else { throw fail() }
-            let memory = UnsafeMutableRawBufferPointer(start: frames.pointer(to: frame), count: 4096)
-            guard page.fill(memory, from: program.bytes) else { throw fail() }
-            do {
-                try space.map(frame, at: page.virtualAddress, writable: page.permissions.contains(.writable),
-                              executable: page.permissions.contains(.executable), frames: &frames)
-            } catch { throw fail() }
-        }
-        // The stack, with the argument string at its top.
-        var stackFrames: [PhysicalAddress] = []
-        for index in 0..<UserLayout.stackPages {
-            guard let frame = frames.allocateTableFrame() else { throw fail() }
-            do {
-                try space.map(frame, at: UserLayout.stackTop - UInt64(UserLayout.stackPages - index) * 4096,
-                              writable: true, executable: false, frames: &frames)
-            } catch { throw fail() }
-            stackFrames.append(frame)
-        }
-        let top = frames.pointer(to: stackFrames[stackFrames.count - 1])
-        let argumentsAddress = UserLayout.stackTop - 4096
-        for (i, byte) in arguments.enumerated() { top.storeBytes(of: byte, toByteOffset: i, as: UInt8.self) }
-        // Its capabilities: a root CNode in a frame of its own, and a RAM capability.
-        guard let cnodeFrame = frames.allocateTableFrame(),
-              let ram = CoreBlock.current!.pointee.frames.allocate(count: DomainGrant.ramFrames, alignment: DomainGrant.ramFrames) else { throw fail() }
-        for index in 0..<DomainGrant.ramFrames { frames.taken.append(ram + UInt64(index) * 4096) }
-        guard var keeper, let keeperSlot = keeper.free.popLast() else { throw fail() }
-        let cspace: CSpace
-        do {
-            cspace = try capabilities.createCSpace(at: cnodeFrame, slotCount: DomainGrant.cnodeSlots)
-        } catch {
-            _ = fail()
-            throw .capabilities(error)
-        }
-        do {
-            try capabilities.createRoot(.physicalRAM, base: ram.rawValue, size: UInt64(DomainGrant.ramFrames) * 4096, at: .root(1), in: cspace)
-            try capabilities.copy(.root(1), in: cspace, to: .root(keeperSlot), in: keeper.cspace)
-        } catch {
-            _ = try? capabilities.revoke(.root(1), in: cspace)
-            _ = try? capabilities.delete(.root(1), in: cspace)
-            _ = try? capabilities.delete(.root(0), in: cspace)
-            _ = fail()
-            throw .capabilities(error)
+        var frames = [rootFrame]
+        for index in 0..<blockFrames { frames.append(block + UInt64(index) * 4096) }
+        guard var keeper, let keeperSlot = keeper.free.popLast() else {
+            for frame in frames { try? memory.pointee.frames.free(frame) }
+            throw .outOfMemory
         }
         self.keeper = keeper
+        let cspace: CSpace
+        do {
+            cspace = try capabilities.createCSpace(at: rootFrame, slotCount: DomainGrant.cnodeSlots)
+        } catch {
+            release(cspace: nil, keeperSlot: keeperSlot, frames: frames)
+            throw .capabilities(error)
+        }
+        let layout = AddressSpaceLayout.self
+        var builder = AddressSpaceBuilder(cspace: cspace)
+        var filled = true
+        do throws(CapabilityError) {
+            let setUp = CapabilityAddress.root(layout.setUpSlot)
+            try capabilities.createRoot(.physicalRAM, base: block.rawValue, size: UInt64(blockFrames) * 4096, at: setUp, in: cspace)
+            try capabilities.copy(setUp, in: cspace, to: .root(keeperSlot), in: keeper.cspace)
+            _ = try capabilities.retype(setUp, to: .physicalRAM, size: grantBytes, count: 1, into: .root(1), in: cspace)
+            _ = try capabilities.retype(setUp, to: .cnode, size: cnodeSlots, count: 1, into: .root(layout.cnodeSlot), in: cspace)
+            try capabilities.copy(setUp, to: layout.leaf(layout.ram), in: cspace)
+            try capabilities.delete(setUp, in: cspace)
+            _ = try capabilities.retype(layout.leaf(layout.ram), to: .pml4, size: 0, count: 1, into: layout.leaf(layout.pml4), in: cspace)
+            applyMemoryEffects()
+            // The program's pages, filled as the ELF load plan says; then the stack,
+            // with the argument string at the start of its top page.
+            for page in plan where filled {
+                var rights: CapabilityRights = .read
+                if page.permissions.contains(.writable) { rights.insert(.write) }
+                if page.permissions.contains(.executable) { rights.insert(.execute) }
+                filled = try builder.mapPage(at: page.virtualAddress, rights: rights, in: self) { page.fill($0, from: program.bytes) }
+            }
+            for index in 0..<UserLayout.stackPages where filled {
+                let page = stackBottom + UInt64(index) * 4096
+                _ = try builder.mapPage(at: page, rights: [.read, .write], in: self) { memory in
+                    if index == UserLayout.stackPages - 1 {
+                        for (i, byte) in arguments.enumerated() { memory[i] = byte }
+                    }
+                    return true
+                }
+            }
+        } catch {
+            release(cspace: cspace, keeperSlot: keeperSlot, frames: frames)
+            throw .capabilities(error)
+        }
+        guard filled, let (root, rootTable) = try? capabilities.lookup(layout.leaf(layout.pml4), in: cspace) else {
+            release(cspace: cspace, keeperSlot: keeperSlot, frames: frames)
+            throw .outOfMemory
+        }
+        let argumentsAddress = UserLayout.stackTop - 4096
         let context = UserContext(entry: image.entry, stack: argumentsAddress - 16)
         context.registers.pointee.rdi = argumentsAddress
         context.registers.pointee.rsi = UInt64(arguments.count)
         nextDomainID += 1
-        let domain = Domain(id: nextDomainID, name: String(decoding: program.name, as: UTF8.self), addressSpace: space,
-                            cspace: cspace, keeperSlot: keeperSlot, context: context, frames: frames.taken)
+        let domain = Domain(id: nextDomainID, name: String(decoding: program.name, as: UTF8.self),
+                            addressSpace: UserAddressSpace(root: PhysicalAddress(root.base)), rootTable: rootTable,
+                            cspace: cspace, keeperSlot: keeperSlot, context: context, frames: frames)
         domains.append(domain)
         return domain
     }
 
-    /// Frees everything a finished domain held.
-    func reap(_ domain: Domain) {
-        UserMode.useKernelAddressSpace(KernelAddressSpace.root)
-        forgetEndpoints(of: domain)
-        // Revoking the kernel's copy of the domain's RAM removes every capability made
-        // from it, in any CSpace (another domain's, or a message in flight), whatever the
-        // domain did to its own slots; deleting the root CNode's own capability then
-        // destroys the CSpace. Only then are the frames free.
+    /// Takes back what a domain (or a spawn that failed half-way) holds: revoking the
+    /// kernel's copy of its RAM block removes every capability made from it, in any
+    /// CSpace (another domain's, or a message in flight), whatever the domain did to its
+    /// own slots, and with them every mapping; deleting the root CNode's own capability
+    /// then destroys the CSpace. Only once the page tables are cleared are the frames free.
+    func release(cspace: CSpace?, keeperSlot: UInt32, frames: [PhysicalAddress]) {
         if var keeper {
-            _ = try? capabilities.revoke(.root(domain.keeperSlot), in: keeper.cspace)
-            _ = try? capabilities.delete(.root(domain.keeperSlot), in: keeper.cspace)
-            keeper.free.append(domain.keeperSlot)
+            _ = try? capabilities.revoke(.root(keeperSlot), in: keeper.cspace)
+            _ = try? capabilities.delete(.root(keeperSlot), in: keeper.cspace)
+            keeper.free.append(keeperSlot)
             self.keeper = keeper
         }
-        _ = try? capabilities.delete(.root(0), in: domain.cspace)
-        for frame in domain.frames { try? CoreBlock.current!.pointee.frames.free(frame) }
+        if let cspace {
+            _ = try? capabilities.revoke(.root(AddressSpaceLayout.setUpSlot), in: cspace)
+            _ = try? capabilities.delete(.root(AddressSpaceLayout.setUpSlot), in: cspace)
+            _ = try? capabilities.delete(.root(0), in: cspace)
+        }
+        applyMemoryEffects()
+        for frame in frames { try? CoreBlock.current!.pointee.frames.free(frame) }
+    }
+
+    /// Frees everything a finished domain held.
+    func reap(_ domain: Domain) {
+        UserMode.useKernelAddressSpace(kernelRoot)
+        forgetEndpoints(of: domain)
+        release(cspace: domain.cspace, keeperSlot: domain.keeperSlot, frames: domain.frames)
         domain.frames.removeAll()
         domain.context.release()
         domains.removeAll { $0 === domain }
@@ -195,15 +231,15 @@ extension CoreState {
             // System calls that leave the domain runnable go straight back to it: the
             // event loop gets control again at the next interrupt (at least every tick)
             // or when the domain yields, ends or faults.
-            var exit = UserMode.run(domain.context, in: domain.addressSpace.root)
-            while case .systemCall = exit {
+            var exit = enter(domain)
+            while case .systemCall? = exit {
                 let number = domain.context.systemCallNumber
                 handleSystemCall(from: domain)
                 guard number != SystemCallNumber.yield, domain.state.isRunnable, domain.waitingOn == nil else { break }
-                exit = UserMode.run(domain.context, in: domain.addressSpace.root)
+                exit = enter(domain)
             }
             switch exit {
-            case .systemCall:
+            case nil, .systemCall:
                 break                                   // handled above, exactly once
             case .interrupt(let vector):
                 switch vector {
@@ -219,6 +255,19 @@ extension CoreState {
             return true
         }
         return false
+    }
+
+    /// Runs the domain's user code until it traps back, once every pending change to
+    /// page tables is made; nil (and the domain stopped) if its PML4 is gone, since that
+    /// memory may already be something else.
+    func enter(_ domain: Domain) -> UserExit? {
+        applyMemoryEffects()
+        guard capabilities.isAlive(domain.rootTable) else {
+            UserMode.useKernelAddressSpace(kernelRoot)
+            domain.state = .stopped("its address space (the PML4) was deleted")
+            return nil
+        }
+        return UserMode.run(domain.context, in: domain.addressSpace.root)
     }
 
     /// A user fault stops the domain, never the core.
@@ -247,6 +296,13 @@ extension CoreState {
         }
         reap(domain)
     }
+}
+
+/// The smallest power of two at least `value` (which is far below 2⁶³ here).
+func powerOfTwo(atLeast value: UInt64) -> UInt64 {
+    var power: UInt64 = 1
+    while power < value { power <<= 1 }
+    return power
 }
 
 func hex(_ value: UInt64) -> String {
