@@ -156,6 +156,9 @@ extension CoreState {
                 }
             }
         } catch {
+            // The block may still sit in the set-up slot, with everything made from it.
+            _ = try? capabilities.revoke(.root(layout.setUpSlot), in: cspace)
+            _ = try? capabilities.delete(.root(layout.setUpSlot), in: cspace)
             release(cspace: cspace, keeperSlot: keeperSlot, frames: frames)
             throw .capabilities(error)
         }
@@ -187,11 +190,7 @@ extension CoreState {
             keeper.free.append(keeperSlot)
             self.keeper = keeper
         }
-        if let cspace {
-            _ = try? capabilities.revoke(.root(AddressSpaceLayout.setUpSlot), in: cspace)
-            _ = try? capabilities.delete(.root(AddressSpaceLayout.setUpSlot), in: cspace)
-            _ = try? capabilities.delete(.root(0), in: cspace)
-        }
+        if let cspace { _ = try? capabilities.delete(.root(0), in: cspace) }
         applyMemoryEffects()
         for frame in frames { try? CoreBlock.current!.pointee.frames.free(frame) }
     }
