@@ -205,6 +205,27 @@ static void bench_null_syscall(void) {
     report("null-syscall", "cycles", &s);
 }
 
+// map-unmap-page: one page mapped into this process and unmapped again, on one CPU:
+// mmap with MAP_POPULATE (so the page-table entry is written at once, as Swordfish's
+// map writes it) and munmap, timed together. Linux also allocates and zeroes the page;
+// Swordfish maps a frame the domain already holds.
+
+static void bench_map_unmap(void) {
+    long page_size = sysconf(_SC_PAGESIZE);
+    int n = rounds(20000), w = warmup(n);
+    struct samples s = samples_make(n);
+    for (int i = 0; i < w + n; i++) {
+        uint64_t start = rdtsc();
+        char *page = mmap(NULL, (size_t)page_size, PROT_READ | PROT_WRITE,
+                          MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+        if (page == MAP_FAILED) die("mmap");
+        munmap(page, (size_t)page_size);
+        uint64_t cycles = rdtsc() - start;
+        if (i >= w) record(&s, cycles);
+    }
+    report("map-unmap-page", "cycles", &s);
+}
+
 // ---------------------------------------------------------------------------------
 // Round trips between two processes over a pair of one-way descriptors: the parent
 // sends a message and waits for the child's answer. The same loop serves pipes,
@@ -565,6 +586,7 @@ int main(int argc, char **argv) {
     fflush(stdout);
 
     bench_null_syscall();
+    bench_map_unmap();
     bench_pipe("same-core-roundtrip", 0);
     const char *cross[] = {"cross-core-roundtrip", "cross-core-eventfd", "cross-core-futex",
                            "cross-core-unix-socket", "cacheline-floor", "unmap-shared-page",

@@ -223,6 +223,8 @@ public struct BenchOperation: Equatable, Sendable {
                        linux: "no counterpart: inside the kernel"),
         BenchOperation("multicast-roundtrip", "one message to every core along the multicast tree, acknowledgements aggregated back",
                        linux: "no counterpart: inside the kernel"),
+        BenchOperation("map-unmap-page", "map then unmap one page on one core (mmap with MAP_POPULATE + munmap; map + unmap invocations)",
+                       swordfish: "not yet: no user mode"),
         BenchOperation("unmap-shared-page", "munmap of a page in use on every core (TLB shootdown)",
                        swordfish: "not yet: no user mode"),
         BenchOperation("mprotect-shared-page", "mprotect to read-only of a page in use on every core",

@@ -36,4 +36,16 @@ public enum CapabilityError: Error, Equatable, Sendable {
     case notBadgeable
     /// Mint asked for a badge on a capability that already has one.
     case alreadyBadged
+    /// A table entry index of 512 or more.
+    case entryOutOfRange
+    /// An entry user mappings may not use: the PML4's slot 0 (the kernel's) and upper half.
+    case entryReserved
+    /// Map into an entry that already maps something.
+    case entryOccupied
+    /// Unmap of an entry that maps nothing.
+    case entryEmpty
+    /// Map of a capability copy that is mapped already (double mapping: map another copy).
+    case alreadyMapped
+    /// Map of a frame into a page-table entry that is not exactly one 4 KiB page.
+    case pageSizeMismatch
 }

@@ -92,6 +92,10 @@ extension CoreCapabilities {
             for slot in record.slots {
                 if let node = slot, let dead = removeNode(node) { dying.append(dead) }
             }
+            // What a dead table mapped is unmapped without touching its entries: no
+            // copy of the table is left, so no copy is mapped, so nothing can translate
+            // through it any more (and retype clears its memory before any reuse).
+            for entry in record.mapped { nodes[entry.node].mapping = nil }
             freeObject(object)
             if let parent = record.parent,
                objects[parent].copyCount == 0, objects[parent].firstChild == nil {

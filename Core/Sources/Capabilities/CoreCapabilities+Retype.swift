@@ -103,7 +103,11 @@ extension CoreCapabilities {
             createNode(object: object, rights: plan.rights, badge: plan.badge,
                        at: SlotLocation(cnode: plan.destination.cnode, index: plan.destination.index + k))
         }
-        return Retyped(type: plan.type, base: plan.base, size: plan.size, count: plan.count,
-                       sourceType: objects[plan.source].type)
+        let retyped = Retyped(type: plan.type, base: plan.base, size: plan.size, count: plan.count,
+                              sourceType: objects[plan.source].type)
+        if retyped.needsClearing {
+            effects.append(.clear(base: plan.base, size: plan.size * UInt64(plan.count), type: plan.type))
+        }
+        return retyped
     }
 }

@@ -58,6 +58,9 @@ public struct CoreCapabilities: Equatable {
     public private(set) var liveObjectCount = 0
     /// Capabilities in slots on this core.
     public private(set) var liveCapabilityCount = 0
+    /// What the kernel must still do to memory and page tables for the operations so far
+    /// (see MemoryEffect.swift); it takes them with `takeEffects()` before user code runs.
+    var effects: [MemoryEffect] = []
 
     public init() {}
 }
@@ -81,6 +84,9 @@ struct ObjectRecord: Equatable {
     /// The slots of a CNode: the index of the capability node in each, nil when empty.
     /// Empty for every other type.
     var slots: [Int?] = []
+    /// A translation table's occupied entries, ascending by entry: which capability is
+    /// mapped there. Empty for every other type.
+    var mapped: [MappedEntry] = []
 
     var isLive: Bool { type != .null }
     var end: UInt64 { base &+ size }
@@ -96,6 +102,8 @@ struct CapabilityNode: Equatable {
     var slot = SlotLocation(cnode: -1, index: 0)
     var previousCopy: Int?
     var nextCopy: Int?
+    /// Where this copy is mapped, if it is (a frame or a translation table below a PML4).
+    var mapping: Mapping?
 
     var isLive: Bool { object >= 0 }
 }
@@ -203,9 +211,11 @@ extension CoreCapabilities {
         return node
     }
 
-    /// Takes a capability out of its slot and out of its object's copies. Returns the
-    /// object when that left it with neither copies nor children, so that it must die.
+    /// Takes a capability out of its slot and out of its object's copies, and out of the
+    /// table it is mapped in (the kernel is told to clear that entry). Returns the object
+    /// when that left it with neither copies nor children, so that it must die.
     mutating func removeNode(_ node: Int) -> Int? {
+        if nodes[node].mapping != nil { removeMapping(of: node) }
         let record = nodes[node]
         let object = record.object
         if let previous = record.previousCopy {

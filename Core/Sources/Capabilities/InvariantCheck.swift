@@ -41,6 +41,11 @@ public struct InvariantViolation: Equatable, Sendable {
         case badge
         /// A CNode's slot count does not match its extent, or a non-CNode has slots.
         case cnodeSlots
+        /// A mapping record points to a dead or non-table object, to an entry out of
+        /// range or reserved, or to a table whose list does not name it back; a table's
+        /// list is not strictly ascending (two records for one entry) or names a copy
+        /// that is not mapped there; a source's type does not fit the table's level.
+        case mapping
 
         /// A short name for the kernel's console.
         public var name: StaticString {
@@ -58,6 +63,7 @@ public struct InvariantViolation: Equatable, Sendable {
             case .rights: "rights"
             case .badge: "badge"
             case .cnodeSlots: "cnode slots"
+            case .mapping: "mapping"
             }
         }
     }
@@ -87,7 +93,7 @@ extension CoreCapabilities {
         for (index, object) in objects.enumerated() {
             guard object.isLive else {
                 if object.copyCount != 0 || object.firstCopy != nil || object.firstChild != nil
-                    || !object.slots.isEmpty {
+                    || !object.slots.isEmpty || !object.mapped.isEmpty {
                     found.append(InvariantViolation(.counts, index))
                 }
                 continue
@@ -106,6 +112,7 @@ extension CoreCapabilities {
             let expectedSlots = object.type == .cnode ? Int(object.size / CapabilityType.cnodeSlotBytes) : 0
             if object.slots.count != expectedSlots { found.append(InvariantViolation(.cnodeSlots, index)) }
             checkCopies(of: index, &found)
+            checkMappedEntries(of: index, &found)
             checkChildren(of: index, &found)
             checkAncestry(of: index, &found)
         }
@@ -128,6 +135,43 @@ extension CoreCapabilities {
             next = nodes[node].nextCopy
         }
         if count != objects[object].copyCount { found.append(InvariantViolation(.copies, object)) }
+    }
+
+    /// A table's occupied entries: strictly ascending, valid, each naming a live copy
+    /// whose record points back. Other types have none.
+    private func checkMappedEntries(of table: Int, _ found: inout [InvariantViolation]) {
+        let record = objects[table]
+        guard case .table(let level) = record.type.rules.mapping else {
+            if !record.mapped.isEmpty { found.append(InvariantViolation(.mapping, table)) }
+            return
+        }
+        var previous = -1
+        for entry in record.mapped {
+            if entry.entry <= previous || entry.entry >= Self.tableEntries
+                || Self.isReserved(entry: entry.entry, level: level)
+                || entry.node < 0 || entry.node >= nodes.count || !nodes[entry.node].isLive
+                || nodes[entry.node].mapping != Mapping(table: table, entry: entry.entry) {
+                found.append(InvariantViolation(.mapping, table))
+                return
+            }
+            previous = entry.entry
+        }
+    }
+
+    /// A mapped copy: its table is alive, fits its type, and lists it at its entry.
+    private func checkMapping(of node: Int, _ found: inout [InvariantViolation]) {
+        guard let mapping = nodes[node].mapping else { return }
+        guard mapping.table >= 0, mapping.table < objects.count, objects[mapping.table].isLive,
+              case .table(let level) = objects[mapping.table].type.rules.mapping else {
+            found.append(InvariantViolation(.mapping, node))
+            return
+        }
+        let type = objects[nodes[node].object].type
+        let fits = level == 1 ? type.rules.mapping == .page : type.installsInto == objects[mapping.table].type
+        let position = mappedPosition(in: mapping.table, entry: mapping.entry)
+        if !fits || !position.found || objects[mapping.table].mapped[position.index].node != node {
+            found.append(InvariantViolation(.mapping, node))
+        }
     }
 
     /// Children: linked both ways, ascending, disjoint, inside the parent, allowed types.
@@ -186,6 +230,7 @@ extension CoreCapabilities {
             let rules = objects[node.object].type.rules
             if !rules.rights.isSuperset(of: node.rights) { found.append(InvariantViolation(.rights, index)) }
             if node.badge != 0 && !rules.isBadgeable { found.append(InvariantViolation(.badge, index)) }
+            checkMapping(of: index, &found)
             let slot = node.slot
             if slot.cnode < 0 || slot.cnode >= objects.count || objects[slot.cnode].type != .cnode
                 || slot.index < 0 || slot.index >= objects[slot.cnode].slots.count

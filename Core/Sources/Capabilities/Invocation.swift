@@ -18,6 +18,13 @@
 //                                            capability (if any) into `destination`
 //   8 wait                                   on an endpoint (read right): return when a
 //                                            message is there, sleeping until then
+//   9 map(entry, source, rights)             on a translation table (write right): map
+//                                            the capability at `source` (a 4 KiB frame
+//                                            into a page table, else the next-lower
+//                                            table) into `entry`; `rights` is read |
+//                                            write | execute bits for a frame (read is
+//                                            implied), ignored for a table
+//  10 unmap(entry)                           on a translation table (write right)
 // Addresses use `CapabilityAddress(encoded:)`. Here the capability rules check the
 // endpoint; the kernel's same-core message code (LMP) does the rest of 6, 7 and 8.
 
@@ -40,6 +47,11 @@ public enum Invocation: Equatable, Sendable {
     case send(words: [UInt64], capability: CapabilityAddress?)
     case receive(destination: CapabilityAddress?, buffer: UInt64)
     case wait
+    case map(entry: UInt64, source: CapabilityAddress, rights: CapabilityRights)
+    case unmap(entry: UInt64)
+
+    /// The rights a map may ask for.
+    public static let mapRights: CapabilityRights = [.read, .write, .execute]
 
     /// The capability argument that means "no capability" in send and receive.
     public static let noCapability: UInt64 = .max
@@ -72,6 +84,13 @@ public enum Invocation: Equatable, Sendable {
             guard let destination = CapabilityAddress(encoded: a0) else { throw .badAddress }
             return .receive(destination: destination, buffer: a1)
         case 8: return .wait
+        case 9:
+            guard let source = CapabilityAddress(encoded: a1) else { throw .badAddress }
+            guard a2 <= UInt64(UInt8.max), mapRights.isSuperset(of: CapabilityRights(rawValue: UInt8(a2))) else {
+                throw .unknownRights(a2)
+            }
+            return .map(entry: a0, source: source, rights: CapabilityRights(rawValue: UInt8(a2)))
+        case 10: return .unmap(entry: a0)
         default: throw .unknownOperation(operation)
         }
     }
@@ -106,6 +125,12 @@ public enum Invocation: Equatable, Sendable {
         case .receive, .wait:
             _ = try capabilities.lookup(target, in: cspace, ofType: [.endpoint], requiring: .read)
             return (0, [])
+        case .map(let entry, let source, let rights):
+            try capabilities.map(source, into: target, entry: entry, rights: rights, in: cspace)
+            return (0, [])
+        case .unmap(let entry):
+            try capabilities.unmap(entry: entry, from: target, in: cspace)
+            return (0, [])
         }
     }
 }
@@ -114,7 +139,7 @@ public enum Invocation: Equatable, Sendable {
 public enum InvocationStatus {
     public static let success: UInt64 = 0
     /// Codes 16 and up: invocation decoding; 32 and up: capability errors; 48 and up:
-    /// same-core messages.
+    /// same-core messages; 56 and up: capability errors of map and unmap.
     public static let endpointFull: UInt64 = 48
     public static let endpointEmpty: UInt64 = 49
     public static let notEndpointOwner: UInt64 = 50
@@ -148,6 +173,12 @@ public enum InvocationStatus {
         case .regionExhausted: 44
         case .notBadgeable: 45
         case .alreadyBadged: 46
+        case .entryOutOfRange: 56
+        case .entryReserved: 57
+        case .entryOccupied: 58
+        case .entryEmpty: 59
+        case .alreadyMapped: 60
+        case .pageSizeMismatch: 61
         }
     }
 }

@@ -20,6 +20,9 @@ final class InvocationTests: XCTestCase {
         XCTAssertEqual(try Invocation.decode(operation: 6, 1, 2, 3, slot), .send(words: [1, 2, 3], capability: .root(5)))
         XCTAssertEqual(try Invocation.decode(operation: 7, slot, 0x1000, 0, 0), .receive(destination: .root(5), buffer: 0x1000))
         XCTAssertEqual(try Invocation.decode(operation: 8, 0, 0, 0, 0), .wait)
+        XCTAssertEqual(try Invocation.decode(operation: 9, 7, slot, UInt64(CapabilityRights.write.rawValue), 0),
+                       .map(entry: 7, source: .root(5), rights: .write))
+        XCTAssertEqual(try Invocation.decode(operation: 10, 7, 0, 0, 0), .unmap(entry: 7))
     }
 
     func testRefusesNonsenseBeforeTouchingState() {
@@ -28,7 +31,9 @@ final class InvocationTests: XCTestCase {
                 XCTAssertEqual($0 as? InvocationError, expected, line: line)
             }
         }
-        refused(9, [0, 0, 0, 0], .unknownOperation(9))
+        refused(11, [0, 0, 0, 0], .unknownOperation(11))
+        refused(9, [3, 1 << 40, 0, 0], .badAddress)
+        refused(9, [3, CapabilityAddress.root(5).encoded, 8, 0], .unknownRights(8))
         refused(6, [0, 0, 0, 1 << 40], .badAddress)
         refused(.max, [0, 0, 0, 0], .unknownOperation(.max))
         refused(1, [200, 4096, 1, 0], .unknownType(200))
@@ -55,7 +60,7 @@ final class InvocationTests: XCTestCase {
             }
             // Slot 0 holds the CSpace's own CNode: deleting it would end the run early.
             let target = CapabilityAddress.root(UInt32(1 + next() % 23))
-            guard let invocation = try? Invocation.decode(operation: next() % 10, words[0], words[1], words[2], words[3]) else { continue }
+            guard let invocation = try? Invocation.decode(operation: next() % 12, words[0], words[1], words[2], words[3]) else { continue }
             if (try? invocation.perform(on: &capabilities, target: target, in: cspace)) != nil { succeeded += 1 }
             if step % 500 == 0 { XCTAssertEqual(capabilities.checkInvariants(), [], "step \(step)") }
         }

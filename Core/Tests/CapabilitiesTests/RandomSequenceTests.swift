@@ -1,5 +1,5 @@
-// Randomised sequences of retype, copy, mint, delete and revoke on random slots, checked
-// after every step against the reference model (ReferenceModel.swift):
+// Randomised sequences of retype, copy, mint, map, unmap, delete and revoke on random
+// slots, checked after every step against the reference model (ReferenceModel.swift):
 //
 // - Same outcome: both succeed, or both refuse with the same error; a refusal leaves the
 //   core's state equal to the snapshot taken before (nothing changed).
@@ -8,6 +8,10 @@
 // - Same contents: every addressable slot identifies as the model says; two slots name
 //   the same object in the core exactly when they do in the model; every watermark
 //   agrees, so when an object has no descendants all of it is free again (nothing leaks).
+// - Same mappings: every addressable capability is mapped where the model says, and a
+//   simulated memory that applies the core's effects (clear, install, remove; an
+//   install only into an empty entry, a remove only of a full one) holds in every live
+//   table exactly the entries the model's records say, pointing at the right objects.
 // - Nothing dangles: the invariant check (every object reachable, parents alive,
 //   children inside their parents, slots and copies linked both ways) passes, and a
 //   brute-force scan finds no two live objects that overlap without one descending from
@@ -23,12 +27,15 @@ import CoreTestSupport
 
 final class RandomSequenceTests: XCTestCase {
     func testRandomSequencesAgainstTheModel() {
+        var mapsMade = 0
         for seed: UInt64 in 1 ... 20 {
             var harness = Harness(seed: seed)
             harness.run(steps: 2000)
             harness.tearDownAndCheckEverythingReturns()
             XCTAssertGreaterThan(harness.successes, 300, "seed \(seed): too few operations succeeded to mean much")
+            mapsMade += harness.mapsMade
         }
+        XCTAssertGreaterThan(mapsMade, 100, "too few maps succeeded to mean much")
     }
 }
 
@@ -41,11 +48,14 @@ struct Harness {
     let seed: UInt64
     var step = 0
     var successes = 0
+    var mapsMade = 0
 
     /// Per CSpace: the core's handle, the model's root CNode, the root slot count.
     var spaces: [(space: CSpace, root: Int, slots: Int)] = []
     /// Slots that are never deleted, and the objects revoked only through them.
     var originals: [Int: Slot] = [:]
+    /// Simulated page-table memory: table base → entry → the base of what it maps.
+    var hardware: [UInt64: [Int: UInt64]] = [:]
 
     static let ramRoots: [(base: UInt64, size: UInt64)] = [(0x10_0000, 0x4_0000), (0x14_0000, 0x1_0000)]
 
@@ -133,15 +143,58 @@ struct Harness {
             let before = core
             var coreResult: Result<[Reclaimed], CapabilityError>
             let modelResult: Result<[ReferenceModel.Death], CapabilityError>
-            let roll = random.below(100)
-            if roll < 35 {
-                let source = occupiedAddress(space)
+            var roll = random.below(100)
+            let tables = addressable(space).filter {
+                model.caps[$0.1].map { ReferenceModel.level(model.objects[$0.object]!.type) != nil } ?? false
+            }
+            // With no table to map into, make one first.
+            let makeTable = roll >= 50 && roll < 68 && tables.isEmpty
+            if makeTable { roll = 0 }
+            if roll >= 50 && roll < 68 {
+                // Map (most of the time) or unmap, on a table where possible.
+                let table = !tables.isEmpty && random.chance(85) ? random.pick(tables).0 : occupiedAddress(space)
+                let entry = random.chance(70) ? UInt64(random.below(8)) : random.pick([0, 255, 256, 511, 512, UInt64.max])
+                if roll < 62 {
+                    var source = occupiedAddress(space)
+                    if case .success(let found) = model.table(table, root: root) {
+                        let fitting = addressable(space).filter { entry in
+                            guard let cap = model.caps[entry.1], let object = model.objects[cap.object] else { return false }
+                            return found.level == 1
+                                ? (object.type == .frame || object.type == .deviceFrame) && object.size == 4096
+                                : ReferenceModel.level(object.type) == found.level - 1
+                        }
+                        if !fitting.isEmpty && random.chance(80) { source = random.pick(fitting).0 }
+                    }
+                    let rights = CapabilityRights(rawValue: UInt8(random.below(8)))
+                    coreResult = Result { () throws(CapabilityError) in
+                        try core.map(source, into: table, entry: entry, rights: rights, in: cspace)
+                        return []
+                    }
+                    modelResult = model.map(source, into: table, entry: entry, rights: rights, root: root)
+                    if case .success = modelResult { mapsMade += 1 }
+                } else {
+                    coreResult = Result { () throws(CapabilityError) in
+                        try core.unmap(entry: entry, from: table, in: cspace)
+                        return []
+                    }
+                    modelResult = model.unmap(entry: entry, from: table, root: root)
+                }
+            } else if roll < 35 {
+                var source = occupiedAddress(space)
+                if makeTable {
+                    let ram = addressable(space).filter { model.caps[$0.1].map { model.objects[$0.object]!.type == .physicalRAM } ?? false }
+                    if !ram.isEmpty { source = random.pick(ram).0 }
+                }
                 var target = random.pick(CapabilityType.allCases)
                 var offset: UInt64?
                 if case .success(let slot) = model.resolve(source, root: root), let cap = model.caps[slot] {
                     let parent = model.objects[cap.object]!
                     let targets = ReferenceModel.sources.filter { $0.value.contains(parent.type) }.map(\.key)
                     if !targets.isEmpty && random.chance(70) { target = random.pick(targets) }
+                    // Often enough, what an address space is built from.
+                    if parent.type == .physicalRAM && (makeTable || random.chance(40)) {
+                        target = random.pick([.pml4, .pdpt, .pageDirectory, .pageTable, .frame, .frame])
+                    }
                     let used = model.watermark(of: cap.object)
                     if random.chance(40) {
                         offset = random.pick([0, used, used + 256, used + 4096, used + 1,
@@ -213,7 +266,26 @@ struct Harness {
         default:
             XCTFail("\(context): core \(coreResult) but model \(modelResult)", file: file, line: line)
         }
+        applyEffects(context)
         compareState(file: file, line: line)
+    }
+
+    /// Applies what the core asked for to the simulated page-table memory.
+    mutating func applyEffects(_ context: String) {
+        for effect in core.takeEffects() {
+            switch effect {
+            case .clear(let base, let size, _):
+                hardware = hardware.filter { $0.key < base || $0.key >= base + size }
+            case .install(let entry, let object):
+                XCTAssertNil(hardware[entry.table]?[entry.entry], "\(context): install into a full entry")
+                switch object {
+                case .page(let base, _, _), .table(let base): hardware[entry.table, default: [:]][entry.entry] = base
+                }
+            case .remove(let entry, _):
+                XCTAssertNotNil(hardware[entry.table]?[entry.entry], "\(context): remove of an empty entry")
+                hardware[entry.table]?[entry.entry] = nil
+            }
+        }
     }
 
     func compareState(file: StaticString = #filePath, line: UInt = #line) {
@@ -221,6 +293,14 @@ struct Harness {
         XCTAssertEqual(core.liveObjectCount, model.objects.count, context, file: file, line: line)
         XCTAssertEqual(core.liveCapabilityCount, model.caps.count, context, file: file, line: line)
         XCTAssertEqual(core.checkInvariants(), [], context, file: file, line: line)
+
+        for (id, object) in model.objects where ReferenceModel.level(object.type) != nil {
+            var expected: [Int: UInt64] = [:]
+            for (slot, mapped) in model.mappings where mapped.table == id {
+                expected[mapped.entry] = model.objects[model.caps[slot]!.object]!.base
+            }
+            XCTAssertEqual(hardware[object.base] ?? [:], expected, "\(context): table at \(object.base)", file: file, line: line)
+        }
 
         var highestChildEnd: [Int: UInt64] = [:]
         for object in model.objects.values {
@@ -244,6 +324,11 @@ struct Harness {
                     continue
                 }
                 XCTAssertEqual(found, model.capability(cap), "\(context) \(address)", file: file, line: line)
+                let mapping = try? core.mapping(at: address, in: entry.space)
+                let expectedMapping = model.mappings[slot]
+                XCTAssertEqual(mapping.map { [Int($0.tableBase), $0.entry] },
+                               expectedMapping.map { [Int(model.objects[$0.table]!.base), $0.entry] },
+                               "\(context) \(address) mapping", file: file, line: line)
                 XCTAssertEqual(coreIDs[cap.object] ?? id, id, "\(context): one model object, two core objects")
                 XCTAssertEqual(modelIDs[id] ?? cap.object, cap.object, "\(context): two model objects, one core object")
                 coreIDs[cap.object] = id

@@ -32,8 +32,16 @@ struct ReferenceModel {
         }
     }
 
+    /// Where a capability is mapped: the table object and the entry.
+    struct Mapped: Equatable {
+        var table: Int
+        var entry: Int
+    }
+
     var objects: [Int: Object] = [:]
     var caps: [Slot: Cap] = [:]
+    /// Mapping records, by the slot of the mapped capability.
+    var mappings: [Slot: Mapped] = [:]
     var nextID = 0
 
     // MARK: Rules, from the design
@@ -56,6 +64,17 @@ struct ReferenceModel {
     }
 
     static func isPowerOfTwo(_ x: UInt64) -> Bool { x > 0 && x.nonzeroBitCount == 1 }
+
+    /// The translation-table level of a type (4 = PML4), nil for other types.
+    static func level(_ type: CapabilityType) -> Int? {
+        switch type {
+        case .pml4: 4
+        case .pdpt: 3
+        case .pageDirectory: 2
+        case .pageTable: 1
+        default: nil
+        }
+    }
 
     /// Extent and alignment for a retype's size argument, nil if refused.
     static func extent(_ type: CapabilityType, _ argument: UInt64) -> (extent: UInt64, alignment: UInt64)? {
@@ -208,6 +227,74 @@ struct ReferenceModel {
         return .success([])
     }
 
+    /// The table a capability names, if it may be mapped into or unmapped from.
+    func table(_ address: CapabilityAddress, root: Int) -> Result<(id: Int, level: Int), CapabilityError> {
+        let slot: Slot
+        switch occupied(address, root: root) {
+        case .failure(let error): return .failure(error)
+        case .success(let found): slot = found
+        }
+        let cap = caps[slot]!
+        let type = objects[cap.object]!.type
+        guard let level = Self.level(type) else { return .failure(.wrongType(type)) }
+        guard cap.rights.contains(.write) else { return .failure(.insufficientRights) }
+        return .success((cap.object, level))
+    }
+
+    static func checkEntry(_ entry: UInt64, level: Int) -> CapabilityError? {
+        if entry >= 512 { return .entryOutOfRange }
+        if level == 4 && (entry == 0 || entry >= 256) { return .entryReserved }
+        return nil
+    }
+
+    mutating func map(_ source: CapabilityAddress, into tableAddress: CapabilityAddress, entry: UInt64,
+                      rights: CapabilityRights, root: Int) -> Result<[Death], CapabilityError> {
+        let table: (id: Int, level: Int)
+        switch self.table(tableAddress, root: root) {
+        case .failure(let error): return .failure(error)
+        case .success(let found): table = found
+        }
+        if let error = Self.checkEntry(entry, level: table.level) { return .failure(error) }
+        let wanted = Mapped(table: table.id, entry: Int(entry))
+        guard !mappings.values.contains(wanted) else { return .failure(.entryOccupied) }
+        let sourceSlot: Slot
+        switch occupied(source, root: root) {
+        case .failure(let error): return .failure(error)
+        case .success(let found): sourceSlot = found
+        }
+        let cap = caps[sourceSlot]!
+        let object = objects[cap.object]!
+        if table.level == 1 {
+            guard object.type == .frame || object.type == .deviceFrame else { return .failure(.wrongType(object.type)) }
+            guard object.size == 4096 else { return .failure(.pageSizeMismatch) }
+            guard cap.rights.isSuperset(of: rights.union(.read)) else { return .failure(.insufficientRights) }
+        } else {
+            guard Self.level(object.type) == table.level - 1 else { return .failure(.wrongType(object.type)) }
+        }
+        guard mappings[sourceSlot] == nil else { return .failure(.alreadyMapped) }
+        mappings[sourceSlot] = wanted
+        return .success([])
+    }
+
+    mutating func unmap(entry: UInt64, from tableAddress: CapabilityAddress, root: Int) -> Result<[Death], CapabilityError> {
+        let table: (id: Int, level: Int)
+        switch self.table(tableAddress, root: root) {
+        case .failure(let error): return .failure(error)
+        case .success(let found): table = found
+        }
+        if let error = Self.checkEntry(entry, level: table.level) { return .failure(error) }
+        guard let slot = mappings.first(where: { $0.value == Mapped(table: table.id, entry: Int(entry)) })?.key else {
+            return .failure(.entryEmpty)
+        }
+        mappings[slot] = nil
+        return .success([])
+    }
+
+    /// Drops the records of capabilities that are gone and of tables that died.
+    mutating func pruneMappings() {
+        mappings = mappings.filter { caps[$0.key] != nil && objects[$0.value.table] != nil }
+    }
+
     mutating func delete(_ address: CapabilityAddress, root: Int) -> Result<[Death], CapabilityError> {
         occupied(address, root: root).map { slot in
             caps[slot] = nil
@@ -245,7 +332,10 @@ struct ReferenceModel {
             let named = Set(caps.values.map(\.object))
             let parents = Set(objects.values.compactMap(\.parent))
             let dead = objects.keys.filter { !named.contains($0) && !parents.contains($0) }
-            if dead.isEmpty { return deaths.sorted() }
+            if dead.isEmpty {
+                pruneMappings()
+                return deaths.sorted()
+            }
             for id in dead {
                 deaths.append(death(id))
                 objects[id] = nil

@@ -20,17 +20,16 @@ public enum UserExit {
 public struct UserContext {
     public let registers: UnsafeMutablePointer<x86_user_context>
 
-    /// A zeroed context that will start at `entry` with stack pointer `stack`.
-    public init(entry: UInt64, stack: UInt64) {
-        registers = UnsafeMutablePointer<x86_user_context>.allocate(capacity: 1)
+    /// A zeroed context in `storage` (at least `saveAreaBytes`, 16-byte aligned, owned
+    /// by the caller) that will start at `entry` with stack pointer `stack`.
+    public init(at storage: UnsafeMutableRawPointer, entry: UInt64, stack: UInt64) {
+        registers = storage.bindMemory(to: x86_user_context.self, capacity: 1)
         UnsafeMutableRawPointer(registers).initializeMemory(as: UInt8.self, repeating: 0, count: MemoryLayout<x86_user_context>.size)
         registers.pointee.rip = entry
         registers.pointee.rsp = stack
         registers.pointee.rflags = 0x202
         Self.setDefaultFloatingPoint(UnsafeMutableRawPointer(registers) + Self.floatingPointOffset)
     }
-
-    public func release() { registers.deallocate() }
 
     public var instructionPointer: UInt64 { registers.pointee.rip }
     public var stackPointer: UInt64 { registers.pointee.rsp }
@@ -95,30 +94,14 @@ public enum UserMode {
     }
 }
 
-/// A user address space: a root table whose lower 512 GiB slot is shared with the
-/// kernel (the kernel's identity map, supervisor-only) and whose other slots map the
-/// domain's frames.
+/// A user address space: a PML4 whose slot 0 is shared with the kernel (the kernel's
+/// identity map, supervisor-only) and whose other lower-half slots map what the
+/// domain's page-table and frame capabilities say. The CPU driver writes its entries
+/// only through `UserPageTables`, as the capability rules ask.
 public struct UserAddressSpace {
     public let root: PhysicalAddress
 
-    /// A new root from `frames`, sharing the kernel's slot 0.
-    public init<Source: PageTableFrameSource>(frames: inout Source, kernelRoot: UInt64) throws(PageTableError) {
-        let writer = try PageTableWriter(frames: &frames)
-        let kernel = UnsafePointer<UInt64>(bitPattern: UInt(kernelRoot))!
-        frames.pointer(to: writer.root).storeBytes(of: kernel[0], as: UInt64.self)
-        root = writer.root
-    }
-
-    /// Maps one 4 KiB frame at `virtual` for user code.
-    public func map<Source: PageTableFrameSource>(_ frame: PhysicalAddress, at virtual: UInt64, writable: Bool,
-                                                 executable: Bool, frames: inout Source) throws(PageTableError) {
-        guard UserMode.userRange.contains(virtual) else { throw .invalidArgument }
-        var flags: PageFlags = [.user]
-        if writable { flags.insert(.writable) }
-        if !executable { flags.insert(.noExecute) }
-        try PageTableWriter(root: root).map(virtual: VirtualAddress(virtual), physical: frame, byteCount: 4096,
-                                            flags: flags, largest: .fourKiB, frames: &frames)
-    }
+    public init(root: PhysicalAddress) { self.root = root }
 
     /// Where user address `virtual` leads, if it is mapped for user access (and
     /// writable, when asked): the check before the kernel reads or writes user memory.
@@ -128,4 +111,43 @@ public struct UserAddressSpace {
               found.flags.contains(.user), !writable || found.flags.contains(.writable) else { return nil }
         return found.address
     }
+}
+
+/// The x86-64 side of user mappings (SDM Vol. 3A §4.5): entry formats, the kernel's
+/// shared slot, TLB invalidation. Tables are RAM, which the kernel identity-maps.
+public enum UserPageTables {
+    /// An entry mapping a 4 KiB page for user code: writable only when asked, no-execute
+    /// unless asked, uncached (PCD, PWT) for device memory.
+    public static func pageEntry(_ frame: PhysicalAddress, writable: Bool, executable: Bool, uncached: Bool) -> UInt64 {
+        var flags: PageFlags = [.present, .user]
+        if writable { flags.insert(.writable) }
+        if !executable { flags.insert(.noExecute) }
+        if uncached { flags.formUnion([.cacheDisable, .writeThrough]) }
+        return frame.rawValue | flags.rawValue
+    }
+
+    /// An entry pointing at the next-lower table. It allows everything; the leaf entry
+    /// decides (R/W and U/S are ANDed over the levels, XD ORed: SDM §4.6).
+    public static func tableEntry(_ table: PhysicalAddress) -> UInt64 {
+        table.rawValue | PageFlags([.present, .writable, .user]).rawValue
+    }
+
+    /// Writes entry `index` of the table at `table`.
+    public static func store(_ entry: UInt64, in table: PhysicalAddress, at index: Int) {
+        UnsafeMutableRawPointer(bitPattern: UInt(table.rawValue))!.storeBytes(of: entry, toByteOffset: index * 8, as: UInt64.self)
+    }
+
+    /// Gives a new, zeroed PML4 the kernel's slot 0 (every core's tables share it; it is
+    /// supervisor-only, so user code cannot touch what it maps).
+    public static func shareKernelSlot(into root: PhysicalAddress) {
+        let kernel = UnsafePointer<UInt64>(bitPattern: UInt(x86_read_cr3()))!
+        store(kernel[0], in: root, at: 0)
+    }
+
+    /// Drops this core's cached translation of one page.
+    public static func invalidate(page: UInt64) { x86_invlpg(page) }
+
+    /// Drops every cached user translation: user pages are never global, so rewriting
+    /// CR3 does it.
+    public static func invalidateAll() { x86_write_cr3(x86_read_cr3()) }
 }

@@ -51,6 +51,7 @@ enum BenchMode {
               let domain = try? state.spawn(program, arguments: quick ? Array("quick".utf8) : []) else {
             unsupported("null-syscall", "no boot image with ubench")
             unsupported("null-invocation", "no boot image with ubench")
+            unsupported("map-unmap-page", "no boot image with ubench")
             return
         }
         state.runDomains(milliseconds: 60_000) { !state.domains.contains { $0 === domain } }

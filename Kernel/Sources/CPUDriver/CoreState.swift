@@ -56,6 +56,9 @@ final class CoreState {
     /// This core's children in the current multicast tree, and the multicast in flight.
     var multicastChildren: [CoreID] = []
     var multicast = MulticastState()
+    /// The kernel's own page tables (what CR3 held when this core's state was made,
+    /// before any domain ran): where the core goes when no domain's tables will do.
+    let kernelRoot = KernelAddressSpace.root
     /// Every capability on this core, in every domain's CSpace (the per-core mapping
     /// database).
     var capabilities = CoreCapabilities()

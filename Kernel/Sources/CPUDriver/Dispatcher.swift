@@ -54,7 +54,7 @@ enum Upcall {
 extension Domain {
     /// The frame as the kernel sees it (through its own mapping of all RAM).
     var dispatcherWords: UnsafeMutableRawPointer {
-        TrackingFrames(block: CoreBlock.current!).pointer(to: dispatcherFrame)
+        CoreMemory().pointer(to: dispatcherFrame)
     }
 
     func frameWord(_ offset: Int) -> UInt64 { dispatcherWords.load(fromByteOffset: offset, as: UInt64.self) }

@@ -1,4 +1,5 @@
-// A domain: a user program running on this core in its own address space, with one
+// A domain: a user program running on this core in its own address space, built from
+// page-table and frame capabilities in its own CSpace (AddressSpaces.swift), with one
 // dispatcher (Dispatcher.swift) through which the kernel gives it the core; its user
 // library runs threads on top. A domain lives on one core, and everything about it lives
 // in that core's memory.
@@ -23,9 +24,14 @@ final class Domain {
     let id: Int
     let name: String
     let addressSpace: UserAddressSpace
-    /// The domain's capabilities: slot 0 its root CNode, slot 1 the RAM it was given.
+    /// The PML4 object: while it lives, `addressSpace.root` is a PML4 with the kernel's
+    /// slot; once it dies (revoked or deleted by someone) the domain cannot run again.
+    let rootTable: ObjectID
+    /// The domain's capabilities: slot 0 its root CNode, slot 1 the RAM it was given,
+    /// the last slot its address space (`AddressSpaceLayout`).
     let cspace: CSpace
-    /// The keeper CNode slot with the kernel's copy of that RAM capability.
+    /// The keeper CNode slot with the kernel's copy of the RAM block the domain's
+    /// address space and RAM were made from.
     let keeperSlot: UInt32
     let context: UserContext
     var state: State = .runnable
@@ -35,9 +41,14 @@ final class Domain {
     var pendingUpcall: Upcall? = nil
     /// The last fault handed to its dispatcher, for the message if it gives up on it.
     var lastFault: (vector: UInt8, errorCode: UInt64, address: UInt64, instructionPointer: UInt64)? = nil
-    /// The page shared with its dispatcher (see DispatcherFrame).
+    /// The page shared with its dispatcher (see DispatcherFrame), and the frame object
+    /// that maps it.
     let dispatcherFrame: PhysicalAddress
-    /// Every frame the domain holds (its pages and page tables), freed when it ends.
+    let dispatcherFrameObject: ObjectID
+    /// The dispatcher object (its capability's object): the kernel-only page that holds
+    /// `context`, the registers the kernel resumes from.
+    let dispatcher: ObjectID
+    /// Every frame the domain holds (its root CNode and its RAM block), freed when it ends.
     var frames: [PhysicalAddress]
 
     enum Wait {
@@ -48,15 +59,19 @@ final class Domain {
         case anyEndpoint
     }
 
-    init(id: Int, name: String, addressSpace: UserAddressSpace, cspace: CSpace, keeperSlot: UInt32,
-         context: UserContext, dispatcherFrame: PhysicalAddress, frames: [PhysicalAddress]) {
+    init(id: Int, name: String, addressSpace: UserAddressSpace, rootTable: ObjectID, cspace: CSpace,
+         keeperSlot: UInt32, context: UserContext, dispatcher: ObjectID, dispatcherFrame: PhysicalAddress,
+         frameObject: ObjectID, frames: [PhysicalAddress]) {
         self.id = id
         self.name = name
         self.addressSpace = addressSpace
+        self.rootTable = rootTable
         self.cspace = cspace
         self.keeperSlot = keeperSlot
         self.context = context
+        self.dispatcher = dispatcher
         self.dispatcherFrame = dispatcherFrame
+        self.dispatcherFrameObject = frameObject
         self.frames = frames
     }
 }
@@ -75,120 +90,153 @@ enum SpawnError: Error {
     case capabilities(CapabilityError)
 }
 
-/// What a new domain gets: a root CNode of 64 slots and 64 KiB of RAM to retype.
+/// What a new domain gets: a root CNode of 64 slots and 64 KiB of RAM to retype (besides
+/// its address space).
 enum DomainGrant {
     static let cnodeSlots: UInt64 = 64
     static let ramFrames = 16
 }
 
-/// A frame source that remembers what it handed out, so a domain's page tables are
-/// freed with it.
-struct TrackingFrames: PageTableFrameSource {
-    var block: UnsafeMutablePointer<CoreBlock>
-    var taken: [PhysicalAddress] = []
-    mutating func allocateTableFrame() -> PhysicalAddress? {
-        guard let frame = block.pointee.frames.allocate() else { return nil }
-        block.pointee.frames.pointer(to: frame).initializeMemory(as: UInt8.self, repeating: 0, count: 4096)
-        taken.append(frame)
-        return frame
+/// The core's memory as page-table code reads it: tables are RAM, which the kernel
+/// identity-maps. Reading never needs a new table.
+struct CoreMemory: PageTableFrameSource {
+    mutating func allocateTableFrame() -> PhysicalAddress? { nil }
+    func pointer(to address: PhysicalAddress) -> UnsafeMutableRawPointer {
+        UnsafeMutableRawPointer(bitPattern: UInt(address.rawValue))!
     }
-    func pointer(to address: PhysicalAddress) -> UnsafeMutableRawPointer { block.pointee.frames.pointer(to: address) }
 }
 
 extension CoreState {
-    /// Loads `program` from the boot image into a new address space, ready to run.
+    /// Loads `program` from the boot image into a new domain, ready to run. Its address
+    /// space is made the way any domain could make one: a RAM block is retyped into a
+    /// PML4, the tables below it and one frame per page, and each is mapped by a map
+    /// invocation (AddressSpaces.swift).
     func spawn(_ program: BootImage.Program, arguments: [UInt8]) throws(SpawnError) -> Domain {
         guard arguments.count <= 1024 else { throw .argumentsTooLong }
         let image: ELFImage
         do { image = try ELFImage(file: program.bytes, limits: ELFLimits(allowedRange: UserMode.userRange)) } catch { throw .badImage(error) }
-        var frames = TrackingFrames(block: CoreBlock.current!)
-        func fail() -> SpawnError {
-            for frame in frames.taken { try? CoreBlock.current!.pointee.frames.free(frame) }
-            return .outOfMemory
+        let plan = image.loadPlan
+        let stackBottom = UserLayout.stackTop - UInt64(UserLayout.stackPages) * 4096
+        var pages: [UInt64] = plan.map { $0.virtualAddress }
+        for index in 0..<UserLayout.stackPages { pages.append(stackBottom + UInt64(index) * 4096) }
+        pages.append(DispatcherFrame.userAddress)
+
+        // The RAM block: the domain's own RAM first (64 KiB-aligned at its start), then
+        // the address-space CNode, then the PML4, the dispatcher, and one page per table
+        // and per page mapped.
+        let made = 2 + AddressSpaceBuilder.tablesNeeded(for: pages) + pages.count
+        let cnodeSlots = powerOfTwo(atLeast: max(16, UInt64(AddressSpaceLayout.firstMade) + UInt64(made)))
+        let cnodeBytes = cnodeSlots * CapabilityType.cnodeSlotBytes
+        let grantBytes = UInt64(DomainGrant.ramFrames) * 4096
+        let used = max(grantBytes, cnodeBytes) + cnodeBytes + UInt64(made) * 4096
+        let blockFrames = Int(powerOfTwo(atLeast: used) / 4096)
+        let memory = CoreBlock.current!
+        guard let rootFrame = memory.pointee.frames.allocate() else { throw .outOfMemory }
+        guard let block = memory.pointee.frames.allocate(count: blockFrames, alignment: blockFrames) else {
+            try? memory.pointee.frames.free(rootFrame)
+            throw .outOfMemory
         }
-        let space: UserAddressSpace
-        do { space = try UserAddressSpace(frames: &frames, kernelRoot: KernelAddressSpace.root) } catch { throw fail() }
-        // The program's pages, filled as the ELF load plan says.
-        for page in image.loadPlan {
-            guard let frame = frames.allocateTableFrame() else { throw fail() }
-            let memory = UnsafeMutableRawBufferPointer(start: frames.pointer(to: frame), count: 4096)
-            guard page.fill(memory, from: program.bytes) else { throw fail() }
-            do {
-                try space.map(frame, at: page.virtualAddress, writable: page.permissions.contains(.writable),
-                              executable: page.permissions.contains(.executable), frames: &frames)
-            } catch { throw fail() }
-        }
-        // The stack, with the argument string at its top.
-        var stackFrames: [PhysicalAddress] = []
-        for index in 0..<UserLayout.stackPages {
-            guard let frame = frames.allocateTableFrame() else { throw fail() }
-            do {
-                try space.map(frame, at: UserLayout.stackTop - UInt64(UserLayout.stackPages - index) * 4096,
-                              writable: true, executable: false, frames: &frames)
-            } catch { throw fail() }
-            stackFrames.append(frame)
-        }
-        // The dispatcher frame (zeroed: no upcalls until the library registers them).
-        guard let dispatcherFrame = frames.allocateTableFrame() else { throw fail() }
-        do {
-            try space.map(dispatcherFrame, at: DispatcherFrame.userAddress, writable: true, executable: false, frames: &frames)
-        } catch { throw fail() }
-        let top = frames.pointer(to: stackFrames[stackFrames.count - 1])
-        let argumentsAddress = UserLayout.stackTop - 4096
-        for (i, byte) in arguments.enumerated() { top.storeBytes(of: byte, toByteOffset: i, as: UInt8.self) }
-        // Its capabilities: a root CNode in a frame of its own, and a RAM capability.
-        guard let cnodeFrame = frames.allocateTableFrame(),
-              let ram = CoreBlock.current!.pointee.frames.allocate(count: DomainGrant.ramFrames, alignment: DomainGrant.ramFrames) else { throw fail() }
-        for index in 0..<DomainGrant.ramFrames { frames.taken.append(ram + UInt64(index) * 4096) }
-        guard var keeper, let keeperSlot = keeper.free.popLast() else { throw fail() }
-        let cspace: CSpace
-        do {
-            cspace = try capabilities.createCSpace(at: cnodeFrame, slotCount: DomainGrant.cnodeSlots)
-        } catch {
-            _ = fail()
-            throw .capabilities(error)
-        }
-        do {
-            try capabilities.createRoot(.physicalRAM, base: ram.rawValue, size: UInt64(DomainGrant.ramFrames) * 4096, at: .root(1), in: cspace)
-            try capabilities.copy(.root(1), in: cspace, to: .root(keeperSlot), in: keeper.cspace)
-        } catch {
-            _ = try? capabilities.revoke(.root(1), in: cspace)
-            _ = try? capabilities.delete(.root(1), in: cspace)
-            _ = try? capabilities.delete(.root(0), in: cspace)
-            _ = fail()
-            throw .capabilities(error)
+        var frames = [rootFrame]
+        for index in 0..<blockFrames { frames.append(block + UInt64(index) * 4096) }
+        guard var keeper, let keeperSlot = keeper.free.popLast() else {
+            for frame in frames { try? memory.pointee.frames.free(frame) }
+            throw .outOfMemory
         }
         self.keeper = keeper
-        let context = UserContext(entry: image.entry, stack: argumentsAddress - 16)
+        let cspace: CSpace
+        do {
+            cspace = try capabilities.createCSpace(at: rootFrame, slotCount: DomainGrant.cnodeSlots)
+        } catch {
+            release(cspace: nil, keeperSlot: keeperSlot, frames: frames)
+            throw .capabilities(error)
+        }
+        let layout = AddressSpaceLayout.self
+        var builder = AddressSpaceBuilder(cspace: cspace)
+        var filled = true
+        var frameSlot: UInt32 = 0
+        do throws(CapabilityError) {
+            let setUp = CapabilityAddress.root(layout.setUpSlot)
+            try capabilities.createRoot(.physicalRAM, base: block.rawValue, size: UInt64(blockFrames) * 4096, at: setUp, in: cspace)
+            try capabilities.copy(setUp, in: cspace, to: .root(keeperSlot), in: keeper.cspace)
+            _ = try capabilities.retype(setUp, to: .physicalRAM, size: grantBytes, count: 1, into: .root(1), in: cspace)
+            _ = try capabilities.retype(setUp, to: .cnode, size: cnodeSlots, count: 1, into: .root(layout.cnodeSlot), in: cspace)
+            try capabilities.copy(setUp, to: layout.leaf(layout.ram), in: cspace)
+            try capabilities.delete(setUp, in: cspace)
+            _ = try capabilities.retype(layout.leaf(layout.ram), to: .pml4, size: 0, count: 1, into: layout.leaf(layout.pml4), in: cspace)
+            _ = try capabilities.retype(layout.leaf(layout.ram), to: .dispatcher, size: 0, count: 1,
+                                        into: layout.leaf(layout.dispatcher), in: cspace)
+            applyMemoryEffects()
+            // The program's pages, filled as the ELF load plan says; then the stack,
+            // with the argument string at the start of its top page.
+            for page in plan where filled {
+                var rights: CapabilityRights = .read
+                if page.permissions.contains(.writable) { rights.insert(.write) }
+                if page.permissions.contains(.executable) { rights.insert(.execute) }
+                filled = try builder.mapPage(at: page.virtualAddress, rights: rights, in: self) { page.fill($0, from: program.bytes) } != nil
+            }
+            for index in 0..<UserLayout.stackPages where filled {
+                let page = stackBottom + UInt64(index) * 4096
+                _ = try builder.mapPage(at: page, rights: [.read, .write], in: self) { memory in
+                    if index == UserLayout.stackPages - 1 {
+                        for (i, byte) in arguments.enumerated() { memory[i] = byte }
+                    }
+                    return true
+                }
+            }
+            // The dispatcher frame (zeroed: no upcalls until the library registers them).
+            frameSlot = try builder.mapPage(at: DispatcherFrame.userAddress, rights: [.read, .write], in: self) { _ in true }!
+        } catch {
+            // The block may still sit in the set-up slot, with everything made from it.
+            _ = try? capabilities.revoke(.root(layout.setUpSlot), in: cspace)
+            _ = try? capabilities.delete(.root(layout.setUpSlot), in: cspace)
+            release(cspace: cspace, keeperSlot: keeperSlot, frames: frames)
+            throw .capabilities(error)
+        }
+        guard filled, let (root, rootTable) = try? capabilities.lookup(layout.leaf(layout.pml4), in: cspace),
+              let (dispatcherCapability, dispatcher) = try? capabilities.lookup(layout.leaf(layout.dispatcher), in: cspace,
+                                                                                ofType: [.dispatcher]),
+              let (frameCapability, frameObject) = try? capabilities.lookup(layout.leaf(frameSlot), in: cspace, ofType: [.frame]) else {
+            release(cspace: cspace, keeperSlot: keeperSlot, frames: frames)
+            throw .outOfMemory
+        }
+        let argumentsAddress = UserLayout.stackTop - 4096
+        let context = UserContext(at: UnsafeMutableRawPointer(bitPattern: UInt(dispatcherCapability.base))!,
+                                  entry: image.entry, stack: argumentsAddress - 16)
         context.registers.pointee.rdi = argumentsAddress
         context.registers.pointee.rsi = UInt64(arguments.count)
         context.registers.pointee.rdx = DispatcherFrame.userAddress
         nextDomainID += 1
-        let domain = Domain(id: nextDomainID, name: String(decoding: program.name, as: UTF8.self), addressSpace: space,
-                            cspace: cspace, keeperSlot: keeperSlot, context: context, dispatcherFrame: dispatcherFrame,
-                            frames: frames.taken)
+        let domain = Domain(id: nextDomainID, name: String(decoding: program.name, as: UTF8.self),
+                            addressSpace: UserAddressSpace(root: PhysicalAddress(root.base)), rootTable: rootTable,
+                            cspace: cspace, keeperSlot: keeperSlot, context: context, dispatcher: dispatcher,
+                            dispatcherFrame: PhysicalAddress(frameCapability.base), frameObject: frameObject, frames: frames)
         domains.append(domain)
         return domain
     }
 
-    /// Frees everything a finished domain held.
-    func reap(_ domain: Domain) {
-        UserMode.useKernelAddressSpace(KernelAddressSpace.root)
-        forgetEndpoints(of: domain)
-        // Revoking the kernel's copy of the domain's RAM removes every capability made
-        // from it, in any CSpace (another domain's, or a message in flight), whatever the
-        // domain did to its own slots; deleting the root CNode's own capability then
-        // destroys the CSpace. Only then are the frames free.
+    /// Takes back what a domain (or a spawn that failed half-way) holds: revoking the
+    /// kernel's copy of its RAM block removes every capability made from it, in any
+    /// CSpace (another domain's, or a message in flight), whatever the domain did to its
+    /// own slots, and with them every mapping; deleting the root CNode's own capability
+    /// then destroys the CSpace. Only once the page tables are cleared are the frames free.
+    func release(cspace: CSpace?, keeperSlot: UInt32, frames: [PhysicalAddress]) {
         if var keeper {
-            _ = try? capabilities.revoke(.root(domain.keeperSlot), in: keeper.cspace)
-            _ = try? capabilities.delete(.root(domain.keeperSlot), in: keeper.cspace)
-            keeper.free.append(domain.keeperSlot)
+            _ = try? capabilities.revoke(.root(keeperSlot), in: keeper.cspace)
+            _ = try? capabilities.delete(.root(keeperSlot), in: keeper.cspace)
+            keeper.free.append(keeperSlot)
             self.keeper = keeper
         }
-        _ = try? capabilities.delete(.root(0), in: domain.cspace)
-        for frame in domain.frames { try? CoreBlock.current!.pointee.frames.free(frame) }
+        if let cspace { _ = try? capabilities.delete(.root(0), in: cspace) }
+        applyMemoryEffects()
+        for frame in frames { try? CoreBlock.current!.pointee.frames.free(frame) }
+    }
+
+    /// Frees everything a finished domain held.
+    func reap(_ domain: Domain) {
+        UserMode.useKernelAddressSpace(kernelRoot)
+        forgetEndpoints(of: domain)
+        release(cspace: domain.cspace, keeperSlot: domain.keeperSlot, frames: domain.frames)
         domain.frames.removeAll()
-        domain.context.release()
         domains.removeAll { $0 === domain }
     }
 
@@ -212,22 +260,18 @@ extension CoreState {
                 domain.waiting = nil
             }
             nextToRun = (nextToRun + offset + 1) % max(domains.count, 1)
-            guard enterUpcall(domain) else {
-                finishIfDone(domain)
-                return true
-            }
             // System calls that leave the domain runnable go straight back to it: the
             // event loop gets control again at the next interrupt (at least every tick)
             // or when the domain yields, ends or faults.
-            var exit = UserMode.run(domain.context, in: domain.addressSpace.root)
-            while case .systemCall = exit {
+            var exit = enter(domain)
+            while case .systemCall? = exit {
                 let number = domain.context.systemCallNumber
                 handleSystemCall(from: domain)
                 guard number != SystemCallNumber.yield, domain.state.isRunnable, domain.waiting == nil else { break }
-                exit = UserMode.run(domain.context, in: domain.addressSpace.root)
+                exit = enter(domain)
             }
             switch exit {
-            case .systemCall:
+            case nil, .systemCall:
                 break                                   // handled above, exactly once
             case .interrupt(let vector):
                 switch vector {
@@ -247,6 +291,25 @@ extension CoreState {
             return true
         }
         return false
+    }
+
+    /// Runs the domain's user code until it traps back (at its pending upcall, if any),
+    /// once every pending change to page tables is made. Nil, and the domain stopped, if
+    /// its PML4, dispatcher or dispatcher frame is gone, since that memory may already be
+    /// something else; so everything the kernel does with them between one return from
+    /// user mode and the next entry acts on live objects.
+    func enter(_ domain: Domain) -> UserExit? {
+        applyMemoryEffects()
+        let lost = !capabilities.isAlive(domain.rootTable) ? "its address space (the PML4)"
+            : !capabilities.isAlive(domain.dispatcher) ? "its dispatcher"
+            : !capabilities.isAlive(domain.dispatcherFrameObject) ? "its dispatcher frame" : nil
+        if let lost {
+            UserMode.useKernelAddressSpace(kernelRoot)
+            domain.state = .stopped("\(lost) was deleted")
+            return nil
+        }
+        guard enterUpcall(domain) else { return nil }
+        return UserMode.run(domain.context, in: domain.addressSpace.root)
     }
 
     /// Whether a sleeping domain has something to wake for. An endpoint that died
@@ -290,6 +353,13 @@ extension CoreState {
         }
         reap(domain)
     }
+}
+
+/// The smallest power of two at least `value` (which is far below 2⁶³ here).
+func powerOfTwo(atLeast value: UInt64) -> UInt64 {
+    var power: UInt64 = 1
+    while power < value { power <<= 1 }
+    return power
 }
 
 func hex(_ value: UInt64) -> String {

@@ -1,8 +1,9 @@
 // Every core's first user domain, init (User/Sources/init), started at boot with the
 // core's initial capabilities: its CNode and RAM like any domain, and the authority no
 // other domain starts with: its dispatcher, a notify capability for every core, the
-// kernel capability, and on the bootstrap core the I/O ports and interrupts. These are
-// roots (capabilities with no parent), made here and nowhere else.
+// kernel capability, and on the bootstrap core the I/O ports and interrupts. All but the
+// dispatcher (a copy of the one spawn made) are roots, capabilities with no parent, made
+// here and nowhere else.
 import Basics
 import BootInfo
 import Capabilities
@@ -36,8 +37,7 @@ extension CoreState {
         }
         do throws(CapabilityError) {
             let cspace = domain.cspace
-            try capabilities.createRoot(.dispatcher, base: domain.dispatcherFrame.rawValue, size: CapabilityType.pageBytes,
-                                        at: .root(InitialSlot.dispatcher), in: cspace)
+            try capabilities.copy(AddressSpaceLayout.leaf(AddressSpaceLayout.dispatcher), to: .root(InitialSlot.dispatcher), in: cspace)
             try capabilities.createRoot(.notify, base: 0, size: UInt64(coreCount), at: .root(InitialSlot.notify), in: cspace)
             try capabilities.createRoot(.kernel, base: 0, size: 0, at: .root(InitialSlot.kernel), in: cspace)
             if id == .bootstrap {

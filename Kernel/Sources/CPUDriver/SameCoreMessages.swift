@@ -180,7 +180,7 @@ extension CoreState {
     /// Writes `words` to the domain's memory at `address` (only if every byte is mapped
     /// writable for user access); with `dryRun`, only checks.
     func copyToUser(_ domain: Domain, address: UInt64, words: [UInt64], dryRun: Bool) -> Bool {
-        let frames = TrackingFrames(block: CoreBlock.current!)
+        let frames = CoreMemory()
         for (i, word) in words.enumerated() {
             let (at, overflow) = address.addingReportingOverflow(UInt64(i * 8))
             guard !overflow, at & 7 == 0, let physical = domain.addressSpace.translate(at, writable: true, frames: frames) else { return false }

@@ -212,6 +212,11 @@ enum SelfTests {
         tally.check("capabilities: rights only shrink", exited(0, outcome("probe", "cap-rights")))
         tally.check("capabilities: retypes never overlap", exited(0, outcome("probe", "cap-overlap")))
         tally.check("capabilities: bad slots and operations are refused", exited(0, outcome("probe", "cap-bad-slot")))
+        tally.check("mapping: a copy mapped twice is refused", exited(0, outcome("probe", "map-double")))
+        tally.check("mapping: an occupied entry is refused", exited(0, outcome("probe", "map-occupied")))
+        tally.check("mapping: wrong types, reserved entries, rights and sizes are refused", exited(0, outcome("probe", "map-refusals")))
+        tally.check("mapping: map, write, unmap, map again", exited(0, outcome("probe", "map-write-unmap")))
+        tally.check("mapping: a page whose frame was revoked faults", stopped("page fault", outcome("probe", "map-revoked")))
         // The invocation fuzzer: several seeds on core 0, one on every other core.
         let seeds: [StaticString] = state.id == .bootstrap ? ["1 100000", "2 100000", "3 100000"] : ["4 20000"]
         for seed in seeds {

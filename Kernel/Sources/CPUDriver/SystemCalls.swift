@@ -111,7 +111,7 @@ extension CoreState {
     func copyFromUser(_ domain: Domain, address: UInt64, length: Int) -> [UInt8]? {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(length)
-        let frames = TrackingFrames(block: CoreBlock.current!)
+        let frames = CoreMemory()
         var cursor = address
         var remaining = length
         while remaining > 0 {

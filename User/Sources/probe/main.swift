@@ -4,7 +4,10 @@
 // with DF set), `isolation-a` and `isolation-b` (run together: neither sees the other's
 // memory at the same address), `exit`; or that capability invocations are
 // refused with the right status: `cap-wrong-type`, `cap-rights`, `cap-overlap`,
-// `cap-bad-slot`. Exit status 0 means the kernel answered as it should.
+// `cap-bad-slot`; or that its own address space, built from page-table and frame
+// capabilities, changes only as the rules allow: `map-double`, `map-occupied`,
+// `map-refusals`, `map-write-unmap`, `map-revoked` (which must stop with a page fault).
+// Exit status 0 means the kernel answered as it should.
 import SwordfishUser
 import UserRuntimeC
 
@@ -60,6 +63,74 @@ else if what == Array("bad-syscall".utf8) {
     let unknown = invoke(1, 77)
     print("probe: \(empty.status) \(past.status) \(malformed.status) \(unknown.status)")
     exit(empty.status == 35 && past.status == 33 && malformed.status == 17 && unknown.status == 16 ? 0 : 1)
+} else if what.starts(with: Array("map-".utf8)) {
+    // A page table for the 2 MiB at 1 TiB (PML4 entry 2, untouched by the program's
+    // own layout) in slots 3–5, a frame in slot 6, mapped read-write at `window`.
+    let window: UInt64 = 2 << 39
+    let map = CapabilityOperation.map.rawValue, unmap = CapabilityOperation.unmap.rawValue
+    let read: UInt64 = 1, write: UInt64 = 2
+    let table = makePageTable(from: 1, into: 3, pml4Entry: 2)
+    let frame = invoke(1, CapabilityOperation.retype.rawValue, 2 /* frame */, 4096, 1, 6)
+    let mapped = invoke(5, map, 0, 6, read | write)
+    guard table == 0, frame.status == 0, mapped.status == 0 else {
+        print("probe: setting up the window answered \(table) \(frame.status) \(mapped.status)")
+        exit(1)
+    }
+    if what == Array("map-double".utf8) {
+        // The same copy again, elsewhere: alreadyMapped (60). Another copy maps fine.
+        let again = invoke(5, map, 1, 6, read)
+        let copy = invoke(6, CapabilityOperation.copy.rawValue, 7)
+        let other = invoke(5, map, 1, 7, read)
+        print("probe: double mapping \(again.status), copy \(copy.status) \(other.status)")
+        exit(again.status == 60 && copy.status == 0 && other.status == 0 ? 0 : 1)
+    } else if what == Array("map-occupied".utf8) {
+        // Another frame into the entry in use: entryOccupied (58).
+        let second = invoke(1, CapabilityOperation.retype.rawValue, 2, 4096, 1, 7)
+        let occupied = invoke(5, map, 0, 7, read)
+        print("probe: occupied entry \(occupied.status)")
+        exit(second.status == 0 && occupied.status == 58 ? 0 : 1)
+    } else if what == Array("map-refusals".utf8) {
+        // RAM into a page table, a page table into the PML4 (wrongType 37); the kernel's
+        // slot 0 and the upper half of the PML4 (entryReserved 57); entry 512
+        // (entryOutOfRange 56); a read-only copy mapped writable (insufficientRights
+        // 38); an empty entry unmapped (entryEmpty 59); an 8 KiB frame (pageSizeMismatch
+        // 61); map invoked on a frame (wrongType 37).
+        let ram = invoke(5, map, 1, 1, read)
+        let level = invoke(ownPML4, map, 3, 5, 0)
+        let pdpt = invoke(1, CapabilityOperation.retype.rawValue, 6, 0, 1, 8)
+        let kernelSlot = invoke(ownPML4, map, 0, 8, 0)
+        let upperHalf = invoke(ownPML4, map, 256, 8, 0)
+        let range = invoke(5, map, 512, 7, read)
+        let readOnly = invoke(6, CapabilityOperation.mint.rawValue, 9, read, 0)
+        let writable = invoke(5, map, 1, 9, read | write)
+        let empty = invoke(5, unmap, 1)
+        let big = invoke(1, CapabilityOperation.retype.rawValue, 2, 8192, 1, 10)
+        let tooBig = invoke(5, map, 1, 10, read)
+        let notTable = invoke(6, map, 1, 9, read)
+        print("probe: refusals \(ram.status) \(level.status) \(kernelSlot.status) \(upperHalf.status) \(range.status) \(writable.status) \(empty.status) \(tooBig.status) \(notTable.status)")
+        exit(ram.status == 37 && level.status == 37 && pdpt.status == 0 && kernelSlot.status == 57
+             && upperHalf.status == 57 && range.status == 56 && readOnly.status == 0 && writable.status == 38
+             && empty.status == 59 && big.status == 0 && tooBig.status == 61 && notTable.status == 37 ? 0 : 1)
+    } else if what == Array("map-write-unmap".utf8) {
+        // Write through the mapping, unmap it, map the same frame one page further on:
+        // the value is there.
+        user_write(window, 0x5EED_F00D)
+        let unmapped = invoke(5, unmap, 0)
+        let remapped = invoke(5, map, 1, 6, read)
+        let seen = user_read(window + 4096)
+        print("probe: unmap \(unmapped.status), map again \(remapped.status), read \(seen == 0x5EED_F00D)")
+        exit(unmapped.status == 0 && remapped.status == 0 && seen == 0x5EED_F00D ? 0 : 1)
+    } else if what == Array("map-revoked".utf8) {
+        // Revoking the frame through another copy takes the mapped copy, and its
+        // mapping, away: the next write faults and stops this domain.
+        user_write(window, 1)
+        let copy = invoke(6, CapabilityOperation.copy.rawValue, 7)
+        let revoked = invoke(7, CapabilityOperation.revoke.rawValue)
+        print("probe: copy \(copy.status), revoke \(revoked.status); writing to the revoked page")
+        user_write(window, 2)
+        print("probe: the write to a revoked page went through")
+        exit(1)
+    }
 } else if what == Array("direction-flag".utf8) {
     user_spin_with_direction_flag(100_000_000)
     exit(0)

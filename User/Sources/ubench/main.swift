@@ -1,6 +1,9 @@
 // User-mode benchmarks for `bench` mode: prints the same BENCH lines the kernel does.
 //   null-syscall         a system call the kernel answers at once (an unknown number)
 //   null-invocation      identify on the domain's own CNode capability
+//   map-unmap-page       map one 4 KiB frame read-write into a page table of this
+//                        domain's own address space, then unmap it (two invocations;
+//                        the unmap includes the invlpg)
 import SwordfishUser
 import UserRuntimeC
 
@@ -22,4 +25,16 @@ let syscall = measure(rounds) { _ = SystemCall.raw(0xFFFF) }
 print("BENCH name=null-syscall unit=cycles median=\(syscall.median) p99=\(syscall.p99) samples=\(rounds)")
 let invocation = measure(rounds) { _ = invoke(0, CapabilityOperation.identify.rawValue) }
 print("BENCH name=null-invocation unit=cycles median=\(invocation.median) p99=\(invocation.p99) samples=\(rounds)")
+// A page table covering 1 TiB (PML4 entry 2) in slots 3–5, a frame in slot 6.
+let table = makePageTable(from: 1, into: 3, pml4Entry: 2)
+let frame = invoke(1, CapabilityOperation.retype.rawValue, 2, 4096, 1, 6)
+if table == 0 && frame.status == 0 {
+    let mapUnmap = measure(rounds) {
+        _ = invoke(5, CapabilityOperation.map.rawValue, 0, 6, 3)
+        _ = invoke(5, CapabilityOperation.unmap.rawValue, 0)
+    }
+    print("BENCH name=map-unmap-page unit=cycles median=\(mapUnmap.median) p99=\(mapUnmap.p99) samples=\(rounds)")
+} else {
+    print("BENCH name=map-unmap-page unsupported reason=setting up the page table failed")
+}
 exit(0)

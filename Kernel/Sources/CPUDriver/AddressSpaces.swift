@@ -1,0 +1,146 @@
+// User address spaces, built and changed only through capabilities.
+//
+// The capability rules (Core/Sources/Capabilities: retype, map, unmap, delete, revoke)
+// decide what every user page-table entry holds and queue it as `MemoryEffect`s; this
+// file is the only code that carries them out on real tables. `applyMemoryEffects`
+// runs before any user code runs again (`enter`) and before a domain's frames are
+// freed (`reap`), so hardware never lags the records where it matters.
+//
+// TLB: a domain runs on one core, user pages are never global and there are no PCIDs,
+// so a stale translation can only sit in this core's TLB for the address space in CR3
+// (switching CR3 flushes the others). Removing a page's entry therefore needs one
+// `invlpg` of its address here, and removing a table a full flush; when the address
+// space being changed is not the one in CR3 (another domain's tables) these are
+// merely harmless. Cross-core shootdown arrives with domains that span cores.
+//
+// Spawn builds a domain's address space the same way: a RAM block of its own, retyped
+// into the PML4, the tables below it and the program's frames, mapped by map
+// invocations, all in the domain's CSpace (see `AddressSpaceLayout`).
+import Arch
+import Basics
+import ELF
+import Capabilities
+
+/// Where a domain's address space lives in its CSpace. The last root slot (63, out of
+/// the way of the slots programs use) holds a CNode of its own (sized for the program),
+/// whose slots hold, in order: the RAM block everything below was retyped from, the
+/// PML4, the dispatcher, then the tables and frames spawn made, in the order
+/// it made them. The domain may map more with its own RAM (root slot 1) and these tables.
+/// A copy of the RAM block sits in the kernel's keeper CNode: revoking it at the end
+/// tears down every table, frame and mapping the domain had.
+enum AddressSpaceLayout {
+    static let cnodeSlot = UInt32(DomainGrant.cnodeSlots - 1)
+    /// The root slot the RAM block passes through while spawn sets up.
+    static let setUpSlot = UInt32(DomainGrant.cnodeSlots - 2)
+    /// Leaf slots of that CNode.
+    static let ram: UInt32 = 0
+    static let pml4: UInt32 = 1
+    /// The domain's dispatcher object (Dispatcher.swift), not part of the address space
+    /// but made from the same block.
+    static let dispatcher: UInt32 = 2
+    static let firstMade: UInt32 = 3
+
+    static func leaf(_ slot: UInt32) -> CapabilityAddress { .leaf(cnodeSlot, slot) }
+}
+
+/// Builds one address space through capability invocations on the domain's CSpace.
+struct AddressSpaceBuilder {
+    let cspace: CSpace
+    var nextSlot = AddressSpaceLayout.firstMade
+    /// Tables made so far: (level, the virtual address bits above what the table
+    /// covers, its slot).
+    var tables: [(level: Int, prefix: UInt64, slot: UInt32)] = []
+
+    init(cspace: CSpace) { self.cspace = cspace }
+
+    /// How many tables below the PML4 the given pages need (one per distinct PDPT, PD
+    /// and PT prefix).
+    static func tablesNeeded(for pages: [UInt64]) -> Int {
+        var count = 0
+        for shift: UInt64 in [39, 30, 21] {
+            var prefixes: [UInt64] = []
+            for page in pages where !prefixes.contains(page >> shift) { prefixes.append(page >> shift) }
+            count += prefixes.count
+        }
+        return count
+    }
+
+    /// Retypes one object of `type` from the address-space RAM into the next slot.
+    mutating func make(_ type: CapabilityType, in state: CoreState) throws(CapabilityError) -> UInt32 {
+        let slot = nextSlot
+        _ = try state.capabilities.retype(AddressSpaceLayout.leaf(AddressSpaceLayout.ram), to: type,
+                                          size: type == .frame ? CapabilityType.pageBytes : 0, count: 1,
+                                          into: AddressSpaceLayout.leaf(slot), in: cspace)
+        nextSlot += 1
+        state.applyMemoryEffects()
+        return slot
+    }
+
+    /// The slot of the page table that maps `page`, making and mapping the tables on
+    /// the way down from the PML4 as needed.
+    mutating func pageTable(for page: UInt64, in state: CoreState) throws(CapabilityError) -> UInt32 {
+        var parent = AddressSpaceLayout.pml4
+        for level in [3, 2, 1] {
+            let prefix = page >> UInt64(12 + 9 * level)
+            if let found = tables.first(where: { $0.level == level && $0.prefix == prefix }) {
+                parent = found.slot
+                continue
+            }
+            let type: CapabilityType = level == 3 ? .pdpt : level == 2 ? .pageDirectory : .pageTable
+            let slot = try make(type, in: state)
+            try state.capabilities.map(AddressSpaceLayout.leaf(slot), into: AddressSpaceLayout.leaf(parent),
+                                       entry: prefix & 511, rights: [], in: cspace)
+            state.applyMemoryEffects()
+            tables.append((level, prefix, slot))
+            parent = slot
+        }
+        return parent
+    }
+
+    /// Makes a frame, lets `fill` write it, and maps it at `page` with `rights`. The
+    /// frame's slot, or nil when `fill` refused.
+    mutating func mapPage(at page: UInt64, rights: CapabilityRights, in state: CoreState,
+                          fill: (UnsafeMutableRawBufferPointer) -> Bool) throws(CapabilityError) -> UInt32? {
+        let table = try pageTable(for: page, in: state)
+        let frame = try make(.frame, in: state)
+        let base = try state.capabilities.identify(AddressSpaceLayout.leaf(frame), in: cspace).base
+        guard fill(UnsafeMutableRawBufferPointer(start: UnsafeMutableRawPointer(bitPattern: UInt(base)), count: 4096)) else {
+            return nil
+        }
+        try state.capabilities.map(AddressSpaceLayout.leaf(frame), into: AddressSpaceLayout.leaf(table),
+                                   entry: (page >> 12) & 511, rights: rights, in: cspace)
+        state.applyMemoryEffects()
+        return frame
+    }
+}
+
+extension CoreState {
+    /// Carries out what the capability rules decided (see the top of this file).
+    func applyMemoryEffects() {
+        guard capabilities.hasEffects else { return }
+        for effect in capabilities.takeEffects() {
+            switch effect {
+            case .clear(let base, let size, let type):
+                UnsafeMutableRawPointer(bitPattern: UInt(base))!.initializeMemory(as: UInt8.self, repeating: 0, count: Int(size))
+                if type == .pml4 {
+                    for root in stride(from: base, to: base + size, by: Int(CapabilityType.pageBytes)) {
+                        UserPageTables.shareKernelSlot(into: PhysicalAddress(root))
+                    }
+                }
+            case .install(let entry, .page(let base, let rights, let isDevice)):
+                UserPageTables.store(UserPageTables.pageEntry(PhysicalAddress(base), writable: rights.contains(.write),
+                                                              executable: rights.contains(.execute), uncached: isDevice),
+                                     in: PhysicalAddress(entry.table), at: entry.entry)
+            case .install(let entry, .table(let base)):
+                UserPageTables.store(UserPageTables.tableEntry(PhysicalAddress(base)), in: PhysicalAddress(entry.table), at: entry.entry)
+            case .remove(let entry, let invalidation):
+                UserPageTables.store(0, in: PhysicalAddress(entry.table), at: entry.entry)
+                switch invalidation {
+                case .none: break
+                case .page(let address): UserPageTables.invalidate(page: address)
+                case .everything: UserPageTables.invalidateAll()
+                }
+            }
+        }
+    }
+}
