@@ -226,6 +226,39 @@ static void bench_map_unmap(void) {
     report("map-unmap-page", "cycles", &s);
 }
 
+// thread-yield-roundtrip: two threads of this process, both pinned to CPU 0, hand it to
+// each other with sched_yield; one sample is the caller's yield until it runs again
+// (two switches between kernel threads). Swordfish's row is the same with user-level
+// threads on one dispatcher.
+
+static volatile int yield_partner_stops;
+
+static void *yield_partner(void *argument) {
+    (void)argument;
+    while (!yield_partner_stops) sched_yield();
+    return NULL;
+}
+
+static void bench_thread_yield(void) {
+    int n = rounds(20000), w = warmup(n);
+    struct samples s = samples_make(n);
+    pthread_t partner;
+    pin(0);
+    yield_partner_stops = 0;
+    if (pthread_create(&partner, NULL, yield_partner, NULL) != 0) die("pthread_create");
+    pin_thread(partner, 0);
+    for (int i = 0; i < w + n; i++) {
+        uint64_t start = rdtsc();
+        sched_yield();
+        uint64_t cycles = rdtsc() - start;
+        if (i >= w) record(&s, cycles);
+    }
+    yield_partner_stops = 1;
+    pthread_join(partner, NULL);
+    unpin();
+    report("thread-yield-roundtrip", "cycles", &s);
+}
+
 // ---------------------------------------------------------------------------------
 // Round trips between two processes over a pair of one-way descriptors: the parent
 // sends a message and waits for the child's answer. The same loop serves pipes,
@@ -588,6 +621,7 @@ int main(int argc, char **argv) {
     bench_null_syscall();
     bench_map_unmap();
     bench_pipe("same-core-roundtrip", 0);
+    bench_thread_yield();
     const char *cross[] = {"cross-core-roundtrip", "cross-core-eventfd", "cross-core-futex",
                            "cross-core-unix-socket", "cacheline-floor", "unmap-shared-page",
                            "mprotect-shared-page"};

@@ -225,6 +225,8 @@ public struct BenchOperation: Equatable, Sendable {
                        linux: "no counterpart: inside the kernel"),
         BenchOperation("map-unmap-page", "map then unmap one page on one core (mmap with MAP_POPULATE + munmap; map + unmap invocations)",
                        swordfish: "not yet: no user mode"),
+        BenchOperation("thread-yield-roundtrip", "two threads of one process on one core hand it to each other (sched_yield; user-level threads)",
+                       swordfish: "not yet: no user mode"),
         BenchOperation("unmap-shared-page", "munmap of a page in use on every core (TLB shootdown)",
                        swordfish: "not yet: no user mode"),
         BenchOperation("mprotect-shared-page", "mprotect to read-only of a page in use on every core",

@@ -1,20 +1,22 @@
 // Dispatchers: how the kernel hands a core to a domain, in the scheduler-activation
 // style of Barrelfish (and Psyche and K42 before it). Each domain has a dispatcher
 // frame, a page it shares with the kernel at `DispatcherFrame.userAddress`. In it the
-// domain's user library registers its upcall entry points and an upcall stack, and keeps
-// the `disabled` flag:
+// domain's user library registers its upcall entry points (run, page fault, trap) and
+// an upcall stack, and keeps the `disabled` flag:
 //
 // - Preempted while enabled (the flag clear): the kernel saves the registers in the
 //   frame's enabled save area, sets the flag, and next time enters the run upcall. The
 //   user-level scheduler then decides which of its threads continues (it may resume the
 //   saved one with the resume system call).
 // - Preempted while disabled (inside the user-level scheduler): the kernel keeps the
-//   registers in its own save area for the domain and simply resumes them. Keeping this
-//   disabled save area out of the shared page means the kernel never resumes
-//   from state the domain could have changed behind its back.
+//   registers in the dispatcher object, a page only the kernel touches (the domain's
+//   `context`), and simply resumes them. Keeping this disabled save area out of the
+//   shared page means the kernel never resumes from state the domain could have changed
+//   behind its back.
 // - A fault while enabled: the registers go to the frame's trap save area, with the
-//   vector, error code and address, and the kernel enters the fault upcall. A fault
-//   while disabled, or before the library registered its upcalls, stops the domain.
+//   vector, error code and address, and the kernel enters the page-fault upcall (vector
+//   14) or the trap upcall (any other exception). A fault while disabled, or without a
+//   registered entry for it, stops the domain.
 //
 // Everything the kernel reads from the frame is untrusted: entry points and stacks must
 // lie in user memory, or the domain is stopped with a message that says so.
@@ -28,14 +30,15 @@ enum DispatcherFrame {
     static let userAddress: UInt64 = UserLayout.stackTop - UInt64(UserLayout.stackPages + 2) * 4096
     static let disabled = 0
     static let runEntry = 8
-    static let faultEntry = 16
-    static let upcallStack = 24
-    static let faultVector = 32
-    static let faultErrorCode = 40
-    static let faultAddress = 48
+    static let pageFaultEntry = 16
+    static let trapEntry = 24
+    static let upcallStack = 32
+    static let faultVector = 40
+    static let faultErrorCode = 48
+    static let faultAddress = 56
     /// Counters the kernel keeps for the domain to read: enabled preemptions and upcalls.
-    static let preemptions = 56
-    static let upcalls = 64
+    static let preemptions = 64
+    static let upcalls = 72
     static let enabledArea = 256
     static let trapArea = 1024
 }
@@ -47,8 +50,23 @@ enum Upcall {
     /// It faulted while enabled: its registers are in the trap save area.
     case fault(vector: UInt8, errorCode: UInt64, address: UInt64)
 
-    /// The upcall's first argument (RDI), as the user library decodes it.
-    var kind: UInt64 { if case .run = self { return 0 } else { return 1 } }
+    /// The upcall's first argument (RDI), as the user library decodes it: 0 run, 1 page
+    /// fault, 2 trap.
+    var kind: UInt64 {
+        switch self {
+        case .run: return 0
+        case .fault(let vector, _, _): return vector == 14 ? 1 : 2
+        }
+    }
+
+    /// Where in the dispatcher frame the upcall's entry point is.
+    var entryOffset: Int {
+        switch kind {
+        case 0: return DispatcherFrame.runEntry
+        case 1: return DispatcherFrame.pageFaultEntry
+        default: return DispatcherFrame.trapEntry
+        }
+    }
 }
 
 extension Domain {
@@ -75,16 +93,17 @@ extension CoreState {
         domain.pendingUpcall = .run
     }
 
-    /// The domain took an exception. If it was enabled with a fault upcall, the fault is
-    /// its own to handle (true); otherwise the caller stops it.
+    /// The domain took an exception. If it was enabled with an upcall for it, the fault
+    /// is its own to handle (true); otherwise the caller stops it.
     func deliverFault(to domain: Domain, vector: UInt8, errorCode: UInt64, address: UInt64) -> Bool {
-        guard domain.isEnabled, domain.frameWord(DispatcherFrame.faultEntry) != 0 else { return false }
+        let upcall = Upcall.fault(vector: vector, errorCode: errorCode, address: address)
+        guard domain.isEnabled, domain.frameWord(upcall.entryOffset) != 0 else { return false }
         domain.context.store(to: domain.dispatcherWords + DispatcherFrame.trapArea)
         domain.setFrameWord(DispatcherFrame.faultVector, UInt64(vector))
         domain.setFrameWord(DispatcherFrame.faultErrorCode, errorCode)
         domain.setFrameWord(DispatcherFrame.faultAddress, address)
         domain.setFrameWord(DispatcherFrame.disabled, 1)
-        domain.pendingUpcall = .fault(vector: vector, errorCode: errorCode, address: address)
+        domain.pendingUpcall = upcall
         domain.lastFault = (vector, errorCode, address, domain.context.instructionPointer)
         return true
     }
@@ -94,13 +113,11 @@ extension CoreState {
     func enterUpcall(_ domain: Domain) -> Bool {
         guard let upcall = domain.pendingUpcall else { return true }
         domain.pendingUpcall = nil
-        let entry: UInt64, arguments: (UInt64, UInt64, UInt64, UInt64)
+        let entry = domain.frameWord(upcall.entryOffset), arguments: (UInt64, UInt64, UInt64, UInt64)
         switch upcall {
         case .run:
-            entry = domain.frameWord(DispatcherFrame.runEntry)
             arguments = (upcall.kind, 0, 0, 0)
         case .fault(let vector, let errorCode, let address):
-            entry = domain.frameWord(DispatcherFrame.faultEntry)
             arguments = (upcall.kind, UInt64(vector), address, errorCode)
         }
         let stack = domain.frameWord(DispatcherFrame.upcallStack)

@@ -283,8 +283,9 @@ extension CoreState {
                 preempted(domain)
             case .exception(let vector, let errorCode, let faultAddress):
                 if !deliverFault(to: domain, vector: vector, errorCode: errorCode, address: faultAddress) {
+                    let upcall = Upcall.fault(vector: vector, errorCode: errorCode, address: faultAddress)
                     stop(domain, exception: vector, errorCode: errorCode, faultAddress: faultAddress,
-                         disabled: domain.frameWord(DispatcherFrame.faultEntry) != 0)
+                         disabled: domain.frameWord(upcall.entryOffset) != 0)
                 }
             }
             finishIfDone(domain)

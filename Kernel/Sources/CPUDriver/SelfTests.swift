@@ -233,10 +233,17 @@ enum SelfTests {
         tally.check("dispatchers: a mutex keeps a counter exact", exited(0, outcome("threads", "mutex")))
         tally.check("dispatchers: condition variables carry a bounded buffer", exited(0, outcome("threads", "condition")))
         tally.check("dispatchers: a faulting thread ends alone", exited(0, outcome("threads", "fault")))
+        tally.check("dispatchers: a page-fault upcall maps pages on demand", exited(0, outcome("threads", "demand-paging")))
         tally.check("dispatchers: a fault in the first thread stops the domain", stopped("page fault", outcome("threads", "main-fault")))
         tally.check("dispatchers: bad resume, wait and fault calls are refused", exited(0, outcome("threads", "bad-calls")))
         tally.check("dispatchers: an upcall entry outside user memory stops the domain",
                     stopped("dispatcher: upcall entry", outcome("threads", "bad-frame")))
+        tally.check("dispatchers: deleting its dispatcher stops the domain",
+                    stopped("its dispatcher was deleted", outcome("threads", "lose-dispatcher")))
+        tally.check("dispatchers: deleting its dispatcher frame stops the domain",
+                    stopped("its dispatcher frame was deleted", outcome("threads", "lose-dispatcher-frame")))
+        tally.check("user mode: deleting its PML4 stops the domain",
+                    stopped("its address space (the PML4) was deleted", outcome("threads", "lose-pml4")))
         tally.check("dispatchers: a waitset delivers from two endpoints", exited(0, outcome("threads", "waitset")))
         if let threads = image.program(named: Array("threads".utf8)) {
             let pair = state.runPair(threads, "waitset-server", "waitset-client", bothWays: false)

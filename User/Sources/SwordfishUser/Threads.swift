@@ -81,6 +81,12 @@ public final class Thread {
     /// The running thread.
     public static var current: Thread { Scheduler.current }
 
+    /// What to do about a page fault of any of this domain's threads, at the address
+    /// given: map something there and return true (the thread retries the access), or
+    /// return false (the thread ends by the fault). It runs on the upcall stack with
+    /// the dispatcher disabled, so it must not block; invocations are fine.
+    public static var pageFaultHandler: ((UInt64) -> Bool)? = nil
+
     /// Times the kernel preempted this domain while it was enabled, and upcalls it made.
     public static var preemptions: UInt64 { user_dispatcher().pointee.preemptions }
     public static var upcalls: UInt64 { user_dispatcher().pointee.upcalls }
@@ -154,6 +160,14 @@ enum Scheduler {
         runQueue.append(current)
     }
 
+    /// The current thread's page fault was fixed: it retries first, from the trap save
+    /// area.
+    static func retry() {
+        user_thread_save_faulted(current.state)
+        current.preempted = true
+        runQueue.insert(current, at: 0)
+    }
+
     /// The current thread faulted (its registers are in the trap save area). A new
     /// thread ends with the fault; the program's first thread cannot, and the kernel
     /// stops the domain and reports the fault.
@@ -168,7 +182,7 @@ enum Scheduler {
 }
 
 /// Where the dispatcher's upcalls arrive (registered by `user_dispatcher_register`),
-/// disabled and on the upcall stack: kind 0 run (preempted), 1 fault.
+/// disabled and on the upcall stack: kind 0 run (preempted), 1 page fault, 2 trap.
 @_cdecl("swordfish_upcall")
 func upcall(kind: UInt64, vector: UInt64, address: UInt64, errorCode: UInt64) -> Never {
     Scheduler.enter(decide(kind: kind, vector: vector, address: address))
@@ -177,10 +191,15 @@ func upcall(kind: UInt64, vector: UInt64, address: UInt64, errorCode: UInt64) ->
 /// The upcall's decision in a function of its own, so that every reference it took is
 /// released before the upcall's stack is abandoned.
 func decide(kind: UInt64, vector: UInt64, address: UInt64) -> (UnsafeMutablePointer<user_thread_state>, UInt64) {
-    if kind == 0 {
+    switch kind {
+    case 0:
         Scheduler.preempted()
         Waitset.pollWaiting()                   // a message may have come meanwhile
-    } else { Scheduler.faulted(vector: vector, address: address) }
+    case 1 where Thread.pageFaultHandler?(address) == true:
+        Scheduler.retry()
+    default:
+        Scheduler.faulted(vector: vector, address: address)
+    }
     return Scheduler.abandon()
 }
 

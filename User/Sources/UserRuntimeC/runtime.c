@@ -16,7 +16,8 @@ static uint8_t upcall_stack[16384] __attribute__((aligned(16)));
 void user_dispatcher_register(void) {
     user_dispatcher_frame *frame = user_dispatcher();
     frame->upcall_stack = (uint64_t)(upcall_stack + sizeof upcall_stack);
-    frame->fault_entry = (uint64_t)swordfish_upcall;
+    frame->page_fault_entry = (uint64_t)swordfish_upcall;
+    frame->trap_entry = (uint64_t)swordfish_upcall;
     __asm__ volatile("" : : : "memory");
     frame->run_entry = (uint64_t)swordfish_upcall;      // from here on the kernel upcalls
 }

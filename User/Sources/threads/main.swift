@@ -7,11 +7,18 @@
 //   mutex          a counter under a mutex, with switches inside the critical section
 //   condition      producers and a consumer on a bounded buffer
 //   fault          a thread that touches kernel memory ends by exception; the others go on
+//   demand-paging  a page-fault handler maps a fresh frame wherever a thread touches
+//                  an empty page of a window, and the access goes on; outside the
+//                  window it declines, and that thread ends by the fault
 //   main-fault     the first thread touches kernel memory: the domain is stopped (the
 //                  kernel reports the fault)
 //   bad-calls      the dispatcher system calls refuse bad arguments
 //   bad-frame      the dispatcher frame names an upcall entry in kernel memory: the
 //                  next preemption stops the domain (the kernel says why)
+//   lose-dispatcher, lose-dispatcher-frame, lose-pml4
+//                  the domain deletes its dispatcher capability, the frame capability
+//                  that maps its dispatcher frame, or its PML4: the kernel stops it
+//                  before entering it again, and says why
 //   waitset        two endpoints, one waitset: every message reaches its handler, one
 //                  with a capability
 //   waitset-server serves its endpoint in slot 2 (a client domain sends 3 messages, the
@@ -143,6 +150,33 @@ func fault() {
     guard good.join() == .returned(7) else { fail("fault: the other thread did not finish") }
 }
 
+func demandPaging() {
+    // A page table for the 2 MiB at 1.5 TiB (PML4 entry 3) in slots 8–10, nothing mapped.
+    let window: UInt64 = 3 << 39
+    guard makePageTable(from: 1, into: 8, pml4Entry: 3) == 0 else { fail("demand-paging: no page table") }
+    var nextSlot: UInt64 = 11
+    var handled: [UInt64] = []
+    Thread.pageFaultHandler = { address in
+        guard address >= window, address < window + (2 << 20) else { return false }
+        let frame = invoke(1, retype, 2 /* frame */, 4096, 1, nextSlot)
+        let mapped = invoke(10, CapabilityOperation.map.rawValue, (address >> 12) & 511, nextSlot, 3 /* read, write */)
+        nextSlot += 1
+        handled.append(address & ~0xFFF)
+        return frame.status == 0 && mapped.status == 0
+    }
+    func page(_ index: UInt64) -> UInt64 { window + index * 4096 + 8 }
+    for index in UInt64(0)..<3 { user_write(page(index), 100 + index) }          // the first thread
+    let other = Thread.spawn {
+        for index in UInt64(3)..<5 { user_write(page(index), 100 + index) }
+        return 0
+    }
+    guard other.join() == .returned(0) else { fail("demand-paging: the second thread did not finish") }
+    for index in UInt64(0)..<5 where user_read(page(index)) != 100 + index { fail("demand-paging: page \(index) lost its value") }
+    guard handled.count == 5 else { fail("demand-paging: \(handled.count) faults handled, not 5") }
+    let outside = Thread.spawn { Int(truncatingIfNeeded: user_read(4 << 39)) }
+    guard outside.join() == .faulted(vector: 14, address: 4 << 39) else { fail("demand-paging: a fault outside the window was not fatal") }
+}
+
 func badCalls() {
     var area = [UInt8](repeating: 0, count: 688)
     let nonCanonical = area.withUnsafeMutableBytes { bytes -> UInt64 in
@@ -163,6 +197,20 @@ func badFrame() {
     let start = user_timestamp()
     while user_timestamp() &- start < patience {}       // until the next tick preempts it
     fail("bad-frame: never preempted")
+}
+
+/// Deletes the capability in slot `leaf` of the address-space CNode (root slot 63);
+/// returning means the kernel let the domain go on.
+func deleteOwn(leaf: UInt32) -> Never {
+    let deleted = invoke(capabilityAddress(root: 63, leaf: leaf), CapabilityOperation.delete.rawValue)
+    fail("still running after deleting leaf \(leaf) (status \(deleted.status))")
+}
+
+/// The dispatcher frame's capability: the last one spawn made in the address-space CNode.
+func dispatcherFrameSlot() -> UInt32 {
+    var slot: UInt32 = 3
+    while invoke(capabilityAddress(root: 63, leaf: slot + 1), identify).value & 0xFF != 0 { slot += 1 }
+    return slot
 }
 
 let endpointType: UInt64 = 10, ramType: UInt64 = 1, noCapability = UInt64.max
@@ -240,13 +288,15 @@ func waitsetClient() {
 }
 
 let cases: [(String, () -> Void)] = [
-    ("preempt", preempt), ("join", join), ("mutex", mutex), ("condition", condition), ("fault", fault),
-    ("main-fault", { _ = user_read(0x1000) }), ("bad-calls", badCalls), ("bad-frame", badFrame), ("waitset", waitset),
+    ("preempt", preempt), ("join", join), ("mutex", mutex), ("condition", condition), ("fault", fault), ("demand-paging", demandPaging),
+    ("main-fault", { _ = user_read(0x1000) }), ("bad-calls", badCalls), ("bad-frame", badFrame),
+    ("lose-dispatcher", { deleteOwn(leaf: 2) }), ("lose-dispatcher-frame", { deleteOwn(leaf: dispatcherFrameSlot()) }),
+    ("lose-pml4", { deleteOwn(leaf: 1) }), ("waitset", waitset),
     ("waitset-server", waitsetServer), ("waitset-client", waitsetClient),
 ]
 let chosen = arguments
 guard let entry = cases.first(where: { Array($0.0.utf8) == chosen }) else {
-    print("usage: threads preempt | join | mutex | condition | fault | main-fault | bad-calls | bad-frame | waitset | waitset-server | waitset-client")
+    print("usage: threads preempt | join | mutex | condition | fault | demand-paging | main-fault | bad-calls | bad-frame | lose-dispatcher | lose-dispatcher-frame | lose-pml4 | waitset | waitset-server | waitset-client")
     exit(2)
 }
 entry.1()

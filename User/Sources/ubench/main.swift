@@ -4,6 +4,9 @@
 //   map-unmap-page       map one 4 KiB frame read-write into a page table of this
 //                        domain's own address space, then unmap it (two invocations;
 //                        the unmap includes the invlpg)
+//   thread-yield-roundtrip
+//                        two threads of this domain hand the core to each other with
+//                        Thread.yield: two user-level switches, no kernel
 import SwordfishUser
 import UserRuntimeC
 
@@ -37,4 +40,13 @@ if table == 0 && frame.status == 0 {
 } else {
     print("BENCH name=map-unmap-page unsupported reason=setting up the page table failed")
 }
+var partnerStops = false
+let partner = Thread.spawn {
+    while !partnerStops { Thread.yield() }
+    return 0
+}
+let yieldRoundTrip = measure(rounds) { Thread.yield() }
+partnerStops = true
+_ = partner.join()
+print("BENCH name=thread-yield-roundtrip unit=cycles median=\(yieldRoundTrip.median) p99=\(yieldRoundTrip.p99) samples=\(rounds)")
 exit(0)

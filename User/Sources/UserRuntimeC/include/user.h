@@ -46,10 +46,10 @@ _Static_assert(sizeof(user_save_area) == 688, "save area layout");
 /// fills the save areas and the fault words.
 typedef struct {
     volatile uint64_t disabled;
-    uint64_t run_entry, fault_entry, upcall_stack;
+    uint64_t run_entry, page_fault_entry, trap_entry, upcall_stack;
     uint64_t fault_vector, fault_error_code, fault_address;
     uint64_t preemptions, upcalls;
-    uint64_t reserved[23];
+    uint64_t reserved[22];
     user_save_area enabled_area;
     uint8_t reserved_after_enabled[80];
     user_save_area trap_area;
@@ -90,7 +90,9 @@ _Noreturn void user_thread_enter(user_thread_state *to, uint64_t preempted);
 void user_thread_prepare(user_thread_state *state, uint64_t top);
 /// Copies the save area the kernel filled at preemption into `state`.
 static inline void user_thread_save_preempted(user_thread_state *state) { state->area = user_dispatcher()->enabled_area; }
-/// Registers the upcall entry (for run and fault upcalls) and its stack.
+/// Copies the save area the kernel filled at a fault into `state`.
+static inline void user_thread_save_faulted(user_thread_state *state) { state->area = user_dispatcher()->trap_area; }
+/// Registers the upcall entry (for run, page-fault and trap upcalls) and its stack.
 void user_dispatcher_register(void);
 
 /// The heap arena in the program's own data segment (start.S).
