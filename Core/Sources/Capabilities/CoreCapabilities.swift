@@ -56,6 +56,10 @@ public struct CoreCapabilities: Equatable {
 
     /// Objects alive on this core.
     public private(set) var liveObjectCount = 0
+    /// Objects destroyed so far: while it stays the same, every object alive at some
+    /// point is still alive (the kernel's cheap check before it trusts objects it
+    /// remembers, such as a domain's PML4).
+    public private(set) var objectsDestroyed: UInt64 = 0
     /// Capabilities in slots on this core.
     public private(set) var liveCapabilityCount = 0
     /// What the kernel must still do to memory and page tables for the operations so far
@@ -186,6 +190,7 @@ extension CoreCapabilities {
         objects[object] = ObjectRecord(generation: record.generation &+ 1)
         freeObjects.append(object)
         liveObjectCount -= 1
+        objectsDestroyed += 1
     }
 
     /// Puts a new capability to `object` into an empty slot, next to `sibling` in the

@@ -20,6 +20,8 @@ public enum ShellCommand: Equatable {
     case benchChannel(from: Int, to: Int)
     /// One multicast down the tree from core 0, acknowledged back up.
     case multicast
+    /// This core's domains: id, name, what they are doing, preemptions and upcalls.
+    case domains
     /// Run a user program from the boot image on this core, with an argument string.
     case run(program: [UInt8], arguments: [UInt8])
     /// Random capability invocations from a seed, then the kernel's invariant check.
@@ -31,7 +33,7 @@ public enum ShellCommand: Equatable {
     public static func == (a: Self, b: Self) -> Bool {
         switch (a, b) {
         case (.help, .help), (.cores, .cores), (.memory, .memory), (.uptime, .uptime),
-             (.halt, .halt), (.empty, .empty): return true
+             (.halt, .halt), (.empty, .empty), (.domains, .domains): return true
         case let (.interprocessorInterrupt(x), .interprocessorInterrupt(y)): return x == y
         case let (.panic(x), .panic(y)): return x == y
         case (.knowledge, .knowledge), (.knowledgeTree, .knowledgeTree), (.multicast, .multicast): return true
@@ -56,6 +58,7 @@ public enum ShellCommand: Equatable {
         "skb tree        the multicast trees from core 0 and their modelled cost",
         "multicast       one multicast from core 0 down the tree, acks back up: cycles",
         "bench channel [a b]  channel round trip a -> b against a cache-line ping-pong",
+        "domains         core 0's domains: id, name, state, preemptions, upcalls",
         "run <program> [args]  run a user program from the boot image on core 0",
         "fuzz <seed> <count>  random capability invocations, then the invariant check",
         "halt            power off",
@@ -71,6 +74,7 @@ public enum ShellCommand: Equatable {
         case Array("mem".utf8): self = words.count == 1 ? .memory : .usage("usage: mem")
         case Array("uptime".utf8): self = words.count == 1 ? .uptime : .usage("usage: uptime")
         case Array("halt".utf8): self = words.count == 1 ? .halt : .usage("usage: halt")
+        case Array("domains".utf8): self = words.count == 1 ? .domains : .usage("usage: domains")
         case Array("ipi".utf8):
             if words.count == 2, let core = argument(1) { self = .interprocessorInterrupt(core: core) }
             else { self = .usage("usage: ipi <core>") }

@@ -166,7 +166,12 @@ final class DeleteRevokeTests: XCTestCase {
     func testStaleObjectIDs() {
         retype(to: .dispatcher, size: 0, into: .root(20))
         let dispatcher = fixture.object(.root(20))
+        let destroyed = fixture.core.objectsDestroyed
+        try! fixture.core.copy(.root(20), to: .root(21), in: space)
+        try! fixture.core.delete(.root(21), in: space)
+        XCTAssertEqual(fixture.core.objectsDestroyed, destroyed, "a copy's deletion destroys nothing")
         try! fixture.core.delete(.root(20), in: space)
+        XCTAssertEqual(fixture.core.objectsDestroyed, destroyed + 1)
         retype(to: .dispatcher, size: 0, into: .root(20))
         let reused = fixture.object(.root(20))
         XCTAssertEqual(reused.index, dispatcher.index, "the record is reused")

@@ -9,6 +9,8 @@ final class ShellCommandTests: XCTestCase {
         XCTAssertEqual(parse("cores"), .cores)
         XCTAssertEqual(parse("mem"), .memory)
         XCTAssertEqual(parse("uptime"), .uptime)
+        XCTAssertEqual(parse("domains"), .domains)
+        XCTAssertEqual(parse("domains all"), .usage("usage: domains"))
         XCTAssertEqual(parse("halt"), .halt)
         XCTAssertEqual(parse("ipi 3"), .interprocessorInterrupt(core: 3))
         XCTAssertEqual(parse("  ipi\t12  "), .interprocessorInterrupt(core: 12))

@@ -45,6 +45,8 @@ final class Domain {
     /// that maps it.
     let dispatcherFrame: PhysicalAddress
     let dispatcherFrameObject: ObjectID
+    /// `CoreCapabilities.objectsDestroyed` when `enter` last found these three alive.
+    var livenessCheckedAt: UInt64 = .max
     /// The dispatcher object (its capability's object): the kernel-only page that holds
     /// `context`, the registers the kernel resumes from.
     let dispatcher: ObjectID
@@ -301,13 +303,18 @@ extension CoreState {
     /// user mode and the next entry acts on live objects.
     func enter(_ domain: Domain) -> UserExit? {
         applyMemoryEffects()
-        let lost = !capabilities.isAlive(domain.rootTable) ? "its address space (the PML4)"
-            : !capabilities.isAlive(domain.dispatcher) ? "its dispatcher"
-            : !capabilities.isAlive(domain.dispatcherFrameObject) ? "its dispatcher frame" : nil
-        if let lost {
-            UserMode.useKernelAddressSpace(kernelRoot)
-            domain.state = .stopped("\(lost) was deleted")
-            return nil
+        // Only a destroyed object can be one of these, so the checks (slow-ish under
+        // emulation) run only when some object was destroyed since the last ones.
+        if domain.livenessCheckedAt != capabilities.objectsDestroyed {
+            let lost = !capabilities.isAlive(domain.rootTable) ? "its address space (the PML4)"
+                : !capabilities.isAlive(domain.dispatcher) ? "its dispatcher"
+                : !capabilities.isAlive(domain.dispatcherFrameObject) ? "its dispatcher frame" : nil
+            if let lost {
+                UserMode.useKernelAddressSpace(kernelRoot)
+                domain.state = .stopped("\(lost) was deleted")
+                return nil
+            }
+            domain.livenessCheckedAt = capabilities.objectsDestroyed
         }
         guard enterUpcall(domain) else { return nil }
         return UserMode.run(domain.context, in: domain.addressSpace.root)

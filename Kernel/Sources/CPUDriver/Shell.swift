@@ -93,6 +93,7 @@ final class Shell {
         case .cores: listCores()
         case .memory: listMemory()
         case .uptime: showUptime()
+        case .domains: listDomains()
         case .interprocessorInterrupt(let core): roundTrip(to: core)
         case .panic(let core): panic(on: core)
         case .halt:
@@ -159,6 +160,23 @@ final class Shell {
         let cycles = CPU.timestamp() - state.bootTimestamp
         let milliseconds = cycles / max(state.tscHz / 1000, 1)
         print("up \(milliseconds / 1000).\(pad3(Int(milliseconds % 1000))) s, \(state.ticks) ticks on core 0 (tsc \(state.tscHz / 1_000_000) MHz)")
+    }
+
+    func listDomains() {
+        print("id    name        state                     preemptions  upcalls")
+        for domain in state.domains {
+            let doing: String
+            switch (domain.state, domain.waiting) {
+            case (.runnable, nil): doing = "runnable"
+            case (.runnable, .endpoint?): doing = "waiting on an endpoint"
+            case (.runnable, .anyEndpoint?): doing = "waiting on its waitset"
+            case (.exited, _), (.stopped, _): doing = "ending"
+            }
+            let alive = state.capabilities.isAlive(domain.dispatcherFrameObject)
+            let preemptions = alive ? domain.frameWord(DispatcherFrame.preemptions) : 0
+            let upcalls = alive ? domain.frameWord(DispatcherFrame.upcalls) : 0
+            print("\(padRight("\(domain.id)", 6))\(padRight(domain.name, 12))\(padRight(doing, 26))\(padRight("\(preemptions)", 13))\(upcalls)")
+        }
     }
 
     func roundTrip(to core: Int) {
@@ -241,6 +259,13 @@ func pad(_ value: Int, _ width: Int) -> String {
     var text = "\(value)"
     while text.utf8.count < width { text = " " + text }
     return text
+}
+
+/// `text` and spaces after it, to `width` (a column that is not the last).
+func padRight(_ text: String, _ width: Int) -> String {
+    var result = text
+    repeat { result += " " } while result.utf8.count < width
+    return result
 }
 
 func pad2(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }
