@@ -59,6 +59,12 @@ public enum UserMode {
     /// kernel's identity map (supervisor-only); the upper half is unused.
     public static let userRange: Range<UInt64> = 0x0000_0080_0000_0000..<0x0000_7FFF_FFFF_F000
 
+    /// Whether `address` has its upper 17 bits all equal (SDM Vol. 1 §3.3.7.1).
+    public static func isCanonical(_ address: UInt64) -> Bool {
+        let upper = address >> 47
+        return upper == 0 || upper == 0x1_FFFF
+    }
+
     /// Turns on `syscall` for this core (IA32_EFER.SCE, STAR, LSTAR, FMASK; SDM Vol. 3A
     /// §5.8.8). FMASK clears IF, DF, TF and AC on entry.
     public static func enableSystemCalls() {

@@ -23,11 +23,14 @@ import Capabilities
 
 /// Where a domain's address space lives in its CSpace. The last root slot (63, out of
 /// the way of the slots programs use) holds a CNode of its own (sized for the program),
-/// whose slots hold, in order: the RAM block everything below was retyped from, the
-/// PML4, the dispatcher, then the tables and frames spawn made, in the order
-/// it made them. The domain may map more with its own RAM (root slot 1) and these tables.
-/// A copy of the RAM block sits in the kernel's keeper CNode: revoking it at the end
-/// tears down every table, frame and mapping the domain had.
+/// whose slots hold, in order: the RAM block everything below was retyped from (only
+/// while spawn builds; see below), the PML4, the dispatcher, then the tables and frames
+/// spawn made, in the order it made them. The domain may map more with its own RAM (root
+/// slot 1) and these tables. The only lasting capability to the RAM block is the kernel's,
+/// in its keeper CNode: revoking it at the end tears down every table, frame and mapping
+/// the domain had. The domain keeps no copy of the block, since revoking a copy would
+/// remove the kernel's too, and the frames would be freed under capabilities that
+/// outlive it elsewhere.
 enum AddressSpaceLayout {
     static let cnodeSlot = UInt32(DomainGrant.cnodeSlots - 1)
     /// The root slot the RAM block passes through while spawn sets up.

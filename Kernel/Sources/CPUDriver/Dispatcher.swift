@@ -138,6 +138,7 @@ extension CoreState {
         guard let area = copyFromUser(domain, address: address, length: UserContext.saveAreaBytes) else { return .badAddress }
         guard domain.context.load(from: area) else { return .badSaveArea }
         domain.setFrameWord(DispatcherFrame.disabled, 0)
+        domain.lastFault = nil
         return .success
     }
 }

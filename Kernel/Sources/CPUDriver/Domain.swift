@@ -37,6 +37,10 @@ final class Domain {
     var state: State = .runnable
     /// What the domain sleeps until, if it sleeps.
     var waiting: Wait? = nil
+    /// A message arrived on one of its endpoints since it last slept with the wait
+    /// system call (which returns at once if so: no wake-up is lost between a poll
+    /// and the wait, and a message it cannot take never keeps it awake).
+    var messageArrived = false
     /// Where it continues next time: at an upcall, or (nil) where it left off.
     var pendingUpcall: Upcall? = nil
     /// The last fault handed to its dispatcher, for the message if it gives up on it.
@@ -194,7 +198,9 @@ extension CoreState {
             release(cspace: cspace, keeperSlot: keeperSlot, frames: frames)
             throw .capabilities(error)
         }
-        guard filled, let (root, rootTable) = try? capabilities.lookup(layout.leaf(layout.pml4), in: cspace),
+        // Everything is made: the domain gives up its copy of the block (see AddressSpaceLayout).
+        guard filled, (try? capabilities.delete(layout.leaf(layout.ram), in: cspace)) != nil,
+              let (root, rootTable) = try? capabilities.lookup(layout.leaf(layout.pml4), in: cspace),
               let (dispatcherCapability, dispatcher) = try? capabilities.lookup(layout.leaf(layout.dispatcher), in: cspace,
                                                                                 ofType: [.dispatcher]),
               let (frameCapability, frameObject) = try? capabilities.lookup(layout.leaf(frameSlot), in: cspace, ofType: [.frame]) else {
@@ -228,7 +234,12 @@ extension CoreState {
             keeper.free.append(keeperSlot)
             self.keeper = keeper
         }
-        if let cspace { _ = try? capabilities.delete(.root(0), in: cspace) }
+        // Copies of the root CNode's capability (the domain may have made some, or sent
+        // one away) would keep it, and what it holds, alive: revoke them first.
+        if let cspace {
+            _ = try? capabilities.revoke(.root(0), in: cspace)
+            _ = try? capabilities.delete(.root(0), in: cspace)
+        }
         applyMemoryEffects()
         for frame in frames { try? CoreBlock.current!.pointee.frames.free(frame) }
     }
@@ -260,6 +271,7 @@ extension CoreState {
             if let waiting = domain.waiting {
                 guard wakes(domain, from: waiting) else { continue }
                 domain.waiting = nil
+                domain.messageArrived = false
             }
             nextToRun = (nextToRun + offset + 1) % max(domains.count, 1)
             // System calls that leave the domain runnable go straight back to it: the
@@ -287,7 +299,8 @@ extension CoreState {
                 if !deliverFault(to: domain, vector: vector, errorCode: errorCode, address: faultAddress) {
                     let upcall = Upcall.fault(vector: vector, errorCode: errorCode, address: faultAddress)
                     stop(domain, exception: vector, errorCode: errorCode, faultAddress: faultAddress,
-                         disabled: domain.frameWord(upcall.entryOffset) != 0)
+                         disabled: domain.frameWord(upcall.entryOffset) != 0 && domain.frameWord(DispatcherFrame.runEntry) != 0
+                            && domain.frameWord(DispatcherFrame.disabled) != 0)
                 }
             }
             finishIfDone(domain)
@@ -303,6 +316,13 @@ extension CoreState {
     /// user mode and the next entry acts on live objects.
     func enter(_ domain: Domain) -> UserExit? {
         applyMemoryEffects()
+        // A domain can arrange to be resumed at a non-canonical address (a system call
+        // from the last bytes of the user half, say); `iretq` would fault in the kernel.
+        guard UserMode.userRange.contains(domain.context.instructionPointer),
+              UserMode.isCanonical(domain.context.stackPointer) else {
+            domain.state = .stopped("would resume at rip \(hex(domain.context.instructionPointer)), rsp \(hex(domain.context.stackPointer)): outside user memory")
+            return nil
+        }
         // Only a destroyed object can be one of these, so the checks (slow-ish under
         // emulation) run only when some object was destroyed since the last ones.
         if domain.livenessCheckedAt != capabilities.objectsDestroyed {
@@ -327,7 +347,9 @@ extension CoreState {
         case .endpoint(let endpoint):
             return !capabilities.isAlive(endpoint)
         case .anyEndpoint:
-            return endpointQueues.contains { $0.receiver == domain.id && (!$0.messages.isEmpty || !capabilities.isAlive($0.endpoint)) }
+            // A message came, an endpoint died, or there is nothing left to wait for.
+            return domain.messageArrived || !endpointQueues.contains { $0.receiver == domain.id }
+                || endpointQueues.contains { $0.receiver == domain.id && !capabilities.isAlive($0.endpoint) }
         }
     }
 

@@ -80,7 +80,10 @@ extension CoreState {
             message.capabilitySlot = slot
         }
         endpointQueues[index].messages.append(message)
-        for sleeper in domains where sleeper.id == endpointQueues[index].receiver { sleeper.waiting = nil }
+        for sleeper in domains where sleeper.id == endpointQueues[index].receiver {
+            sleeper.messageArrived = true
+            if case .endpoint(endpoint)? = sleeper.waiting { sleeper.waiting = nil }
+        }
         return InvocationStatus.success
     }
 
@@ -107,11 +110,7 @@ extension CoreState {
             index = found
         } else {
             // Forget endpoints that no longer exist, then add this one (within the quota).
-            endpointQueues.removeAll { queue in
-                guard !capabilities.isAlive(queue.endpoint) else { return false }
-                for message in queue.messages { if let slot = message.capabilitySlot { releaseTransit(slot) } }
-                return true
-            }
+            forgetDeadEndpoints()
             guard endpointQueues.filter({ $0.receiver == domain.id }).count < EndpointQueue.perDomain else {
                 return InvocationStatus.tooManyEndpoints
             }
@@ -167,6 +166,15 @@ extension CoreState {
         guard copied else { return (nil, nil) }
         runUntil { !domains.contains { $0 === first } && !domains.contains { $0 === second } }
         return (first.state, second.state)
+    }
+
+    /// Drops the queues of endpoints that died, with their waiting capabilities.
+    func forgetDeadEndpoints() {
+        endpointQueues.removeAll { queue in
+            guard !capabilities.isAlive(queue.endpoint) else { return false }
+            for message in queue.messages { if let slot = message.capabilitySlot { releaseTransit(slot) } }
+            return true
+        }
     }
 
     /// Drops the endpoints a finished domain received on, with their waiting capabilities.

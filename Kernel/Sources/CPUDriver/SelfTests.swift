@@ -198,6 +198,10 @@ enum SelfTests {
         tally.check("user mode: an unknown system call gets an error", exited(0, outcome("probe", "bad-syscall")))
         tally.check("user mode: bad pointers and lengths get errors", exited(0, outcome("probe", "bad-pointer")))
         tally.check("user mode: exit status arrives", exited(7, outcome("probe", "exit")))
+        tally.check("user mode: a return to a non-canonical address stops the domain",
+                    stopped("would resume at rip 0x800000000000", outcome("probe", "resume-noncanonical")))
+        tally.check("user mode: a domain holds no copy of its address space's RAM block", exited(0, outcome("probe", "block-not-held")))
+        tally.check("user mode: a copy of its root CNode does not outlive the domain", exited(0, outcome("probe", "cnode-copy")))
         tally.check("user mode: the direction flag does not leak into the kernel", exited(0, outcome("probe", "direction-flag")))
         // Two domains at once, the same addresses, different frames.
         if let probe = image.program(named: Array("probe".utf8)),
@@ -248,6 +252,8 @@ enum SelfTests {
         if let threads = image.program(named: Array("threads".utf8)) {
             let pair = state.runPair(threads, "waitset-server", "waitset-client", bothWays: false)
             tally.check("dispatchers: a waitset sleeps until another domain's messages arrive", exited(0, pair.first) ?? exited(0, pair.second))
+            let orphan = state.runPair(threads, "orphan-server", "orphan-client", bothWays: false)
+            tally.check("dispatchers: a waitset wakes when its endpoint dies", exited(0, orphan.first) ?? exited(0, orphan.second))
         }
         // Everything the tests made is gone: what is left are the kernel's own CNodes and init's.
         let remaining = state.capabilities.liveObjectCount - objects

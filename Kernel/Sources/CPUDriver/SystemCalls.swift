@@ -11,8 +11,9 @@
 //   4 resume(area)             continue, enabled, from the save area at `area` (a
 //                              dispatcher's user-level scheduler resuming a thread);
 //                              does not return on success
-//   5 wait                     sleep until an endpoint the domain receives on has a
-//                              message (its waitset has nothing to do)
+//   5 wait                     sleep until a message arrives on an endpoint the domain
+//                              receives on (at once if one came since the last wait),
+//                              or one of them dies (its waitset has nothing to do)
 //   6 unhandledFault           the dispatcher gives up on the fault it was handed: the
 //                              kernel stops the domain and reports the fault
 //
@@ -61,11 +62,12 @@ extension CoreState {
             let status = resume(domain, from: context.argument(0))
             if status != .success { context.setResult(status: status.rawValue) }
         case SystemCallNumber.wait:
+            forgetDeadEndpoints()
             guard endpointQueues.contains(where: { $0.receiver == domain.id }) else {
                 return context.setResult(status: SystemCallStatus.nothingToWaitFor.rawValue)
             }
             context.setResult(status: SystemCallStatus.success.rawValue)
-            if !wakes(domain, from: .anyEndpoint) { domain.waiting = .anyEndpoint }
+            if domain.messageArrived { domain.messageArrived = false } else { domain.waiting = .anyEndpoint }
         case SystemCallNumber.unhandledFault:
             guard let fault = domain.lastFault else { return context.setResult(status: SystemCallStatus.noFault.rawValue) }
             stop(domain, exception: fault.vector, errorCode: fault.errorCode, faultAddress: fault.address,

@@ -150,7 +150,11 @@ x86_user_trap:
     movq %rcx, CTX_RFLAGS(%rax)
     movq 40(%rsp), %rcx
     movq %rcx, CTX_RSP(%rax)
+    // CR2 only for a page fault: otherwise it may still hold another domain's address.
+    xorl %ecx, %ecx
+    cmpq $14, 0(%rsp)
+    jne 1f
     movq %cr2, %rcx
-    movq %rcx, CTX_FAULT(%rax)
+1:  movq %rcx, CTX_FAULT(%rax)
     movl $1, %ecx                       // return value 1: a trap
     SAVE_AND_LEAVE

@@ -44,9 +44,9 @@ public final class Thread {
     /// Starts `body` in a new thread; it runs when the scheduler gets to it.
     public static func spawn(_ body: @escaping () -> Int) -> Thread {
         let stack = UnsafeMutableRawPointer.allocate(byteCount: stackBytes, alignment: 16)
+        let wasDisabled = Dispatcher.disable()
         let thread = Thread(id: Scheduler.nextID, stack: stack, body: body)
         user_thread_prepare(thread.state, UInt64(UInt(bitPattern: stack + stackBytes)))
-        let wasDisabled = Dispatcher.disable()
         Scheduler.nextID += 1
         Scheduler.runQueue.append(thread)
         Dispatcher.restore(wasDisabled)

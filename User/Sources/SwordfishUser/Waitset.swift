@@ -3,7 +3,9 @@
 // `dispatch` to handle the next message; while there is none it sleeps, and the other
 // threads run. When no thread can run, the scheduler polls the waitsets that have
 // waiters and, if nothing arrived, sleeps in the kernel (the wait system call) until a
-// message comes to any endpoint this domain receives on.
+// message comes to any endpoint this domain receives on. A message the waitset cannot
+// take (it carries a capability and the endpoint has no destination for one) is handed
+// to the handler once as a failed receive, and that endpoint is not polled again.
 import UserRuntimeC
 
 public final class Waitset {
@@ -61,8 +63,9 @@ public final class Waitset {
             poll()
             if !pending.isEmpty {
                 let (channel, message) = pending.removeFirst()
+                let handler = channels[channel].handler
                 Dispatcher.restore(wasDisabled)
-                channels[channel].handler(message)
+                handler(message)
                 return
             }
             waiters.append(Scheduler.current)

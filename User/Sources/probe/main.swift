@@ -6,7 +6,9 @@
 // refused with the right status: `cap-wrong-type`, `cap-rights`, `cap-overlap`,
 // `cap-bad-slot`; or that its own address space, built from page-table and frame
 // capabilities, changes only as the rules allow: `map-double`, `map-occupied`,
-// `map-refusals`, `map-write-unmap`, `map-revoked` (which must stop with a page fault).
+// `map-refusals`, `map-write-unmap`, `map-revoked` (which must stop with a page fault),
+// `block-not-held`; `resume-noncanonical` (must be stopped by the kernel), `cnode-copy`
+// (must leave nothing behind).
 // Exit status 0 means the kernel answered as it should.
 import SwordfishUser
 import UserRuntimeC
@@ -131,6 +133,35 @@ else if what == Array("bad-syscall".utf8) {
         print("probe: the write to a revoked page went through")
         exit(1)
     }
+} else if what == Array("resume-noncanonical".utf8) {
+    // A `syscall` in the last two bytes of the user half: its return address is the
+    // first non-canonical one. The kernel must stop the domain, not `iretq` there.
+    let last: UInt64 = 0x0000_7FFF_FFFF_F000
+    let types: [UInt64] = [6, 7, 8]              // PDPT, page directory, page table
+    var parent = ownPML4
+    var statuses: [UInt64] = []
+    for (index, type) in types.enumerated() {
+        statuses.append(invoke(1, CapabilityOperation.retype.rawValue, type, 0, 1, 3 + UInt64(index)).status)
+        statuses.append(invoke(parent, CapabilityOperation.map.rawValue, index == 0 ? 255 : 511, 3 + UInt64(index)).status)
+        parent = 3 + UInt64(index)
+    }
+    statuses.append(invoke(1, CapabilityOperation.retype.rawValue, 2, 4096, 1, 6).status)
+    statuses.append(invoke(5, CapabilityOperation.map.rawValue, 511, 6, 7 /* read, write, execute */).status)
+    guard statuses.allSatisfy({ $0 == 0 }) else { print("probe: setting up the last page failed"); exit(1) }
+    user_write(last + 0xFF8, 0x050F_0000_0000_0000)          // bytes 0F 05 (syscall) at the page's end
+    user_call(last + 0xFFE)
+    print("probe: returned to a non-canonical address")
+    exit(1)
+} else if what == Array("block-not-held".utf8) {
+    // The domain holds no copy of the RAM block its address space was made from (a
+    // revoke through one would take the kernel's copy too).
+    let block = invoke(capabilityAddress(root: 63, leaf: 0), CapabilityOperation.identify.rawValue)
+    exit(block.status == 0 && block.value & 0xFF == 0 ? 0 : 1)
+} else if what == Array("cnode-copy".utf8) {
+    // A copy of its own root CNode's capability: the domain's end must still destroy
+    // the CNode (the kernel's leak checks after the tests notice if not).
+    let copied = invoke(0, CapabilityOperation.copy.rawValue, 20)
+    exit(copied.status == 0 ? 0 : 1)
 } else if what == Array("direction-flag".utf8) {
     user_spin_with_direction_flag(100_000_000)
     exit(0)

@@ -25,6 +25,9 @@
 //                  last with a capability) and one of its own, sleeping in the kernel
 //                  while nothing arrives
 //   waitset-client the client
+//   orphan-server  serves only its endpoint in slot 2, which the client revokes and
+//                  deletes while the server sleeps: the server wakes and learns of it
+//   orphan-client  that client
 import SwordfishUser
 import UserRuntimeC
 
@@ -181,6 +184,7 @@ func badCalls() {
     var area = [UInt8](repeating: 0, count: 688)
     let nonCanonical = area.withUnsafeMutableBytes { bytes -> UInt64 in
         bytes.storeBytes(of: 0x0000_8000_0000_0000 as UInt64, toByteOffset: 120, as: UInt64.self)   // RIP
+        bytes.storeBytes(of: 0x0000_0080_0001_0000 as UInt64, toByteOffset: 128, as: UInt64.self)   // RSP: fine
         return SystemCall.raw(SystemCall.resume, UInt64(UInt(bitPattern: bytes.baseAddress))).status
     }
     let unmapped = SystemCall.raw(SystemCall.resume, 0x7000_0000_0000).status
@@ -265,18 +269,43 @@ func waitset() {
 func waitsetServer() {
     makeEndpoints(at: 2, count: 2)
     let waitset = Waitset()
-    var fromClient: [UInt64] = [], fromSelf: [UInt64] = []
+    var fromClient: [UInt64] = [], fromSelf: [UInt64] = [], refused: [UInt64] = []
     waitset.add(endpoint: 2, capabilityDestination: 6) { fromClient.append($0.words[0]) }
-    waitset.add(endpoint: 3) { fromSelf.append($0.words[0]) }
+    waitset.add(endpoint: 3) { message in
+        if message.status == 0 { fromSelf.append(message.words[0]) } else { refused.append(message.status) }
+    }
+    // Its own thread's last message carries a capability the endpoint has no slot for:
+    // it stays in the kernel's queue, and must not keep the server from sleeping.
     let own = Thread.spawn {
         for word in 1...3 { sendUntilTaken(3, UInt64(word)) }
+        sendUntilTaken(3, 4, capability: 1)
         return 0
     }
-    for _ in 0..<6 { waitset.dispatch() }
+    for _ in 0..<7 { waitset.dispatch() }
     _ = own.join()
     guard fromClient == [1, 2, 3], fromSelf == [1, 2, 3] else { fail("waitset-server: got \(fromClient.count) and \(fromSelf.count) messages, or out of order") }
+    guard refused == [35] else { fail("waitset-server: the message it could not take was not reported once as slot empty") }
     guard invoke(6, identify).value & 0xFF == ramType else { fail("waitset-server: the client's capability did not arrive") }
     guard Waitset.kernelWaits > 0 else { fail("waitset-server: never slept in the kernel") }
+    // The client yields 20 times before each message: sleeping, the server waits a few
+    // times; woken by the stuck message over and over, it would wait thousands.
+    guard Waitset.kernelWaits < 50 else { fail("waitset-server: \(Waitset.kernelWaits) waits in the kernel: it spins") }
+}
+
+func orphanServer() {
+    makeEndpoints(at: 2, count: 1)
+    let waitset = Waitset()
+    var statuses: [UInt64] = []
+    waitset.add(endpoint: 2) { statuses.append($0.status) }
+    waitset.dispatch()
+    guard statuses == [35] else { fail("orphan-server: expected to learn that its endpoint is gone (35)") }
+}
+
+func orphanClient() {
+    for _ in 0..<20 { yield() }                  // the server sleeps meanwhile
+    let revoked = invoke(2, CapabilityOperation.revoke.rawValue).status
+    let deleted = invoke(2, CapabilityOperation.delete.rawValue).status
+    guard revoked == 0, deleted == 0 else { fail("orphan-client: revoke \(revoked), delete \(deleted)") }
 }
 
 func waitsetClient() {
@@ -293,10 +322,11 @@ let cases: [(String, () -> Void)] = [
     ("lose-dispatcher", { deleteOwn(leaf: 2) }), ("lose-dispatcher-frame", { deleteOwn(leaf: dispatcherFrameSlot()) }),
     ("lose-pml4", { deleteOwn(leaf: 1) }), ("waitset", waitset),
     ("waitset-server", waitsetServer), ("waitset-client", waitsetClient),
+    ("orphan-server", orphanServer), ("orphan-client", orphanClient),
 ]
 let chosen = arguments
 guard let entry = cases.first(where: { Array($0.0.utf8) == chosen }) else {
-    print("usage: threads preempt | join | mutex | condition | fault | demand-paging | main-fault | bad-calls | bad-frame | lose-dispatcher | lose-dispatcher-frame | lose-pml4 | waitset | waitset-server | waitset-client")
+    print("usage: threads preempt | join | mutex | condition | fault | demand-paging | main-fault | bad-calls | bad-frame | lose-dispatcher | lose-dispatcher-frame | lose-pml4 | waitset | waitset-server | waitset-client | orphan-server | orphan-client")
     exit(2)
 }
 entry.1()

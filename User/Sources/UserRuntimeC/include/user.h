@@ -106,6 +106,8 @@ static inline uint64_t user_timestamp(void) { uint32_t lo, hi; __asm__ volatile(
 static inline uint64_t user_read(uint64_t address) { return *(volatile uint64_t *)address; }
 static inline void user_write(uint64_t address, uint64_t value) { *(volatile uint64_t *)address = value; }
 static inline void user_halt(void) { __asm__ volatile("hlt"); }
+/// Calls the code at `address`.
+static inline void user_call(uint64_t address) { ((void (*)(void))address)(); }
 /// Spins with the direction flag set for `cycles` TSC cycles (past a timer tick), then
 /// clears it: the kernel must not inherit the flag when the tick interrupts.
 static inline void user_spin_with_direction_flag(uint64_t cycles) {
