@@ -123,7 +123,7 @@ extension CoreState {
         let stack = domain.frameWord(DispatcherFrame.upcallStack)
         guard UserMode.userRange.contains(entry), stack > UserMode.userRange.lowerBound + 64,
               stack <= UserMode.userRange.upperBound else {
-            domain.state = .stopped("dispatcher: upcall entry \(hex(entry)) or stack \(hex(stack)) is not in user memory")
+            domain.state = .stopped("dispatcher: upcall entry \(hexadecimal(entry)) or stack \(hexadecimal(stack)) is not in user memory")
             return false
         }
         domain.setFrameWord(DispatcherFrame.upcalls, domain.frameWord(DispatcherFrame.upcalls) &+ 1)

@@ -320,7 +320,7 @@ extension CoreState {
         // from the last bytes of the user half, say); `iretq` would fault in the kernel.
         guard UserMode.userRange.contains(domain.context.instructionPointer),
               UserMode.isCanonical(domain.context.stackPointer) else {
-            domain.state = .stopped("would resume at rip \(hex(domain.context.instructionPointer)), rsp \(hex(domain.context.stackPointer)): outside user memory")
+            domain.state = .stopped("would resume at rip \(hexadecimal(domain.context.instructionPointer)), rsp \(hexadecimal(domain.context.stackPointer)): outside user memory")
             return nil
         }
         // Only a destroyed object can be one of these, so the checks (slow-ish under
@@ -364,9 +364,9 @@ extension CoreState {
         if vector == 14 {
             let access = errorCode & 2 != 0 ? "write to" : errorCode & 16 != 0 ? "execute at" : "read from"
             let what = errorCode & 1 != 0 ? (faultAddress < UserMode.userRange.lowerBound ? "kernel memory" : "a protected page") : "an unmapped address"
-            reason += ": \(access) \(what) \(hex(faultAddress))"
+            reason += ": \(access) \(what) \(hexadecimal(faultAddress))"
         }
-        reason += ", rip \(hex(rip))"
+        reason += ", rip \(hexadecimal(rip))"
         if disabled { reason += " (its dispatcher was disabled)" }
         domain.state = .stopped(reason)
     }
@@ -390,12 +390,4 @@ func powerOfTwo(atLeast value: UInt64) -> UInt64 {
     var power: UInt64 = 1
     while power < value { power <<= 1 }
     return power
-}
-
-func hex(_ value: UInt64) -> String {
-    let digits: [UInt8] = Array("0123456789abcdef".utf8)
-    var text: [UInt8] = []
-    var v = value
-    repeat { text.append(digits[Int(v & 0xF)]); v >>= 4 } while v != 0
-    return "0x" + String(decoding: text.reversed(), as: UTF8.self)
 }

@@ -9,6 +9,7 @@
 // never upcalls in the middle of it: a preemption while disabled simply resumes. The
 // heap and console buffer take the same care (Runtime.swift).
 import UserRuntimeC
+import Basics
 
 /// A thread of this domain.
 public final class Thread {
@@ -216,12 +217,4 @@ func runCurrentThread() -> (UnsafeMutablePointer<user_thread_state>, UInt64) {
     _ = Dispatcher.disable()
     Scheduler.finish(.returned(result))
     return Scheduler.abandon()
-}
-
-func hexadecimal(_ value: UInt64) -> String {
-    let digits: [UInt8] = Array("0123456789abcdef".utf8)
-    var text: [UInt8] = []
-    var rest = value
-    repeat { text.append(digits[Int(rest & 0xF)]); rest >>= 4 } while rest != 0
-    return "0x" + String(decoding: text.reversed(), as: UTF8.self)
 }
