@@ -181,18 +181,27 @@ func demandPaging() {
 }
 
 func badCalls() {
-    var area = [UInt8](repeating: 0, count: 688)
-    let nonCanonical = area.withUnsafeMutableBytes { bytes -> UInt64 in
-        bytes.storeBytes(of: 0x0000_8000_0000_0000 as UInt64, toByteOffset: 120, as: UInt64.self)   // RIP
-        bytes.storeBytes(of: 0x0000_0080_0001_0000 as UInt64, toByteOffset: 128, as: UInt64.self)   // RSP: fine
-        return SystemCall.raw(SystemCall.resume, UInt64(UInt(bitPattern: bytes.baseAddress))).status
+    /// Resume from a save area that is safe but for what `spoil` writes into it.
+    func resume(_ spoil: (UnsafeMutableRawBufferPointer) -> Void) -> UInt64 {
+        var area = [UInt8](repeating: 0, count: 688)
+        return area.withUnsafeMutableBytes { bytes -> UInt64 in
+            bytes.storeBytes(of: 0x0000_0080_0000_1000 as UInt64, toByteOffset: 120, as: UInt64.self)   // RIP
+            bytes.storeBytes(of: 0x0000_0080_0001_0000 as UInt64, toByteOffset: 128, as: UInt64.self)   // RSP
+            bytes.storeBytes(of: 0x1F80 as UInt32, toByteOffset: 176 + 24, as: UInt32.self)             // MXCSR
+            spoil(bytes)
+            return SystemCall.raw(SystemCall.resume, UInt64(UInt(bitPattern: bytes.baseAddress))).status
+        }
     }
+    let nonCanonical = resume { $0.storeBytes(of: 0x0000_8000_0000_0000 as UInt64, toByteOffset: 120, as: UInt64.self) }
+    let kernelStack = resume { $0.storeBytes(of: 0x10_0000 as UInt64, toByteOffset: 128, as: UInt64.self) }
+    let reservedMXCSR = resume { $0.storeBytes(of: 0xFFFF_1F80 as UInt32, toByteOffset: 176 + 24, as: UInt32.self) }
     let unmapped = SystemCall.raw(SystemCall.resume, 0x7000_0000_0000).status
     let noFault = SystemCall.raw(SystemCall.unhandledFault).status
     let nothing = SystemCall.raw(SystemCall.wait).status
-    guard nonCanonical == SystemCall.Status.badSaveArea.rawValue, unmapped == SystemCall.Status.badAddress.rawValue,
+    let bad = SystemCall.Status.badSaveArea.rawValue
+    guard nonCanonical == bad, kernelStack == bad, reservedMXCSR == bad, unmapped == SystemCall.Status.badAddress.rawValue,
           noFault == SystemCall.Status.noFault.rawValue, nothing == SystemCall.Status.nothingToWaitFor.rawValue else {
-        fail("bad-calls: resume \(nonCanonical) / \(unmapped), unhandledFault \(noFault), wait \(nothing)")
+        fail("bad-calls: resume \(nonCanonical) \(kernelStack) \(reservedMXCSR) / \(unmapped), unhandledFault \(noFault), wait \(nothing)")
     }
 }
 
