@@ -40,24 +40,63 @@ public enum KernelMessage: Equatable {
     /// how many cores the subtree holds and how many duplicate deliveries it saw.
     case multicast(id: UInt64)
     case multicastAck(id: UInt64, reached: Int, duplicates: Int)
+    /// Up to 48 bytes of a `program arguments` line that the sender's shell asks the
+    /// receiver to run on its core (`oncore`); `isEnd` closes the line.
+    case runRequest(bytes: [UInt8], isEnd: Bool)
+    /// How the program a `runRequest` started ended, for the shell that asked.
+    case runFinished(ProgramOutcome)
 
-    public static let consoleBytesPerMessage = 48
+    /// Bytes of text (a console line, a run request) one message carries.
+    public static let textBytesPerMessage = 48
 
     public enum Tag: UInt16, CaseIterable {
         case console = 1, ping, pong, statusRequest, statusReply, runTests, testReply, panicRequest
         case stayAwake, measureLatencies, latency, stream, benchChannel, floorEcho, benchResult
-        case place, treeChildren, multicast, multicastAck
+        case place, treeChildren, multicast, multicastAck, runRequest, runFinished
+    }
+
+    /// `line` cut into the messages `make` builds from each piece and whether it is the
+    /// last (at least one message, even for an empty line).
+    public static func pieces(of line: [UInt8], _ make: ([UInt8], Bool) -> KernelMessage) -> [KernelMessage] {
+        var messages: [KernelMessage] = []
+        var offset = 0
+        repeat {
+            let end = min(offset + textBytesPerMessage, line.count)
+            messages.append(make(Array(line[offset..<end]), end == line.count))
+            offset = end
+        } while offset < line.count
+        return messages
+    }
+
+    /// A piece of text: its length and end flag in the first word, the bytes after.
+    static func encodeText(_ tag: Tag, _ bytes: [UInt8], isEnd: Bool) -> ChannelMessage {
+        var message = ChannelMessage(tag: tag.rawValue)
+        message.words[0] = UInt64(min(bytes.count, textBytesPerMessage)) | (isEnd ? 1 << 8 : 0)
+        for (i, byte) in bytes.prefix(textBytesPerMessage).enumerated() {
+            message.words[1 + i / 8] |= UInt64(byte) << UInt64((i % 8) * 8)
+        }
+        return message
+    }
+
+    static func decodeText(_ w: InlineArray<7, UInt64>) -> (bytes: [UInt8], isEnd: Bool)? {
+        let count = Int(w[0] & 0xFF)
+        guard count <= textBytesPerMessage, w[0] >> 9 == 0 else { return nil }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(count)
+        for i in 0..<count { bytes.append(UInt8(truncatingIfNeeded: w[1 + i / 8] >> UInt64((i % 8) * 8))) }
+        return (bytes, w[0] & (1 << 8) != 0)
     }
 
     public func encode() -> ChannelMessage {
         switch self {
-        case .console(let bytes, let isEnd):
-            var message = ChannelMessage(tag: Tag.console.rawValue)
-            message.words[0] = UInt64(bytes.count) | (isEnd ? 1 << 8 : 0)
-            for (i, byte) in bytes.prefix(Self.consoleBytesPerMessage).enumerated() {
-                message.words[1 + i / 8] |= UInt64(byte) << UInt64((i % 8) * 8)
+        case .console(let bytes, let isEnd): return Self.encodeText(.console, bytes, isEnd: isEnd)
+        case .runRequest(let bytes, let isEnd): return Self.encodeText(.runRequest, bytes, isEnd: isEnd)
+        case .runFinished(let outcome):
+            switch outcome {
+            case .exited(let status): return ChannelMessage(tag: Tag.runFinished.rawValue, 0, UInt64(bitPattern: status))
+            case .stopped: return ChannelMessage(tag: Tag.runFinished.rawValue, 1, 0)
+            case .notStarted: return ChannelMessage(tag: Tag.runFinished.rawValue, 2, 0)
             }
-            return message
         case .ping(let token, let wake): return ChannelMessage(tag: Tag.ping.rawValue, token, wake ? 1 : 0)
         case .pong(let token): return ChannelMessage(tag: Tag.pong.rawValue, token)
         case .statusRequest: return ChannelMessage(tag: Tag.statusRequest.rawValue, 0)
@@ -105,12 +144,18 @@ public enum KernelMessage: Equatable {
         let w = message.words
         switch tag {
         case .console:
-            let count = Int(w[0] & 0xFF)
-            guard count <= consoleBytesPerMessage, w[0] >> 9 == 0 else { return nil }
-            var bytes: [UInt8] = []
-            bytes.reserveCapacity(count)
-            for i in 0..<count { bytes.append(UInt8(truncatingIfNeeded: w[1 + i / 8] >> UInt64((i % 8) * 8))) }
-            return .console(bytes: bytes, isEnd: w[0] & (1 << 8) != 0)
+            guard let text = decodeText(w) else { return nil }
+            return .console(bytes: text.bytes, isEnd: text.isEnd)
+        case .runRequest:
+            guard let text = decodeText(w) else { return nil }
+            return .runRequest(bytes: text.bytes, isEnd: text.isEnd)
+        case .runFinished:
+            switch w[0] {
+            case 0: return .runFinished(.exited(status: Int64(bitPattern: w[1])))
+            case 1 where w[1] == 0: return .runFinished(.stopped)
+            case 2 where w[1] == 0: return .runFinished(.notStarted)
+            default: return nil
+            }
         case .ping:
             guard w[1] <= 1 else { return nil }
             return .ping(token: w[0], wake: w[1] == 1)

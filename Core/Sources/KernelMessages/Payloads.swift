@@ -40,3 +40,12 @@ public struct BenchResult: Equatable, Sendable {
         self.channel = channel; self.floor = floor; self.ok = ok
     }
 }
+
+/// How a program that one core asked another to run (`oncore`) ended.
+public enum ProgramOutcome: Equatable, Sendable {
+    case exited(status: Int64)
+    /// The kernel stopped it (its core printed why).
+    case stopped
+    /// It never ran: no such program, or no room for it (its core printed why).
+    case notStarted
+}

@@ -24,6 +24,9 @@ public enum ShellCommand: Equatable {
     case domains
     /// Run a user program from the boot image on this core, with an argument string.
     case run(program: [UInt8], arguments: [UInt8])
+    /// The same on another core (`oncore <core> <program> [args]`, as in Barrelfish's
+    /// shell): `line` is the program and its arguments.
+    case runOnCore(core: Int, line: [UInt8])
     /// Random capability invocations from a seed, then the kernel's invariant check.
     case fuzz(seed: Int, count: Int)
     case empty
@@ -39,6 +42,7 @@ public enum ShellCommand: Equatable {
         case (.knowledge, .knowledge), (.knowledgeTree, .knowledgeTree), (.multicast, .multicast): return true
         case let (.benchChannel(a, b), .benchChannel(c, d)): return a == c && b == d
         case let (.run(a, b), .run(c, d)): return a == c && b == d
+        case let (.runOnCore(a, b), .runOnCore(c, d)): return a == c && b == d
         case let (.fuzz(a, b), .fuzz(c, d)): return a == c && b == d
         case let (.unknown(x), .unknown(y)): return x == y
         case let (.usage(x), .usage(y)): return x.utf8Start == y.utf8Start
@@ -60,6 +64,7 @@ public enum ShellCommand: Equatable {
         "bench channel [a b]  channel round trip a -> b against a cache-line ping-pong",
         "domains         core 0's domains: id, name, state, preemptions, upcalls",
         "run <program> [args]  run a user program from the boot image on core 0",
+        "oncore <core> <program> [args]  run it on that core",
         "fuzz <seed> <count>  random capability invocations, then the invariant check",
         "halt            power off",
     ]
@@ -84,9 +89,10 @@ public enum ShellCommand: Equatable {
             else { self = .usage("usage: skb [tree]") }
         case Array("run".utf8):
             guard words.count >= 2 else { self = .usage("usage: run <program> [args]"); return }
-            var rest: [UInt8] = []
-            for (i, word) in words.dropFirst(2).enumerated() { rest += (i == 0 ? [] : [UInt8(ascii: " ")]) + word }
-            self = .run(program: words[1], arguments: rest)
+            self = .run(program: words[1], arguments: Self.join(words.dropFirst(2)))
+        case Array("oncore".utf8):
+            guard words.count >= 3, let core = argument(1) else { self = .usage("usage: oncore <core> <program> [args]"); return }
+            self = .runOnCore(core: core, line: Self.join(words.dropFirst(2)))
         case Array("fuzz".utf8):
             if words.count == 3, let seed = argument(1), let count = argument(2) { self = .fuzz(seed: seed, count: count) }
             else { self = .usage("usage: fuzz <seed> <count>") }
@@ -116,6 +122,13 @@ public enum ShellCommand: Equatable {
         }
         if !current.isEmpty { words.append(current) }
         return words
+    }
+
+    /// Words joined again by single spaces.
+    static func join(_ words: ArraySlice<[UInt8]>) -> [UInt8] {
+        var line: [UInt8] = []
+        for (i, word) in words.enumerated() { line += (i == 0 ? [] : [UInt8(ascii: " ")]) + word }
+        return line
     }
 
     /// A non-negative decimal number of at most 9 digits, or nil.

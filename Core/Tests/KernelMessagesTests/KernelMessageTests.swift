@@ -30,6 +30,9 @@ final class KernelMessageTests: XCTestCase {
                    caches: [CacheFact(level: 1, kind: .data, sharingGroup: 4), CacheFact(level: 3, kind: .unified, sharingGroup: 1)]),
             .treeChildren(total: 7, offset: 5, children: [CoreID(6), CoreID(7)]),
             .multicast(id: 9), .multicastAck(id: 9, reached: 3, duplicates: 0),
+            .runRequest(bytes: Array("threads preempt".utf8), isEnd: true), .runRequest(bytes: [], isEnd: false),
+            .runFinished(.exited(status: -3)), .runFinished(.exited(status: 0)), .runFinished(.stopped),
+            .runFinished(.notStarted),
         ]
     }
 
@@ -54,6 +57,9 @@ final class KernelMessageTests: XCTestCase {
         XCTAssertNil(KernelMessage.decode(ChannelMessage(tag: 999), coreCount: coreCount), "unknown tag")
         refused(.console, [49])                    // more bytes than a slot holds
         refused(.console, [1 << 9])                // unknown flag bits
+        refused(.runRequest, [49])                 // more bytes than a slot holds
+        refused(.runFinished, [3, 0])              // no such outcome
+        refused(.runFinished, [1, 5])              // a status with "stopped"
         refused(.ping, [1, 2])                     // wake flag not 0/1
         refused(.latency, [8, 100])                // no core 8 of 8
         refused(.stream, [5, 5])                   // check word wrong
@@ -86,5 +92,23 @@ final class KernelMessageTests: XCTestCase {
             }
         }
         XCTAssertGreaterThan(decoded, 1000, "the generator should reach valid messages too")
+    }
+}
+
+final class TextPiecesTests: XCTestCase {
+    func testLinesAreCutIntoPiecesAndJoinAgain() {
+        for length in [0, 1, 47, 48, 49, 96, 200] {
+            let line = (0..<length).map { UInt8(truncatingIfNeeded: $0 &+ 33) }
+            let messages = KernelMessage.pieces(of: line) { .runRequest(bytes: $0, isEnd: $1) }
+            var joined: [UInt8] = []
+            for (i, message) in messages.enumerated() {
+                guard case .runRequest(let bytes, let isEnd) = message else { return XCTFail("wrong kind") }
+                XCTAssertLessThanOrEqual(bytes.count, KernelMessage.textBytesPerMessage)
+                XCTAssertEqual(isEnd, i == messages.count - 1)
+                joined += bytes
+            }
+            XCTAssertEqual(joined, line, "length \(length)")
+            XCTAssertEqual(messages.count, max(1, (length + 47) / 48))
+        }
     }
 }

@@ -39,12 +39,9 @@ enum Console {
             state.droppedConsoleBytes += line.count
             return
         }
-        var offset = 0
-        repeat {
-            let end = min(offset + KernelMessage.consoleBytesPerMessage, line.count)
-            state.send(.console(bytes: Array(line[offset..<end]), isEnd: end == line.count), to: .bootstrap)
-            offset = end
-        } while offset < line.count
+        for message in KernelMessage.pieces(of: line, { .console(bytes: $0, isEnd: $1) }) {
+            state.send(message, to: .bootstrap)
+        }
     }
 
     /// On core 0: a piece of a line from another core. Whole lines are written at once,

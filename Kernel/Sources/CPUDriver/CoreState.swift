@@ -74,6 +74,11 @@ final class CoreState {
     var nextDomainID = 0
     /// The id of this core's init domain (InitDomain.swift), once started.
     var initDomain: Int? = nil
+    /// Run requests (RemoteRun.swift): lines arriving from each core, the domains
+    /// started for other cores, and the answers to this core's requests, by core.
+    var runRequestLines: [[UInt8]]
+    var remoteRuns: [(domain: Int, requester: CoreID)] = []
+    var runResults: [ProgramOutcome?]
     var finishedDomains: [(name: String, state: Domain.State)] = []
     /// The programs of the boot image (read-only, shared by all cores since boot).
     var bootImage: BootImage? = nil
@@ -115,6 +120,8 @@ final class CoreState {
         streamReceived = Array(repeating: 0, count: apicIDs.count)
         benchReplies = Array(repeating: nil, count: apicIDs.count)
         places = Array(repeating: nil, count: apicIDs.count)
+        runRequestLines = Array(repeating: [], count: apicIDs.count)
+        runResults = Array(repeating: nil, count: apicIDs.count)
     }
 
     /// The running core's state; nil only during early boot.
@@ -139,6 +146,7 @@ enum DeferredWork {
     case measureLatencies(CoreSet)
     case benchChannel(peer: CoreID, rounds: Int, requester: CoreID)
     case floorEcho(peer: CoreID, rounds: Int)
+    case runProgram(line: [UInt8], requester: CoreID)
 }
 
 

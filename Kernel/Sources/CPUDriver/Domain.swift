@@ -381,6 +381,7 @@ extension CoreState {
             finishedDomains.append((domain.name, domain.state))
             print("domain \(domain.name) (\(domain.id)) on core \(id.rawValue) stopped: \(reason)")
         }
+        reportRemoteRun(of: domain)
         reap(domain)
     }
 }

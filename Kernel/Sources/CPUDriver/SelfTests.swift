@@ -299,6 +299,16 @@ enum SelfTests {
         tally.check("same-core messages: a round trip each way, 100 times", exited(0, pingPong.second) ?? exited(0, pingPong.first))
     }
 
+    /// Core 0 asks `peer` to run `line` (the shell's `oncore`) and checks the answer.
+    static func remoteRun(_ state: CoreState, on peer: Int, _ line: [UInt8], expecting expected: ProgramOutcome) -> String? {
+        state.runResults[peer] = nil
+        for message in KernelMessage.pieces(of: line, { .runRequest(bytes: $0, isEnd: $1) }) { state.send(message, to: CoreID(peer)) }
+        guard state.waitUntil(milliseconds: 30_000, { state.runResults[peer] != nil }), let outcome = state.runResults[peer] else {
+            return "core \(peer) did not answer within 30 s"
+        }
+        return outcome == expected ? nil : "core \(peer) answered \(outcome)"
+    }
+
     /// Every core sends `streamMessages` numbered messages to every other core while
     /// receiving theirs; receivers check the numbering per sender (no loss, no
     /// duplication, no reordering). Messages go straight into the ring when it has
@@ -357,6 +367,16 @@ enum SelfTests {
         }
         tally.check("isolation: cores' blocks and shares are disjoint", disjoint(reports))
         tally.check("multicast: every core receives once, acknowledgements aggregate", multicast(state, live: live))
+        // The shell's `oncore`, on the last live core: a program runs there and its end
+        // comes back; a missing program, a bad exit and a line too long are reported.
+        if let peer = (1..<max(state.coreCount, 1)).last(where: { live.contains(CoreID($0)) }) {
+            tally.check("oncore: a program runs on another core", remoteRun(state, on: peer, Array("hello".utf8), expecting: .exited(status: 0)))
+            tally.check("oncore: its exit status comes back", remoteRun(state, on: peer, Array("probe exit".utf8), expecting: .exited(status: 7)))
+            tally.check("oncore: a stopped program is reported", remoteRun(state, on: peer, Array("probe unmapped".utf8), expecting: .stopped))
+            tally.check("oncore: a missing program is reported", remoteRun(state, on: peer, Array("no-such-program".utf8), expecting: .notStarted))
+            tally.check("oncore: a line too long is refused",
+                        remoteRun(state, on: peer, Array(repeating: UInt8(ascii: "a"), count: 2000), expecting: .notStarted))
+        }
         // Let the other cores' last lines reach the console before the verdict.
         _ = state.waitUntil(milliseconds: 100) { false }
         passed += tally.passed

@@ -17,9 +17,14 @@ final class Shell {
     var line: [UInt8] = []
     /// True while a command runs: input is not read again from inside its waits.
     var running = false
-    /// The domain `run` started; the prompt returns when it has finished (after
-    /// `whenFinished`, if set).
-    var waitingFor: Domain? = nil
+    /// What the prompt waits for: the domain `run` started, or the answer of the core
+    /// `oncore` asked; the prompt returns when it has finished (after `whenFinished`,
+    /// if set).
+    var waitingFor: Program? = nil
+    enum Program {
+        case domain(Domain)
+        case onCore(Int)
+    }
     var whenFinished: (() -> Void)? = nil
     var lastWasReturn = false
     /// The core's state (which holds this shell: both live as long as the core).
@@ -39,21 +44,28 @@ final class Shell {
 
     /// Another core's line was just written: show the prompt and the partial line again.
     func redrawAfterOutput() {
-        if !running { showPrompt() }
+        if !running && waitingFor == nil { showPrompt() }
     }
 
     /// Reads whatever input is waiting; true if there was some.
     func poll() -> Bool {
         guard !running else { return false }
-        if let domain = waitingFor {
-            guard !state.domains.contains(where: { $0 === domain }) else { return false }
+        if let program = waitingFor {
+            switch program {
+            case .domain(let domain):
+                guard !state.domains.contains(where: { $0 === domain }) else { return false }
+            case .onCore(let core):
+                guard state.runResults[core] != nil || state.failedCores[core] else { return false }
+            }
             waitingFor = nil
             whenFinished?()
             whenFinished = nil
             showPrompt()
         }
         var any = false
-        while let byte = SerialPort.read() {
+        // Input waits (in the UART) while a program runs, so piped commands run one
+        // after another.
+        while waitingFor == nil, let byte = SerialPort.read() {
             any = true
             handle(byte)
         }
@@ -107,6 +119,7 @@ final class Shell {
         case .knowledgeTree: showTrees()
         case .multicast: runMulticast()
         case .run(let program, let arguments): run(program, arguments: arguments)
+        case .runOnCore(let core, let line): run(line, onCore: core)
         case .fuzz(let seed, let count):
             run(Array("capfuzz".utf8), arguments: Array("\(seed) \(count)".utf8))
             if waitingFor != nil { whenFinished = { [state] in reportInvariants(state) } }
@@ -229,10 +242,24 @@ final class Shell {
             return
         }
         do {
-            waitingFor = try state.spawn(program, arguments: arguments)
+            waitingFor = .domain(try state.spawn(program, arguments: arguments))
         } catch {
             print("run: could not start it: \(describe(error))")
         }
+    }
+
+    /// `oncore`: asks `core` to run `line` (RemoteRun.swift); the prompt returns with its
+    /// answer. The program's output and end arrive as that core's console lines.
+    func run(_ line: [UInt8], onCore core: Int) {
+        guard core < state.coreCount else { print("no core \(core); there are \(state.coreCount)"); return }
+        guard !state.failedCores[core] else { print("core \(core) did not start"); return }
+        guard core != state.id.rawValue else {
+            if case .run(let name, let arguments) = ShellCommand(parsing: Array("run ".utf8) + line) { run(name, arguments: arguments) }
+            return
+        }
+        state.runResults[core] = nil
+        for message in KernelMessage.pieces(of: line, { .runRequest(bytes: $0, isEnd: $1) }) { state.send(message, to: CoreID(core)) }
+        waitingFor = .onCore(core)
     }
 
     func panic(on core: Int?) {
