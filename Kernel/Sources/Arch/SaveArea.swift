@@ -2,7 +2,7 @@
 // the kernel writes a preempted or faulting dispatcher's registers there, and a
 // dispatcher may hand a save area back to be resumed from. The layout is that of
 // `x86_user_context` (x86.h): RAX…R15, RIP, RSP, RFLAGS, three words of trap
-// information, padding, then the 512-byte fxsave image at offset 176. The user library
+// information, the from-syscall flag, then the 512-byte fxsave image at offset 176. The user library
 // mirrors it (User/Sources/UserRuntimeC/include/user.h).
 import X86
 import Basics
@@ -35,6 +35,7 @@ extension UserContext {
         guard UserMode.userRange.contains(rip), rsp >= UserMode.userRange.lowerBound, rsp <= UserMode.userRange.upperBound,
               mxcsr & ~Self.mxcsrWritable == 0 else { return false }
         area.withUnsafeBytes { UnsafeMutableRawPointer(registers).copyMemory(from: $0.baseAddress!, byteCount: Self.saveAreaBytes) }
+        registers.pointee.from_syscall = 0             // every register as the area says
         return true
     }
 

@@ -32,6 +32,7 @@
 #define CTX_VECTOR 144
 #define CTX_ERROR 152
 #define CTX_FAULT 160
+#define CTX_FROM_SYSCALL 168
 #define CTX_FPU 176
 
 #define USER_CODE 0x23
@@ -49,6 +50,8 @@ x86_enter_user:
     movq %rsp, %gs:8
     movq %rdi, %gs:16
     fxrstor CTX_FPU(%rdi)
+    cmpq $0, CTX_FROM_SYSCALL(%rdi)
+    jne 1f
     // The iretq frame: user SS, RSP, RFLAGS (interrupts on), CS, RIP.
     pushq $USER_DATA
     pushq CTX_RSP(%rdi)
@@ -75,6 +78,30 @@ x86_enter_user:
     movq CTX_RDI(%rdi), %rdi
     swapgs
     iretq
+
+// Back from a system call by `sysretq`: RCX = RIP and R11 = RFLAGS, as `syscall` left
+// them (the caller checked that RIP is canonical: Intel's `sysretq` faults in ring 0
+// otherwise). The user's stack is loaded last, with interrupts still off.
+1:  movq CTX_RIP(%rdi), %rcx
+    movq CTX_RFLAGS(%rdi), %r11
+    andq $0x0CD5, %r11
+    orq $0x202, %r11
+    movq CTX_RAX(%rdi), %rax
+    movq CTX_RBX(%rdi), %rbx
+    movq CTX_RDX(%rdi), %rdx
+    movq CTX_RSI(%rdi), %rsi
+    movq CTX_RBP(%rdi), %rbp
+    movq CTX_R8(%rdi), %r8
+    movq CTX_R9(%rdi), %r9
+    movq CTX_R10(%rdi), %r10
+    movq CTX_R12(%rdi), %r12
+    movq CTX_R13(%rdi), %r13
+    movq CTX_R14(%rdi), %r14
+    movq CTX_R15(%rdi), %r15
+    movq CTX_RSP(%rdi), %rsp
+    movq CTX_RDI(%rdi), %rdi
+    swapgs
+    sysretq
 
 // Saves every general register but %rax (already in the context) and returns to the
 // kernel; %rax = context, %ecx = the return value.
@@ -124,6 +151,7 @@ x86_syscall_entry:
     movq %rsp, CTX_RSP(%rax)
     movq %gs:24, %rcx
     movq %rcx, CTX_RAX(%rax)
+    movq $1, CTX_FROM_SYSCALL(%rax)
     xorl %ecx, %ecx                     // return value 0: a system call
     SAVE_AND_LEAVE
 
@@ -140,6 +168,7 @@ x86_user_trap:
     movq %r11, CTX_R11(%rax)
     movq %gs:24, %rcx
     movq %rcx, CTX_RAX(%rax)
+    movq $0, CTX_FROM_SYSCALL(%rax)
     movq 0(%rsp), %rcx
     movq %rcx, CTX_VECTOR(%rax)
     movq 8(%rsp), %rcx

@@ -97,7 +97,10 @@ typedef struct {
     uint64_t rax, rbx, rcx, rdx, rsi, rdi, rbp, r8, r9, r10, r11, r12, r13, r14, r15;
     uint64_t rip, rsp, rflags;
     uint64_t vector, error_code, fault_address;
-    uint64_t padding;
+    /// 1 when the registers are those a `syscall` left (RCX and R11 hold RIP and
+    /// RFLAGS) and only RAX and RDX changed since: `x86_enter_user` may then return by
+    /// `sysretq`. Anything else (a trap, an upcall, a resumed save area) needs `iretq`.
+    uint64_t from_syscall;
     uint8_t fpu[512] __attribute__((aligned(16)));
 } x86_user_context;
 
