@@ -89,13 +89,13 @@ extension CoreCapabilities {
             reclaimed.append(Reclaimed(object: id(of: object), type: record.type, base: record.base,
                                        size: record.size, wasRoot: record.parent == nil))
             // A CNode's contents go with it.
-            for slot in record.slots {
+            for slot in cnodeSlots[object] {
                 if let node = slot, let dead = removeNode(node) { dying.append(dead) }
             }
             // What a dead table mapped is unmapped without touching its entries: no
             // copy of the table is left, so no copy is mapped, so nothing can translate
             // through it any more (and retype clears its memory before any reuse).
-            for entry in record.mapped { nodes[entry.node].mapping = nil }
+            for entry in mappedEntries[object] { nodes[entry.node].mapping = nil }
             freeObject(object)
             if let parent = record.parent,
                objects[parent].copyCount == 0, objects[parent].firstChild == nil {

@@ -12,7 +12,7 @@ extension CoreCapabilities {
     /// The slot an address names. Errors: invalidRoot, invalidSlot, notACNode.
     func resolve(_ address: CapabilityAddress, in cspace: CSpace) throws(CapabilityError) -> SlotLocation {
         let root = try resolveRoot(cspace)
-        let rootSlots = objects[root].slots
+        let rootSlots = cnodeSlots[root]
         guard Int(address.rootSlot) < rootSlots.count else { throw .invalidSlot }
         guard let leafSlot = address.leafSlot else {
             return SlotLocation(cnode: root, index: Int(address.rootSlot))
@@ -20,14 +20,14 @@ extension CoreCapabilities {
         guard let node = rootSlots[Int(address.rootSlot)], objects[nodes[node].object].type == .cnode
         else { throw .notACNode }
         let cnode = nodes[node].object
-        guard Int(leafSlot) < objects[cnode].slots.count else { throw .invalidSlot }
+        guard Int(leafSlot) < cnodeSlots[cnode].count else { throw .invalidSlot }
         return SlotLocation(cnode: cnode, index: Int(leafSlot))
     }
 
     /// The capability node in an occupied slot. Errors: those of `resolve`, slotEmpty.
     func occupiedNode(at address: CapabilityAddress, in cspace: CSpace) throws(CapabilityError) -> Int {
         let slot = try resolve(address, in: cspace)
-        guard let node = objects[slot.cnode].slots[slot.index] else { throw .slotEmpty }
+        guard let node = cnodeSlots[slot.cnode][slot.index] else { throw .slotEmpty }
         return node
     }
 
@@ -35,7 +35,7 @@ extension CoreCapabilities {
     /// `resolve`, invalidSlot when the run passes the CNode's end, slotOccupied.
     func emptySlots(at address: CapabilityAddress, count: Int, in cspace: CSpace) throws(CapabilityError) -> SlotLocation {
         let first = try resolve(address, in: cspace)
-        let slots = objects[first.cnode].slots
+        let slots = cnodeSlots[first.cnode]
         guard count <= slots.count - first.index else { throw .invalidSlot }
         for index in first.index ..< first.index + count where slots[index] != nil { throw .slotOccupied }
         return first
@@ -55,7 +55,7 @@ extension CoreCapabilities {
     /// empty slot. Errors: invalidRoot, invalidSlot, notACNode. O(1).
     public func identify(_ address: CapabilityAddress, in cspace: CSpace) throws(CapabilityError) -> Capability {
         let slot = try resolve(address, in: cspace)
-        guard let node = objects[slot.cnode].slots[slot.index] else { return .null }
+        guard let node = cnodeSlots[slot.cnode][slot.index] else { return .null }
         return capability(ofNode: node)
     }
 
@@ -99,12 +99,12 @@ extension CoreCapabilities {
     public func forEachCapability(in cspace: CSpace,
                                   _ body: (CapabilityAddress, Capability) -> Void) throws(CapabilityError) {
         let root = try resolveRoot(cspace)
-        for (rootIndex, entry) in objects[root].slots.enumerated() {
+        for (rootIndex, entry) in cnodeSlots[root].enumerated() {
             guard let node = entry else { continue }
             body(.root(UInt32(rootIndex)), capability(ofNode: node))
             let object = nodes[node].object
             guard objects[object].type == .cnode, object != root else { continue }
-            for (leafIndex, leaf) in objects[object].slots.enumerated() {
+            for (leafIndex, leaf) in cnodeSlots[object].enumerated() {
                 guard let leaf else { continue }
                 body(.leaf(UInt32(rootIndex), UInt32(leafIndex)), capability(ofNode: leaf))
             }

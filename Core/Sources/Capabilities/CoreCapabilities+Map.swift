@@ -7,7 +7,7 @@
 // it, the next-lower table (PT into a page directory, PD into a PDPT, PDPT into the
 // PML4). The record lives on the source's capability copy (`CapabilityNode.mapping`)
 // and, for the reverse direction, in the table's sorted list of occupied entries
-// (`ObjectRecord.mapped`). One copy is mapped at most once; map another copy to map
+// (`CoreCapabilities.mappedEntries`). One copy is mapped at most once; map another copy to map
 // the same memory twice. Deleting the copy, revoking it away or the death of its
 // CNode removes the mapping (see `removeNode`); when a table dies, what it mapped is
 // simply forgotten (see `drain`).
@@ -73,7 +73,7 @@ extension CoreCapabilities {
                              rights: CapabilityRights, in cspace: CSpace) throws(CapabilityError) {
         let plan = try decodeMap(source, into: table, entry: entry, rights: rights, in: cspace)
         let position = mappedPosition(in: plan.table, entry: plan.entry).index
-        objects[plan.table].mapped.insert(MappedEntry(entry: plan.entry, node: plan.sourceNode), at: position)
+        mappedEntries[plan.table].insert(MappedEntry(entry: plan.entry, node: plan.sourceNode), at: position)
         nodes[plan.sourceNode].mapping = Mapping(table: plan.table, entry: plan.entry)
         effects.append(.install(TableEntry(table: objects[plan.table].base, level: plan.level, entry: plan.entry),
                                 plan.mapped))
@@ -86,7 +86,7 @@ extension CoreCapabilities {
         let index = try checkEntry(entry, level: level)
         let position = mappedPosition(in: object, entry: index)
         guard position.found else { throw .entryEmpty }
-        removeMapping(of: objects[object].mapped[position.index].node)
+        removeMapping(of: mappedEntries[object][position.index].node)
     }
 
     /// Where the capability at `address` is mapped; nil if it is not. Errors: those of
@@ -140,7 +140,7 @@ extension CoreCapabilities {
 
     /// Where `entry` is, or would go, in a table's sorted list of occupied entries.
     func mappedPosition(in table: Int, entry: Int) -> (index: Int, found: Bool) {
-        let mapped = objects[table].mapped
+        let mapped = mappedEntries[table]
         var low = 0, high = mapped.count
         while low < high {
             let middle = (low + high) / 2
@@ -153,7 +153,7 @@ extension CoreCapabilities {
     mutating func removeMapping(of node: Int) {
         guard let mapping = nodes[node].mapping else { return }
         let position = mappedPosition(in: mapping.table, entry: mapping.entry)
-        objects[mapping.table].mapped.remove(at: position.index)
+        mappedEntries[mapping.table].remove(at: position.index)
         nodes[node].mapping = nil
         guard case .table(let level) = objects[mapping.table].type.rules.mapping else { return }
         var budget = Self.reachBudget

@@ -47,6 +47,13 @@ public struct CoreCapabilities: Equatable {
     public static let maximumRetypeCount = 512
 
     var objects: [ObjectRecord] = []
+    /// Beside each record, by the same index: a CNode's slots (the index of the
+    /// capability node in each, nil when empty) and a translation table's occupied
+    /// entries (ascending by entry: which capability is mapped there); empty for every
+    /// other type. Kept out of `ObjectRecord` so that a record is plain data, which the
+    /// compiler copies without touching reference counts.
+    var cnodeSlots: [[Int?]] = []
+    var mappedEntries: [[MappedEntry]] = []
     var freeObjects: [Int] = []
     var nodes: [CapabilityNode] = []
     var freeNodes: [Int] = []
@@ -85,12 +92,6 @@ struct ObjectRecord: Equatable {
     /// The first of the object's capabilities (a doubly linked list through the nodes).
     var firstCopy: Int?
     var copyCount = 0
-    /// The slots of a CNode: the index of the capability node in each, nil when empty.
-    /// Empty for every other type.
-    var slots: [Int?] = []
-    /// A translation table's occupied entries, ascending by entry: which capability is
-    /// mapped there. Empty for every other type.
-    var mapped: [MappedEntry] = []
 
     var isLive: Bool { type != .null }
     var end: UInt64 { base &+ size }
@@ -147,6 +148,8 @@ extension CoreCapabilities {
             object = reused
         } else {
             objects.append(ObjectRecord())
+            cnodeSlots.append([])
+            mappedEntries.append([])
             object = objects.count - 1
         }
         objects[object].type = type
@@ -154,7 +157,7 @@ extension CoreCapabilities {
         objects[object].size = size
         objects[object].parent = parent
         if type == .cnode {
-            objects[object].slots = Array(repeating: nil, count: Int(size / CapabilityType.cnodeSlotBytes))
+            cnodeSlots[object] = Array(repeating: nil, count: Int(size / CapabilityType.cnodeSlotBytes))
         }
         let previous = parent.map { objects[$0].lastChild } ?? lastRoot
         objects[object].previousSibling = previous
@@ -188,6 +191,8 @@ extension CoreCapabilities {
             lastRoot = record.previousSibling
         }
         objects[object] = ObjectRecord(generation: record.generation &+ 1)
+        cnodeSlots[object] = []
+        mappedEntries[object] = []
         freeObjects.append(object)
         liveObjectCount -= 1
         objectsDestroyed += 1
@@ -211,7 +216,7 @@ extension CoreCapabilities {
         if let sibling { nodes[sibling].nextCopy = node } else { objects[object].firstCopy = node }
         if let next { nodes[next].previousCopy = node }
         objects[object].copyCount += 1
-        objects[slot.cnode].slots[slot.index] = node
+        cnodeSlots[slot.cnode][slot.index] = node
         liveCapabilityCount += 1
         return node
     }
@@ -230,7 +235,7 @@ extension CoreCapabilities {
         }
         if let next = record.nextCopy { nodes[next].previousCopy = record.previousCopy }
         objects[object].copyCount -= 1
-        objects[record.slot.cnode].slots[record.slot.index] = nil
+        cnodeSlots[record.slot.cnode][record.slot.index] = nil
         nodes[node] = CapabilityNode()
         freeNodes.append(node)
         liveCapabilityCount -= 1

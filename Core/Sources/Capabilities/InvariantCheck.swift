@@ -89,11 +89,14 @@ extension CoreCapabilities {
     }
 
     private func checkObjects(_ found: inout [InvariantViolation]) {
+        guard cnodeSlots.count == objects.count, mappedEntries.count == objects.count else {
+            return found.append(InvariantViolation(.counts, objects.count))   // the side tables lost step
+        }
         var live = 0
         for (index, object) in objects.enumerated() {
             guard object.isLive else {
                 if object.copyCount != 0 || object.firstCopy != nil || object.firstChild != nil
-                    || !object.slots.isEmpty || !object.mapped.isEmpty {
+                    || !cnodeSlots[index].isEmpty || !mappedEntries[index].isEmpty {
                     found.append(InvariantViolation(.counts, index))
                 }
                 continue
@@ -110,7 +113,7 @@ extension CoreCapabilities {
                 found.append(InvariantViolation(.extent, index))
             }
             let expectedSlots = object.type == .cnode ? Int(object.size / CapabilityType.cnodeSlotBytes) : 0
-            if object.slots.count != expectedSlots { found.append(InvariantViolation(.cnodeSlots, index)) }
+            if cnodeSlots[index].count != expectedSlots { found.append(InvariantViolation(.cnodeSlots, index)) }
             checkCopies(of: index, &found)
             checkMappedEntries(of: index, &found)
             checkChildren(of: index, &found)
@@ -142,11 +145,11 @@ extension CoreCapabilities {
     private func checkMappedEntries(of table: Int, _ found: inout [InvariantViolation]) {
         let record = objects[table]
         guard case .table(let level) = record.type.rules.mapping else {
-            if !record.mapped.isEmpty { found.append(InvariantViolation(.mapping, table)) }
+            if !mappedEntries[table].isEmpty { found.append(InvariantViolation(.mapping, table)) }
             return
         }
         var previous = -1
-        for entry in record.mapped {
+        for entry in mappedEntries[table] {
             if entry.entry <= previous || entry.entry >= Self.tableEntries
                 || Self.isReserved(entry: entry.entry, level: level)
                 || entry.node < 0 || entry.node >= nodes.count || !nodes[entry.node].isLive
@@ -169,7 +172,7 @@ extension CoreCapabilities {
         let type = objects[nodes[node].object].type
         let fits = level == 1 ? type.rules.mapping == .page : type.installsInto == objects[mapping.table].type
         let position = mappedPosition(in: mapping.table, entry: mapping.entry)
-        if !fits || !position.found || objects[mapping.table].mapped[position.index].node != node {
+        if !fits || !position.found || mappedEntries[mapping.table][position.index].node != node {
             found.append(InvariantViolation(.mapping, node))
         }
     }
@@ -233,14 +236,14 @@ extension CoreCapabilities {
             checkMapping(of: index, &found)
             let slot = node.slot
             if slot.cnode < 0 || slot.cnode >= objects.count || objects[slot.cnode].type != .cnode
-                || slot.index < 0 || slot.index >= objects[slot.cnode].slots.count
-                || objects[slot.cnode].slots[slot.index] != index {
+                || slot.index < 0 || slot.index >= cnodeSlots[slot.cnode].count
+                || cnodeSlots[slot.cnode][slot.index] != index {
                 found.append(InvariantViolation(.slot, index))
             }
         }
         var occupied = 0
         for (cnode, object) in objects.enumerated() where object.isLive {
-            for case let node? in object.slots {
+            for case let node? in cnodeSlots[cnode] {
                 occupied += 1
                 if node < 0 || node >= nodes.count || !nodes[node].isLive || nodes[node].slot.cnode != cnode {
                     found.append(InvariantViolation(.slot, node))

@@ -38,7 +38,7 @@ final class InvariantCheckTests: XCTestCase {
     func testLeakedObject() {
         // Drop a capability without telling its object's list: the list and the slot disagree.
         let frame = node(.root(20))
-        fixture.core.objects[record(.root(22))].slots[0] = frame
+        fixture.core.cnodeSlots[record(.root(22))][0] = frame
         XCTAssertTrue(kinds().contains(.slot))
         let leaked = fixture.core.createObject(type: .endpoint, base: Fixture.ramBase + 0x8_0000, size: 256,
                                                parent: record(Fixture.ram))
@@ -63,7 +63,7 @@ final class InvariantCheckTests: XCTestCase {
 
     func testCopyCountAndCNodeSlots() {
         fixture.core.objects[record(.root(20))].copyCount = 2
-        fixture.core.objects[record(.root(22))].slots.append(nil)
+        fixture.core.cnodeSlots[record(.root(22))].append(nil)
         XCTAssertEqual(kinds(), [.copies, .cnodeSlots])
     }
 

@@ -211,10 +211,10 @@ final class MapTests: XCTestCase {
         try f.core.map(Self.frame, into: Self.pt, entry: 1, rights: [], in: f.space)
         let pt = Int(f.object(Self.pt).index)
         var twice = f.core
-        twice.objects[pt].mapped.append(twice.objects[pt].mapped[0])
+        twice.mappedEntries[pt].append(twice.mappedEntries[pt][0])
         XCTAssertTrue(twice.checkInvariants().contains { $0.kind == .mapping })
         var dangling = f.core
-        dangling.objects[pt].mapped.removeAll()
+        dangling.mappedEntries[pt].removeAll()
         XCTAssertTrue(dangling.checkInvariants().contains { $0.kind == .mapping })
     }
 }

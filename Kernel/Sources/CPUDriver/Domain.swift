@@ -323,8 +323,8 @@ extension CoreState {
             domain.state = .stopped("would resume at rip \(hexadecimal(domain.context.instructionPointer)), rsp \(hexadecimal(domain.context.stackPointer)): outside user memory")
             return nil
         }
-        // Only a destroyed object can be one of these, so the checks (slow-ish under
-        // emulation) run only when some object was destroyed since the last ones.
+        // Only a destroyed object can be one of these, so the checks run only when some
+        // object was destroyed since the last ones.
         if domain.livenessCheckedAt != capabilities.objectsDestroyed {
             let lost = !capabilities.isAlive(domain.rootTable) ? "its address space (the PML4)"
                 : !capabilities.isAlive(domain.dispatcher) ? "its dispatcher"
