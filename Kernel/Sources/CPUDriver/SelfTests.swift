@@ -236,6 +236,7 @@ enum SelfTests {
         tally.check("dispatchers: join returns each thread's value", exited(0, outcome("threads", "join")))
         tally.check("dispatchers: a mutex keeps a counter exact", exited(0, outcome("threads", "mutex")))
         tally.check("dispatchers: condition variables carry a bounded buffer", exited(0, outcome("threads", "condition")))
+        tally.check("dispatchers: threads allocate and check arrays across preemptions", exited(0, outcome("threads", "heap-stress")))
         tally.check("dispatchers: a faulting thread ends alone", exited(0, outcome("threads", "fault")))
         tally.check("dispatchers: a page-fault upcall maps pages on demand", exited(0, outcome("threads", "demand-paging")))
         tally.check("dispatchers: a fault in the first thread stops the domain", stopped("page fault", outcome("threads", "main-fault")))

@@ -177,7 +177,8 @@ enum Scheduler {
             SystemCall.raw(SystemCall.unhandledFault)
             exit(72)
         }
-        print("threads: thread \(current.id) ended by exception \(vector) at address \(hexadecimal(address))")
+        let rip = user_dispatcher().pointee.trap_area.rip
+        print("threads: thread \(current.id) ended by exception \(vector) at rip \(hexadecimal(rip)), address \(hexadecimal(address))")
         finish(.faulted(vector: UInt8(truncatingIfNeeded: vector), address: address))
     }
 }
