@@ -19,9 +19,9 @@ extension UserContext {
     }
 
     /// Replaces these registers with a save area that came from user memory, if it is
-    /// safe to enter: RIP and RSP in the user range (an `iretq` to a non-canonical
-    /// address would fault in the kernel) and no reserved MXCSR bit set (`fxrstor`
-    /// would fault). Flags are filtered on every entry anyway.
+    /// safe to enter: RIP and RSP as `UserMode.canEnter` requires (an `iretq` to a
+    /// non-canonical address would fault in the kernel) and no reserved MXCSR bit set
+    /// (`fxrstor` would fault). Flags are filtered on every entry anyway.
     public func load(from area: [UInt8]) -> Bool {
         guard area.count == Self.saveAreaBytes else { return false }
         func word(_ offset: Int) -> UInt64 {
@@ -32,8 +32,7 @@ extension UserContext {
         let rip = word(MemoryLayout<x86_user_context>.offset(of: \x86_user_context.rip)!)
         let rsp = word(MemoryLayout<x86_user_context>.offset(of: \x86_user_context.rsp)!)
         let mxcsr = UInt32(truncatingIfNeeded: word(Self.floatingPointOffset + 24))
-        guard UserMode.userRange.contains(rip), rsp >= UserMode.userRange.lowerBound, rsp <= UserMode.userRange.upperBound,
-              mxcsr & ~Self.mxcsrWritable == 0 else { return false }
+        guard UserMode.canEnter(at: rip, stack: rsp), mxcsr & ~Self.mxcsrWritable == 0 else { return false }
         area.withUnsafeBytes { UnsafeMutableRawPointer(registers).copyMemory(from: $0.baseAddress!, byteCount: Self.saveAreaBytes) }
         registers.pointee.from_syscall = 0             // every register as the area says
         return true

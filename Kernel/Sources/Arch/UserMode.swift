@@ -65,6 +65,14 @@ public enum UserMode {
         return upper == 0 || upper == 0x1_FFFF
     }
 
+    /// Whether user code may be entered at `instruction` with stack pointer `stack`:
+    /// `iretq` and Intel's `sysretq` fault in the kernel on a non-canonical return
+    /// address, and user code lives in the lower half. (Code in the kernel's part of
+    /// the lower half just faults in ring 3, like any supervisor page.)
+    public static func canEnter(at instruction: UInt64, stack: UInt64) -> Bool {
+        instruction < 1 << 47 && isCanonical(stack)
+    }
+
     /// Turns on `syscall` for this core (IA32_EFER.SCE, STAR, LSTAR, FMASK; SDM Vol. 3A
     /// §5.8.8). FMASK clears IF, DF, TF and AC on entry.
     public static func enableSystemCalls() {

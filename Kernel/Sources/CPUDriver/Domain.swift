@@ -318,8 +318,7 @@ extension CoreState {
         applyMemoryEffects()
         // A domain can arrange to be resumed at a non-canonical address (a system call
         // from the last bytes of the user half, say); `iretq` would fault in the kernel.
-        guard UserMode.userRange.contains(domain.context.instructionPointer),
-              UserMode.isCanonical(domain.context.stackPointer) else {
+        guard UserMode.canEnter(at: domain.context.instructionPointer, stack: domain.context.stackPointer) else {
             domain.state = .stopped("would resume at rip \(hexadecimal(domain.context.instructionPointer)), rsp \(hexadecimal(domain.context.stackPointer)): outside user memory")
             return nil
         }

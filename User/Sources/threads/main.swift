@@ -226,15 +226,15 @@ func badCalls() {
         }
     }
     let nonCanonical = resume { $0.storeBytes(of: 0x0000_8000_0000_0000 as UInt64, toByteOffset: 120, as: UInt64.self) }
-    let kernelStack = resume { $0.storeBytes(of: 0x10_0000 as UInt64, toByteOffset: 128, as: UInt64.self) }
+    let nonCanonicalStack = resume { $0.storeBytes(of: 0x0000_8000_0000_1000 as UInt64, toByteOffset: 128, as: UInt64.self) }
     let reservedMXCSR = resume { $0.storeBytes(of: 0xFFFF_1F80 as UInt32, toByteOffset: 176 + 24, as: UInt32.self) }
     let unmapped = SystemCall.raw(SystemCall.resume, 0x7000_0000_0000).status
     let noFault = SystemCall.raw(SystemCall.unhandledFault).status
     let nothing = SystemCall.raw(SystemCall.wait).status
     let bad = SystemCall.Status.badSaveArea.rawValue
-    guard nonCanonical == bad, kernelStack == bad, reservedMXCSR == bad, unmapped == SystemCall.Status.badAddress.rawValue,
+    guard nonCanonical == bad, nonCanonicalStack == bad, reservedMXCSR == bad, unmapped == SystemCall.Status.badAddress.rawValue,
           noFault == SystemCall.Status.noFault.rawValue, nothing == SystemCall.Status.nothingToWaitFor.rawValue else {
-        fail("bad-calls: resume \(nonCanonical) \(kernelStack) \(reservedMXCSR) / \(unmapped), unhandledFault \(noFault), wait \(nothing)")
+        fail("bad-calls: resume \(nonCanonical) \(nonCanonicalStack) \(reservedMXCSR) / \(unmapped), unhandledFault \(noFault), wait \(nothing)")
     }
 }
 
