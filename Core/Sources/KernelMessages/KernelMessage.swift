@@ -103,6 +103,7 @@ public enum KernelMessage: Equatable {
         case .statusReply(let s):
             var message = ChannelMessage(tag: Tag.statusReply.rawValue, UInt64(s.apicID), s.ticks, s.totalFrames, s.freeFrames)
             message.words[4] = s.heapBytes
+            message.words[5] = s.domains
             return message
         case .runTests(let live): return live.encode(tag: Tag.runTests.rawValue)
         case .testReply(let r):
@@ -163,8 +164,9 @@ public enum KernelMessage: Equatable {
         case .statusRequest: return .statusRequest
         case .statusReply:
             // Counts a core can really have (below 2^48), and no more free than total.
-            guard w[0] <= UInt64(UInt32.max), w[1] < 1 << 48, w[2] < 1 << 48, w[3] <= w[2], w[4] < 1 << 48 else { return nil }
-            return .statusReply(CoreStatus(apicID: UInt32(w[0]), ticks: w[1], totalFrames: w[2], freeFrames: w[3], heapBytes: w[4]))
+            guard w[0] <= UInt64(UInt32.max), w[1] < 1 << 48, w[2] < 1 << 48, w[3] <= w[2], w[4] < 1 << 48, w[5] < 1 << 32 else { return nil }
+            return .statusReply(CoreStatus(apicID: UInt32(w[0]), ticks: w[1], totalFrames: w[2], freeFrames: w[3], heapBytes: w[4],
+                                           domains: w[5]))
         case .runTests: return .runTests(CoreSet(decoding: message))
         case .testReply:
             guard w[0] < 1 << 32, w[1] < 1 << 32 else { return nil }

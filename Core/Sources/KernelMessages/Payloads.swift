@@ -8,10 +8,12 @@ public struct CoreStatus: Equatable, Sendable {
     public var totalFrames: UInt64
     public var freeFrames: UInt64
     public var heapBytes: UInt64
+    /// User domains on the core (init among them).
+    public var domains: UInt64
 
-    public init(apicID: UInt32, ticks: UInt64, totalFrames: UInt64, freeFrames: UInt64, heapBytes: UInt64) {
+    public init(apicID: UInt32, ticks: UInt64, totalFrames: UInt64, freeFrames: UInt64, heapBytes: UInt64, domains: UInt64) {
         self.apicID = apicID; self.ticks = ticks; self.totalFrames = totalFrames
-        self.freeFrames = freeFrames; self.heapBytes = heapBytes
+        self.freeFrames = freeFrames; self.heapBytes = heapBytes; self.domains = domains
     }
 }
 

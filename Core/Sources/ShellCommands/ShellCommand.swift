@@ -53,7 +53,7 @@ public enum ShellCommand: Equatable {
     /// One line of help per command, in the order `help` prints them.
     public static let helpLines: [StaticString] = [
         "help            this list",
-        "cores           every core: id, APIC id, state, timer ticks",
+        "cores           every core: id, APIC id, state, timer ticks, domains",
         "mem             every core's share of memory: frames total, free, used; heap bytes",
         "ipi <core>      round trip to that core's CPU driver and back, in cycles",
         "uptime          time since boot",

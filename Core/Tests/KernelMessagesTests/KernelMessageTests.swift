@@ -18,7 +18,7 @@ final class KernelMessageTests: XCTestCase {
             .console(bytes: [], isEnd: true),
             .ping(token: 42, wake: true), .ping(token: .max, wake: false), .pong(token: 7),
             .statusRequest,
-            .statusReply(CoreStatus(apicID: 3, ticks: 99, totalFrames: 1000, freeFrames: 900, heapBytes: 4096)),
+            .statusReply(CoreStatus(apicID: 3, ticks: 99, totalFrames: 1000, freeFrames: 900, heapBytes: 4096, domains: 2)),
             .runTests(live),
             .testReply(TestReport(passed: 6, failed: 1, blockAddress: 0x1000, shareStart: 0x1000, shareEnd: 0x9000)),
             .panicRequest, .stayAwake(true), .stayAwake(false),
@@ -58,6 +58,7 @@ final class KernelMessageTests: XCTestCase {
         refused(.console, [49])                    // more bytes than a slot holds
         refused(.console, [1 << 9])                // unknown flag bits
         refused(.runRequest, [49])                 // more bytes than a slot holds
+        refused(.statusReply, [1, 1, 2, 1, 1, 1 << 32])   // more domains than a core can hold
         refused(.runFinished, [3, 0])              // no such outcome
         refused(.runFinished, [1, 5])              // a status with "stopped"
         refused(.ping, [1, 2])                     // wake flag not 0/1

@@ -85,7 +85,8 @@ extension CoreState {
     var status: CoreStatus {
         let block = CoreBlock.current!.pointee
         return CoreStatus(apicID: apicID.rawValue, ticks: ticks, totalFrames: UInt64(block.frames.totalFrames),
-                          freeFrames: UInt64(block.frames.freeFrames), heapBytes: UInt64(block.heap.bytesInUse))
+                          freeFrames: UInt64(block.frames.freeFrames), heapBytes: UInt64(block.heap.bytesInUse),
+                          domains: UInt64(domains.count))
     }
 
     /// Polls until `condition` holds or `milliseconds` pass; true if it held. With

@@ -142,13 +142,13 @@ final class Shell {
 
     func listCores() {
         let status = collectStatus()
-        print("core  apic  state         ticks")
+        print("core  apic  state         ticks  domains")
         for core in 0..<state.coreCount {
             let apic = state.apicIDs[core].rawValue
             if state.failedCores[core] {
                 print("\(pad(core, 4))  \(pad(Int(apic), 4))  not started")
             } else if let s = status[core] {
-                print("\(pad(core, 4))  \(pad(Int(apic), 4))  up       \(pad(Int(s.ticks), 10))")
+                print("\(pad(core, 4))  \(pad(Int(apic), 4))  up       \(pad(Int(s.ticks), 10))  \(pad(Int(s.domains), 7))")
             } else {
                 print("\(pad(core, 4))  \(pad(Int(apic), 4))  no reply (stopped?)")
             }
