@@ -82,6 +82,10 @@ extension CoreCapabilities {
     /// Every violated invariant; empty when the state is sound.
     public func checkInvariants() -> [InvariantViolation] {
         var found: [InvariantViolation] = []
+        // Everything below indexes the side tables by record.
+        guard cnodeSlots.count == objects.count, mappedEntries.count == objects.count else {
+            return [InvariantViolation(.counts, objects.count)]
+        }
         checkObjects(&found)
         checkNodes(&found)
         checkRoots(&found)
@@ -89,9 +93,6 @@ extension CoreCapabilities {
     }
 
     private func checkObjects(_ found: inout [InvariantViolation]) {
-        guard cnodeSlots.count == objects.count, mappedEntries.count == objects.count else {
-            return found.append(InvariantViolation(.counts, objects.count))   // the side tables lost step
-        }
         var live = 0
         for (index, object) in objects.enumerated() {
             guard object.isLive else {

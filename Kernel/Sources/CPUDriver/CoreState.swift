@@ -74,11 +74,8 @@ final class CoreState {
     var nextDomainID = 0
     /// The id of this core's init domain (InitDomain.swift), once started.
     var initDomain: Int? = nil
-    /// Run requests (RemoteRun.swift): lines arriving from each core, the domains
-    /// started for other cores, and the answers to this core's requests, by core.
-    var runRequestLines: [[UInt8]]
-    var remoteRuns: [(domain: Int, requester: CoreID)] = []
-    var runResults: [ProgramOutcome?]
+    /// Programs run for other cores, and this core's requests to them (RemoteRun.swift).
+    var runRequests: RunRequests
     var finishedDomains: [(name: String, state: Domain.State)] = []
     /// The programs of the boot image (read-only, shared by all cores since boot).
     var bootImage: BootImage? = nil
@@ -120,8 +117,7 @@ final class CoreState {
         streamReceived = Array(repeating: 0, count: apicIDs.count)
         benchReplies = Array(repeating: nil, count: apicIDs.count)
         places = Array(repeating: nil, count: apicIDs.count)
-        runRequestLines = Array(repeating: [], count: apicIDs.count)
-        runResults = Array(repeating: nil, count: apicIDs.count)
+        runRequests = RunRequests(coreCount: apicIDs.count)
     }
 
     /// The running core's state; nil only during early boot.
@@ -146,7 +142,7 @@ enum DeferredWork {
     case measureLatencies(CoreSet)
     case benchChannel(peer: CoreID, rounds: Int, requester: CoreID)
     case floorEcho(peer: CoreID, rounds: Int)
-    case runProgram(line: [UInt8], requester: CoreID)
+    case runProgram(line: [UInt8], requester: CoreID, id: UInt32)
 }
 
 

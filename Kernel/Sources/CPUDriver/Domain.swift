@@ -270,8 +270,10 @@ extension CoreState {
             guard domain.state.isRunnable else { continue }
             if let waiting = domain.waiting {
                 guard wakes(domain, from: waiting) else { continue }
+                // The edge that woke a wait system call is used up; a wait on one
+                // endpoint leaves other endpoints' edges for the next wait call.
+                if case .anyEndpoint = waiting { domain.messageArrived = false }
                 domain.waiting = nil
-                domain.messageArrived = false
             }
             nextToRun = (nextToRun + offset + 1) % max(domains.count, 1)
             // System calls that leave the domain runnable go straight back to it: the
@@ -316,12 +318,6 @@ extension CoreState {
     /// user mode and the next entry acts on live objects.
     func enter(_ domain: Domain) -> UserExit? {
         applyMemoryEffects()
-        // A domain can arrange to be resumed at a non-canonical address (a system call
-        // from the last bytes of the user half, say); `iretq` would fault in the kernel.
-        guard UserMode.canEnter(at: domain.context.instructionPointer, stack: domain.context.stackPointer) else {
-            domain.state = .stopped("would resume at rip \(hexadecimal(domain.context.instructionPointer)), rsp \(hexadecimal(domain.context.stackPointer)): outside user memory")
-            return nil
-        }
         // Only a destroyed object can be one of these, so the checks run only when some
         // object was destroyed since the last ones.
         if domain.livenessCheckedAt != capabilities.objectsDestroyed {
@@ -334,6 +330,12 @@ extension CoreState {
                 return nil
             }
             domain.livenessCheckedAt = capabilities.objectsDestroyed
+        }
+        // A domain can arrange to be resumed at a non-canonical address (a system call
+        // from the last bytes of the user half, say); `iretq` would fault in the kernel.
+        guard UserMode.canEnter(at: domain.context.instructionPointer, stack: domain.context.stackPointer) else {
+            domain.state = .stopped("would resume at rip \(hexadecimal(domain.context.instructionPointer)), rsp \(hexadecimal(domain.context.stackPointer)): outside user memory")
+            return nil
         }
         guard enterUpcall(domain) else { return nil }
         return UserMode.run(domain.context, in: domain.addressSpace.root)

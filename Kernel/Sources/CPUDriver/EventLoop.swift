@@ -77,8 +77,8 @@ extension CoreState {
         case .treeChildren(let total, let offset, let children): handleTreeChildren(total: total, offset: offset, children: children)
         case .multicast(let id): handleMulticast(id: id, from: source)
         case .multicastAck(let id, let reached, let duplicates): handleMulticastAck(id: id, reached: reached, duplicates: duplicates)
-        case .runRequest(let bytes, let isEnd): receiveRunRequest(bytes, isEnd: isEnd, from: source)
-        case .runFinished(let outcome): runResults[source.rawValue] = outcome
+        case .runRequest(let id, let bytes, let isEnd): receiveRunRequest(id: id, bytes, isEnd: isEnd, from: source)
+        case .runFinished(let id, let outcome): runRequests.answers[source.rawValue] = (id, outcome)
         }
     }
 
@@ -126,8 +126,8 @@ extension CoreState {
             send(.benchResult(benchChannel(to: peer, rounds: rounds)), to: requester)
         case .floorEcho(let peer, let rounds):
             echoFloor(for: peer, rounds: rounds)
-        case .runProgram(let line, let requester):
-            runRequested(line, by: requester)
+        case .runProgram(let line, let requester, let id):
+            runRequested(line, by: requester, id: id)
         }
     }
 

@@ -168,11 +168,14 @@ extension CoreState {
         return (first.state, second.state)
     }
 
-    /// Drops the queues of endpoints that died, with their waiting capabilities.
+    /// Drops the queues of endpoints that died, with their waiting capabilities. Their
+    /// receivers learn of it as of a message: the next wait system call returns, and
+    /// the receive that follows says the endpoint is gone.
     func forgetDeadEndpoints() {
         endpointQueues.removeAll { queue in
             guard !capabilities.isAlive(queue.endpoint) else { return false }
             for message in queue.messages { if let slot = message.capabilitySlot { releaseTransit(slot) } }
+            for receiver in domains where receiver.id == queue.receiver { receiver.messageArrived = true }
             return true
         }
     }

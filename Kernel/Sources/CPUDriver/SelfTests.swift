@@ -302,12 +302,28 @@ enum SelfTests {
 
     /// Core 0 asks `peer` to run `line` (the shell's `oncore`) and checks the answer.
     static func remoteRun(_ state: CoreState, on peer: Int, _ line: [UInt8], expecting expected: ProgramOutcome) -> String? {
-        state.runResults[peer] = nil
-        for message in KernelMessage.pieces(of: line, { .runRequest(bytes: $0, isEnd: $1) }) { state.send(message, to: CoreID(peer)) }
-        guard state.waitUntil(milliseconds: 30_000, { state.runResults[peer] != nil }), let outcome = state.runResults[peer] else {
+        let id = state.requestRun(line, on: CoreID(peer))
+        guard state.waitUntil(milliseconds: 30_000, { state.runAnswer(from: peer, id: id) != nil }),
+              let outcome = state.runAnswer(from: peer, id: id) else {
             return "core \(peer) did not answer within 30 s"
         }
         return outcome == expected ? nil : "core \(peer) answered \(outcome)"
+    }
+
+    /// Two requests to one core at once: the second is refused at once, the first runs
+    /// to its end, and each answer carries its own request's id.
+    static func overlappingRuns(_ state: CoreState, on peer: Int) -> String? {
+        let first = state.requestRun(Array("threads heap-stress".utf8), on: CoreID(peer))
+        let second = state.requestRun(Array("hello".utf8), on: CoreID(peer))
+        guard state.waitUntil(milliseconds: 30_000, { state.runAnswer(from: peer, id: second) != nil }) else {
+            return "no answer to the second request"
+        }
+        guard state.runAnswer(from: peer, id: second) == .notStarted else { return "the second request ran" }
+        guard state.waitUntil(milliseconds: 60_000, { state.runAnswer(from: peer, id: first) != nil }) else {
+            return "no answer to the first request"
+        }
+        let outcome = state.runAnswer(from: peer, id: first)!
+        return outcome == .exited(status: 0) ? nil : "the first request ended as \(outcome)"
     }
 
     /// Every core sends `streamMessages` numbered messages to every other core while
@@ -377,6 +393,7 @@ enum SelfTests {
             tally.check("oncore: a missing program is reported", remoteRun(state, on: peer, Array("no-such-program".utf8), expecting: .notStarted))
             tally.check("oncore: a line too long is refused",
                         remoteRun(state, on: peer, Array(repeating: UInt8(ascii: "a"), count: 2000), expecting: .notStarted))
+            tally.check("oncore: a second request while the first runs is refused", overlappingRuns(state, on: peer))
         }
         // Let the other cores' last lines reach the console before the verdict.
         _ = state.waitUntil(milliseconds: 100) { false }

@@ -23,7 +23,7 @@ final class Shell {
     var waitingFor: Program? = nil
     enum Program {
         case domain(Domain)
-        case onCore(Int)
+        case onCore(Int, request: UInt32)
     }
     var whenFinished: (() -> Void)? = nil
     var lastWasReturn = false
@@ -47,29 +47,52 @@ final class Shell {
         if !running && waitingFor == nil { showPrompt() }
     }
 
+    /// Input typed while a program runs, kept for after it (so piped commands run one
+    /// after another), up to `typeAheadLimit` bytes.
+    var typeAhead: [UInt8] = []
+    static let typeAheadLimit = 4096
+    static let interrupt: UInt8 = 0x03                   // Ctrl-C
+
     /// Reads whatever input is waiting; true if there was some.
     func poll() -> Bool {
         guard !running else { return false }
+        var any = false
         if let program = waitingFor {
+            // Ctrl-C stops waiting (the program goes on); anything else waits its turn.
+            while let byte = SerialPort.read() {
+                any = true
+                if byte == Self.interrupt {
+                    print("^C: not waiting for it any more (it goes on running)")
+                    typeAhead.removeAll()
+                    finishWaiting()
+                    return true
+                }
+                if typeAhead.count < Self.typeAheadLimit { typeAhead.append(byte) }
+            }
             switch program {
             case .domain(let domain):
-                guard !state.domains.contains(where: { $0 === domain }) else { return false }
-            case .onCore(let core):
-                guard state.runResults[core] != nil || state.failedCores[core] else { return false }
+                guard !state.domains.contains(where: { $0 === domain }) else { return any }
+            case .onCore(let core, let request):
+                guard state.runAnswer(from: core, id: request) != nil else { return any }
             }
-            waitingFor = nil
             whenFinished?()
-            whenFinished = nil
-            showPrompt()
+            finishWaiting()
         }
-        var any = false
-        // Input waits (in the UART) while a program runs, so piped commands run one
-        // after another.
+        while waitingFor == nil, !typeAhead.isEmpty {
+            any = true
+            handle(typeAhead.removeFirst())
+        }
         while waitingFor == nil, let byte = SerialPort.read() {
             any = true
             handle(byte)
         }
         return any
+    }
+
+    func finishWaiting() {
+        waitingFor = nil
+        whenFinished = nil
+        showPrompt()
     }
 
     func handle(_ byte: UInt8) {
@@ -257,9 +280,7 @@ final class Shell {
             if case .run(let name, let arguments) = ShellCommand(parsing: Array("run ".utf8) + line) { run(name, arguments: arguments) }
             return
         }
-        state.runResults[core] = nil
-        for message in KernelMessage.pieces(of: line, { .runRequest(bytes: $0, isEnd: $1) }) { state.send(message, to: CoreID(core)) }
-        waitingFor = .onCore(core)
+        waitingFor = .onCore(core, request: state.requestRun(line, on: CoreID(core)))
     }
 
     func panic(on core: Int?) {
