@@ -32,8 +32,10 @@
 //                  last with a capability) and one of its own, sleeping in the kernel
 //                  while nothing arrives
 //   waitset-client the client
-//   orphan-server  serves only its endpoint in slot 2, which the client revokes and
-//                  deletes while the server sleeps: the server wakes and learns of it
+//   orphan-server  serves its endpoint in slot 2 and one of its own in slot 3; the
+//                  client revokes and deletes the first while the server sleeps, then
+//                  receives on a new endpoint of its own (which drops the dead one's
+//                  queue): the server still wakes and learns of it
 //   orphan-client  that client
 import SwordfishUser
 import UserRuntimeC
@@ -335,10 +337,11 @@ func waitsetServer() {
 }
 
 func orphanServer() {
-    makeEndpoints(at: 2, count: 1)
+    makeEndpoints(at: 2, count: 2)
     let waitset = Waitset()
     var statuses: [UInt64] = []
     waitset.add(endpoint: 2) { statuses.append($0.status) }
+    waitset.add(endpoint: 3) { _ in fail("orphan-server: a message on its own endpoint") }
     waitset.dispatch()
     guard statuses == [35] else { fail("orphan-server: expected to learn that its endpoint is gone (35)") }
 }
@@ -348,6 +351,10 @@ func orphanClient() {
     let revoked = invoke(2, CapabilityOperation.revoke.rawValue).status
     let deleted = invoke(2, CapabilityOperation.delete.rawValue).status
     guard revoked == 0, deleted == 0 else { fail("orphan-client: revoke \(revoked), delete \(deleted)") }
+    makeEndpoints(at: 5, count: 1)
+    var words: [UInt64] = [0, 0, 0]
+    let first = words.withUnsafeMutableBufferPointer { invoke(5, 7, noCapability, UInt64(UInt(bitPattern: $0.baseAddress))).status }
+    guard first == 49 else { fail("orphan-client: first receive on its own endpoint answered \(first)") }
 }
 
 func waitsetClient() {
