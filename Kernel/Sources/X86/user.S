@@ -38,6 +38,23 @@
 #define USER_CODE 0x23
 #define USER_DATA 0x1B
 
+// The registers both ways back to ring 3 load alike: all but RCX and R11 (which
+// `sysretq` takes RIP and RFLAGS in), RSP and RDI (the context pointer itself).
+.macro LOAD_GENERAL
+    movq CTX_RAX(%rdi), %rax
+    movq CTX_RBX(%rdi), %rbx
+    movq CTX_RDX(%rdi), %rdx
+    movq CTX_RSI(%rdi), %rsi
+    movq CTX_RBP(%rdi), %rbp
+    movq CTX_R8(%rdi), %r8
+    movq CTX_R9(%rdi), %r9
+    movq CTX_R10(%rdi), %r10
+    movq CTX_R12(%rdi), %r12
+    movq CTX_R13(%rdi), %r13
+    movq CTX_R14(%rdi), %r14
+    movq CTX_R15(%rdi), %r15
+.endm
+
 .section .text
 .global x86_enter_user
 x86_enter_user:
@@ -61,20 +78,9 @@ x86_enter_user:
     pushq %rax
     pushq $USER_CODE
     pushq CTX_RIP(%rdi)
-    movq CTX_RAX(%rdi), %rax
-    movq CTX_RBX(%rdi), %rbx
+    LOAD_GENERAL
     movq CTX_RCX(%rdi), %rcx
-    movq CTX_RDX(%rdi), %rdx
-    movq CTX_RSI(%rdi), %rsi
-    movq CTX_RBP(%rdi), %rbp
-    movq CTX_R8(%rdi), %r8
-    movq CTX_R9(%rdi), %r9
-    movq CTX_R10(%rdi), %r10
     movq CTX_R11(%rdi), %r11
-    movq CTX_R12(%rdi), %r12
-    movq CTX_R13(%rdi), %r13
-    movq CTX_R14(%rdi), %r14
-    movq CTX_R15(%rdi), %r15
     movq CTX_RDI(%rdi), %rdi
     swapgs
     iretq
@@ -86,18 +92,7 @@ x86_enter_user:
     movq CTX_RFLAGS(%rdi), %r11
     andq $0x0CD5, %r11
     orq $0x202, %r11
-    movq CTX_RAX(%rdi), %rax
-    movq CTX_RBX(%rdi), %rbx
-    movq CTX_RDX(%rdi), %rdx
-    movq CTX_RSI(%rdi), %rsi
-    movq CTX_RBP(%rdi), %rbp
-    movq CTX_R8(%rdi), %r8
-    movq CTX_R9(%rdi), %r9
-    movq CTX_R10(%rdi), %r10
-    movq CTX_R12(%rdi), %r12
-    movq CTX_R13(%rdi), %r13
-    movq CTX_R14(%rdi), %r14
-    movq CTX_R15(%rdi), %r15
+    LOAD_GENERAL
     movq CTX_RSP(%rdi), %rsp
     movq CTX_RDI(%rdi), %rdi
     swapgs
