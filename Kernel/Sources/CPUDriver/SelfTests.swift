@@ -232,6 +232,7 @@ enum SelfTests {
         sameCoreMessages(state, &tally, outcome: outcome, exited: exited)
         // Threads on the dispatcher: preemption by run upcalls, faults by fault upcalls,
         // the synchronisation primitives, waitsets.
+        tally.check("dispatchers: two that never yield share the core round-robin", roundRobin(state, image))
         tally.check("dispatchers: threads that never yield are preempted, FPU state intact", exited(0, outcome("threads", "preempt")))
         tally.check("dispatchers: join returns each thread's value", exited(0, outcome("threads", "join")))
         tally.check("dispatchers: a mutex keeps a counter exact", exited(0, outcome("threads", "mutex")))
@@ -262,6 +263,26 @@ enum SelfTests {
                     remaining == 0 ? nil : "\(remaining) objects remain")
         let after = available()
         tally.check("user mode: ended domains give back every frame", after == frames ? nil : "\(frames - after) frames not returned")
+    }
+
+    /// Two domains that never yield, on one core: by the time the first has been
+    /// preempted three times and ends, the timer must have handed the core to the
+    /// second and preempted it too (the kernel reads both dispatcher frames).
+    static func roundRobin(_ state: CoreState, _ image: BootImage) -> String? {
+        guard let program = image.program(named: Array("threads".utf8)),
+              let a = try? state.spawn(program, arguments: Array("spin".utf8)),
+              let b = try? state.spawn(program, arguments: Array("spin".utf8)) else { return "could not start two spinners" }
+        var othersPreemptions: UInt64? = nil
+        state.runDomains(milliseconds: 60_000) {
+            let aAlive = state.domains.contains { $0 === a }, bAlive = state.domains.contains { $0 === b }
+            if othersPreemptions == nil && aAlive != bAlive {
+                othersPreemptions = (aAlive ? a : b).frameWord(DispatcherFrame.preemptions)
+            }
+            return !aAlive && !bAlive
+        }
+        guard case .exited(0) = a.state, case .exited(0) = b.state else { return "the spinners did not both end well" }
+        guard let seen = othersPreemptions else { return "they ended together" }
+        return seen >= 1 ? nil : "the second had not been preempted when the first ended"
     }
 
     /// Init is alive and asleep, and holds what InitDomain.swift gave it (init checked
