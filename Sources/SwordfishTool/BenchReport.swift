@@ -4,7 +4,7 @@
 // Both guests describe their results in the same console lines, so one parser reads
 // both, and the report is made from text alone: the tests feed it canned consoles. Every
 // operation the report knows gets a row even when a side printed nothing for it, with a
-// sentence saying why (`not yet: no user mode`), because a row that silently disappears
+// sentence saying why (`not yet: no network stack`), because a row that silently disappears
 // reads as a row that does not matter.
 import Foundation
 
@@ -210,9 +210,8 @@ public struct BenchOperation: Equatable, Sendable {
     /// Every row of the guest report, in the order shown. The names are stable: scripts
     /// and the results page refer to them.
     public static let catalogue: [BenchOperation] = [
-        BenchOperation("null-syscall", "getppid(): into the kernel and back", swordfish: "not yet: no user mode"),
-        BenchOperation("same-core-roundtrip", "message round trip between two processes on one core (pipe; LMP)",
-                       swordfish: "not yet: no user mode"),
+        BenchOperation("null-syscall", "getppid(): into the kernel and back"),
+        BenchOperation("same-core-roundtrip", "message round trip between two processes on one core (pipe; LMP)"),
         BenchOperation("cross-core-roundtrip", "message round trip between core 0 and core 1 (pipe; channel)"),
         BenchOperation("cross-core-eventfd", "cross-core round trip over two eventfds", standIn: "cross-core-roundtrip"),
         BenchOperation("cross-core-futex", "cross-core round trip over two futex words", standIn: "cross-core-roundtrip"),
@@ -223,14 +222,12 @@ public struct BenchOperation: Equatable, Sendable {
                        linux: "no counterpart: inside the kernel"),
         BenchOperation("multicast-roundtrip", "one message to every core along the multicast tree, acknowledgements aggregated back",
                        linux: "no counterpart: inside the kernel"),
-        BenchOperation("map-unmap-page", "map then unmap one page on one core (mmap with MAP_POPULATE + munmap; map + unmap invocations)",
-                       swordfish: "not yet: no user mode"),
-        BenchOperation("thread-yield-roundtrip", "two threads of one process on one core hand it to each other (sched_yield; user-level threads)",
-                       swordfish: "not yet: no user mode"),
+        BenchOperation("map-unmap-page", "map then unmap one page on one core (mmap with MAP_POPULATE + munmap; map + unmap invocations)"),
+        BenchOperation("thread-yield-roundtrip", "two threads of one process on one core hand it to each other (sched_yield; user-level threads)"),
         BenchOperation("unmap-shared-page", "munmap of a page in use on every core (TLB shootdown)",
-                       swordfish: "not yet: no user mode"),
+                       swordfish: "not yet: no shared mappings"),
         BenchOperation("mprotect-shared-page", "mprotect to read-only of a page in use on every core",
-                       swordfish: "not yet: no user mode"),
+                       swordfish: "not yet: no shared mappings"),
         BenchOperation("tcp-loopback-stream", unit: "MB/s", "TCP over 127.0.0.1, one stream",
                        swordfish: "not yet: no network stack"),
     ]
