@@ -89,8 +89,8 @@ public final class Thread {
     public static var pageFaultHandler: ((UInt64) -> Bool)? = nil
 
     /// Times the kernel preempted this domain while it was enabled, and upcalls it made.
-    public static var preemptions: UInt64 { user_dispatcher().pointee.preemptions }
-    public static var upcalls: UInt64 { user_dispatcher().pointee.upcalls }
+    public static var preemptions: UInt64 { user_preemptions() }
+    public static var upcalls: UInt64 { user_upcalls() }
 }
 
 /// The run queue and the switching; every function here runs disabled.

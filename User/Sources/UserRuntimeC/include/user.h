@@ -68,6 +68,10 @@ static inline void user_set_disabled(uint64_t disabled) {
     __asm__ volatile("" : : : "memory");
 }
 static inline uint64_t user_is_disabled(void) { return user_dispatcher()->disabled; }
+/// The kernel's counters, read afresh each time (the kernel changes them between any
+/// two instructions of a program that spins on them).
+static inline uint64_t user_preemptions(void) { return ((volatile user_dispatcher_frame *)user_dispatcher())->preemptions; }
+static inline uint64_t user_upcalls(void) { return ((volatile user_dispatcher_frame *)user_dispatcher())->upcalls; }
 
 /// A user-level thread's saved state: its stack pointer while switched out
 /// cooperatively (callee-saved registers on its stack), or a whole save area while it
