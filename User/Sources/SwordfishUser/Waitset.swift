@@ -44,9 +44,10 @@ public final class Waitset {
 
     /// Serves `endpoint` (the address of an endpoint capability) with `handler`; a
     /// capability in a message goes to `capabilityDestination` (a free slot), or nil if
-    /// none is expected. This domain becomes the endpoint's receiver at once, so
-    /// senders may start. Returns the status of that first receive: 0 unless the
-    /// endpoint cannot be received on.
+    /// none is expected. The handler must move or delete that capability before the
+    /// next one arrives, or that receive fails (36, slot occupied). This domain becomes
+    /// the endpoint's receiver at once, so senders may start. Returns the status of that
+    /// first receive: 0 unless the endpoint cannot be received on.
     @discardableResult
     public func add(endpoint: UInt64, capabilityDestination: UInt64? = nil, handler: @escaping (Message) -> Void) -> UInt64 {
         let wasDisabled = Dispatcher.disable()
