@@ -94,10 +94,15 @@ extension CoreState {
     }
 
     /// The domain took an exception. If it was enabled with an upcall for it, the fault
-    /// is its own to handle (true); otherwise the caller stops it.
-    func deliverFault(to domain: Domain, vector: UInt8, errorCode: UInt64, address: UInt64) -> Bool {
+    /// is its own to handle; otherwise the domain is stopped, and the report says when
+    /// it had an upcall but was disabled.
+    func handleException(of domain: Domain, vector: UInt8, errorCode: UInt64, address: UInt64) {
         let upcall = Upcall.fault(vector: vector, errorCode: errorCode, address: address)
-        guard domain.isEnabled, domain.frameWord(upcall.entryOffset) != 0 else { return false }
+        let hasEntry = domain.frameWord(upcall.entryOffset) != 0
+        guard domain.isEnabled, hasEntry else {
+            let disabled = hasEntry && domain.frameWord(DispatcherFrame.runEntry) != 0
+            return stop(domain, exception: vector, errorCode: errorCode, faultAddress: address, disabled: disabled)
+        }
         domain.context.store(to: domain.dispatcherWords + DispatcherFrame.trapArea)
         domain.setFrameWord(DispatcherFrame.faultVector, UInt64(vector))
         domain.setFrameWord(DispatcherFrame.faultErrorCode, errorCode)
@@ -105,7 +110,6 @@ extension CoreState {
         domain.setFrameWord(DispatcherFrame.disabled, 1)
         domain.pendingUpcall = upcall
         domain.lastFault = (vector, errorCode, address, domain.context.instructionPointer)
-        return true
     }
 
     /// Sets the domain's registers up for its pending upcall, if any. False if the frame

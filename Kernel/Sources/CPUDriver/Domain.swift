@@ -298,12 +298,7 @@ extension CoreState {
                 }
                 preempted(domain)
             case .exception(let vector, let errorCode, let faultAddress):
-                if !deliverFault(to: domain, vector: vector, errorCode: errorCode, address: faultAddress) {
-                    let upcall = Upcall.fault(vector: vector, errorCode: errorCode, address: faultAddress)
-                    stop(domain, exception: vector, errorCode: errorCode, faultAddress: faultAddress,
-                         disabled: domain.frameWord(upcall.entryOffset) != 0 && domain.frameWord(DispatcherFrame.runEntry) != 0
-                            && domain.frameWord(DispatcherFrame.disabled) != 0)
-                }
+                handleException(of: domain, vector: vector, errorCode: errorCode, address: faultAddress)
             }
             finishIfDone(domain)
             return true
