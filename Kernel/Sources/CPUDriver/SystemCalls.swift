@@ -19,7 +19,7 @@
 //
 // Status (RAX on return): 0 success, 1 invalid system call, 2 bad address, 3 bad length,
 // 4 bad save area, 5 nothing to wait for, 6 no fault; invocations: 16–20 refused while
-// decoding, 32–53 refused by the capability rules or the message code
+// decoding, 32–61 refused by the capability rules or the message code
 // (`InvocationStatus`).
 import Arch
 import Basics
