@@ -18,7 +18,10 @@ let package = Package(
     targets: [
         .target(
             name: "SwordfishTool",
-            dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: [
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "GuestChecks", package: "Core"),
+            ]
         ),
         .executableTarget(name: "swordfish", dependencies: ["SwordfishTool"]),
         // Host benchmarks on real cores: the guest's channel code against the cache-line

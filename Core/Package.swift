@@ -7,6 +7,7 @@ import PackageDescription
 let package = Package(
     name: "Core",
     products: [
+        .library(name: "ABI", targets: ["ABI"]),
         .library(name: "Basics", targets: ["Basics"]),
         .library(name: "FreestandingC", targets: ["FreestandingC"]),
         .library(name: "BootInfo", targets: ["BootInfo"]),
@@ -19,8 +20,11 @@ let package = Package(
         .library(name: "Capabilities", targets: ["Capabilities"]),
         .library(name: "KernelMessages", targets: ["KernelMessages"]),
         .library(name: "ELF", targets: ["ELF"]),
+        .library(name: "GuestChecks", targets: ["GuestChecks"]),
     ],
     targets: [
+        // What the kernel and user programs agree on: status codes, numbers, layouts.
+        .target(name: "ABI"),
         .target(name: "Basics"),
         // memset, memcpy and friends for the kernel and user programs (no C library there).
         .target(name: "FreestandingC"),
@@ -31,9 +35,11 @@ let package = Package(
         .target(name: "Channel", dependencies: ["Basics"]),
         .target(name: "ShellCommands", dependencies: ["Basics"]),
         .target(name: "KnowledgeBase", dependencies: ["Basics"]),
-        .target(name: "Capabilities", dependencies: ["Basics"]),
+        .target(name: "Capabilities", dependencies: ["ABI", "Basics"]),
         .target(name: "KernelMessages", dependencies: ["Basics", "Channel", "KnowledgeBase"]),
         .target(name: "ELF", dependencies: ["Basics"]),
+        // The guest self-tests' checks, declared once for the kernel and the host tool.
+        .target(name: "GuestChecks"),
         // Shared by the test suites: a seeded generator and fixture memory.
         .target(name: "CoreTestSupport", dependencies: ["Basics"], path: "Tests/TestSupport"),
         .testTarget(name: "BasicsTests", dependencies: ["Basics"]),
@@ -47,5 +53,6 @@ let package = Package(
         .testTarget(name: "CapabilitiesTests", dependencies: ["Capabilities", "CoreTestSupport"]),
         .testTarget(name: "KernelMessagesTests", dependencies: ["KernelMessages"]),
         .testTarget(name: "ELFTests", dependencies: ["ELF", "CoreTestSupport"]),
+        .testTarget(name: "GuestChecksTests", dependencies: ["GuestChecks"]),
     ]
 )

@@ -31,6 +31,7 @@ let package = Package(
             name: "CPUDriver",
             dependencies: [
                 "Arch",
+                .product(name: "ABI", package: "Core"),
                 .product(name: "Basics", package: "Core"),
                 .product(name: "BootInfo", package: "Core"),
                 .product(name: "ACPI", package: "Core"),
@@ -42,6 +43,7 @@ let package = Package(
                 .product(name: "KernelMessages", package: "Core"),
                 .product(name: "ELF", package: "Core"),
                 .product(name: "Capabilities", package: "Core"),
+                .product(name: "GuestChecks", package: "Core"),
             ],
             swiftSettings: [.swiftLanguageMode(.v5)],
             linkerSettings: [.unsafeFlags([

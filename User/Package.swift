@@ -11,7 +11,7 @@ let here = URL(fileURLWithPath: #filePath).deletingLastPathComponent().path
 func program(_ name: String) -> Target {
     .executableTarget(
         name: name,
-        dependencies: ["SwordfishUser"],
+        dependencies: ["SwordfishUser", .product(name: "ABI", package: "Core")],
         swiftSettings: [.swiftLanguageMode(.v5)],
         linkerSettings: [.unsafeFlags([
             "-Xclang-linker", "-nostdlib", "-Xclang-linker", "-static", "-Xclang-linker", "-fuse-ld=lld",
@@ -41,7 +41,10 @@ let package = Package(
         // dispatcher, mutexes and condition variables, waitsets.
         .target(
             name: "SwordfishUser",
-            dependencies: ["UserRuntimeC", .product(name: "Memory", package: "Core"), .product(name: "Basics", package: "Core")],
+            dependencies: [
+                "UserRuntimeC", .product(name: "ABI", package: "Core"), .product(name: "Memory", package: "Core"),
+                .product(name: "Basics", package: "Core"),
+            ],
             swiftSettings: [.swiftLanguageMode(.v5)]
         ),
         program("init"),

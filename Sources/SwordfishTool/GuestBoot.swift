@@ -1,13 +1,14 @@
 import Foundation
 
-/// One unattended test boot: QEMU with no input, its console (and its own messages)
-/// saved to a log, stopped when it runs past a timeout or a second after a panic.
+/// One unattended test boot: QEMU with no input (or bytes written to it all at once as
+/// it starts), its console (and its own messages) saved to a log, stopped when it runs
+/// past a timeout or a second after a panic.
 enum GuestBoot {
     /// - Parameter stopAfter: asked about each console line and prompt; one for which it
     ///   returns a duration stops QEMU that long afterwards, as a panic does (`swordfish
     ///   bench` uses it for a guest that ignores its command line, or forgets to exit).
     static func run(
-        _ configuration: QEMUConfiguration, log path: String, timeout: Duration,
+        _ configuration: QEMUConfiguration, log path: String, timeout: Duration, input: [UInt8]? = nil,
         stopAfter: @escaping @Sendable (ConsoleScanner.Event) -> Duration? = { _ in nil }
     ) throws(ToolError) -> GuestEnding {
         guard FileManager.default.createFile(atPath: path, contents: nil),
@@ -15,9 +16,13 @@ enum GuestBoot {
             throw .fileNotWritable(path: path, reason: "cannot create the file")
         }
         defer { try? log.close() }
-        let qemu = QEMUProcess(configuration: configuration, input: .none, mergesStandardError: true)
+        let qemu = QEMUProcess(configuration: configuration, input: input == nil ? .none : .pipe, mergesStandardError: true)
         let panicked = PanicFlag()
         try qemu.start()
+        if let input {
+            _ = qemu.send(input)
+            qemu.closeInput()
+        }
 
         let outputDone = DispatchSemaphore(value: 0)
         Thread {

@@ -1,3 +1,5 @@
+import GuestChecks
+
 /// One guest test boot: how many cores and how much memory QEMU gives the guest.
 public struct GuestConfiguration: Hashable, Sendable, CustomStringConvertible {
     public var cores: Int
@@ -26,6 +28,17 @@ public struct GuestConfiguration: Hashable, Sendable, CustomStringConvertible {
         self.init(cores: cores, memory: try MemorySize(parsing: String(parts[1])))
     }
 
+    /// Every check declared in `GuestChecks` that a boot of this configuration must
+    /// report, by core (the kernel prints them from the same declaration).
+    public var expectedChecks: [ExpectedCheck] {
+        (0..<cores).flatMap { core in
+            GuestCheck.allCases.compactMap { check in
+                let runs = check.expectedRuns(onCore: core, cores: cores, skippedCore: unstartedCore)
+                return runs > 0 ? ExpectedCheck(core: core, name: "\(check.name)", runs: runs) : nil
+            }
+        }
+    }
+
     /// `4c-1G`: names the configuration in reports and its log file.
     public var description: String { "\(cores)c-\(memory)" + (unstartedCore.map { "-skip\($0)" } ?? "") }
 
@@ -38,13 +51,39 @@ public struct GuestConfiguration: Hashable, Sendable, CustomStringConvertible {
         + [GuestConfiguration(cores: 4, memory: MemorySize(mebibytes: 256)!, unstartedCore: 2)]
 }
 
+/// A check a test boot must report: on which core, by which name, how many times.
+public struct ExpectedCheck: Hashable, Sendable {
+    public var core: Int
+    public var name: String
+    public var runs: Int
+
+    public init(core: Int, name: String, runs: Int = 1) {
+        self.core = core
+        self.name = name
+        self.runs = runs
+    }
+}
+
+/// One `PASS core N: …` or `FAIL core N: …` line.
+public struct CheckReport: Hashable, Sendable {
+    public var core: Int
+    /// The rest of the line: the check's name, and for a failure `: reason`.
+    public var text: String
+    public var passed: Bool
+
+    /// Whether this line reports the check called `name`.
+    public func reports(_ name: String) -> Bool {
+        passed ? text == name : text == name || text.hasPrefix(name + ": ")
+    }
+}
+
 /// What the guest printed on its serial console during a test boot.
 ///
 /// The lines it understands, each alone on its line (trailing `\r` and leading blanks
 /// ignored):
 ///
 ///     core <id> up (apic <apic-id>)        once per core, ids 0..<cores
-///     PASS <name>
+///     PASS <name>                          (`PASS core <id>: <name>` for a declared check)
 ///     FAIL <name>: <reason>
 ///     PANIC …                              see `PanicReport`
 ///     <N> passed, <M> failed               the guest's final verdict
@@ -53,6 +92,8 @@ public struct GuestConsoleLog: Equatable, Sendable {
     public var coresUp: [Int: Int] = [:]
     public var passedTests: [String] = []
     public var failedTests: [String] = []
+    /// The PASS and FAIL lines that name a core.
+    public var checkReports: [CheckReport] = []
     /// The last `N passed, M failed` line.
     public var summary: TestCounts?
     public var panics: [PanicReport] = []
@@ -72,8 +113,10 @@ public struct GuestConsoleLog: Equatable, Sendable {
                 notStarted.append(core)
             } else if trimmed.hasPrefix("PASS ") {
                 passedTests.append(String(trimmed.dropFirst(5)))
+                checkReports += Self.checkReport(trimmed.dropFirst(5), passed: true).map { [$0] } ?? []
             } else if trimmed.hasPrefix("FAIL ") {
                 failedTests.append(String(trimmed.dropFirst(5)))
+                checkReports += Self.checkReport(trimmed.dropFirst(5), passed: false).map { [$0] } ?? []
             } else if let counts = TestCounts(summaryLine: trimmed) {
                 summary = counts
             }
@@ -81,6 +124,13 @@ public struct GuestConsoleLog: Equatable, Sendable {
         if let panic = collector.finish() {
             panics.append(panic)
         }
+    }
+
+    /// `core 3: heap: random allocations` → core 3, `heap: random allocations`.
+    static func checkReport(_ text: Substring, passed: Bool) -> CheckReport? {
+        guard text.hasPrefix("core "), let colon = text.firstIndex(of: ":"),
+              let core = Int(text[text.index(text.startIndex, offsetBy: 5)..<colon]) else { return nil }
+        return CheckReport(core: core, text: String(text[colon...].dropFirst().drop { $0 == " " }), passed: passed)
     }
 
     /// `core 2 (apic 2) did not start: …` → 2.
@@ -120,6 +170,10 @@ public enum GuestProblem: Equatable, Sendable {
     case unstartedCoreNotReported(Int)
     case noSummaryLine
     case unexpectedExitStatus(Int32)
+    /// Declared checks this core never reported (or reported fewer times than declared).
+    case missingChecks(core: Int, names: [String])
+    /// More FAIL lines than the summary line counts as failed.
+    case failuresNotCounted(lines: Int, summary: Int)
 
     public var reason: String {
         switch self {
@@ -136,6 +190,10 @@ public enum GuestProblem: Equatable, Sendable {
             return "no final 'N passed, M failed' line"
         case .unexpectedExitStatus(let status):
             return "guest reported no failures but QEMU exited with status \(status), not 1 (isa-debug-exit 0)"
+        case .missingChecks(let core, let names):
+            return "core \(core) did not report \(names.count) declared check\(names.count == 1 ? "" : "s"): " + names.joined(separator: "; ")
+        case .failuresNotCounted(let lines, let summary):
+            return "\(lines) FAIL lines, but the summary counts \(summary) failed"
         }
     }
 }
@@ -145,7 +203,10 @@ public struct GuestVerdict: Equatable, Sendable {
     public var guestCounts: TestCounts
     public var problems: [GuestProblem]
 
-    public init(configuration: GuestConfiguration, log: GuestConsoleLog, ending: GuestEnding) {
+    /// - Parameter expected: the checks the boot must report; by default, those
+    ///   `GuestChecks` declares for the configuration.
+    public init(configuration: GuestConfiguration, log: GuestConsoleLog, ending: GuestEnding,
+                expected: [ExpectedCheck]? = nil) {
         var problems: [GuestProblem] = []
         if case .timedOut(let seconds) = ending {
             problems.append(.timedOut(seconds: seconds))
@@ -162,8 +223,21 @@ public struct GuestVerdict: Equatable, Sendable {
             if summary.failed == 0, case .exited(let status) = ending, status != 1 {
                 problems.append(.unexpectedExitStatus(status))
             }
+            if log.failedTests.count > summary.failed {
+                problems.append(.failuresNotCounted(lines: log.failedTests.count, summary: summary.failed))
+            }
         } else {
             problems.append(.noSummaryLine)
+        }
+        let expected = expected ?? configuration.expectedChecks
+        // A core that never came up is reported above, not once per check.
+        for core in Set(expected.map(\.core)).sorted() where log.coresUp[core] != nil {
+            let missing = expected.filter { $0.core == core }.filter { check in
+                log.checkReports.count { $0.core == core && $0.reports(check.name) } < check.runs
+            }
+            if !missing.isEmpty {
+                problems.append(.missingChecks(core: core, names: missing.map(\.name)))
+            }
         }
         self.guestCounts = log.summary ?? TestCounts()
         self.problems = problems

@@ -18,16 +18,19 @@ enum Subprocess {
     struct Result {
         var status: Int32
         var captured: Data
+        /// It ran past its time limit and was stopped (with its whole process group).
+        var timedOut = false
     }
 
-    /// Runs `command` to completion. Only a failure to start it throws; a failing program
-    /// is a result like any other.
+    /// Runs `command` to completion, or until `timeout` passes. Only a failure to start
+    /// it throws; a failing program is a result like any other.
     @discardableResult
     static func run(
         _ command: ShellCommand,
         output: Output = .inherit,
         environment additions: [String: String] = [:],
-        workingDirectory: String? = nil
+        workingDirectory: String? = nil,
+        timeout: Duration? = nil
     ) throws(ToolError) -> Result {
         guard let executable = Executables.find(command.executable) else {
             throw .executableNotFound(command.executable)
@@ -58,6 +61,8 @@ enum Subprocess {
         case .capture:
             process.standardOutput = pipe
         }
+        let exited = DispatchSemaphore(value: 0)
+        process.terminationHandler = { _ in exited.signal() }
         do {
             try process.run()
         } catch {
@@ -68,6 +73,13 @@ enum Subprocess {
         var captured = Data()
         if case .capture = output {
             captured = pipe.fileHandleForReading.readDataToEndOfFile()
+        }
+        if let timeout, exited.wait(timeout: .now() + .milliseconds(Int(timeout / .milliseconds(1)))) == .timedOut {
+            // Foundation gives each child a process group of its own: end all of it (a
+            // `swift test` has test processes of its own).
+            kill(-process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            return Result(status: process.exitStatus, captured: captured, timedOut: true)
         }
         process.waitUntilExit()
         return Result(status: process.exitStatus, captured: captured)

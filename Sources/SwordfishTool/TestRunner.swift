@@ -14,6 +14,8 @@ public struct TestRunner: Sendable {
     public var configurations = GuestConfiguration.standardSet
     public var accelerator = AcceleratorRequest.auto
     public var timeout: Duration = .seconds(180)
+    /// How long one host suite (its build included) may run before it counts as hung.
+    public var hostSuiteTimeout: Duration = .seconds(900)
     public var probe = HostProbe.live
     /// Boot this ELF instead of building the kernel.
     public var prebuiltKernel: String?
@@ -87,13 +89,19 @@ public struct TestRunner: Sendable {
         for file in Self.xunitFiles(for: suite.xunitPath) {
             try? FileManager.default.removeItem(atPath: file)
         }
-        let status: Int32
+        let result: Subprocess.Result
         do {
-            status = try Subprocess.run(suite.command, output: .file(suite.logPath)).status
+            result = try Subprocess.run(suite.command, output: .file(suite.logPath), timeout: hostSuiteTimeout)
         } catch {
             Self.report("FAIL host \(suite.name): \(error)")
             return TestCounts(failed: 1)
         }
+        if result.timedOut {
+            Self.report("FAIL host \(suite.name): still running after \(hostSuiteTimeout.components.seconds) s; stopped (\(log))")
+            Self.reportTail(of: suite.logPath)
+            return TestCounts(failed: 1)
+        }
+        let status = result.status
         let reports = Self.xunitFiles(for: suite.xunitPath).compactMap { path in
             FileManager.default.contents(atPath: path).flatMap(XUnitReport.init(data:))
         }
@@ -142,6 +150,7 @@ public struct TestRunner: Sendable {
             )
             total += run(configuration, qemu, symbolizer)
         }
+        total += ConsoleSmokeTest.run(repository: repository, kernel: kernel, accelerator: choice.accelerator)
         return total
     }
 

@@ -18,7 +18,7 @@ final class GuestVerdictTests: XCTestCase {
     private func verdict(_ log: String, _ ending: GuestEnding, cores: Int = 2) -> GuestVerdict {
         GuestVerdict(
             configuration: GuestConfiguration(cores: cores, memory: MemorySize(mebibytes: 128)!),
-            log: GuestConsoleLog(log), ending: ending
+            log: GuestConsoleLog(log), ending: ending, expected: []
         )
     }
 
@@ -32,12 +32,12 @@ final class GuestVerdictTests: XCTestCase {
     func testACoreLeftOutOnPurposeMustBeReportedAndStayDown() {
         let skipping = GuestConfiguration(cores: 3, memory: MemorySize(mebibytes: 128)!, unstartedCore: 2)
         let reported = "core 0 up (apic 0)\ncore 1 up (apic 1)\ncore 2 (apic 2) did not start: no answer within 1 s\n1 passed, 0 failed\n"
-        XCTAssertEqual(GuestVerdict(configuration: skipping, log: GuestConsoleLog(reported), ending: .exited(status: 1)).problems, [])
+        XCTAssertEqual(GuestVerdict(configuration: skipping, log: GuestConsoleLog(reported), ending: .exited(status: 1), expected: []).problems, [])
         let silent = "core 0 up (apic 0)\ncore 1 up (apic 1)\n1 passed, 0 failed\n"
-        XCTAssertEqual(GuestVerdict(configuration: skipping, log: GuestConsoleLog(silent), ending: .exited(status: 1)).problems,
+        XCTAssertEqual(GuestVerdict(configuration: skipping, log: GuestConsoleLog(silent), ending: .exited(status: 1), expected: []).problems,
                        [.unstartedCoreNotReported(2)])
         let cameUp = "core 0 up (apic 0)\ncore 1 up (apic 1)\ncore 2 up (apic 2)\n1 passed, 0 failed\n"
-        XCTAssertEqual(GuestVerdict(configuration: skipping, log: GuestConsoleLog(cameUp), ending: .exited(status: 1)).problems,
+        XCTAssertEqual(GuestVerdict(configuration: skipping, log: GuestConsoleLog(cameUp), ending: .exited(status: 1), expected: []).problems,
                        [.unstartedCoreNotReported(2)])
     }
 
@@ -144,6 +144,56 @@ final class GuestVerdictTests: XCTestCase {
     func testTheLastSummaryLineWins() {
         let log = "core 0 up (apic 0)\ncore 1 up (apic 1)\n5 passed, 0 failed\n7 passed, 1 failed\n"
         XCTAssertEqual(GuestConsoleLog(log).summary, TestCounts(passed: 7, failed: 1))
+    }
+
+    /// A log in which every core reports every check `GuestChecks` declares for it.
+    private func declaredLog(_ configuration: GuestConfiguration, leavingOut omitted: ExpectedCheck? = nil) -> String {
+        var lines = (0..<configuration.cores).filter { $0 != configuration.unstartedCore }.map { "core \($0) up (apic \($0))" }
+        if let skipped = configuration.unstartedCore { lines.append("core \(skipped) (apic \(skipped)) did not start: no answer") }
+        var passed = 0
+        for check in configuration.expectedChecks {
+            let runs = check == omitted ? check.runs - 1 : check.runs
+            lines += Array(repeating: "PASS core \(check.core): \(check.name)", count: runs)
+            passed += runs
+        }
+        return (lines + ["\(passed) passed, 0 failed", ""]).joined(separator: "\n")
+    }
+
+    func testEveryDeclaredCheckReportedPasses() {
+        for configuration in GuestConfiguration.standardSet {
+            let result = GuestVerdict(configuration: configuration, log: GuestConsoleLog(declaredLog(configuration)), ending: .exited(status: 1))
+            XCTAssertEqual(result.problems, [], "\(configuration)")
+        }
+    }
+
+    func testACheckTheKernelDidNotRunFailsTheBootThoughItsSummarySaysAllPassed() {
+        let configuration = GuestConfiguration(cores: 2, memory: MemorySize(mebibytes: 128)!)
+        let fuzz = configuration.expectedChecks.first { $0.core == 0 && $0.runs == 3 }!     // capfuzz's three seeds
+        let onCore1 = configuration.expectedChecks.first { $0.core == 1 }!
+        for omitted in [fuzz, onCore1] {
+            let result = GuestVerdict(configuration: configuration, log: GuestConsoleLog(declaredLog(configuration, leavingOut: omitted)),
+                                      ending: .exited(status: 1))
+            XCTAssertEqual(result.problems, [.missingChecks(core: omitted.core, names: [omitted.name])])
+            XCTAssertFalse(result.isSuccess)
+        }
+    }
+
+    func testAFailureReportsTheCheckByName() {
+        let log = GuestConsoleLog("FAIL core 2: timer: ticks arrive: fewer than 3 ticks in 5 s\nPASS core 0: heap: random allocations\n")
+        XCTAssertEqual(log.checkReports, [
+            CheckReport(core: 2, text: "timer: ticks arrive: fewer than 3 ticks in 5 s", passed: false),
+            CheckReport(core: 0, text: "heap: random allocations", passed: true),
+        ])
+        XCTAssertTrue(log.checkReports[0].reports("timer: ticks arrive"))
+        XCTAssertFalse(log.checkReports[0].reports("timer: ticks"))
+        XCTAssertFalse(log.checkReports[1].reports("heap: random"))
+    }
+
+    func testFailLinesCountEvenIfTheSummaryDisagrees() {
+        let log = "core 0 up (apic 0)\ncore 1 up (apic 1)\nFAIL core 1: a: broken\nFAIL core 0: b: broken\n5 passed, 1 failed\n"
+        let result = verdict(log, .exited(status: 3))
+        XCTAssertEqual(result.problems, [.failuresNotCounted(lines: 2, summary: 1)])
+        XCTAssertEqual(result.counts, TestCounts(passed: 5, failed: 2))
     }
 
     func testEmptyLogHasEveryProblem() {

@@ -28,6 +28,8 @@
 // Addresses use `CapabilityAddress(encoded:)`. Here the capability rules check the
 // endpoint; the kernel's same-core message code (LMP) does the rest of 6, 7 and 8.
 
+import ABI
+
 /// Why an invocation was refused before it reached a capability.
 public enum InvocationError: Error, Equatable, Sendable {
     case unknownOperation(UInt64)
@@ -135,50 +137,42 @@ public enum Invocation: Equatable, Sendable {
     }
 }
 
-/// The status codes user code sees (RAX after an invocation), one per refusal, stable.
-public enum InvocationStatus {
-    public static let success: UInt64 = 0
-    /// Codes 16 and up: invocation decoding; 32 and up: capability errors; 48 and up:
-    /// same-core messages; 56 and up: capability errors of map and unmap.
-    public static let endpointFull: UInt64 = 48
-    public static let endpointEmpty: UInt64 = 49
-    public static let notEndpointOwner: UInt64 = 50
-    public static let badBuffer: UInt64 = 51
-    public static let noReceiver: UInt64 = 52
-    public static let tooManyEndpoints: UInt64 = 53
-    public static func code(_ error: InvocationError) -> UInt64 {
+extension InvocationStatus {
+    /// The status user code sees for a refusal while decoding.
+    public init(_ error: InvocationError) {
         switch error {
-        case .unknownOperation: 16
-        case .badAddress: 17
-        case .unknownType: 18
-        case .countTooLarge: 19
-        case .unknownRights: 20
+        case .unknownOperation: self = .unknownOperation
+        case .badAddress: self = .badAddress
+        case .unknownType: self = .unknownType
+        case .countTooLarge: self = .countTooLarge
+        case .unknownRights: self = .unknownRights
         }
     }
 
-    public static func code(_ error: CapabilityError) -> UInt64 {
+    /// The status user code sees for a refusal by the capability rules.
+    public init(_ error: CapabilityError) {
         switch error {
-        case .invalidRoot: 32
-        case .invalidSlot: 33
-        case .notACNode: 34
-        case .slotEmpty: 35
-        case .slotOccupied: 36
-        case .wrongType: 37
-        case .insufficientRights: 38
-        case .retypeNotAllowed: 39
-        case .sizeNotAllowed: 40
-        case .invalidCount: 41
-        case .misaligned: 42
-        case .regionInUse: 43
-        case .regionExhausted: 44
-        case .notBadgeable: 45
-        case .alreadyBadged: 46
-        case .entryOutOfRange: 56
-        case .entryReserved: 57
-        case .entryOccupied: 58
-        case .entryEmpty: 59
-        case .alreadyMapped: 60
-        case .pageSizeMismatch: 61
+        case .invalidRoot: self = .invalidRoot
+        case .invalidSlot: self = .invalidSlot
+        case .notACNode: self = .notACNode
+        case .slotEmpty: self = .slotEmpty
+        case .slotOccupied: self = .slotOccupied
+        case .wrongType: self = .wrongType
+        case .insufficientRights: self = .insufficientRights
+        case .retypeNotAllowed: self = .retypeNotAllowed
+        case .sizeNotAllowed: self = .sizeNotAllowed
+        case .invalidCount: self = .invalidCount
+        case .misaligned: self = .misaligned
+        case .regionInUse: self = .regionInUse
+        case .regionExhausted: self = .regionExhausted
+        case .notBadgeable: self = .notBadgeable
+        case .alreadyBadged: self = .alreadyBadged
+        case .entryOutOfRange: self = .entryOutOfRange
+        case .entryReserved: self = .entryReserved
+        case .entryOccupied: self = .entryOccupied
+        case .entryEmpty: self = .entryEmpty
+        case .alreadyMapped: self = .alreadyMapped
+        case .pageSizeMismatch: self = .pageSizeMismatch
         }
     }
 }

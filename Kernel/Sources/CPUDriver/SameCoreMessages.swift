@@ -11,6 +11,7 @@
 // of its endpoints with the wait system call (what the user library's waitset does
 // when none of its threads can run), until a message arrives or an endpoint dies.
 import Arch
+import ABI
 import Basics
 import Capabilities
 import Memory
@@ -55,9 +56,9 @@ struct KernelCNode {
 
 extension CoreState {
 
-    func send(from domain: Domain, on target: CapabilityAddress, words: [UInt64], capability: CapabilityAddress?) -> UInt64 {
+    func send(from domain: Domain, on target: CapabilityAddress, words: [UInt64], capability: CapabilityAddress?) -> InvocationStatus {
         guard let (_, endpoint) = try? capabilities.lookup(target, in: domain.cspace, ofType: [.endpoint], requiring: .write) else {
-            return InvocationStatus.code(CapabilityError.slotEmpty)
+            return InvocationStatus(CapabilityError.slotEmpty)
         }
         guard let index = endpointQueues.firstIndex(where: { $0.endpoint == endpoint }) else {
             return InvocationStatus.noReceiver
@@ -74,7 +75,7 @@ extension CoreState {
             } catch {
                 transit.free.append(slot)
                 self.transit = transit
-                return InvocationStatus.code(error)
+                return InvocationStatus(error)
             }
             self.transit = transit
             message.capabilitySlot = slot
@@ -89,9 +90,9 @@ extension CoreState {
 
     /// Puts the domain to sleep until `target`'s endpoint has a message (at once if it
     /// has one). Only its receiver may wait on it.
-    func wait(by domain: Domain, on target: CapabilityAddress) -> UInt64 {
+    func wait(by domain: Domain, on target: CapabilityAddress) -> InvocationStatus {
         guard let (_, endpoint) = try? capabilities.lookup(target, in: domain.cspace, ofType: [.endpoint], requiring: .read) else {
-            return InvocationStatus.code(CapabilityError.slotEmpty)
+            return InvocationStatus(CapabilityError.slotEmpty)
         }
         guard let queue = endpointQueues.first(where: { $0.endpoint == endpoint }), queue.receiver == domain.id else {
             return InvocationStatus.notEndpointOwner
@@ -100,9 +101,9 @@ extension CoreState {
         return InvocationStatus.success
     }
 
-    func receive(by domain: Domain, on target: CapabilityAddress, destination: CapabilityAddress?, buffer: UInt64) -> UInt64 {
+    func receive(by domain: Domain, on target: CapabilityAddress, destination: CapabilityAddress?, buffer: UInt64) -> InvocationStatus {
         guard let (_, endpoint) = try? capabilities.lookup(target, in: domain.cspace, ofType: [.endpoint], requiring: .read) else {
-            return InvocationStatus.code(CapabilityError.slotEmpty)
+            return InvocationStatus(CapabilityError.slotEmpty)
         }
         let index: Int
         if let found = endpointQueues.firstIndex(where: { $0.endpoint == endpoint }) {
@@ -124,11 +125,11 @@ extension CoreState {
             // A capability revoked while it waited is gone: the words still arrive.
             let waiting = (try? capabilities.identify(.root(slot), in: transit.cspace))?.type ?? .null
             if waiting != .null {
-                guard let destination else { return InvocationStatus.code(CapabilityError.slotEmpty) }
+                guard let destination else { return InvocationStatus(CapabilityError.slotEmpty) }
                 do {
                     try capabilities.copy(.root(slot), in: transit.cspace, to: destination, in: domain.cspace)
                 } catch {
-                    return InvocationStatus.code(error)
+                    return InvocationStatus(error)
                 }
             }
             releaseTransit(slot)

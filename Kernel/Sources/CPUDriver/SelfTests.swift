@@ -1,9 +1,10 @@
 // In-kernel tests, run when the kernel command line says `test`. Core 0 runs its own
 // checks, asks every other core to run the same checks on itself, and then checks
 // what only a view of all cores can show (that their blocks and shares are disjoint).
-// Each check prints `PASS core N: name` or `FAIL core N: name: reason`; core 0 ends with
-// `N passed, M failed` and powers QEMU off with the verdict. The host tool treats a
-// missing core, a panic or a timeout as failures too.
+// Each check is declared in `GuestChecks` (which the host tool reads too) and prints
+// `PASS core N: name` or `FAIL core N: name: reason`; core 0 ends with `N passed, M
+// failed` and powers QEMU off with the verdict. The host tool treats a missing core, a
+// panic, a timeout or a declared check that never reported as failures too.
 import Arch
 import Basics
 import BootInfo
@@ -12,19 +13,20 @@ import KnowledgeBase
 import Memory
 import Channel
 import Capabilities
+import GuestChecks
 
 struct TestTally {
     var passed = 0
     var failed = 0
     let core: CoreID
 
-    mutating func check(_ name: StaticString, _ failure: String?) {
+    mutating func check(_ check: GuestCheck, _ failure: String?) {
         if let failure {
             failed += 1
-            print("FAIL core \(core.rawValue): \(name): \(failure)")
+            print("FAIL core \(core.rawValue): \(check.name): \(failure)")
         } else {
             passed += 1
-            print("PASS core \(core.rawValue): \(name)")
+            print("PASS core \(core.rawValue): \(check.name)")
         }
     }
 }
@@ -33,13 +35,13 @@ enum SelfTests {
     /// The checks every core runs on itself.
     static func runLocal(on state: CoreState, live: CoreSet) -> TestReport {
         var tally = TestTally(core: state.id)
-        tally.check("per-core state is this core's", perCoreState(state))
-        tally.check("frame allocator: allocate, write, free", frameAllocator())
-        tally.check("frame allocator: every free frame of the share is usable", everyFrame(state))
-        tally.check("heap: random allocations against a model", heapRandom(seed: UInt64(state.id.rawValue) + 1))
-        tally.check("timer: ticks arrive", timer(state))
-        tally.check("ipi: round trip to every other core", pingEveryCore(state, live: live))
-        tally.check("channels: stream to and from every other core", channelStress(state, live: live))
+        tally.check(.perCoreState, perCoreState(state))
+        tally.check(.frameAllocator, frameAllocator())
+        tally.check(.everyFrame, everyFrame(state))
+        tally.check(.heapRandom, heapRandom(seed: UInt64(state.id.rawValue) + 1))
+        tally.check(.timerTicks, timer(state))
+        tally.check(.ipiRoundTrip, pingEveryCore(state, live: live))
+        tally.check(.channelStreams, channelStress(state, live: live))
         userMode(state, &tally)
         let block = CoreBlock.current!
         return TestReport(passed: tally.passed, failed: tally.failed,
@@ -164,7 +166,7 @@ enum SelfTests {
     /// right reason; the core (which goes on to the next check) survives them all.
     static func userMode(_ state: CoreState, _ tally: inout TestTally) {
         guard let image = state.bootImage else {
-            tally.check("user mode: boot image present", "no boot image (QEMU was not given one)")
+            tally.check(.bootImagePresent, "no boot image (QEMU was not given one)")
             return
         }
         func outcome(_ name: StaticString, _ arguments: StaticString) -> Domain.State? {
@@ -188,81 +190,82 @@ enum SelfTests {
         func available() -> Int { CoreBlock.current!.pointee.frames.freeFrames + CoreBlock.current!.pointee.heap.pagesHeld }
         let frames = available()
         let objects = state.capabilities.liveObjectCount
-        tally.check("init: this core runs init, asleep on its waitset, with its initial capabilities", initDomain(state))
-        tally.check("user mode: a program runs and exits", exited(0, outcome("hello", "")))
-        tally.check("user mode: reading kernel memory stops the domain", stopped("page fault", outcome("probe", "kernel-read")))
-        tally.check("user mode: writing kernel memory stops the domain", stopped("page fault", outcome("probe", "kernel-write")))
-        tally.check("user mode: an unmapped address stops the domain", stopped("page fault", outcome("probe", "unmapped")))
-        tally.check("user mode: a non-canonical address stops the domain", stopped("general protection", outcome("probe", "noncanonical")))
-        tally.check("user mode: a privileged instruction stops the domain", stopped("general protection", outcome("probe", "privileged")))
-        tally.check("user mode: an unknown system call gets an error", exited(0, outcome("probe", "bad-syscall")))
-        tally.check("user mode: bad pointers and lengths get errors", exited(0, outcome("probe", "bad-pointer")))
-        tally.check("user mode: exit status arrives", exited(7, outcome("probe", "exit")))
-        tally.check("user mode: a return to a non-canonical address stops the domain",
+        tally.check(.initDomain, initDomain(state))
+        tally.check(.programRuns, exited(0, outcome("hello", "")))
+        tally.check(.kernelRead, stopped("page fault", outcome("probe", "kernel-read")))
+        tally.check(.kernelWrite, stopped("page fault", outcome("probe", "kernel-write")))
+        tally.check(.unmappedAddress, stopped("page fault", outcome("probe", "unmapped")))
+        tally.check(.noncanonicalAddress, stopped("general protection", outcome("probe", "noncanonical")))
+        tally.check(.privilegedInstruction, stopped("general protection", outcome("probe", "privileged")))
+        tally.check(.unknownSystemCall, exited(0, outcome("probe", "bad-syscall")))
+        tally.check(.badPointers, exited(0, outcome("probe", "bad-pointer")))
+        tally.check(.exitStatus, exited(7, outcome("probe", "exit")))
+        tally.check(.resumeNoncanonical,
                     stopped("would resume at rip 0x800000000000", outcome("probe", "resume-noncanonical")))
-        tally.check("user mode: a domain holds no copy of its address space's RAM block", exited(0, outcome("probe", "block-not-held")))
-        tally.check("user mode: a copy of its root CNode does not outlive the domain", exited(0, outcome("probe", "cnode-copy")))
-        tally.check("user mode: the direction flag does not leak into the kernel", exited(0, outcome("probe", "direction-flag")))
+        tally.check(.blockNotHeld, exited(0, outcome("probe", "block-not-held")))
+        tally.check(.cnodeCopy, exited(0, outcome("probe", "cnode-copy")))
+        tally.check(.directionFlag, exited(0, outcome("probe", "direction-flag")))
         // Two domains at once, the same addresses, different frames.
         if let probe = image.program(named: Array("probe".utf8)),
-           let a = try? state.spawn(probe, arguments: Array("isolation-a".utf8)),
-           let b = try? state.spawn(probe, arguments: Array("isolation-b".utf8)) {
+           let a = try? state.spawn(probe, arguments: Array("isolation a".utf8)),
+           let b = try? state.spawn(probe, arguments: Array("isolation b".utf8)) {
             state.runDomains(milliseconds: 30_000) { !state.domains.contains { $0 === a || $0 === b } }
-            tally.check("user mode: a domain cannot see another domain's memory", exited(0, b.state) ?? exited(0, a.state))
+            tally.check(.isolation, exited(0, a.state) ?? exited(0, b.state))
         } else {
-            tally.check("user mode: a domain cannot see another domain's memory", "could not start the two probes")
+            tally.check(.isolation, "could not start the two probes")
         }
-        tally.check("capabilities: a wrong type is refused", exited(0, outcome("probe", "cap-wrong-type")))
-        tally.check("capabilities: rights only shrink", exited(0, outcome("probe", "cap-rights")))
-        tally.check("capabilities: retypes never overlap", exited(0, outcome("probe", "cap-overlap")))
-        tally.check("capabilities: bad slots and operations are refused", exited(0, outcome("probe", "cap-bad-slot")))
-        tally.check("mapping: a copy mapped twice is refused", exited(0, outcome("probe", "map-double")))
-        tally.check("mapping: an occupied entry is refused", exited(0, outcome("probe", "map-occupied")))
-        tally.check("mapping: wrong types, reserved entries, rights and sizes are refused", exited(0, outcome("probe", "map-refusals")))
-        tally.check("mapping: map, write, unmap, map again", exited(0, outcome("probe", "map-write-unmap")))
-        tally.check("mapping: a page whose frame was revoked faults", stopped("page fault", outcome("probe", "map-revoked")))
+        tally.check(.wrongType, exited(0, outcome("probe", "cap-wrong-type")))
+        tally.check(.rightsShrink, exited(0, outcome("probe", "cap-rights")))
+        tally.check(.retypeOverlap, exited(0, outcome("probe", "cap-overlap")))
+        tally.check(.badSlots, exited(0, outcome("probe", "cap-bad-slot")))
+        tally.check(.mapDouble, exited(0, outcome("probe", "map-double")))
+        tally.check(.mapOccupied, exited(0, outcome("probe", "map-occupied")))
+        tally.check(.mapRefusals, exited(0, outcome("probe", "map-refusals")))
+        tally.check(.mapWriteUnmap, exited(0, outcome("probe", "map-write-unmap")))
+        tally.check(.mapRevoked, stopped("page fault", outcome("probe", "map-revoked")))
         // The invocation fuzzer: several seeds on core 0, one on every other core.
-        let seeds: [StaticString] = state.id == .bootstrap ? ["1 100000", "2 100000", "3 100000"] : ["4 20000"]
-        for seed in seeds {
-            tally.check("capabilities: random invocations leave the kernel up", exited(0, outcome("capfuzz", seed)))
+        for seed in GuestCheck.fuzzRuns(onCore: state.id.rawValue) {
+            tally.check(.randomInvocations, exited(0, outcome("capfuzz", seed)))
         }
         let violations = state.capabilities.checkInvariants()
-        tally.check("capabilities: invariants hold after fuzzing",
+        tally.check(.invariantsAfterFuzzing,
                     violations.isEmpty ? nil : "\(violations.count) violations, first \(violations[0].kind.name)")
         sameCoreMessages(state, &tally, outcome: outcome, exited: exited)
         // Threads on the dispatcher: preemption by run upcalls, faults by fault upcalls,
         // the synchronisation primitives, waitsets.
-        tally.check("dispatchers: two that never yield share the core round-robin", roundRobin(state, image))
-        tally.check("dispatchers: threads that never yield are preempted, FPU state intact", exited(0, outcome("threads", "preempt")))
-        tally.check("dispatchers: join returns each thread's value", exited(0, outcome("threads", "join")))
-        tally.check("dispatchers: a mutex keeps a counter exact", exited(0, outcome("threads", "mutex")))
-        tally.check("dispatchers: condition variables carry a bounded buffer", exited(0, outcome("threads", "condition")))
-        tally.check("dispatchers: threads allocate and check arrays across preemptions", exited(0, outcome("threads", "heap-stress")))
-        tally.check("dispatchers: a faulting thread ends alone", exited(0, outcome("threads", "fault")))
-        tally.check("dispatchers: a page-fault upcall maps pages on demand", exited(0, outcome("threads", "demand-paging")))
-        tally.check("dispatchers: a fault in the first thread stops the domain", stopped("page fault", outcome("threads", "main-fault")))
-        tally.check("dispatchers: bad resume, wait and fault calls are refused", exited(0, outcome("threads", "bad-calls")))
-        tally.check("dispatchers: an upcall entry outside user memory stops the domain",
+        tally.check(.roundRobin, roundRobin(state, image))
+        tally.check(.preemption, exited(0, outcome("threads", "preempt")))
+        tally.check(.join, exited(0, outcome("threads", "join")))
+        tally.check(.mutex, exited(0, outcome("threads", "mutex")))
+        tally.check(.condition, exited(0, outcome("threads", "condition")))
+        tally.check(.heapStress, exited(0, outcome("threads", "heap-stress")))
+        tally.check(.threadFault, exited(0, outcome("threads", "fault")))
+        tally.check(.demandPaging, exited(0, outcome("threads", "demand-paging")))
+        tally.check(.firstThreadFault, stopped("page fault", outcome("threads", "main-fault")))
+        tally.check(.badDispatcherCalls, exited(0, outcome("threads", "bad-calls")))
+        tally.check(.badUpcallEntry,
                     stopped("dispatcher: upcall entry", outcome("threads", "bad-frame")))
-        tally.check("dispatchers: deleting its dispatcher stops the domain",
+        tally.check(.loseDispatcher,
                     stopped("its dispatcher was deleted", outcome("threads", "lose-dispatcher")))
-        tally.check("dispatchers: deleting its dispatcher frame stops the domain",
+        tally.check(.loseDispatcherFrame,
                     stopped("its dispatcher frame was deleted", outcome("threads", "lose-dispatcher-frame")))
-        tally.check("user mode: deleting its PML4 stops the domain",
+        tally.check(.losePML4,
                     stopped("its address space (the PML4) was deleted", outcome("threads", "lose-pml4")))
-        tally.check("dispatchers: a waitset delivers from two endpoints", exited(0, outcome("threads", "waitset")))
+        tally.check(.waitsetTwoEndpoints, exited(0, outcome("threads", "waitset")))
         if let threads = image.program(named: Array("threads".utf8)) {
             let pair = state.runPair(threads, "waitset-server", "waitset-client", bothWays: false)
-            tally.check("dispatchers: a waitset sleeps until another domain's messages arrive", exited(0, pair.first) ?? exited(0, pair.second))
+            tally.check(.waitsetSleeps, exited(0, pair.first) ?? exited(0, pair.second))
             let orphan = state.runPair(threads, "orphan-server", "orphan-client", bothWays: false)
-            tally.check("dispatchers: a waitset wakes when its endpoint dies", exited(0, orphan.first) ?? exited(0, orphan.second))
+            tally.check(.waitsetEndpointDies, exited(0, orphan.first) ?? exited(0, orphan.second))
+        } else {
+            tally.check(.threadsPresent, "not in the boot image")
         }
         // Everything the tests made is gone: what is left are the kernel's own CNodes and init's.
         let remaining = state.capabilities.liveObjectCount - objects
-        tally.check("capabilities: ended domains leave no capabilities",
+        tally.check(.noCapabilitiesLeft,
                     remaining == 0 ? nil : "\(remaining) objects remain")
         let after = available()
-        tally.check("user mode: ended domains give back every frame", after == frames ? nil : "\(frames - after) frames not returned")
+        tally.check(.everyFrameReturned, after == frames ? nil : "\(frames - after) frames not returned")
     }
 
     /// Two domains that never yield, on one core: by the time the first has been
@@ -308,17 +311,19 @@ enum SelfTests {
                                  outcome: (StaticString, StaticString) -> Domain.State?,
                                  exited: (Int64, Domain.State?) -> String?) {
         guard let image = state.bootImage, let program = image.program(named: Array("lmp".utf8)) else {
-            tally.check("same-core messages: lmp program present", "not in the boot image")
+            tally.check(.lmpPresent, "not in the boot image")
             return
         }
         let talk = state.runPair(program, "server", "client", bothWays: false)
-        tally.check("same-core messages: words and a capability arrive", exited(0, talk.first))
-        tally.check("same-core messages: a full endpoint refuses the sender", exited(0, talk.second))
+        tally.check(.messageArrives, exited(0, talk.first))
+        tally.check(.endpointFull, exited(0, talk.second))
+        let buffers = state.runPair(program, "buffer-server", "client", bothWays: false)
+        tally.check(.receiveBuffers, exited(0, buffers.first) ?? exited(0, buffers.second))
         let revoked = state.runPair(program, "revoker", "late-client", bothWays: false)
-        tally.check("same-core messages: a revoked endpoint cannot be sent to", exited(0, revoked.second))
-        tally.check("same-core messages: the receiver revokes and ends", exited(0, revoked.first))
+        tally.check(.revokedEndpoint, exited(0, revoked.second))
+        tally.check(.receiverRevokes, exited(0, revoked.first))
         let pingPong = state.runPair(program, "pong", "ping 100", bothWays: true)
-        tally.check("same-core messages: a round trip each way, 100 times", exited(0, pingPong.second) ?? exited(0, pingPong.first))
+        tally.check(.roundTrips, exited(0, pingPong.second) ?? exited(0, pingPong.first))
     }
 
     /// Core 0 asks `peer` to run `line` (the shell's `oncore`) and checks the answer.
@@ -391,30 +396,30 @@ enum SelfTests {
         var reports: [TestReport] = [own]
         for core in 1..<max(state.coreCount, 1) {
             if core == state.skippedCore {
-                tally.check("a core that never answers is reported and left out",
+                tally.check(.skippedCoreReported,
                             live.contains(CoreID(core)) ? "core \(core) was told not to start but is up" : nil)
             } else if !live.contains(CoreID(core)) {
-                tally.check("every core started", "core \(core) (apic \(state.apicIDs[core].rawValue)) did not start")
+                tally.check(.everyCoreStarted, "core \(core) (apic \(state.apicIDs[core].rawValue)) did not start")
             } else if let report = state.testReplies[core] {
                 passed += report.passed
                 failed += report.failed
                 reports.append(report)
             } else {
-                tally.check("every core reports its tests", "core \(core) did not report within 300 s")
+                tally.check(.everyCoreReports, "core \(core) did not report within 300 s")
             }
         }
-        tally.check("isolation: cores' blocks and shares are disjoint", disjoint(reports))
-        tally.check("multicast: every core receives once, acknowledgements aggregate", multicast(state, live: live))
+        tally.check(.sharesDisjoint, disjoint(reports))
+        tally.check(.multicast, multicast(state, live: live))
         // The shell's `oncore`, on the last live core: a program runs there and its end
         // comes back; a missing program, a bad exit and a line too long are reported.
         if let peer = (1..<max(state.coreCount, 1)).last(where: { live.contains(CoreID($0)) }) {
-            tally.check("oncore: a program runs on another core", remoteRun(state, on: peer, Array("hello".utf8), expecting: .exited(status: 0)))
-            tally.check("oncore: its exit status comes back", remoteRun(state, on: peer, Array("probe exit".utf8), expecting: .exited(status: 7)))
-            tally.check("oncore: a stopped program is reported", remoteRun(state, on: peer, Array("probe unmapped".utf8), expecting: .stopped))
-            tally.check("oncore: a missing program is reported", remoteRun(state, on: peer, Array("no-such-program".utf8), expecting: .notStarted))
-            tally.check("oncore: a line too long is refused",
+            tally.check(.remoteRun, remoteRun(state, on: peer, Array("hello".utf8), expecting: .exited(status: 0)))
+            tally.check(.remoteExitStatus, remoteRun(state, on: peer, Array("probe exit".utf8), expecting: .exited(status: 7)))
+            tally.check(.remoteStop, remoteRun(state, on: peer, Array("probe unmapped".utf8), expecting: .stopped))
+            tally.check(.remoteMissingProgram, remoteRun(state, on: peer, Array("no-such-program".utf8), expecting: .notStarted))
+            tally.check(.remoteLineTooLong,
                         remoteRun(state, on: peer, Array(repeating: UInt8(ascii: "a"), count: 2000), expecting: .notStarted))
-            tally.check("oncore: a second request while the first runs is refused", overlappingRuns(state, on: peer))
+            tally.check(.remoteSecondRequest, overlappingRuns(state, on: peer))
         }
         // Let the other cores' last lines reach the console before the verdict.
         _ = state.waitUntil(milliseconds: 100) { false }

@@ -50,6 +50,10 @@ final class Shell {
     /// Input typed while a program runs, kept for after it (so piped commands run one
     /// after another), up to `typeAheadLimit` bytes.
     var typeAhead: [UInt8] = []
+    /// The longest line the shell takes; the rest of a longer one is refused, not cut.
+    static let lineLimit = 200
+    /// The line being typed went past `lineLimit`.
+    var lineOverflowed = false
     static let typeAheadLimit = 4096
     static let interrupt: UInt8 = 0x03                   // Ctrl-C
 
@@ -101,6 +105,13 @@ final class Shell {
             if byte == UInt8(ascii: "\n") && lastWasReturn { lastWasReturn = false; return }
             lastWasReturn = byte == UInt8(ascii: "\r")
             Console.writeSerial(UInt8(ascii: "\n"))
+            if lineOverflowed {
+                // Running what fitted could run something else than was typed.
+                print("line too long: the shell takes \(Self.lineLimit) characters; nothing was run")
+                lineOverflowed = false
+                line.removeAll()
+                return showPrompt()
+            }
             let command = ShellCommand(parsing: line)
             line.removeAll()
             running = true
@@ -115,7 +126,7 @@ final class Shell {
             }
         case 0x20..<0x7F:
             lastWasReturn = false
-            if line.count < 200 { line.append(byte); Console.writeSerial(byte) }
+            if line.count < Self.lineLimit { line.append(byte); Console.writeSerial(byte) } else { lineOverflowed = true }
         default:
             lastWasReturn = false                            // other control bytes: ignored
         }

@@ -22,6 +22,7 @@
 // decoding, 32–61 refused by the capability rules or the message code
 // (`InvocationStatus`).
 import Arch
+import ABI
 import Basics
 import Capabilities
 
@@ -82,28 +83,28 @@ extension CoreState {
     func invoke(from domain: Domain) {
         let context = domain.context
         guard let target = CapabilityAddress(encoded: context.argument(0)) else {
-            return context.setResult(status: InvocationStatus.code(InvocationError.badAddress))
+            return context.setResult(status: InvocationStatus(InvocationError.badAddress).rawValue)
         }
         let invocation: Invocation
         do {
             invocation = try Invocation.decode(operation: context.argument(1), context.argument(2), context.argument(3),
                                                context.argument(4), context.argument(5))
         } catch {
-            return context.setResult(status: InvocationStatus.code(error))
+            return context.setResult(status: InvocationStatus(error).rawValue)
         }
         switch invocation {
         case .send(let words, let capability):
-            context.setResult(status: send(from: domain, on: target, words: words, capability: capability))
+            context.setResult(status: send(from: domain, on: target, words: words, capability: capability).rawValue)
         case .receive(let destination, let buffer):
-            context.setResult(status: receive(by: domain, on: target, destination: destination, buffer: buffer))
+            context.setResult(status: receive(by: domain, on: target, destination: destination, buffer: buffer).rawValue)
         case .wait:
-            context.setResult(status: wait(by: domain, on: target))
+            context.setResult(status: wait(by: domain, on: target).rawValue)
         default:
             do {
                 let result = try invocation.perform(on: &capabilities, target: target, in: domain.cspace)
-                context.setResult(status: InvocationStatus.success, value: result.value)
+                context.setResult(status: InvocationStatus.success.rawValue, value: result.value)
             } catch {
-                context.setResult(status: InvocationStatus.code(error))
+                context.setResult(status: InvocationStatus(error).rawValue)
             }
         }
     }

@@ -1,7 +1,10 @@
 // Random capability invocations from a seed: `capfuzz <seed> <count>`. Most arguments
 // are plausible (small slot numbers, real types, page multiples, small counts), some are
 // garbage, so both the checks and the operations get exercised. The kernel must answer
-// every one with a status and stay up; afterwards it checks its capability invariants.
+// every one with a status the ABI declares and stay up; afterwards it checks its
+// capability invariants. Exit 0 only if every status was a declared one and the run
+// both succeeded and was refused somewhere (else it exercised nothing).
+import ABI
 import SwordfishUser
 
 func number(_ word: ArraySlice<UInt8>) -> UInt64? {
@@ -34,6 +37,7 @@ func plausible() -> UInt64 {
 // unmap on whatever tables the run has made.
 let operations: [UInt64] = [0, 1, 2, 3, 4, 5, 6, 9, 10]
 var succeeded: UInt64 = 0
+var undeclared: UInt64 = 0
 for _ in 0..<count {
     // Slot 0 holds the domain's own CNode and slot 63 its address space (out of reach
     // of these slot numbers); deleting either would end the run early.
@@ -41,6 +45,10 @@ for _ in 0..<count {
     let operation = operations[Int(next() % UInt64(operations.count))]
     let result = invoke(target, operation, plausible(), plausible(), plausible(), plausible())
     if result.status == 0 { succeeded += 1 }
+    if InvocationStatus(rawValue: result.status) == nil {
+        if undeclared == 0 { print("capfuzz: operation \(operation) on slot \(target) answered \(result.status), which the ABI does not declare") }
+        undeclared += 1
+    }
 }
-print("capfuzz: \(count) invocations, \(succeeded) succeeded, \(count - succeeded) refused")
-exit(0)
+print("capfuzz: \(count) invocations, \(succeeded) succeeded, \(count - succeeded) refused, \(undeclared) with undeclared statuses")
+exit(undeclared == 0 && succeeded > 0 && succeeded < count ? 0 : 1)

@@ -9,6 +9,13 @@
 //   revoker      makes an endpoint, receives once, lets the client get going, then
 //                revokes and deletes the endpoint
 //   late-client  waits, then sends: the endpoint is gone (slotEmpty); exit 0 if so
+//   buffer-server  makes an endpoint and, once the client's first message is there,
+//                receives it into buffers the kernel must refuse (badBuffer): read-only,
+//                straddling into a read-only page, the kernel's memory, the upper half,
+//                unmapped, misaligned. None may change memory, take the message or fill
+//                the capability slot; then a good receive gets it whole. (Receive is
+//                the only operation that writes to user memory: every other result
+//                comes back in registers.)
 //   pong         makes an endpoint and answers every message on the peer's endpoint
 //                (slot 4) until a message says 0
 //   ping <n>     makes an endpoint, waits for the peer's (slot 4), then measures n round
@@ -75,6 +82,59 @@ if role == Array("server".utf8) {
     if status != slotEmpty { print("lmp: send to a revoked endpoint answered \(status)") }
     exit(status == slotEmpty ? 0 : 1)
 }
+if role == Array("buffer-server".utf8) {
+    // A writable page at `window` and a read-only mapping of another frame right after
+    // it, in the 2 MiB at 1 TiB (slots 5–7 the tables, 8 and 9 the frames, 10 the
+    // read-only copy).
+    let window: UInt64 = 2 << 39
+    let read: UInt64 = 1, write: UInt64 = 2
+    let map = CapabilityOperation.map.rawValue
+    let table = makePageTable(from: 1, into: 5, pml4Entry: 2)
+    let writable = invoke(1, CapabilityOperation.retype.rawValue, 2, 4096, 1, 8)
+    let readOnly = invoke(1, CapabilityOperation.retype.rawValue, 2, 4096, 1, 9)
+    let minted = invoke(9, CapabilityOperation.mint.rawValue, 10, read, 0)
+    let first = invoke(7, map, 0, 8, read | write)
+    let second = invoke(7, map, 1, 10, read)
+    guard table == 0, writable.status == 0, readOnly.status == 0, minted.status == 0, first.status == 0, second.status == 0 else {
+        print("lmp: setting up the buffers answered \(table) \(writable.status) \(readOnly.status) \(minted.status) \(first.status) \(second.status)")
+        exit(1)
+    }
+    for offset in stride(from: UInt64(0), to: 4096, by: 8) { user_write(window + offset, 0xB0FF_0000 + offset) }
+    makeEndpoint()
+    // The first receive makes this domain the endpoint's receiver; then sleep until the
+    // client's first message is there.
+    let empty = invoke(2, 7, 3, window).status
+    let waited = invoke(2, 8).status
+    guard empty == endpointEmpty, waited == 0 else { print("lmp: first receive \(empty), wait \(waited)"); exit(1) }
+    let badBuffer: UInt64 = 51
+    let refused: [(String, UInt64)] = [
+        ("read-only", window + 4096), ("straddling into read-only", window + 4096 - 16),
+        ("kernel", 0x10_0000), ("upper half", 0xFFFF_8000_0000_0000), ("unmapped", 0x0000_7000_0000_0000),
+        ("misaligned", window + 4),
+    ]
+    var failed = false
+    for (what, address) in refused {
+        let status = invoke(2, 7, 3, address).status
+        if status != badBuffer { print("lmp: receive into a \(what) buffer answered \(status), not badBuffer"); failed = true }
+    }
+    for offset in stride(from: UInt64(0), to: 4096, by: 8) where user_read(window + offset) != 0xB0FF_0000 + offset {
+        print("lmp: a refused receive changed the word at +\(offset)"); failed = true
+    }
+    for offset in stride(from: UInt64(0), to: 4096, by: 8) where user_read(window + 4096 + offset) != 0 {
+        print("lmp: a refused receive wrote to the read-only page at +\(offset)"); failed = true
+    }
+    if invoke(3, CapabilityOperation.identify.rawValue).value & 0xFF != 0 { print("lmp: a refused receive filled slot 3"); failed = true }
+    // The message is still there, whole.
+    let status = invoke(2, 7, 3, window).status
+    let words = [user_read(window), user_read(window + 8), user_read(window + 16)]
+    let capability = invoke(3, CapabilityOperation.identify.rawValue).value & 0xFF
+    guard status == 0, words == [1, 2, 3], capability == ramType else {
+        print("lmp: the good receive answered \(status), words [\(words[0]) \(words[1]) \(words[2])], capability type \(capability)")
+        exit(1)
+    }
+    for _ in 0..<200 { yield() }
+    exit(failed ? 1 : 0)
+}
 if role == Array("pong".utf8) {
     makeEndpoint()
     while true {
@@ -103,5 +163,5 @@ if role == Array("pong".utf8) {
     print("BENCH name=same-core-roundtrip unit=cycles median=\(samples[samples.count / 2]) p99=\(samples[samples.count * 99 / 100]) samples=\(samples.count)")
     exit(0)
 }
-print("usage: lmp server | client | revoker | late-client | pong | ping <n>")
+print("usage: lmp server | client | buffer-server | revoker | late-client | pong | ping <n>")
 exit(2)

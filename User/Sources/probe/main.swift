@@ -1,7 +1,7 @@
 // Misbehaves on purpose, in the way its argument names, so the kernel's tests can check
 // that only this domain stops: `kernel-read`, `kernel-write`, `unmapped`, `noncanonical`,
 // `privileged`, `bad-syscall`, `bad-pointer`, `direction-flag` (spins across timer ticks
-// with DF set), `isolation-a` and `isolation-b` (run together: neither sees the other's
+// with DF set), `isolation a` and `isolation b` (run together: neither sees the other's
 // memory at the same address), `exit`; or that capability invocations are
 // refused with the right status: `cap-wrong-type`, `cap-rights`, `cap-overlap`,
 // `cap-bad-slot`; or that its own address space, built from page-table and frame
@@ -163,19 +163,28 @@ else if what == Array("bad-syscall".utf8) {
     let copied = invoke(0, CapabilityOperation.copy.rawValue, 20)
     exit(copied.status == 0 ? 0 : 1)
 } else if what == Array("direction-flag".utf8) {
-    user_spin_with_direction_flag(100_000_000)
-    exit(0)
-} else if what == Array("isolation-a".utf8) {
-    // Writes its marker, lets the other domain run, and checks nobody changed it.
-    marker = 0xA5A5_A5A5
-    for _ in 0..<50 { yield() }
-    exit(marker == 0xA5A5_A5A5 ? 0 : 1)
-} else if what == Array("isolation-b".utf8) {
-    // Runs while the other domain holds its marker at the same address: it must see
-    // its own (zero) memory there, then writes its own marker.
+    // Spins with DF set until the timer has preempted it at least twice (each time the
+    // kernel ran with the flag cleared, or its string copies would have run backwards),
+    // and the flag must still be set when it is back.
+    let before = Thread.preemptions
+    var kept = true
+    var rounds = 0
+    while Thread.preemptions < before + 2 && rounds < 100 {
+        kept = kept && user_spin_with_direction_flag(10_000_000) != 0
+        rounds += 1
+    }
+    print("probe: \(Thread.preemptions - before) preemptions with DF set, flag kept \(kept)")
+    exit(kept && Thread.preemptions >= before + 2 ? 0 : 1)
+} else if what.starts(with: Array("isolation ".utf8)) {
+    // Two of these run together, each with its own marker value: each finds zero at
+    // the marker, writes its value, lets the other run and finds its own value still
+    // there. Whichever runs first, a shared frame would fail one of the two.
+    let own = 0xA5A5_0000 | UInt64(what.last ?? 0)
     let seen = marker
-    marker = 0x5A5A_5A5A
-    exit(seen == 0 ? 0 : 1)
+    marker = own
+    for _ in 0..<50 { yield() }
+    if seen != 0 || marker != own { print("probe: isolation saw \(seen) before and \(marker) after writing \(own)") }
+    exit(seen == 0 && marker == own ? 0 : 1)
 } else if what == Array("exit".utf8) {
     exit(7)
 }

@@ -113,12 +113,14 @@ static inline void user_halt(void) { __asm__ volatile("hlt"); }
 /// Calls the code at `address`.
 static inline void user_call(uint64_t address) { ((void (*)(void))address)(); }
 /// Spins with the direction flag set for `cycles` TSC cycles (past a timer tick), then
-/// clears it: the kernel must not inherit the flag when the tick interrupts.
-static inline void user_spin_with_direction_flag(uint64_t cycles) {
-    uint64_t start = user_timestamp();
+/// clears it: the kernel must not inherit the flag when the tick interrupts, and must
+/// give it back on return. Returns whether the flag was still set at the end.
+static inline int user_spin_with_direction_flag(uint64_t cycles) {
+    uint64_t start = user_timestamp(), flags;
     __asm__ volatile("std" : : : "memory");
     while (user_timestamp() - start < cycles) {}
-    __asm__ volatile("cld" : : : "memory");
+    __asm__ volatile("pushfq; popq %0; cld" : "=r"(flags) : : "memory");
+    return (flags >> 10) & 1;
 }
 
 /// The argument string the kernel passed at start (address and length).

@@ -1,0 +1,152 @@
+// Every check the guest's self-tests run, declared once. The kernel prints each result
+// as `PASS core N: <name>` or `FAIL core N: <name>: <reason>` using these names, and the
+// host tool (`swordfish test`) works out from the same declaration which checks each
+// core of a test boot must report and how often. A kernel that runs fewer checks than
+// declared (a test skipped by an early return, a program missing from the boot image)
+// therefore fails the run even if its own summary line says all is well.
+
+/// One check of the guest's self-tests.
+public enum GuestCheck: CaseIterable, Sendable {
+    // Each core, on itself.
+    case perCoreState, frameAllocator, everyFrame, heapRandom, timerTicks, ipiRoundTrip, channelStreams
+    case initDomain, programRuns, kernelRead, kernelWrite, unmappedAddress, noncanonicalAddress
+    case privilegedInstruction, unknownSystemCall, badPointers, exitStatus, resumeNoncanonical
+    case blockNotHeld, cnodeCopy, directionFlag, isolation
+    case wrongType, rightsShrink, retypeOverlap, badSlots
+    case mapDouble, mapOccupied, mapRefusals, mapWriteUnmap, mapRevoked
+    case randomInvocations, invariantsAfterFuzzing
+    case messageArrives, endpointFull, revokedEndpoint, receiverRevokes, roundTrips, receiveBuffers
+    case roundRobin, preemption, join, mutex, condition, heapStress, threadFault, demandPaging
+    case firstThreadFault, badDispatcherCalls, badUpcallEntry, loseDispatcher, loseDispatcherFrame
+    case losePML4, waitsetTwoEndpoints, waitsetSleeps, waitsetEndpointDies
+    case noCapabilitiesLeft, everyFrameReturned
+    // Core 0, over all cores.
+    case sharesDisjoint, multicast
+    case remoteRun, remoteExitStatus, remoteStop, remoteMissingProgram, remoteLineTooLong, remoteSecondRequest
+    case skippedCoreReported
+    // Reported only when something is missing; never expected.
+    case bootImagePresent, lmpPresent, threadsPresent, everyCoreStarted, everyCoreReports
+
+    /// Which cores run the check, and how often.
+    public enum Scope: Sendable, Equatable {
+        /// Every core that started, once (`randomInvocations` once per fuzz seed).
+        case everyCore
+        /// Core 0, once.
+        case bootstrap
+        /// Core 0, once, when at least one other core started.
+        case bootstrapWithPeer
+        /// Core 0, once for the core it was told not to start.
+        case skippedCore
+        /// Printed only as a failure, in place of the checks it stands for.
+        case onlyOnFailure
+    }
+
+    public var scope: Scope {
+        switch self {
+        case .sharesDisjoint, .multicast: return .bootstrap
+        case .remoteRun, .remoteExitStatus, .remoteStop, .remoteMissingProgram, .remoteLineTooLong, .remoteSecondRequest:
+            return .bootstrapWithPeer
+        case .skippedCoreReported: return .skippedCore
+        case .bootImagePresent, .lmpPresent, .threadsPresent, .everyCoreStarted, .everyCoreReports: return .onlyOnFailure
+        default: return .everyCore
+        }
+    }
+
+    /// The invocation fuzzer's `capfuzz <seed> <count>` arguments on `core`: several
+    /// seeds on core 0, one (shorter) on every other core.
+    public static func fuzzRuns(onCore core: Int) -> [StaticString] {
+        core == 0 ? ["1 100000", "2 100000", "3 100000"] : ["4 20000"]
+    }
+
+    /// How many times `core` reports this check in a boot of `cores` cores of which
+    /// `skippedCore` (if any) was told not to start.
+    public func expectedRuns(onCore core: Int, cores: Int, skippedCore: Int?) -> Int {
+        guard core < cores, core != skippedCore else { return 0 }
+        let peers = (1..<max(cores, 1)).contains { $0 != skippedCore }
+        switch scope {
+        case .everyCore: return self == .randomInvocations ? Self.fuzzRuns(onCore: core).count : 1
+        case .bootstrap: return core == 0 ? 1 : 0
+        case .bootstrapWithPeer: return core == 0 && peers ? 1 : 0
+        case .skippedCore: return core == 0 && skippedCore != nil ? 1 : 0
+        case .onlyOnFailure: return 0
+        }
+    }
+
+    /// The line the kernel prints after `PASS core N: ` or `FAIL core N: `.
+    public var name: StaticString {
+        switch self {
+        case .perCoreState: return "per-core state is this core's"
+        case .frameAllocator: return "frame allocator: allocate, write, free"
+        case .everyFrame: return "frame allocator: every free frame of the share is usable"
+        case .heapRandom: return "heap: random allocations against a model"
+        case .timerTicks: return "timer: ticks arrive"
+        case .ipiRoundTrip: return "ipi: round trip to every other core"
+        case .channelStreams: return "channels: stream to and from every other core"
+        case .initDomain: return "init: this core runs init, asleep on its waitset, with its initial capabilities"
+        case .programRuns: return "user mode: a program runs and exits"
+        case .kernelRead: return "user mode: reading kernel memory stops the domain"
+        case .kernelWrite: return "user mode: writing kernel memory stops the domain"
+        case .unmappedAddress: return "user mode: an unmapped address stops the domain"
+        case .noncanonicalAddress: return "user mode: a non-canonical address stops the domain"
+        case .privilegedInstruction: return "user mode: a privileged instruction stops the domain"
+        case .unknownSystemCall: return "user mode: an unknown system call gets an error"
+        case .badPointers: return "user mode: bad pointers and lengths get errors"
+        case .exitStatus: return "user mode: exit status arrives"
+        case .resumeNoncanonical: return "user mode: a return to a non-canonical address stops the domain"
+        case .blockNotHeld: return "user mode: a domain holds no copy of its address space's RAM block"
+        case .cnodeCopy: return "user mode: a copy of its root CNode does not outlive the domain"
+        case .directionFlag: return "user mode: the direction flag survives preemption and does not leak into the kernel"
+        case .isolation: return "user mode: a domain cannot see another domain's memory"
+        case .wrongType: return "capabilities: a wrong type is refused"
+        case .rightsShrink: return "capabilities: rights only shrink"
+        case .retypeOverlap: return "capabilities: retypes never overlap"
+        case .badSlots: return "capabilities: bad slots and operations are refused"
+        case .mapDouble: return "mapping: a copy mapped twice is refused"
+        case .mapOccupied: return "mapping: an occupied entry is refused"
+        case .mapRefusals: return "mapping: wrong types, reserved entries, rights and sizes are refused"
+        case .mapWriteUnmap: return "mapping: map, write, unmap, map again"
+        case .mapRevoked: return "mapping: a page whose frame was revoked faults"
+        case .randomInvocations: return "capabilities: random invocations get documented statuses and leave the kernel up"
+        case .invariantsAfterFuzzing: return "capabilities: invariants hold after fuzzing"
+        case .messageArrives: return "same-core messages: words and a capability arrive"
+        case .endpointFull: return "same-core messages: a full endpoint refuses the sender"
+        case .revokedEndpoint: return "same-core messages: a revoked endpoint cannot be sent to"
+        case .receiverRevokes: return "same-core messages: the receiver revokes and ends"
+        case .roundTrips: return "same-core messages: a round trip each way, 100 times"
+        case .receiveBuffers: return "same-core messages: a read-only, kernel, unmapped or misaligned buffer is refused and nothing changes"
+        case .roundRobin: return "dispatchers: two that never yield share the core round-robin"
+        case .preemption: return "dispatchers: threads that never yield are preempted, FPU state intact"
+        case .join: return "dispatchers: join returns each thread's value"
+        case .mutex: return "dispatchers: a mutex keeps a counter exact"
+        case .condition: return "dispatchers: condition variables carry a bounded buffer"
+        case .heapStress: return "dispatchers: threads allocate and check arrays across preemptions"
+        case .threadFault: return "dispatchers: a faulting thread ends alone"
+        case .demandPaging: return "dispatchers: a page-fault upcall maps pages on demand"
+        case .firstThreadFault: return "dispatchers: a fault in the first thread stops the domain"
+        case .badDispatcherCalls: return "dispatchers: bad resume, wait and fault calls are refused"
+        case .badUpcallEntry: return "dispatchers: an upcall entry outside user memory stops the domain"
+        case .loseDispatcher: return "dispatchers: deleting its dispatcher stops the domain"
+        case .loseDispatcherFrame: return "dispatchers: deleting its dispatcher frame stops the domain"
+        case .losePML4: return "user mode: deleting its PML4 stops the domain"
+        case .waitsetTwoEndpoints: return "dispatchers: a waitset delivers from two endpoints"
+        case .waitsetSleeps: return "dispatchers: a waitset sleeps until another domain's messages arrive"
+        case .waitsetEndpointDies: return "dispatchers: a waitset wakes when its endpoint dies"
+        case .noCapabilitiesLeft: return "capabilities: ended domains leave no capabilities"
+        case .everyFrameReturned: return "user mode: ended domains give back every frame"
+        case .sharesDisjoint: return "isolation: cores' blocks and shares are disjoint"
+        case .multicast: return "multicast: every core receives once, acknowledgements aggregate"
+        case .remoteRun: return "oncore: a program runs on another core"
+        case .remoteExitStatus: return "oncore: its exit status comes back"
+        case .remoteStop: return "oncore: a stopped program is reported"
+        case .remoteMissingProgram: return "oncore: a missing program is reported"
+        case .remoteLineTooLong: return "oncore: a line too long is refused"
+        case .remoteSecondRequest: return "oncore: a second request while the first runs is refused"
+        case .skippedCoreReported: return "a core that never answers is reported and left out"
+        case .bootImagePresent: return "user mode: boot image present"
+        case .lmpPresent: return "same-core messages: lmp program present"
+        case .threadsPresent: return "dispatchers: threads program present"
+        case .everyCoreStarted: return "every core started"
+        case .everyCoreReports: return "every core reports its tests"
+        }
+    }
+}

@@ -1,0 +1,54 @@
+import Foundation
+
+/// The shell as someone pipes commands into the QEMU line `swordfish build` prints:
+/// input written before the kernel has set up the serial port arrives whole, and a line
+/// longer than the shell takes is refused with a message instead of cut and run.
+/// Counted as one test per check; prints `console: N passed, M failed` and a `FAIL
+/// console: …` line per failure.
+public enum ConsoleSmokeTest {
+    /// Longer than the shell's 200-character line: the `hello` it names must not run.
+    static let longLine = "oncore 1 hello " + String(repeating: "x", count: 300)
+
+    /// What the guest is sent, all of it before QEMU has started the kernel.
+    static let input = "cores\n\(longLine)\nhalt\n"
+
+    /// The problems with one check's part of the console, by check name.
+    static func problems(in console: String, ending: GuestEnding) -> [(String, [String])] {
+        var early: [String] = []
+        if !console.contains("core  apic  state") { early.append("the first command, 'cores', printed no core table") }
+        if let unknown = console.lines.first(where: { $0.contains("unknown command") }) {
+            early.append("the shell saw a command that was not typed: \(unknown)")
+        }
+        if ending != .exited(status: 1) { early.append("'halt' did not power off cleanly: \(ending)") }
+        var long: [String] = []
+        if !console.contains("line too long") { long.append("no 'line too long' message for a \(longLine.count)-character line") }
+        if console.contains("hello from") { long.append("the cut line ran its program") }
+        return [("piped input arrives from its first byte", early), ("a line too long is refused with a message", long)]
+    }
+
+    public static func run(repository: Repository, kernel: String, accelerator: Accelerator, timeout: Duration = .seconds(60)) -> TestCounts {
+        let logPath = "\(repository.logs)/console-smoke.log"
+        let configuration = QEMUConfiguration(kernel: kernel, cores: 2, memory: MemorySize(mebibytes: 256)!, accelerator: accelerator,
+                                              kernelArguments: "", initrd: KernelBuild.existingBootImage(for: kernel))
+        RawOutput.note("console: printf '…' | \(configuration.command) > \(repository.relative(logPath))")
+        let ending: GuestEnding
+        do {
+            ending = try GuestBoot.run(configuration, log: logPath, timeout: timeout, input: Array(input.utf8))
+        } catch {
+            TestRunner.report("FAIL console: \(error)")
+            return TestCounts(failed: 1)
+        }
+        let text = FileManager.default.contents(atPath: logPath).map { String(decoding: $0, as: UTF8.self) } ?? ""
+        var counts = TestCounts()
+        for (name, problems) in problems(in: text, ending: ending) {
+            if problems.isEmpty {
+                counts.passed += 1
+            } else {
+                counts.failed += 1
+                problems.forEach { TestRunner.report("FAIL console: \(name): \($0) (\(repository.relative(logPath)))") }
+            }
+        }
+        TestRunner.report("console: \(counts)")
+        return counts
+    }
+}
