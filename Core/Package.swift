@@ -8,6 +8,7 @@ let package = Package(
     name: "Core",
     products: [
         .library(name: "ABI", targets: ["ABI"]),
+        .library(name: "ABILayout", targets: ["ABILayout"]),
         .library(name: "Basics", targets: ["Basics"]),
         .library(name: "FreestandingC", targets: ["FreestandingC"]),
         .library(name: "BootInfo", targets: ["BootInfo"]),
@@ -25,6 +26,8 @@ let package = Package(
     targets: [
         // What the kernel and user programs agree on: status codes, numbers, layouts.
         .target(name: "ABI"),
+        // The save area and dispatcher frame, in C for the kernel's and the user runtime's C.
+        .target(name: "ABILayout"),
         .target(name: "Basics"),
         // memset, memcpy and friends for the kernel and user programs (no C library there).
         .target(name: "FreestandingC"),

@@ -18,7 +18,7 @@ let package = Package(
     ],
     targets: [
         // x86-64 instructions, entry, AP trampoline and trap stubs: C and assembly.
-        .target(name: "X86", dependencies: [.product(name: "FreestandingC", package: "Core")]),
+        .target(name: "X86", dependencies: [.product(name: "FreestandingC", package: "Core"), .product(name: "ABILayout", package: "Core")]),
         // The architecture facade: everything x86-64-specific, in Swift.
         .target(
             name: "Arch",
@@ -32,6 +32,7 @@ let package = Package(
             dependencies: [
                 "Arch",
                 .product(name: "ABI", package: "Core"),
+                .product(name: "ABILayout", package: "Core"),
                 .product(name: "Basics", package: "Core"),
                 .product(name: "BootInfo", package: "Core"),
                 .product(name: "ACPI", package: "Core"),

@@ -11,7 +11,7 @@ let here = URL(fileURLWithPath: #filePath).deletingLastPathComponent().path
 func program(_ name: String) -> Target {
     .executableTarget(
         name: name,
-        dependencies: ["SwordfishUser", .product(name: "ABI", package: "Core")],
+        dependencies: ["SwordfishUser"],
         swiftSettings: [.swiftLanguageMode(.v5)],
         linkerSettings: [.unsafeFlags([
             "-Xclang-linker", "-nostdlib", "-Xclang-linker", "-static", "-Xclang-linker", "-fuse-ld=lld",
@@ -36,7 +36,7 @@ let package = Package(
     dependencies: [.package(path: "../Core")],
     targets: [
         // Entry point, the system-call instruction, and the C functions the Swift runtime needs.
-        .target(name: "UserRuntimeC", dependencies: [.product(name: "FreestandingC", package: "Core")]),
+        .target(name: "UserRuntimeC", dependencies: [.product(name: "FreestandingC", package: "Core"), .product(name: "ABILayout", package: "Core")]),
         // The user library: system calls, console output, the heap, threads on the
         // dispatcher, mutexes and condition variables, waitsets.
         .target(

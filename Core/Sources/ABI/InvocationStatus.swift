@@ -21,3 +21,50 @@ public enum InvocationStatus: UInt64, CaseIterable, Sendable {
     // Map and unmap.
     case entryOutOfRange = 56, entryReserved, entryOccupied, entryEmpty, alreadyMapped, pageSizeMismatch
 }
+
+/// A refusal, as typed functions in the user library throw it (`success` is never thrown).
+extension InvocationStatus: Error {}
+
+extension InvocationStatus: CustomStringConvertible {
+    /// The case's name and number, as programs print it: `slotEmpty (35)`.
+    public var description: String { name + " (" + String(rawValue) + ")" }
+
+    /// The case's name (written out: Embedded Swift has no reflection).
+    public var name: String {
+        switch self {
+        case .success: return "success"
+        case .unknownOperation: return "unknownOperation"
+        case .badAddress: return "badAddress"
+        case .unknownType: return "unknownType"
+        case .countTooLarge: return "countTooLarge"
+        case .unknownRights: return "unknownRights"
+        case .invalidRoot: return "invalidRoot"
+        case .invalidSlot: return "invalidSlot"
+        case .notACNode: return "notACNode"
+        case .slotEmpty: return "slotEmpty"
+        case .slotOccupied: return "slotOccupied"
+        case .wrongType: return "wrongType"
+        case .insufficientRights: return "insufficientRights"
+        case .retypeNotAllowed: return "retypeNotAllowed"
+        case .sizeNotAllowed: return "sizeNotAllowed"
+        case .invalidCount: return "invalidCount"
+        case .misaligned: return "misaligned"
+        case .regionInUse: return "regionInUse"
+        case .regionExhausted: return "regionExhausted"
+        case .notBadgeable: return "notBadgeable"
+        case .alreadyBadged: return "alreadyBadged"
+        case .endpointFull: return "endpointFull"
+        case .endpointEmpty: return "endpointEmpty"
+        case .notEndpointOwner: return "notEndpointOwner"
+        case .badBuffer: return "badBuffer"
+        case .noReceiver: return "noReceiver"
+        case .tooManyEndpoints: return "tooManyEndpoints"
+        case .entryOutOfRange: return "entryOutOfRange"
+        case .entryReserved: return "entryReserved"
+        case .entryOccupied: return "entryOccupied"
+        case .entryEmpty: return "entryEmpty"
+        case .alreadyMapped: return "alreadyMapped"
+        case .pageSizeMismatch: return "pageSizeMismatch"
+        }
+    }
+}

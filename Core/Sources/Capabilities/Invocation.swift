@@ -4,27 +4,7 @@
 // `perform` then runs it through CoreCapabilities, which checks everything about the
 // capabilities themselves before it changes anything (decode, then invoke).
 //
-// Operations (number: arguments → result value):
-//   0 identify                               → type | rights << 8 | (badge != 0) << 16
-//   1 retype(type, size, count, destination) → objects made
-//   2 copy(destination)
-//   3 mint(destination, rights, badge)
-//   4 delete                                 → objects reclaimed
-//   5 revoke                                 → objects reclaimed
-//   6 send(w0, w1, w2, capability)           on an endpoint (write right); capability
-//                                            is an address to pass along, or noCapability
-//   7 receive(destination, buffer)           on an endpoint (read right): the message's
-//                                            words go to `buffer` in user memory, its
-//                                            capability (if any) into `destination`
-//   8 wait                                   on an endpoint (read right): return when a
-//                                            message is there, sleeping until then
-//   9 map(entry, source, rights)             on a translation table (write right): map
-//                                            the capability at `source` (a 4 KiB frame
-//                                            into a page table, else the next-lower
-//                                            table) into `entry`; `rights` is read |
-//                                            write | execute bits for a frame (read is
-//                                            implied), ignored for a table
-//  10 unmap(entry)                           on a translation table (write right)
+// The operations and their arguments are declared in the ABI (`CapabilityOperation`).
 // Addresses use `CapabilityAddress(encoded:)`. Here the capability rules check the
 // endpoint; the kernel's same-core message code (LMP) does the rest of 6, 7 and 8.
 
@@ -55,45 +35,42 @@ public enum Invocation: Equatable, Sendable {
     /// The rights a map may ask for.
     public static let mapRights: CapabilityRights = [.read, .write, .execute]
 
-    /// The capability argument that means "no capability" in send and receive.
-    public static let noCapability: UInt64 = .max
-
     public static func decode(operation: UInt64, _ a0: UInt64, _ a1: UInt64, _ a2: UInt64, _ a3: UInt64) throws(InvocationError) -> Invocation {
-        switch operation {
-        case 0: return .identify
-        case 1:
+        guard let known = CapabilityOperation(rawValue: operation) else { throw .unknownOperation(operation) }
+        switch known {
+        case .identify: return .identify
+        case .retype:
             guard a0 <= UInt64(UInt8.max), let type = CapabilityType(rawValue: UInt8(a0)) else { throw .unknownType(a0) }
             guard a2 <= UInt64(CoreCapabilities.maximumRetypeCount) else { throw .countTooLarge }
             guard let destination = CapabilityAddress(encoded: a3) else { throw .badAddress }
             return .retype(to: type, size: a1, count: Int(a2), destination: destination)
-        case 2:
+        case .copy:
             guard let destination = CapabilityAddress(encoded: a0) else { throw .badAddress }
             return .copy(destination: destination)
-        case 3:
+        case .mint:
             guard let destination = CapabilityAddress(encoded: a0) else { throw .badAddress }
             guard a1 <= UInt64(UInt8.max), CapabilityRights.all.isSuperset(of: CapabilityRights(rawValue: UInt8(a1))) else {
                 throw .unknownRights(a1)
             }
             return .mint(destination: destination, rights: CapabilityRights(rawValue: UInt8(a1)), badge: a2)
-        case 4: return .delete
-        case 5: return .revoke
-        case 6:
-            if a3 == noCapability { return .send(words: [a0, a1, a2], capability: nil) }
+        case .delete: return .delete
+        case .revoke: return .revoke
+        case .send:
+            if a3 == CapabilityOperation.noCapability { return .send(words: [a0, a1, a2], capability: nil) }
             guard let capability = CapabilityAddress(encoded: a3) else { throw .badAddress }
             return .send(words: [a0, a1, a2], capability: capability)
-        case 7:
-            if a0 == noCapability { return .receive(destination: nil, buffer: a1) }
+        case .receive:
+            if a0 == CapabilityOperation.noCapability { return .receive(destination: nil, buffer: a1) }
             guard let destination = CapabilityAddress(encoded: a0) else { throw .badAddress }
             return .receive(destination: destination, buffer: a1)
-        case 8: return .wait
-        case 9:
+        case .wait: return .wait
+        case .map:
             guard let source = CapabilityAddress(encoded: a1) else { throw .badAddress }
             guard a2 <= UInt64(UInt8.max), mapRights.isSuperset(of: CapabilityRights(rawValue: UInt8(a2))) else {
                 throw .unknownRights(a2)
             }
             return .map(entry: a0, source: source, rights: CapabilityRights(rawValue: UInt8(a2)))
-        case 10: return .unmap(entry: a0)
-        default: throw .unknownOperation(operation)
+        case .unmap: return .unmap(entry: a0)
         }
     }
 

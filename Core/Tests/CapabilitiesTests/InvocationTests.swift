@@ -16,7 +16,7 @@ final class InvocationTests: XCTestCase {
                        .mint(destination: .root(5), rights: .read, badge: 9))
         XCTAssertEqual(try Invocation.decode(operation: 4, 0, 0, 0, 0), .delete)
         XCTAssertEqual(try Invocation.decode(operation: 5, 0, 0, 0, 0), .revoke)
-        XCTAssertEqual(try Invocation.decode(operation: 6, 1, 2, 3, Invocation.noCapability), .send(words: [1, 2, 3], capability: nil))
+        XCTAssertEqual(try Invocation.decode(operation: 6, 1, 2, 3, CapabilityOperation.noCapability), .send(words: [1, 2, 3], capability: nil))
         XCTAssertEqual(try Invocation.decode(operation: 6, 1, 2, 3, slot), .send(words: [1, 2, 3], capability: .root(5)))
         XCTAssertEqual(try Invocation.decode(operation: 7, slot, 0x1000, 0, 0), .receive(destination: .root(5), buffer: 0x1000))
         XCTAssertEqual(try Invocation.decode(operation: 8, 0, 0, 0, 0), .wait)

@@ -31,17 +31,18 @@ import Capabilities
 /// the domain had. The domain keeps no copy of the block, since revoking a copy would
 /// remove the kernel's too, and the frames would be freed under capabilities that
 /// outlive it elsewhere.
+/// The slot numbers are the ABI's (`InitialSlot`), which user programs see too.
 enum AddressSpaceLayout {
-    static let cnodeSlot = UInt32(DomainGrant.cnodeSlots - 1)
+    static let cnodeSlot = InitialSlot.addressSpace
     /// The root slot the RAM block passes through while spawn sets up.
-    static let setUpSlot = UInt32(DomainGrant.cnodeSlots - 2)
+    static let setUpSlot = InitialSlot.setUp
     /// Leaf slots of that CNode.
-    static let ram: UInt32 = 0
-    static let pml4: UInt32 = 1
+    static let ram = InitialSlot.addressSpaceRAM
+    static let pml4 = InitialSlot.pml4
     /// The domain's dispatcher object (Dispatcher.swift), not part of the address space
     /// but made from the same block.
-    static let dispatcher: UInt32 = 2
-    static let firstMade: UInt32 = 3
+    static let dispatcher = InitialSlot.dispatcherObject
+    static let firstMade = InitialSlot.firstMade
 
     static func leaf(_ slot: UInt32) -> CapabilityAddress { .leaf(cnodeSlot, slot) }
 }

@@ -20,27 +20,31 @@
 //
 // Everything the kernel reads from the frame is untrusted: entry points and stacks must
 // lie in user memory, or the domain is stopped with a message that says so.
+import ABI
+import ABILayout
 import Arch
 import Basics
 
-/// The dispatcher frame's layout (byte offsets), shared with
-/// User/Sources/UserRuntimeC/include/user.h.
+/// The dispatcher frame: where every domain sees it, and its fields' byte offsets in
+/// the layout the ABI declares (`sf_dispatcher_frame`, abi_layout.h), which the user
+/// runtime builds too. Computed, not stored: a lazily initialised static would be
+/// written by whichever core touches it first.
 enum DispatcherFrame {
     /// Where every domain sees its frame: just below its stack.
     static let userAddress: UInt64 = UserLayout.stackTop - UInt64(UserLayout.stackPages + 2) * 4096
-    static let disabled = 0
-    static let runEntry = 8
-    static let pageFaultEntry = 16
-    static let trapEntry = 24
-    static let upcallStack = 32
-    static let faultVector = 40
-    static let faultErrorCode = 48
-    static let faultAddress = 56
+    static var disabled: Int { MemoryLayout<sf_dispatcher_frame>.offset(of: \.disabled)! }
+    static var runEntry: Int { MemoryLayout<sf_dispatcher_frame>.offset(of: \.run_entry)! }
+    static var pageFaultEntry: Int { MemoryLayout<sf_dispatcher_frame>.offset(of: \.page_fault_entry)! }
+    static var trapEntry: Int { MemoryLayout<sf_dispatcher_frame>.offset(of: \.trap_entry)! }
+    static var upcallStack: Int { MemoryLayout<sf_dispatcher_frame>.offset(of: \.upcall_stack)! }
+    static var faultVector: Int { MemoryLayout<sf_dispatcher_frame>.offset(of: \.fault_vector)! }
+    static var faultErrorCode: Int { MemoryLayout<sf_dispatcher_frame>.offset(of: \.fault_error_code)! }
+    static var faultAddress: Int { MemoryLayout<sf_dispatcher_frame>.offset(of: \.fault_address)! }
     /// Counters the kernel keeps for the domain to read: enabled preemptions and upcalls.
-    static let preemptions = 64
-    static let upcalls = 72
-    static let enabledArea = 256
-    static let trapArea = 1024
+    static var preemptions: Int { MemoryLayout<sf_dispatcher_frame>.offset(of: \.preemptions)! }
+    static var upcalls: Int { MemoryLayout<sf_dispatcher_frame>.offset(of: \.upcalls)! }
+    static var enabledArea: Int { MemoryLayout<sf_dispatcher_frame>.offset(of: \.enabled_area)! }
+    static var trapArea: Int { MemoryLayout<sf_dispatcher_frame>.offset(of: \.trap_area)! }
 }
 
 /// Why the kernel enters a dispatcher at an upcall instead of where it left off.
@@ -50,21 +54,20 @@ enum Upcall {
     /// It faulted while enabled: its registers are in the trap save area.
     case fault(vector: UInt8, errorCode: UInt64, address: UInt64)
 
-    /// The upcall's first argument (RDI), as the user library decodes it: 0 run, 1 page
-    /// fault, 2 trap.
-    var kind: UInt64 {
+    /// The upcall's first argument (RDI), as the user library decodes it.
+    var kind: UpcallKind {
         switch self {
-        case .run: return 0
-        case .fault(let vector, _, _): return vector == 14 ? 1 : 2
+        case .run: return .run
+        case .fault(let vector, _, _): return vector == 14 ? .pageFault : .trap
         }
     }
 
     /// Where in the dispatcher frame the upcall's entry point is.
     var entryOffset: Int {
         switch kind {
-        case 0: return DispatcherFrame.runEntry
-        case 1: return DispatcherFrame.pageFaultEntry
-        default: return DispatcherFrame.trapEntry
+        case .run: return DispatcherFrame.runEntry
+        case .pageFault: return DispatcherFrame.pageFaultEntry
+        case .trap: return DispatcherFrame.trapEntry
         }
     }
 }
@@ -120,9 +123,9 @@ extension CoreState {
         let entry = domain.frameWord(upcall.entryOffset), arguments: (UInt64, UInt64, UInt64, UInt64)
         switch upcall {
         case .run:
-            arguments = (upcall.kind, 0, 0, 0)
+            arguments = (upcall.kind.rawValue, 0, 0, 0)
         case .fault(let vector, let errorCode, let address):
-            arguments = (upcall.kind, UInt64(vector), address, errorCode)
+            arguments = (upcall.kind.rawValue, UInt64(vector), address, errorCode)
         }
         let stack = domain.frameWord(DispatcherFrame.upcallStack)
         guard UserMode.userRange.contains(entry), stack > UserMode.userRange.lowerBound + 64,

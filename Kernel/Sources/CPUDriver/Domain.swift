@@ -99,8 +99,8 @@ enum SpawnError: Error {
 /// What a new domain gets: a root CNode of 64 slots and 64 KiB of RAM to retype (besides
 /// its address space).
 enum DomainGrant {
-    static let cnodeSlots: UInt64 = 64
-    static let ramFrames = 16
+    static let cnodeSlots = UInt64(InitialSlot.rootSlots)
+    static let ramFrames = DomainRAM.pages
 }
 
 /// The core's memory as page-table code reads it: tables are RAM, which the kernel
@@ -164,7 +164,7 @@ extension CoreState {
             let setUp = CapabilityAddress.root(layout.setUpSlot)
             try capabilities.createRoot(.physicalRAM, base: block.rawValue, size: UInt64(blockFrames) * 4096, at: setUp, in: cspace)
             try capabilities.copy(setUp, in: cspace, to: .root(keeperSlot), in: keeper.cspace)
-            _ = try capabilities.retype(setUp, to: .physicalRAM, size: grantBytes, count: 1, into: .root(1), in: cspace)
+            _ = try capabilities.retype(setUp, to: .physicalRAM, size: grantBytes, count: 1, into: .root(InitialSlot.ram), in: cspace)
             _ = try capabilities.retype(setUp, to: .cnode, size: cnodeSlots, count: 1, into: .root(layout.cnodeSlot), in: cspace)
             try capabilities.copy(setUp, to: layout.leaf(layout.ram), in: cspace)
             try capabilities.delete(setUp, in: cspace)
@@ -283,7 +283,7 @@ extension CoreState {
             while case .systemCall? = exit {
                 let number = domain.context.systemCallNumber
                 handleSystemCall(from: domain)
-                guard number != SystemCallNumber.yield, domain.state.isRunnable, domain.waiting == nil else { break }
+                guard number != SystemCallNumber.yield.rawValue, domain.state.isRunnable, domain.waiting == nil else { break }
                 exit = enter(domain)
             }
             switch exit {

@@ -9,14 +9,6 @@ import BootInfo
 import Capabilities
 
 /// Where init finds its initial capabilities (the init program checks the same slots).
-enum InitialSlot {
-    static let dispatcher: UInt32 = 2
-    static let notify: UInt32 = 3
-    static let kernel: UInt32 = 4
-    static let ioPorts: UInt32 = 5
-    static let interrupts: UInt32 = 6
-}
-
 extension CoreState {
     /// Global system interrupt numbers the bootstrap core's init may claim.
     static let interruptCount: UInt64 = 256

@@ -2,78 +2,48 @@
 // changes. A call the kernel does not know, or a pointer that is not the caller's own
 // user memory, gets an error status; nothing a domain passes can stop the core.
 //
-//   0 print(address, length)   write bytes to the console (length ≤ 4096)
-//   1 exit(status)             end the domain
-//   2 yield                    let the next domain on this core run
-//   3 invoke(capability, operation, a0, a1, a2, a3)
-//                              a capability invocation (Core/Sources/Capabilities/
-//                              Invocation.swift lists the operations); RDX returns a value
-//   4 resume(area)             continue, enabled, from the save area at `area` (a
-//                              dispatcher's user-level scheduler resuming a thread);
-//                              does not return on success
-//   5 wait                     sleep until a message arrives on an endpoint the domain
-//                              receives on (at once if one came since the last wait),
-//                              or one of them dies (its waitset has nothing to do)
-//   6 unhandledFault           the dispatcher gives up on the fault it was handed: the
-//                              kernel stops the domain and reports the fault
-//
-// Status (RAX on return): 0 success, 1 invalid system call, 2 bad address, 3 bad length,
-// 4 bad save area, 5 nothing to wait for, 6 no fault; invocations: 16–20 refused while
-// decoding, 32–61 refused by the capability rules or the message code
-// (`InvocationStatus`).
+// The calls, their numbers and statuses are declared once in the ABI module
+// (Core/Sources/ABI/SystemCall.swift), which user programs build too; invocations'
+// operations and statuses likewise (`CapabilityOperation`, `InvocationStatus`).
 import Arch
 import ABI
 import Basics
 import Capabilities
 
-enum SystemCallNumber {
-    static let print: UInt64 = 0
-    static let exit: UInt64 = 1
-    static let yield: UInt64 = 2
-    static let invoke: UInt64 = 3
-    static let resume: UInt64 = 4
-    static let wait: UInt64 = 5
-    static let unhandledFault: UInt64 = 6
-}
-
-enum SystemCallStatus: UInt64 {
-    case success = 0, invalidSystemCall, badAddress, badLength, badSaveArea, nothingToWaitFor, noFault
-}
-
 extension CoreState {
     func handleSystemCall(from domain: Domain) {
         let context = domain.context
-        switch context.systemCallNumber {
-        case SystemCallNumber.print:
+        switch SystemCallNumber(rawValue: context.systemCallNumber) {
+        case .print:
             let address = context.argument(0), length = context.argument(1)
-            guard length <= 4096 else { return context.setResult(status: SystemCallStatus.badLength.rawValue) }
+            guard length <= SystemCallNumber.printLimit else { return context.setResult(status: SystemCallStatus.badLength.rawValue) }
             guard let bytes = copyFromUser(domain, address: address, length: Int(length)) else {
                 return context.setResult(status: SystemCallStatus.badAddress.rawValue)
             }
             for byte in bytes { Console.put(byte) }
             context.setResult(status: SystemCallStatus.success.rawValue)
-        case SystemCallNumber.exit:
+        case .exit:
             domain.state = .exited(status: Int64(bitPattern: context.argument(0)))
-        case SystemCallNumber.yield:
+        case .yield:
             context.setResult(status: SystemCallStatus.success.rawValue)
-        case SystemCallNumber.invoke:
+        case .invoke:
             invoke(from: domain)
-        case SystemCallNumber.resume:
+        case .resume:
             // On success the registers are the save area's, results and all.
             let status = resume(domain, from: context.argument(0))
             if status != .success { context.setResult(status: status.rawValue) }
-        case SystemCallNumber.wait:
+        case .wait:
             forgetDeadEndpoints()
             guard endpointQueues.contains(where: { $0.receiver == domain.id }) else {
                 return context.setResult(status: SystemCallStatus.nothingToWaitFor.rawValue)
             }
             context.setResult(status: SystemCallStatus.success.rawValue)
             if domain.messageArrived { domain.messageArrived = false } else { domain.waiting = .anyEndpoint }
-        case SystemCallNumber.unhandledFault:
+        case .unhandledFault:
             guard let fault = domain.lastFault else { return context.setResult(status: SystemCallStatus.noFault.rawValue) }
             stop(domain, exception: fault.vector, errorCode: fault.errorCode, faultAddress: fault.address,
                  instructionPointer: fault.instructionPointer)
-        default:
+        case nil:
             context.setResult(status: SystemCallStatus.invalidSystemCall.rawValue)
         }
     }

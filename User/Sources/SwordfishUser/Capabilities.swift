@@ -1,42 +1,124 @@
-// Capability invocations from user code. A domain starts with its root CNode's own
-// capability in slot 0, a RAM capability in slot 1, and its address space in the CNode
-// in slot 63 (the RAM block it was made from, its PML4, then its tables and frames);
-// everything else it makes by retyping, copying, minting and mapping. Operations and status codes are those of
-// Core/Sources/Capabilities/Invocation.swift.
+// Capability invocations from user code, typed. A domain starts with its root CNode's
+// own capability in slot 0, a RAM capability in slot 1 and its address space in the
+// CNode in slot 63 (`InitialSlot`); everything else it makes by retyping, copying,
+// minting and mapping. Each function is one invocation; a refusal throws the kernel's
+// `InvocationStatus` and changes nothing.
 import UserRuntimeC
 
-public enum CapabilityOperation: UInt64 {
-    case identify = 0, retype, copy, mint, delete, revoke
-    case map = 9, unmap
-}
+/// A slot in this domain's CSpace, and the capability in it.
+public struct Capability: Hashable, Sendable {
+    public var address: CapabilityAddress
 
-/// The encoded address of slot `leaf` of the CNode in root slot `root`.
-public func capabilityAddress(root: UInt32, leaf: UInt32) -> UInt64 {
-    1 << 63 | UInt64(leaf) << 32 | UInt64(root)
-}
+    public init(_ address: CapabilityAddress) { self.address = address }
 
-/// This domain's own PML4.
-public let ownPML4 = capabilityAddress(root: 63, leaf: 1)
+    /// Root slot `slot`.
+    public init(slot: UInt32) { address = .root(slot) }
 
-/// Makes a PDPT, a page directory and a page table from the RAM at `ram` into root slots
-/// `first`, `first + 1` and `first + 2`, and maps them below entry `pml4Entry` of this
-/// domain's PML4, each at entry 0: the page table then maps the 2 MiB at
-/// `pml4Entry << 39`. Returns the first status that is not success, or 0.
-public func makePageTable(from ram: UInt64, into first: UInt64, pml4Entry: UInt64) -> UInt64 {
-    let types: [UInt64] = [6, 7, 8]          // PDPT, page directory, page table
-    for (index, type) in types.enumerated() {
-        let made = invoke(ram, CapabilityOperation.retype.rawValue, type, 0, 1, first + UInt64(index))
-        guard made.status == 0 else { return made.status }
-        let parent = index == 0 ? ownPML4 : first + UInt64(index) - 1
-        let mapped = invoke(parent, CapabilityOperation.map.rawValue, index == 0 ? pml4Entry : 0, first + UInt64(index))
-        guard mapped.status == 0 else { return mapped.status }
+    /// This domain's root CNode.
+    public static let rootCNode = Capability(slot: InitialSlot.rootCNode)
+    /// The RAM this domain starts with (`DomainRAM.bytes`).
+    public static let ram = Capability(slot: InitialSlot.ram)
+    /// This domain's own PML4, where its address space begins.
+    public static let ownPML4 = Capability(.leaf(InitialSlot.addressSpace, InitialSlot.pml4))
+
+    /// Any invocation with any words, answered with the raw status and value. For
+    /// programs that feed the kernel bad input on purpose; everything else has a typed
+    /// function below.
+    @discardableResult
+    public static func invokeRaw(_ target: UInt64, _ operation: UInt64, _ a0: UInt64 = 0, _ a1: UInt64 = 0,
+                                 _ a2: UInt64 = 0, _ a3: UInt64 = 0) -> (status: UInt64, value: UInt64) {
+        let result = user_invoke(SystemCallNumber.invoke.rawValue, target, operation, a0, a1, a2, a3)
+        return (result.status, result.value)
     }
-    return 0
+
+    @discardableResult
+    func invoke(_ operation: CapabilityOperation, _ a0: UInt64 = 0, _ a1: UInt64 = 0, _ a2: UInt64 = 0,
+                _ a3: UInt64 = 0) throws(InvocationStatus) -> UInt64 {
+        let (status, value) = Self.invokeRaw(address.encoded, operation.rawValue, a0, a1, a2, a3)
+        guard status == InvocationStatus.success.rawValue else { throw InvocationStatus(rawValue: status) ?? .unknownOperation }
+        return value
+    }
+
+    /// What this slot holds: type (`.null` for an empty slot), rights, whether badged.
+    public func identify() throws(InvocationStatus) -> CapabilityIdentity {
+        let word = try invoke(.identify)
+        return CapabilityIdentity(word: word) ?? CapabilityIdentity(type: .null, rights: [], isBadged: false)
+    }
+
+    /// The type of what this slot holds, `.null` if it is empty or cannot be read.
+    public var type: CapabilityType { (try? identify())?.type ?? .null }
+
+    /// Makes `count` objects of `type`, each `size` bytes, from this capability (RAM,
+    /// or a frame or range to split), into consecutive slots from `destination`.
+    /// Sizes: a frame or RAM a multiple of 4 KiB (RAM a power of two), a CNode 16 or
+    /// more slots of 64 bytes; every fixed-size type (page tables, endpoints,
+    /// dispatchers) takes size 0 for its one size. Returns how many were made.
+    @discardableResult
+    public func retype(to type: CapabilityType, size: UInt64 = 0, count: Int = 1, into destination: Capability) throws(InvocationStatus) -> Int {
+        Int(try invoke(.retype, UInt64(type.rawValue), size, UInt64(count), destination.address.encoded))
+    }
+
+    /// Copies the capability, with the same rights, into `destination`.
+    public func copy(to destination: Capability) throws(InvocationStatus) {
+        try invoke(.copy, destination.address.encoded)
+    }
+
+    /// Copies the capability into `destination` with only `rights` (rights only shrink)
+    /// and, for an endpoint or notify capability without one, `badge`.
+    public func mint(to destination: Capability, rights: CapabilityRights, badge: UInt64 = 0) throws(InvocationStatus) {
+        try invoke(.mint, destination.address.encoded, UInt64(rights.rawValue), badge)
+    }
+
+    /// Empties the slot; returns how many objects died with it (the last copy).
+    @discardableResult
+    public func delete() throws(InvocationStatus) -> Int { Int(try invoke(.delete)) }
+
+    /// Deletes every other copy and every descendant; returns how many objects died.
+    @discardableResult
+    public func revoke() throws(InvocationStatus) -> Int { Int(try invoke(.revoke)) }
+
+    /// Sends three words, and optionally a capability, on this endpoint (write right).
+    /// Throws `endpointFull` while the receiver has not taken earlier messages.
+    public func send(_ words: (UInt64, UInt64, UInt64), capability: Capability? = nil) throws(InvocationStatus) {
+        try invoke(.send, words.0, words.1, words.2, capability?.address.encoded ?? CapabilityOperation.noCapability)
+    }
+
+    /// Takes the next message from this endpoint (read right; this domain becomes its
+    /// receiver); a capability in it goes to `capabilityDestination`, which must be
+    /// empty. Throws `endpointEmpty` if none is there (see `wait`).
+    public func receive(capabilityDestination: Capability? = nil) throws(InvocationStatus) -> [UInt64] {
+        var words: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        let buffer = withUnsafeMutablePointer(to: &words) { UInt64(UInt(bitPattern: $0)) }
+        try invoke(.receive, capabilityDestination?.address.encoded ?? CapabilityOperation.noCapability, buffer)
+        return [words.0, words.1, words.2]
+    }
+
+    /// Returns when a message is there to receive on this endpoint, sleeping until
+    /// then (this domain must have received on it once, which makes it the receiver).
+    public func wait() throws(InvocationStatus) { try invoke(.wait) }
+
+    /// Maps `source` into entry `entry` of this translation table (write right): a
+    /// 4 KiB frame into a page table with `rights` (read is implied), or the next-lower
+    /// table into a PML4, PDPT or page directory.
+    public func map(_ source: Capability, at entry: Int, rights: CapabilityRights = [.read]) throws(InvocationStatus) {
+        try invoke(.map, UInt64(entry), source.address.encoded, UInt64(rights.rawValue))
+    }
+
+    /// Removes the mapping at entry `entry` of this translation table.
+    public func unmap(at entry: Int) throws(InvocationStatus) { try invoke(.unmap, UInt64(entry)) }
 }
 
-/// Invokes the capability at `slot` (an encoded capability address).
-public func invoke(_ slot: UInt64, _ operation: UInt64, _ a0: UInt64 = 0, _ a1: UInt64 = 0,
-                   _ a2: UInt64 = 0, _ a3: UInt64 = 0) -> (status: UInt64, value: UInt64) {
-    let result = user_invoke(slot, operation, a0, a1, a2, a3)
-    return (result.status, result.value)
+/// Makes a PDPT, a page directory and a page table from `ram` into root slots `first`,
+/// `first + 1` and `first + 2`, and maps them below entry `pml4Entry` of this domain's
+/// PML4, each at entry 0: the page table (the capability returned) then maps the 2 MiB
+/// at `pml4Entry << 39`.
+public func makePageTable(from ram: Capability, into first: UInt32, pml4Entry: Int) throws(InvocationStatus) -> Capability {
+    var parent = Capability.ownPML4
+    for (index, type) in [CapabilityType.pdpt, .pageDirectory, .pageTable].enumerated() {
+        let table = Capability(slot: first + UInt32(index))
+        try ram.retype(to: type, into: table)
+        try parent.map(table, at: index == 0 ? pml4Entry : 0)
+        parent = table
+    }
+    return parent
 }

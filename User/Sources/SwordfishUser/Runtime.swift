@@ -52,7 +52,7 @@ func putchar(_ character: CInt) -> CInt {
     lineBuffer.append(byte)
     if byte == UInt8(ascii: "\n") || lineBuffer.count >= 200 {
         lineBuffer.withUnsafeBufferPointer { buffer in
-            _ = SystemCall.raw(SystemCall.print, UInt64(UInt(bitPattern: buffer.baseAddress)), UInt64(buffer.count))
+            _ = try? SystemCall.write(UnsafeRawBufferPointer(buffer))
         }
         lineBuffer.removeAll(keepingCapacity: true)
     }

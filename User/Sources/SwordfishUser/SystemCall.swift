@@ -1,42 +1,45 @@
-// The system calls a user program can make (Kernel/Sources/CPUDriver/SystemCalls.swift);
-// everything else is a capability invocation. Each call returns a status, 0 for success.
+// The system calls a user program can make; everything else is a capability invocation
+// (Capabilities.swift). Numbers and statuses come from the ABI module, which the kernel
+// builds too; a program that imports SwordfishUser sees the ABI's types as well.
+@_exported import ABI
 import UserRuntimeC
 
 public enum SystemCall {
-    /// Numbers, as the kernel's SystemCalls.swift decodes them.
-    public static let print: UInt64 = 0
-    public static let exit: UInt64 = 1
-    public static let yield: UInt64 = 2
-    public static let resume: UInt64 = 4
-    public static let wait: UInt64 = 5
-    public static let unhandledFault: UInt64 = 6
-
-    /// Status codes the kernel answers with.
-    public enum Status: UInt64 {
-        case success = 0
-        case invalidSystemCall = 1
-        case badAddress = 2
-        case badLength = 3
-        case badSaveArea = 4
-        case nothingToWaitFor = 5
-        case noFault = 6
-    }
-
+    /// Any system call with any words, answered with the raw status and value. For
+    /// programs that feed the kernel bad input on purpose; everything else has a typed
+    /// function.
     @discardableResult
     public static func raw(_ number: UInt64, _ a0: UInt64 = 0, _ a1: UInt64 = 0, _ a2: UInt64 = 0, _ a3: UInt64 = 0) -> (status: UInt64, value: UInt64) {
         let result = user_syscall(number, a0, a1, a2, a3)
         return (result.status, result.value)
     }
+
+    static func call(_ number: SystemCallNumber, _ a0: UInt64 = 0, _ a1: UInt64 = 0) throws(SystemCallStatus) {
+        let status = raw(number.rawValue, a0, a1).status
+        guard status == SystemCallStatus.success.rawValue else { throw SystemCallStatus(rawValue: status) ?? .invalidSystemCall }
+    }
+
+    /// Writes `bytes` (at most `SystemCallNumber.printLimit`) to the console as they are;
+    /// `print` in Swift buffers a line and calls this.
+    public static func write(_ bytes: UnsafeRawBufferPointer) throws(SystemCallStatus) {
+        try call(.print, UInt64(UInt(bitPattern: bytes.baseAddress)), UInt64(bytes.count))
+    }
+
+    /// Sleeps in the kernel until a message arrives on an endpoint this domain receives
+    /// on, or one of them dies (at once if that happened since the last wait). Throws
+    /// `nothingToWaitFor` if the domain receives on no endpoint. A program with threads
+    /// waits through a `Waitset` instead.
+    public static func wait() throws(SystemCallStatus) { try call(.wait) }
 }
 
-/// Ends this program with `status`.
+/// Ends this program with `status` (the shell and the tests see it).
 public func exit(_ status: Int) -> Never {
-    SystemCall.raw(SystemCall.exit, UInt64(bitPattern: Int64(status)))
+    SystemCall.raw(SystemCallNumber.exit.rawValue, UInt64(bitPattern: Int64(status)))
     while true {}
 }
 
 /// Lets the next domain on this core run (`Thread.yield` lets this domain's other threads run).
-public func yield() { SystemCall.raw(SystemCall.yield) }
+public func yield() { SystemCall.raw(SystemCallNumber.yield.rawValue) }
 
 /// The argument string this program was started with.
 public var arguments: [UInt8] {

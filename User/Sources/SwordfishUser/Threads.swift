@@ -8,6 +8,7 @@
 // The scheduler's data is touched only while the dispatcher is disabled, so the kernel
 // never upcalls in the middle of it: a preemption while disabled simply resumes. The
 // heap and console buffer take the same care (Runtime.swift).
+import ABI
 import UserRuntimeC
 import Basics
 
@@ -122,7 +123,7 @@ enum Scheduler {
         guard next !== previous else { return }
         if next.preempted {
             next.preempted = false
-            let status = user_thread_switch_to_area(previous.state, next.state)
+            let status = user_thread_switch_to_area(previous.state, next.state, SystemCallNumber.resume.rawValue)
             guard status == 0 else {
                 print("threads: the kernel refused a save area (status \(status))")
                 exit(71)
@@ -142,7 +143,7 @@ enum Scheduler {
     }
 
     static func enter(_ target: (UnsafeMutablePointer<user_thread_state>, UInt64)) -> Never {
-        user_thread_enter(target.0, target.1)
+        user_thread_enter(target.0, target.1, SystemCallNumber.resume.rawValue, SystemCallNumber.exit.rawValue)
     }
 
     /// The current thread ended: wake its joiners.
@@ -174,7 +175,7 @@ enum Scheduler {
     /// stops the domain and reports the fault.
     static func faulted(vector: UInt64, address: UInt64) {
         guard current.id != 0 else {
-            SystemCall.raw(SystemCall.unhandledFault)
+            SystemCall.raw(SystemCallNumber.unhandledFault.rawValue)
             exit(72)
         }
         let rip = user_dispatcher().pointee.trap_area.rip

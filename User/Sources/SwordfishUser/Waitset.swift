@@ -12,15 +12,15 @@ public final class Waitset {
     /// A message as its handler gets it.
     public struct Message {
         public var words: [UInt64]
-        /// The status of the receive: 0, or why the message could not be taken (for
-        /// instance 35, slot empty, when it carries a capability and the endpoint was
-        /// added without a destination for one). The endpoint is not polled again.
-        public var status: UInt64
+        /// Why the message could not be taken, nil if it was: for instance `slotEmpty`
+        /// when it carries a capability and the endpoint was added without a
+        /// destination for one. The endpoint is not polled again after a refusal.
+        public var refusal: InvocationStatus?
     }
 
     struct Channel {
-        let endpoint: UInt64
-        let capabilityDestination: UInt64
+        let endpoint: Capability
+        let capabilityDestination: Capability?
         let handler: (Message) -> Void
         var failed = false
     }
@@ -29,7 +29,6 @@ public final class Waitset {
     /// Messages received and not yet handled, by channel.
     var pending: [(channel: Int, message: Message)] = []
     var waiters: [Thread] = []
-    let buffer = UnsafeMutablePointer<UInt64>.allocate(capacity: 3)
 
     /// Times this domain slept in the kernel for want of a message.
     public internal(set) static var kernelWaits = 0
@@ -37,24 +36,26 @@ public final class Waitset {
     /// The waitsets some thread waits on.
     static var withWaiters: [Waitset] = []
 
-    static let endpointEmpty: UInt64 = 49
-    static let receive: UInt64 = 7
-
     public init() {}
 
     /// Serves `endpoint` (the address of an endpoint capability) with `handler`; a
     /// capability in a message goes to `capabilityDestination` (a free slot), or nil if
     /// none is expected. The handler must move or delete that capability before the
-    /// next one arrives, or that receive fails (36, slot occupied). This domain becomes
-    /// the endpoint's receiver at once, so senders may start. Returns the status of that
-    /// first receive: 0 unless the endpoint cannot be received on.
-    @discardableResult
-    public func add(endpoint: UInt64, capabilityDestination: UInt64? = nil, handler: @escaping (Message) -> Void) -> UInt64 {
+    /// next one arrives, or that receive fails (`slotOccupied`). This domain becomes the
+    /// endpoint's receiver at once (the kernel takes a first receive as the claim), so
+    /// senders may start; an endpoint that already has another receiver, or that this
+    /// domain cannot receive on, throws that first receive's refusal.
+    public func add(endpoint: Capability, capabilityDestination: Capability? = nil,
+                    handler: @escaping (Message) -> Void) throws(InvocationStatus) {
         let wasDisabled = Dispatcher.disable()
         defer { Dispatcher.restore(wasDisabled) }
-        channels.append(Channel(endpoint: endpoint, capabilityDestination: capabilityDestination ?? UInt64.max, handler: handler))
+        channels.append(Channel(endpoint: endpoint, capabilityDestination: capabilityDestination, handler: handler))
         poll(channel: channels.count - 1)
-        return channels[channels.count - 1].failed ? pending.last!.message.status : 0
+        if channels[channels.count - 1].failed, let refusal = pending.last?.message.refusal {
+            pending.removeLast()
+            channels.removeLast()
+            throw refusal
+        }
     }
 
     /// Handles the next message on any of the endpoints, waiting for one if need be.
@@ -84,11 +85,15 @@ public final class Waitset {
 
     func poll(channel index: Int) {
         guard !channels[index].failed, !pending.contains(where: { $0.channel == index }) else { return }
-        let status = invoke(channels[index].endpoint, Waitset.receive, channels[index].capabilityDestination,
-                            UInt64(UInt(bitPattern: buffer))).status
-        if status == Waitset.endpointEmpty { return }
-        if status != 0 { channels[index].failed = true }
-        pending.append((index, Message(words: [buffer[0], buffer[1], buffer[2]], status: status)))
+        do throws(InvocationStatus) {
+            let words = try channels[index].endpoint.receive(capabilityDestination: channels[index].capabilityDestination)
+            pending.append((index, Message(words: words, refusal: nil)))
+        } catch .endpointEmpty {
+            return
+        } catch {
+            channels[index].failed = true
+            pending.append((index, Message(words: [], refusal: error)))
+        }
     }
 
     /// Wakes the waiters of every waitset with a message. Disabled.
@@ -113,6 +118,11 @@ public final class Waitset {
         guard !withWaiters.isEmpty else { return false }
         if pollWaiting() { return true }
         kernelWaits += 1
-        return SystemCall.raw(SystemCall.wait).status != SystemCall.Status.nothingToWaitFor.rawValue
+        do throws(SystemCallStatus) {
+            try SystemCall.wait()
+            return true
+        } catch {
+            return error != .nothingToWaitFor
+        }
     }
 }

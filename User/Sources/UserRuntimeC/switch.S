@@ -3,11 +3,10 @@
 // thread's stack and its stack pointer in its user_thread_state; everything else the
 // compiler already assumes lost across a call. A thread the kernel preempted has all
 // of its registers in a save area instead, and only the kernel can reload those
-// atomically with clearing the disabled flag: the resume system call (4).
+// atomically with clearing the disabled flag: the resume system call, whose number
+// (like exit's) the Swift caller passes in from the ABI module.
 
-#define SYS_RESUME 4
-#define SYS_EXIT 1
-#define STATE_AREA 16
+#define STATE_AREA 16                   // offsetof(user_thread_state, area)
 
 .macro PUSH_CALLEE_SAVED
     pushq %rbx
@@ -46,13 +45,13 @@ user_thread_switch:
     POP_CALLEE_SAVED
     ret
 
-// uint64_t user_thread_switch_to_area(user_thread_state *from, user_thread_state *to)
+// uint64_t user_thread_switch_to_area(user_thread_state *from, user_thread_state *to, uint64_t resume)
 .global user_thread_switch_to_area
 user_thread_switch_to_area:
     PUSH_CALLEE_SAVED
     movq %rsp, (%rdi)
     leaq STATE_AREA(%rsi), %rdi
-    movl $SYS_RESUME, %eax
+    movq %rdx, %rax
     syscall
     // Only a refused save area comes back here, with the status in RAX.
     movq %rax, %rcx
@@ -60,7 +59,7 @@ user_thread_switch_to_area:
     movq %rcx, %rax
     ret
 
-// _Noreturn void user_thread_enter(user_thread_state *to, uint64_t preempted)
+// _Noreturn void user_thread_enter(user_thread_state *to, uint64_t preempted, uint64_t resume, uint64_t exit)
 .global user_thread_enter
 user_thread_enter:
     testq %rsi, %rsi
@@ -69,10 +68,11 @@ user_thread_enter:
     POP_CALLEE_SAVED
     ret
 1:  leaq STATE_AREA(%rdi), %rdi
-    movl $SYS_RESUME, %eax
+    movq %rcx, %r12                     // syscall clobbers RCX; nothing returns here
+    movq %rdx, %rax
     syscall
     movq %rax, %rdi                     // refused: exit with the status
-    movl $SYS_EXIT, %eax
+    movq %r12, %rax
     syscall
     ud2
 

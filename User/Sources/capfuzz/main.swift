@@ -4,7 +4,6 @@
 // every one with a status the ABI declares and stay up; afterwards it checks its
 // capability invariants. Exit 0 only if every status was a declared one and the run
 // both succeeded and was refused somewhere (else it exercised nothing).
-import ABI
 import SwordfishUser
 
 func number(_ word: ArraySlice<UInt8>) -> UInt64? {
@@ -35,7 +34,7 @@ func plausible() -> UInt64 {
 }
 // Every operation but receive and wait (which could sleep for ever), including map and
 // unmap on whatever tables the run has made.
-let operations: [UInt64] = [0, 1, 2, 3, 4, 5, 6, 9, 10]
+let operations = CapabilityOperation.allCases.filter { $0 != .receive && $0 != .wait }.map { $0.rawValue }
 var succeeded: UInt64 = 0
 var undeclared: UInt64 = 0
 for _ in 0..<count {
@@ -43,7 +42,7 @@ for _ in 0..<count {
     // of these slot numbers); deleting either would end the run early.
     let target = 1 + next() % 23
     let operation = operations[Int(next() % UInt64(operations.count))]
-    let result = invoke(target, operation, plausible(), plausible(), plausible(), plausible())
+    let result = Capability.invokeRaw(target, operation, plausible(), plausible(), plausible(), plausible())
     if result.status == 0 { succeeded += 1 }
     if InvocationStatus(rawValue: result.status) == nil {
         if undeclared == 0 { print("capfuzz: operation \(operation) on slot \(target) answered \(result.status), which the ABI does not declare") }

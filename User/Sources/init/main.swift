@@ -10,9 +10,8 @@
 // Arguments: "<core> <core count>".
 import SwordfishUser
 
-enum Slot {
-    static let endpoint: UInt64 = 7
-}
+/// The endpoint init serves, in the first slot after its initial capabilities.
+let endpoint = Capability(slot: 7)
 
 /// The numbers in the argument string.
 func numbers(_ text: [UInt8]) -> [Int] {
@@ -33,31 +32,29 @@ guard given.count == 2 else {
 }
 let core = given[0], coreCount = UInt64(given[1])
 
-// Type numbers as Core/Sources/Capabilities/CapabilityType.swift has them, and what
-// each slot must hold.
-let cnode: UInt64 = 4, ram: UInt64 = 1, dispatcher: UInt64 = 9, irq: UInt64 = 11, ioPorts: UInt64 = 12
-let kernel: UInt64 = 13, notify: UInt64 = 14, endpoint: UInt64 = 10
-var expected: [(slot: UInt64, type: UInt64, name: String)] = [
-    (0, cnode, "cnode"), (1, ram, "ram"), (2, dispatcher, "dispatcher"), (3, notify, "notify"), (4, kernel, "kernel"),
+// What each slot must hold (`InitialSlot`).
+var expected: [(slot: UInt32, type: CapabilityType, name: String)] = [
+    (InitialSlot.rootCNode, .cnode, "cnode"), (InitialSlot.ram, .physicalRAM, "ram"),
+    (InitialSlot.dispatcher, .dispatcher, "dispatcher"), (InitialSlot.notify, .notify, "notify"),
+    (InitialSlot.kernel, .kernel, "kernel"),
 ]
-if core == 0 { expected += [(5, ioPorts, "io ports"), (6, irq, "interrupts")] }
+if core == 0 { expected += [(InitialSlot.ioPorts, .ioPortRange, "io ports"), (InitialSlot.interrupts, .irq, "interrupts")] }
 var names: [String] = []
 for (slot, type, name) in expected {
-    let found = invoke(slot, CapabilityOperation.identify.rawValue)
-    guard found.status == 0, found.value & 0xFF == type else {
-        print("init on core \(core): slot \(slot) should hold \(name), found type \(found.value & 0xFF) (status \(found.status))")
+    let found = Capability(slot: slot).type
+    guard found == type else {
+        print("init on core \(core): slot \(slot) should hold \(name), found type \(found.rawValue)")
         exit(1)
     }
     names.append(name)
 }
-for slot in UInt64(expected.count)..<16 where invoke(slot, CapabilityOperation.identify.rawValue).value & 0xFF != 0 {
+for slot in UInt32(expected.count)..<16 where Capability(slot: slot).type != .null {
     print("init on core \(core): slot \(slot) should be empty")
     exit(1)
 }
 
-let made = invoke(1, CapabilityOperation.retype.rawValue, endpoint, 0, 1, Slot.endpoint)
-guard made.status == 0 else {
-    print("init on core \(core): no endpoint (status \(made.status))")
+do throws(InvocationStatus) { try Capability.ram.retype(to: .endpoint, into: endpoint) } catch {
+    print("init on core \(core): no endpoint (\(error))")
     exit(1)
 }
 var line = "init on core \(core) of \(coreCount):"
@@ -66,5 +63,8 @@ print(line)
 
 var messages = 0
 let waitset = Waitset()
-waitset.add(endpoint: Slot.endpoint) { _ in messages += 1 }
+do throws(InvocationStatus) { try waitset.add(endpoint: endpoint) { _ in messages += 1 } } catch {
+    print("init on core \(core): cannot serve its endpoint (\(error))")
+    exit(1)
+}
 while true { waitset.dispatch() }

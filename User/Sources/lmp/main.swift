@@ -23,90 +23,139 @@
 import SwordfishUser
 import UserRuntimeC
 
-func timestamp() -> UInt64 { user_timestamp() }
-
-let endpointType: UInt64 = 10, ramType: UInt64 = 1
-let slotEmpty: UInt64 = 35, endpointFull: UInt64 = 48, endpointEmpty: UInt64 = 49
-var buffer: [UInt64] = [0, 0, 0]
+/// The endpoint each side receives on, where the capability of a message goes, and the
+/// peer's endpoint (given by the kernel's test).
+let endpoint = Capability(slot: 2), arrived = Capability(slot: 3), peer = Capability(slot: 4)
 
 func makeEndpoint() {
-    let made = invoke(1, CapabilityOperation.retype.rawValue, endpointType, 0, 1, 2)
-    guard made.status == 0 else { print("lmp: retype to endpoint: \(made.status)"); exit(1) }
+    do throws(InvocationStatus) { try Capability.ram.retype(to: .endpoint, into: endpoint) } catch {
+        print("lmp: retype to endpoint: \(error)")
+        exit(1)
+    }
 }
 
-/// Receives on slot 2 (capability into slot 3), sleeping while the endpoint is empty.
-func receive() -> UInt64 {
+/// Receives on the endpoint (a capability goes to `arrived`), sleeping while it is empty.
+func receive() throws(InvocationStatus) -> [UInt64] {
     while true {
-        let status = buffer.withUnsafeMutableBufferPointer { words in
-            invoke(2, 7, 3, UInt64(UInt(bitPattern: words.baseAddress))).status
+        do throws(InvocationStatus) {
+            return try endpoint.receive(capabilityDestination: arrived)
+        } catch .endpointEmpty {
+            try endpoint.wait()
         }
-        if status != endpointEmpty { return status }
-        let waited = invoke(2, 8).status
-        if waited != 0 { return waited }
+    }
+}
+
+/// Words for a message line.
+func list(_ words: [UInt64]?) -> String {
+    guard let words else { return "nothing" }
+    var text = "["
+    for (i, word) in words.enumerated() { text += (i == 0 ? "" : " ") + String(word) }
+    return text + "]"
+}
+
+/// Sends `word` to the peer, yielding while its endpoint is full.
+func sendToPeer(_ word: UInt64) {
+    while true {
+        do throws(InvocationStatus) {
+            return try peer.send((word, 0, 0))
+        } catch .endpointFull {
+            yield()
+        } catch {
+            print("lmp: send: \(error)")
+            exit(1)
+        }
+    }
+}
+
+/// Makes this domain the endpoint's receiver (the kernel takes the first receive as the
+/// claim) while nothing can be there yet.
+func claimEndpoint() {
+    do throws(InvocationStatus) {
+        _ = try endpoint.receive()
+        print("lmp: a message before any sender")
+        exit(1)
+    } catch .endpointEmpty {
+    } catch {
+        print("lmp: first receive: \(error)")
+        exit(1)
     }
 }
 
 let role = arguments
 if role == Array("server".utf8) {
     makeEndpoint()
-    let first = receive()
-    let capability = invoke(3, CapabilityOperation.identify.rawValue)
-    guard first == 0, buffer == [1, 2, 3], capability.status == 0, capability.value & 0xFF == ramType else {
-        print("lmp: first message \(first) [\(buffer[0]) \(buffer[1]) \(buffer[2])], capability \(capability.status) \(capability.value & 0xFF)")
+    let words = try? receive()
+    guard words == [1, 2, 3], arrived.type == .physicalRAM else {
+        print("lmp: first message \(list(words)), capability type \(arrived.type.rawValue)")
         exit(1)
     }
     for _ in 0..<200 { yield() }
     exit(0)
 } else if role == Array("client".utf8) {
-    let first = invoke(2, 6, 1, 2, 3, 1)                         // words 1, 2, 3 and the RAM capability
-    var sent = first.status == 0 ? 1 : 0
-    var last: UInt64 = first.status
-    while last == 0 && sent < 16 {
-        last = invoke(2, 6, UInt64(sent + 1), 0, 0, UInt64.max).status
-        if last == 0 { sent += 1 }
+    // Words 1, 2, 3 and the RAM capability; then more until the endpoint is full.
+    var sent = 0
+    var refusal: InvocationStatus? = nil
+    do throws(InvocationStatus) {
+        try endpoint.send((1, 2, 3), capability: .ram)
+        sent = 1
+        while sent < 16 {
+            try endpoint.send((UInt64(sent + 1), 0, 0))
+            sent += 1
+        }
+    } catch {
+        refusal = error
     }
-    if last != endpointFull { print("lmp: after \(sent) sends the endpoint answered \(last), not full") }
+    if refusal != .endpointFull { print("lmp: after \(sent) sends the endpoint answered \(refusal.map { "\($0)" } ?? "nothing"), not full") }
     for _ in 0..<100 { yield() }
-    exit(first.status == 0 && last == endpointFull ? 0 : 1)
+    exit(sent >= 1 && refusal == .endpointFull ? 0 : 1)
 } else if role == Array("revoker".utf8) {
     makeEndpoint()
-    let status = buffer.withUnsafeMutableBufferPointer { invoke(2, 7, UInt64.max, UInt64(UInt(bitPattern: $0.baseAddress))).status }
-    guard status == endpointEmpty else { print("lmp: first receive \(status)"); exit(1) }
+    claimEndpoint()
     for _ in 0..<50 { yield() }
-    let revoke = invoke(2, CapabilityOperation.revoke.rawValue)
-    let delete = invoke(2, CapabilityOperation.delete.rawValue)
-    exit(revoke.status == 0 && delete.status == 0 ? 0 : 1)
+    do throws(InvocationStatus) {
+        try endpoint.revoke()
+        try endpoint.delete()
+    } catch {
+        print("lmp: revoke and delete: \(error)")
+        exit(1)
+    }
+    exit(0)
 } else if role == Array("late-client".utf8) {
     for _ in 0..<100 { yield() }
-    let status = invoke(2, 6, 7, 7, 7, UInt64.max).status
-    if status != slotEmpty { print("lmp: send to a revoked endpoint answered \(status)") }
-    exit(status == slotEmpty ? 0 : 1)
+    do throws(InvocationStatus) {
+        try endpoint.send((7, 7, 7))
+        print("lmp: a send to a revoked endpoint went through")
+        exit(1)
+    } catch {
+        if error != .slotEmpty { print("lmp: send to a revoked endpoint answered \(error)") }
+        exit(error == .slotEmpty ? 0 : 1)
+    }
 }
 if role == Array("buffer-server".utf8) {
     // A writable page at `window` and a read-only mapping of another frame right after
     // it, in the 2 MiB at 1 TiB (slots 5–7 the tables, 8 and 9 the frames, 10 the
-    // read-only copy).
+    // read-only copy). Receive is the only invocation that writes to user memory, and
+    // it takes its buffer as a raw address, so this role uses the raw form.
     let window: UInt64 = 2 << 39
-    let read: UInt64 = 1, write: UInt64 = 2
-    let map = CapabilityOperation.map.rawValue
-    let table = makePageTable(from: 1, into: 5, pml4Entry: 2)
-    let writable = invoke(1, CapabilityOperation.retype.rawValue, 2, 4096, 1, 8)
-    let readOnly = invoke(1, CapabilityOperation.retype.rawValue, 2, 4096, 1, 9)
-    let minted = invoke(9, CapabilityOperation.mint.rawValue, 10, read, 0)
-    let first = invoke(7, map, 0, 8, read | write)
-    let second = invoke(7, map, 1, 10, read)
-    guard table == 0, writable.status == 0, readOnly.status == 0, minted.status == 0, first.status == 0, second.status == 0 else {
-        print("lmp: setting up the buffers answered \(table) \(writable.status) \(readOnly.status) \(minted.status) \(first.status) \(second.status)")
+    let writable = Capability(slot: 8), readOnly = Capability(slot: 10)
+    do throws(InvocationStatus) {
+        let table = try makePageTable(from: .ram, into: 5, pml4Entry: 2)
+        try Capability.ram.retype(to: .frame, size: 4096, into: writable)
+        try Capability.ram.retype(to: .frame, size: 4096, into: Capability(slot: 9))
+        try Capability(slot: 9).mint(to: readOnly, rights: [.read])
+        try table.map(writable, at: 0, rights: [.read, .write])
+        try table.map(readOnly, at: 1, rights: [.read])
+    } catch {
+        print("lmp: setting up the buffers: \(error)")
         exit(1)
     }
     for offset in stride(from: UInt64(0), to: 4096, by: 8) { user_write(window + offset, 0xB0FF_0000 + offset) }
     makeEndpoint()
-    // The first receive makes this domain the endpoint's receiver; then sleep until the
-    // client's first message is there.
-    let empty = invoke(2, 7, 3, window).status
-    let waited = invoke(2, 8).status
-    guard empty == endpointEmpty, waited == 0 else { print("lmp: first receive \(empty), wait \(waited)"); exit(1) }
-    let badBuffer: UInt64 = 51
+    claimEndpoint()
+    do throws(InvocationStatus) { try endpoint.wait() } catch {                   // until the client's first message is there
+        print("lmp: wait: \(error)")
+        exit(1)
+    }
     let refused: [(String, UInt64)] = [
         ("read-only", window + 4096), ("straddling into read-only", window + 4096 - 16),
         ("kernel", 0x10_0000), ("upper half", 0xFFFF_8000_0000_0000), ("unmapped", 0x0000_7000_0000_0000),
@@ -114,22 +163,25 @@ if role == Array("buffer-server".utf8) {
     ]
     var failed = false
     for (what, address) in refused {
-        let status = invoke(2, 7, 3, address).status
-        if status != badBuffer { print("lmp: receive into a \(what) buffer answered \(status), not badBuffer"); failed = true }
+        let status = Capability.invokeRaw(endpoint.address.encoded, CapabilityOperation.receive.rawValue, arrived.address.encoded, address).status
+        if status != InvocationStatus.badBuffer.rawValue {
+            print("lmp: receive into a \(what) buffer answered \(status), not badBuffer")
+            failed = true
+        }
     }
     for offset in stride(from: UInt64(0), to: 4096, by: 8) where user_read(window + offset) != 0xB0FF_0000 + offset {
-        print("lmp: a refused receive changed the word at +\(offset)"); failed = true
+        print("lmp: a refused receive changed the word at +\(offset)")
+        failed = true
     }
     for offset in stride(from: UInt64(0), to: 4096, by: 8) where user_read(window + 4096 + offset) != 0 {
-        print("lmp: a refused receive wrote to the read-only page at +\(offset)"); failed = true
+        print("lmp: a refused receive wrote to the read-only page at +\(offset)")
+        failed = true
     }
-    if invoke(3, CapabilityOperation.identify.rawValue).value & 0xFF != 0 { print("lmp: a refused receive filled slot 3"); failed = true }
+    if arrived.type != .null { print("lmp: a refused receive filled the capability slot"); failed = true }
     // The message is still there, whole.
-    let status = invoke(2, 7, 3, window).status
-    let words = [user_read(window), user_read(window + 8), user_read(window + 16)]
-    let capability = invoke(3, CapabilityOperation.identify.rawValue).value & 0xFF
-    guard status == 0, words == [1, 2, 3], capability == ramType else {
-        print("lmp: the good receive answered \(status), words [\(words[0]) \(words[1]) \(words[2])], capability type \(capability)")
+    let words = try? endpoint.receive(capabilityDestination: arrived)
+    guard words == [1, 2, 3], arrived.type == .physicalRAM else {
+        print("lmp: the good receive got \(list(words)), capability type \(arrived.type.rawValue)")
         exit(1)
     }
     for _ in 0..<200 { yield() }
@@ -138,27 +190,26 @@ if role == Array("buffer-server".utf8) {
 if role == Array("pong".utf8) {
     makeEndpoint()
     while true {
-        guard receive() == 0 else { exit(1) }
-        if buffer[0] == 0 { exit(0) }
-        while invoke(4, 6, buffer[0], 0, 0, UInt64.max).status != 0 { yield() }
+        guard let words = try? receive() else { exit(1) }
+        if words[0] == 0 { exit(0) }
+        sendToPeer(words[0])
     }
 } else if role.starts(with: Array("ping ".utf8)) {
     var rounds = 0
     for byte in role.dropFirst(5) where byte >= 48 && byte <= 57 { rounds = rounds * 10 + Int(byte - 48) }
     guard rounds > 0 else { exit(2) }
     makeEndpoint()
-    let status = buffer.withUnsafeMutableBufferPointer { invoke(2, 7, UInt64.max, UInt64(UInt(bitPattern: $0.baseAddress))).status }
-    guard status == endpointEmpty else { exit(1) }
-    while invoke(4, CapabilityOperation.identify.rawValue).value & 0xFF != endpointType { yield() }
+    claimEndpoint()
+    while peer.type != .endpoint { yield() }
     var samples: [UInt64] = []
     samples.reserveCapacity(rounds)
     for round in 0..<(rounds + rounds / 10) {
-        let start = timestamp()
-        while invoke(4, 6, UInt64(round + 1), 0, 0, UInt64.max).status != 0 { yield() }
-        guard receive() == 0, buffer[0] == UInt64(round + 1) else { exit(1) }
-        if round >= rounds / 10 { samples.append(timestamp() &- start) }       // after the warm-up
+        let start = user_timestamp()
+        sendToPeer(UInt64(round + 1))
+        guard let words = try? receive(), words[0] == UInt64(round + 1) else { exit(1) }
+        if round >= rounds / 10 { samples.append(user_timestamp() &- start) }       // after the warm-up
     }
-    while invoke(4, 6, 0, 0, 0, UInt64.max).status != 0 { yield() }
+    sendToPeer(0)
     samples.sort()
     print("BENCH name=same-core-roundtrip unit=cycles median=\(samples[samples.count / 2]) p99=\(samples[samples.count * 99 / 100]) samples=\(samples.count)")
     exit(0)

@@ -13,6 +13,28 @@
 import SwordfishUser
 import UserRuntimeC
 
+/// What `body`'s invocations were refused with, nil if all went through.
+func refusal<Result>(_ body: @autoclosure () throws(InvocationStatus) -> Result) -> InvocationStatus? {
+    do throws(InvocationStatus) {
+        _ = try body()
+        return nil
+    } catch {
+        return error
+    }
+}
+
+/// Prints what each step answered and exits 0 only if each answered as expected.
+func expect(_ results: [(String, InvocationStatus?, InvocationStatus?)]) -> Never {
+    var line = "probe:"
+    var good = true
+    for (what, got, wanted) in results {
+        line += " " + what + " " + (got.map { $0.name } ?? "ok")
+        if got != wanted { good = false; line += " (expected " + (wanted.map { $0.name } ?? "ok") + ")" }
+    }
+    print(line)
+    exit(good ? 0 : 1)
+}
+
 /// At the same virtual address in every domain running this program; each domain has
 /// its own frame behind it.
 nonisolated(unsafe) var marker: UInt64 = 0
@@ -26,109 +48,98 @@ else if what == Array("privileged".utf8) { user_halt() }
 else if what == Array("bad-syscall".utf8) {
     let result = SystemCall.raw(9999)
     print("probe: system call 9999 answered \(result.status)")
-    exit(result.status == SystemCall.Status.invalidSystemCall.rawValue ? 0 : 1)
+    exit(result.status == SystemCallStatus.invalidSystemCall.rawValue ? 0 : 1)
 } else if what == Array("bad-pointer".utf8) {
-    let kernel = SystemCall.raw(SystemCall.print, 0x10_0000, 16)
-    let unmapped = SystemCall.raw(SystemCall.print, 0x0000_7000_0000_0000, 16)
-    let huge = SystemCall.raw(SystemCall.print, 0x80_0000_0000, 1 << 40)
-    print("probe: bad pointers answered \(kernel.status) \(unmapped.status) \(huge.status)")
-    let bad = SystemCall.Status.badAddress.rawValue
-    exit(kernel.status == bad && unmapped.status == bad && huge.status == SystemCall.Status.badLength.rawValue ? 0 : 1)
+    let print = SystemCallNumber.print.rawValue
+    let kernel = SystemCall.raw(print, 0x10_0000, 16)
+    let unmapped = SystemCall.raw(print, 0x0000_7000_0000_0000, 16)
+    let huge = SystemCall.raw(print, 0x80_0000_0000, 1 << 40)
+    Swift.print("probe: bad pointers answered \(kernel.status) \(unmapped.status) \(huge.status)")
+    let bad = SystemCallStatus.badAddress.rawValue
+    exit(kernel.status == bad && unmapped.status == bad && huge.status == SystemCallStatus.badLength.rawValue ? 0 : 1)
 } else if what == Array("cap-wrong-type".utf8) {
-    // Slot 0 is a CNode: it cannot be retyped into a frame (retypeNotAllowed = 39).
-    let result = invoke(0, CapabilityOperation.retype.rawValue, 2 /* frame */, 4096, 1, 5)
-    exit(result.status == 39 ? 0 : 1)
+    // Slot 0 is a CNode: it cannot be retyped into a frame.
+    expect([("retype a CNode into a frame", refusal(try Capability.rootCNode.retype(to: .frame, size: 4096, into: Capability(slot: 5))),
+             .retypeNotAllowed)])
 } else if what == Array("cap-rights".utf8) {
     // A frame from the RAM; a read-only copy of it; then an attempt to mint all rights
     // back from that copy: rights only shrink, so the last copy is read-only too.
-    let read: UInt64 = 1, all: UInt64 = 0xF
-    let frame = invoke(1, CapabilityOperation.retype.rawValue, 2, 4096, 1, 4)
-    guard frame.status == 0 else { print("probe: retype \(frame.status)"); exit(1) }
-    let first = invoke(4, CapabilityOperation.mint.rawValue, 2, read, 0)
-    let second = invoke(2, CapabilityOperation.mint.rawValue, 3, all, 0)
-    let identified = invoke(3, CapabilityOperation.identify.rawValue)
-    print("probe: mint \(first.status) \(second.status), identify \(identified.status) rights \((identified.value >> 8) & 0xFF)")
-    exit(first.status == 0 && second.status == 0 && identified.status == 0 && (identified.value >> 8) & 0xFF == read ? 0 : 1)
+    let frame = Capability(slot: 4), readOnly = Capability(slot: 2), again = Capability(slot: 3)
+    let made = refusal(try Capability.ram.retype(to: .frame, size: 4096, into: frame))
+    let first = refusal(try frame.mint(to: readOnly, rights: [.read]))
+    let second = refusal(try readOnly.mint(to: again, rights: .all))
+    let rights = (try? again.identify())?.rights
+    if rights != [.read] { print("probe: the last copy has rights \(rights?.rawValue ?? 0xFF), not read only"); exit(1) }
+    expect([("retype", made, nil), ("mint read-only", first, nil), ("mint all from it", second, nil)])
 } else if what == Array("cap-overlap".utf8) {
-    // All 64 KiB of RAM into one frame, then another frame from the same RAM: no room
-    // (regionExhausted = 44) — two live objects never overlap.
-    let first = invoke(1, CapabilityOperation.retype.rawValue, 2, 65536, 1, 4)
-    let second = invoke(1, CapabilityOperation.retype.rawValue, 2, 4096, 1, 5)
-    print("probe: retype \(first.status), overlapping retype \(second.status)")
-    exit(first.status == 0 && second.status == 44 ? 0 : 1)
+    // All of the RAM into one frame, then another frame from the same RAM: no room —
+    // two live objects never overlap.
+    expect([("all of the RAM", refusal(try Capability.ram.retype(to: .frame, size: DomainRAM.bytes, into: Capability(slot: 4))), nil),
+            ("one more page", refusal(try Capability.ram.retype(to: .frame, size: 4096, into: Capability(slot: 5))), .regionExhausted)])
 } else if what == Array("cap-bad-slot".utf8) {
-    // Copying from an empty slot (slotEmpty = 35), a slot past the CNode (invalidSlot =
-    // 33), a malformed address (badAddress = 17), an unknown operation (16).
-    let empty = invoke(9, CapabilityOperation.copy.rawValue, 10)
-    let past = invoke(1000, CapabilityOperation.identify.rawValue)
-    let malformed = invoke(1 << 40, CapabilityOperation.identify.rawValue)
-    let unknown = invoke(1, 77)
-    print("probe: \(empty.status) \(past.status) \(malformed.status) \(unknown.status)")
-    exit(empty.status == 35 && past.status == 33 && malformed.status == 17 && unknown.status == 16 ? 0 : 1)
+    // Copying from an empty slot, a slot past the CNode, a malformed address (raw: the
+    // typed API cannot make one), an unknown operation.
+    let identify = CapabilityOperation.identify.rawValue
+    expect([("copy from an empty slot", refusal(try Capability(slot: 9).copy(to: Capability(slot: 10))), .slotEmpty),
+            ("identify past the CNode", refusal(try Capability(slot: 1000).identify()), .invalidSlot),
+            ("a malformed address", InvocationStatus(rawValue: Capability.invokeRaw(1 << 40, identify).status), .badAddress),
+            ("operation 77", InvocationStatus(rawValue: Capability.invokeRaw(1, 77).status), .unknownOperation)])
 } else if what.starts(with: Array("map-".utf8)) {
     // A page table for the 2 MiB at 1 TiB (PML4 entry 2, untouched by the program's
     // own layout) in slots 3–5, a frame in slot 6, mapped read-write at `window`.
     let window: UInt64 = 2 << 39
-    let map = CapabilityOperation.map.rawValue, unmap = CapabilityOperation.unmap.rawValue
-    let read: UInt64 = 1, write: UInt64 = 2
-    let table = makePageTable(from: 1, into: 3, pml4Entry: 2)
-    let frame = invoke(1, CapabilityOperation.retype.rawValue, 2 /* frame */, 4096, 1, 6)
-    let mapped = invoke(5, map, 0, 6, read | write)
-    guard table == 0, frame.status == 0, mapped.status == 0 else {
-        print("probe: setting up the window answered \(table) \(frame.status) \(mapped.status)")
+    let frame = Capability(slot: 6), copy = Capability(slot: 7)
+    let table: Capability
+    do throws(InvocationStatus) {
+        table = try makePageTable(from: .ram, into: 3, pml4Entry: 2)
+        try Capability.ram.retype(to: .frame, size: 4096, into: frame)
+        try table.map(frame, at: 0, rights: [.read, .write])
+    } catch {
+        print("probe: setting up the window: \(error)")
         exit(1)
     }
     if what == Array("map-double".utf8) {
-        // The same copy again, elsewhere: alreadyMapped (60). Another copy maps fine.
-        let again = invoke(5, map, 1, 6, read)
-        let copy = invoke(6, CapabilityOperation.copy.rawValue, 7)
-        let other = invoke(5, map, 1, 7, read)
-        print("probe: double mapping \(again.status), copy \(copy.status) \(other.status)")
-        exit(again.status == 60 && copy.status == 0 && other.status == 0 ? 0 : 1)
+        // The same copy again, elsewhere, is refused; another copy maps fine.
+        expect([("the same copy again", refusal(try table.map(frame, at: 1)), .alreadyMapped),
+                ("a copy", refusal(try frame.copy(to: copy)), nil),
+                ("the copy", refusal(try table.map(copy, at: 1)), nil)])
     } else if what == Array("map-occupied".utf8) {
-        // Another frame into the entry in use: entryOccupied (58).
-        let second = invoke(1, CapabilityOperation.retype.rawValue, 2, 4096, 1, 7)
-        let occupied = invoke(5, map, 0, 7, read)
-        print("probe: occupied entry \(occupied.status)")
-        exit(second.status == 0 && occupied.status == 58 ? 0 : 1)
+        // Another frame into the entry in use.
+        expect([("another frame", refusal(try Capability.ram.retype(to: .frame, size: 4096, into: copy)), nil),
+                ("into the entry in use", refusal(try table.map(copy, at: 0)), .entryOccupied)])
     } else if what == Array("map-refusals".utf8) {
-        // RAM into a page table, a page table into the PML4 (wrongType 37); the kernel's
-        // slot 0 and the upper half of the PML4 (entryReserved 57); entry 512
-        // (entryOutOfRange 56); a read-only copy mapped writable (insufficientRights
-        // 38); an empty entry unmapped (entryEmpty 59); an 8 KiB frame (pageSizeMismatch
-        // 61); map invoked on a frame (wrongType 37).
-        let ram = invoke(5, map, 1, 1, read)
-        let level = invoke(ownPML4, map, 3, 5, 0)
-        let pdpt = invoke(1, CapabilityOperation.retype.rawValue, 6, 0, 1, 8)
-        let kernelSlot = invoke(ownPML4, map, 0, 8, 0)
-        let upperHalf = invoke(ownPML4, map, 256, 8, 0)
-        let range = invoke(5, map, 512, 7, read)
-        let readOnly = invoke(6, CapabilityOperation.mint.rawValue, 9, read, 0)
-        let writable = invoke(5, map, 1, 9, read | write)
-        let empty = invoke(5, unmap, 1)
-        let big = invoke(1, CapabilityOperation.retype.rawValue, 2, 8192, 1, 10)
-        let tooBig = invoke(5, map, 1, 10, read)
-        let notTable = invoke(6, map, 1, 9, read)
-        print("probe: refusals \(ram.status) \(level.status) \(kernelSlot.status) \(upperHalf.status) \(range.status) \(writable.status) \(empty.status) \(tooBig.status) \(notTable.status)")
-        exit(ram.status == 37 && level.status == 37 && pdpt.status == 0 && kernelSlot.status == 57
-             && upperHalf.status == 57 && range.status == 56 && readOnly.status == 0 && writable.status == 38
-             && empty.status == 59 && big.status == 0 && tooBig.status == 61 && notTable.status == 37 ? 0 : 1)
+        // RAM into a page table, a page table into the PML4; the kernel's slot 0 and
+        // the upper half of the PML4; entry 512; a read-only copy mapped writable; an
+        // empty entry unmapped; an 8 KiB frame; map invoked on a frame.
+        let pdpt = Capability(slot: 8), readOnly = Capability(slot: 9), big = Capability(slot: 10)
+        expect([("RAM", refusal(try table.map(.ram, at: 1)), .wrongType),
+                ("a page table into the PML4", refusal(try Capability.ownPML4.map(Capability(slot: 5), at: 3)), .wrongType),
+                ("a PDPT", refusal(try Capability.ram.retype(to: .pdpt, into: pdpt)), nil),
+                ("into the kernel's slot", refusal(try Capability.ownPML4.map(pdpt, at: 0)), .entryReserved),
+                ("into the upper half", refusal(try Capability.ownPML4.map(pdpt, at: 256)), .entryReserved),
+                ("entry 512", refusal(try table.map(copy, at: 512)), .entryOutOfRange),
+                ("a read-only copy", refusal(try frame.mint(to: readOnly, rights: [.read])), nil),
+                ("mapped writable", refusal(try table.map(readOnly, at: 1, rights: [.read, .write])), .insufficientRights),
+                ("unmap an empty entry", refusal(try table.unmap(at: 1)), .entryEmpty),
+                ("an 8 KiB frame", refusal(try Capability.ram.retype(to: .frame, size: 8192, into: big)), nil),
+                ("mapped into a page", refusal(try table.map(big, at: 1)), .pageSizeMismatch),
+                ("map on a frame", refusal(try frame.map(readOnly, at: 1)), .wrongType)])
     } else if what == Array("map-write-unmap".utf8) {
         // Write through the mapping, unmap it, map the same frame one page further on:
         // the value is there.
         user_write(window, 0x5EED_F00D)
-        let unmapped = invoke(5, unmap, 0)
-        let remapped = invoke(5, map, 1, 6, read)
+        let unmapped = refusal(try table.unmap(at: 0))
+        let remapped = refusal(try table.map(frame, at: 1))
         let seen = user_read(window + 4096)
-        print("probe: unmap \(unmapped.status), map again \(remapped.status), read \(seen == 0x5EED_F00D)")
-        exit(unmapped.status == 0 && remapped.status == 0 && seen == 0x5EED_F00D ? 0 : 1)
+        if seen != 0x5EED_F00D { print("probe: read \(seen) through the new mapping"); exit(1) }
+        expect([("unmap", unmapped, nil), ("map again", remapped, nil)])
     } else if what == Array("map-revoked".utf8) {
         // Revoking the frame through another copy takes the mapped copy, and its
         // mapping, away: the next write faults and stops this domain.
         user_write(window, 1)
-        let copy = invoke(6, CapabilityOperation.copy.rawValue, 7)
-        let revoked = invoke(7, CapabilityOperation.revoke.rawValue)
-        print("probe: copy \(copy.status), revoke \(revoked.status); writing to the revoked page")
+        let copied = refusal(try frame.copy(to: copy))
+        let revoked = refusal(try copy.revoke())
+        print("probe: copy \(copied.map { $0.name } ?? "ok"), revoke \(revoked.map { $0.name } ?? "ok"); writing to the revoked page")
         user_write(window, 2)
         print("probe: the write to a revoked page went through")
         exit(1)
@@ -137,17 +148,20 @@ else if what == Array("bad-syscall".utf8) {
     // A `syscall` in the last two bytes of the user half: its return address is the
     // first non-canonical one. The kernel must stop the domain, not `iretq` there.
     let last: UInt64 = 0x0000_7FFF_FFFF_F000
-    let types: [UInt64] = [6, 7, 8]              // PDPT, page directory, page table
-    var parent = ownPML4
-    var statuses: [UInt64] = []
-    for (index, type) in types.enumerated() {
-        statuses.append(invoke(1, CapabilityOperation.retype.rawValue, type, 0, 1, 3 + UInt64(index)).status)
-        statuses.append(invoke(parent, CapabilityOperation.map.rawValue, index == 0 ? 255 : 511, 3 + UInt64(index)).status)
-        parent = 3 + UInt64(index)
+    do throws(InvocationStatus) {
+        var parent = Capability.ownPML4
+        for (index, type) in [CapabilityType.pdpt, .pageDirectory, .pageTable].enumerated() {
+            let table = Capability(slot: 3 + UInt32(index))
+            try Capability.ram.retype(to: type, into: table)
+            try parent.map(table, at: index == 0 ? 255 : 511)
+            parent = table
+        }
+        try Capability.ram.retype(to: .frame, size: 4096, into: Capability(slot: 6))
+        try parent.map(Capability(slot: 6), at: 511, rights: [.read, .write, .execute])
+    } catch {
+        print("probe: setting up the last page: \(error)")
+        exit(1)
     }
-    statuses.append(invoke(1, CapabilityOperation.retype.rawValue, 2, 4096, 1, 6).status)
-    statuses.append(invoke(5, CapabilityOperation.map.rawValue, 511, 6, 7 /* read, write, execute */).status)
-    guard statuses.allSatisfy({ $0 == 0 }) else { print("probe: setting up the last page failed"); exit(1) }
     user_write(last + 0xFF8, 0x050F_0000_0000_0000)          // bytes 0F 05 (syscall) at the page's end
     user_call(last + 0xFFE)
     print("probe: returned to a non-canonical address")
@@ -155,13 +169,16 @@ else if what == Array("bad-syscall".utf8) {
 } else if what == Array("block-not-held".utf8) {
     // The domain holds no copy of the RAM block its address space was made from (a
     // revoke through one would take the kernel's copy too).
-    let block = invoke(capabilityAddress(root: 63, leaf: 0), CapabilityOperation.identify.rawValue)
-    exit(block.status == 0 && block.value & 0xFF == 0 ? 0 : 1)
+    let block = Capability(.leaf(InitialSlot.addressSpace, InitialSlot.addressSpaceRAM))
+    let identity = try? block.identify()
+    exit(identity?.type == .null ? 0 : 1)
 } else if what == Array("cnode-copy".utf8) {
     // A copy of its own root CNode's capability: the domain's end must still destroy
     // the CNode (the kernel's leak checks after the tests notice if not).
-    let copied = invoke(0, CapabilityOperation.copy.rawValue, 20)
-    exit(copied.status == 0 ? 0 : 1)
+    let copy = Capability(slot: 20)
+    let copied = refusal(try Capability.rootCNode.copy(to: copy))
+    if copied == nil && copy.type != .cnode { print("probe: the copy holds type \(copy.type.rawValue)"); exit(1) }
+    expect([("copy of the root CNode", copied, nil)])
 } else if what == Array("direction-flag".utf8) {
     // Spins with DF set until the timer has preempted it at least twice (each time the
     // kernel ran with the flag cleared, or its string copies would have run backwards),

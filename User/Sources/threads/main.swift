@@ -199,16 +199,21 @@ func fault() {
 func demandPaging() {
     // A page table for the 2 MiB at 1.5 TiB (PML4 entry 3) in slots 8–10, nothing mapped.
     let window: UInt64 = 3 << 39
-    guard makePageTable(from: 1, into: 8, pml4Entry: 3) == 0 else { fail("demand-paging: no page table") }
-    var nextSlot: UInt64 = 11
+    guard let table = try? makePageTable(from: .ram, into: 8, pml4Entry: 3) else { fail("demand-paging: no page table") }
+    var nextSlot: UInt32 = 11
     var handled: [UInt64] = []
     Thread.pageFaultHandler = { address in
         guard address >= window, address < window + (2 << 20) else { return false }
-        let frame = invoke(1, retype, 2 /* frame */, 4096, 1, nextSlot)
-        let mapped = invoke(10, CapabilityOperation.map.rawValue, (address >> 12) & 511, nextSlot, 3 /* read, write */)
+        let frame = Capability(slot: nextSlot)
         nextSlot += 1
         handled.append(address & ~0xFFF)
-        return frame.status == 0 && mapped.status == 0
+        do throws(InvocationStatus) {
+            try Capability.ram.retype(to: .frame, size: 4096, into: frame)
+            try table.map(frame, at: Int((address >> 12) & 511), rights: [.read, .write])
+            return true
+        } catch {
+            return false
+        }
     }
     func page(_ index: UInt64) -> UInt64 { window + index * 4096 + 8 }
     for index in UInt64(0)..<3 { user_write(page(index), 100 + index) }          // the first thread
@@ -232,18 +237,18 @@ func badCalls() {
             bytes.storeBytes(of: 0x0000_0080_0001_0000 as UInt64, toByteOffset: 128, as: UInt64.self)   // RSP
             bytes.storeBytes(of: 0x1F80 as UInt32, toByteOffset: 176 + 24, as: UInt32.self)             // MXCSR
             spoil(bytes)
-            return SystemCall.raw(SystemCall.resume, UInt64(UInt(bitPattern: bytes.baseAddress))).status
+            return SystemCall.raw(SystemCallNumber.resume.rawValue, UInt64(UInt(bitPattern: bytes.baseAddress))).status
         }
     }
     let nonCanonical = resume { $0.storeBytes(of: 0x0000_8000_0000_0000 as UInt64, toByteOffset: 120, as: UInt64.self) }
     let nonCanonicalStack = resume { $0.storeBytes(of: 0x0000_8000_0000_1000 as UInt64, toByteOffset: 128, as: UInt64.self) }
     let reservedMXCSR = resume { $0.storeBytes(of: 0xFFFF_1F80 as UInt32, toByteOffset: 176 + 24, as: UInt32.self) }
-    let unmapped = SystemCall.raw(SystemCall.resume, 0x7000_0000_0000).status
-    let noFault = SystemCall.raw(SystemCall.unhandledFault).status
-    let nothing = SystemCall.raw(SystemCall.wait).status
-    let bad = SystemCall.Status.badSaveArea.rawValue
-    guard nonCanonical == bad, nonCanonicalStack == bad, reservedMXCSR == bad, unmapped == SystemCall.Status.badAddress.rawValue,
-          noFault == SystemCall.Status.noFault.rawValue, nothing == SystemCall.Status.nothingToWaitFor.rawValue else {
+    let unmapped = SystemCall.raw(SystemCallNumber.resume.rawValue, 0x7000_0000_0000).status
+    let noFault = SystemCall.raw(SystemCallNumber.unhandledFault.rawValue).status
+    let nothing = SystemCall.raw(SystemCallNumber.wait.rawValue).status
+    let bad = SystemCallStatus.badSaveArea.rawValue
+    guard nonCanonical == bad, nonCanonicalStack == bad, reservedMXCSR == bad, unmapped == SystemCallStatus.badAddress.rawValue,
+          noFault == SystemCallStatus.noFault.rawValue, nothing == SystemCallStatus.nothingToWaitFor.rawValue else {
         fail("bad-calls: resume \(nonCanonical) \(nonCanonicalStack) \(reservedMXCSR) / \(unmapped), unhandledFault \(noFault), wait \(nothing)")
     }
 }
@@ -255,36 +260,41 @@ func badFrame() {
     fail("bad-frame: never preempted")
 }
 
-/// Deletes the capability in slot `leaf` of the address-space CNode (root slot 63);
-/// returning means the kernel let the domain go on.
+/// Slot `leaf` of the address-space CNode.
+func ownSlot(_ leaf: UInt32) -> Capability { Capability(.leaf(InitialSlot.addressSpace, leaf)) }
+
+/// Deletes the capability in slot `leaf` of the address-space CNode; returning means
+/// the kernel let the domain go on.
 func deleteOwn(leaf: UInt32) -> Never {
-    let deleted = invoke(capabilityAddress(root: 63, leaf: leaf), CapabilityOperation.delete.rawValue)
-    fail("still running after deleting leaf \(leaf) (status \(deleted.status))")
+    do throws(InvocationStatus) { try ownSlot(leaf).delete() } catch { fail("could not delete leaf \(leaf): \(error)") }
+    fail("still running after deleting leaf \(leaf)")
 }
 
 /// The dispatcher frame's capability: the last one spawn made in the address-space CNode.
 func dispatcherFrameSlot() -> UInt32 {
-    var slot: UInt32 = 3
-    while invoke(capabilityAddress(root: 63, leaf: slot + 1), identify).value & 0xFF != 0 { slot += 1 }
+    var slot = InitialSlot.firstMade
+    while ownSlot(slot + 1).type != .null { slot += 1 }
     return slot
 }
 
-let endpointType: UInt64 = 10, ramType: UInt64 = 1, noCapability = UInt64.max
-let retype: UInt64 = 1, identify: UInt64 = 0, send: UInt64 = 6
-
-/// Endpoints in slots `first ..< first + count`, made from the domain's RAM (slot 1).
-func makeEndpoints(at first: UInt64, count: UInt64) {
-    let made = invoke(1, retype, endpointType, 0, count, first)
-    guard made.status == 0 else { fail("retype to endpoints: status \(made.status)") }
+/// Endpoints in slots `first ..< first + count`, made from the domain's RAM.
+func makeEndpoints(at first: UInt32, count: Int) {
+    do throws(InvocationStatus) { try Capability.ram.retype(to: .endpoint, count: count, into: Capability(slot: first)) } catch {
+        fail("retype to endpoints: \(error)")
+    }
 }
 
-func sendUntilTaken(_ endpoint: UInt64, _ word: UInt64, capability: UInt64 = noCapability) {
+func sendUntilTaken(_ endpoint: Capability, _ word: UInt64, capability: Capability? = nil) {
     while true {
-        let status = invoke(endpoint, send, word, 0, 0, capability).status
-        if status == 0 { return }
-        guard status == 48 else { fail("send on \(endpoint): status \(status)") }   // full: let the server catch up
-        Thread.yield()
-        yield()
+        do throws(InvocationStatus) {
+            try endpoint.send((word, 0, 0), capability: capability)
+            return
+        } catch .endpointFull {
+            Thread.yield()                               // let the server catch up
+            yield()
+        } catch {
+            fail("send: \(error)")
+        }
     }
 }
 
@@ -292,21 +302,24 @@ func waitset() {
     makeEndpoints(at: 2, count: 2)
     let waitset = Waitset()
     var seen: [[UInt64]] = [[], []]
-    for (index, endpoint) in [UInt64(2), 3].enumerated() {
-        let status = waitset.add(endpoint: endpoint, capabilityDestination: 5) { message in
-            guard message.status == 0 else { fail("waitset: receive status \(message.status)") }
-            seen[index].append(message.words[0])
+    for (index, endpoint) in [Capability(slot: 2), Capability(slot: 3)].enumerated() {
+        do throws(InvocationStatus) {
+            try waitset.add(endpoint: endpoint, capabilityDestination: Capability(slot: 5)) { message in
+                if let refusal = message.refusal { fail("waitset: receive refused: \(refusal)") }
+                seen[index].append(message.words[0])
+            }
+        } catch {
+            fail("waitset: add \(index): \(error)")
         }
-        guard status == 0 else { fail("waitset: add \(endpoint): status \(status)") }
     }
     let server = Thread.spawn {
         for _ in 0..<10 { waitset.dispatch() }
         return 0
     }
-    let senders = [UInt64(2), 3].map { endpoint in
+    let senders = [Capability(slot: 2), Capability(slot: 3)].map { endpoint in
         Thread.spawn {
             for word in 1...5 {
-                sendUntilTaken(endpoint, UInt64(word), capability: endpoint == 3 && word == 5 ? 1 : noCapability)
+                sendUntilTaken(endpoint, UInt64(word), capability: endpoint == Capability(slot: 3) && word == 5 ? .ram : nil)
                 Thread.yield()
             }
             return 0
@@ -315,29 +328,33 @@ func waitset() {
     for sender in senders { _ = sender.join() }
     _ = server.join()
     guard seen[0] == [1, 2, 3, 4, 5], seen[1] == [1, 2, 3, 4, 5] else { fail("waitset: handlers saw \(seen[0].count) and \(seen[1].count) messages, or out of order") }
-    guard invoke(5, identify).value & 0xFF == ramType else { fail("waitset: the capability did not arrive") }
+    guard Capability(slot: 5).type == .physicalRAM else { fail("waitset: the capability did not arrive") }
 }
 
 func waitsetServer() {
     makeEndpoints(at: 2, count: 2)
     let waitset = Waitset()
-    var fromClient: [UInt64] = [], fromSelf: [UInt64] = [], refused: [UInt64] = []
-    waitset.add(endpoint: 2, capabilityDestination: 6) { fromClient.append($0.words[0]) }
-    waitset.add(endpoint: 3) { message in
-        if message.status == 0 { fromSelf.append(message.words[0]) } else { refused.append(message.status) }
+    var fromClient: [UInt64] = [], fromSelf: [UInt64] = [], refused: [InvocationStatus] = []
+    do throws(InvocationStatus) {
+        try waitset.add(endpoint: Capability(slot: 2), capabilityDestination: Capability(slot: 6)) { fromClient.append($0.words[0]) }
+        try waitset.add(endpoint: Capability(slot: 3)) { message in
+            if let refusal = message.refusal { refused.append(refusal) } else { fromSelf.append(message.words[0]) }
+        }
+    } catch {
+        fail("waitset-server: add: \(error)")
     }
     // Its own thread's last message carries a capability the endpoint has no slot for:
     // it stays in the kernel's queue, and must not keep the server from sleeping.
     let own = Thread.spawn {
-        for word in 1...3 { sendUntilTaken(3, UInt64(word)) }
-        sendUntilTaken(3, 4, capability: 1)
+        for word in 1...3 { sendUntilTaken(Capability(slot: 3), UInt64(word)) }
+        sendUntilTaken(Capability(slot: 3), 4, capability: .ram)
         return 0
     }
     for _ in 0..<7 { waitset.dispatch() }
     _ = own.join()
     guard fromClient == [1, 2, 3], fromSelf == [1, 2, 3] else { fail("waitset-server: got \(fromClient.count) and \(fromSelf.count) messages, or out of order") }
-    guard refused == [35] else { fail("waitset-server: the message it could not take was not reported once as slot empty") }
-    guard invoke(6, identify).value & 0xFF == ramType else { fail("waitset-server: the client's capability did not arrive") }
+    guard refused == [.slotEmpty] else { fail("waitset-server: the message it could not take was not reported once as slot empty") }
+    guard Capability(slot: 6).type == .physicalRAM else { fail("waitset-server: the client's capability did not arrive") }
     guard Waitset.kernelWaits > 0 else { fail("waitset-server: never slept in the kernel") }
     // The client yields 20 times before each message: sleeping, the server waits a few
     // times; woken by the stuck message over and over, it would wait thousands.
@@ -347,28 +364,39 @@ func waitsetServer() {
 func orphanServer() {
     makeEndpoints(at: 2, count: 2)
     let waitset = Waitset()
-    var statuses: [UInt64] = []
-    waitset.add(endpoint: 2) { statuses.append($0.status) }
-    waitset.add(endpoint: 3) { _ in fail("orphan-server: a message on its own endpoint") }
+    var refusals: [InvocationStatus?] = []
+    do throws(InvocationStatus) {
+        try waitset.add(endpoint: Capability(slot: 2)) { refusals.append($0.refusal) }
+        try waitset.add(endpoint: Capability(slot: 3)) { _ in fail("orphan-server: a message on its own endpoint") }
+    } catch {
+        fail("orphan-server: add: \(error)")
+    }
     waitset.dispatch()
-    guard statuses == [35] else { fail("orphan-server: expected to learn that its endpoint is gone (35)") }
+    guard refusals == [.slotEmpty] else { fail("orphan-server: expected to learn that its endpoint is gone (35)") }
 }
 
 func orphanClient() {
     for _ in 0..<20 { yield() }                  // the server sleeps meanwhile
-    let revoked = invoke(2, CapabilityOperation.revoke.rawValue).status
-    let deleted = invoke(2, CapabilityOperation.delete.rawValue).status
-    guard revoked == 0, deleted == 0 else { fail("orphan-client: revoke \(revoked), delete \(deleted)") }
+    do throws(InvocationStatus) {
+        try Capability(slot: 2).revoke()
+        try Capability(slot: 2).delete()
+    } catch {
+        fail("orphan-client: revoke and delete: \(error)")
+    }
     makeEndpoints(at: 5, count: 1)
-    var words: [UInt64] = [0, 0, 0]
-    let first = words.withUnsafeMutableBufferPointer { invoke(5, 7, noCapability, UInt64(UInt(bitPattern: $0.baseAddress))).status }
-    guard first == 49 else { fail("orphan-client: first receive on its own endpoint answered \(first)") }
+    do throws(InvocationStatus) {
+        _ = try Capability(slot: 5).receive()
+        fail("orphan-client: a message on its own new endpoint")
+    } catch .endpointEmpty {
+    } catch {
+        fail("orphan-client: first receive on its own endpoint: \(error)")
+    }
 }
 
 func waitsetClient() {
     for word in 1...3 {
         for _ in 0..<20 { yield() }              // the server sleeps meanwhile
-        sendUntilTaken(2, UInt64(word), capability: word == 3 ? 1 : noCapability)
+        sendUntilTaken(Capability(slot: 2), UInt64(word), capability: word == 3 ? .ram : nil)
     }
     for _ in 0..<100 { yield() }                 // ending would revoke the RAM just sent
 }

@@ -26,15 +26,14 @@ func measure(_ rounds: Int, _ body: () -> Void) -> (median: UInt64, p99: UInt64)
 let rounds = arguments == Array("quick".utf8) ? 200 : 5000
 let syscall = measure(rounds) { _ = SystemCall.raw(0xFFFF) }
 print("BENCH name=null-syscall unit=cycles median=\(syscall.median) p99=\(syscall.p99) samples=\(rounds)")
-let invocation = measure(rounds) { _ = invoke(0, CapabilityOperation.identify.rawValue) }
+let invocation = measure(rounds) { _ = try? Capability.rootCNode.identify() }
 print("BENCH name=null-invocation unit=cycles median=\(invocation.median) p99=\(invocation.p99) samples=\(rounds)")
 // A page table covering 1 TiB (PML4 entry 2) in slots 3–5, a frame in slot 6.
-let table = makePageTable(from: 1, into: 3, pml4Entry: 2)
-let frame = invoke(1, CapabilityOperation.retype.rawValue, 2, 4096, 1, 6)
-if table == 0 && frame.status == 0 {
+let frame = Capability(slot: 6)
+if let table = try? makePageTable(from: .ram, into: 3, pml4Entry: 2), (try? Capability.ram.retype(to: .frame, size: 4096, into: frame)) != nil {
     let mapUnmap = measure(rounds) {
-        _ = invoke(5, CapabilityOperation.map.rawValue, 0, 6, 3)
-        _ = invoke(5, CapabilityOperation.unmap.rawValue, 0)
+        try? table.map(frame, at: 0, rights: [.read, .write])
+        try? table.unmap(at: 0)
     }
     print("BENCH name=map-unmap-page unit=cycles median=\(mapUnmap.median) p99=\(mapUnmap.p99) samples=\(rounds)")
 } else {

@@ -2,6 +2,7 @@
 // (the xv6 `riscv.h` habit: every register access lives in this one file). Only the
 // Arch module imports this header; the rest of the kernel talks to Arch.
 #pragma once
+#include <abi_layout.h>
 #include <stdint.h>
 #include <stddef.h>
 
@@ -91,18 +92,9 @@ typedef struct {
     uint64_t rip, cs, rflags, rsp, ss;
 } x86_trap_frame;
 
-/// A user thread's registers while it is not running (user.S fills and reads it).
-/// `fpu` is the fxsave image and must stay 16-byte aligned.
-typedef struct {
-    uint64_t rax, rbx, rcx, rdx, rsi, rdi, rbp, r8, r9, r10, r11, r12, r13, r14, r15;
-    uint64_t rip, rsp, rflags;
-    uint64_t vector, error_code, fault_address;
-    /// 1 when the registers are those a `syscall` left (RCX and R11 hold RIP and
-    /// RFLAGS) and only RAX and RDX changed since: `x86_enter_user` may then return by
-    /// `sysretq`. Anything else (a trap, an upcall, a resumed save area) needs `iretq`.
-    uint64_t from_syscall;
-    uint8_t fpu[512] __attribute__((aligned(16)));
-} x86_user_context;
+/// A user thread's registers while it is not running (user.S fills and reads it): the
+/// save area of the kernel–user ABI, stored whole into dispatcher frames.
+typedef sf_save_area x86_user_context;
 
 /// Runs user code from `context` until it makes a system call (returns 0) or takes an
 /// interrupt or exception (returns 1, with `vector`, `error_code`, `fault_address`

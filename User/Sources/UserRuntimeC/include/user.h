@@ -3,6 +3,7 @@
 #pragma once
 #include <stdint.h>
 #include <stddef.h>
+#include <abi_layout.h>
 
 typedef struct { uint64_t status, value; } user_syscall_result;
 
@@ -16,46 +17,24 @@ static inline user_syscall_result user_syscall(uint64_t number, uint64_t a0, uin
     return r;
 }
 
-/// A capability invocation: system call 3 with six argument registers.
-static inline user_syscall_result user_invoke(uint64_t target, uint64_t operation, uint64_t a0, uint64_t a1,
-                                              uint64_t a2, uint64_t a3) {
+/// A system call with six argument registers: `number` is the invoke system call (the
+/// ABI module has the numbers).
+static inline user_syscall_result user_invoke(uint64_t number, uint64_t target, uint64_t operation, uint64_t a0,
+                                              uint64_t a1, uint64_t a2, uint64_t a3) {
     user_syscall_result r;
     register uint64_t r10 __asm__("r10") = a1;
     register uint64_t r8 __asm__("r8") = a2;
     register uint64_t r9 __asm__("r9") = a3;
     __asm__ volatile("syscall"
                      : "=a"(r.status), "=d"(r.value)
-                     : "a"(3ull), "D"(target), "S"(operation), "d"(a0), "r"(r10), "r"(r8), "r"(r9)
+                     : "a"(number), "D"(target), "S"(operation), "d"(a0), "r"(r10), "r"(r8), "r"(r9)
                      : "rcx", "r11", "memory");
     return r;
 }
 
-/// A register save area, in the layout of the kernel's `x86_user_context`
-/// (Kernel/Sources/X86/include/x86.h): what the kernel saves when it preempts the
-/// dispatcher or hands it a fault, and what the resume system call continues from.
-typedef struct {
-    uint64_t rax, rbx, rcx, rdx, rsi, rdi, rbp, r8, r9, r10, r11, r12, r13, r14, r15;
-    uint64_t rip, rsp, rflags;
-    uint64_t vector, error_code, fault_address, padding;
-    uint8_t fpu[512] __attribute__((aligned(16)));
-} user_save_area;
-_Static_assert(sizeof(user_save_area) == 688, "save area layout");
-
-/// The page this domain shares with the kernel (Kernel/Sources/CPUDriver/Dispatcher.swift
-/// has the same offsets). The library registers its upcall entry and stack; the kernel
-/// fills the save areas and the fault words.
-typedef struct {
-    volatile uint64_t disabled;
-    uint64_t run_entry, page_fault_entry, trap_entry, upcall_stack;
-    uint64_t fault_vector, fault_error_code, fault_address;
-    uint64_t preemptions, upcalls;
-    uint64_t reserved[22];
-    user_save_area enabled_area;
-    uint8_t reserved_after_enabled[80];
-    user_save_area trap_area;
-} user_dispatcher_frame;
-_Static_assert(__builtin_offsetof(user_dispatcher_frame, enabled_area) == 256, "dispatcher frame layout");
-_Static_assert(__builtin_offsetof(user_dispatcher_frame, trap_area) == 1024, "dispatcher frame layout");
+/// The save area and the dispatcher frame, as the kernel lays them out (abi_layout.h).
+typedef sf_save_area user_save_area;
+typedef sf_dispatcher_frame user_dispatcher_frame;
 
 /// The dispatcher frame's address, as the kernel passed it to _start.
 extern uint64_t user_dispatcher_address;
@@ -80,15 +59,19 @@ typedef struct {
     uint64_t saved_rsp, padding;
     user_save_area area;
 } user_thread_state;
+_Static_assert(__builtin_offsetof(user_thread_state, area) == 16, "STATE_AREA in switch.S");
 
 /// Saves the callee-saved registers of the running thread in `from`, continues `to`
 /// (switched out cooperatively) and returns when something switches back (switch.S).
 void user_thread_switch(user_thread_state *from, user_thread_state *to);
-/// The same, but `to` was preempted: resumes its save area. Returns 0 when something
-/// switches back, or the kernel's status if it refused the save area.
-uint64_t user_thread_switch_to_area(user_thread_state *from, user_thread_state *to);
-/// Continues `to` from an upcall or a finished thread, whose stack is abandoned.
-_Noreturn void user_thread_enter(user_thread_state *to, uint64_t preempted);
+/// The same, but `to` was preempted: resumes its save area with system call `resume`.
+/// Returns 0 when something switches back, or the kernel's status if it refused the
+/// save area.
+uint64_t user_thread_switch_to_area(user_thread_state *from, user_thread_state *to, uint64_t resume);
+/// Continues `to` from an upcall or a finished thread, whose stack is abandoned; a
+/// preempted `to` through system call `resume`, and if the kernel refuses its save
+/// area the domain ends through system call `exit` with the status.
+_Noreturn void user_thread_enter(user_thread_state *to, uint64_t preempted, uint64_t resume, uint64_t exit);
 /// Prepares a new thread's stack ending at `top` so that switching to it calls
 /// `swordfish_thread_main`.
 void user_thread_prepare(user_thread_state *state, uint64_t top);

@@ -1,4 +1,4 @@
-// The capability types of Swordfish, declared once.
+// The rules of each capability type (the types themselves are numbered in the ABI).
 //
 // Everything the rest of the module (and the kernel) needs to know about a type lives in
 // one row of the table in `rules`: what its base and size count, which sizes it may
@@ -6,41 +6,6 @@
 // carry a badge, and how it takes part in address translation. The operations read only
 // this table, so adding a type means adding a case and a row; the retype-matrix test
 // (written independently) then fails until its own expectations get the new row too.
-
-/// The kind of object a capability names.
-public enum CapabilityType: UInt8, CaseIterable, Hashable, Sendable {
-    /// No object: what an empty slot holds. Never created by any operation.
-    case null = 0
-    /// Untyped physical RAM. Holds no object yet; retyping carves objects out of it.
-    case physicalRAM
-    /// RAM that user code may map into its address space.
-    case frame
-    /// Device memory (MMIO) that a driver may map. Never RAM, so never cleared.
-    case deviceFrame
-    /// A table of capability slots: a level of some domain's CSpace.
-    case cnode
-    /// An x86-64 page-map level 4 table (what CR3 points to).
-    case pml4
-    /// An x86-64 page-directory-pointer table.
-    case pdpt
-    /// An x86-64 page directory.
-    case pageDirectory
-    /// An x86-64 page table.
-    case pageTable
-    /// A dispatcher: the page a domain shares with its core's kernel (upcall entries,
-    /// the disabled flag, save areas; Kernel/Sources/CPUDriver/Dispatcher.swift).
-    case dispatcher
-    /// A same-core message endpoint (LMP).
-    case endpoint
-    /// A range of interrupt numbers whose interrupts the holder may receive.
-    case irq
-    /// A range of x86 I/O ports the holder may access with `in`/`out`.
-    case ioPortRange
-    /// Authority over this core's kernel. Held by the monitor only.
-    case kernel
-    /// The right to send notification IPIs to a range of cores.
-    case notify
-}
 
 extension CapabilityType {
     /// The bytes of one CNode slot, as charged against the RAM a CNode is retyped from.

@@ -1,0 +1,145 @@
+// The system calls: a small fixed set; everything else is a capability invocation.
+// Convention (x86-64): the number in RAX, arguments in RDI, RSI, RDX, R10 (an
+// invocation also R8 and R9); the status comes back in RAX and a value in RDX.
+
+/// A system call's number (RAX).
+public enum SystemCallNumber: UInt64, CaseIterable, Sendable {
+    /// print(address, length): write bytes to the console (length ≤ `SystemCallNumber.printLimit`).
+    case print = 0
+    /// exit(status): end the domain.
+    case exit
+    /// yield: let the next domain on this core run.
+    case yield
+    /// invoke(capability, operation, a0, a1, a2, a3): a capability invocation
+    /// (`CapabilityOperation`); its status is an `InvocationStatus`.
+    case invoke
+    /// resume(area): continue, enabled, from the save area at `area` (a user-level
+    /// scheduler resuming a thread); does not return on success.
+    case resume
+    /// wait: sleep until a message arrives on an endpoint the domain receives on (at
+    /// once if one came since the last wait), or one of them dies.
+    case wait
+    /// unhandledFault: the dispatcher gives up on the fault it was handed; the kernel
+    /// stops the domain and reports the fault.
+    case unhandledFault
+
+    /// The most bytes one print may write.
+    public static let printLimit: UInt64 = 4096
+}
+
+/// The status of a system call other than invoke (RAX on return).
+public enum SystemCallStatus: UInt64, CaseIterable, Sendable, Error, CustomStringConvertible {
+    case success = 0, invalidSystemCall, badAddress, badLength, badSaveArea, nothingToWaitFor, noFault
+
+    /// The case's name and number, as programs print it: `badAddress (2)`.
+    public var description: String {
+        let name: String
+        switch self {
+        case .success: name = "success"
+        case .invalidSystemCall: name = "invalidSystemCall"
+        case .badAddress: name = "badAddress"
+        case .badLength: name = "badLength"
+        case .badSaveArea: name = "badSaveArea"
+        case .nothingToWaitFor: name = "nothingToWaitFor"
+        case .noFault: name = "noFault"
+        }
+        return name + " (" + String(rawValue) + ")"
+    }
+}
+
+/// A capability invocation's operation (RSI of the invoke system call). Arguments a0…a3
+/// and the result value (RDX) per operation:
+///
+///     identify                          → type | rights << 8 | (badge != 0) << 16
+///     retype(type, size, count, destination) → objects made
+///     copy(destination)
+///     mint(destination, rights, badge)
+///     delete                            → objects reclaimed
+///     revoke                            → objects reclaimed
+///     send(w0, w1, w2, capability)      on an endpoint (write right); capability is an
+///                                       address to pass along, or `noCapability`
+///     receive(destination, buffer)      on an endpoint (read right): the message's words
+///                                       go to `buffer`, its capability (if any) into
+///                                       `destination` (or `noCapability`)
+///     wait                              on an endpoint (read right): return when a
+///                                       message is there, sleeping until then
+///     map(entry, source, rights)        on a translation table (write right): map the
+///                                       capability at `source` into `entry`; `rights`
+///                                       are read | write | execute for a frame
+///     unmap(entry)                      on a translation table (write right)
+public enum CapabilityOperation: UInt64, CaseIterable, Sendable {
+    case identify = 0, retype, copy, mint, delete, revoke, send, receive, wait, map, unmap
+
+    /// The capability argument of send and receive that means "no capability".
+    public static let noCapability: UInt64 = .max
+}
+
+/// What identify answers, packed into one word: type | rights << 8 | badged << 16.
+public struct CapabilityIdentity: Equatable, Sendable {
+    public var type: CapabilityType
+    public var rights: CapabilityRights
+    public var isBadged: Bool
+
+    public init(type: CapabilityType, rights: CapabilityRights, isBadged: Bool) {
+        self.type = type
+        self.rights = rights
+        self.isBadged = isBadged
+    }
+
+    /// The identify result word; nil if it names no type.
+    public init?(word: UInt64) {
+        guard let type = CapabilityType(rawValue: UInt8(truncatingIfNeeded: word)) else { return nil }
+        self.init(type: type, rights: CapabilityRights(rawValue: UInt8(truncatingIfNeeded: word >> 8)), isBadged: word >> 16 & 1 != 0)
+    }
+
+    public var word: UInt64 { UInt64(type.rawValue) | UInt64(rights.rawValue) << 8 | (isBadged ? 1 << 16 : 0) }
+}
+
+/// A same-core message: this many words, and at most one capability.
+public enum MessageLayout {
+    public static let words = 3
+}
+
+/// Where a domain finds its capabilities when it starts: root CNode slots, and the
+/// slots of the CNode that holds its address space.
+public enum InitialSlot {
+    /// The domain's own root CNode.
+    public static let rootCNode: UInt32 = 0
+    /// RAM the domain may retype (`DomainRAM.bytes`).
+    public static let ram: UInt32 = 1
+    /// Init only: its dispatcher, the notify IPI for every core, the kernel capability,
+    /// and on core 0 the I/O ports and interrupts.
+    public static let dispatcher: UInt32 = 2
+    public static let notify: UInt32 = 3
+    public static let kernel: UInt32 = 4
+    public static let ioPorts: UInt32 = 5
+    public static let interrupts: UInt32 = 6
+    /// The root CNode's size, in slots.
+    public static let rootSlots: UInt32 = 64
+    /// The CNode holding the address space (out of reach of a retype into root slots
+    /// below it), and below it the root slot spawn uses while it sets up.
+    public static let addressSpace: UInt32 = rootSlots - 1
+    public static let setUp: UInt32 = rootSlots - 2
+    /// Slots of the address-space CNode: the RAM block it was made from, the PML4, the
+    /// dispatcher object, then the tables and frames spawn made.
+    public static let addressSpaceRAM: UInt32 = 0
+    public static let pml4: UInt32 = 1
+    public static let dispatcherObject: UInt32 = 2
+    public static let firstMade: UInt32 = 3
+}
+
+/// The RAM capability every domain starts with.
+public enum DomainRAM {
+    public static let pages = 16
+    public static let bytes = UInt64(pages) * 4096
+}
+
+/// Why the kernel enters a dispatcher at an upcall (RDI of the upcall).
+public enum UpcallKind: UInt64, Sendable {
+    /// Preempted while enabled: registers in the enabled save area.
+    case run = 0
+    /// A page fault while enabled: registers in the trap save area.
+    case pageFault
+    /// Any other exception while enabled: registers in the trap save area.
+    case trap
+}

@@ -1,0 +1,39 @@
+// The memory layouts the kernel and user programs share, declared once in C (the user
+// runtime's C and assembly and the kernel's entry code read them; Swift reads them
+// through MemoryLayout). Numbers (system calls, operations, types, statuses) are in
+// the Swift ABI module.
+#pragma once
+#include <stdint.h>
+
+/// A register save area: what the kernel saves when it preempts a dispatcher or hands
+/// it a fault, and what the resume system call continues from. `fpu` is the fxsave
+/// image and must stay 16-byte aligned.
+typedef struct {
+    uint64_t rax, rbx, rcx, rdx, rsi, rdi, rbp, r8, r9, r10, r11, r12, r13, r14, r15;
+    uint64_t rip, rsp, rflags;
+    uint64_t vector, error_code, fault_address;
+    /// The kernel's own word: 1 when the registers are those a `syscall` left (RCX and
+    /// R11 hold RIP and RFLAGS) and only RAX and RDX changed since, so the kernel may
+    /// return by `sysretq`. Meaningless in a dispatcher frame.
+    uint64_t from_syscall;
+    uint8_t fpu[512] __attribute__((aligned(16)));
+} sf_save_area;
+_Static_assert(sizeof(sf_save_area) == 688, "save area layout");
+
+/// The page a domain shares with its core's kernel, at the same address in every
+/// domain. The user library registers its upcall entries and stack and keeps the
+/// disabled flag; the kernel fills the save areas, the fault words and the counters.
+typedef struct {
+    volatile uint64_t disabled;
+    uint64_t run_entry, page_fault_entry, trap_entry, upcall_stack;
+    uint64_t fault_vector, fault_error_code, fault_address;
+    /// Enabled preemptions and upcalls so far, counted by the kernel.
+    uint64_t preemptions, upcalls;
+    uint64_t reserved[22];
+    sf_save_area enabled_area;
+    uint8_t reserved_after_enabled[80];
+    sf_save_area trap_area;
+} sf_dispatcher_frame;
+_Static_assert(__builtin_offsetof(sf_dispatcher_frame, enabled_area) == 256, "dispatcher frame layout");
+_Static_assert(__builtin_offsetof(sf_dispatcher_frame, trap_area) == 1024, "dispatcher frame layout");
+_Static_assert(sizeof(sf_dispatcher_frame) <= 4096, "the dispatcher frame is one page");

@@ -1,0 +1,1 @@
+// The layouts are header-only; SwiftPM needs one source file per C target.
