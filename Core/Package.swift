@@ -50,7 +50,7 @@ let package = Package(
         .testTarget(name: "ACPITests", dependencies: ["ACPI", "CoreTestSupport"]),
         .testTarget(name: "MemoryTests", dependencies: ["Memory", "CoreTestSupport"]),
         .testTarget(name: "PageTablesTests", dependencies: ["PageTables", "CoreTestSupport"]),
-        .testTarget(name: "ChannelTests", dependencies: ["Channel"]),
+        .testTarget(name: "ChannelTests", dependencies: ["Channel", "CoreTestSupport"]),
         .testTarget(name: "ShellCommandsTests", dependencies: ["ShellCommands"]),
         .testTarget(name: "KnowledgeBaseTests", dependencies: ["KnowledgeBase", "CoreTestSupport"]),
         .testTarget(name: "CapabilitiesTests", dependencies: ["Capabilities", "CoreTestSupport"]),

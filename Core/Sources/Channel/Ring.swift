@@ -12,8 +12,10 @@
 // Validity without a "used" bit: the sender numbers messages 1, 2, 3… and a slot holds
 // message s when its header's sequence equals s. The receiver knows which sequence it
 // expects next, so it never needs to clear a slot. A header that is neither the
-// expected sequence nor the one a lap behind (the slot's previous message) cannot come
-// from a correct sender: the receiver reports the channel corrupt.
+// expected sequence nor the slot's previous contents (zero on the first lap, the
+// message a lap behind after that) cannot come from a correct sender: the receiver
+// reports the channel corrupt. Likewise an acknowledgement that goes backwards or
+// claims more than was sent cannot come from a correct receiver.
 //
 // Flow control is by credit: the sender may have at most `slots` unacknowledged
 // messages, so it never overwrites a slot the receiver has not consumed. The receiver
@@ -77,6 +79,7 @@ public struct RingSender {
     public mutating func send(_ message: ChannelMessage) throws(ChannelError) -> Bool {
         if sent - acknowledged >= UInt64(slots) {
             let published = atomicWord(region, line: 0, word: 0).pointee.load(ordering: .acquiring)
+            // A correct receiver's count only grows, and never past what was sent.
             guard published <= sent, published >= acknowledged else {
                 throw .corruptAcknowledgement(acknowledged: published, sent: sent)
             }
@@ -119,10 +122,14 @@ public struct RingReceiver {
         let header = SlotHeader(rawValue: atomicWord(region, line: line, word: 7).pointee.load(ordering: .acquiring))
         let want = UInt32(truncatingIfNeeded: expected)
         if header.sequence != want || !header.reservedBitsAreClear {
-            // Empty: never written (0) or still holding the previous lap's message.
-            let previous = expected > UInt64(slots) ? UInt32(truncatingIfNeeded: expected - UInt64(slots)) : 0
-            if header.rawValue == 0 && expected <= UInt64(slots) { return nil }
-            if header.sequence == previous && header.reservedBitsAreClear { return nil }
+            // Empty: on the first lap the slot was never written, so it is all zero (a
+            // tag without a sequence is no message a sender wrote); after that it holds
+            // the previous lap's message. Checked only when nothing is delivered, so the
+            // delivery path costs no more.
+            let isEmpty = expected <= UInt64(slots)
+                ? header.rawValue == 0
+                : header.sequence == UInt32(truncatingIfNeeded: expected - UInt64(slots)) && header.reservedBitsAreClear
+            if isEmpty { return nil }
             throw .corruptSlot(sequence: header.sequence, expected: want)
         }
         var message = ChannelMessage(tag: header.tag)

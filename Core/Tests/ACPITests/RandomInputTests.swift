@@ -28,19 +28,28 @@ final class RandomInputTests: XCTestCase {
             TableBuilder.x2APIC(x2apicID: 300, uid: 3), TableBuilder.x2APIC(x2apicID: 301, uid: 4, flags: 2),
         ])
         var outcomes = (parsed: 0, failed: 0)
-        for _ in 0..<3000 {
+        var messages = Set<String>()
+        for round in 0..<3000 {
             let bytes = random.mutated(original, maximumTruncation: 20)
             do {
                 let madt = try parseMADT(bytes)
                 outcomes.parsed += 1
-                _ = CoreList.make(madt: .success(madt), bootstrap: APICID(0), limit: 4)
+                // The bootstrap core, then each enabled APIC ID not yet listed, up to four.
+                var expected = [APICID(0)]
+                for processor in madt.processors where processor.isEnabled && expected.count < 4
+                    && !expected.contains(processor.apicID) {
+                    expected.append(processor.apicID)
+                }
+                let list = CoreList.make(madt: .success(madt), bootstrap: APICID(0), limit: 4)
+                XCTAssertEqual(list.apicIDs, expected, "round \(round)")
             } catch {
                 outcomes.failed += 1
-                _ = error.message
+                messages.insert("\(error.message)")
             }
         }
         XCTAssertGreaterThan(outcomes.parsed, 0)
         XCTAssertGreaterThan(outcomes.failed, 0)
+        XCTAssertGreaterThan(messages.count, 3, "mutations reach several checks: \(messages.sorted())")
     }
 
     func testMutatedMachines() {

@@ -47,21 +47,58 @@ final class BootImageTests: XCTestCase {
         bytes = image([("hello", [1])])
         for i in 16..<(16 + 48) { bytes[i] = 0x41 }                     // name without NUL
         XCTAssertEqual(parse(bytes), .failure(.badImageEntry(index: 0)))
+        bytes = image([("hello", [1]), ("probe", [2])])
+        bytes[16 + 64] = 0                                              // empty name
+        XCTAssertEqual(parse(bytes), .failure(.badImageEntry(index: 1)))
         bytes = image([("hello", [1])])
         bytes[8] = 0xFF; bytes[9] = 0xFF                                // absurd count
         XCTAssertEqual(parse(bytes), .failure(.badImageEntry(index: 65535)))
     }
 
-    func testRandomMutationsNeverCrash() {
+    func testRandomMutationsGiveTheImageOrTheRightError() {
         let valid = image([("hello", Array(repeating: 7, count: 40)), ("probe", [1, 2])])
         var seed: UInt64 = 11
-        for _ in 0..<5_000 {
+        var outcomes = (parsed: 0, badMagic: 0, badEntry: 0)
+        for round in 0..<5_000 {
             var bytes = valid
             for _ in 0..<3 {
                 seed = seed &* 6364136223846793005 &+ 1442695040888963407
                 bytes[Int(seed >> 33) % bytes.count] = UInt8(truncatingIfNeeded: seed >> 17)
             }
-            _ = parse(bytes)
+            // The header and entries, read again here.
+            func field(_ offset: Int, _ width: Int) -> UInt64 {
+                (0..<width).reduce(0) { $0 | UInt64(bytes[offset + $1]) << (8 * UInt64($1)) }
+            }
+            let magicIntact = bytes[0..<8].elementsEqual("SFIMAGE1".utf8)
+            let count = Int(field(8, 4))
+            bytes.withUnsafeBytes { raw in
+                do throws(BootInfoError) {
+                    let image = try BootImage(ByteReader(raw))
+                    outcomes.parsed += 1
+                    XCTAssertTrue(magicIntact, "round \(round)")
+                    XCTAssertEqual(image.programs.count, count, "round \(round)")
+                    for (i, program) in image.programs.enumerated() {
+                        let entry = 16 + i * 64
+                        let name = bytes[entry..<(entry + 48)].prefix { $0 != 0 }
+                        XCTAssertFalse(name.isEmpty, "round \(round)")
+                        XCTAssertEqual(program.name, Array(name), "round \(round)")
+                        let offset = Int(field(entry + 48, 8)), size = Int(field(entry + 56, 8))
+                        XCTAssertEqual(Array(program.bytes.bytes), Array(bytes[offset..<(offset + size)]), "round \(round)")
+                    }
+                } catch .badImageMagic {
+                    outcomes.badMagic += 1
+                    XCTAssertFalse(magicIntact, "round \(round)")
+                } catch .badImageEntry(let index) {
+                    outcomes.badEntry += 1
+                    XCTAssertTrue(magicIntact, "round \(round)")
+                    XCTAssertTrue(Int(index) < count || count > BootImage.maximumPrograms, "round \(round)")
+                } catch {
+                    XCTFail("round \(round): \(error)")
+                }
+            }
         }
+        XCTAssertGreaterThan(outcomes.parsed, 1000)
+        XCTAssertGreaterThan(outcomes.badMagic, 100)
+        XCTAssertGreaterThan(outcomes.badEntry, 100)
     }
 }

@@ -69,9 +69,10 @@ final class PVHStartInfoTests: XCTestCase {
         for error in errors { XCTAssertTrue(error.message.utf8CodeUnitCount > 10) }
     }
 
-    func testRandomStartInfosNeverCrash() {
+    func testRandomStartInfosGiveSoundValuesOrErrors() {
         // Seeded random start info and maps: every outcome is a value or an error.
         var random = SeededGenerator(seed: 0xB007_0001)
+        var read = (infos: 0, maps: 0, commandLines: 0)
         for _ in 0..<2000 {
             var header = StartInfoBuilder.startInfo(
                 version: UInt32.random(in: 0...3, using: &random),
@@ -85,14 +86,20 @@ final class PVHStartInfoTests: XCTestCase {
                 StartInfoBuilder.commandLineAddress: line,
             ])
             guard let info = try? PVHStartInfo.parse(at: address, memory: memory) else { continue }
+            read.infos += 1
             if let entries = try? info.memoryMap(memory: memory) {
+                read.maps += 1
                 let usable = entries.usableRanges
                 for (a, b) in zip(usable, usable.dropFirst()) { XCTAssertLessThan(a.end, b.start) }
             }
             if let commandLine = try? info.commandLine(memory: memory) {
+                read.commandLines += 1
                 XCTAssertLessThan(commandLine.bytes.count, KernelCommandLine.maximumLength)
-                _ = commandLine.integer(of: "cores")
+                XCTAssertNil(commandLine.integer(of: "cores"), "random bytes that say cores=")
             }
         }
+        // The checks above are reached.
+        XCTAssertGreaterThan(read.maps, 10)
+        XCTAssertGreaterThan(read.commandLines, 100)
     }
 }

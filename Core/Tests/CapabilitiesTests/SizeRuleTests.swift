@@ -175,6 +175,7 @@ final class SizeRuleTests: XCTestCase {
             _ = try core.createCSpace(at: PhysicalAddress(Fixture.ramBase), slotCount: 16)
         }
         XCTAssertNoThrow(try fixture.core.createRoot(.irq, base: 0, size: 32, at: .root(20), in: space))
+        XCTAssertEqual(fixture.identify(.root(20)), Capability(type: .irq, base: 0, size: 32, rights: [.read, .write], badge: 0))
         fixture.assertRefused(.misaligned) { core throws(CapabilityError) in
             try core.createRoot(.physicalRAM, base: 0x90_1000, size: 0x2000, at: .root(21), in: space)
         }
@@ -197,6 +198,7 @@ final class SizeRuleTests: XCTestCase {
             _ = try core.createCSpace(at: PhysicalAddress(0x90_0000), slotCount: 16, selfSlot: 16)
         }
         XCTAssertNoThrow(try fixture.core.createRoot(.frame, base: 0x90_0000, size: 0x3000, at: .root(21), in: space))
+        XCTAssertEqual(fixture.identify(.root(21)).size, 0x3000)
         fixture.assertSound()
     }
 

@@ -49,27 +49,52 @@ final class MulticastTreeTests: XCTestCase {
         }
     }
 
-    func testSendOrder() {
-        let kb = KnowledgeBase.amd8x4
-        let latency = { (a: CoreID, b: CoreID) in kb.latency(from: a, to: b)! }
-        for root in [CoreID(0), CoreID(13), CoreID(30)] {
-            let aware = kb.multicastTree(from: root, kind: .numaAware)
-            let plain = kb.multicastTree(from: root, kind: .perPackage)
-            for sender in aware.coresReached {
-                let sent = aware.children(of: sender).map { latency(sender, $0) }
-                XCTAssertEqual(sent, sent.sorted(by: >), "numaAware sends farthest first")
-            }
-            for sender in plain.coresReached {
-                let sent = plain.children(of: sender).map { latency(sender, $0) }
-                XCTAssertEqual(sent, sent.sorted(), "perPackage sends nearest first")
+    /// Asserts that in `kb`'s per-package trees from each of `roots`, every sender sends
+    /// by its own round trips: nearest first in `perPackage`, farthest first in
+    /// `numaAware`.
+    func assertSendOrder(_ kb: KnowledgeBase, from roots: [CoreID], line: UInt = #line) {
+        for root in roots {
+            for kind in [MulticastKind.perPackage, .numaAware] {
+                let tree = kb.multicastTree(from: root, kind: kind)
+                for sender in tree.coresReached {
+                    let sent = tree.children(of: sender).map { kb.latency(from: sender, to: $0)! }
+                    XCTAssertEqual(sent, kind == .numaAware ? sent.sorted(by: >) : sent.sorted(),
+                                   "\(kind) from core \(root.rawValue): core \(sender.rawValue)'s send order", line: line)
+                }
             }
         }
+    }
+
+    func testSendOrder() {
+        let kb = KnowledgeBase.amd8x4
+        assertSendOrder(kb, from: [CoreID(0), CoreID(13), CoreID(30)])
         // From core 0: the four two-hop packages first (in ID order), then the one-hop
         // ones, then core 0's own package.
         XCTAssertEqual(kb.multicastTree(from: CoreID(0), kind: .numaAware).children(of: CoreID(0)),
                        [8, 12, 20, 24, 4, 16, 28, 1, 2, 3].map { CoreID($0) })
         XCTAssertEqual(kb.multicastTree(from: CoreID(0), kind: .perPackage).children(of: CoreID(0)),
                        [1, 2, 3, 4, 16, 28, 8, 12, 20, 24].map { CoreID($0) })
+    }
+
+    /// On the paper's machines every pair in a package has the same round trip, so a
+    /// forwarder's order cannot be wrong there. Here each pair has its own, and neither
+    /// ID order nor its reverse is right for any sender.
+    func testForwardersSendByTheirOwnLatencies() {
+        var kb = KnowledgeBase.synthetic(packages: 2, coresPerPackage: 4,
+                                         latencies: SyntheticLatencies(samePackage: 400, byHops: [900]))
+        let inPackage: [(Int, Int, UInt64)] = [(0, 1, 300), (0, 2, 420), (0, 3, 360), (1, 2, 390), (1, 3, 330), (2, 3, 450)]
+        for package in 0..<2 {
+            for (a, b, cycles) in inPackage { kb.latency.setBothWays(CoreID(4 * package + a), CoreID(4 * package + b), cycles) }
+        }
+        assertSendOrder(kb, from: kb.coreIDs)
+        // From core 0, core 4 forwards into the other package (all 900 cycles away, so the
+        // lowest ID); both send by their round trips to 1, 2, 3 of 300, 420 and 360.
+        let aware = kb.multicastTree(from: CoreID(0), kind: .numaAware)
+        XCTAssertEqual(aware.children(of: CoreID(0)), [4, 2, 3, 1].map { CoreID($0) })
+        XCTAssertEqual(aware.children(of: CoreID(4)), [6, 7, 5].map { CoreID($0) })
+        let plain = kb.multicastTree(from: CoreID(0), kind: .perPackage)
+        XCTAssertEqual(plain.children(of: CoreID(0)), [1, 3, 2, 4].map { CoreID($0) })
+        XCTAssertEqual(plain.children(of: CoreID(4)), [5, 7, 6].map { CoreID($0) })
     }
 
     func testFlatTrees() {

@@ -103,7 +103,8 @@ final class HeapTests: XCTestCase {
         var frames = try small.allocator([small.range])
         var heap = Heap()
         var blocks: [UnsafeMutableRawPointer] = []
-        while let p = heap.allocate(byteCount: 1000, alignment: 8, frames: &frames) { blocks.append(p) }
+        // Bounded: a heap that never runs out must fail the test, not hang it.
+        while blocks.count <= 63 * 3, let p = heap.allocate(byteCount: 1000, alignment: 8, frames: &frames) { blocks.append(p) }
         XCTAssertEqual(blocks.count, 63 * 3)  // 63 free frames, three 1024-byte blocks each
         XCTAssertEqual(frames.freeFrames, 0)
         XCTAssertNil(heap.allocate(byteCount: 16, alignment: 8, frames: &frames))

@@ -83,11 +83,13 @@ final class MemoryPlanTests: XCTestCase {
         }
     }
 
-    func testTooManyCoresOrTooLittleMemory() {
+    func testTooManyCoresOrTooLittleMemory() throws {
         let map = Self.qemuMap(megabytes: 128)
         // 125 MiB - 16 KiB to share: 124 cores get 1 MiB each, 125 would not.
-        XCTAssertNoThrow(try MemoryPlan.make(usable: map, reserved: Self.reserved, cores: 124, channelAreaBytes: 0,
-                                             limit: PhysicalAddress(1 << 46)))
+        let plan = try MemoryPlan.make(usable: map, reserved: Self.reserved, cores: 124, channelAreaBytes: 0,
+                                       limit: PhysicalAddress(1 << 46))
+        XCTAssertEqual(plan.shares.count, 124)
+        for share in plan.shares { XCTAssertGreaterThanOrEqual(share.map(\.size).reduce(0, +), mib) }
         for cores in [125, 1000] {
             XCTAssertThrowsError(try MemoryPlan.make(usable: map, reserved: Self.reserved, cores: cores,
                                                      channelAreaBytes: 0, limit: PhysicalAddress(1 << 46))) {

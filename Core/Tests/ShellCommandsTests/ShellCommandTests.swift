@@ -47,8 +47,9 @@ final class ShellCommandTests: XCTestCase {
         if case .usage = parse("fuzz 3") {} else { XCTFail("fuzz without a count") }
     }
 
-    func testRandomBytesNeverCrash() {
+    func testRandomBytesGetTheirFirstWordBack() {
         var seed: UInt64 = 0x5EED
+        var unknown = 0
         for _ in 0..<5_000 {
             var line: [UInt8] = []
             for _ in 0..<Int(seed % 24) {
@@ -56,7 +57,19 @@ final class ShellCommandTests: XCTestCase {
                 line.append(UInt8(truncatingIfNeeded: seed >> 33))
             }
             seed = seed &* 6364136223846793005 &+ 1442695040888963407
-            _ = ShellCommand(parsing: line)
+            // Random bytes name no command (but one byte, "?", might): the line comes back
+            // as empty or as its first word, split at spaces and tabs.
+            let words = line.split { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }.map(Array.init)
+            switch ShellCommand(parsing: line) {
+            case .empty:
+                XCTAssertEqual(words, [], "\(line)")
+            case .unknown(let word):
+                unknown += 1
+                XCTAssertEqual(word, words.first, "\(line)")
+            case let command:
+                XCTAssertEqual(words.first, Array("?".utf8), "\(line) gave \(command)")
+            }
         }
+        XCTAssertGreaterThan(unknown, 4_000)
     }
 }
