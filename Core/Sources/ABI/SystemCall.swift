@@ -143,3 +143,48 @@ public enum UpcallKind: UInt64, Sendable {
     /// Any other exception while enabled: registers in the trap save area.
     case trap
 }
+
+/// An invocation as the words of the invoke system call (after the capability): the
+/// one encoding of each operation's arguments, which the user library sends and the
+/// kernel's `Invocation.decode` reads.
+public struct InvocationWords: Equatable, Sendable {
+    public var operation: CapabilityOperation
+    public var a0: UInt64 = 0, a1: UInt64 = 0, a2: UInt64 = 0, a3: UInt64 = 0
+
+    public init(_ operation: CapabilityOperation, _ a0: UInt64 = 0, _ a1: UInt64 = 0, _ a2: UInt64 = 0, _ a3: UInt64 = 0) {
+        self.operation = operation
+        self.a0 = a0
+        self.a1 = a1
+        self.a2 = a2
+        self.a3 = a3
+    }
+
+    public static var identify: Self { Self(.identify) }
+    public static var delete: Self { Self(.delete) }
+    public static var revoke: Self { Self(.revoke) }
+    public static var wait: Self { Self(.wait) }
+
+    public static func retype(to type: CapabilityType, size: UInt64, count: Int, into destination: CapabilityAddress) -> Self {
+        Self(.retype, UInt64(type.rawValue), size, UInt64(truncatingIfNeeded: count), destination.encoded)
+    }
+
+    public static func copy(to destination: CapabilityAddress) -> Self { Self(.copy, destination.encoded) }
+
+    public static func mint(to destination: CapabilityAddress, rights: CapabilityRights, badge: UInt64) -> Self {
+        Self(.mint, destination.encoded, UInt64(rights.rawValue), badge)
+    }
+
+    public static func send(_ words: (UInt64, UInt64, UInt64), capability: CapabilityAddress?) -> Self {
+        Self(.send, words.0, words.1, words.2, capability?.encoded ?? CapabilityOperation.noCapability)
+    }
+
+    public static func receive(capabilityInto destination: CapabilityAddress?, buffer: UInt64) -> Self {
+        Self(.receive, destination?.encoded ?? CapabilityOperation.noCapability, buffer)
+    }
+
+    public static func map(_ source: CapabilityAddress, at entry: Int, rights: CapabilityRights) -> Self {
+        Self(.map, UInt64(truncatingIfNeeded: entry), source.encoded, UInt64(rights.rawValue))
+    }
+
+    public static func unmap(at entry: Int) -> Self { Self(.unmap, UInt64(truncatingIfNeeded: entry)) }
+}

@@ -81,8 +81,7 @@ public enum Invocation: Equatable, Sendable {
         switch self {
         case .identify:
             let capability = try capabilities.identify(target, in: cspace)
-            return (UInt64(capability.type.rawValue) | UInt64(capability.rights.rawValue) << 8
-                    | (capability.badge != 0 ? 1 << 16 : 0), [])
+            return (CapabilityIdentity(type: capability.type, rights: capability.rights, isBadged: capability.badge != 0).word, [])
         case .retype(let type, let size, let count, let destination):
             let made = try capabilities.retype(target, to: type, size: size, count: count, into: destination, in: cspace)
             return (UInt64(made.count), [])

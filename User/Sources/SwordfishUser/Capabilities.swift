@@ -32,9 +32,8 @@ public struct Capability: Hashable, Sendable {
     }
 
     @discardableResult
-    func invoke(_ operation: CapabilityOperation, _ a0: UInt64 = 0, _ a1: UInt64 = 0, _ a2: UInt64 = 0,
-                _ a3: UInt64 = 0) throws(InvocationStatus) -> UInt64 {
-        let (status, value) = Self.invokeRaw(address.encoded, operation.rawValue, a0, a1, a2, a3)
+    func invoke(_ words: InvocationWords) throws(InvocationStatus) -> UInt64 {
+        let (status, value) = Self.invokeRaw(address.encoded, words.operation.rawValue, words.a0, words.a1, words.a2, words.a3)
         guard status == InvocationStatus.success.rawValue else { throw InvocationStatus(rawValue: status) ?? .unknownOperation }
         return value
     }
@@ -55,18 +54,18 @@ public struct Capability: Hashable, Sendable {
     /// dispatchers) takes size 0 for its one size. Returns how many were made.
     @discardableResult
     public func retype(to type: CapabilityType, size: UInt64 = 0, count: Int = 1, into destination: Capability) throws(InvocationStatus) -> Int {
-        Int(try invoke(.retype, UInt64(type.rawValue), size, UInt64(count), destination.address.encoded))
+        Int(try invoke(.retype(to: type, size: size, count: count, into: destination.address)))
     }
 
     /// Copies the capability, with the same rights, into `destination`.
     public func copy(to destination: Capability) throws(InvocationStatus) {
-        try invoke(.copy, destination.address.encoded)
+        try invoke(.copy(to: destination.address))
     }
 
     /// Copies the capability into `destination` with only `rights` (rights only shrink)
     /// and, for an endpoint or notify capability without one, `badge`.
     public func mint(to destination: Capability, rights: CapabilityRights, badge: UInt64 = 0) throws(InvocationStatus) {
-        try invoke(.mint, destination.address.encoded, UInt64(rights.rawValue), badge)
+        try invoke(.mint(to: destination.address, rights: rights, badge: badge))
     }
 
     /// Empties the slot; returns how many objects died with it (the last copy).
@@ -80,7 +79,7 @@ public struct Capability: Hashable, Sendable {
     /// Sends three words, and optionally a capability, on this endpoint (write right).
     /// Throws `endpointFull` while the receiver has not taken earlier messages.
     public func send(_ words: (UInt64, UInt64, UInt64), capability: Capability? = nil) throws(InvocationStatus) {
-        try invoke(.send, words.0, words.1, words.2, capability?.address.encoded ?? CapabilityOperation.noCapability)
+        try invoke(.send(words, capability: capability?.address))
     }
 
     /// Takes the next message from this endpoint (read right; this domain becomes its
@@ -89,7 +88,7 @@ public struct Capability: Hashable, Sendable {
     public func receive(capabilityDestination: Capability? = nil) throws(InvocationStatus) -> [UInt64] {
         var words: (UInt64, UInt64, UInt64) = (0, 0, 0)
         let buffer = withUnsafeMutablePointer(to: &words) { UInt64(UInt(bitPattern: $0)) }
-        try invoke(.receive, capabilityDestination?.address.encoded ?? CapabilityOperation.noCapability, buffer)
+        try invoke(.receive(capabilityInto: capabilityDestination?.address, buffer: buffer))
         return [words.0, words.1, words.2]
     }
 
@@ -101,11 +100,11 @@ public struct Capability: Hashable, Sendable {
     /// 4 KiB frame into a page table with `rights` (read is implied), or the next-lower
     /// table into a PML4, PDPT or page directory.
     public func map(_ source: Capability, at entry: Int, rights: CapabilityRights = [.read]) throws(InvocationStatus) {
-        try invoke(.map, UInt64(entry), source.address.encoded, UInt64(rights.rawValue))
+        try invoke(.map(source.address, at: entry, rights: rights))
     }
 
     /// Removes the mapping at entry `entry` of this translation table.
-    public func unmap(at entry: Int) throws(InvocationStatus) { try invoke(.unmap, UInt64(entry)) }
+    public func unmap(at entry: Int) throws(InvocationStatus) { try invoke(.unmap(at: entry)) }
 }
 
 /// Makes a PDPT, a page directory and a page table from `ram` into root slots `first`,

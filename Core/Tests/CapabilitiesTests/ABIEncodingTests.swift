@@ -1,0 +1,59 @@
+import XCTest
+import Capabilities
+
+/// The user library encodes invocations with the ABI's `InvocationWords`; the kernel
+/// decodes them with `Invocation.decode`. Each operation must come out as it went in.
+final class ABIEncodingTests: XCTestCase {
+    private func decode(_ words: InvocationWords) throws -> Invocation {
+        try Invocation.decode(operation: words.operation.rawValue, words.a0, words.a1, words.a2, words.a3)
+    }
+
+    func testEveryOperationDecodesAsEncoded() throws {
+        let slot = CapabilityAddress.root(9), leaf = CapabilityAddress.leaf(63, 4)
+        XCTAssertEqual(try decode(.identify), .identify)
+        XCTAssertEqual(try decode(.retype(to: .frame, size: 8192, count: 3, into: leaf)),
+                       .retype(to: .frame, size: 8192, count: 3, destination: leaf))
+        XCTAssertEqual(try decode(.copy(to: slot)), .copy(destination: slot))
+        XCTAssertEqual(try decode(.mint(to: slot, rights: [.read, .grant], badge: 77)),
+                       .mint(destination: slot, rights: [.read, .grant], badge: 77))
+        XCTAssertEqual(try decode(.delete), .delete)
+        XCTAssertEqual(try decode(.revoke), .revoke)
+        XCTAssertEqual(try decode(.send((1, 2, 3), capability: leaf)), .send(words: [1, 2, 3], capability: leaf))
+        XCTAssertEqual(try decode(.send((4, 5, 6), capability: nil)), .send(words: [4, 5, 6], capability: nil))
+        XCTAssertEqual(try decode(.receive(capabilityInto: slot, buffer: 0x1000)), .receive(destination: slot, buffer: 0x1000))
+        XCTAssertEqual(try decode(.receive(capabilityInto: nil, buffer: 0x2000)), .receive(destination: nil, buffer: 0x2000))
+        XCTAssertEqual(try decode(.wait), .wait)
+        XCTAssertEqual(try decode(.map(leaf, at: 511, rights: [.read, .write])), .map(entry: 511, source: leaf, rights: [.read, .write]))
+        XCTAssertEqual(try decode(.unmap(at: 3)), .unmap(entry: 3))
+    }
+
+    func testEveryOperationNumberIsDecoded() {
+        for operation in CapabilityOperation.allCases {
+            XCTAssertNoThrow(try decode(InvocationWords(operation)), "\(operation)")
+        }
+        XCTAssertThrowsError(try Invocation.decode(operation: UInt64(CapabilityOperation.allCases.count), 0, 0, 0, 0))
+    }
+
+    func testEveryRefusalHasItsOwnStatus() {
+        let decoding: [InvocationError] = [.unknownOperation(0), .badAddress, .unknownType(0), .countTooLarge, .unknownRights(0)]
+        let rules: [CapabilityError] = [
+            .invalidRoot, .invalidSlot, .notACNode, .slotEmpty, .slotOccupied, .wrongType(.frame), .insufficientRights,
+            .retypeNotAllowed(from: .frame, to: .cnode), .sizeNotAllowed, .invalidCount, .misaligned, .regionInUse,
+            .regionExhausted, .notBadgeable, .alreadyBadged, .entryOutOfRange, .entryReserved, .entryOccupied,
+            .entryEmpty, .alreadyMapped, .pageSizeMismatch,
+        ]
+        let codes = decoding.map { InvocationStatus($0).rawValue } + rules.map { InvocationStatus($0).rawValue }
+        XCTAssertEqual(Set(codes).count, codes.count)
+        XCTAssertFalse(codes.contains(InvocationStatus.success.rawValue))
+        XCTAssertEqual(Set(InvocationStatus.allCases.map(\.name)).count, InvocationStatus.allCases.count)
+        XCTAssertEqual(InvocationStatus.slotEmpty.description, "slotEmpty (35)")
+    }
+
+    func testIdentityWordRoundTrips() {
+        for type in CapabilityType.allCases {
+            let identity = CapabilityIdentity(type: type, rights: [.read, .execute], isBadged: type == .endpoint)
+            XCTAssertEqual(CapabilityIdentity(word: identity.word), identity)
+        }
+        XCTAssertNil(CapabilityIdentity(word: 0xFF))
+    }
+}
