@@ -22,6 +22,7 @@ let package = Package(
         .library(name: "KernelMessages", targets: ["KernelMessages"]),
         .library(name: "ELF", targets: ["ELF"]),
         .library(name: "GuestChecks", targets: ["GuestChecks"]),
+        .library(name: "ProgramArguments", targets: ["ProgramArguments"]),
     ],
     targets: [
         // What the kernel and user programs agree on: status codes, numbers, layouts.
@@ -43,6 +44,8 @@ let package = Package(
         .target(name: "ELF", dependencies: ["Basics"]),
         // The guest self-tests' checks, declared once for the kernel and the host tool.
         .target(name: "GuestChecks"),
+        // A user program's argument words and numbers (user programs link it).
+        .target(name: "ProgramArguments"),
         // Shared by the test suites: a seeded generator and fixture memory.
         .target(name: "CoreTestSupport", dependencies: ["Basics"], path: "Tests/TestSupport"),
         .testTarget(name: "BasicsTests", dependencies: ["Basics"]),
@@ -57,5 +60,6 @@ let package = Package(
         .testTarget(name: "KernelMessagesTests", dependencies: ["KernelMessages"]),
         .testTarget(name: "ELFTests", dependencies: ["ELF", "CoreTestSupport"]),
         .testTarget(name: "GuestChecksTests", dependencies: ["GuestChecks"]),
+        .testTarget(name: "ProgramArgumentsTests", dependencies: ["ProgramArguments"]),
     ]
 )

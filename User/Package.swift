@@ -18,7 +18,7 @@ func program(_ name: String) -> Target {
             "-Xlinker", "-T", "-Xlinker", "\(here)/linker.ld",
             "-Xlinker", "--orphan-handling=error",
             "-Xlinker", "--no-pie",
-        ])]
+        ]), .linkedLibrary("swiftUnicodeDataTables")]
     )
 }
 
@@ -43,6 +43,7 @@ let package = Package(
             name: "SwordfishUser",
             dependencies: [
                 "UserRuntimeC", .product(name: "ABI", package: "Core"), .product(name: "Memory", package: "Core"),
+                .product(name: "ProgramArguments", package: "Core"),
                 .product(name: "Basics", package: "Core"),
             ],
             swiftSettings: [.swiftLanguageMode(.v5)]

@@ -44,12 +44,16 @@ public struct UserPrograms: Sendable {
     }
 
     var command: ShellCommand {
-        ShellCommand("swift", [
+        let triple = "x86_64-unknown-none-elf"
+        // Programs link the toolchain's Unicode data tables (User/Package.swift), so that
+        // String comparison and switching work; the linker needs their folder.
+        let libraries = Executables.embeddedLibraries(for: triple).map { ["-Xlinker", "-L\($0)"] } ?? []
+        return ShellCommand("swift", [
             "build", "--package-path", "\(repository.root)/User",
-            "--triple", "x86_64-unknown-none-elf",
+            "--triple", triple,
             "--toolset", "\(repository.root)/Kernel/toolset.json",
             "-c", "release",
-        ])
+        ] + libraries)
     }
 
     /// Builds every program and writes the boot image to `destination`.

@@ -24,6 +24,15 @@ public enum Executables {
         return nil
     }
 
+    /// The toolchain's Embedded Swift libraries for `triple` (where the Unicode data
+    /// tables that full `String` comparison needs live), nil if not found.
+    public static func embeddedLibraries(for triple: String) -> String? {
+        guard let swift = find("swift") else { return nil }
+        let directory = URL(fileURLWithPath: swift).resolvingSymlinksInPath().deletingLastPathComponent()
+            .appendingPathComponent("../lib/swift/embedded/\(triple)").standardized.path
+        return FileManager.default.fileExists(atPath: directory) ? directory : nil
+    }
+
     /// A tool shipped beside `swift` in the toolchain (found through `PATH`, symlinks
     /// resolved), such as `llvm-symbolizer` or `swift-demangle`.
     public static func findInToolchain(_ name: String) -> String? {

@@ -2,6 +2,7 @@
 // (Capabilities.swift). Numbers and statuses come from the ABI module, which the kernel
 // builds too; a program that imports SwordfishUser sees the ABI's types as well.
 @_exported import ABI
+@_exported import ProgramArguments
 import UserRuntimeC
 
 public enum SystemCall {
@@ -41,8 +42,11 @@ public func exit(_ status: Int) -> Never {
 /// Lets the next domain on this core run (`Thread.yield` lets this domain's other threads run).
 public func yield() { SystemCall.raw(SystemCallNumber.yield.rawValue) }
 
-/// The argument string this program was started with.
-public var arguments: [UInt8] {
+/// The words this program was started with (what followed its name on the shell's line).
+public var arguments: Arguments { Arguments(argumentBytes) }
+
+/// The argument line as the kernel passed it, bytes as they are.
+public var argumentBytes: [UInt8] {
     let base = user_argument_bytes()
     let count = Int(user_argument_count())
     guard base != 0, count > 0, let pointer = UnsafePointer<UInt8>(bitPattern: UInt(base)) else { return [] }

@@ -6,18 +6,7 @@
 // both succeeded and was refused somewhere (else it exercised nothing).
 import SwordfishUser
 
-func number(_ word: ArraySlice<UInt8>) -> UInt64? {
-    guard !word.isEmpty else { return nil }
-    var value: UInt64 = 0
-    for byte in word {
-        guard byte >= 48, byte <= 57 else { return nil }
-        value = value &* 10 &+ UInt64(byte - 48)
-    }
-    return value
-}
-
-let words = arguments.split(separator: UInt8(ascii: " "))
-guard words.count == 2, var seed = number(words[0]), let count = number(words[1]) else {
+guard arguments.count == 2, var seed = arguments.number(at: 0), let count = arguments.number(at: 1) else {
     print("usage: capfuzz <seed> <count>")
     exit(2)
 }

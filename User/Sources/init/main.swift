@@ -13,24 +13,10 @@ import SwordfishUser
 /// The endpoint init serves, in the first slot after its initial capabilities.
 let endpoint = Capability(slot: 7)
 
-/// The numbers in the argument string.
-func numbers(_ text: [UInt8]) -> [Int] {
-    var result: [Int] = [], current: Int? = nil
-    for byte in text + [32] {
-        if byte >= 48 && byte <= 57 { current = (current ?? 0) * 10 + Int(byte - 48) } else if let value = current {
-            result.append(value)
-            current = nil
-        }
-    }
-    return result
-}
-
-let given = numbers(arguments)
-guard given.count == 2 else {
+guard arguments.count == 2, let core = arguments.integer(at: 0), let coreCount = arguments.number(at: 1) else {
     print("usage: init <core> <core count>")
     exit(2)
 }
-let core = given[0], coreCount = UInt64(given[1])
 
 // What each slot must hold (`InitialSlot`).
 var expected: [(slot: UInt32, type: CapabilityType, name: String)] = [

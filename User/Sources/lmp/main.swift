@@ -81,8 +81,8 @@ func claimEndpoint() {
     }
 }
 
-let role = arguments
-if role == Array("server".utf8) {
+let role = arguments.first ?? ""
+if role == "server" {
     makeEndpoint()
     let words = try? receive()
     guard words == [1, 2, 3], arrived.type == .physicalRAM else {
@@ -91,7 +91,7 @@ if role == Array("server".utf8) {
     }
     for _ in 0..<200 { yield() }
     exit(0)
-} else if role == Array("client".utf8) {
+} else if role == "client" {
     // Words 1, 2, 3 and the RAM capability; then more until the endpoint is full.
     var sent = 0
     var refusal: InvocationStatus? = nil
@@ -108,7 +108,7 @@ if role == Array("server".utf8) {
     if refusal != .endpointFull { print("lmp: after \(sent) sends the endpoint answered \(refusal.map { "\($0)" } ?? "nothing"), not full") }
     for _ in 0..<100 { yield() }
     exit(sent >= 1 && refusal == .endpointFull ? 0 : 1)
-} else if role == Array("revoker".utf8) {
+} else if role == "revoker" {
     makeEndpoint()
     claimEndpoint()
     for _ in 0..<50 { yield() }
@@ -120,7 +120,7 @@ if role == Array("server".utf8) {
         exit(1)
     }
     exit(0)
-} else if role == Array("late-client".utf8) {
+} else if role == "late-client" {
     for _ in 0..<100 { yield() }
     do throws(InvocationStatus) {
         try endpoint.send((7, 7, 7))
@@ -131,7 +131,7 @@ if role == Array("server".utf8) {
         exit(error == .slotEmpty ? 0 : 1)
     }
 }
-if role == Array("buffer-server".utf8) {
+if role == "buffer-server" {
     // A writable page at `window` and a read-only mapping of another frame right after
     // it, in the 2 MiB at 1 TiB (slots 5–7 the tables, 8 and 9 the frames, 10 the
     // read-only copy). Receive is the only invocation that writes to user memory, and
@@ -187,17 +187,15 @@ if role == Array("buffer-server".utf8) {
     for _ in 0..<200 { yield() }
     exit(failed ? 1 : 0)
 }
-if role == Array("pong".utf8) {
+if role == "pong" {
     makeEndpoint()
     while true {
         guard let words = try? receive() else { exit(1) }
         if words[0] == 0 { exit(0) }
         sendToPeer(words[0])
     }
-} else if role.starts(with: Array("ping ".utf8)) {
-    var rounds = 0
-    for byte in role.dropFirst(5) where byte >= 48 && byte <= 57 { rounds = rounds * 10 + Int(byte - 48) }
-    guard rounds > 0 else { exit(2) }
+} else if role == "ping" {
+    guard let rounds = arguments.integer(at: 1), rounds > 0 else { exit(2) }
     makeEndpoint()
     claimEndpoint()
     while peer.type != .endpoint { yield() }

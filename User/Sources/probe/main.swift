@@ -39,17 +39,17 @@ func expect(_ results: [(String, InvocationStatus?, InvocationStatus?)]) -> Neve
 /// its own frame behind it.
 nonisolated(unsafe) var marker: UInt64 = 0
 
-let what = arguments
-if what == Array("kernel-read".utf8) { _ = user_read(0x10_0000) }                 // the kernel image
-else if what == Array("kernel-write".utf8) { user_write(0x10_0000, 0) }
-else if what == Array("unmapped".utf8) { _ = user_read(0x0000_7000_0000_0000) }
-else if what == Array("noncanonical".utf8) { _ = user_read(0x8000_0000_0000_0000) }
-else if what == Array("privileged".utf8) { user_halt() }
-else if what == Array("bad-syscall".utf8) {
+let what = arguments.first ?? ""
+if what == "kernel-read" { _ = user_read(0x10_0000) }                 // the kernel image
+else if what == "kernel-write" { user_write(0x10_0000, 0) }
+else if what == "unmapped" { _ = user_read(0x0000_7000_0000_0000) }
+else if what == "noncanonical" { _ = user_read(0x8000_0000_0000_0000) }
+else if what == "privileged" { user_halt() }
+else if what == "bad-syscall" {
     let result = SystemCall.raw(9999)
     print("probe: system call 9999 answered \(result.status)")
     exit(result.status == SystemCallStatus.invalidSystemCall.rawValue ? 0 : 1)
-} else if what == Array("bad-pointer".utf8) {
+} else if what == "bad-pointer" {
     let print = SystemCallNumber.print.rawValue
     let kernel = SystemCall.raw(print, 0x10_0000, 16)
     let unmapped = SystemCall.raw(print, 0x0000_7000_0000_0000, 16)
@@ -57,11 +57,11 @@ else if what == Array("bad-syscall".utf8) {
     Swift.print("probe: bad pointers answered \(kernel.status) \(unmapped.status) \(huge.status)")
     let bad = SystemCallStatus.badAddress.rawValue
     exit(kernel.status == bad && unmapped.status == bad && huge.status == SystemCallStatus.badLength.rawValue ? 0 : 1)
-} else if what == Array("cap-wrong-type".utf8) {
+} else if what == "cap-wrong-type" {
     // Slot 0 is a CNode: it cannot be retyped into a frame.
     expect([("retype a CNode into a frame", refusal(try Capability.rootCNode.retype(to: .frame, size: 4096, into: Capability(slot: 5))),
              .retypeNotAllowed)])
-} else if what == Array("cap-rights".utf8) {
+} else if what == "cap-rights" {
     // A frame from the RAM; a read-only copy of it; then an attempt to mint all rights
     // back from that copy: rights only shrink, so the last copy is read-only too.
     let frame = Capability(slot: 4), readOnly = Capability(slot: 2), again = Capability(slot: 3)
@@ -71,12 +71,12 @@ else if what == Array("bad-syscall".utf8) {
     let rights = (try? again.identify())?.rights
     if rights != [.read] { print("probe: the last copy has rights \(rights?.rawValue ?? 0xFF), not read only"); exit(1) }
     expect([("retype", made, nil), ("mint read-only", first, nil), ("mint all from it", second, nil)])
-} else if what == Array("cap-overlap".utf8) {
+} else if what == "cap-overlap" {
     // All of the RAM into one frame, then another frame from the same RAM: no room —
     // two live objects never overlap.
     expect([("all of the RAM", refusal(try Capability.ram.retype(to: .frame, size: DomainRAM.bytes, into: Capability(slot: 4))), nil),
             ("one more page", refusal(try Capability.ram.retype(to: .frame, size: 4096, into: Capability(slot: 5))), .regionExhausted)])
-} else if what == Array("cap-bad-slot".utf8) {
+} else if what == "cap-bad-slot" {
     // Copying from an empty slot, a slot past the CNode, a malformed address (raw: the
     // typed API cannot make one), an unknown operation.
     let identify = CapabilityOperation.identify.rawValue
@@ -84,7 +84,7 @@ else if what == Array("bad-syscall".utf8) {
             ("identify past the CNode", refusal(try Capability(slot: 1000).identify()), .invalidSlot),
             ("a malformed address", InvocationStatus(rawValue: Capability.invokeRaw(1 << 40, identify).status), .badAddress),
             ("operation 77", InvocationStatus(rawValue: Capability.invokeRaw(1, 77).status), .unknownOperation)])
-} else if what.starts(with: Array("map-".utf8)) {
+} else if what.hasPrefix("map-") {
     // A page table for the 2 MiB at 1 TiB (PML4 entry 2, untouched by the program's
     // own layout) in slots 3–5, a frame in slot 6, mapped read-write at `window`.
     let window: UInt64 = 2 << 39
@@ -98,16 +98,16 @@ else if what == Array("bad-syscall".utf8) {
         print("probe: setting up the window: \(error)")
         exit(1)
     }
-    if what == Array("map-double".utf8) {
+    if what == "map-double" {
         // The same copy again, elsewhere, is refused; another copy maps fine.
         expect([("the same copy again", refusal(try table.map(frame, at: 1)), .alreadyMapped),
                 ("a copy", refusal(try frame.copy(to: copy)), nil),
                 ("the copy", refusal(try table.map(copy, at: 1)), nil)])
-    } else if what == Array("map-occupied".utf8) {
+    } else if what == "map-occupied" {
         // Another frame into the entry in use.
         expect([("another frame", refusal(try Capability.ram.retype(to: .frame, size: 4096, into: copy)), nil),
                 ("into the entry in use", refusal(try table.map(copy, at: 0)), .entryOccupied)])
-    } else if what == Array("map-refusals".utf8) {
+    } else if what == "map-refusals" {
         // RAM into a page table, a page table into the PML4; the kernel's slot 0 and
         // the upper half of the PML4; entry 512; a read-only copy mapped writable; an
         // empty entry unmapped; an 8 KiB frame; map invoked on a frame.
@@ -124,7 +124,7 @@ else if what == Array("bad-syscall".utf8) {
                 ("an 8 KiB frame", refusal(try Capability.ram.retype(to: .frame, size: 8192, into: big)), nil),
                 ("mapped into a page", refusal(try table.map(big, at: 1)), .pageSizeMismatch),
                 ("map on a frame", refusal(try frame.map(readOnly, at: 1)), .wrongType)])
-    } else if what == Array("map-write-unmap".utf8) {
+    } else if what == "map-write-unmap" {
         // Write through the mapping, unmap it, map the same frame one page further on:
         // the value is there.
         user_write(window, 0x5EED_F00D)
@@ -133,7 +133,7 @@ else if what == Array("bad-syscall".utf8) {
         let seen = user_read(window + 4096)
         if seen != 0x5EED_F00D { print("probe: read \(seen) through the new mapping"); exit(1) }
         expect([("unmap", unmapped, nil), ("map again", remapped, nil)])
-    } else if what == Array("map-revoked".utf8) {
+    } else if what == "map-revoked" {
         // Revoking the frame through another copy takes the mapped copy, and its
         // mapping, away: the next write faults and stops this domain.
         user_write(window, 1)
@@ -144,7 +144,7 @@ else if what == Array("bad-syscall".utf8) {
         print("probe: the write to a revoked page went through")
         exit(1)
     }
-} else if what == Array("resume-noncanonical".utf8) {
+} else if what == "resume-noncanonical" {
     // A `syscall` in the last two bytes of the user half: its return address is the
     // first non-canonical one. The kernel must stop the domain, not `iretq` there.
     let last: UInt64 = 0x0000_7FFF_FFFF_F000
@@ -166,20 +166,20 @@ else if what == Array("bad-syscall".utf8) {
     user_call(last + 0xFFE)
     print("probe: returned to a non-canonical address")
     exit(1)
-} else if what == Array("block-not-held".utf8) {
+} else if what == "block-not-held" {
     // The domain holds no copy of the RAM block its address space was made from (a
     // revoke through one would take the kernel's copy too).
     let block = Capability(.leaf(InitialSlot.addressSpace, InitialSlot.addressSpaceRAM))
     let identity = try? block.identify()
     exit(identity?.type == .null ? 0 : 1)
-} else if what == Array("cnode-copy".utf8) {
+} else if what == "cnode-copy" {
     // A copy of its own root CNode's capability: the domain's end must still destroy
     // the CNode (the kernel's leak checks after the tests notice if not).
     let copy = Capability(slot: 20)
     let copied = refusal(try Capability.rootCNode.copy(to: copy))
     if copied == nil && copy.type != .cnode { print("probe: the copy holds type \(copy.type.rawValue)"); exit(1) }
     expect([("copy of the root CNode", copied, nil)])
-} else if what == Array("direction-flag".utf8) {
+} else if what == "direction-flag" {
     // Spins with DF set until the timer has preempted it at least twice (each time the
     // kernel ran with the flag cleared, or its string copies would have run backwards),
     // and the flag must still be set when it is back.
@@ -192,18 +192,18 @@ else if what == Array("bad-syscall".utf8) {
     }
     print("probe: \(Thread.preemptions - before) preemptions with DF set, flag kept \(kept)")
     exit(kept && Thread.preemptions >= before + 2 ? 0 : 1)
-} else if what.starts(with: Array("isolation ".utf8)) {
+} else if what == "isolation", let which = arguments[1] {
     // Two of these run together, each with its own marker value: each finds zero at
     // the marker, writes its value, lets the other run and finds its own value still
     // there. Whichever runs first, a shared frame would fail one of the two.
-    let own = 0xA5A5_0000 | UInt64(what.last ?? 0)
+    let own = 0xA5A5_0000 | UInt64(which.utf8.last ?? 0)
     let seen = marker
     marker = own
     for _ in 0..<50 { yield() }
     if seen != 0 || marker != own { print("probe: isolation saw \(seen) before and \(marker) after writing \(own)") }
     exit(seen == 0 && marker == own ? 0 : 1)
-} else if what == Array("exit".utf8) {
+} else if what == "exit" {
     exit(7)
 }
-print("probe: nothing happened for '\(String(decoding: what, as: UTF8.self))'")
+print("probe: nothing happened for '\(arguments.rest(from: 0))'")
 exit(99)

@@ -409,8 +409,7 @@ let cases: [(String, () -> Void)] = [
     ("waitset-server", waitsetServer), ("waitset-client", waitsetClient),
     ("orphan-server", orphanServer), ("orphan-client", orphanClient),
 ]
-let chosen = arguments
-guard let entry = cases.first(where: { Array($0.0.utf8) == chosen }) else {
+guard arguments.count == 1, let entry = cases.first(where: { $0.0 == arguments.first }) else {
     print("usage: threads preempt | spin | join | mutex | condition | heap-stress | fault | demand-paging | main-fault | bad-calls | bad-frame | lose-dispatcher | lose-dispatcher-frame | lose-pml4 | waitset | waitset-server | waitset-client | orphan-server | orphan-client")
     exit(2)
 }

@@ -23,7 +23,7 @@ func measure(_ rounds: Int, _ body: () -> Void) -> (median: UInt64, p99: UInt64)
     return (samples[rounds / 2], samples[min(rounds - 1, rounds * 99 / 100)])
 }
 
-let rounds = arguments == Array("quick".utf8) ? 200 : 5000
+let rounds = arguments.first == "quick" ? 200 : 5000
 let syscall = measure(rounds) { _ = SystemCall.raw(0xFFFF) }
 print("BENCH name=null-syscall unit=cycles median=\(syscall.median) p99=\(syscall.p99) samples=\(rounds)")
 let invocation = measure(rounds) { _ = try? Capability.rootCNode.identify() }
