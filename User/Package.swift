@@ -22,17 +22,15 @@ func program(_ name: String) -> Target {
     )
 }
 
+/// Every program: each folder in Sources whose name starts with a lowercase letter (the
+/// libraries' names start with a capital). `swordfish build` packs the same list into
+/// the boot image, so a new folder is a new program with no other change.
+let programs = ((try? FileManager.default.contentsOfDirectory(atPath: "\(here)/Sources")) ?? [])
+    .filter { $0.first?.isLowercase == true }.sorted()
+
 let package = Package(
     name: "User",
-    products: [
-        .executable(name: "init", targets: ["init"]),
-        .executable(name: "hello", targets: ["hello"]),
-        .executable(name: "probe", targets: ["probe"]),
-        .executable(name: "capfuzz", targets: ["capfuzz"]),
-        .executable(name: "ubench", targets: ["ubench"]),
-        .executable(name: "lmp", targets: ["lmp"]),
-        .executable(name: "threads", targets: ["threads"]),
-    ],
+    products: programs.map { .executable(name: $0, targets: [$0]) },
     dependencies: [.package(path: "../Core")],
     targets: [
         // Entry point, the system-call instruction, and the C functions the Swift runtime needs.
@@ -48,12 +46,5 @@ let package = Package(
             ],
             swiftSettings: [.swiftLanguageMode(.v5)]
         ),
-        program("init"),
-        program("hello"),
-        program("probe"),
-        program("capfuzz"),
-        program("ubench"),
-        program("lmp"),
-        program("threads"),
-    ]
+    ] + programs.map(program)
 )

@@ -4,6 +4,8 @@ public enum ToolError: Error, Equatable, Sendable, CustomStringConvertible {
     case invalidMemorySize(String)
     /// A `--config` value that is not `CORES:SIZE`.
     case invalidConfiguration(String)
+    /// A program's `guest-tests` file (ProgramTests.swift) says something it cannot mean.
+    case invalidGuestTests(String)
     /// No folder at or above the search start holds `Kernel/` beside `Package.swift`.
     case repositoryNotFound(searchedFrom: String)
     /// A program the tool needs is not on `PATH`.
@@ -28,6 +30,8 @@ public enum ToolError: Error, Equatable, Sendable, CustomStringConvertible {
             return "invalid memory size '\(text)': use a whole number of MiB or GiB such as 128M, 1G or 4096M"
         case .invalidConfiguration(let text):
             return "invalid configuration '\(text)': use CORES:SIZE such as 4:1G"
+        case .invalidGuestTests(let text):
+            return text
         case .repositoryNotFound(let start):
             return "no Swordfish repository (a folder with Package.swift and Kernel/) at or above \(start); pass --repo"
         case .executableNotFound(let name):

@@ -1,0 +1,136 @@
+import Foundation
+
+/// Tests that user programs declare for themselves: a program folder in `User/Sources`
+/// may hold a `guest-tests` file, one shell line per test, each of which must end with
+/// the program exiting with status 0 (lines starting with `expect ` add text its output
+/// must contain; `#` starts a comment):
+///
+///     # pingpong: two threads on one core
+///     run pingpong 100
+///     expect 100 round trips
+///     oncore 1 pingpong 10
+///
+/// `swordfish test` boots the shell on two cores once, types every line into it as a
+/// user would, and reads each program's end from the console
+/// (`domain <name> (<id>) on core <n> exited with status <s>`).
+public struct ProgramTest: Equatable, Sendable {
+    /// The folder (program) that declared it.
+    public var program: String
+    /// The shell line, as typed.
+    public var line: String
+    /// Texts the output between this line and the next prompt must contain.
+    public var expected: [String] = []
+
+    public init(program: String, line: String, expected: [String] = []) {
+        self.program = program
+        self.line = line
+        self.expected = expected
+    }
+
+    /// The program the line runs: the word after `run`, or after `oncore <core>`.
+    public var runs: String? {
+        let words = line.split(separator: " ").map(String.init)
+        if words.first == "run", words.count >= 2 { return words[1] }
+        if words.first == "oncore", words.count >= 3 { return words[2] }
+        return nil
+    }
+
+    /// Parses one `guest-tests` file.
+    public static func parse(_ text: String, program: String) throws(ToolError) -> [ProgramTest] {
+        var tests: [ProgramTest] = []
+        for raw in text.lines {
+            let line = raw.trimmingLeadingSpaces()
+            if line.isEmpty || line.hasPrefix("#") { continue }
+            if line.hasPrefix("expect ") {
+                guard !tests.isEmpty else { throw .invalidGuestTests("\(program)/guest-tests: 'expect' before any command") }
+                tests[tests.count - 1].expected.append(String(line.dropFirst(7)))
+                continue
+            }
+            let test = ProgramTest(program: program, line: line)
+            guard test.runs != nil else {
+                throw .invalidGuestTests("\(program)/guest-tests: '\(line)' is not a run or oncore line")
+            }
+            tests.append(test)
+        }
+        return tests
+    }
+
+    /// What is wrong with this test's part of the console, empty if it passed. `output`
+    /// is what the shell printed after the line was typed, up to the next prompt.
+    public func problems(in output: String) -> [String] {
+        var problems: [String] = []
+        let program = runs ?? ""
+        let end = output.lines.first { $0.hasPrefix("domain \(program) (") && ($0.contains(" exited with status ") || $0.contains(" stopped: ")) }
+        if let end {
+            if !end.hasSuffix(" exited with status 0") { problems.append(String(end.drop { $0 == " " })) }
+        } else {
+            problems.append("no line saying how \(program) ended")
+        }
+        for text in expected where !output.contains(text) {
+            problems.append("output lacks '\(text)'")
+        }
+        return problems
+    }
+}
+
+/// Runs every program's declared tests in one boot; prints `programs: N passed, M
+/// failed` and a `FAIL programs: …` line per failure.
+public enum ProgramTests {
+    static let prompt = "swordfish> "
+
+    /// Every `guest-tests` file under `User/Sources`, in program order.
+    public static func declared(in repository: Repository) throws(ToolError) -> [ProgramTest] {
+        var tests: [ProgramTest] = []
+        for program in UserPrograms(repository: repository).names {
+            let path = "\(repository.root)/User/Sources/\(program)/guest-tests"
+            guard let data = FileManager.default.contents(atPath: path) else { continue }
+            tests += try ProgramTest.parse(String(decoding: data, as: UTF8.self), program: program)
+        }
+        return tests
+    }
+
+    /// The console split at each typed line: what followed `line`'s echo up to the next
+    /// prompt, by test.
+    static func outputs(of console: String, for tests: [ProgramTest]) -> [String?] {
+        var rest = Substring(console)
+        return tests.map { test in
+            guard let echo = rest.range(of: prompt + test.line) else { return nil }
+            rest = rest[echo.upperBound...]
+            let end = rest.range(of: prompt)?.lowerBound ?? rest.endIndex
+            return String(rest[..<end])
+        }
+    }
+
+    public static func run(repository: Repository, kernel: String, accelerator: Accelerator, timeout: Duration = .seconds(120)) -> TestCounts {
+        let tests: [ProgramTest]
+        do { tests = try declared(in: repository) } catch {
+            TestRunner.report("FAIL programs: \(error)")
+            return TestCounts(failed: 1)
+        }
+        guard !tests.isEmpty else { return TestCounts() }
+        let logPath = "\(repository.logs)/programs.log"
+        let configuration = QEMUConfiguration(kernel: kernel, cores: 2, memory: MemorySize(mebibytes: 256)!, accelerator: accelerator,
+                                              kernelArguments: "", initrd: KernelBuild.existingBootImage(for: kernel))
+        RawOutput.note("programs: \(tests.count) lines from guest-tests files | \(configuration.command) > \(repository.relative(logPath))")
+        let input = tests.map { $0.line + "\n" }.joined() + "halt\n"
+        do {
+            _ = try GuestBoot.run(configuration, log: logPath, timeout: timeout, input: Array(input.utf8))
+        } catch {
+            TestRunner.report("FAIL programs: \(error)")
+            return TestCounts(failed: tests.count)
+        }
+        let console = FileManager.default.contents(atPath: logPath).map { String(decoding: $0, as: UTF8.self) } ?? ""
+        var counts = TestCounts()
+        for (test, output) in zip(tests, outputs(of: console, for: tests)) {
+            let problems = output.map(test.problems(in:)) ?? ["the shell never took the line"]
+            if problems.isEmpty {
+                counts.passed += 1
+            } else {
+                counts.failed += 1
+                problems.forEach { TestRunner.report("FAIL programs: \(test.program): '\(test.line)': \($0) (\(repository.relative(logPath)))") }
+            }
+        }
+        TestRunner.report("programs: \(counts)")
+        return counts
+    }
+}
