@@ -4,9 +4,10 @@ import Foundation
 ///
 /// Three threads share the work. The output pump copies the serial console to standard
 /// output, a line at a time, and watches it: the first shell prompt gives the boot time,
-/// a panic gets its backtrace symbolized, and a panic on core 0 (the shell's core) stops
-/// QEMU a second later. The input pump sends standard input to the guest. The calling
-/// thread waits for QEMU to exit and turns its status into the tool's.
+/// a panic gets its backtrace symbolized and a user thread's fault its `rip`, and a panic
+/// on core 0 (the shell's core) stops QEMU a second later. The input pump sends standard
+/// input to the guest. The calling thread waits for QEMU to exit and turns its status
+/// into the tool's.
 ///
 /// Input from a terminal is sent key by key in raw mode, with Ctrl-A x to quit as in
 /// QEMU's own console. Input from a pipe is sent a line at a time, each line only once
@@ -201,11 +202,17 @@ public final class ConsoleSession: @unchecked Sendable {
             if let report = panics.consume(line) {
                 printSymbolized(report)
             }
+            if let fault = UserFaultReport(parsing: line) {
+                printLines(symbolizer.describe(fault))
+            }
         }
     }
 
     private func printSymbolized(_ report: PanicReport) {
-        let lines = symbolizer.describe(report)
+        printLines(symbolizer.describe(report))
+    }
+
+    private func printLines(_ lines: [String]) {
         guard !lines.isEmpty else { return }
         RawOutput.write(lines.joined(separator: "\n") + "\n", to: STDOUT_FILENO)
     }

@@ -191,6 +191,10 @@ public struct TestRunner: Sendable {
                     frames.forEach { Self.report($0) }
                 }
             }
+            for fault in console.faults {
+                Self.report("  \(fault.line)")
+                symbolizer.describe(fault).forEach { Self.report($0) }
+            }
         }
         return verdict.counts
     }
