@@ -21,6 +21,9 @@ let package = Package(
             dependencies: [
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "GuestChecks", package: "Core"),
+                // The boot image's parser, to find a user program's ELF for symbolising.
+                .product(name: "BootInfo", package: "Core"),
+                .product(name: "Basics", package: "Core"),
             ]
         ),
         .executableTarget(name: "swordfish", dependencies: ["SwordfishTool"]),

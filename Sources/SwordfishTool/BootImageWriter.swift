@@ -1,3 +1,5 @@
+import Basics
+import BootInfo
 import Foundation
 
 /// Packs the user programs into the boot image the kernel reads as its first boot
@@ -69,6 +71,17 @@ public struct UserPrograms: Sendable {
         let image = try BootImageWriter.image(programs)
         guard FileManager.default.createFile(atPath: destination, contents: image) else {
             throw .fileNotWritable(path: destination, reason: "could not create it")
+        }
+    }
+
+    /// The ELF of the program called `name` in the boot image at `path`, read with the
+    /// kernel's own parser; nil when the image is missing or malformed or has no such program.
+    public static func executable(named name: String, inBootImage path: String) -> Data? {
+        guard let image = FileManager.default.contents(atPath: path) else { return nil }
+        return image.withUnsafeBytes { bytes -> Data? in
+            guard let parsed = try? BootImage(ByteReader(bytes)),
+                  let program = parsed.program(named: Array(name.utf8)) else { return nil }
+            return Data(program.bytes.bytes)
         }
     }
 }

@@ -89,10 +89,12 @@ extension SwordfishCommand {
             abstract: "Build the kernel and boot it in QEMU on this terminal.",
             discussion: """
                 From a terminal, keys go to the guest in raw mode; Ctrl-A x quits. Piped input is \
-                sent a line per shell prompt; at its end QEMU's input is closed and the tool waits \
-                for the guest to power off (the shell's `halt`). The boot time to the first prompt \
-                goes to standard error. Exit status: 0 when the guest reports success through \
-                isa-debug-exit, 1 when it reports failure or panics on core 0.
+                sent a line per shell prompt, except that a Ctrl-C (byte 3) at the start of a line \
+                goes at once (a program that runs prints no prompt); at its end QEMU's input is \
+                closed and the tool waits for the guest to power off (the shell's `halt`). The boot \
+                time to the first prompt goes to standard error. Exit status: 0 when the guest reports \
+                success through isa-debug-exit, 1 when it reports failure or panics on core 0, \
+                \(ConsoleSession.timeoutStatus) when --timeout stopped it.
                 """
         )
 
@@ -102,6 +104,15 @@ extension SwordfishCommand {
         @Option(help: ArgumentHelp("Boot this ELF instead of building Kernel/.", valueName: "elf"))
         var kernel: String?
 
+        @Option(help: ArgumentHelp("Stop QEMU this many seconds after it starts (the build not counted).", valueName: "seconds"))
+        var timeout: Int?
+
+        func validate() throws {
+            if let timeout, timeout <= 0 {
+                throw ValidationError("--timeout must be positive")
+            }
+        }
+
         func run() throws {
             ChildProcesses.shared.stopChildrenOnSignals()
             let repository = try repository.locate()
@@ -109,7 +120,8 @@ extension SwordfishCommand {
             let kernel = try kernel.map(KernelBuild.existing) ?? KernelBuild(repository: repository).run()
             let session = ConsoleSession(
                 configuration: boot.configuration(kernel: kernel),
-                symbolizer: Symbolizer(kernel: kernel, sourceRoot: repository.root)
+                symbolizer: Symbolizer(kernel: kernel, sourceRoot: repository.root),
+                timeout: timeout.map { .seconds($0) }
             )
             let status = try session.run()
             if status != 0 {
@@ -120,11 +132,14 @@ extension SwordfishCommand {
 
     struct Test: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Run every test: host unit tests, then the guest suites under QEMU.",
+            abstract: "Run every test: host unit tests, the guest suites under QEMU, the bench smoke test.",
             discussion: """
                 Host suites: `swift test` in Core/ and in this package. Guest suites: one boot with \
-                `-append test` per configuration, console saved to results/logs/guest-<config>.log. \
-                Ends with one line `N passed, M failed`; exits 1 if anything failed.
+                `-append test` per configuration, console saved to results/logs/guest-<config>.log, \
+                and the piped-console check. Bench smoke test: `swordfish bench --quick` (Swordfish \
+                and Linux) completes with a well-formed report; only the full run has it, neither \
+                --host-only nor --guest-only. Ends with one line `N passed, M failed`; exits 1 if \
+                anything failed.
                 """
         )
 
@@ -133,7 +148,7 @@ extension SwordfishCommand {
         @Flag(help: "Run only the host unit tests.")
         var hostOnly = false
 
-        @Flag(help: "Run only the guest suites.")
+        @Flag(help: "Run only the guest suites (no bench smoke test).")
         var guestOnly = false
 
         @Option(help: "Seconds each guest boot may take.")
@@ -163,18 +178,24 @@ extension SwordfishCommand {
 
         func run() throws {
             ChildProcesses.shared.stopChildrenOnSignals()
-            var runner = TestRunner(repository: try repository.locate())
+            if try runner(for: repository.locate()).run().failed > 0 {
+                throw ExitCode.failure
+            }
+        }
+
+        /// The suites these options select, for `repository`.
+        func runner(for repository: Repository) throws(ToolError) -> TestRunner {
+            var runner = TestRunner(repository: repository)
             runner.runsHostSuites = !guestOnly
             runner.runsGuestSuites = !hostOnly
+            runner.runsBenchSmokeTest = !hostOnly && !guestOnly
             runner.timeout = .seconds(timeout)
             runner.accelerator = accel
             runner.prebuiltKernel = try kernel.map(KernelBuild.existing)
             if !configurations.isEmpty {
                 runner.configurations = configurations
             }
-            if runner.run().failed > 0 {
-                throw ExitCode.failure
-            }
+            return runner
         }
     }
 }

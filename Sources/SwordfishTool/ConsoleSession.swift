@@ -4,24 +4,32 @@ import Foundation
 ///
 /// Three threads share the work. The output pump copies the serial console to standard
 /// output, a line at a time, and watches it: the first shell prompt gives the boot time,
-/// a panic gets its backtrace symbolized, and a panic on core 0 (the shell's core) stops
-/// QEMU a second later. The input pump sends standard input to the guest. The calling
-/// thread waits for QEMU to exit and turns its status into the tool's.
+/// a panic gets its backtrace symbolized and a user thread's fault its `rip`, and a panic
+/// on core 0 (the shell's core) stops QEMU a second later. The input pump sends standard
+/// input to the guest. The calling thread waits for QEMU to exit and turns its status
+/// into the tool's.
 ///
 /// Input from a terminal is sent key by key in raw mode, with Ctrl-A x to quit as in
 /// QEMU's own console. Input from a pipe is sent a line at a time, each line only once
 /// the guest shows a new prompt: the guest's UART holds a few bytes at most, and a script
-/// reads as a transcript this way. At the end of piped input the tool closes QEMU's
-/// standard input and waits for the guest to stop QEMU (its `halt` command does).
+/// reads as a transcript this way (see `PipedInput`). At the end of piped input the tool
+/// closes QEMU's standard input and waits for the guest to stop QEMU (its `halt` command
+/// does). A timeout, when given, stops QEMU in either case.
 public final class ConsoleSession: @unchecked Sendable {
     enum StopReason: Equatable {
         case userQuit
         case panicOnBootCore
+        case timedOut(Duration)
     }
+
+    /// The tool's exit status when the timeout stopped QEMU: `timeout(1)`'s, so that a
+    /// script can tell a hang from a failure the guest reported.
+    static let timeoutStatus: Int32 = 124
 
     private static let controlA: UInt8 = 0x01
     private let qemu: QEMUProcess
     private let symbolizer: Symbolizer
+    private let timeout: Duration?
     private let condition = NSCondition()
     // Guarded by `condition`:
     private var promptsSeen = 0
@@ -30,9 +38,11 @@ public final class ConsoleSession: @unchecked Sendable {
     private var consoleBytes = 0
     private var bootCorePanicked = false
 
-    public init(configuration: QEMUConfiguration, symbolizer: Symbolizer) {
+    /// - Parameter timeout: how long QEMU may run before the session stops it.
+    public init(configuration: QEMUConfiguration, symbolizer: Symbolizer, timeout: Duration? = nil) {
         self.qemu = QEMUProcess(configuration: configuration, input: .pipe, mergesStandardError: false)
         self.symbolizer = symbolizer
+        self.timeout = timeout
     }
 
     /// Boots the guest and returns the tool's exit status once QEMU has exited.
@@ -55,6 +65,16 @@ public final class ConsoleSession: @unchecked Sendable {
             RawOutput.note("Ctrl-A x quits")
         }
         try qemu.start()
+        if let timeout {
+            DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(Int(timeout / .milliseconds(1)))) { [self] in
+                guard !condition.withLock({ qemuHasExited }) else { return }
+                if isatty(STDOUT_FILENO) == 1, isatty(STDERR_FILENO) == 1 {
+                    // QEMU's parting words and the tool's go below the prompt, not after it.
+                    RawOutput.write("\n", to: STDERR_FILENO)
+                }
+                stop(.timedOut(timeout))
+            }
+        }
 
         let outputDone = DispatchSemaphore(value: 0)
         Thread { [self] in
@@ -78,30 +98,42 @@ public final class ConsoleSession: @unchecked Sendable {
 
     private func exitStatus() -> Int32 {
         let (reason, bytes) = condition.withLock { (stopReason, consoleBytes) }
+        let ending = Self.ending(stoppedBecause: reason, qemuStatus: qemu.status, consoleBytes: bytes)
+        if let note = ending.note {
+            RawOutput.note(note)
+        }
+        return ending.status
+    }
+
+    /// The tool's exit status, and what to say about it, for a session that QEMU ended
+    /// with `qemuStatus` after the tool stopped it for `reason` (nil: it was not stopped).
+    static func ending(stoppedBecause reason: StopReason?, qemuStatus status: Int32, consoleBytes: Int) -> (status: Int32, note: String?) {
         switch reason {
         case .userQuit:
-            return 0
+            return (0, nil)
         case .panicOnBootCore:
-            RawOutput.note("the kernel panicked on core 0; QEMU stopped")
-            return 1
+            return (1, "the kernel panicked on core 0; QEMU stopped")
+        case .timedOut(let timeout):
+            return (timeoutStatus, "stopped QEMU after \(timeout.components.seconds) s (--timeout)")
         case nil:
-            let status = qemu.status
-            if status == 1, bytes == 0 {
-                RawOutput.note("QEMU exited with status 1 before the guest printed anything")
-                return 1
+            if status == 1, consoleBytes == 0 {
+                return (1, "QEMU exited with status 1 before the guest printed anything")
             }
-            if status != 1, status != 3 {
-                RawOutput.note("QEMU exited with status \(status) without the guest writing to isa-debug-exit")
-            }
-            return QEMUExitStatus.toolStatus(forQEMUStatus: status)
+            let note = status == 1 || status == 3 ? nil : "QEMU exited with status \(status) without the guest writing to isa-debug-exit"
+            return (QEMUExitStatus.toolStatus(forQEMUStatus: status), note)
         }
     }
 
+    /// Stops QEMU for `reason`, unless it has exited already (its own reason stands).
     private func stop(_ reason: StopReason) {
-        condition.withLock {
+        let stops = condition.withLock { () -> Bool in
+            guard !qemuHasExited else { return false }
             if stopReason == nil { stopReason = reason }
+            return true
         }
-        qemu.stop()
+        if stops {
+            qemu.stop()
+        }
     }
 
     // MARK: Output
@@ -170,11 +202,17 @@ public final class ConsoleSession: @unchecked Sendable {
             if let report = panics.consume(line) {
                 printSymbolized(report)
             }
+            if let fault = UserFaultReport(parsing: line) {
+                printLines(symbolizer.describe(fault))
+            }
         }
     }
 
     private func printSymbolized(_ report: PanicReport) {
-        let lines = symbolizer.describe(report)
+        printLines(symbolizer.describe(report))
+    }
+
+    private func printLines(_ lines: [String]) {
         guard !lines.isEmpty else { return }
         RawOutput.write(lines.joined(separator: "\n") + "\n", to: STDOUT_FILENO)
     }
@@ -222,11 +260,14 @@ public final class ConsoleSession: @unchecked Sendable {
         qemu.closeInput()
     }
 
-    /// Piped input: one line per prompt, then end of file.
+    /// Piped input: one line per prompt, a Ctrl-C at once, then end of file.
     private func pumpLines() {
-        var pending: [UInt8] = []
+        var input = PipedInput()
         var linesSent = 0
-        func sendAfterPrompt(_ line: ArraySlice<UInt8>) -> Bool {
+        func send(_ piece: PipedInput.Piece) -> Bool {
+            guard case .line(let line) = piece else {
+                return qemu.send([PipedInput.interrupt])
+            }
             let ready = condition.withLock { () -> Bool in
                 while promptsSeen <= linesSent, !qemuHasExited {
                     condition.wait()
@@ -237,15 +278,12 @@ public final class ConsoleSession: @unchecked Sendable {
             return ready && qemu.send(line)
         }
         while let bytes = readInput() {
-            pending += bytes
-            while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
-                let line = pending[...newline]
-                guard sendAfterPrompt(line) else { return }
-                pending.removeSubrange(...newline)
+            for piece in input.consume(bytes) {
+                guard send(piece) else { return }
             }
         }
-        if !pending.isEmpty {
-            guard sendAfterPrompt(pending[...]) else { return }
+        for piece in input.finish() {
+            guard send(piece) else { return }
         }
         qemu.closeInput()
     }

@@ -86,6 +86,7 @@ public struct CheckReport: Hashable, Sendable {
 ///     PASS <name>                          (`PASS core <id>: <name>` for a declared check)
 ///     FAIL <name>: <reason>
 ///     PANIC …                              see `PanicReport`
+///     FAULT …                              see `UserFaultReport`
 ///     <N> passed, <M> failed               the guest's final verdict
 public struct GuestConsoleLog: Equatable, Sendable {
     /// Core id → APIC id, for each `core … up` line.
@@ -97,6 +98,8 @@ public struct GuestConsoleLog: Equatable, Sendable {
     /// The last `N passed, M failed` line.
     public var summary: TestCounts?
     public var panics: [PanicReport] = []
+    /// User threads that ended by a fault (some tests fault on purpose).
+    public var faults: [UserFaultReport] = []
     /// Cores the kernel reported as not started (`core N (apic A) did not start: …`).
     public var notStarted: [Int] = []
 
@@ -107,7 +110,9 @@ public struct GuestConsoleLog: Equatable, Sendable {
             if let panic = collector.consume(line) {
                 panics.append(panic)
             }
-            if let (core, apic) = Self.coreUp(in: trimmed) {
+            if let fault = UserFaultReport(parsing: line) {
+                faults.append(fault)
+            } else if let (core, apic) = Self.coreUp(in: trimmed) {
                 coresUp[core] = apic
             } else if let core = Self.notStarted(in: trimmed) {
                 notStarted.append(core)

@@ -1,7 +1,7 @@
 import Foundation
 
-/// Turns kernel addresses into function names and source lines, using the debug
-/// information in the kernel ELF.
+/// Turns kernel and user program addresses into function names and source lines, using
+/// the debug information in the kernel ELF and in the programs' ELFs in its boot image.
 ///
 /// The preferred tool is the toolchain's own `llvm-symbolizer` (it reads the DWARF that
 /// the Swift compiler writes and reports inlined frames); `addr2line` from binutils is the
@@ -15,12 +15,15 @@ public struct Symbolizer: Sendable {
     var backend: Backend?
     var demangler: ShellCommand?
     public var kernel: String
+    /// The boot image that holds the user programs QEMU boots with `kernel`.
+    public var bootImage: String
     /// Source paths under this folder are printed relative to it.
     public var sourceRoot: String?
 
     /// Finds the tools on this host.
     public init(kernel: String, sourceRoot: String? = nil) {
         self.kernel = kernel
+        self.bootImage = KernelBuild.bootImage(for: kernel)
         self.sourceRoot = sourceRoot
         if let llvm = Executables.findInToolchain("llvm-symbolizer") ?? Executables.find("llvm-symbolizer") {
             backend = .llvmSymbolizer(llvm)
@@ -38,24 +41,41 @@ public struct Symbolizer: Sendable {
     public func describe(_ report: PanicReport) -> [String] {
         let frames = report.frames
         guard !frames.isEmpty else { return [] }
-        let locations = symbolize(frames.map(\.lookupAddress))
+        let locations = symbolize(frames.map(\.lookupAddress), in: kernel)
         return zip(frames, locations).flatMap { frame, inlineChain in
             Self.format(frame, inlineChain, relativeTo: sourceRoot)
         }
     }
 
-    /// For each address, its chain of source locations, innermost (inlined) first; an
-    /// empty chain when nothing is known.
-    func symbolize(_ addresses: [UInt64]) -> [[SourceLocation]] {
+    /// The fault's `rip` in its program, ready to print under the `FAULT` line. The
+    /// program's ELF comes from the boot image, so that it is the one QEMU booted even
+    /// when the kernel was built elsewhere (`--kernel`).
+    public func describe(_ fault: UserFaultReport) -> [String] {
+        guard let executable = UserPrograms.executable(named: fault.program, inBootImage: bootImage) else {
+            return Self.format(fault.frame, [], relativeTo: nil).map { "\($0) (no program '\(fault.program)' in \(bootImage))" }
+        }
+        // The symbolizers read only files.
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("swordfish-\(fault.program)-\(UUID().uuidString)").path
+        var chain: [SourceLocation] = []
+        if FileManager.default.createFile(atPath: file, contents: executable) {
+            chain = symbolize([fault.frame.lookupAddress], in: file)[0]
+            try? FileManager.default.removeItem(atPath: file)
+        }
+        return Self.format(fault.frame, chain, relativeTo: sourceRoot)
+    }
+
+    /// For each address, its chain of source locations in the ELF at `object`, innermost
+    /// (inlined) first; an empty chain when nothing is known.
+    func symbolize(_ addresses: [UInt64], in object: String) -> [[SourceLocation]] {
         let hex = addresses.map { "0x" + String($0, radix: 16) }
         var chains: [[SourceLocation]]
         switch backend {
         case .llvmSymbolizer(let path):
-            let command = ShellCommand(path, ["--obj=\(kernel)", "--output-style=JSON", "--inlines"] + hex)
+            let command = ShellCommand(path, ["--obj=\(object)", "--output-style=JSON", "--inlines"] + hex)
             let output = (try? Subprocess.run(command, output: .capture))?.captured ?? Data()
             chains = SymbolizerOutput.parseLLVMJSON(output)
         case .addr2line(let path):
-            let command = ShellCommand(path, ["-f", "-C", "-e", kernel] + hex)
+            let command = ShellCommand(path, ["-f", "-C", "-e", object] + hex)
             let output = (try? Subprocess.run(command, output: .capture))?.captured ?? Data()
             chains = SymbolizerOutput.parseAddr2line(String(decoding: output, as: UTF8.self))
         case nil:

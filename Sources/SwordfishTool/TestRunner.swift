@@ -11,6 +11,9 @@ public struct TestRunner: Sendable {
     public var repository: Repository
     public var runsHostSuites = true
     public var runsGuestSuites = true
+    /// `swordfish bench --quick` against Linux: the slowest suite, and the only one that
+    /// boots Linux, so only the full run (CI's) includes it.
+    public var runsBenchSmokeTest = true
     public var configurations = GuestConfiguration.standardSet
     public var accelerator = AcceleratorRequest.auto
     public var timeout: Duration = .seconds(180)
@@ -43,6 +46,8 @@ public struct TestRunner: Sendable {
         }
         if runsGuestSuites {
             total += runGuestSuites()
+        }
+        if runsBenchSmokeTest {
             // `swordfish bench --quick` completes and writes a well-formed report (the
             // figures themselves are never checked: timings belong in benchmarks).
             total += BenchSmokeTest.run(repository: repository, accelerator: accelerator, kernel: prebuiltKernel)
@@ -186,6 +191,10 @@ public struct TestRunner: Sendable {
                     Self.report("  \(panic.headline)")
                     frames.forEach { Self.report($0) }
                 }
+            }
+            for fault in console.faults {
+                Self.report("  \(fault.line)")
+                symbolizer.describe(fault).forEach { Self.report($0) }
             }
         }
         return verdict.counts

@@ -30,6 +30,27 @@ final class CommandTests: XCTestCase {
         XCTAssertThrowsError(try SwordfishCommand.parseAsRoot(["test", "--host-only", "--guest-only"]))
         XCTAssertThrowsError(try SwordfishCommand.parseAsRoot(["test", "--config", "4"]))
         XCTAssertThrowsError(try SwordfishCommand.parseAsRoot(["test", "--timeout", "0"]))
+        XCTAssertThrowsError(try SwordfishCommand.parseAsRoot(["run", "--timeout", "0"]))
+        XCTAssertThrowsError(try SwordfishCommand.parseAsRoot(["run", "--timeout", "-5"]))
+        XCTAssertThrowsError(try SwordfishCommand.parseAsRoot(["run", "--timeout", "1.5"]))
+    }
+
+    func testRunTimeout() throws {
+        let plain = try XCTUnwrap(SwordfishCommand.parseAsRoot(["run"]) as? SwordfishCommand.Run)
+        XCTAssertNil(plain.timeout)
+        let timed = try XCTUnwrap(SwordfishCommand.parseAsRoot(["run", "--timeout", "30"]) as? SwordfishCommand.Run)
+        XCTAssertEqual(timed.timeout, 30)
+    }
+
+    func testOnlyTheFullTestRunHasTheBenchSmokeTest() throws {
+        func suites(_ arguments: [String]) throws -> [Bool] {
+            let command = try XCTUnwrap(SwordfishCommand.parseAsRoot(["test"] + arguments) as? SwordfishCommand.Test)
+            let runner = try command.runner(for: Repository(root: "/r"))
+            return [runner.runsHostSuites, runner.runsGuestSuites, runner.runsBenchSmokeTest]
+        }
+        XCTAssertEqual(try suites([]), [true, true, true])
+        XCTAssertEqual(try suites(["--guest-only"]), [false, true, false])
+        XCTAssertEqual(try suites(["--host-only"]), [true, false, false])
     }
 
     func testTestOptions() throws {

@@ -35,6 +35,47 @@ final class SymbolizerTests: XCTestCase {
         ])
     }
 
+    /// A program built here, packed into a boot image beside a kernel, and a fault in it.
+    func testAUserFaultIsSymbolisedInItsProgramFromTheBootImage() throws {
+        guard let clang = Executables.findInToolchain("clang") ?? Executables.find("clang") else {
+            throw XCTSkip("no clang to build a program with")
+        }
+        guard Symbolizer(kernel: "/nowhere").backend != nil else { throw XCTSkip("no llvm-symbolizer or addr2line") }
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("swordfish-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try "int crash(int *p) {\n  return *p;\n}\n".write(toFile: "\(folder)/crash.c", atomically: true, encoding: .utf8)
+        // Linked where user programs are, so that the address is one a guest would print.
+        let build = ShellCommand(clang, [
+            "-g", "-O0", "-nostdlib", "-static", "-fuse-ld=lld", "-Wl,-e,crash", "-Wl,-Ttext=0x8000001000",
+            "-o", "\(folder)/crash", "\(folder)/crash.c",
+        ])
+        XCTAssertEqual(try Subprocess.run(build, output: .capture).status, 0)
+        let program = try XCTUnwrap(FileManager.default.contents(atPath: "\(folder)/crash"))
+        let image = try BootImageWriter.image([("hello", Data("not this one".utf8)), ("crash", program)])
+        XCTAssertTrue(FileManager.default.createFile(atPath: "\(folder)/kernel.image", contents: image))
+
+        let symbolizer = Symbolizer(kernel: "\(folder)/kernel", sourceRoot: folder)
+        let fault = try XCTUnwrap(UserFaultReport(parsing: "FAULT crash thread 1: page fault (#PF) at rip 0x8000001000 address 0x0"))
+        XCTAssertEqual(symbolizer.describe(fault), ["    rip 0x8000001000 in crash at crash.c:1"])
+        let stranger = try XCTUnwrap(UserFaultReport(parsing: "FAULT ghost thread 1: page fault (#PF) at rip 0x8000001000"))
+        XCTAssertEqual(symbolizer.describe(stranger), ["    rip 0x8000001000 in ?? (no program 'ghost' in \(folder)/kernel.image)"])
+    }
+
+    func testProgramsAreReadFromWellFormedBootImagesOnly() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("swordfish-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        var image = try BootImageWriter.image([("a", Data([1, 2])), ("b", Data([3]))])
+        XCTAssertTrue(FileManager.default.createFile(atPath: "\(folder)/good", contents: image))
+        XCTAssertEqual(UserPrograms.executable(named: "b", inBootImage: "\(folder)/good"), Data([3]))
+        XCTAssertNil(UserPrograms.executable(named: "c", inBootImage: "\(folder)/good"))
+        XCTAssertNil(UserPrograms.executable(named: "a", inBootImage: "\(folder)/missing"))
+        image.removeLast()                       // b's byte: its entry now runs past the end
+        XCTAssertTrue(FileManager.default.createFile(atPath: "\(folder)/cut", contents: image))
+        XCTAssertNil(UserPrograms.executable(named: "a", inBootImage: "\(folder)/cut"))
+    }
+
     func testOnlySwiftNamesAreDemangled() {
         XCTAssertTrue(SymbolizerOutput.isSwiftMangled("$s6Kernel4mainyyF"))
         XCTAssertTrue(SymbolizerOutput.isSwiftMangled("$e6Kernel4mainyyF"))
