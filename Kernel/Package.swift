@@ -22,7 +22,7 @@ let package = Package(
         // The architecture facade: everything x86-64-specific, in Swift.
         .target(
             name: "Arch",
-            dependencies: ["X86", .product(name: "Basics", package: "Core"),
+            dependencies: ["X86", .product(name: "ABI", package: "Core"), .product(name: "Basics", package: "Core"),
                            .product(name: "PageTables", package: "Core")],
             swiftSettings: [.swiftLanguageMode(.v5)]
         ),

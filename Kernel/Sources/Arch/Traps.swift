@@ -2,6 +2,7 @@
 // turns the raw frame into a typed `Trap` and hands it to the CPU driver's handler,
 // which the bootstrap core registers once before any other core starts (a boot
 // hand-off: written once, read-only afterwards).
+import ABI
 import X86
 
 public enum Trap {
@@ -32,32 +33,8 @@ public struct Exception {
         self.faultAddress = faultAddress
     }
 
-    /// The SDM's mnemonic and name (Vol. 3A, Table 6-1).
-    public var name: StaticString {
-        switch vector {
-        case 0: return "divide error (#DE)"
-        case 1: return "debug (#DB)"
-        case 2: return "non-maskable interrupt (NMI)"
-        case 3: return "breakpoint (#BP)"
-        case 4: return "overflow (#OF)"
-        case 5: return "bound range exceeded (#BR)"
-        case 6: return "invalid opcode (#UD)"
-        case 7: return "device not available (#NM)"
-        case 8: return "double fault (#DF)"
-        case 10: return "invalid TSS (#TS)"
-        case 11: return "segment not present (#NP)"
-        case 12: return "stack-segment fault (#SS)"
-        case 13: return "general protection (#GP)"
-        case 14: return "page fault (#PF)"
-        case 16: return "x87 floating-point error (#MF)"
-        case 17: return "alignment check (#AC)"
-        case 18: return "machine check (#MC)"
-        case 19: return "SIMD floating-point (#XM)"
-        case 20: return "virtualization (#VE)"
-        case 21: return "control protection (#CP)"
-        default: return "reserved exception"
-        }
-    }
+    /// The SDM's mnemonic and name (the ABI's list, which user programs print too).
+    public var name: StaticString { exceptionName(vector: vector) }
 }
 
 public typealias TrapHandler = (Trap) -> Void

@@ -218,6 +218,9 @@ extension CoreState {
                             addressSpace: UserAddressSpace(root: PhysicalAddress(root.base)), rootTable: rootTable,
                             cspace: cspace, keeperSlot: keeperSlot, context: context, dispatcher: dispatcher,
                             dispatcherFrame: PhysicalAddress(frameCapability.base), frameObject: frameObject, frames: frames)
+        for (index, byte) in program.name.prefix(DispatcherFrame.programNameBytes - 1).enumerated() {
+            domain.dispatcherWords.storeBytes(of: byte, toByteOffset: DispatcherFrame.programName + index, as: UInt8.self)
+        }
         domains.append(domain)
         return domain
     }

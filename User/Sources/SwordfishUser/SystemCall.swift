@@ -42,6 +42,17 @@ public func exit(_ status: Int) -> Never {
 /// Lets the next domain on this core run (`Thread.yield` lets this domain's other threads run).
 public func yield() { SystemCall.raw(SystemCallNumber.yield.rawValue) }
 
+/// This program, as the kernel started it.
+public enum Program {
+    /// Its name in the boot image (what `run` was given), as the kernel wrote it into
+    /// the dispatcher frame.
+    public static var name: String {
+        withUnsafeBytes(of: &user_dispatcher().pointee.program_name) { bytes in
+            String(decoding: bytes.prefix { $0 != 0 }, as: UTF8.self)
+        }
+    }
+}
+
 /// The words this program was started with (what followed its name on the shell's line).
 public var arguments: Arguments { Arguments(argumentBytes) }
 

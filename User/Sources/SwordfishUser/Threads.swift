@@ -179,8 +179,14 @@ enum Scheduler {
             exit(72)
         }
         let rip = user_dispatcher().pointee.trap_area.rip
-        print("threads: thread \(current.id) ended by exception \(vector) at rip \(hexadecimal(rip)), address \(hexadecimal(address))")
-        finish(.faulted(vector: UInt8(truncatingIfNeeded: vector), address: address))
+        let vector = UInt8(truncatingIfNeeded: vector)
+        // The host tool reads this line (`FAULT <program> thread <id>: <exception> at rip
+        // … [address …]`, Sources/SwordfishTool/UserFault.swift) and adds the function,
+        // file and line from the program's ELF.
+        var line = "FAULT \(Program.name) thread \(current.id): \(exceptionName(vector: vector)) at rip \(hexadecimal(rip))"
+        if vector == 14 { line += " address \(hexadecimal(address))" }
+        print(line)
+        finish(.faulted(vector: vector, address: address))
     }
 }
 
