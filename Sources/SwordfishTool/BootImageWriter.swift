@@ -64,7 +64,7 @@ public struct UserPrograms: Sendable {
         var programs: [(name: String, bytes: Data)] = []
         for name in names {
             guard let bytes = FileManager.default.contents(atPath: "\(directory)/\(name)") else {
-                throw .kernelMissing(path: "\(directory)/\(name)")
+                throw .programNotBuilt(name: name, path: "\(directory)/\(name)")
             }
             programs.append((name, bytes))
         }

@@ -6,6 +6,9 @@ public enum ToolError: Error, Equatable, Sendable, CustomStringConvertible {
     case invalidConfiguration(String)
     /// A program's `guest-tests` file (ProgramTests.swift) says something it cannot mean.
     case invalidGuestTests(String)
+    case invalidProgramName(String)
+    case programExists(String)
+    case programNotBuilt(name: String, path: String)
     /// No folder at or above the search start holds `Kernel/` beside `Package.swift`.
     case repositoryNotFound(searchedFrom: String)
     /// A program the tool needs is not on `PATH`.
@@ -32,6 +35,12 @@ public enum ToolError: Error, Equatable, Sendable, CustomStringConvertible {
             return "invalid configuration '\(text)': use CORES:SIZE such as 4:1G"
         case .invalidGuestTests(let text):
             return text
+        case .invalidProgramName(let name):
+            return "'\(name)' cannot be a program name: use lowercase letters, digits and dashes, starting with a letter, at most 31 characters"
+        case .programExists(let folder):
+            return "\(folder) exists already"
+        case .programNotBuilt(let name, let path):
+            return "User/Sources/\(name) was not built (no \(path)): is \"\(name)\" in the programs list of User/Package.swift?"
         case .repositoryNotFound(let start):
             return "no Swordfish repository (a folder with Package.swift and Kernel/) at or above \(start); pass --repo"
         case .executableNotFound(let name):
