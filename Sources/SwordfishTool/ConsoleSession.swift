@@ -11,8 +11,10 @@ import Foundation
 /// Input from a terminal is sent key by key in raw mode, with Ctrl-A x to quit as in
 /// QEMU's own console. Input from a pipe is sent a line at a time, each line only once
 /// the guest shows a new prompt: the guest's UART holds a few bytes at most, and a script
-/// reads as a transcript this way. At the end of piped input the tool closes QEMU's
-/// standard input and waits for the guest to stop QEMU (its `halt` command does).
+/// reads as a transcript this way. Ctrl-C at the start of a line is sent at once: it is
+/// for the program still running, which holds the prompt back. At the end of piped input
+/// the tool closes QEMU's standard input and waits for the guest to stop QEMU (its `halt`
+/// command does).
 public final class ConsoleSession: @unchecked Sendable {
     enum StopReason: Equatable {
         case userQuit
@@ -20,6 +22,7 @@ public final class ConsoleSession: @unchecked Sendable {
     }
 
     private static let controlA: UInt8 = 0x01
+    private static let controlC: UInt8 = 0x03
     private let qemu: QEMUProcess
     private let symbolizer: Symbolizer
     private let condition = NSCondition()
@@ -222,7 +225,7 @@ public final class ConsoleSession: @unchecked Sendable {
         qemu.closeInput()
     }
 
-    /// Piped input: one line per prompt, then end of file.
+    /// Piped input: one line per prompt (Ctrl-C before a line at once), then end of file.
     private func pumpLines() {
         var pending: [UInt8] = []
         var linesSent = 0
@@ -239,7 +242,9 @@ public final class ConsoleSession: @unchecked Sendable {
         while let bytes = readInput() {
             pending += bytes
             while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
-                let line = pending[...newline]
+                let interrupts = pending[...newline].prefix { $0 == Self.controlC }
+                guard interrupts.isEmpty || qemu.send(interrupts) else { return }
+                let line = pending[interrupts.endIndex...newline]
                 guard sendAfterPrompt(line) else { return }
                 pending.removeSubrange(...newline)
             }
