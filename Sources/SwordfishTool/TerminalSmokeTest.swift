@@ -49,9 +49,9 @@ public enum TerminalSmokeTest {
         // command of their own, with a `[`, `;` or `~` in it.
         Check(name: "unknown escape sequences never become a command",
               keys: unknownSequences + "skb" + unknownSequences + "\n") { lines in
-            expect(lines, toContain: "latency matrix", "'skb' between unknown escape sequences did not run")
-                + lines.filter { $0.contains("unknown command") && $0.contains(where: { "[;~".contains($0) }) }
-                    .map { "escape sequence bytes were run: \($0)" }
+            expect(lines, toContain: "latency matrix (round trip", "'skb' between unknown escape sequences did not run")
+                + lines.compactMap(unknownCommand).filter { $0.contains(where: { "[;~".contains($0) }) }
+                    .map { "escape sequence bytes were run as a command: '\($0)'" }
         },
     ]
 
@@ -73,6 +73,13 @@ public enum TerminalSmokeTest {
         if halted == nil || ending != .exited(status: 1) { interrupt.append("'halt' after Ctrl-C did not power off cleanly: \(ending)") }
         results.append(("Ctrl-C stops a program that never yields, and the next command runs", interrupt))
         return results
+    }
+
+    /// The word of a line `unknown command '<word>'; type 'help'`.
+    static func unknownCommand(_ line: String) -> String? {
+        guard let start = line.range(of: "unknown command '"), let end = line.range(of: "'; type 'help'", options: .backwards),
+              start.upperBound <= end.lowerBound else { return nil }
+        return String(line[start.upperBound..<end.lowerBound])
     }
 
     static func expect(_ lines: [String], toContain text: String, _ problem: String) -> [String] {

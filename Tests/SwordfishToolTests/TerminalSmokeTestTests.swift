@@ -37,6 +37,20 @@ final class TerminalSmokeTestTests: XCTestCase {
         XCTAssertEqual(results.filter { !$0.1.isEmpty }.map(\.0), ["unknown escape sequences never become a command"])
     }
 
+    func testOnlyEscapeSequenceBytesCountAsLeaked() {
+        let console = Self.good + "unknown command 'garbage'; type 'help'\n"
+        let results = TerminalSmokeTest.problems(in: console, ending: .exited(status: 1))
+        XCTAssertTrue(results.allSatisfy { $0.1.isEmpty })
+        XCTAssertEqual(TerminalSmokeTest.unknownCommand("unknown command '1;5C'; type 'help'"), "1;5C")
+    }
+
+    func testTheHelpTextIsNoProofThatSkbRan() {
+        let console = Self.good.replacingOccurrences(of: "latency matrix (round trip, cycles; row = from, column = to):\n", with: "")
+            + "skb             the knowledge base: cores, topology, latency matrix\n"
+        let results = TerminalSmokeTest.problems(in: console, ending: .exited(status: 1))
+        XCTAssertEqual(results.filter { !$0.1.isEmpty }.map(\.0), ["unknown escape sequences never become a command"])
+    }
+
     func testAProgramStoppedBeforeItRanFails() {
         let console = Self.good.replacingOccurrences(of: "threads: spinning until stopped\n", with: "")
             + "threads: spinning until stopped\n"

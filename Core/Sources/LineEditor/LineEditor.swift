@@ -73,7 +73,7 @@ public struct LineEditor {
             return Reaction(echo: replace(cursor..<cursor, with: [byte]))
         case .enter:
             let submission: Submission = overflowed ? .tooLong : .line(line)
-            if !overflowed { history.record(line) }
+            if overflowed { history.stopBrowsing() } else { history.record(line) }
             startNewLine()
             return Reaction(echo: [Byte.lineFeed], submission: submission)
         case .interrupt:

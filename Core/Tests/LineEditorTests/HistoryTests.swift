@@ -79,6 +79,13 @@ final class HistoryTests: XCTestCase {
         XCTAssertEqual(session.submissions, [.line(Array("mem".utf8)), .line(Array("mem".utf8))])
     }
 
+    func testARefusedLineEndsBrowsing() {
+        var session = EditorSession(lineLimit: 5)
+        session.type("mem\r" + Keys.up + "abcdefgh\r" + Keys.up)
+        XCTAssertEqual(session.submissions.last, .tooLong)
+        XCTAssertEqual(session.line, "mem")
+    }
+
     func testNoHistoryWithALimitOfZero() {
         var session = EditorSession(historyLimit: 0)
         session.type("cores\r" + Keys.up)
