@@ -3,8 +3,7 @@ import Foundation
 /// The shell as someone pipes commands into the QEMU line `swordfish build` prints:
 /// input written before the kernel has set up the serial port arrives whole, and a line
 /// longer than the shell takes is refused with a message instead of cut and run.
-/// Counted as one test per check; prints `console: N passed, M failed` and a `FAIL
-/// console: …` line per failure.
+/// Counted as one test per check (see `ShellTranscriptTest`).
 public enum ConsoleSmokeTest {
     /// Longer than the shell's 200-character line: the `hello` it names must not run.
     static let longLine = "oncore 1 hello " + String(repeating: "x", count: 300)
@@ -27,28 +26,7 @@ public enum ConsoleSmokeTest {
     }
 
     public static func run(repository: Repository, kernel: String, accelerator: Accelerator, timeout: Duration = .seconds(60)) -> TestCounts {
-        let logPath = "\(repository.logs)/console-smoke.log"
-        let configuration = QEMUConfiguration(kernel: kernel, cores: 2, memory: MemorySize(mebibytes: 256)!, accelerator: accelerator,
-                                              kernelArguments: "", initrd: KernelBuild.existingBootImage(for: kernel))
-        RawOutput.note("console: printf '…' | \(configuration.command) > \(repository.relative(logPath))")
-        let ending: GuestEnding
-        do {
-            ending = try GuestBoot.run(configuration, log: logPath, timeout: timeout, input: Array(input.utf8))
-        } catch {
-            TestRunner.report("FAIL console: \(error)")
-            return TestCounts(failed: 1)
-        }
-        let text = FileManager.default.contents(atPath: logPath).map { String(decoding: $0, as: UTF8.self) } ?? ""
-        var counts = TestCounts()
-        for (name, problems) in problems(in: text, ending: ending) {
-            if problems.isEmpty {
-                counts.passed += 1
-            } else {
-                counts.failed += 1
-                problems.forEach { TestRunner.report("FAIL console: \(name): \($0) (\(repository.relative(logPath)))") }
-            }
-        }
-        TestRunner.report("console: \(counts)")
-        return counts
+        ShellTranscriptTest(suite: "console", log: "console-smoke", input: Array(input.utf8), problems: problems(in:ending:))
+            .run(repository: repository, kernel: kernel, accelerator: accelerator, timeout: timeout)
     }
 }

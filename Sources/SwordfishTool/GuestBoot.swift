@@ -1,14 +1,24 @@
 import Foundation
 
+/// Input a test sends once the console shows a line containing `cue`, as someone at a
+/// terminal answers what they see.
+struct ConsoleReply: Sendable {
+    var cue: String
+    var bytes: [UInt8]
+}
+
 /// One unattended test boot: QEMU with no input (or bytes written to it all at once as
-/// it starts), its console (and its own messages) saved to a log, stopped when it runs
-/// past a timeout or a second after a panic.
+/// it starts, and replies to what it prints), its console (and its own messages) saved
+/// to a log, stopped when it runs past a timeout or a second after a panic.
 enum GuestBoot {
+    /// - Parameter replies: sent in order, each once a console line contains its cue;
+    ///   QEMU's input closes after the last.
     /// - Parameter stopAfter: asked about each console line and prompt; one for which it
     ///   returns a duration stops QEMU that long afterwards, as a panic does (`swordfish
     ///   bench` uses it for a guest that ignores its command line, or forgets to exit).
     static func run(
         _ configuration: QEMUConfiguration, log path: String, timeout: Duration, input: [UInt8]? = nil,
+        replies: [ConsoleReply] = [],
         stopAfter: @escaping @Sendable (ConsoleScanner.Event) -> Duration? = { _ in nil }
     ) throws(ToolError) -> GuestEnding {
         guard FileManager.default.createFile(atPath: path, contents: nil),
@@ -16,20 +26,29 @@ enum GuestBoot {
             throw .fileNotWritable(path: path, reason: "cannot create the file")
         }
         defer { try? log.close() }
-        let qemu = QEMUProcess(configuration: configuration, input: input == nil ? .none : .pipe, mergesStandardError: true)
+        let qemu = QEMUProcess(configuration: configuration, input: input == nil && replies.isEmpty ? .none : .pipe,
+                               mergesStandardError: true)
         let panicked = PanicFlag()
         try qemu.start()
         if let input {
             _ = qemu.send(input)
+        }
+        if replies.isEmpty {
             qemu.closeInput()
         }
 
         let outputDone = DispatchSemaphore(value: 0)
         Thread {
             var scanner = ConsoleScanner()
+            var unsent = replies[...]
             while let chunk = qemu.readOutput() {
                 log.write(Data(chunk))
                 for event in scanner.consume(chunk) {
+                    if case .line(let line) = event, let reply = unsent.first, line.contains(reply.cue) {
+                        _ = qemu.send(reply.bytes)
+                        unsent.removeFirst()
+                        if unsent.isEmpty { qemu.closeInput() }
+                    }
                     if let delay = stopAfter(event) {
                         DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(Int(delay / .milliseconds(1)))) { qemu.stop() }
                     }

@@ -156,6 +156,7 @@ public struct TestRunner: Sendable {
             total += run(configuration, qemu, symbolizer)
         }
         total += ConsoleSmokeTest.run(repository: repository, kernel: kernel, accelerator: choice.accelerator)
+        total += TerminalSmokeTest.run(repository: repository, kernel: kernel, accelerator: choice.accelerator)
         total += ProgramTests.run(repository: repository, kernel: kernel, accelerator: choice.accelerator)
         return total
     }

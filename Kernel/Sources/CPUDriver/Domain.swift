@@ -370,6 +370,13 @@ extension CoreState {
         domain.state = .stopped(reason)
     }
 
+    /// Stops a domain from outside (the shell's Ctrl-C) between its time slices: it
+    /// ends now, reported and reaped like a domain the kernel stopped for a fault.
+    func stop(_ domain: Domain, because reason: String) {
+        domain.state = .stopped(reason)
+        finishIfDone(domain)
+    }
+
     func finishIfDone(_ domain: Domain) {
         switch domain.state {
         case .runnable: return

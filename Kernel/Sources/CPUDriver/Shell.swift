@@ -1,11 +1,13 @@
 // The shell on core 0's serial console. It reads bytes as they arrive (polled from the
-// event loop), edits one line, and runs the command. Commands that need another core's
-// answer send it a request over the link and wait, polling, with a timeout, so a
-// stopped core shows up as "no reply" instead of hanging the shell.
+// event loop), edits one line (LineEditor: history, cursor keys, completion), and runs
+// the command. Commands that need another core's answer send it a request over the link
+// and wait, polling, with a timeout, so a stopped core shows up as "no reply" instead of
+// hanging the shell.
 import Arch
 import Basics
 import BootInfo
 import KernelMessages
+import LineEditor
 import ShellCommands
 import Channel
 import Capabilities
@@ -14,7 +16,11 @@ import KnowledgeBase
 
 final class Shell {
     static let prompt: StaticString = "swordfish> "
-    var line: [UInt8] = []
+    /// The longest line the shell takes; a longer one is refused, not cut.
+    static let lineLimit = 200
+    /// How many entered lines Up can bring back.
+    static let historyLimit = 50
+    var editor = LineEditor(prompt: prompt.withUTF8Buffer { Array($0) }, lineLimit: lineLimit, historyLimit: historyLimit)
     /// True while a command runs: input is not read again from inside its waits.
     var running = false
     /// What the prompt waits for: the domain `run` started, or the answer of the core
@@ -26,7 +32,6 @@ final class Shell {
         case onCore(Int, request: UInt32)
     }
     var whenFinished: (() -> Void)? = nil
-    var lastWasReturn = false
     /// The core's state (which holds this shell: both live as long as the core).
     let state: CoreState
 
@@ -37,9 +42,13 @@ final class Shell {
         showPrompt()
     }
 
+    /// The prompt and the line being edited, on the console's current line.
     func showPrompt() {
-        Self.prompt.withUTF8Buffer { for byte in $0 { Console.writeSerial(byte) } }
-        for byte in line { Console.writeSerial(byte) }
+        write(editor.redrawn)
+    }
+
+    func write(_ bytes: [UInt8]) {
+        for byte in bytes { Console.writeSerial(byte) }
     }
 
     /// Another core's line was just written: show the prompt and the partial line again.
@@ -50,10 +59,6 @@ final class Shell {
     /// Input typed while a program runs, kept for after it (so piped commands run one
     /// after another), up to `typeAheadLimit` bytes.
     var typeAhead: [UInt8] = []
-    /// The longest line the shell takes; the rest of a longer one is refused, not cut.
-    static let lineLimit = 200
-    /// The line being typed went past `lineLimit`.
-    var lineOverflowed = false
     static let typeAheadLimit = 4096
     static let interrupt: UInt8 = 0x03                   // Ctrl-C
 
@@ -62,13 +67,13 @@ final class Shell {
         guard !running else { return false }
         var any = false
         if let program = waitingFor {
-            // Ctrl-C stops waiting (the program goes on); anything else waits its turn.
+            // Ctrl-C stops the program; anything else waits its turn. The event loop
+            // polls between a domain's time slices, so a program that never yields
+            // is stopped too.
             while let byte = SerialPort.read() {
                 any = true
                 if byte == Self.interrupt {
-                    print("^C: not waiting for it any more (it goes on running)")
-                    typeAhead.removeAll()
-                    finishWaiting()
+                    interrupt(program)
                     return true
                 }
                 if typeAhead.count < Self.typeAheadLimit { typeAhead.append(byte) }
@@ -93,6 +98,21 @@ final class Shell {
         return any
     }
 
+    /// Ctrl-C while waiting: a program on this core is stopped (the kernel reports it
+    /// like any other end); one on another core cannot be yet, so only the wait ends.
+    /// Input typed ahead is dropped, as a terminal's Ctrl-C drops it.
+    func interrupt(_ program: Program) {
+        typeAhead.removeAll()
+        switch program {
+        case .domain(let domain):
+            print("^C")
+            if state.domains.contains(where: { $0 === domain }) { state.stop(domain, because: "Ctrl-C in the shell") }
+        case .onCore(let core, _):
+            print("^C: not waiting any more; the program goes on running on core \(core) (a program on another core cannot be stopped yet)")
+        }
+        finishWaiting()
+    }
+
     func finishWaiting() {
         waitingFor = nil
         whenFinished = nil
@@ -100,35 +120,24 @@ final class Shell {
     }
 
     func handle(_ byte: UInt8) {
-        switch byte {
-        case UInt8(ascii: "\r"), UInt8(ascii: "\n"):
-            if byte == UInt8(ascii: "\n") && lastWasReturn { lastWasReturn = false; return }
-            lastWasReturn = byte == UInt8(ascii: "\r")
-            Console.writeSerial(UInt8(ascii: "\n"))
-            if lineOverflowed {
-                // Running what fitted could run something else than was typed.
-                print("line too long: the shell takes \(Self.lineLimit) characters; nothing was run")
-                lineOverflowed = false
-                line.removeAll()
-                return showPrompt()
-            }
-            let command = ShellCommand(parsing: line)
-            line.removeAll()
+        let reaction = editor.consume(byte) { [state] words in
+            ShellCommand.completions(after: words, programs: state.bootImage?.programs.map { $0.name } ?? [])
+        }
+        write(reaction.echo)
+        switch reaction.submission {
+        case nil:
+            break
+        case .cancelled?:
+            showPrompt()
+        case .tooLong?:
+            // Running what fitted could run something else than was typed.
+            print("line too long: the shell takes \(Self.lineLimit) characters; nothing was run")
+            showPrompt()
+        case .line(let line)?:
             running = true
-            execute(command)
+            execute(ShellCommand(parsing: line))
             running = false
             if waitingFor == nil { showPrompt() }
-        case 0x08, 0x7F:                                     // backspace, delete
-            lastWasReturn = false
-            if !line.isEmpty {
-                line.removeLast()
-                for b in [UInt8(0x08), UInt8(ascii: " "), UInt8(0x08)] { Console.writeSerial(b) }
-            }
-        case 0x20..<0x7F:
-            lastWasReturn = false
-            if line.count < Self.lineLimit { line.append(byte); Console.writeSerial(byte) } else { lineOverflowed = true }
-        default:
-            lastWasReturn = false                            // other control bytes: ignored
         }
     }
 

@@ -5,6 +5,7 @@
 //                  point registers survive it
 //   spin           never yields; ends after its dispatcher was preempted three times
 //                  (the kernel's test runs two at once: round-robin between dispatchers)
+//   forever        says so, then never yields and never ends: for Ctrl-C in the shell
 //   join           threads return values to their joiners
 //   mutex          a counter under a mutex, with switches inside the critical section
 //   condition      producers and a consumer on a bounded buffer
@@ -99,6 +100,11 @@ func spin() {
     let start = user_timestamp()
     while Thread.preemptions < 3 && user_timestamp() &- start < patience {}
     guard Thread.preemptions >= 3 else { fail("spin: not preempted") }
+}
+
+func forever() {
+    print("threads: spinning until stopped")
+    while true {}
 }
 
 func join() {
@@ -402,7 +408,7 @@ func waitsetClient() {
 }
 
 let cases: [(String, () -> Void)] = [
-    ("preempt", preempt), ("spin", spin), ("join", join), ("mutex", mutex), ("condition", condition), ("heap-stress", heapStress), ("fault", fault), ("demand-paging", demandPaging),
+    ("preempt", preempt), ("spin", spin), ("forever", forever), ("join", join), ("mutex", mutex), ("condition", condition), ("heap-stress", heapStress), ("fault", fault), ("demand-paging", demandPaging),
     ("main-fault", { _ = user_read(0x1000) }), ("bad-calls", badCalls), ("bad-frame", badFrame),
     ("lose-dispatcher", { deleteOwn(leaf: 2) }), ("lose-dispatcher-frame", { deleteOwn(leaf: dispatcherFrameSlot()) }),
     ("lose-pml4", { deleteOwn(leaf: 1) }), ("waitset", waitset),
@@ -410,7 +416,7 @@ let cases: [(String, () -> Void)] = [
     ("orphan-server", orphanServer), ("orphan-client", orphanClient),
 ]
 guard arguments.count == 1, let entry = cases.first(where: { $0.0 == arguments.first }) else {
-    print("usage: threads preempt | spin | join | mutex | condition | heap-stress | fault | demand-paging | main-fault | bad-calls | bad-frame | lose-dispatcher | lose-dispatcher-frame | lose-pml4 | waitset | waitset-server | waitset-client | orphan-server | orphan-client")
+    print("usage: threads preempt | spin | forever | join | mutex | condition | heap-stress | fault | demand-paging | main-fault | bad-calls | bad-frame | lose-dispatcher | lose-dispatcher-frame | lose-pml4 | waitset | waitset-server | waitset-client | orphan-server | orphan-client")
     exit(2)
 }
 entry.1()
