@@ -7,11 +7,16 @@ import Foundation
 
 let here = URL(fileURLWithPath: #filePath).deletingLastPathComponent().path
 
+/// What a program needs besides the user library.
+let extraDependencies: [String: [Target.Dependency]] = [
+    "monitor": [.product(name: "Channel", package: "Core")],
+]
+
 /// Every program links the same way.
 func program(_ name: String) -> Target {
     .executableTarget(
         name: name,
-        dependencies: ["SwordfishUser"],
+        dependencies: ["SwordfishUser"] + (extraDependencies[name] ?? []),
         swiftSettings: [.swiftLanguageMode(.v5)],
         linkerSettings: [.unsafeFlags([
             "-Xclang-linker", "-nostdlib", "-Xclang-linker", "-static", "-Xclang-linker", "-fuse-ld=lld",
@@ -25,7 +30,7 @@ func program(_ name: String) -> Target {
 /// Every program, one folder of Sources each (`swordfish new` adds to this list; a
 /// folder made by hand needs its name here too). `swordfish build` packs each into the
 /// boot image.
-let programs = ["capfuzz", "hello", "init", "lmp", "pingpong", "probe", "threads", "ubench"]
+let programs = ["capfuzz", "hello", "lmp", "monitor", "monitor-ping", "pingpong", "probe", "threads", "ubench"]
 
 let package = Package(
     name: "User",

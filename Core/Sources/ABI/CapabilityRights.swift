@@ -8,7 +8,8 @@ public struct CapabilityRights: OptionSet, Hashable, Sendable {
     public var rawValue: UInt8
     public init(rawValue: UInt8) { self.rawValue = rawValue }
 
-    /// Frames: may be mapped readable. Endpoints: may receive. IRQs: may wait for and
+    /// Frames: may be mapped readable. Endpoints: may receive. Notify: may wait for the
+    /// notification IPI (the core's monitor). IRQs: may wait for and
     /// acknowledge interrupts. I/O ports: may `in`.
     public static let read = CapabilityRights(rawValue: 1 << 0)
     /// Frames: may be mapped writable. Endpoints: may send. I/O ports: may `out`.

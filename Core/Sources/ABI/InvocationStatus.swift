@@ -20,6 +20,8 @@ public enum InvocationStatus: UInt64, CaseIterable, Sendable {
     case endpointFull = 48, endpointEmpty, notEndpointOwner, badBuffer, noReceiver, tooManyEndpoints
     // Map and unmap.
     case entryOutOfRange = 56, entryReserved, entryOccupied, entryEmpty, alreadyMapped, pageSizeMismatch
+    // Ranges (notify).
+    case outsideRange = 62
 }
 
 /// A refusal, as typed functions in the user library throw it (`success` is never thrown).
@@ -65,6 +67,7 @@ extension InvocationStatus: CustomStringConvertible {
         case .entryEmpty: return "entryEmpty"
         case .alreadyMapped: return "alreadyMapped"
         case .pageSizeMismatch: return "pageSizeMismatch"
+        case .outsideRange: return "outsideRange"
         }
     }
 }

@@ -67,8 +67,14 @@ public enum SystemCallStatus: UInt64, CaseIterable, Sendable, Error, CustomStrin
 ///                                       capability at `source` into `entry`; `rights`
 ///                                       are read | write | execute for a frame
 ///     unmap(entry)                      on a translation table (write right)
+///     notify(core)                      on a notify capability (write right): wake
+///                                       `core`'s notification receiver (its monitor)
+///
+/// `wait` on a notify capability (read right) makes the domain its core's notification
+/// receiver and sleeps until a notification comes (at once if one came since the last
+/// wait); the wait system call then wakes on notifications too.
 public enum CapabilityOperation: UInt64, CaseIterable, Sendable {
-    case identify = 0, retype, copy, mint, delete, revoke, send, receive, wait, map, unmap
+    case identify = 0, retype, copy, mint, delete, revoke, send, receive, wait, map, unmap, notify
 
     /// The capability argument of send and receive that means "no capability".
     public static let noCapability: UInt64 = .max
@@ -114,6 +120,14 @@ public enum InitialSlot {
     public static let kernel: UInt32 = 4
     public static let ioPorts: UInt32 = 5
     public static let interrupts: UInt32 = 6
+    /// The monitor only: the endpoint it serves other domains on, which the kernel
+    /// copies into every domain it starts afterwards (as `monitor`).
+    public static let serviceEndpoint: UInt32 = 7
+    /// Every other domain: a copy of its core's monitor's service endpoint (empty in
+    /// the monitor itself, and where a core has no monitor).
+    public static let monitor: UInt32 = rootSlots - 3
+    /// Where the user library keeps the endpoint the monitor's answers come to.
+    public static let monitorAnswers: UInt32 = rootSlots - 4
     /// The root CNode's size, in slots.
     public static let rootSlots: UInt32 = 64
     /// The CNode holding the address space (out of reach of a retype into root slots
@@ -187,4 +201,21 @@ public struct InvocationWords: Equatable, Sendable {
     }
 
     public static func unmap(at entry: Int) -> Self { Self(.unmap, UInt64(truncatingIfNeeded: entry)) }
+
+    public static func notify(core: Int) -> Self { Self(.notify, UInt64(truncatingIfNeeded: core)) }
+}
+
+/// The rings the monitors talk over, one page each way between every two monitors, in
+/// memory the boot core sets aside: the kernel gives a monitor a frame capability for
+/// each of its rings in root slots from `firstSlot`, two per core (`sendSlot(to:)`,
+/// `receiveSlot(from:)`; its own pair stays empty), and the monitor maps them.
+public enum MonitorRingLayout {
+    public static let firstSlot: UInt32 = 16
+    /// The most cores whose monitors get rings (two slots each must fit below the
+    /// root CNode's reserved top slots).
+    public static let maximumCores = 16
+    public static let ringBytes: UInt64 = 4096
+
+    public static func sendSlot(to core: Int) -> UInt32 { firstSlot + 2 * UInt32(core) }
+    public static func receiveSlot(from core: Int) -> UInt32 { firstSlot + 2 * UInt32(core) + 1 }
 }

@@ -48,4 +48,7 @@ public enum CapabilityError: Error, Equatable, Sendable {
     case alreadyMapped
     /// Map of a frame into a page-table entry that is not exactly one 4 KiB page.
     case pageSizeMismatch
+    /// An argument names something outside the capability's range (a core a notify
+    /// capability does not cover).
+    case outsideRange
 }

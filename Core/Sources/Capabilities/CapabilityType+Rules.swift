@@ -73,7 +73,7 @@ extension CapabilityType {
             return CapabilityTypeRules(space: .none, size: .none, retypedFrom: [], rights: [])
         case .notify:
             return CapabilityTypeRules(space: .cores, size: .units,
-                                       retypedFrom: [.notify], rights: [.write],
+                                       retypedFrom: [.notify], rights: [.read, .write],
                                        isBadgeable: true)
         }
     }

@@ -31,6 +31,7 @@ public enum Invocation: Equatable, Sendable {
     case wait
     case map(entry: UInt64, source: CapabilityAddress, rights: CapabilityRights)
     case unmap(entry: UInt64)
+    case notify(core: UInt64)
 
     /// The rights a map may ask for.
     public static let mapRights: CapabilityRights = [.read, .write, .execute]
@@ -71,6 +72,7 @@ public enum Invocation: Equatable, Sendable {
             }
             return .map(entry: a0, source: source, rights: CapabilityRights(rawValue: UInt8(a2)))
         case .unmap: return .unmap(entry: a0)
+        case .notify: return .notify(core: a0)
         }
     }
 
@@ -108,6 +110,15 @@ public enum Invocation: Equatable, Sendable {
             return (0, [])
         case .unmap(let entry):
             try capabilities.unmap(entry: entry, from: target, in: cspace)
+            return (0, [])
+        case .notify(let core):
+            // Which cores a notify capability may wake is its range; the kernel sends the
+            // IPI. (The type is compared here rather than through a `[.notify]` type set:
+            // in the Embedded build of this module that literal came out as the
+            // endpoint's bit, a compiler fault seen with Swift 6.3.1.)
+            let (capability, _) = try capabilities.lookup(target, in: cspace, requiring: .write)
+            guard capability.type == .notify else { throw .wrongType(capability.type) }
+            guard core >= capability.base, core - capability.base < capability.size else { throw .outsideRange }
             return (0, [])
         }
     }
@@ -149,6 +160,7 @@ extension InvocationStatus {
         case .entryEmpty: self = .entryEmpty
         case .alreadyMapped: self = .alreadyMapped
         case .pageSizeMismatch: self = .pageSizeMismatch
+        case .outsideRange: self = .outsideRange
         }
     }
 }

@@ -9,7 +9,7 @@
 public enum GuestCheck: CaseIterable, Sendable {
     // Each core, on itself.
     case perCoreState, frameAllocator, everyFrame, heapRandom, timerTicks, ipiRoundTrip, channelStreams
-    case initDomain, programRuns, kernelRead, kernelWrite, unmappedAddress, noncanonicalAddress
+    case monitorDomain, programRuns, kernelRead, kernelWrite, unmappedAddress, noncanonicalAddress
     case privilegedInstruction, unknownSystemCall, badPointers, exitStatus, resumeNoncanonical
     case blockNotHeld, cnodeCopy, directionFlag, isolation
     case wrongType, rightsShrink, retypeOverlap, badSlots
@@ -21,7 +21,7 @@ public enum GuestCheck: CaseIterable, Sendable {
     case losePML4, waitsetTwoEndpoints, waitsetSleeps, waitsetEndpointDies
     case noCapabilitiesLeft, everyFrameReturned
     // Core 0, over all cores.
-    case sharesDisjoint, multicast
+    case sharesDisjoint, multicast, monitorsAnswer
     case remoteRun, remoteExitStatus, remoteStop, remoteMissingProgram, remoteLineTooLong, remoteSecondRequest
     case skippedCoreReported
     // Reported only when something is missing; never expected.
@@ -43,7 +43,7 @@ public enum GuestCheck: CaseIterable, Sendable {
 
     public var scope: Scope {
         switch self {
-        case .sharesDisjoint, .multicast: return .bootstrap
+        case .sharesDisjoint, .multicast, .monitorsAnswer: return .bootstrap
         case .remoteRun, .remoteExitStatus, .remoteStop, .remoteMissingProgram, .remoteLineTooLong, .remoteSecondRequest:
             return .bootstrapWithPeer
         case .skippedCoreReported: return .skippedCore
@@ -82,7 +82,8 @@ public enum GuestCheck: CaseIterable, Sendable {
         case .timerTicks: return "timer: ticks arrive"
         case .ipiRoundTrip: return "ipi: round trip to every other core"
         case .channelStreams: return "channels: stream to and from every other core"
-        case .initDomain: return "init: this core runs init, asleep on its waitset, with its initial capabilities"
+        case .monitorDomain: return "monitor: this core runs its monitor, asleep, with its initial capabilities"
+        case .monitorsAnswer: return "monitor: a domain reaches every live core's monitor through its own, over the monitors' rings"
         case .programRuns: return "user mode: a program runs and exits"
         case .kernelRead: return "user mode: reading kernel memory stops the domain"
         case .kernelWrite: return "user mode: writing kernel memory stops the domain"

@@ -51,3 +51,13 @@ public enum ProgramOutcome: Equatable, Sendable {
     /// It never ran: no such program, or no room for it (its core printed why).
     case notStarted
 }
+
+extension ProgramOutcome: CustomStringConvertible {
+    public var description: String {
+        switch self {
+        case .exited(let status): return "exit " + String(status)
+        case .stopped: return "stopped"
+        case .notStarted: return "not started"
+        }
+    }
+}

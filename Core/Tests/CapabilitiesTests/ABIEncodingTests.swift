@@ -57,3 +57,18 @@ final class ABIEncodingTests: XCTestCase {
         XCTAssertNil(CapabilityIdentity(word: 0xFF))
     }
 }
+
+final class NotifyInvocationTests: XCTestCase {
+    func testNotifyChecksTheCapabilityAndItsCores() throws {
+        var fixture = Fixture()
+        let notify = try Invocation.decode(operation: CapabilityOperation.notify.rawValue, 3, 0, 0, 0)
+        XCTAssertEqual(notify, .notify(core: 3))
+        XCTAssertNoThrow(try notify.perform(on: &fixture.core, target: Fixture.notify, in: fixture.space))
+        XCTAssertThrowsError(try Invocation.notify(core: 4).perform(on: &fixture.core, target: Fixture.notify, in: fixture.space)) {
+            XCTAssertEqual($0 as? CapabilityError, .outsideRange)
+        }
+        XCTAssertThrowsError(try notify.perform(on: &fixture.core, target: Fixture.ram, in: fixture.space)) {
+            XCTAssertEqual($0 as? CapabilityError, .wrongType(.physicalRAM))
+        }
+    }
+}

@@ -56,6 +56,9 @@ public enum CPU {
     /// Sleeps until the next interrupt, taking pending ones first; interrupts are
     /// disabled again on return (the CPU driver is not preemptible).
     @inline(__always) public static func waitForInterrupt() { x86_wait_for_interrupt() }
+    /// Takes the interrupts already pending (a notification for this core's monitor)
+    /// without halting: for kernel loops that spin rather than halt.
+    @inline(__always) public static func takePendingInterrupts() { x86_take_pending_interrupts() }
 }
 
 /// The per-core block: GS.base points at it and its first word points at itself

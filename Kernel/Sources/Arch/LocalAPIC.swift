@@ -21,6 +21,9 @@ public struct LocalAPIC {
 
     /// Vectors the CPU driver uses (numbering as in Barrelfish, TN-021).
     public static let notifyVector: UInt8 = 249
+    /// A monitor's notification for another core's monitor (the notify invocation):
+    /// a vector of its own, so that the kernel's link traffic does not wake monitors.
+    public static let userNotifyVector: UInt8 = 248
     public static let timerVector: UInt8 = 250
     public static let spuriousVector: UInt8 = 255
 

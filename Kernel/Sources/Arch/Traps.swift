@@ -11,6 +11,8 @@ public enum Trap {
     case exception(Exception)
     case timer
     case notify
+    /// Another core's monitor notified this core's (`LocalAPIC.userNotifyVector`).
+    case userNotify
     case spurious
     case other(vector: UInt8)
 }
@@ -54,6 +56,7 @@ func trapDispatch(_ frame: UnsafeMutablePointer<x86_trap_frame>) {
             framePointer: frame.pointee.rbp, faultAddress: vector == 14 ? CPU.faultAddress : 0))
     case LocalAPIC.timerVector: trap = .timer
     case LocalAPIC.notifyVector: trap = .notify
+    case LocalAPIC.userNotifyVector: trap = .userNotify
     case LocalAPIC.spuriousVector: trap = .spurious
     default: trap = .other(vector: vector)
     }

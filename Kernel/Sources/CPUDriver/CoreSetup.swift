@@ -88,7 +88,7 @@ func applicationCoreMain(_ handoffAddress: UInt64) {
     Volatile.store(1, to: &handoff.pointee.alive)
     CoreSetup.startTimer(apic, tscHz: state.tscHz)
 
-    // 6. This core's init domain, then the event loop.
-    state.startInit()
+    // 6. This core's monitor, then the event loop.
+    state.startMonitor()
     state.run()
 }

@@ -72,8 +72,11 @@ final class CoreState {
     var domains: [Domain] = []
     var nextToRun = 0
     var nextDomainID = 0
-    /// The id of this core's init domain (InitDomain.swift), once started.
-    var initDomain: Int? = nil
+    /// The id of this core's monitor (MonitorDomain.swift), once started.
+    var monitorDomain: Int? = nil
+    /// The domain that waits for notifications from other cores' monitors (the
+    /// monitor), once it has waited on its notify capability.
+    var notificationReceiver: Int? = nil
     /// Programs run for other cores, and this core's requests to them (RemoteRun.swift).
     var runRequests: RunRequests
     var finishedDomains: [(name: String, state: Domain.State)] = []

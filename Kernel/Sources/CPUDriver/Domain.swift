@@ -41,6 +41,9 @@ final class Domain {
     /// system call (which returns at once if so: no wake-up is lost between a poll
     /// and the wait, and a message it cannot take never keeps it awake).
     var messageArrived = false
+    /// A notification came for it (it is its core's notification receiver, the
+    /// monitor) since it last slept: the same edge, for notifications.
+    var notified = false
     /// Where it continues next time: at an upcall, or (nil) where it left off.
     var pendingUpcall: Upcall? = nil
     /// The last fault handed to its dispatcher, for the message if it gives up on it.
@@ -61,8 +64,10 @@ final class Domain {
         /// `wait` on an endpoint: until a message arrives there, or it dies.
         case endpoint(ObjectID)
         /// The wait system call: until any endpoint the domain receives on has a
-        /// message, or dies.
+        /// message, or dies, or (for the notification receiver) a notification comes.
         case anyEndpoint
+        /// `wait` on a notify capability: until a notification comes.
+        case notification
     }
 
     init(id: Int, name: String, addressSpace: UserAddressSpace, rootTable: ObjectID, cspace: CSpace,
@@ -221,6 +226,11 @@ extension CoreState {
         for (index, byte) in program.name.prefix(DispatcherFrame.programNameBytes - 1).enumerated() {
             domain.dispatcherWords.storeBytes(of: byte, toByteOffset: DispatcherFrame.programName + index, as: UInt8.self)
         }
+        // Every domain after the monitor can ask it for services: a copy of its endpoint.
+        if let monitor = domains.first(where: { $0.id == monitorDomain }),
+           (try? capabilities.identify(.root(InitialSlot.serviceEndpoint), in: monitor.cspace))?.type == .endpoint {
+            _ = try? capabilities.copy(.root(InitialSlot.serviceEndpoint), in: monitor.cspace, to: .root(InitialSlot.monitor), in: domain.cspace)
+        }
         domains.append(domain)
         return domain
     }
@@ -254,6 +264,7 @@ extension CoreState {
         release(cspace: domain.cspace, keeperSlot: domain.keeperSlot, frames: domain.frames)
         domain.frames.removeAll()
         domains.removeAll { $0 === domain }
+        if notificationReceiver == domain.id { notificationReceiver = nil }
     }
 
     /// Runs this core's domains (and handles links meanwhile) until `done` holds or
@@ -275,7 +286,11 @@ extension CoreState {
                 guard wakes(domain, from: waiting) else { continue }
                 // The edge that woke a wait system call is used up; a wait on one
                 // endpoint leaves other endpoints' edges for the next wait call.
-                if case .anyEndpoint = waiting { domain.messageArrived = false }
+                switch waiting {
+                case .anyEndpoint: domain.messageArrived = false; domain.notified = false
+                case .notification: domain.notified = false
+                case .endpoint: break
+                }
                 domain.waiting = nil
             }
             nextToRun = (nextToRun + offset + 1) % max(domains.count, 1)
@@ -296,6 +311,7 @@ extension CoreState {
                 switch vector {
                 case LocalAPIC.timerVector: CoreState.handleTrap(.timer)
                 case LocalAPIC.notifyVector: CoreState.handleTrap(.notify)
+                case LocalAPIC.userNotifyVector: CoreState.handleTrap(.userNotify)
                 case LocalAPIC.spuriousVector: CoreState.handleTrap(.spurious)
                 default: CoreState.handleTrap(.other(vector: vector))
                 }
@@ -306,6 +322,10 @@ extension CoreState {
             finishIfDone(domain)
             return true
         }
+        // Nothing could run: let in what is pending (the kernel runs with interrupts
+        // off, and no entry to user mode will take it), such as a notification that
+        // wakes the monitor. With a domain to run, its entry takes it, as a preemption.
+        CPU.takePendingInterrupts()
         return false
     }
 
@@ -346,9 +366,13 @@ extension CoreState {
         case .endpoint(let endpoint):
             return !capabilities.isAlive(endpoint)
         case .anyEndpoint:
-            // A message came, an endpoint died, or there is nothing left to wait for.
-            return domain.messageArrived || !endpointQueues.contains { $0.receiver == domain.id }
+            // A message or notification came, an endpoint died, or there is nothing
+            // left to wait for.
+            return domain.messageArrived || domain.notified
+                || (!endpointQueues.contains { $0.receiver == domain.id } && notificationReceiver != domain.id)
                 || endpointQueues.contains { $0.receiver == domain.id && !capabilities.isAlive($0.endpoint) }
+        case .notification:
+            return domain.notified
         }
     }
 

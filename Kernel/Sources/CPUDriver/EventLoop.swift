@@ -140,6 +140,9 @@ extension CoreState {
             if let state = current { state.ticks &+= 1; state.apic.acknowledge() }
         case .notify, .other:
             current?.apic.acknowledge()
+        case .userNotify:
+            current?.apic.acknowledge()
+            current?.notificationArrived()
         case .spurious:
             break
         }

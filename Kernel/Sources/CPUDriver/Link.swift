@@ -5,6 +5,7 @@
 // does not fit in the ring waits in a per-link outbox (in this core's own memory) and
 // goes out on a later poll, so two cores that send to each other at once cannot
 // deadlock. Every send is followed by a notify IPI so a halted receiver wakes up.
+import ABI
 import Arch
 import Basics
 import KernelMessages
@@ -29,8 +30,26 @@ struct Link {
     }
 
     /// The area holds every ring, then one cache line per ordered pair for the
-    /// cache-line ping-pong floor (line i → j written by i only).
-    static func areaBytes(cores: Int) -> UInt64 { UInt64(cores * cores * (ringBytes + Ring.lineSize)) }
+    /// cache-line ping-pong floor (line i → j written by i only), then, from the next
+    /// page, the monitors' rings: one page per ordered pair of the first
+    /// `MonitorRingLayout.maximumCores` cores, which the kernel never touches after boot
+    /// (the monitors map them; see MonitorDomain.swift).
+    static func areaBytes(cores: Int) -> UInt64 {
+        let monitors = min(cores, MonitorRingLayout.maximumCores)
+        return monitorRingsOffset(cores: cores) + UInt64(monitors * monitors) * MonitorRingLayout.ringBytes
+    }
+
+    static func monitorRingsOffset(cores: Int) -> UInt64 {
+        let kernel = UInt64(cores * cores * (ringBytes + Ring.lineSize))
+        return (kernel + MonitorRingLayout.ringBytes - 1) / MonitorRingLayout.ringBytes * MonitorRingLayout.ringBytes
+    }
+
+    /// The physical page of the monitors' ring from `from` to `to` (both below
+    /// `MonitorRingLayout.maximumCores`).
+    static func monitorRing(from: Int, to: Int, count: Int, area: UInt64) -> UInt64 {
+        let monitors = min(count, MonitorRingLayout.maximumCores)
+        return area + monitorRingsOffset(cores: count) + UInt64(from * monitors + to) * MonitorRingLayout.ringBytes
+    }
 
     static func floorLine(from: CoreID, to: CoreID, count: Int, area: UInt64) -> CacheLineFlag {
         let index = UInt64(from.rawValue * count + to.rawValue)

@@ -91,6 +91,7 @@ extension CoreState {
     /// Puts the domain to sleep until `target`'s endpoint has a message (at once if it
     /// has one). Only its receiver may wait on it.
     func wait(by domain: Domain, on target: CapabilityAddress) -> InvocationStatus {
+        if let status = waitForNotification(by: domain, on: target) { return status }
         guard let (_, endpoint) = try? capabilities.lookup(target, in: domain.cspace, ofType: [.endpoint], requiring: .read) else {
             return InvocationStatus(CapabilityError.slotEmpty)
         }

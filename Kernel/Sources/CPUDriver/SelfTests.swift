@@ -42,7 +42,7 @@ enum SelfTests {
         tally.check(.timerTicks, timer(state))
         tally.check(.ipiRoundTrip, pingEveryCore(state, live: live))
         tally.check(.channelStreams, channelStress(state, live: live))
-        userMode(state, &tally)
+        userMode(state, live: live, &tally)
         let block = CoreBlock.current!
         return TestReport(passed: tally.passed, failed: tally.failed,
                           blockAddress: UInt64(UInt(bitPattern: block)),
@@ -164,7 +164,7 @@ enum SelfTests {
     /// User programs from the boot image, run on this core: one that behaves, and probes
     /// that misbehave on purpose. Each misbehaviour must stop only that domain, with the
     /// right reason; the core (which goes on to the next check) survives them all.
-    static func userMode(_ state: CoreState, _ tally: inout TestTally) {
+    static func userMode(_ state: CoreState, live: CoreSet, _ tally: inout TestTally) {
         guard let image = state.bootImage else {
             tally.check(.bootImagePresent, "no boot image (QEMU was not given one)")
             return
@@ -190,7 +190,7 @@ enum SelfTests {
         func available() -> Int { CoreBlock.current!.pointee.frames.freeFrames + CoreBlock.current!.pointee.heap.pagesHeld }
         let frames = available()
         let objects = state.capabilities.liveObjectCount
-        tally.check(.initDomain, initDomain(state))
+        tally.check(.monitorDomain, monitorDomain(state))
         tally.check(.programRuns, exited(0, outcome("hello", "")))
         tally.check(.kernelRead, stopped("page fault", outcome("probe", "kernel-read")))
         tally.check(.kernelWrite, stopped("page fault", outcome("probe", "kernel-write")))
@@ -260,7 +260,7 @@ enum SelfTests {
         } else {
             tally.check(.threadsPresent, "not in the boot image")
         }
-        // Everything the tests made is gone: what is left are the kernel's own CNodes and init's.
+        // Everything the tests made is gone: what is left are the kernel's own CNodes and the monitor's.
         let remaining = state.capabilities.liveObjectCount - objects
         tally.check(.noCapabilitiesLeft,
                     remaining == 0 ? nil : "\(remaining) objects remain")
@@ -288,19 +288,46 @@ enum SelfTests {
         return seen >= 1 ? nil : "the second had not been preempted when the first ended"
     }
 
-    /// Init is alive and asleep, and holds what InitDomain.swift gave it (init checked
+    /// The monitor is alive and asleep, and holds what MonitorDomain.swift gave it (it checked
     /// that itself too, and would have exited otherwise).
-    static func initDomain(_ state: CoreState) -> String? {
-        guard let id = state.initDomain, let domain = state.domains.first(where: { $0.id == id }) else {
-            return "no init domain: \(state.finishedDomains.first { $0.name.utf8.elementsEqual("init".utf8) }.map { describe($0.state) } ?? "never started")"
+    static func monitorDomain(_ state: CoreState) -> String? {
+        guard let id = state.monitorDomain, let domain = state.domains.first(where: { $0.id == id }) else {
+            return "no monitor: \(state.finishedDomains.first { $0.name.utf8.elementsEqual("monitor".utf8) }.map { describe($0.state) } ?? "never started")"
         }
-        guard domain.state.isRunnable, domain.waiting != nil else { return "init is not asleep on its waitset" }
+        guard domain.state.isRunnable, domain.waiting != nil else { return "the monitor is not asleep" }
         var expected: [(UInt32, CapabilityType)] = [(0, .cnode), (1, .physicalRAM), (InitialSlot.dispatcher, .dispatcher),
                                                     (InitialSlot.notify, .notify), (InitialSlot.kernel, .kernel)]
         if state.id == .bootstrap { expected += [(InitialSlot.ioPorts, .ioPortRange), (InitialSlot.interrupts, .irq)] }
         for (slot, type) in expected {
             let found = (try? state.capabilities.identify(.root(slot), in: domain.cspace))?.type ?? .null
             if found != type { return "slot \(slot) holds \(found), not \(type)" }
+        }
+        for peer in 0..<min(state.coreCount, MonitorRingLayout.maximumCores) where peer != state.id.rawValue {
+            for slot in [MonitorRingLayout.sendSlot(to: peer), MonitorRingLayout.receiveSlot(from: peer)] {
+                let found = (try? state.capabilities.identify(.root(slot), in: domain.cspace))?.type ?? .null
+                if found != .frame { return "ring slot \(slot) holds \(found), not a frame" }
+            }
+        }
+        return nil
+    }
+
+    /// On every live core in turn (core 0 itself, the others through `oncore`), once
+    /// every core has finished its own tests: a domain asks its core's monitor to ping
+    /// every live core's monitor over the monitors' rings (`monitor-ping`); each must
+    /// answer, and a core the machine does not have must be refused.
+    static func monitorsAnswer(_ state: CoreState, live: CoreSet) -> String? {
+        guard let program = state.bootImage?.program(named: Array("monitor-ping".utf8)) else { return "no monitor-ping program" }
+        var cores = ""
+        for core in 0..<min(state.coreCount, MonitorRingLayout.maximumCores) where live.contains(CoreID(core)) {
+            cores += (cores.isEmpty ? "" : " ") + String(core)
+        }
+        guard let domain = try? state.spawn(program, arguments: Array(cores.utf8)) else { return "could not start monitor-ping" }
+        state.runDomains(milliseconds: 60_000) { !state.domains.contains { $0 === domain } }
+        guard case .exited(0) = domain.state else { return "on core 0, monitor-ping \(cores) ended as \(describe(domain.state))" }
+        for peer in 1..<min(state.coreCount, MonitorRingLayout.maximumCores) where live.contains(CoreID(peer)) {
+            if let failure = remoteRun(state, on: peer, Array("monitor-ping \(cores)".utf8), expecting: .exited(status: 0)) {
+                return "on core \(peer): \(failure)"
+            }
         }
         return nil
     }
@@ -329,8 +356,9 @@ enum SelfTests {
     /// Core 0 asks `peer` to run `line` (the shell's `oncore`) and checks the answer.
     static func remoteRun(_ state: CoreState, on peer: Int, _ line: [UInt8], expecting expected: ProgramOutcome) -> String? {
         let id = state.requestRun(line, on: CoreID(peer))
-        guard state.waitUntil(milliseconds: 30_000, { state.runAnswer(from: peer, id: id) != nil }),
-              let outcome = state.runAnswer(from: peer, id: id) else {
+        // This core's domains run meanwhile: the program there may need this core's monitor.
+        state.runDomains(milliseconds: 30_000) { state.runAnswer(from: peer, id: id) != nil }
+        guard let outcome = state.runAnswer(from: peer, id: id) else {
             return "core \(peer) did not answer within 30 s"
         }
         return outcome == expected ? nil : "core \(peer) answered \(outcome)"
@@ -410,6 +438,7 @@ enum SelfTests {
         }
         tally.check(.sharesDisjoint, disjoint(reports))
         tally.check(.multicast, multicast(state, live: live))
+        tally.check(.monitorsAnswer, monitorsAnswer(state, live: live))
         // The shell's `oncore`, on the last live core: a program runs there and its end
         // comes back; a missing program, a bad exit and a line too long are reported.
         if let peer = (1..<max(state.coreCount, 1)).last(where: { live.contains(CoreID($0)) }) {

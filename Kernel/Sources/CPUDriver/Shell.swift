@@ -225,6 +225,7 @@ final class Shell {
             switch (domain.state, domain.waiting) {
             case (.runnable, nil): doing = "runnable"
             case (.runnable, .endpoint?): doing = "waiting on an endpoint"
+            case (.runnable, .notification?): doing = "waiting for a notification"
             case (.runnable, .anyEndpoint?): doing = "waiting on its waitset"
             case (.exited, _), (.stopped, _): doing = "ending"
             }

@@ -34,11 +34,16 @@ extension CoreState {
             if status != .success { context.setResult(status: status.rawValue) }
         case .wait:
             forgetDeadEndpoints()
-            guard endpointQueues.contains(where: { $0.receiver == domain.id }) else {
+            guard endpointQueues.contains(where: { $0.receiver == domain.id }) || notificationReceiver == domain.id else {
                 return context.setResult(status: SystemCallStatus.nothingToWaitFor.rawValue)
             }
             context.setResult(status: SystemCallStatus.success.rawValue)
-            if domain.messageArrived { domain.messageArrived = false } else { domain.waiting = .anyEndpoint }
+            if domain.messageArrived || domain.notified {
+                domain.messageArrived = false
+                domain.notified = false
+            } else {
+                domain.waiting = .anyEndpoint
+            }
         case .unhandledFault:
             guard let fault = domain.lastFault else { return context.setResult(status: SystemCallStatus.noFault.rawValue) }
             stop(domain, exception: fault.vector, errorCode: fault.errorCode, faultAddress: fault.address,
@@ -69,6 +74,14 @@ extension CoreState {
             context.setResult(status: receive(by: domain, on: target, destination: destination, buffer: buffer).rawValue)
         case .wait:
             context.setResult(status: wait(by: domain, on: target).rawValue)
+        case .notify(let core):
+            do {
+                _ = try invocation.perform(on: &capabilities, target: target, in: domain.cspace)
+                notify(core: Int(core))
+                context.setResult(status: InvocationStatus.success.rawValue)
+            } catch {
+                context.setResult(status: InvocationStatus(error).rawValue)
+            }
         default:
             do {
                 let result = try invocation.perform(on: &capabilities, target: target, in: domain.cspace)

@@ -130,8 +130,8 @@ func bootstrapCoreMain() -> Never {
     let perMillisecond = max(tscHz / 1000, 1)
     print("boot: other cores started in \((coresDone - coresStart) / perMillisecond) ms, knowledge base built in \((CPU.timestamp() - coresDone) / perMillisecond) ms")
 
-    // 11. This core's init domain.
-    state.startInit()
+    // 11. This core's monitor.
+    state.startMonitor()
 
     // 12. The shell, or the in-kernel tests, or the benchmarks.
     if testMode { SelfTests.runAll(on: state) }

@@ -46,6 +46,9 @@ static inline void x86_pause(void) { __asm__ volatile("pause" : : : "memory"); }
 /// instruction, so an interrupt that is already pending wakes the `hlt` instead of
 /// slipping in between and being missed. Interrupts are off again on return.
 static inline void x86_wait_for_interrupt(void) { __asm__ volatile("sti; hlt; cli" : : : "memory"); }
+/// Lets interrupts that are already pending in, without halting: `sti; nop` opens the
+/// one-instruction window, `cli` closes it again.
+static inline void x86_take_pending_interrupts(void) { __asm__ volatile("sti; nop; cli" : : : "memory"); }
 static inline void x86_compiler_barrier(void) { __asm__ volatile("" : : : "memory"); }
 
 static inline uint32_t x86_mmio_read32(uint64_t address) { return *(volatile uint32_t *)address; }
