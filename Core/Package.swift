@@ -24,6 +24,7 @@ let package = Package(
         .library(name: "ELF", targets: ["ELF"]),
         .library(name: "GuestChecks", targets: ["GuestChecks"]),
         .library(name: "ProgramArguments", targets: ["ProgramArguments"]),
+        .library(name: "MonitorProtocols", targets: ["MonitorProtocols"]),
     ],
     targets: [
         // What the kernel and user programs agree on: status codes, numbers, layouts.
@@ -49,6 +50,9 @@ let package = Package(
         .target(name: "GuestChecks"),
         // A user program's argument words and numbers (user programs link it).
         .target(name: "ProgramArguments"),
+        // The monitors' protocols (names, domain table, spawn, kill) as pure state
+        // machines: the guest's monitor program and the host simulator drive the same code.
+        .target(name: "MonitorProtocols", dependencies: ["Basics", "Channel"]),
         // Shared by the test suites: a seeded generator and fixture memory.
         .target(name: "CoreTestSupport", dependencies: ["Basics"], path: "Tests/TestSupport"),
         .testTarget(name: "BasicsTests", dependencies: ["Basics"]),
@@ -65,5 +69,7 @@ let package = Package(
         .testTarget(name: "ELFTests", dependencies: ["ELF", "CoreTestSupport"]),
         .testTarget(name: "GuestChecksTests", dependencies: ["GuestChecks"]),
         .testTarget(name: "ProgramArgumentsTests", dependencies: ["ProgramArguments"]),
+        // Message round trips, protocol steps, and the deterministic simulator of N monitors.
+        .testTarget(name: "MonitorProtocolsTests", dependencies: ["MonitorProtocols", "Basics", "Channel", "CoreTestSupport"]),
     ]
 )

@@ -1,0 +1,260 @@
+// The messages monitors exchange, declared once: `encode` and `init?(decoding:coreCount:)`
+// are the two ends, both tested on the host. A message from another core is untrusted
+// input: anything that does not decode to exactly what a correct monitor sends (unknown
+// tag, field out of range, bits set that no field uses, a name too long) is nil, and
+// the monitor counts and drops it. Decoding is canonical: whatever decodes re-encodes
+// to the same slot.
+//
+// Layouts (w0…w6 are the payload words; a name is its length in a byte of w0 and its
+// bytes in w1–w4, zero past the length):
+//
+//   registerRequest    w0 ticket | name length << 32, w1–w4 name, w5 owner, w6 endpoint
+//   registerGranted    w0 ticket
+//   registerRefused    w0 ticket, w1 error
+//   registerCancel     w0 ticket | name length << 32, w1–w4 name
+//   unregisterRequest  w0 ticket | name length << 32, w1–w4 name, w5 owner
+//   unregisterAnswer   w0 ticket, w1 error or 0
+//   nameAdded          w0 grant ticket | name length << 32, w1–w4 name, w5 owner, w6 endpoint
+//   nameRemoved        w0 name length << 32, w1–w4 name
+//   domainStarted      w0 program length << 32, w1–w4 program, w5 domain
+//   domainEnded        w0 domain
+//   spawnRequest       w0 ticket | program length << 32 | argument bytes << 40, w1–w4 program
+//   spawnArguments     w0 ticket | byte count << 32, w1–w6 up to 48 bytes
+//   spawnStarted       w0 ticket, w1 domain
+//   spawnRefused       w0 ticket, w1 error
+//   killRequest        w0 ticket, w1 domain
+//   killAnswer         w0 ticket, w1 error or 0
+//
+// A domain id is one word (see `DomainID.word`); a decoded one names a core of the
+// system, which is why decoding takes the core count.
+import Basics
+import Channel
+
+public enum MonitorMessage: Equatable, Sendable {
+    /// To the name's home: `owner` (on the sender's core) asks to hold `name`.
+    case registerRequest(Ticket, name: Name, owner: DomainID, endpoint: EndpointToken)
+    /// From the home: the name is now the asker's (the record was broadcast first).
+    case registerGranted(Ticket)
+    /// From the home: the name is not the asker's, and why.
+    case registerRefused(Ticket, MonitorError)
+    /// To the home: the asker gave up waiting; undo the grant of this ticket if it was made.
+    case registerCancel(Ticket, name: Name)
+    /// To the name's home: `owner` gives the name up.
+    case unregisterRequest(Ticket, name: Name, owner: DomainID)
+    /// From the home: nil when the name was removed.
+    case unregisterAnswer(Ticket, refusal: MonitorError?)
+    /// From the home to every other monitor: a record to apply to the replica.
+    case nameAdded(NameRecord)
+    case nameRemoved(Name)
+    /// From the domain's core to every other monitor.
+    case domainStarted(DomainRecord)
+    case domainEnded(DomainID)
+    /// To the core that should run it: a program and the length of its argument line,
+    /// whose bytes follow in `spawnArguments` pieces (none for an empty line).
+    case spawnRequest(Ticket, program: Name, argumentBytes: Int)
+    case spawnArguments(Ticket, bytes: [UInt8])
+    /// From the core that ran it (after its `domainStarted`), or why it could not.
+    case spawnStarted(Ticket, DomainID)
+    case spawnRefused(Ticket, MonitorError)
+    /// To the domain's core. `Ticket.noAnswer` asks for no answer (a monitor undoing a
+    /// spawn whose caller has gone).
+    case killRequest(Ticket, DomainID)
+    case killAnswer(Ticket, refusal: MonitorError?)
+
+    /// The longest argument line a spawn carries: five pieces. A shell line is shorter;
+    /// the bound keeps a half-received request's buffer small.
+    public static let maximumArgumentBytes = 240
+    /// Argument bytes per `spawnArguments` piece (words 1–6).
+    public static let argumentBytesPerPiece = 48
+
+    /// Tags in a range of their own ('M' in the high byte) so that a monitor message is
+    /// never mistaken for a kernel message should the two ever share a ring.
+    public enum Tag: UInt16, CaseIterable, Sendable {
+        case registerRequest = 0x4D01, registerGranted, registerRefused, registerCancel
+        case unregisterRequest, unregisterAnswer, nameAdded, nameRemoved
+        case domainStarted, domainEnded, spawnRequest, spawnArguments, spawnStarted, spawnRefused
+        case killRequest, killAnswer
+    }
+
+    /// The messages that carry a spawn request: the request, then the argument line in
+    /// pieces of up to 48 bytes. The caller checks the length first.
+    public static func spawnMessages(_ ticket: Ticket, program: Name, arguments: [UInt8]) -> [MonitorMessage] {
+        var messages: [MonitorMessage] = [.spawnRequest(ticket, program: program, argumentBytes: arguments.count)]
+        var offset = 0
+        while offset < arguments.count {
+            let end = min(offset + argumentBytesPerPiece, arguments.count)
+            messages.append(.spawnArguments(ticket, bytes: Array(arguments[offset..<end])))
+            offset = end
+        }
+        return messages
+    }
+
+    public func encode() -> ChannelMessage {
+        var m = ChannelMessage(tag: tag.rawValue)
+        switch self {
+        case .registerRequest(let ticket, let name, let owner, let endpoint):
+            Self.put(name, label: UInt64(ticket.rawValue), into: &m)
+            m.words[5] = owner.word
+            m.words[6] = endpoint.rawValue
+        case .registerGranted(let ticket):
+            m.words[0] = UInt64(ticket.rawValue)
+        case .registerRefused(let ticket, let error), .spawnRefused(let ticket, let error):
+            m.words[0] = UInt64(ticket.rawValue)
+            m.words[1] = UInt64(error.rawValue)
+        case .registerCancel(let ticket, let name):
+            Self.put(name, label: UInt64(ticket.rawValue), into: &m)
+        case .unregisterRequest(let ticket, let name, let owner):
+            Self.put(name, label: UInt64(ticket.rawValue), into: &m)
+            m.words[5] = owner.word
+        case .unregisterAnswer(let ticket, let refusal), .killAnswer(let ticket, let refusal):
+            m.words[0] = UInt64(ticket.rawValue)
+            m.words[1] = UInt64(refusal?.rawValue ?? 0)
+        case .nameAdded(let record):
+            Self.put(record.name, label: UInt64(record.grant.rawValue), into: &m)
+            m.words[5] = record.owner.word
+            m.words[6] = record.endpoint.rawValue
+        case .nameRemoved(let name):
+            Self.put(name, label: 0, into: &m)
+        case .domainStarted(let record):
+            Self.put(record.program, label: 0, into: &m)
+            m.words[5] = record.id.word
+        case .domainEnded(let domain):
+            m.words[0] = domain.word
+        case .spawnRequest(let ticket, let program, let argumentBytes):
+            Self.put(program, label: UInt64(ticket.rawValue) | UInt64(UInt16(truncatingIfNeeded: argumentBytes)) << 40, into: &m)
+        case .spawnArguments(let ticket, let bytes):
+            let count = min(bytes.count, Self.argumentBytesPerPiece)
+            m.words[0] = UInt64(ticket.rawValue) | UInt64(count) << 32
+            Self.put(bytes.prefix(count), at: 1, into: &m)
+        case .spawnStarted(let ticket, let domain), .killRequest(let ticket, let domain):
+            m.words[0] = UInt64(ticket.rawValue)
+            m.words[1] = domain.word
+        }
+        return m
+    }
+
+    public var tag: Tag {
+        switch self {
+        case .registerRequest: return .registerRequest
+        case .registerGranted: return .registerGranted
+        case .registerRefused: return .registerRefused
+        case .registerCancel: return .registerCancel
+        case .unregisterRequest: return .unregisterRequest
+        case .unregisterAnswer: return .unregisterAnswer
+        case .nameAdded: return .nameAdded
+        case .nameRemoved: return .nameRemoved
+        case .domainStarted: return .domainStarted
+        case .domainEnded: return .domainEnded
+        case .spawnRequest: return .spawnRequest
+        case .spawnArguments: return .spawnArguments
+        case .spawnStarted: return .spawnStarted
+        case .spawnRefused: return .spawnRefused
+        case .killRequest: return .killRequest
+        case .killAnswer: return .killAnswer
+        }
+    }
+
+    /// The message in `message`, or nil if it is not one a correct monitor of a system of
+    /// `coreCount` cores sends.
+    public init?(decoding message: ChannelMessage, coreCount: Int) {
+        guard let tag = Tag(rawValue: message.tag) else { return nil }
+        let w = message.words
+        /// Words from `first` on must be zero: no field uses them.
+        func unused(from first: Int) -> Bool {
+            for i in first..<ChannelMessage.wordCount where w[i] != 0 { return false }
+            return true
+        }
+        func ticket() -> Ticket { Ticket(UInt32(truncatingIfNeeded: w[0])) }
+        func domain(_ i: Int) -> DomainID? { DomainID(word: w[i], coreCount: coreCount) }
+        func error(_ i: Int) -> MonitorError? { w[i] > 0xFF ? nil : MonitorError(rawValue: UInt8(w[i])) }
+        /// An answer's optional refusal: 0 for success, else a known error.
+        func refusal() -> MonitorError?? {
+            if w[1] == 0 { return .some(nil) }
+            guard let e = error(1) else { return nil }
+            return .some(e)
+        }
+        /// The name in w0 (length) and w1–w4, and the 32-bit label below it; bits of w0
+        /// above the length must be clear unless allowed (spawnRequest keeps the argument
+        /// length there).
+        func name(allowingHighBits: Bool = false) -> (name: Name, label: UInt32)? {
+            let length = Int((w[0] >> 32) & 0xFF)
+            guard allowingHighBits || w[0] >> 40 == 0, let bytes = Self.bytes(w, at: 1, count: length, capacity: 32),
+                  let name = Name(bytes) else { return nil }
+            return (name, UInt32(truncatingIfNeeded: w[0]))
+        }
+        /// Answers and requests with a ticket use only its 32 bits of w0.
+        let ticketOnly = w[0] >> 32 == 0
+
+        switch tag {
+        case .registerRequest:
+            guard let n = name(), let owner = domain(5) else { return nil }
+            self = .registerRequest(Ticket(n.label), name: n.name, owner: owner, endpoint: EndpointToken(w[6]))
+        case .registerGranted:
+            guard ticketOnly, unused(from: 1) else { return nil }
+            self = .registerGranted(ticket())
+        case .registerRefused, .spawnRefused:
+            guard ticketOnly, let e = error(1), unused(from: 2) else { return nil }
+            self = tag == .registerRefused ? .registerRefused(ticket(), e) : .spawnRefused(ticket(), e)
+        case .registerCancel:
+            guard let n = name(), unused(from: 5) else { return nil }
+            self = .registerCancel(Ticket(n.label), name: n.name)
+        case .unregisterRequest:
+            guard let n = name(), let owner = domain(5), unused(from: 6) else { return nil }
+            self = .unregisterRequest(Ticket(n.label), name: n.name, owner: owner)
+        case .unregisterAnswer, .killAnswer:
+            guard ticketOnly, let r = refusal(), unused(from: 2) else { return nil }
+            self = tag == .unregisterAnswer ? .unregisterAnswer(ticket(), refusal: r) : .killAnswer(ticket(), refusal: r)
+        case .nameAdded:
+            guard let n = name(), let owner = domain(5) else { return nil }
+            self = .nameAdded(NameRecord(name: n.name, owner: owner, endpoint: EndpointToken(w[6]), grant: Ticket(n.label)))
+        case .nameRemoved:
+            guard let n = name(), n.label == 0, unused(from: 5) else { return nil }
+            self = .nameRemoved(n.name)
+        case .domainStarted:
+            guard let n = name(), n.label == 0, let id = domain(5), unused(from: 6) else { return nil }
+            self = .domainStarted(DomainRecord(id: id, program: n.name))
+        case .domainEnded:
+            guard let id = domain(0), unused(from: 1) else { return nil }
+            self = .domainEnded(id)
+        case .spawnRequest:
+            let argumentBytes = Int(w[0] >> 40)
+            guard argumentBytes <= Self.maximumArgumentBytes, let n = name(allowingHighBits: true), unused(from: 5) else { return nil }
+            self = .spawnRequest(Ticket(n.label), program: n.name, argumentBytes: argumentBytes)
+        case .spawnArguments:
+            let count = Int(w[0] >> 32)
+            // An empty piece is never sent: an empty line has no pieces.
+            guard count >= 1, let bytes = Self.bytes(w, at: 1, count: count, capacity: Self.argumentBytesPerPiece) else { return nil }
+            self = .spawnArguments(ticket(), bytes: bytes)
+        case .spawnStarted, .killRequest:
+            guard ticketOnly, let id = domain(1), unused(from: 2) else { return nil }
+            self = tag == .spawnStarted ? .spawnStarted(ticket(), id) : .killRequest(ticket(), id)
+        }
+    }
+
+    // MARK: Bytes in words
+
+    static func put(_ name: Name, label: UInt64, into m: inout ChannelMessage) {
+        m.words[0] = label | UInt64(name.bytes.count) << 32
+        put(name.bytes[...], at: 1, into: &m)
+    }
+
+    /// Bytes little-endian from word `first` on.
+    static func put(_ bytes: ArraySlice<UInt8>, at first: Int, into m: inout ChannelMessage) {
+        for (i, byte) in bytes.enumerated() {
+            m.words[first + i / 8] |= UInt64(byte) << UInt64((i % 8) * 8)
+        }
+    }
+
+    /// `count` bytes from word `first` on, or nil if `count` exceeds `capacity` or any
+    /// byte past `count` within `capacity` is not zero (a canonical message has none).
+    static func bytes(_ w: InlineArray<7, UInt64>, at first: Int, count: Int, capacity: Int) -> [UInt8]? {
+        guard count <= capacity else { return nil }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(count)
+        for i in 0..<capacity {
+            let byte = UInt8(truncatingIfNeeded: w[first + i / 8] >> UInt64((i % 8) * 8))
+            if i < count { bytes.append(byte) } else if byte != 0 { return nil }
+        }
+        return bytes
+    }
+}

@@ -1,0 +1,154 @@
+import XCTest
+import Basics
+import Channel
+import CoreTestSupport
+@testable import MonitorProtocols
+
+/// Every monitor message survives encoding and decoding, and whatever another core
+/// writes into a slot decodes to a valid message or to nothing, never a crash.
+final class MonitorMessageTests: XCTestCase {
+    let coreCount = 4
+
+    var everyKind: [MonitorMessage] {
+        let d = DomainID(core: CoreID(3), local: LocalDomainNumber(.max))
+        let e = DomainID(core: CoreID(0), local: LocalDomainNumber(0))
+        let long = Name(Array(repeating: 0xFF, count: 32))!
+        let short = Name([0])!
+        return [
+            .registerRequest(Ticket(1), name: Name("echo")!, owner: d, endpoint: EndpointToken(.max)),
+            .registerRequest(Ticket(.max), name: long, owner: e, endpoint: EndpointToken(0)),
+            .registerGranted(Ticket(7)), .registerGranted(Ticket(0)),
+            .registerRefused(Ticket(7), .nameTaken), .registerRefused(Ticket(.max), .timedOut),
+            .registerCancel(Ticket(9), name: short), .registerCancel(Ticket(.max), name: long),
+            .unregisterRequest(Ticket(3), name: Name("echo")!, owner: d),
+            .unregisterAnswer(Ticket(3), refusal: nil), .unregisterAnswer(Ticket(3), refusal: .notOwner),
+            .nameAdded(NameRecord(name: long, owner: d, endpoint: EndpointToken(0xDEAD_BEEF), grant: Ticket(12))),
+            .nameAdded(NameRecord(name: short, owner: e, endpoint: EndpointToken(.max))),
+            .nameRemoved(long), .nameRemoved(short),
+            .domainStarted(DomainRecord(id: d, program: Name("threads")!)), .domainStarted(DomainRecord(id: e, program: long)),
+            .domainEnded(d), .domainEnded(e),
+            .spawnRequest(Ticket(5), program: Name("hello")!, argumentBytes: 0),
+            .spawnRequest(Ticket(.max), program: long, argumentBytes: MonitorMessage.maximumArgumentBytes),
+            .spawnArguments(Ticket(5), bytes: [1]), .spawnArguments(Ticket(5), bytes: Array(repeating: 0xAB, count: 48)),
+            .spawnArguments(Ticket(5), bytes: Array(repeating: 0, count: 20)),
+            .spawnStarted(Ticket(5), d), .spawnRefused(Ticket(5), .noSuchProgram),
+            .killRequest(Ticket(6), e), .killRequest(.noAnswer, d),
+            .killAnswer(Ticket(6), refusal: nil), .killAnswer(Ticket(6), refusal: .noSuchDomain),
+        ]
+    }
+
+    func testEveryMessageRoundTrips() {
+        for message in everyKind {
+            XCTAssertEqual(MonitorMessage(decoding: message.encode(), coreCount: coreCount), message, "\(message)")
+        }
+    }
+
+    func testEveryTagIsCovered() {
+        let tags = Set(everyKind.map { $0.encode().tag })
+        XCTAssertEqual(tags, Set(MonitorMessage.Tag.allCases.map(\.rawValue)))
+    }
+
+    func testEveryErrorRoundTripsInARefusal() {
+        for error in MonitorError.allCases {
+            for message in [MonitorMessage.registerRefused(Ticket(1), error), .spawnRefused(Ticket(2), error),
+                            .unregisterAnswer(Ticket(3), refusal: error), .killAnswer(Ticket(4), refusal: error)] {
+                XCTAssertEqual(MonitorMessage(decoding: message.encode(), coreCount: coreCount), message)
+            }
+        }
+    }
+
+    func testSpawnArgumentsAreCutIntoPiecesAndJoinAgain() {
+        for length in [0, 1, 47, 48, 49, 96, 200, MonitorMessage.maximumArgumentBytes] {
+            let line = (0..<length).map { UInt8(truncatingIfNeeded: $0 &+ 33) }
+            let messages = MonitorMessage.spawnMessages(Ticket(9), program: Name("p")!, arguments: line)
+            XCTAssertEqual(messages.first, .spawnRequest(Ticket(9), program: Name("p")!, argumentBytes: length))
+            var joined: [UInt8] = []
+            for message in messages.dropFirst() {
+                guard case .spawnArguments(Ticket(9), let bytes) = message else { return XCTFail("not a piece: \(message)") }
+                XCTAssertLessThanOrEqual(bytes.count, MonitorMessage.argumentBytesPerPiece)
+                XCTAssertEqual(MonitorMessage(decoding: message.encode(), coreCount: coreCount), message)
+                joined += bytes
+            }
+            XCTAssertEqual(joined, line, "length \(length)")
+            XCTAssertEqual(messages.count, 1 + (length + 47) / 48)
+        }
+    }
+
+    func testNamesAreOneTo32Bytes() {
+        XCTAssertNil(Name([UInt8]()))
+        XCTAssertNil(Name(Array(repeating: 65, count: 33)))
+        XCTAssertNotNil(Name(Array(repeating: 65, count: 32)))
+        XCTAssertEqual(Name("echo")?.bytes, Array("echo".utf8))
+    }
+
+    func testHomesAreSpreadAndStable() {
+        // FNV-1a of "a" is 0xAF63DC4C8601EC8C, so its home of 4 cores is 0.
+        XCTAssertEqual(Name("a")!.home(coreCount: 4), CoreID(0))
+        var seen = Array(repeating: 0, count: 4)
+        for i in 0..<400 { seen[Name("service-\(i)")!.home(coreCount: 4).rawValue] += 1 }
+        XCTAssertTrue(seen.allSatisfy { $0 > 50 }, "\(seen)")
+        XCTAssertEqual(Name("x")!.home(coreCount: 1), CoreID(0))
+    }
+
+    func testMalformedSlotsAreRefused() {
+        func refused(_ tag: MonitorMessage.Tag, _ words: [UInt64], _ why: String, line: UInt = #line) {
+            var raw = ChannelMessage(tag: tag.rawValue)
+            for (i, w) in words.enumerated() { raw.words[i] = w }
+            XCTAssertNil(MonitorMessage(decoding: raw, coreCount: coreCount), why, line: line)
+        }
+        XCTAssertNil(MonitorMessage(decoding: ChannelMessage(tag: 0), coreCount: coreCount), "tag 0")
+        XCTAssertNil(MonitorMessage(decoding: ChannelMessage(tag: 0x4D00), coreCount: coreCount), "below the range")
+        XCTAssertNil(MonitorMessage(decoding: ChannelMessage(tag: 0x4D11), coreCount: coreCount), "past the range")
+        XCTAssertNil(MonitorMessage(decoding: ChannelMessage(tag: 1), coreCount: coreCount), "a kernel message's tag")
+        let a: UInt64 = 0x61
+        refused(.registerRequest, [1 | 33 << 32, a], "name longer than 32 bytes")
+        refused(.registerRequest, [1 | 0 << 32], "empty name")
+        refused(.registerRequest, [1 | 1 << 32, a | 0x100], "a byte past the name's length")
+        refused(.registerRequest, [1 | 1 << 32, a, 0, 0, 0, 4 << 32], "owner on core 4 of 4")
+        refused(.registerRequest, [1 | 1 << 32, a, 0, 0, 0, 1 << 48], "owner word with high bits")
+        refused(.registerRequest, [1 | 1 << 32 | 1 << 40, a], "bits above the name length")
+        refused(.registerGranted, [1 << 32], "ticket past 32 bits")
+        refused(.registerGranted, [1, 1], "an unused word set")
+        refused(.registerRefused, [1, 0], "refusal without an error")
+        refused(.registerRefused, [1, 200], "unknown error")
+        refused(.registerRefused, [1, 0x101], "error past a byte")
+        refused(.unregisterAnswer, [1, 99], "unknown error")
+        refused(.registerCancel, [1 | 1 << 32, a, 0, 0, 0, 5], "an unused word set")
+        refused(.nameRemoved, [7 | 1 << 32, a], "a removal carries no ticket")
+        refused(.domainStarted, [1 << 32, a, 0, 0, 0, 9 << 32], "domain on core 9")
+        refused(.domainEnded, [3 << 32 | 5, 1], "an unused word set")
+        refused(.spawnRequest, [1 | 1 << 32 | 241 << 40, a], "argument line too long")
+        refused(.spawnArguments, [1 | 49 << 32], "piece longer than 48 bytes")
+        refused(.spawnArguments, [1], "empty piece")
+        refused(.spawnArguments, [1 | 2 << 32, 0x0300_0101], "a byte past the piece's length")
+        refused(.spawnStarted, [1, 4 << 32], "domain on core 4 of 4")
+        refused(.killRequest, [1, 0, 1], "an unused word set")
+    }
+
+    /// Random slots (mostly small words, so many decode) never trap, and whatever
+    /// decodes re-encodes to the very same slot.
+    func testRandomSlotsNeverTrapAndDecodeCanonically() {
+        var random = SeededGenerator(seed: 0x4D0E_17)
+        var decoded = 0
+        var decodedTags = Set<UInt16>()
+        for _ in 0..<200_000 {
+            var raw = ChannelMessage(tag: 0x4D00 &+ UInt16(random.below(18)))
+            for i in 0..<ChannelMessage.wordCount {
+                // Mostly zero or small, sometimes a length-like byte at bit 32 (where
+                // names keep theirs), so that many random slots are valid messages.
+                switch random.below(10) {
+                case 0..<5: raw.words[i] = 0
+                case 5: raw.words[i] = UInt64(random.below(36)) << 32
+                default: raw.words[i] = random.next() >> UInt64(random.pick([0, 24, 31, 40, 56, 60, 63]))
+                }
+            }
+            if let message = MonitorMessage(decoding: raw, coreCount: coreCount) {
+                decoded += 1
+                decodedTags.insert(raw.tag)
+                XCTAssertEqual(message.encode(), raw, "\(message)")
+            }
+        }
+        XCTAssertGreaterThan(decoded, 1000, "the generator should reach valid messages too")
+        XCTAssertEqual(decodedTags.count, MonitorMessage.Tag.allCases.count, "every kind reached; missing \(MonitorMessage.Tag.allCases.filter { !decodedTags.contains($0.rawValue) })")
+    }
+}
