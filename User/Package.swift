@@ -9,7 +9,8 @@ let here = URL(fileURLWithPath: #filePath).deletingLastPathComponent().path
 
 /// What a program needs besides the user library.
 let extraDependencies: [String: [Target.Dependency]] = [
-    "monitor": [.product(name: "Channel", package: "Core")],
+    "monitor": [.product(name: "Channel", package: "Core"), .product(name: "MonitorProtocols", package: "Core"),
+                .product(name: "Basics", package: "Core")],
 ]
 
 /// Every program links the same way.
@@ -30,7 +31,7 @@ func program(_ name: String) -> Target {
 /// Every program, one folder of Sources each (`swordfish new` adds to this list; a
 /// folder made by hand needs its name here too). `swordfish build` packs each into the
 /// boot image.
-let programs = ["capfuzz", "hello", "lmp", "monitor", "monitor-ping", "pingpong", "probe", "threads", "ubench"]
+let programs = ["capfuzz", "hello", "lmp", "monitor", "monitor-ping", "names", "pingpong", "probe", "threads", "ubench"]
 
 let package = Package(
     name: "User",

@@ -22,6 +22,8 @@ public enum InvocationStatus: UInt64, CaseIterable, Sendable {
     case entryOutOfRange = 56, entryReserved, entryOccupied, entryEmpty, alreadyMapped, pageSizeMismatch
     // Ranges (notify).
     case outsideRange = 62
+    // The kernel's services (spawn, kill).
+    case noSuchProgram = 63, noSuchDomain, outOfMemory
 }
 
 /// A refusal, as typed functions in the user library throw it (`success` is never thrown).
@@ -68,6 +70,9 @@ extension InvocationStatus: CustomStringConvertible {
         case .alreadyMapped: return "alreadyMapped"
         case .pageSizeMismatch: return "pageSizeMismatch"
         case .outsideRange: return "outsideRange"
+        case .noSuchProgram: return "noSuchProgram"
+        case .noSuchDomain: return "noSuchDomain"
+        case .outOfMemory: return "outOfMemory"
         }
     }
 }

@@ -1,42 +1,108 @@
 // What a domain asks its core's monitor, and what comes back: same-core messages of
-// three words on the monitor's service endpoint (`InitialSlot.monitor`), each request
-// carrying the endpoint the answer goes to. Declared once here for the user library
-// (which sends requests) and the monitor (which answers them).
+// three words on the monitor's service endpoint (`InitialSlot.monitor`, a copy badged
+// with the domain's id, so the monitor knows who asks). A domain's first request,
+// `hello`, carries the endpoint the monitor replies on; `register` carries the endpoint
+// to register. Declared once here for the user library (which sends requests) and the
+// monitor (which answers them).
 //
-//     word 0: the request's kind | its id << 8 (the id comes back in the answer)
-//     words 1, 2: its arguments
+//     word 0: the request's kind (bits 0–7) | its id (bits 8–31) | a number (bits 32–63:
+//             the core for ping and spawn, the piece's length for an argument piece)
+//     words 1, 2: a name of up to 16 bytes, NUL-padded (register, unregister, lookup,
+//             spawn's program, an argument piece), or a domain id (kill)
 //
-// An answer: word 0 the status | the id << 8, words 1 and 2 its values.
+// A reply: word 0 the status | the id << 8, words 1 and 2 its values. A lookup of a
+// name whose owner runs on the asker's core carries a copy of the owner's endpoint.
 
 /// A request to the monitor.
 public enum MonitorRequest: Equatable, Sendable {
+    /// The endpoint this request carries is where the monitor sends this domain's
+    /// replies from now on (the user library's first request).
+    case hello
     /// Is core `core`'s monitor there? Its own monitor asks it over their ring.
     case ping(core: Int)
+    /// Give `name` to the asking domain, system-wide, with the endpoint the request
+    /// carries (which others on this core then get from a lookup).
+    case register(name: [UInt8])
+    case unregister(name: [UInt8])
+    /// Who holds `name`: reply values (owner's domain id, its endpoint token).
+    case lookup(name: [UInt8])
+    /// Up to 16 more bytes of the arguments of the asking domain's next spawn.
+    case argumentPiece([UInt8])
+    /// Start `program` on `core` with the arguments sent before it in pieces: reply
+    /// value 0 the new domain's system-wide id.
+    case spawn(program: [UInt8], core: Int)
+    /// Stop the domain with this system-wide id, on whatever core it runs.
+    case kill(domain: UInt64)
 
-    enum Kind: UInt64 { case ping = 1 }
+    /// The most bytes of a name in a request.
+    public static let nameBytes = 16
 
-    /// The three words of request `id`.
+    enum Kind: UInt64 { case ping = 1, register, unregister, lookup, argumentPiece, spawn, kill, hello }
+
+    /// The three words of request `id` (24 bits of it are sent).
     public func words(id: UInt32) -> (UInt64, UInt64, UInt64) {
-        switch self {
-        case .ping(let core): return (Kind.ping.rawValue | UInt64(id) << 8, UInt64(truncatingIfNeeded: core), 0)
+        func head(_ kind: Kind, _ number: Int = 0) -> UInt64 {
+            kind.rawValue | UInt64(id & 0xFF_FFFF) << 8 | UInt64(UInt32(truncatingIfNeeded: number)) << 32
         }
+        switch self {
+        case .hello: return (head(.hello), 0, 0)
+        case .ping(let core): return (head(.ping, core), 0, 0)
+        case .register(let name): return Self.withName(head(.register), name)
+        case .unregister(let name): return Self.withName(head(.unregister), name)
+        case .lookup(let name): return Self.withName(head(.lookup), name)
+        case .argumentPiece(let bytes): return Self.withName(head(.argumentPiece, bytes.count), bytes)
+        case .spawn(let program, let core): return Self.withName(head(.spawn, core), program)
+        case .kill(let domain): return (head(.kill), domain, 0)
+        }
+    }
+
+    static func withName(_ head: UInt64, _ bytes: [UInt8]) -> (UInt64, UInt64, UInt64) {
+        var words: (UInt64, UInt64) = (0, 0)
+        for (index, byte) in bytes.prefix(nameBytes).enumerated() {
+            if index < 8 { words.0 |= UInt64(byte) << (8 * UInt64(index)) } else { words.1 |= UInt64(byte) << (8 * UInt64(index - 8)) }
+        }
+        return (head, words.0, words.1)
+    }
+
+    /// The bytes of words 1 and 2, up to the first NUL (or `length` of them).
+    static func bytes(_ words: [UInt64], length: Int? = nil) -> [UInt8] {
+        var bytes: [UInt8] = []
+        for index in 0..<(length ?? nameBytes) {
+            let byte = UInt8(truncatingIfNeeded: words[1 + index / 8] >> (8 * UInt64(index % 8)))
+            if length == nil && byte == 0 { break }
+            bytes.append(byte)
+        }
+        return bytes
     }
 
     /// The request in `words`, and its id; nil if it is not one (the monitor answers
     /// `unknownRequest`).
     public static func decode(_ words: [UInt64]) -> (request: MonitorRequest, id: UInt32)? {
         guard words.count == MessageLayout.words, let kind = Kind(rawValue: words[0] & 0xFF) else { return nil }
-        let id = UInt32(truncatingIfNeeded: words[0] >> 8)
+        let id = UInt32(truncatingIfNeeded: words[0] >> 8) & 0xFF_FFFF
+        let number = Int(words[0] >> 32)
         switch kind {
-        case .ping:
-            guard words[1] <= UInt64(Int.max) else { return nil }
-            return (.ping(core: Int(words[1])), id)
+        case .hello: return (.hello, id)
+        case .ping: return (.ping(core: number), id)
+        case .register, .unregister, .lookup, .spawn:
+            let name = bytes(words)
+            guard !name.isEmpty else { return nil }
+            switch kind {
+            case .register: return (.register(name: name), id)
+            case .unregister: return (.unregister(name: name), id)
+            case .lookup: return (.lookup(name: name), id)
+            default: return (.spawn(program: name, core: number), id)
+            }
+        case .argumentPiece:
+            guard number <= nameBytes else { return nil }
+            return (.argumentPiece(bytes(words, length: number)), id)
+        case .kill: return (.kill(domain: words[1]), id)
         }
     }
 }
 
 /// How the monitor answered.
-public enum MonitorStatus: UInt64, Sendable, Error, CustomStringConvertible {
+public enum MonitorStatus: UInt64, CaseIterable, Sendable, Error, CustomStringConvertible {
     case success = 0
     /// The request's words make no request.
     case unknownRequest
@@ -49,6 +115,20 @@ public enum MonitorStatus: UInt64, Sendable, Error, CustomStringConvertible {
     /// This domain holds no endpoint of a monitor (the monitor itself, or a core
     /// without one): said by the user library, never by a monitor.
     case noMonitor
+    /// Another domain holds the name.
+    case nameTaken
+    /// No domain holds the name.
+    case noSuchName
+    /// The name is another domain's.
+    case notOwner
+    /// No such domain is running.
+    case noSuchDomain
+    /// The boot image has no such program.
+    case noSuchProgram
+    /// The core could not build the domain.
+    case outOfResources
+    /// The arguments are longer than a spawn carries.
+    case argumentsTooLong
 
     public var description: String {
         switch self {
@@ -58,12 +138,19 @@ public enum MonitorStatus: UInt64, Sendable, Error, CustomStringConvertible {
         case .timedOut: return "timedOut"
         case .busy: return "busy"
         case .noMonitor: return "noMonitor"
+        case .nameTaken: return "nameTaken"
+        case .noSuchName: return "noSuchName"
+        case .notOwner: return "notOwner"
+        case .noSuchDomain: return "noSuchDomain"
+        case .noSuchProgram: return "noSuchProgram"
+        case .outOfResources: return "outOfResources"
+        case .argumentsTooLong: return "argumentsTooLong"
         }
     }
 }
 
-/// An answer from the monitor.
-public struct MonitorAnswer: Equatable, Sendable {
+/// A reply from the monitor.
+public struct MonitorReply: Equatable, Sendable {
     public var status: MonitorStatus
     public var id: UInt32
     public var values: (UInt64, UInt64)
@@ -74,12 +161,12 @@ public struct MonitorAnswer: Equatable, Sendable {
         self.values = values
     }
 
-    public var words: (UInt64, UInt64, UInt64) { (status.rawValue | UInt64(id) << 8, values.0, values.1) }
+    public var words: (UInt64, UInt64, UInt64) { (status.rawValue | UInt64(id & 0xFF_FFFF) << 8, values.0, values.1) }
 
-    /// The answer in `words`; nil if it is not one.
+    /// The reply in `words`; nil if it is not one.
     public init?(words: [UInt64]) {
         guard words.count == MessageLayout.words, let status = MonitorStatus(rawValue: words[0] & 0xFF) else { return nil }
-        self.init(status: status, id: UInt32(truncatingIfNeeded: words[0] >> 8), values: (words[1], words[2]))
+        self.init(status: status, id: UInt32(truncatingIfNeeded: words[0] >> 8) & 0xFF_FFFF, values: (words[1], words[2]))
     }
 
     public static func == (a: Self, b: Self) -> Bool {

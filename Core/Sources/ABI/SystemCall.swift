@@ -60,7 +60,8 @@ public enum SystemCallStatus: UInt64, CaseIterable, Sendable, Error, CustomStrin
 ///                                       address to pass along, or `noCapability`
 ///     receive(destination, buffer)      on an endpoint (read right): the message's words
 ///                                       go to `buffer`, its capability (if any) into
-///                                       `destination` (or `noCapability`)
+///                                       `destination` (or `noCapability`) → the badge
+///                                       of the capability it was sent with (0: none)
 ///     wait                              on an endpoint (read right): return when a
 ///                                       message is there, sleeping until then
 ///     map(entry, source, rights)        on a translation table (write right): map the
@@ -70,11 +71,22 @@ public enum SystemCallStatus: UInt64, CaseIterable, Sendable, Error, CustomStrin
 ///     notify(core)                      on a notify capability (write right): wake
 ///                                       `core`'s notification receiver (its monitor)
 ///
+/// On the kernel capability (the monitor's), the CPU driver's own services:
+///
+///     spawn(name, name length, arguments, arguments length)
+///                                       start the boot image's program `name` (bytes at
+///                                       that address) on this core → its local domain id
+///     kill(domain)                      stop this core's domain `domain`
+///     domainEvent(buffer)               the next start or end of a domain on this core,
+///                                       as a `DomainEvent` written to `buffer` → 1, or 0
+///                                       if none is waiting
+///
 /// `wait` on a notify capability (read right) makes the domain its core's notification
 /// receiver and sleeps until a notification comes (at once if one came since the last
 /// wait); the wait system call then wakes on notifications too.
 public enum CapabilityOperation: UInt64, CaseIterable, Sendable {
     case identify = 0, retype, copy, mint, delete, revoke, send, receive, wait, map, unmap, notify
+    case spawn, kill, domainEvent
 
     /// The capability argument of send and receive that means "no capability".
     public static let noCapability: UInt64 = .max
@@ -203,6 +215,14 @@ public struct InvocationWords: Equatable, Sendable {
     public static func unmap(at entry: Int) -> Self { Self(.unmap, UInt64(truncatingIfNeeded: entry)) }
 
     public static func notify(core: Int) -> Self { Self(.notify, UInt64(truncatingIfNeeded: core)) }
+
+    public static func spawn(name: UInt64, nameLength: Int, arguments: UInt64, argumentsLength: Int) -> Self {
+        Self(.spawn, name, UInt64(truncatingIfNeeded: nameLength), arguments, UInt64(truncatingIfNeeded: argumentsLength))
+    }
+
+    public static func kill(domain: Int) -> Self { Self(.kill, UInt64(truncatingIfNeeded: domain)) }
+
+    public static func domainEvent(buffer: UInt64) -> Self { Self(.domainEvent, buffer) }
 }
 
 /// The rings the monitors talk over, one page each way between every two monitors, in
@@ -218,4 +238,51 @@ public enum MonitorRingLayout {
 
     public static func sendSlot(to core: Int) -> UInt32 { firstSlot + 2 * UInt32(core) }
     public static func receiveSlot(from core: Int) -> UInt32 { firstSlot + 2 * UInt32(core) + 1 }
+}
+
+/// A start or end of a domain, as the kernel tells its monitor (`domainEvent`): eight
+/// words, the kind, the domain's local id, its exit status (an end by exit) and then
+/// its program's name, NUL-padded, in the last 32 bytes.
+public struct DomainEvent: Equatable, Sendable {
+    public enum Kind: UInt64, Sendable {
+        case started = 1
+        /// It exited with `status`.
+        case exited
+        /// The kernel stopped it (a fault, a kill).
+        case stopped
+    }
+
+    public static let words = 8
+    public static let nameBytes = 32
+
+    public var kind: Kind
+    public var domain: Int
+    public var status: Int64
+    /// The program's name, at most `nameBytes` bytes.
+    public var program: [UInt8]
+
+    public init(kind: Kind, domain: Int, status: Int64 = 0, program: [UInt8]) {
+        self.kind = kind
+        self.domain = domain
+        self.status = status
+        self.program = Array(program.prefix(Self.nameBytes))
+    }
+
+    public var encoded: [UInt64] {
+        var words: [UInt64] = [kind.rawValue, UInt64(truncatingIfNeeded: domain), UInt64(bitPattern: status), 0, 0, 0, 0, 0]
+        for (index, byte) in program.enumerated() { words[4 + index / 8] |= UInt64(byte) << (8 * UInt64(index % 8)) }
+        return words
+    }
+
+    /// The event in `words`; nil if they are not one.
+    public init?(words: [UInt64]) {
+        guard words.count == Self.words, let kind = Kind(rawValue: words[0]), words[1] <= UInt64(Int.max) else { return nil }
+        var program: [UInt8] = []
+        for index in 0..<Self.nameBytes {
+            let byte = UInt8(truncatingIfNeeded: words[4 + index / 8] >> (8 * UInt64(index % 8)))
+            if byte == 0 { break }
+            program.append(byte)
+        }
+        self.init(kind: kind, domain: Int(words[1]), status: Int64(bitPattern: words[2]), program: program)
+    }
 }

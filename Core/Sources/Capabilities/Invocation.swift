@@ -32,6 +32,9 @@ public enum Invocation: Equatable, Sendable {
     case map(entry: UInt64, source: CapabilityAddress, rights: CapabilityRights)
     case unmap(entry: UInt64)
     case notify(core: UInt64)
+    case spawn(name: UInt64, nameLength: UInt64, arguments: UInt64, argumentsLength: UInt64)
+    case kill(domain: UInt64)
+    case domainEvent(buffer: UInt64)
 
     /// The rights a map may ask for.
     public static let mapRights: CapabilityRights = [.read, .write, .execute]
@@ -73,6 +76,9 @@ public enum Invocation: Equatable, Sendable {
             return .map(entry: a0, source: source, rights: CapabilityRights(rawValue: UInt8(a2)))
         case .unmap: return .unmap(entry: a0)
         case .notify: return .notify(core: a0)
+        case .spawn: return .spawn(name: a0, nameLength: a1, arguments: a2, argumentsLength: a3)
+        case .kill: return .kill(domain: a0)
+        case .domainEvent: return .domainEvent(buffer: a0)
         }
     }
 
@@ -116,9 +122,16 @@ public enum Invocation: Equatable, Sendable {
             // IPI. (The type is compared here rather than through a `[.notify]` type set:
             // in the Embedded build of this module that literal came out as the
             // endpoint's bit, a compiler fault seen with Swift 6.3.1.)
-            let (capability, _) = try capabilities.lookup(target, in: cspace, requiring: .write)
+            let (capability, _) = try capabilities.lookup(target, in: cspace)
             guard capability.type == .notify else { throw .wrongType(capability.type) }
+            guard capability.rights.contains(.write) else { throw .insufficientRights }
             guard core >= capability.base, core - capability.base < capability.size else { throw .outsideRange }
+            return (0, [])
+        case .spawn, .kill, .domainEvent:
+            // The kernel's services, for the holder of the kernel capability; the CPU
+            // driver does the rest (compared directly, as for notify above).
+            let (capability, _) = try capabilities.lookup(target, in: cspace)
+            guard capability.type == .kernel else { throw .wrongType(capability.type) }
             return (0, [])
         }
     }

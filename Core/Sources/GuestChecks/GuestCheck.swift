@@ -23,6 +23,7 @@ public enum GuestCheck: CaseIterable, Sendable {
     // Core 0, over all cores.
     case sharesDisjoint, multicast, monitorsAnswer
     case remoteRun, remoteExitStatus, remoteStop, remoteMissingProgram, remoteLineTooLong, remoteSecondRequest
+    case nameRace, nameAcrossCores, spawnAnywhere, killAnywhere
     case skippedCoreReported
     // Reported only when something is missing; never expected.
     case bootImagePresent, lmpPresent, threadsPresent, everyCoreStarted, everyCoreReports
@@ -44,7 +45,8 @@ public enum GuestCheck: CaseIterable, Sendable {
     public var scope: Scope {
         switch self {
         case .sharesDisjoint, .multicast, .monitorsAnswer: return .bootstrap
-        case .remoteRun, .remoteExitStatus, .remoteStop, .remoteMissingProgram, .remoteLineTooLong, .remoteSecondRequest:
+        case .remoteRun, .remoteExitStatus, .remoteStop, .remoteMissingProgram, .remoteLineTooLong, .remoteSecondRequest,
+             .nameRace, .nameAcrossCores, .spawnAnywhere, .killAnywhere:
             return .bootstrapWithPeer
         case .skippedCoreReported: return .skippedCore
         case .bootImagePresent, .lmpPresent, .threadsPresent, .everyCoreStarted, .everyCoreReports: return .onlyOnFailure
@@ -143,6 +145,10 @@ public enum GuestCheck: CaseIterable, Sendable {
         case .remoteLineTooLong: return "oncore: a line too long is refused"
         case .remoteSecondRequest: return "oncore: a second request while the first runs is refused"
         case .skippedCoreReported: return "a core that never answers is reported and left out"
+        case .nameRace: return "names: two domains on different cores register one name at once, exactly one wins"
+        case .nameAcrossCores: return "names: a name registered on one core is found on another, and goes when its domain ends"
+        case .spawnAnywhere: return "monitors: a domain starts a program on another core"
+        case .killAnywhere: return "monitors: a domain kills a domain on another core"
         case .bootImagePresent: return "user mode: boot image present"
         case .lmpPresent: return "same-core messages: lmp program present"
         case .threadsPresent: return "dispatchers: threads program present"

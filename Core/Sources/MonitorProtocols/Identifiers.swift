@@ -26,10 +26,10 @@ public struct DomainID: Hashable, Comparable, Sendable {
     public static func < (a: Self, b: Self) -> Bool { (a.core, a.local) < (b.core, b.local) }
 
     /// One message word: the local number in bits 0–31, the core in bits 32–47.
-    var word: UInt64 { UInt64(local.rawValue) | UInt64(UInt16(truncatingIfNeeded: core.rawValue)) << 32 }
+    public var word: UInt64 { UInt64(local.rawValue) | UInt64(UInt16(truncatingIfNeeded: core.rawValue)) << 32 }
 
     /// The id in `word`, or nil if it names a core outside a system of `coreCount`.
-    init?(word: UInt64, coreCount: Int) {
+    public init?(word: UInt64, coreCount: Int) {
         let core = word >> 32
         guard core < UInt64(min(coreCount, 1 << 16)) else { return nil }
         self.init(core: CoreID(Int(core)), local: LocalDomainNumber(UInt32(truncatingIfNeeded: word)))

@@ -72,3 +72,40 @@ final class NotifyInvocationTests: XCTestCase {
         }
     }
 }
+
+final class MonitorInterfaceTests: XCTestCase {
+    func testEveryRequestDecodesAsEncoded() {
+        let requests: [MonitorRequest] = [
+            .hello, .ping(core: 7), .register(name: Array("echo".utf8)), .unregister(name: Array("sixteen-bytes-xy".utf8)),
+            .lookup(name: Array("a".utf8)), .argumentPiece(Array("some words".utf8)), .argumentPiece([0, 1, 2]),
+            .spawn(program: Array("hello".utf8), core: 3), .kill(domain: 0x1_0000_0005),
+        ]
+        for request in requests {
+            let words = request.words(id: 0x12_3456)
+            let decoded = MonitorRequest.decode([words.0, words.1, words.2])
+            XCTAssertEqual(decoded?.request, request)
+            XCTAssertEqual(decoded?.id, 0x12_3456)
+        }
+    }
+
+    func testGarbageIsNotARequest() {
+        XCTAssertNil(MonitorRequest.decode([0, 0, 0]))                 // kind 0
+        XCTAssertNil(MonitorRequest.decode([99, 0, 0]))
+        XCTAssertNil(MonitorRequest.decode([2, 0, 0]))                 // register without a name
+        XCTAssertNil(MonitorRequest.decode([5 | 17 << 32, 0, 0]))      // a piece longer than 16 bytes
+        XCTAssertNil(MonitorRequest.decode([1, 2]))
+    }
+
+    func testRepliesRoundTrip() {
+        let reply = MonitorReply(status: .nameTaken, id: 77, values: (1, 2))
+        let words = reply.words
+        XCTAssertEqual(MonitorReply(words: [words.0, words.1, words.2]), reply)
+        XCTAssertNil(MonitorReply(words: [200, 0, 0]))
+    }
+
+    func testDomainEventsRoundTrip() {
+        let event = DomainEvent(kind: .exited, domain: 12, status: -3, program: Array("monitor-ping".utf8))
+        XCTAssertEqual(DomainEvent(words: event.encoded), event)
+        XCTAssertNil(DomainEvent(words: [9, 0, 0, 0, 0, 0, 0, 0]))
+    }
+}

@@ -77,6 +77,8 @@ final class CoreState {
     /// The domain that waits for notifications from other cores' monitors (the
     /// monitor), once it has waited on its notify capability.
     var notificationReceiver: Int? = nil
+    /// Domains' starts and ends, for the monitor (KernelServices.swift).
+    var domainEvents = DomainEvents()
     /// Programs run for other cores, and this core's requests to them (RemoteRun.swift).
     var runRequests: RunRequests
     var finishedDomains: [(name: String, state: Domain.State)] = []

@@ -44,6 +44,8 @@ final class Domain {
     /// A notification came for it (it is its core's notification receiver, the
     /// monitor) since it last slept: the same edge, for notifications.
     var notified = false
+    /// The badge of the last message it received (the receive invocation's value).
+    var receivedBadge: UInt64 = 0
     /// Where it continues next time: at an upcall, or (nil) where it left off.
     var pendingUpcall: Upcall? = nil
     /// The last fault handed to its dispatcher, for the message if it gives up on it.
@@ -226,12 +228,15 @@ extension CoreState {
         for (index, byte) in program.name.prefix(DispatcherFrame.programNameBytes - 1).enumerated() {
             domain.dispatcherWords.storeBytes(of: byte, toByteOffset: DispatcherFrame.programName + index, as: UInt8.self)
         }
-        // Every domain after the monitor can ask it for services: a copy of its endpoint.
+        // Every domain after the monitor can ask it for services: a copy of its
+        // endpoint, badged with the domain's id so that the monitor knows who asks.
         if let monitor = domains.first(where: { $0.id == monitorDomain }),
            (try? capabilities.identify(.root(InitialSlot.serviceEndpoint), in: monitor.cspace))?.type == .endpoint {
-            _ = try? capabilities.copy(.root(InitialSlot.serviceEndpoint), in: monitor.cspace, to: .root(InitialSlot.monitor), in: domain.cspace)
+            _ = try? capabilities.mint(.root(InitialSlot.serviceEndpoint), in: monitor.cspace, to: .root(InitialSlot.monitor),
+                                       in: domain.cspace, rights: [.write, .grant], badge: UInt64(domain.id))
         }
         domains.append(domain)
+        recordDomainEvent(domain, .started)
         return domain
     }
 
@@ -405,9 +410,11 @@ extension CoreState {
         switch domain.state {
         case .runnable: return
         case .exited(let status):
+            recordDomainEvent(domain, .exited, status: status)
             finishedDomains.append((domain.name, domain.state))
             if status != 0 || !testMode { print("domain \(domain.name) (\(domain.id)) on core \(id.rawValue) exited with status \(status)") }
         case .stopped(let reason):
+            recordDomainEvent(domain, .stopped)
             finishedDomains.append((domain.name, domain.state))
             print("domain \(domain.name) (\(domain.id)) on core \(id.rawValue) stopped: \(reason)")
         }

@@ -20,6 +20,10 @@ import BootInfo
 struct WaitingMessage {
     /// The sending domain (for its quota of capabilities in flight).
     var sender: Int
+    /// The badge of the capability it was sent with (0 for none): the receiver learns
+    /// it, so a server can tell its clients apart (the monitor gives every domain a
+    /// copy of its endpoint badged with the domain's id).
+    var badge: UInt64 = 0
     var words: [UInt64]
     /// Where the message's capability waits in the core's transit CNode.
     var capabilitySlot: UInt32?
@@ -57,14 +61,14 @@ struct KernelCNode {
 extension CoreState {
 
     func send(from domain: Domain, on target: CapabilityAddress, words: [UInt64], capability: CapabilityAddress?) -> InvocationStatus {
-        guard let (_, endpoint) = try? capabilities.lookup(target, in: domain.cspace, ofType: [.endpoint], requiring: .write) else {
+        guard let (sentWith, endpoint) = try? capabilities.lookup(target, in: domain.cspace, ofType: [.endpoint], requiring: .write) else {
             return InvocationStatus(CapabilityError.slotEmpty)
         }
         guard let index = endpointQueues.firstIndex(where: { $0.endpoint == endpoint }) else {
             return InvocationStatus.noReceiver
         }
         guard endpointQueues[index].messages.count < EndpointQueue.capacity else { return InvocationStatus.endpointFull }
-        var message = WaitingMessage(sender: domain.id, words: words, capabilitySlot: nil)
+        var message = WaitingMessage(sender: domain.id, badge: sentWith.badge, words: words, capabilitySlot: nil)
         if let capability {
             let inFlight = endpointQueues.reduce(0) { $0 + $1.messages.filter { $0.sender == domain.id && $0.capabilitySlot != nil }.count }
             guard inFlight < EndpointQueue.perDomain, var transit, let slot = transit.free.popLast() else {
@@ -136,6 +140,7 @@ extension CoreState {
             releaseTransit(slot)
         }
         _ = copyToUser(domain, address: buffer, words: message.words, dryRun: false)
+        domain.receivedBadge = message.badge
         endpointQueues[index].messages.removeFirst()
         return InvocationStatus.success
     }

@@ -364,6 +364,54 @@ enum SelfTests {
         return outcome == expected ? nil : "core \(peer) answered \(outcome)"
     }
 
+    /// Runs `line` (a program and its words) on this core to its end; nil if it could
+    /// not start. Other cores' requests are served meanwhile.
+    static func runHere(_ state: CoreState, _ line: String) -> Domain.State? {
+        let words = Array(line.utf8).split(separator: UInt8(ascii: " "), maxSplits: 1)
+        guard let first = words.first, let program = state.bootImage?.program(named: Array(first)),
+              let domain = try? state.spawn(program, arguments: words.count > 1 ? Array(words[1]) : []) else { return nil }
+        state.runDomains(milliseconds: 60_000) { !state.domains.contains { $0 === domain } }
+        return domain.state
+    }
+
+    static func expectExit(_ status: Int64, _ state: Domain.State?) -> String? {
+        guard let state else { return "did not start" }
+        if case .exited(let found) = state, found == status { return nil }
+        return "ended as \(describe(state)), expected exit \(status)"
+    }
+
+    /// `names race` here and on `peer` at the same moment: one wins (exit 0), the other
+    /// hears nameTaken (exit 3).
+    static func nameRace(_ state: CoreState, peer: Int) -> String? {
+        let line = "names race raced-name"
+        guard let program = state.bootImage?.program(named: Array("names".utf8)),
+              let here = try? state.spawn(program, arguments: Array("race raced-name".utf8)) else { return "could not start names" }
+        let there = state.requestRun(Array(line.utf8), on: CoreID(peer))
+        state.runDomains(milliseconds: 60_000) {
+            !state.domains.contains { $0 === here } && state.runAnswer(from: peer, id: there) != nil
+        }
+        guard case .exited(let mine) = here.state, case .exited(let theirs)? = state.runAnswer(from: peer, id: there) else {
+            return "here \(describe(here.state)), on core \(peer) \(state.runAnswer(from: peer, id: there).map { "\($0)" } ?? "no answer")"
+        }
+        return [mine, theirs].sorted() == [0, 3] ? nil : "exits \(mine) here and \(theirs) on core \(peer), not one 0 and one 3"
+    }
+
+    /// A domain here holds a name for a few seconds; on `peer` it is found, and after
+    /// the holder ends it is gone.
+    static func nameAcrossCores(_ state: CoreState, peer: Int) -> String? {
+        guard let program = state.bootImage?.program(named: Array("names".utf8)),
+              let holder = try? state.spawn(program, arguments: Array("hold held-name 3".utf8)) else { return "could not start names" }
+        if let failure = remoteRun(state, on: peer, Array("names lookup held-name".utf8), expecting: .exited(status: 0)) {
+            return "while held: \(failure)"
+        }
+        state.runDomains(milliseconds: 60_000) { !state.domains.contains { $0 === holder } }
+        guard case .exited(0) = holder.state else { return "the holder ended as \(describe(holder.state))" }
+        if let failure = remoteRun(state, on: peer, Array("names gone held-name".utf8), expecting: .exited(status: 0)) {
+            return "after the holder ended: \(failure)"
+        }
+        return nil
+    }
+
     /// Two requests to one core at once: the second is refused at once, the first runs
     /// to its end, and each answer carries its own request's id.
     static func overlappingRuns(_ state: CoreState, on peer: Int) -> String? {
@@ -449,6 +497,10 @@ enum SelfTests {
             tally.check(.remoteLineTooLong,
                         remoteRun(state, on: peer, Array(repeating: UInt8(ascii: "a"), count: 2000), expecting: .notStarted))
             tally.check(.remoteSecondRequest, overlappingRuns(state, on: peer))
+            tally.check(.nameRace, nameRace(state, peer: peer))
+            tally.check(.nameAcrossCores, nameAcrossCores(state, peer: peer))
+            tally.check(.spawnAnywhere, expectExit(0, runHere(state, "names spawn \(peer) hello spawned by a test")))
+            tally.check(.killAnywhere, expectExit(0, runHere(state, "names spawn-kill \(peer)")))
         }
         // Let the other cores' last lines reach the console before the verdict.
         _ = state.waitUntil(milliseconds: 100) { false }

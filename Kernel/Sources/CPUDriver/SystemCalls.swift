@@ -71,7 +71,8 @@ extension CoreState {
         case .send(let words, let capability):
             context.setResult(status: send(from: domain, on: target, words: words, capability: capability).rawValue)
         case .receive(let destination, let buffer):
-            context.setResult(status: receive(by: domain, on: target, destination: destination, buffer: buffer).rawValue)
+            let status = receive(by: domain, on: target, destination: destination, buffer: buffer)
+            context.setResult(status: status.rawValue, value: status == .success ? domain.receivedBadge : 0)
         case .wait:
             context.setResult(status: wait(by: domain, on: target).rawValue)
         case .notify(let core):
@@ -79,6 +80,14 @@ extension CoreState {
                 _ = try invocation.perform(on: &capabilities, target: target, in: domain.cspace)
                 notify(core: Int(core))
                 context.setResult(status: InvocationStatus.success.rawValue)
+            } catch {
+                context.setResult(status: InvocationStatus(error).rawValue)
+            }
+        case .spawn, .kill, .domainEvent:
+            do {
+                _ = try invocation.perform(on: &capabilities, target: target, in: domain.cspace)
+                let (status, value) = performKernelService(invocation, for: domain)
+                context.setResult(status: status.rawValue, value: value)
             } catch {
                 context.setResult(status: InvocationStatus(error).rawValue)
             }

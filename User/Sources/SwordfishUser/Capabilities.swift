@@ -86,10 +86,16 @@ public struct Capability: Hashable, Sendable {
     /// receiver); a capability in it goes to `capabilityDestination`, which must be
     /// empty. Throws `endpointEmpty` if none is there (see `wait`).
     public func receive(capabilityDestination: Capability? = nil) throws(InvocationStatus) -> [UInt64] {
+        try receiveMessage(capabilityDestination: capabilityDestination).words
+    }
+
+    /// `receive`, with the badge of the capability the message was sent with (0 for
+    /// none): a server tells its clients apart by the badges of their copies.
+    public func receiveMessage(capabilityDestination: Capability? = nil) throws(InvocationStatus) -> (words: [UInt64], badge: UInt64) {
         var words: (UInt64, UInt64, UInt64) = (0, 0, 0)
         let buffer = withUnsafeMutablePointer(to: &words) { UInt64(UInt(bitPattern: $0)) }
-        try invoke(.receive(capabilityInto: capabilityDestination?.address, buffer: buffer))
-        return [words.0, words.1, words.2]
+        let badge = try invoke(.receive(capabilityInto: capabilityDestination?.address, buffer: buffer))
+        return ([words.0, words.1, words.2], badge)
     }
 
     /// Returns when a message is there to receive on this endpoint, sleeping until

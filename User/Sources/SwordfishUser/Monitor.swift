@@ -1,8 +1,13 @@
 // Asking this core's monitor for something: a request on its service endpoint (a copy
 // the kernel put in `InitialSlot.monitor`), carrying this domain's answer endpoint,
-// then a sleep until the answer with the same id comes back. The monitor answers every
+// then a sleep until the reply with the same id comes back. The monitor answers every
 // request (success, a refusal, or `timedOut` when another monitor it had to ask stays
 // silent), so a question never hangs on a dead core. One thread at a time may ask.
+//
+// Names and domains are the whole machine's: a name registered on one core is looked
+// up on any, a program can be started on any core and a domain killed from any; the
+// monitors keep every core's replica of both tables by their protocols
+// (Core/Sources/MonitorProtocols, docs/monitors.md).
 
 public enum Monitor {
     nonisolated(unsafe) static var nextID: UInt32 = 1
@@ -16,15 +21,60 @@ public enum Monitor {
         _ = try ask(.ping(core: core))
     }
 
-    /// Sends `request` and returns the answer's two values once it comes.
-    public static func ask(_ request: MonitorRequest) throws(MonitorStatus) -> (UInt64, UInt64) {
+    /// Registers `name` (at most `MonitorRequest.nameBytes` bytes) for this domain,
+    /// system-wide, with `endpoint` (a domain on the same core that looks the name up
+    /// gets a copy of it). Exactly one of two domains that register one name at once
+    /// wins; the other gets `nameTaken`. The name goes away when this domain ends.
+    public static func register(_ name: String, endpoint: Capability? = nil) throws(MonitorStatus) {
+        _ = try ask(.register(name: try checked(name)), carrying: endpoint)
+    }
+
+    public static func unregister(_ name: String) throws(MonitorStatus) {
+        _ = try ask(.unregister(name: try checked(name)))
+    }
+
+    /// Who holds `name`: the owner's system-wide domain id; if the owner runs on this
+    /// core and registered an endpoint, a copy of it arrives in `endpointDestination`.
+    public static func lookup(_ name: String, endpointDestination: Capability? = nil) throws(MonitorStatus) -> UInt64 {
+        try ask(.lookup(name: try checked(name)), capabilityDestination: endpointDestination).0
+    }
+
+    /// Starts `program` on core `core` with `arguments` (at most 240 bytes); returns the
+    /// new domain's system-wide id.
+    public static func spawn(_ program: String, arguments: String = "", on core: Int) throws(MonitorStatus) -> UInt64 {
+        let bytes = Array(arguments.utf8)
+        guard bytes.count <= 240 else { throw .argumentsTooLong }
+        var offset = 0
+        while offset < bytes.count {
+            let piece = Array(bytes[offset..<min(offset + MonitorRequest.nameBytes, bytes.count)])
+            _ = try ask(.argumentPiece(piece))
+            offset += piece.count
+        }
+        return try ask(.spawn(program: try checked(program), core: core)).0
+    }
+
+    /// Stops the domain with system-wide id `domain`, on whatever core it runs.
+    public static func kill(_ domain: UInt64) throws(MonitorStatus) {
+        _ = try ask(.kill(domain: domain))
+    }
+
+    static func checked(_ name: String) throws(MonitorStatus) -> [UInt8] {
+        let bytes = Array(name.utf8)
+        guard !bytes.isEmpty, bytes.count <= MonitorRequest.nameBytes, !bytes.contains(0) else { throw .noSuchName }
+        return bytes
+    }
+
+    /// Sends `request` (with `capability`, if any) and returns the reply's two values
+    /// once it comes (a capability in it goes to `capabilityDestination`).
+    public static func ask(_ request: MonitorRequest, carrying capability: Capability? = nil,
+                           capabilityDestination: Capability? = nil) throws(MonitorStatus) -> (UInt64, UInt64) {
         guard service.type == .endpoint else { throw .noMonitor }
         try claimAnswers()
         let id = nextID
         nextID &+= 1
         while true {
             do throws(InvocationStatus) {
-                try service.send(request.words(id: id), capability: answers)
+                try service.send(request.words(id: id), capability: capability)
                 break
             } catch .endpointFull {
                 yield()                                  // the monitor is busy: let it run
@@ -35,29 +85,30 @@ public enum Monitor {
         while true {
             let words: [UInt64]
             do throws(InvocationStatus) {
-                words = try answers.receive()
+                words = try answers.receive(capabilityDestination: capabilityDestination)
             } catch .endpointEmpty {
                 _ = try? answers.wait()
                 continue
             } catch {
                 throw .noMonitor
             }
-            guard let answer = MonitorAnswer(words: words), answer.id == id else { continue }   // a stale answer
+            guard let answer = MonitorReply(words: words), answer.id == id else { continue }   // a stale answer
             guard answer.status == .success else { throw answer.status }
             return answer.values
         }
     }
 
-    /// Makes the answer endpoint on first use and becomes its receiver.
+    /// On first use: makes the reply endpoint, becomes its receiver and tells the
+    /// monitor (`hello`, which carries it).
     static func claimAnswers() throws(MonitorStatus) {
         guard answers.type == .null else { return }
         do throws(InvocationStatus) {
             try Capability.ram.retype(to: .endpoint, into: answers)
             _ = try answers.receive()
         } catch .endpointEmpty {
-            return
         } catch {
             throw .noMonitor
         }
+        _ = try ask(.hello, carrying: answers)
     }
 }

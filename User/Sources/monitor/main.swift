@@ -6,13 +6,19 @@
 //
 // It checks that it holds exactly these (exit 1 otherwise, which the guest tests
 // notice), maps its rings, serves other domains' requests on its service endpoint
-// (`MonitorRequest`), and talks to the other monitors over the rings with no kernel on
-// the data path: the kernel only delivers the notification that wakes a peer that
-// sleeps. Between bursts of work it sleeps in the kernel until a request or a
-// notification comes.
+// (`MonitorRequest`: names, spawn and kill anywhere, ping), and keeps this core's
+// replica of the domain table and the name table by the protocols of
+// Core/Sources/MonitorProtocols, whose state machine (`Monitor`) it drives: requests,
+// ring messages, the kernel's reports of domains starting and ending, and time go in;
+// ring messages, replies and the kernel's spawn and kill come out. The monitors talk
+// over the rings with no kernel on the data path: the kernel only delivers the
+// notification that wakes a peer that sleeps. Between bursts of work it sleeps in the
+// kernel until a request, a notification or a domain's start or end comes.
 //
 // Arguments: "<core> <core count>".
+import Basics
 import Channel
+import MonitorProtocols
 import SwordfishUser
 import UserRuntimeC
 
@@ -46,8 +52,12 @@ for (slot, type, name) in expected where Capability(slot: slot).type != type {
 // pages per core (to it, from it).
 let window: UInt64 = 3 << 39
 let table: Capability
+/// A CNode of 64 slots in root slot 11 for the capabilities the monitor keeps: replies'
+/// endpoints by client, registered endpoints, one arriving with a request.
+let keep = Capability(slot: 11)
 do throws(InvocationStatus) {
     try Capability.ram.retype(to: .endpoint, into: service)
+    try Capability.ram.retype(to: .cnode, size: 64, into: keep)
     table = try makePageTable(from: .ram, into: 8, pml4Entry: 3)
     for peer in peers {
         try table.map(Capability(slot: MonitorRingLayout.sendSlot(to: peer)), at: 2 * peer, rights: [.read, .write])
@@ -69,83 +79,201 @@ for peer in peers {
 var broken: [Bool] = Array(repeating: false, count: coreCount)
 var dropped = 0
 
+// MARK: Capabilities the monitor keeps
+
+func kept(_ slot: UInt32) -> Capability { Capability(.leaf(11, slot)) }
+/// Where a request's capability arrives.
+let arriving = kept(0)
+/// Slots 1… of the kept CNode: free, or holding a reply endpoint or a registered one.
+var freeSlots: [UInt32] = Array((1..<64).reversed())
+/// Each client's reply endpoint (from its `hello`), by its badge (its local domain id).
+var replies: [(client: UInt64, slot: UInt32)] = []
+/// Registered endpoints, by the token the name table records (the slot).
+var registered: [UInt32] = []
+
+/// Moves what arrived into a free slot; nil if it holds nothing or none is free.
+func keepArriving() -> UInt32? {
+    guard arriving.type == .endpoint, let slot = freeSlots.popLast() else { _ = try? arriving.delete(); return nil }
+    _ = try? arriving.copy(to: kept(slot))
+    _ = try? arriving.delete()
+    return slot
+}
+
+func release(_ slot: UInt32) {
+    _ = try? kept(slot).delete()
+    freeSlots.append(slot)
+}
+
 // MARK: Monitor to monitor
 
-/// What monitors say to each other (tags of `ChannelMessage`).
+/// Messages of this program's own beside the protocols' (`MonitorMessage`).
 enum Wire: UInt16 {
     /// `token`: answer with a pong carrying it.
-    case ping = 1
+    case ping = 0x5001
     case pong
 }
 
-/// Sends `message` to `peer` and notifies it; false if its ring is full or broken.
-func send(_ message: ChannelMessage, to peer: Int) -> Bool {
-    guard !broken[peer], senders[peer] != nil else { return false }
-    do throws(ChannelError) {
-        guard try senders[peer]!.send(message) else { return false }
-    } catch {
-        broken[peer] = true
-        return false
+/// Messages waiting for room in a ring, by peer: order on a ring is what the protocols
+/// rely on, so a full ring holds everything after it too.
+var outboxes: [[ChannelMessage]] = Array(repeating: [], count: coreCount)
+
+func send(_ message: ChannelMessage, to peer: Int) {
+    guard peers.contains(peer), !broken[peer] else { return dropped += 1 }
+    outboxes[peer].append(message)
+    flush(peer)
+}
+
+/// Puts what waits for `peer` into its ring and notifies it.
+func flush(_ peer: Int) {
+    var sent = false
+    while let message = outboxes[peer].first {
+        do throws(ChannelError) {
+            guard try senders[peer]!.send(message) else { break }
+        } catch {
+            broken[peer] = true
+            outboxes[peer].removeAll()
+            return
+        }
+        outboxes[peer].removeFirst()
+        sent = true
     }
-    try? notify.notify(core: peer)
-    return true
+    if sent { try? notify.notify(core: peer) }
 }
 
-// MARK: Requests from domains
+// MARK: The protocols
 
-/// A request waiting for another monitor: who asked (their answer endpoint, moved to
-/// `slot`), and until when.
-struct Waiting {
-    var id: UInt32
-    var slot: UInt32
-    var token: UInt64
-    var deadline: UInt64
-}
-/// Slots for the answer endpoints of requests in flight.
-let answerSlots: [UInt32] = Array(48..<60)
-var waiting: [Waiting] = []
+var state = Monitor(core: CoreID(core), coreCount: coreCount,
+                    configuration: Monitor.Configuration(requestTimeout: timeUnitsPerSecond * 4))
+/// The protocols' clock: TSC cycles / 2^20, about a millisecond on these machines.
+func now() -> MonitorTime { MonitorTime(user_timestamp() >> 20) }
+var timeUnitsPerSecond: UInt64 { 2_500 }
+/// Requests from domains in flight: the protocols' id, the client and its own id.
+var inFlight: [(request: UInt64, client: UInt64, id: UInt32)] = []
+var nextRequest: UInt64 = 1
+/// Argument pieces a client sent before its spawn.
+var pieces: [(client: UInt64, bytes: [UInt8])] = []
+/// Domains this monitor started for a spawn (their start is the protocol's already).
+var spawnedHere: [Int] = []
+/// Pings to other monitors in flight: token, client, its id, deadline.
+var pings: [(token: UInt64, client: UInt64, id: UInt32, deadline: UInt64)] = []
 var nextToken: UInt64 = 1
-/// How long another monitor may take to answer, in TSC cycles (a few seconds at the
-/// speeds these machines run, for a core busy in long kernel work; a bound, not a
-/// measurement).
-let patience: UInt64 = 8_000_000_000
-/// Where a request's answer endpoint arrives.
-let arriving = Capability(slot: 47)
+let kernel = Capability(slot: InitialSlot.kernel)
 
-func answer(_ reply: MonitorAnswer, to endpoint: Capability) {
-    // An endpoint whose owner ended or never listens: the answer is dropped.
+func reply(_ reply: MonitorReply, to client: UInt64, with capability: Capability? = nil) {
+    guard let slot = replies.first(where: { $0.client == client })?.slot else { return dropped += 1 }
     for _ in 0..<100 {
         do throws(InvocationStatus) {
-            try endpoint.send(reply.words)
-            break
+            try kept(slot).send(reply.words, capability: capability)
+            return
         } catch .endpointFull {
             yield()
         } catch {
-            break
+            return                                       // its owner ended: nobody to tell
         }
     }
-    _ = try? endpoint.delete()
 }
 
-func handle(_ words: [UInt64]) {
-    guard let (request, id) = MonitorRequest.decode(words) else {
-        return answer(MonitorAnswer(status: .unknownRequest, id: UInt32(truncatingIfNeeded: words[0] >> 8)), to: arriving)
+func status(of error: MonitorError) -> MonitorStatus {
+    switch error {
+    case .nameTaken: return .nameTaken
+    case .noSuchName: return .noSuchName
+    case .notOwner: return .notOwner
+    case .noSuchCore: return .noSuchCore
+    case .noSuchDomain, .notLocal: return .noSuchDomain
+    case .noSuchProgram: return .noSuchProgram
+    case .outOfResources: return .outOfResources
+    case .argumentsTooLong: return .argumentsTooLong
+    case .busy: return .busy
+    case .timedOut: return .timedOut
+    }
+}
+
+func perform(_ effects: [MonitorEffect]) {
+    for effect in effects {
+        switch effect {
+        case .send(let message, let to):
+            send(message.encode(), to: to.rawValue)
+        case .answer(let request, let answer):
+            guard let index = inFlight.firstIndex(where: { $0.request == request.rawValue }) else { continue }
+            let asked = inFlight.remove(at: index)
+            switch answer {
+            case .registered, .unregistered, .killed:
+                reply(MonitorReply(status: .success, id: asked.id), to: asked.client)
+            case .found(let owner, let endpoint):
+                // An owner on this core: the asker gets a copy of its endpoint.
+                let local = owner.core.rawValue == core && registered.contains(UInt32(truncatingIfNeeded: endpoint.rawValue))
+                reply(MonitorReply(status: .success, id: asked.id, values: (owner.word, endpoint.rawValue)), to: asked.client,
+                      with: local ? kept(UInt32(truncatingIfNeeded: endpoint.rawValue)) : nil)
+            case .spawned(let domain):
+                reply(MonitorReply(status: .success, id: asked.id, values: (domain.word, 0)), to: asked.client)
+            case .failed(let error):
+                reply(MonitorReply(status: status(of: error), id: asked.id), to: asked.client)
+            }
+        case .spawnLocally(let spawn, let program, let arguments):
+            let (status, local) = program.bytes.withUnsafeBufferPointer { name in
+                arguments.withUnsafeBufferPointer { words in
+                    Capability.invokeRaw(kernel.address.encoded, CapabilityOperation.spawn.rawValue,
+                                         UInt64(UInt(bitPattern: name.baseAddress)), UInt64(name.count),
+                                         UInt64(UInt(bitPattern: words.baseAddress)), UInt64(words.count))
+                }
+            }
+            if status == InvocationStatus.success.rawValue {
+                spawnedHere.append(Int(local))
+                perform(state.spawnSucceeded(spawn, local: LocalDomainNumber(UInt32(truncatingIfNeeded: local))))
+            } else {
+                perform(state.spawnFailed(spawn, error: status == InvocationStatus.noSuchProgram.rawValue ? .noSuchProgram : .outOfResources))
+            }
+        case .killLocally(let local):
+            _ = Capability.invokeRaw(kernel.address.encoded, CapabilityOperation.kill.rawValue, UInt64(local.rawValue))
+        }
+    }
+}
+
+/// A request from `client` (its badge: its local domain id).
+func handle(_ request: MonitorRequest, id: UInt32, from client: UInt64) {
+    let owner = DomainID(core: CoreID(core), local: LocalDomainNumber(UInt32(truncatingIfNeeded: client)))
+    func ask(_ body: (RequestID) -> [MonitorEffect]) {
+        let request = RequestID(nextRequest)
+        nextRequest += 1
+        inFlight.append((request.rawValue, client, id))
+        perform(body(request))
     }
     switch request {
+    case .hello:
+        guard let slot = keepArriving() else { return dropped += 1 }
+        if let old = replies.firstIndex(where: { $0.client == client }) { release(replies.remove(at: old).slot) }
+        replies.append((client, slot))
+        reply(MonitorReply(status: .success, id: id), to: client)
     case .ping(let target):
-        if target == core { return answer(MonitorAnswer(status: .success, id: id), to: arriving) }
-        guard peers.contains(target), !broken[target] else { return answer(MonitorAnswer(status: .noSuchCore, id: id), to: arriving) }
-        guard let slot = answerSlots.first(where: { slot in !waiting.contains { $0.slot == slot } }) else {
-            return answer(MonitorAnswer(status: .busy, id: id), to: arriving)
-        }
+        if target == core { return reply(MonitorReply(status: .success, id: id), to: client) }
+        guard peers.contains(target), !broken[target] else { return reply(MonitorReply(status: .noSuchCore, id: id), to: client) }
         let token = nextToken
         nextToken += 1
-        guard send(ChannelMessage(tag: Wire.ping.rawValue, token), to: target) else {
-            return answer(MonitorAnswer(status: .busy, id: id), to: arriving)
-        }
-        _ = try? arriving.copy(to: Capability(slot: slot))
-        _ = try? arriving.delete()
-        waiting.append(Waiting(id: id, slot: slot, token: token, deadline: user_timestamp() &+ patience))
+        pings.append((token, client, id, user_timestamp() &+ patience))
+        send(ChannelMessage(tag: Wire.ping.rawValue, token), to: target)
+    case .register(let bytes):
+        guard let name = Name(bytes) else { return reply(MonitorReply(status: .noSuchName, id: id), to: client) }
+        let slot = keepArriving()
+        if let slot { registered.append(slot) }
+        ask { state.register(name, endpoint: EndpointToken(UInt64(slot ?? 0)), by: owner, request: $0) }
+    case .unregister(let bytes):
+        guard let name = Name(bytes) else { return reply(MonitorReply(status: .noSuchName, id: id), to: client) }
+        ask { state.unregister(name, by: owner, request: $0) }
+    case .lookup(let bytes):
+        guard let name = Name(bytes) else { return reply(MonitorReply(status: .noSuchName, id: id), to: client) }
+        ask { state.lookup(name, request: $0) }
+    case .argumentPiece(let bytes):
+        if let index = pieces.firstIndex(where: { $0.client == client }) { pieces[index].bytes += bytes } else { pieces.append((client, bytes)) }
+        reply(MonitorReply(status: .success, id: id), to: client)
+    case .spawn(let program, let target):
+        let arguments = pieces.first(where: { $0.client == client })?.bytes ?? []
+        pieces.removeAll { $0.client == client }
+        guard let name = Name(program) else { return reply(MonitorReply(status: .noSuchProgram, id: id), to: client) }
+        guard target >= 0, target < coreCount else { return reply(MonitorReply(status: .noSuchCore, id: id), to: client) }
+        ask { state.spawn(name, arguments: arguments, on: CoreID(target), request: $0) }
+    case .kill(let word):
+        guard let domain = DomainID(word: word, coreCount: coreCount) else { return reply(MonitorReply(status: .noSuchDomain, id: id), to: client) }
+        ask { state.kill(domain, request: $0) }
     }
 }
 
@@ -153,15 +281,23 @@ func handle(_ words: [UInt64]) {
 func serveRequests() -> Bool {
     var any = false
     while true {
+        let message: (words: [UInt64], badge: UInt64)
         do throws(InvocationStatus) {
-            let words = try service.receive(capabilityDestination: arriving)
-            any = true
-            if arriving.type == .endpoint { handle(words) } else { dropped += 1 }     // nowhere to answer
+            message = try service.receiveMessage(capabilityDestination: arriving)
         } catch .slotOccupied {
             _ = try? arriving.delete()
+            continue
         } catch {
             return any
         }
+        any = true
+        if let (request, id) = MonitorRequest.decode(message.words) {
+            handle(request, id: id, from: message.badge)
+        } else {
+            dropped += 1
+            reply(MonitorReply(status: .unknownRequest, id: UInt32(truncatingIfNeeded: message.words[0] >> 8) & 0xFF_FFFF), to: message.badge)
+        }
+        if arriving.type != .null { _ = try? arriving.delete() }
     }
 }
 
@@ -182,41 +318,72 @@ func serveRings() -> Bool {
             any = true
             switch Wire(rawValue: message.tag) {
             case .ping:
-                if !send(ChannelMessage(tag: Wire.pong.rawValue, message.words[0]), to: peer) { dropped += 1 }
+                send(ChannelMessage(tag: Wire.pong.rawValue, message.words[0]), to: peer)
             case .pong:
-                if let index = waiting.firstIndex(where: { $0.token == message.words[0] }) {
-                    let done = waiting.remove(at: index)
-                    answer(MonitorAnswer(status: .success, id: done.id), to: Capability(slot: done.slot))
+                if let index = pings.firstIndex(where: { $0.token == message.words[0] }) {
+                    let done = pings.remove(at: index)
+                    reply(MonitorReply(status: .success, id: done.id), to: done.client)
                 } else {
                     dropped += 1                         // an answer nobody waits for
                 }
             case nil:
-                dropped += 1
+                perform(state.receive(message, from: CoreID(peer)))
             }
         }
         receivers[peer]!.publish()
+        flush(peer)
     }
     return any
 }
 
-/// Answers `timedOut` for every request whose peer stayed silent too long.
-func expire() {
-    let now = user_timestamp()
-    func isLate(_ request: Waiting) -> Bool { Int64(bitPattern: now &- request.deadline) >= 0 }
-    for late in waiting where isLate(late) {
-        answer(MonitorAnswer(status: .timedOut, id: late.id), to: Capability(slot: late.slot))
+/// The kernel's reports of domains starting and ending on this core; true if any.
+func serveDomainEvents() -> Bool {
+    var any = false
+    var words = [UInt64](repeating: 0, count: DomainEvent.words)
+    while true {
+        let (status, value) = words.withUnsafeMutableBufferPointer { buffer in
+            Capability.invokeRaw(kernel.address.encoded, CapabilityOperation.domainEvent.rawValue, UInt64(UInt(bitPattern: buffer.baseAddress)))
+        }
+        guard status == InvocationStatus.success.rawValue, value == 1, let event = DomainEvent(words: words) else { return any }
+        any = true
+        let local = LocalDomainNumber(UInt32(truncatingIfNeeded: event.domain))
+        switch event.kind {
+        case .started:
+            if let index = spawnedHere.firstIndex(of: event.domain) { spawnedHere.remove(at: index); continue }
+            if let program = Name(event.program) { perform(state.domainStarted(local, program: program)) }
+        case .exited, .stopped:
+            perform(state.domainEnded(local))
+            let client = UInt64(event.domain)
+            if let index = replies.firstIndex(where: { $0.client == client }) { release(replies.remove(at: index).slot) }
+            pieces.removeAll { $0.client == client }
+            pings.removeAll { $0.client == client }
+        }
     }
-    waiting.removeAll(where: isLate)
+}
+
+/// How long another monitor may take to answer a ping, in TSC cycles (a few seconds at
+/// the speeds these machines run, for a core busy in long kernel work; a bound, not a
+/// measurement).
+let patience: UInt64 = 8_000_000_000
+
+/// Answers `timedOut` for every ping whose peer stayed silent too long, and lets the
+/// protocols time out theirs.
+func expire() {
+    let clock = user_timestamp()
+    func isLate(_ ping: (token: UInt64, client: UInt64, id: UInt32, deadline: UInt64)) -> Bool { Int64(bitPattern: clock &- ping.deadline) >= 0 }
+    for late in pings where isLate(late) { reply(MonitorReply(status: .timedOut, id: late.id), to: late.client) }
+    pings.removeAll(where: isLate)
+    perform(state.tick(now: now()))
 }
 
 print("monitor on core \(core) of \(coreCount): rings to \(peers.count) other monitors")
 while true {
-    let busy = serveRequests() || serveRings()
+    let busy = serveRequests() || serveRings() || serveDomainEvents()
     expire()
     if busy { continue }
-    if waiting.isEmpty {
-        // Sleeps until a request or a notification comes (either since the last poll
-        // wakes it at once).
+    if pings.isEmpty && state.isIdle {
+        // Sleeps until a request, a notification or a domain event comes (any of them
+        // since the last poll wakes it at once).
         try? SystemCall.wait()
     } else {
         yield()                                          // a deadline to watch: no sleep

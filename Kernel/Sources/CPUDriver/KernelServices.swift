@@ -1,0 +1,63 @@
+// What the CPU driver does for the holder of the kernel capability, its core's monitor:
+// start a program from the boot image, stop a domain, and report every domain's start
+// and end, so that the monitor's replica of the domain table (shared with the other
+// monitors by protocol) follows what runs on its core. Every argument is untrusted: the
+// strings are copied from the monitor's memory with the usual checks, and a bad one
+// gets a status.
+import ABI
+import Basics
+import BootInfo
+import Capabilities
+
+/// Starts and ends of this core's domains, waiting for the monitor to read them.
+struct DomainEvents {
+    /// The most that wait; a monitor that stops reading loses the oldest, counted.
+    static let limit = 256
+    var waiting: [DomainEvent] = []
+    var lost = 0
+
+    mutating func append(_ event: DomainEvent) {
+        if waiting.count == Self.limit {
+            waiting.removeFirst()
+            lost += 1
+        }
+        waiting.append(event)
+    }
+}
+
+extension CoreState {
+    /// Records a domain's start or end for the monitor (not the monitor's own, and
+    /// nothing before there is a monitor), and wakes it.
+    func recordDomainEvent(_ domain: Domain, _ kind: DomainEvent.Kind, status: Int64 = 0) {
+        guard let monitor = monitorDomain, domain.id != monitor else { return }
+        domainEvents.append(DomainEvent(kind: kind, domain: domain.id, status: status, program: Array(domain.name.utf8)))
+        notificationArrived()
+    }
+
+    /// The kernel-capability invocations, once the capability rules passed them.
+    func performKernelService(_ invocation: Invocation, for domain: Domain) -> (InvocationStatus, UInt64) {
+        switch invocation {
+        case .spawn(let name, let nameLength, let arguments, let argumentsLength):
+            guard nameLength <= UInt64(DomainEvent.nameBytes), argumentsLength <= 1024 else { return (.countTooLarge, 0) }
+            guard let nameBytes = copyFromUser(domain, address: name, length: Int(nameLength)),
+                  let argumentBytes = copyFromUser(domain, address: arguments, length: Int(argumentsLength)) else {
+                return (.badBuffer, 0)
+            }
+            guard let program = bootImage?.program(named: nameBytes) else { return (.noSuchProgram, 0) }
+            guard let started = try? spawn(program, arguments: argumentBytes) else { return (.outOfMemory, 0) }
+            return (.success, UInt64(started.id))
+        case .kill(let target):
+            guard let victim = domains.first(where: { UInt64($0.id) == target }), victim.id != domain.id else { return (.noSuchDomain, 0) }
+            stop(victim, because: "killed by its monitor")
+            return (.success, 0)
+        case .domainEvent(let buffer):
+            guard let event = domainEvents.waiting.first else { return (.success, 0) }
+            guard copyToUser(domain, address: buffer, words: event.encoded, dryRun: true) else { return (.badBuffer, 0) }
+            _ = copyToUser(domain, address: buffer, words: event.encoded, dryRun: false)
+            domainEvents.waiting.removeFirst()
+            return (.success, 1)
+        default:
+            return (.unknownOperation, 0)
+        }
+    }
+}
