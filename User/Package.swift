@@ -31,7 +31,7 @@ func program(_ name: String) -> Target {
 /// Every program, one folder of Sources each (`swordfish new` adds to this list; a
 /// folder made by hand needs its name here too). `swordfish build` packs each into the
 /// boot image.
-let programs = ["capfuzz", "hello", "lmp", "monitor", "monitor-ping", "names", "pingpong", "probe", "threads", "ubench"]
+let programs = ["capfuzz", "hello", "lmp", "monitor", "monitor-ping", "names", "pingpong", "probe", "threads", "uchan", "ubench"]
 
 let package = Package(
     name: "User",
@@ -46,7 +46,7 @@ let package = Package(
             name: "SwordfishUser",
             dependencies: [
                 "UserRuntimeC", .product(name: "ABI", package: "Core"), .product(name: "Memory", package: "Core"),
-                .product(name: "ProgramArguments", package: "Core"),
+                .product(name: "ProgramArguments", package: "Core"), .product(name: "Channel", package: "Core"),
                 .product(name: "Basics", package: "Core"),
             ],
             swiftSettings: [.swiftLanguageMode(.v5)]

@@ -108,29 +108,12 @@ public enum ProgramTests {
             return TestCounts(failed: 1)
         }
         guard !tests.isEmpty else { return TestCounts() }
-        let logPath = "\(repository.logs)/programs.log"
-        let configuration = QEMUConfiguration(kernel: kernel, cores: 2, memory: MemorySize(mebibytes: 256)!, accelerator: accelerator,
-                                              kernelArguments: "", initrd: KernelBuild.existingBootImage(for: kernel))
-        RawOutput.note("programs: \(tests.count) lines from guest-tests files | \(configuration.command) > \(repository.relative(logPath))")
         let input = tests.map { $0.line + "\n" }.joined() + "halt\n"
-        do {
-            _ = try GuestBoot.run(configuration, log: logPath, timeout: timeout, input: Array(input.utf8))
-        } catch {
-            TestRunner.report("FAIL programs: \(error)")
-            return TestCounts(failed: tests.count)
-        }
-        let console = FileManager.default.contents(atPath: logPath).map { String(decoding: $0, as: UTF8.self) } ?? ""
-        var counts = TestCounts()
-        for (test, output) in zip(tests, outputs(of: console, for: tests)) {
-            let problems = output.map(test.problems(in:)) ?? ["the shell never took the line"]
-            if problems.isEmpty {
-                counts.passed += 1
-            } else {
-                counts.failed += 1
-                problems.forEach { TestRunner.report("FAIL programs: \(test.program): '\(test.line)': \($0) (\(repository.relative(logPath)))") }
+        let transcript = ShellTranscriptTest(suite: "programs", log: "programs", input: Array(input.utf8)) { console, _ in
+            zip(tests, outputs(of: console, for: tests)).map { test, output in
+                ("\(test.program): '\(test.line)'", output.map(test.problems(in:)) ?? ["the shell never took the line"])
             }
         }
-        TestRunner.report("programs: \(counts)")
-        return counts
+        return transcript.run(repository: repository, kernel: kernel, accelerator: accelerator, timeout: timeout)
     }
 }

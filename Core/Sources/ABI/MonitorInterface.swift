@@ -33,11 +33,14 @@ public enum MonitorRequest: Equatable, Sendable {
     case spawn(program: [UInt8], core: Int)
     /// Stop the domain with this system-wide id, on whatever core it runs.
     case kill(domain: UInt64)
+    /// A channel to the holder of `name`: reply values (owner's id, `BindingKind`),
+    /// with the owner's endpoint (same core) or the channel's page (another core).
+    case bind(name: [UInt8])
 
     /// The most bytes of a name in a request.
     public static let nameBytes = 16
 
-    enum Kind: UInt64 { case ping = 1, register, unregister, lookup, argumentPiece, spawn, kill, hello }
+    enum Kind: UInt64 { case ping = 1, register, unregister, lookup, argumentPiece, spawn, kill, hello, bind }
 
     /// The three words of request `id` (24 bits of it are sent).
     public func words(id: UInt32) -> (UInt64, UInt64, UInt64) {
@@ -53,6 +56,7 @@ public enum MonitorRequest: Equatable, Sendable {
         case .argumentPiece(let bytes): return Self.withName(head(.argumentPiece, bytes.count), bytes)
         case .spawn(let program, let core): return Self.withName(head(.spawn, core), program)
         case .kill(let domain): return (head(.kill), domain, 0)
+        case .bind(let name): return Self.withName(head(.bind), name)
         }
     }
 
@@ -84,13 +88,14 @@ public enum MonitorRequest: Equatable, Sendable {
         switch kind {
         case .hello: return (.hello, id)
         case .ping: return (.ping(core: number), id)
-        case .register, .unregister, .lookup, .spawn:
+        case .register, .unregister, .lookup, .spawn, .bind:
             let name = bytes(words)
             guard !name.isEmpty else { return nil }
             switch kind {
             case .register: return (.register(name: name), id)
             case .unregister: return (.unregister(name: name), id)
             case .lookup: return (.lookup(name: name), id)
+            case .bind: return (.bind(name: name), id)
             default: return (.spawn(program: name, core: number), id)
             }
         case .argumentPiece:
@@ -172,4 +177,19 @@ public struct MonitorReply: Equatable, Sendable {
     public static func == (a: Self, b: Self) -> Bool {
         a.status == b.status && a.id == b.id && a.values.0 == b.values.0 && a.values.1 == b.values.1
     }
+}
+
+/// What a bind's reply carries.
+public enum BindingKind: UInt64, Sendable {
+    /// The owner runs on the asker's core: a copy of its endpoint (same-core messages).
+    case endpoint = 0
+    /// The owner runs on another core: a page of two rings, the client's end.
+    case channel
+}
+
+/// The message a server's registered endpoint gets when a domain on another core binds
+/// to it: word 0 `marker`, word 1 the client's system-wide id; the capability is the
+/// channel's page (the server's end of its rings).
+public enum BindOffer {
+    public static let marker: UInt64 = 0x4249_4E44_4F46_4652                  // "BINDOFFR"
 }

@@ -80,13 +80,17 @@ public enum SystemCallStatus: UInt64, CaseIterable, Sendable, Error, CustomStrin
 ///     domainEvent(buffer)               the next start or end of a domain on this core,
 ///                                       as a `DomainEvent` written to `buffer` → 1, or 0
 ///                                       if none is waiting
+///     poolFrame(core, page, destination) a frame capability for page `page` of core
+///                                       `core`'s binding pool, made in `destination`
+///                                       (how the server's monitor gets the page a
+///                                       client's monitor chose)
 ///
 /// `wait` on a notify capability (read right) makes the domain its core's notification
 /// receiver and sleeps until a notification comes (at once if one came since the last
 /// wait); the wait system call then wakes on notifications too.
 public enum CapabilityOperation: UInt64, CaseIterable, Sendable {
     case identify = 0, retype, copy, mint, delete, revoke, send, receive, wait, map, unmap, notify
-    case spawn, kill, domainEvent
+    case spawn, kill, domainEvent, poolFrame
 
     /// The capability argument of send and receive that means "no capability".
     public static let noCapability: UInt64 = .max
@@ -135,6 +139,8 @@ public enum InitialSlot {
     /// The monitor only: the endpoint it serves other domains on, which the kernel
     /// copies into every domain it starts afterwards (as `monitor`).
     public static let serviceEndpoint: UInt32 = 7
+    /// The monitor only: the frame of its core's binding pool (`BindingPool`).
+    public static let bindingPool: UInt32 = 12
     /// Every other domain: a copy of its core's monitor's service endpoint (empty in
     /// the monitor itself, and where a core has no monitor).
     public static let monitor: UInt32 = rootSlots - 3
@@ -223,6 +229,10 @@ public struct InvocationWords: Equatable, Sendable {
     public static func kill(domain: Int) -> Self { Self(.kill, UInt64(truncatingIfNeeded: domain)) }
 
     public static func domainEvent(buffer: UInt64) -> Self { Self(.domainEvent, buffer) }
+
+    public static func poolFrame(core: Int, page: Int, into destination: CapabilityAddress) -> Self {
+        Self(.poolFrame, UInt64(truncatingIfNeeded: core), UInt64(truncatingIfNeeded: page), destination.encoded)
+    }
 }
 
 /// The rings the monitors talk over, one page each way between every two monitors, in
@@ -238,6 +248,18 @@ public enum MonitorRingLayout {
 
     public static func sendSlot(to core: Int) -> UInt32 { firstSlot + 2 * UInt32(core) }
     public static func receiveSlot(from core: Int) -> UInt32 { firstSlot + 2 * UInt32(core) + 1 }
+}
+
+/// Pages for channels between domains on different cores: each of the first
+/// `MonitorRingLayout.maximumCores` cores has `pagesPerCore` of them beside the
+/// monitors' rings, given to its monitor as one frame (`InitialSlot.bindingPool`). A
+/// binding takes one page of the binding client's core: its first half is the ring from
+/// the client to the server, its second half the ring back.
+public enum BindingPool {
+    public static let pagesPerCore = 8
+    public static let pageBytes: UInt64 = 4096
+    /// Each ring's share of the page.
+    public static let ringBytes = 2048
 }
 
 /// A start or end of a domain, as the kernel tells its monitor (`domainEvent`): eight

@@ -35,6 +35,7 @@ public enum Invocation: Equatable, Sendable {
     case spawn(name: UInt64, nameLength: UInt64, arguments: UInt64, argumentsLength: UInt64)
     case kill(domain: UInt64)
     case domainEvent(buffer: UInt64)
+    case poolFrame(core: UInt64, page: UInt64, destination: CapabilityAddress)
 
     /// The rights a map may ask for.
     public static let mapRights: CapabilityRights = [.read, .write, .execute]
@@ -79,6 +80,9 @@ public enum Invocation: Equatable, Sendable {
         case .spawn: return .spawn(name: a0, nameLength: a1, arguments: a2, argumentsLength: a3)
         case .kill: return .kill(domain: a0)
         case .domainEvent: return .domainEvent(buffer: a0)
+        case .poolFrame:
+            guard let destination = CapabilityAddress(encoded: a2) else { throw .badAddress }
+            return .poolFrame(core: a0, page: a1, destination: destination)
         }
     }
 
@@ -127,7 +131,7 @@ public enum Invocation: Equatable, Sendable {
             guard capability.rights.contains(.write) else { throw .insufficientRights }
             guard core >= capability.base, core - capability.base < capability.size else { throw .outsideRange }
             return (0, [])
-        case .spawn, .kill, .domainEvent:
+        case .spawn, .kill, .domainEvent, .poolFrame:
             // The kernel's services, for the holder of the kernel capability; the CPU
             // driver does the rest (compared directly, as for notify above).
             let (capability, _) = try capabilities.lookup(target, in: cspace)

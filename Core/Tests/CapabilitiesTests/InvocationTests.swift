@@ -31,7 +31,8 @@ final class InvocationTests: XCTestCase {
                 XCTAssertEqual($0 as? InvocationError, expected, line: line)
             }
         }
-        refused(11, [0, 0, 0, 0], .unknownOperation(11))
+        let past = UInt64(CapabilityOperation.allCases.count)
+        refused(past, [0, 0, 0, 0], .unknownOperation(past))
         refused(9, [3, 1 << 40, 0, 0], .badAddress)
         refused(9, [3, CapabilityAddress.root(5).encoded, 8, 0], .unknownRights(8))
         refused(6, [0, 0, 0, 1 << 40], .badAddress)

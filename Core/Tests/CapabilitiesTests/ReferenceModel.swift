@@ -56,9 +56,9 @@ struct ReferenceModel {
     static func fullRights(_ type: CapabilityType) -> CapabilityRights {
         switch type {
         case .frame, .deviceFrame: [.read, .write, .execute]
-        case .pml4, .pdpt, .pageDirectory, .pageTable, .dispatcher, .notify: [.write]
+        case .pml4, .pdpt, .pageDirectory, .pageTable, .dispatcher: [.write]
         case .endpoint: [.read, .write, .grant]
-        case .irq, .ioPortRange: [.read, .write]
+        case .irq, .ioPortRange, .notify: [.read, .write]
         default: []
         }
     }

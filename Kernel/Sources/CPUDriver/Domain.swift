@@ -46,6 +46,8 @@ final class Domain {
     var notified = false
     /// The badge of the last message it received (the receive invocation's value).
     var receivedBadge: UInt64 = 0
+    /// How many times the scheduler gave it the core.
+    var timesScheduled = 0
     /// Where it continues next time: at an upcall, or (nil) where it left off.
     var pendingUpcall: Upcall? = nil
     /// The last fault handed to its dispatcher, for the message if it gives up on it.
@@ -299,6 +301,7 @@ extension CoreState {
                 domain.waiting = nil
             }
             nextToRun = (nextToRun + offset + 1) % max(domains.count, 1)
+            domain.timesScheduled += 1
             // System calls that leave the domain runnable go straight back to it: the
             // event loop gets control again at the next interrupt (at least every tick)
             // or when the domain yields, ends or faults.

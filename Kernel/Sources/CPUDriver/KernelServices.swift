@@ -56,6 +56,19 @@ extension CoreState {
             _ = copyToUser(domain, address: buffer, words: event.encoded, dryRun: false)
             domainEvents.waiting.removeFirst()
             return (.success, 1)
+        case .poolFrame(let core, let page, let destination):
+            // Another core's page, for a binding its monitor set up: only pages of the
+            // binding pools, never anything else.
+            guard core < UInt64(min(coreCount, MonitorRingLayout.maximumCores)), page < UInt64(BindingPool.pagesPerCore) else {
+                return (.outsideRange, 0)
+            }
+            let base = Link.bindingPage(core: Int(core), page: Int(page), count: coreCount, area: channelArea)
+            do {
+                _ = try capabilities.createRoot(.frame, base: base, size: BindingPool.pageBytes, at: destination, in: domain.cspace)
+            } catch {
+                return (InvocationStatus(error), 0)
+            }
+            return (.success, 0)
         default:
             return (.unknownOperation, 0)
         }

@@ -35,8 +35,23 @@ struct Link {
     /// `MonitorRingLayout.maximumCores` cores, which the kernel never touches after boot
     /// (the monitors map them; see MonitorDomain.swift).
     static func areaBytes(cores: Int) -> UInt64 {
+        // One pool's worth of slack: each pool is one frame capability, which must be
+        // aligned to its size.
+        bindingPoolsOffset(cores: cores) + poolBytes + UInt64(min(cores, MonitorRingLayout.maximumCores)) * poolBytes
+    }
+
+    static let poolBytes = UInt64(BindingPool.pagesPerCore) * BindingPool.pageBytes
+
+    /// After the monitors' rings, each monitor core's binding pool (`BindingPool`).
+    static func bindingPoolsOffset(cores: Int) -> UInt64 {
         let monitors = min(cores, MonitorRingLayout.maximumCores)
         return monitorRingsOffset(cores: cores) + UInt64(monitors * monitors) * MonitorRingLayout.ringBytes
+    }
+
+    /// The physical address of page `page` of core `core`'s binding pool.
+    static func bindingPage(core: Int, page: Int, count: Int, area: UInt64) -> UInt64 {
+        let pools = (area + bindingPoolsOffset(cores: count) + poolBytes - 1) / poolBytes * poolBytes
+        return pools + UInt64(core) * poolBytes + UInt64(page) * BindingPool.pageBytes
     }
 
     static func monitorRingsOffset(cores: Int) -> UInt64 {

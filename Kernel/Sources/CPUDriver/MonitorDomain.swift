@@ -39,6 +39,9 @@ extension CoreState {
                 try capabilities.createRoot(.irq, base: 0, size: Self.interruptCount, at: .root(InitialSlot.interrupts), in: cspace)
             }
             if id.rawValue < MonitorRingLayout.maximumCores {
+                try capabilities.createRoot(.frame, base: Link.bindingPage(core: id.rawValue, page: 0, count: coreCount, area: channelArea),
+                                            size: UInt64(BindingPool.pagesPerCore) * BindingPool.pageBytes,
+                                            at: .root(InitialSlot.bindingPool), in: cspace)
                 for peer in 0..<min(coreCount, MonitorRingLayout.maximumCores) where peer != id.rawValue {
                     let send = Link.monitorRing(from: id.rawValue, to: peer, count: coreCount, area: channelArea)
                     let receive = Link.monitorRing(from: peer, to: id.rawValue, count: coreCount, area: channelArea)
@@ -51,7 +54,7 @@ extension CoreState {
                 print("core \(id.rawValue): monitors talk on the first \(MonitorRingLayout.maximumCores) cores only; this one's monitor has no rings")
             }
         } catch {
-            print("core \(id.rawValue): the monitor's capabilities could not be made (\(error)); no monitor")
+            print("core \(id.rawValue): the monitor's capabilities could not be made (\(InvocationStatus(error).name)); no monitor")
             reap(domain)
             return
         }

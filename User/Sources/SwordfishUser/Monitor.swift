@@ -53,6 +53,30 @@ public enum Monitor {
         return try ask(.spawn(program: try checked(program), core: core)).0
     }
 
+    /// What `bind` gives: the owner's endpoint (it runs on this core: same-core
+    /// messages) or a channel (it runs on another core: rings, no kernel on the path).
+    public enum Binding {
+        case endpoint(Capability, owner: UInt64)
+        case channel(UserChannel, owner: UInt64)
+    }
+
+    /// Binds to the holder of `name`, on any core: one call whichever core it is on.
+    /// An endpoint arrives in `endpointSlot`; a channel's page is mapped by the library.
+    public static func bind(_ name: String, endpointSlot: Capability = Capability(slot: 50)) throws(MonitorStatus) -> Binding {
+        let arriving = Capability(slot: 51)
+        let (owner, kind) = try ask(.bind(name: try checked(name)), capabilityDestination: arriving)
+        if kind == BindingKind.endpoint.rawValue {
+            do throws(InvocationStatus) {
+                try arriving.copy(to: endpointSlot)
+                try arriving.delete()
+            } catch {
+                throw .outOfResources
+            }
+            return .endpoint(endpointSlot, owner: owner)
+        }
+        return .channel(try UserChannel(page: arriving, isClient: true), owner: owner)
+    }
+
     /// Stops the domain with system-wide id `domain`, on whatever core it runs.
     public static func kill(_ domain: UInt64) throws(MonitorStatus) {
         _ = try ask(.kill(domain: domain))

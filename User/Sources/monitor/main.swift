@@ -55,9 +55,16 @@ let table: Capability
 /// A CNode of 64 slots in root slot 11 for the capabilities the monitor keeps: replies'
 /// endpoints by client, registered endpoints, one arriving with a request.
 let keep = Capability(slot: 11)
+/// This core's binding pool, one frame per page, from slot 56 of `keep` on
+/// (`BindingPool`). (Declared before it is used: main.swift's globals start at zero.)
+let poolSlots: UInt32 = 56
 do throws(InvocationStatus) {
     try Capability.ram.retype(to: .endpoint, into: service)
     try Capability.ram.retype(to: .cnode, size: 64, into: keep)
+    if core < MonitorRingLayout.maximumCores {
+        try Capability(slot: InitialSlot.bindingPool).retype(to: .frame, size: BindingPool.pageBytes,
+                                                            count: BindingPool.pagesPerCore, into: kept(poolSlots))
+    }
     table = try makePageTable(from: .ram, into: 8, pml4Entry: 3)
     for peer in peers {
         try table.map(Capability(slot: MonitorRingLayout.sendSlot(to: peer)), at: 2 * peer, rights: [.read, .write])
@@ -84,8 +91,11 @@ var dropped = 0
 func kept(_ slot: UInt32) -> Capability { Capability(.leaf(11, slot)) }
 /// Where a request's capability arrives.
 let arriving = kept(0)
-/// Slots 1… of the kept CNode: free, or holding a reply endpoint or a registered one.
-var freeSlots: [UInt32] = Array((1..<64).reversed())
+/// Where a page of another core's binding pool is made, on its way to a server.
+let offered = kept(1)
+var freePages: [Int] = Array((0..<BindingPool.pagesPerCore).reversed())
+/// Slots 2…55 of the kept CNode: free, or holding a reply endpoint or a registered one.
+var freeSlots: [UInt32] = Array((2..<poolSlots).reversed())
 /// Each client's reply endpoint (from its `hello`), by its badge (its local domain id).
 var replies: [(client: UInt64, slot: UInt32)] = []
 /// Registered endpoints, by the token the name table records (the slot).
@@ -111,6 +121,12 @@ enum Wire: UInt16 {
     /// `token`: answer with a pong carrying it.
     case ping = 0x5001
     case pong
+    /// A client on the sender's core binds to a name held here: `token`, the name's
+    /// endpoint token, the page of the sender's binding pool, the client's id.
+    case bindRequest
+    /// The server got the page (`token`), or did not.
+    case bindAccepted
+    case bindRefused
 }
 
 /// Messages waiting for room in a ring, by peer: order on a ring is what the protocols
@@ -156,6 +172,8 @@ var pieces: [(client: UInt64, bytes: [UInt8])] = []
 var spawnedHere: [Int] = []
 /// Pings to other monitors in flight: token, client, its id, deadline.
 var pings: [(token: UInt64, client: UInt64, id: UInt32, deadline: UInt64)] = []
+/// Bindings waiting for the server's monitor: token, client, its id, the pool page, the owner.
+var binds: [(token: UInt64, client: UInt64, id: UInt32, page: Int, owner: UInt64, deadline: UInt64)] = []
 var nextToken: UInt64 = 1
 let kernel = Capability(slot: InitialSlot.kernel)
 
@@ -271,6 +289,24 @@ func handle(_ request: MonitorRequest, id: UInt32, from client: UInt64) {
         guard let name = Name(program) else { return reply(MonitorReply(status: .noSuchProgram, id: id), to: client) }
         guard target >= 0, target < coreCount else { return reply(MonitorReply(status: .noSuchCore, id: id), to: client) }
         ask { state.spawn(name, arguments: arguments, on: CoreID(target), request: $0) }
+    case .bind(let bytes):
+        guard let name = Name(bytes), let record = state.record(for: name) else {
+            return reply(MonitorReply(status: .noSuchName, id: id), to: client)
+        }
+        let slot = UInt32(truncatingIfNeeded: record.endpoint.rawValue)
+        if record.owner.core.rawValue == core {
+            guard registered.contains(slot) else { return reply(MonitorReply(status: .noSuchName, id: id), to: client) }
+            return reply(MonitorReply(status: .success, id: id, values: (record.owner.word, BindingKind.endpoint.rawValue)),
+                         to: client, with: kept(slot))
+        }
+        guard peers.contains(record.owner.core.rawValue), let page = freePages.popLast() else {
+            return reply(MonitorReply(status: .busy, id: id), to: client)
+        }
+        let token = nextToken
+        nextToken += 1
+        binds.append((token, client, id, page, record.owner.word, user_timestamp() &+ patience))
+        send(ChannelMessage(tag: Wire.bindRequest.rawValue, token, record.endpoint.rawValue, UInt64(page), owner.word),
+             to: record.owner.core.rawValue)
     case .kill(let word):
         guard let domain = DomainID(word: word, coreCount: coreCount) else { return reply(MonitorReply(status: .noSuchDomain, id: id), to: client) }
         ask { state.kill(domain, request: $0) }
@@ -291,6 +327,9 @@ func serveRequests() -> Bool {
             return any
         }
         any = true
+        // A domain's start reaches the protocols before anything it asks: its request
+        // may name it, and the start must go out on the rings first.
+        _ = serveDomainEvents()
         if let (request, id) = MonitorRequest.decode(message.words) {
             handle(request, id: id, from: message.badge)
         } else {
@@ -326,6 +365,20 @@ func serveRings() -> Bool {
                 } else {
                     dropped += 1                         // an answer nobody waits for
                 }
+            case .bindRequest:
+                let accepted = offer(page: Int(truncatingIfNeeded: message.words[2]), of: peer,
+                                     to: UInt32(truncatingIfNeeded: message.words[1]), client: message.words[3])
+                send(ChannelMessage(tag: (accepted ? Wire.bindAccepted : Wire.bindRefused).rawValue, message.words[0]), to: peer)
+            case .bindAccepted, .bindRefused:
+                guard let index = binds.firstIndex(where: { $0.token == message.words[0] }) else { dropped += 1; break }
+                let done = binds.remove(at: index)
+                if Wire(rawValue: message.tag) == .bindAccepted {
+                    reply(MonitorReply(status: .success, id: done.id, values: (done.owner, BindingKind.channel.rawValue)),
+                          to: done.client, with: kept(poolSlots + UInt32(done.page)))
+                } else {
+                    freePages.append(done.page)
+                    reply(MonitorReply(status: .noSuchName, id: done.id), to: done.client)
+                }
             case nil:
                 perform(state.receive(message, from: CoreID(peer)))
             }
@@ -334,6 +387,22 @@ func serveRings() -> Bool {
         flush(peer)
     }
     return any
+}
+
+/// A server here gets page `page` of core `peer`'s binding pool, offered on its
+/// registered endpoint in slot `slot` (`BindOffer`); false if that is not possible.
+func offer(page: Int, of peer: Int, to slot: UInt32, client: UInt64) -> Bool {
+    guard registered.contains(slot), page >= 0, page < BindingPool.pagesPerCore else { return false }
+    let made = Capability.invokeRaw(kernel.address.encoded, CapabilityOperation.poolFrame.rawValue,
+                                    UInt64(peer), UInt64(page), offered.address.encoded).status
+    guard made == InvocationStatus.success.rawValue else { return false }
+    defer { _ = try? offered.delete() }
+    do throws(InvocationStatus) {
+        try kept(slot).send((BindOffer.marker, client, 0), capability: offered)
+        return true
+    } catch {
+        return false
+    }
 }
 
 /// The kernel's reports of domains starting and ending on this core; true if any.
@@ -373,15 +442,23 @@ func expire() {
     func isLate(_ ping: (token: UInt64, client: UInt64, id: UInt32, deadline: UInt64)) -> Bool { Int64(bitPattern: clock &- ping.deadline) >= 0 }
     for late in pings where isLate(late) { reply(MonitorReply(status: .timedOut, id: late.id), to: late.client) }
     pings.removeAll(where: isLate)
+    // A bind whose server's monitor stayed silent: its page is not used again (it may
+    // yet have reached the server).
+    for late in binds where Int64(bitPattern: clock &- late.deadline) >= 0 {
+        reply(MonitorReply(status: .timedOut, id: late.id), to: late.client)
+    }
+    binds.removeAll { Int64(bitPattern: clock &- $0.deadline) >= 0 }
     perform(state.tick(now: now()))
 }
 
 print("monitor on core \(core) of \(coreCount): rings to \(peers.count) other monitors")
 while true {
-    let busy = serveRequests() || serveRings() || serveDomainEvents()
+    // Every source each round (no short-circuit), domain events first.
+    let events = serveDomainEvents(), requests = serveRequests(), rings = serveRings()
+    let busy = events || requests || rings
     expire()
     if busy { continue }
-    if pings.isEmpty && state.isIdle {
+    if pings.isEmpty && binds.isEmpty && state.isIdle {
         // Sleeps until a request, a notification or a domain event comes (any of them
         // since the last poll wakes it at once).
         try? SystemCall.wait()
