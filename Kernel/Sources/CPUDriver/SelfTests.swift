@@ -381,6 +381,28 @@ enum SelfTests {
         return "ended as \(describe(state)), expected exit \(status)"
     }
 
+    /// For every live core but this one: a `uchan` server here and its client there,
+    /// then the other way round; 10,000 messages each, checked in order by the client.
+    static func userChannels(_ state: CoreState, live: CoreSet) -> String? {
+        let count = 10_000
+        for peer in 1..<min(state.coreCount, MonitorRingLayout.maximumCores) where live.contains(CoreID(peer)) {
+            guard let program = state.bootImage?.program(named: Array("uchan".utf8)),
+                  let server = try? state.spawn(program, arguments: Array("serve to-\(peer) \(count)".utf8)) else { return "could not start uchan" }
+            if let failure = remoteRun(state, on: peer, Array("uchan talk to-\(peer) \(count)".utf8), expecting: .exited(status: 0)) {
+                return "client on core \(peer): \(failure)"
+            }
+            state.runDomains(milliseconds: 60_000) { !state.domains.contains { $0 === server } }
+            guard case .exited(0) = server.state else { return "server here for core \(peer): \(describe(server.state))" }
+            let remote = state.requestRun(Array("uchan serve from-\(peer) \(count)".utf8), on: CoreID(peer))
+            if let failure = expectExit(0, runHere(state, "uchan talk from-\(peer) \(count)")) { return "client here for core \(peer): \(failure)" }
+            state.runDomains(milliseconds: 60_000) { state.runAnswer(from: peer, id: remote) != nil }
+            guard state.runAnswer(from: peer, id: remote) == .exited(status: 0) else {
+                return "server on core \(peer): \(state.runAnswer(from: peer, id: remote).map { "\($0)" } ?? "no answer")"
+            }
+        }
+        return nil
+    }
+
     /// `names race` here and on `peer` at the same moment: one wins (exit 0), the other
     /// hears nameTaken (exit 3).
     static func nameRace(_ state: CoreState, peer: Int) -> String? {
@@ -502,6 +524,7 @@ enum SelfTests {
             tally.check(.nameAcrossCores, nameAcrossCores(state, peer: peer))
             tally.check(.spawnAnywhere, expectExit(0, runHere(state, "names spawn \(peer) hello spawned by a test")))
             tally.check(.killAnywhere, expectExit(0, runHere(state, "names spawn-kill \(peer)")))
+            tally.check(.userChannels, userChannels(state, live: live))
         }
         // Let the other cores' last lines reach the console before the verdict.
         _ = state.waitUntil(milliseconds: 100) { false }
