@@ -37,6 +37,7 @@ enum BenchMode {
             }
         }
         runUserBenchmarks(state, quick: quick)
+        userChannelRoundTrip(state, rounds: quick ? 200 : 5000)
         for row: StaticString in ["unmap-shared-page", "mprotect-shared-page"] {
             unsupported(row, "no shared mappings or unmap protocol yet")
         }
@@ -60,6 +61,23 @@ enum BenchMode {
               case .exited(0)? = state.runPair(lmp, "pong", quick ? "ping 200" : "ping 2000", bothWays: true).second else {
             unsupported("same-core-roundtrip", "the lmp ping-pong did not complete")
             return
+        }
+    }
+
+    /// Two user domains, the server on core 1 and the client here, over the channel
+    /// `Monitor.bind` gives them; the client (`uchan talk … bench`) prints the line.
+    static func userChannelRoundTrip(_ state: CoreState, rounds: Int) {
+        let row: StaticString = "cross-core-user-roundtrip"
+        guard state.coreCount > 1, !state.failedCores[1], let program = state.bootImage?.program(named: Array("uchan".utf8)) else {
+            return unsupported(row, "one core, or no uchan program")
+        }
+        let server = state.requestRun(Array("uchan serve bench \(rounds)".utf8), on: CoreID(1))
+        guard let client = try? state.spawn(program, arguments: Array("talk bench \(rounds) bench".utf8)) else {
+            return unsupported(row, "the client did not start")
+        }
+        state.runDomains(milliseconds: 120_000) { !state.domains.contains { $0 === client } && state.runAnswer(from: 1, id: server) != nil }
+        guard case .exited(0) = client.state, state.runAnswer(from: 1, id: server) == .exited(status: 0) else {
+            return unsupported(row, "the uchan pair did not complete")
         }
     }
 
