@@ -16,6 +16,9 @@ public enum KernelMessage: Equatable {
     case statusReply(CoreStatus)
     /// Run the in-kernel tests; the set says which cores are up.
     case runTests(CoreSet)
+    /// Start this core's monitor, with the set of cores that run one (every core that
+    /// came up): core 0 sends it once it knows which did, so every monitor gets the same.
+    case startMonitor(CoreSet)
     case testReply(TestReport)
     /// Fault on purpose (the shell's `panic <core>`).
     case panicRequest
@@ -53,7 +56,7 @@ public enum KernelMessage: Equatable {
     public enum Tag: UInt16, CaseIterable {
         case console = 1, ping, pong, statusRequest, statusReply, runTests, testReply, panicRequest
         case stayAwake, measureLatencies, latency, stream, benchChannel, floorEcho, benchResult
-        case place, treeChildren, multicast, multicastAck, runRequest, runFinished
+        case place, treeChildren, multicast, multicastAck, runRequest, runFinished, startMonitor
     }
 
     /// `line` cut into the messages `make` builds from each piece and whether it is the
@@ -108,6 +111,7 @@ public enum KernelMessage: Equatable {
             message.words[5] = s.domains
             return message
         case .runTests(let live): return live.encode(tag: Tag.runTests.rawValue)
+        case .startMonitor(let live): return live.encode(tag: Tag.startMonitor.rawValue)
         case .testReply(let r):
             var message = ChannelMessage(tag: Tag.testReply.rawValue, UInt64(r.passed), UInt64(r.failed), r.blockAddress, r.shareStart)
             message.words[4] = r.shareEnd
@@ -172,6 +176,7 @@ public enum KernelMessage: Equatable {
             return .statusReply(CoreStatus(apicID: UInt32(w[0]), ticks: w[1], totalFrames: w[2], freeFrames: w[3], heapBytes: w[4],
                                            domains: w[5]))
         case .runTests: return .runTests(CoreSet(decoding: message))
+        case .startMonitor: return .startMonitor(CoreSet(decoding: message))
         case .testReply:
             guard w[0] < 1 << 32, w[1] < 1 << 32 else { return nil }
             return .testReply(TestReport(passed: Int(w[0]), failed: Int(w[1]), blockAddress: w[2], shareStart: w[3], shareEnd: w[4]))

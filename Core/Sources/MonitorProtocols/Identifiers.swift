@@ -56,9 +56,15 @@ public struct Name: Hashable, Comparable, Sendable {
     /// the core count. Every monitor computes the same home from the name alone, so no
     /// table of homes needs agreeing on.
     public func home(coreCount: Int) -> CoreID {
+        home(among: (0..<max(coreCount, 1)).map { CoreID($0) })
+    }
+
+    /// The same over the cores that run monitors (a core that never started has none,
+    /// and cannot decide anything): every monitor is given the same list at its start.
+    public func home(among cores: [CoreID]) -> CoreID {
         var hash: UInt64 = 0xCBF2_9CE4_8422_2325
         for byte in bytes { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01B3 }
-        return CoreID(Int(hash % UInt64(max(coreCount, 1))))
+        return cores.isEmpty ? CoreID(0) : cores[Int(hash % UInt64(cores.count))]
     }
 }
 

@@ -24,11 +24,16 @@ public struct Monitor: Sendable {
         public var maximumPending: Int
         /// Timed-out spawns remembered so that one starting late is killed again.
         public var maximumAbandoned: Int
+        /// The cores that run monitors, the same list on every core (empty: every core).
+        /// Names have their homes among them and broadcasts go to them only.
+        public var monitorCores: [CoreID]
 
-        public init(requestTimeout: UInt64 = 100, maximumPending: Int = 64, maximumAbandoned: Int = 32) {
+        public init(requestTimeout: UInt64 = 100, maximumPending: Int = 64, maximumAbandoned: Int = 32,
+                    monitorCores: [CoreID] = []) {
             self.requestTimeout = requestTimeout
             self.maximumPending = maximumPending
             self.maximumAbandoned = maximumAbandoned
+            self.monitorCores = monitorCores
         }
     }
 
@@ -162,14 +167,19 @@ public struct Monitor: Sendable {
 
     mutating func send(_ message: MonitorMessage, to target: CoreID) { effects.append(.send(message, to: target)) }
 
+    /// The cores whose monitors take part.
+    var members: [CoreID] {
+        configuration.monitorCores.isEmpty ? (0..<coreCount).map { CoreID($0) } : configuration.monitorCores
+    }
+
     /// To every monitor but this one (the ring to each, one message per core).
     mutating func broadcast(_ message: MonitorMessage) {
-        for other in 0..<coreCount where other != core.rawValue { send(message, to: CoreID(other)) }
+        for other in members where other != core { send(message, to: other) }
     }
 
     mutating func answer(_ request: RequestID, _ result: MonitorAnswer) { effects.append(.answer(request, result)) }
 
-    func isValidCore(_ c: CoreID) -> Bool { c.rawValue >= 0 && c.rawValue < coreCount }
+    func isValidCore(_ c: CoreID) -> Bool { c.rawValue >= 0 && c.rawValue < coreCount && members.contains(c) }
 
     /// Starts waiting on `peer` for request `kind` and sends `messages` there, or refuses
     /// the caller with `busy` when too many requests are in flight.

@@ -55,7 +55,7 @@ import Basics
 
 extension Monitor {
     /// The core whose monitor decides who holds `name`.
-    public func home(of name: Name) -> CoreID { name.home(coreCount: coreCount) }
+    public func home(of name: Name) -> CoreID { name.home(among: members) }
 
     /// The record for `name` in this replica.
     public func record(for name: Name) -> NameRecord? {

@@ -19,7 +19,7 @@ final class KernelMessageTests: XCTestCase {
             .ping(token: 42, wake: true), .ping(token: .max, wake: false), .pong(token: 7),
             .statusRequest,
             .statusReply(CoreStatus(apicID: 3, ticks: 99, totalFrames: 1000, freeFrames: 900, heapBytes: 4096, domains: 2)),
-            .runTests(live),
+            .runTests(live), .startMonitor(live),
             .testReply(TestReport(passed: 6, failed: 1, blockAddress: 0x1000, shareStart: 0x1000, shareEnd: 0x9000)),
             .panicRequest, .stayAwake(true), .stayAwake(false),
             .measureLatencies(live), .latency(to: CoreID(7), cycles: 180), .stream(sequence: 12345),

@@ -88,7 +88,7 @@ func applicationCoreMain(_ handoffAddress: UInt64) {
     Volatile.store(1, to: &handoff.pointee.alive)
     CoreSetup.startTimer(apic, tscHz: state.tscHz)
 
-    // 6. This core's monitor, then the event loop.
-    state.startMonitor()
+    // 6. The event loop. The monitor starts when core 0 says which cores came up
+    //    (`startMonitor`), so that every monitor knows the same set.
     state.run()
 }

@@ -144,6 +144,7 @@ final class CoreState {
 
 enum DeferredWork {
     case runTests(CoreSet)
+    case startMonitor(CoreSet)
     case measureLatencies(CoreSet)
     case benchChannel(peer: CoreID, rounds: Int, requester: CoreID)
     case floorEcho(peer: CoreID, rounds: Int)

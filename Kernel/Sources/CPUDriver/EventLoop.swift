@@ -61,6 +61,7 @@ extension CoreState {
         case .statusRequest: send(.statusReply(status), to: source)
         case .statusReply(let status): statusReplies[source.rawValue] = status
         case .runTests(let live): deferred.append(.runTests(live))
+        case .startMonitor(let live): deferred.append(.startMonitor(live))
         case .testReply(let report): testReplies[source.rawValue] = report
         case .panicRequest: Panic.deliberateFault()
         case .stayAwake(let on): stayAwake = on
@@ -120,6 +121,8 @@ extension CoreState {
         switch work {
         case .runTests(let live):
             send(.testReply(SelfTests.runLocal(on: self, live: live)), to: .bootstrap)
+        case .startMonitor(let live):
+            startMonitor(live: live)
         case .measureLatencies(let cores):
             for (core, cycles) in measureRoundTrips(to: cores) { send(.latency(to: core, cycles: cycles), to: .bootstrap) }
         case .benchChannel(let peer, let rounds, let requester):

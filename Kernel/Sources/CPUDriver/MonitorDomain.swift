@@ -10,21 +10,26 @@
 import Basics
 import BootInfo
 import Capabilities
+import KernelMessages
 
 extension CoreState {
     /// Global system interrupt numbers the bootstrap core's monitor may claim.
     static let interruptCount: UInt64 = 256
 
     /// Starts the monitor and runs it until it sleeps. A core without a monitor (no
-    /// boot image, out of memory) says why and goes on without it.
-    func startMonitor() {
+    /// boot image, out of memory) says why and goes on without it. `live`: the cores
+    /// that came up, which run monitors (its arguments: this core, the core count, then
+    /// each of them).
+    func startMonitor(live: CoreSet) {
         guard let program = bootImage?.program(named: Array("monitor".utf8)) else {
             print("core \(id.rawValue): no monitor program in the boot image; no monitor")
             return
         }
         let domain: Domain
         do {
-            domain = try spawn(program, arguments: Array("\(id.rawValue) \(coreCount)".utf8))
+            var arguments = "\(id.rawValue) \(coreCount)"
+            for core in 0..<coreCount where live.contains(CoreID(core)) { arguments += " \(core)" }
+            domain = try spawn(program, arguments: Array(arguments.utf8))
         } catch {
             print("core \(id.rawValue): the monitor did not start (\(error))")
             return

@@ -130,8 +130,9 @@ func bootstrapCoreMain() -> Never {
     let perMillisecond = max(tscHz / 1000, 1)
     print("boot: other cores started in \((coresDone - coresStart) / perMillisecond) ms, knowledge base built in \((CPU.timestamp() - coresDone) / perMillisecond) ms")
 
-    // 11. This core's monitor.
-    state.startMonitor()
+    // 11. Every core's monitor, this one's last: each is told which cores came up.
+    for core in 1..<max(state.coreCount, 1) where live.contains(CoreID(core)) { state.send(.startMonitor(live), to: CoreID(core)) }
+    state.startMonitor(live: live)
 
     // 12. The shell, or the in-kernel tests, or the benchmarks.
     if testMode { SelfTests.runAll(on: state) }

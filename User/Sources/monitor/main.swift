@@ -15,22 +15,25 @@
 // notification that wakes a peer that sleeps. Between bursts of work it sleeps in the
 // kernel until a request, a notification or a domain's start or end comes.
 //
-// Arguments: "<core> <core count>".
+// Arguments: "<core> <core count> <core>…": the cores that came up, which run monitors
+// (the same list on every core, from core 0).
 import Basics
 import Channel
 import MonitorProtocols
 import SwordfishUser
 import UserRuntimeC
 
-guard arguments.count == 2, let core = arguments.integer(at: 0), let coreCount = arguments.integer(at: 1) else {
-    print("usage: monitor <core> <core count>")
+guard arguments.count >= 3, let core = arguments.integer(at: 0), let coreCount = arguments.integer(at: 1) else {
+    print("usage: monitor <core> <core count> <core>…")
     exit(2)
 }
+/// The cores whose monitors take part: those that came up and have rings.
+let members = (2..<arguments.count).compactMap { arguments.integer(at: $0) }
+    .filter { $0 < min(coreCount, MonitorRingLayout.maximumCores) }
 let service = Capability(slot: InitialSlot.serviceEndpoint)
 let notify = Capability(slot: InitialSlot.notify)
-/// The cores whose monitors this one has rings to.
-let peers = core < MonitorRingLayout.maximumCores
-    ? (0..<min(coreCount, MonitorRingLayout.maximumCores)).filter { $0 != core } : []
+/// The other cores whose monitors this one talks to.
+let peers = core < MonitorRingLayout.maximumCores ? members.filter { $0 != core } : []
 
 // What each slot must hold.
 var expected: [(slot: UInt32, type: CapabilityType, name: String)] = [
@@ -39,7 +42,7 @@ var expected: [(slot: UInt32, type: CapabilityType, name: String)] = [
     (InitialSlot.kernel, .kernel, "kernel"),
 ]
 if core == 0 { expected += [(InitialSlot.ioPorts, .ioPortRange, "io ports"), (InitialSlot.interrupts, .irq, "interrupts")] }
-for peer in peers {
+for peer in 0..<min(coreCount, MonitorRingLayout.maximumCores) where peer != core && core < MonitorRingLayout.maximumCores {
     expected += [(MonitorRingLayout.sendSlot(to: peer), .frame, "ring to \(peer)"),
                  (MonitorRingLayout.receiveSlot(from: peer), .frame, "ring from \(peer)")]
 }
@@ -159,7 +162,8 @@ func flush(_ peer: Int) {
 // MARK: The protocols
 
 var state = Monitor(core: CoreID(core), coreCount: coreCount,
-                    configuration: Monitor.Configuration(requestTimeout: timeUnitsPerSecond * 4))
+                    configuration: Monitor.Configuration(requestTimeout: timeUnitsPerSecond * 4,
+                                                         monitorCores: members.map { CoreID($0) }))
 /// The protocols' clock: TSC cycles / 2^20, about a millisecond on these machines.
 func now() -> MonitorTime { MonitorTime(user_timestamp() >> 20) }
 var timeUnitsPerSecond: UInt64 { 2_500 }
