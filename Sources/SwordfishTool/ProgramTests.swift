@@ -35,6 +35,12 @@ public struct ProgramTest: Equatable, Sendable {
         return nil
     }
 
+    /// The core it runs on: 0 for `run`, the named one for `oncore`.
+    public var core: Int {
+        let words = line.split(separator: " ")
+        return words.first == "oncore" && words.count >= 2 ? Int(words[1]) ?? 0 : 0
+    }
+
     /// Parses one `guest-tests` file.
     public static func parse(_ text: String, program: String) throws(ToolError) -> [ProgramTest] {
         var tests: [ProgramTest] = []
@@ -60,7 +66,10 @@ public struct ProgramTest: Equatable, Sendable {
     public func problems(in output: String) -> [String] {
         var problems: [String] = []
         let program = runs ?? ""
-        let end = output.lines.first { $0.hasPrefix("domain \(program) (") && ($0.contains(" exited with status ") || $0.contains(" stopped: ")) }
+        // Its own end, on its core (a domain of the same program elsewhere may end too).
+        let end = output.lines.first {
+            $0.hasPrefix("domain \(program) (") && ($0.contains(" on core \(core) exited with status ") || $0.contains(" on core \(core) stopped: "))
+        }
         if let end {
             if !end.hasSuffix(" exited with status 0") { problems.append(String(end.drop { $0 == " " })) }
         } else {

@@ -36,11 +36,14 @@ public enum MonitorRequest: Equatable, Sendable {
     /// A channel to the holder of `name`: reply values (owner's id, `BindingKind`),
     /// with the owner's endpoint (same core) or the channel's page (another core).
     case bind(name: [UInt8])
+    /// Is the domain with this system-wide id still running? (From the replica of the
+    /// domain table: a domain that ended is gone from it once its core's broadcast came.)
+    case alive(domain: UInt64)
 
     /// The most bytes of a name in a request.
     public static let nameBytes = 16
 
-    enum Kind: UInt64 { case ping = 1, register, unregister, lookup, argumentPiece, spawn, kill, hello, bind }
+    enum Kind: UInt64 { case ping = 1, register, unregister, lookup, argumentPiece, spawn, kill, hello, bind, alive }
 
     /// The three words of request `id` (24 bits of it are sent).
     public func words(id: UInt32) -> (UInt64, UInt64, UInt64) {
@@ -57,6 +60,7 @@ public enum MonitorRequest: Equatable, Sendable {
         case .spawn(let program, let core): return Self.withName(head(.spawn, core), program)
         case .kill(let domain): return (head(.kill), domain, 0)
         case .bind(let name): return Self.withName(head(.bind), name)
+        case .alive(let domain): return (head(.alive), domain, 0)
         }
     }
 
@@ -102,6 +106,7 @@ public enum MonitorRequest: Equatable, Sendable {
             guard number <= nameBytes else { return nil }
             return (.argumentPiece(bytes(words, length: number)), id)
         case .kill: return (.kill(domain: words[1]), id)
+        case .alive: return (.alive(domain: words[1]), id)
         }
     }
 }

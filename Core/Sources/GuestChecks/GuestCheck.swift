@@ -23,7 +23,7 @@ public enum GuestCheck: CaseIterable, Sendable {
     // Core 0, over all cores.
     case sharesDisjoint, multicast, monitorsAnswer
     case remoteRun, remoteExitStatus, remoteStop, remoteMissingProgram, remoteLineTooLong, remoteSecondRequest
-    case nameRace, nameAcrossCores, spawnAnywhere, killAnywhere, userChannels
+    case nameRace, nameAcrossCores, spawnAnywhere, killAnywhere, userChannels, boundPeerKilled
     case skippedCoreReported
     // Reported only when something is missing; never expected.
     case bootImagePresent, lmpPresent, threadsPresent, everyCoreStarted, everyCoreReports
@@ -46,7 +46,7 @@ public enum GuestCheck: CaseIterable, Sendable {
         switch self {
         case .sharesDisjoint, .multicast, .monitorsAnswer: return .bootstrap
         case .remoteRun, .remoteExitStatus, .remoteStop, .remoteMissingProgram, .remoteLineTooLong, .remoteSecondRequest,
-             .nameRace, .nameAcrossCores, .spawnAnywhere, .killAnywhere, .userChannels:
+             .nameRace, .nameAcrossCores, .spawnAnywhere, .killAnywhere, .userChannels, .boundPeerKilled:
             return .bootstrapWithPeer
         case .skippedCoreReported: return .skippedCore
         case .bootImagePresent, .lmpPresent, .threadsPresent, .everyCoreStarted, .everyCoreReports: return .onlyOnFailure
@@ -149,6 +149,7 @@ public enum GuestCheck: CaseIterable, Sendable {
         case .nameAcrossCores: return "names: a name registered on one core is found on another, and goes when its domain ends"
         case .spawnAnywhere: return "monitors: a domain starts a program on another core"
         case .killAnywhere: return "monitors: a domain kills a domain on another core"
+        case .boundPeerKilled: return "channels: a domain killed while bound leaves its peer with an error, not a hang"
         case .userChannels: return "channels: domains on core 0 and every other core bind by name and exchange 10,000 messages in order, each way"
         case .bootImagePresent: return "user mode: boot image present"
         case .lmpPresent: return "same-core messages: lmp program present"

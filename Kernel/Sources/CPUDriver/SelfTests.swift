@@ -525,6 +525,7 @@ enum SelfTests {
             tally.check(.spawnAnywhere, expectExit(0, runHere(state, "names spawn \(peer) hello spawned by a test")))
             tally.check(.killAnywhere, expectExit(0, runHere(state, "names spawn-kill \(peer)")))
             tally.check(.userChannels, userChannels(state, live: live))
+            tally.check(.boundPeerKilled, expectExit(0, runHere(state, "uchan orphan \(peer)")))
         }
         // Let the other cores' last lines reach the console before the verdict.
         _ = state.waitUntil(milliseconds: 100) { false }

@@ -3,23 +3,40 @@
 // same cache-line rings (Core/Sources/Channel) that the kernel and the monitors use, so
 // a message crosses cores with no kernel on the path. The client gets its end from
 // `Monitor.bind`; the server gets the page in a `BindOffer` message on the endpoint it
-// registered and calls `Channel(offer:)`. Both ends poll; a message that no correct peer
-// writes makes the receive throw, and the channel is not used again.
+// registered and calls `UserChannel(offer:page:)`. Both ends poll; a message that no
+// correct peer writes makes the receive throw, and the channel is not used again. While
+// it waits, `receive` asks the monitor now and then whether the peer still runs, so a
+// peer that ended (or was killed) is an error, not a hang.
 @_exported import Channel
 import UserRuntimeC
 
 public struct UserChannel {
     var sender: RingSender
     var receiver: RingReceiver
+    /// The other end's system-wide domain id.
+    public let peer: UInt64
     /// The peer wrote something a correct peer cannot: nothing more is read or sent.
     public private(set) var broken: ChannelError?
+
+    /// Why a blocking receive gave up.
+    public enum Failure: Error, Equatable {
+        /// The peer wrote what no correct peer writes.
+        case corrupt(ChannelError)
+        /// The peer no longer runs.
+        case peerEnded
+    }
+
+    /// How long `receive` waits between asking whether the peer still runs, in TSC
+    /// cycles (a fraction of a second at these machines' speeds).
+    public static let patience: UInt64 = 500_000_000
 
     /// Payload words a message carries.
     public static let words = ChannelMessage.wordCount
 
     /// Maps `page` (a frame capability for a binding page) and takes the client's end
     /// (`isClient`: it sends on the first ring) or the server's.
-    init(page: Capability, isClient: Bool) throws(MonitorStatus) {
+    init(page: Capability, isClient: Bool, peer: UInt64) throws(MonitorStatus) {
+        self.peer = peer
         let address = try ChannelWindow.map(page)
         let first = UnsafeMutableRawPointer(bitPattern: UInt(address))!
         let second = first + BindingPool.ringBytes
@@ -31,7 +48,7 @@ public struct UserChannel {
     /// The server's end, from a `BindOffer` whose page arrived in `page`.
     public init(offer words: [UInt64], page: Capability) throws(MonitorStatus) {
         guard words.count == MessageLayout.words, words[0] == BindOffer.marker, page.type == .frame else { throw .unknownRequest }
-        try self.init(page: page, isClient: false)
+        try self.init(page: page, isClient: false, peer: words[1])
     }
 
     /// Sends `words` (up to `UserChannel.words`) with `tag`; false if the ring is full
@@ -45,6 +62,22 @@ public struct UserChannel {
         } catch {
             broken = error
             return false
+        }
+    }
+
+    /// The next message, waiting (polling) until it comes; throws `peerEnded` once the
+    /// peer no longer runs and nothing more is there.
+    public mutating func receive() throws(Failure) -> (tag: UInt16, words: [UInt64]) {
+        var since = user_timestamp()
+        while true {
+            do throws(ChannelError) {
+                if let message = try tryReceive() { return message }
+            } catch {
+                throw .corrupt(error)
+            }
+            guard user_timestamp() &- since > Self.patience else { continue }
+            if (try? Monitor.isAlive(peer)) == false, (try? tryReceive()) == nil { throw .peerEnded }
+            since = user_timestamp()
         }
     }
 

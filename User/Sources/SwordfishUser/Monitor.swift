@@ -74,7 +74,18 @@ public enum Monitor {
             }
             return .endpoint(endpointSlot, owner: owner)
         }
-        return .channel(try UserChannel(page: arriving, isClient: true), owner: owner)
+        return .channel(try UserChannel(page: arriving, isClient: true, peer: owner), owner: owner)
+    }
+
+    /// Whether the domain with system-wide id `domain` still runs (as this core's
+    /// monitor's replica knows it).
+    public static func isAlive(_ domain: UInt64) throws(MonitorStatus) -> Bool {
+        do throws(MonitorStatus) {
+            _ = try ask(.alive(domain: domain))
+            return true
+        } catch .noSuchDomain {
+            return false
+        }
     }
 
     /// Stops the domain with system-wide id `domain`, on whatever core it runs.

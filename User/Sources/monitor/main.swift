@@ -311,6 +311,9 @@ func handle(_ request: MonitorRequest, id: UInt32, from client: UInt64) {
         binds.append((token, client, id, page, record.owner.word, user_timestamp() &+ patience))
         send(ChannelMessage(tag: Wire.bindRequest.rawValue, token, record.endpoint.rawValue, UInt64(page), owner.word),
              to: record.owner.core.rawValue)
+    case .alive(let word):
+        let running = DomainID(word: word, coreCount: coreCount).flatMap { state.record(for: $0) } != nil
+        reply(MonitorReply(status: running ? .success : .noSuchDomain, id: id), to: client)
     case .kill(let word):
         guard let domain = DomainID(word: word, coreCount: coreCount) else { return reply(MonitorReply(status: .noSuchDomain, id: id), to: client) }
         ask { state.kill(domain, request: $0) }

@@ -5,6 +5,9 @@
 //   talk <name> <count> [bench] bind to the name, send 1…count and check every answer
 //                              comes back in order; with `bench`, print the median
 //                              round trip as the BENCH line cross-core-user-roundtrip
+//   orphan <core>              start a server on that core, bind to it, trade one
+//                              message, kill the server: the next receive must fail
+//                              with peerEnded (exit 0), not hang
 import SwordfishUser
 import UserRuntimeC
 
@@ -13,8 +16,33 @@ func fail(_ text: String) -> Never {
     exit(1)
 }
 
+if arguments.first == "orphan" {
+    guard let core = arguments.integer(at: 1) else { exit(2) }
+    let name = "orphan-\(core)"
+    let server: UInt64
+    do throws(MonitorStatus) { server = try Monitor.spawn("uchan", arguments: "serve \(name) 1000000", on: core) } catch { fail("spawn: \(error)") }
+    var binding: Monitor.Binding? = nil
+    while binding == nil {
+        do throws(MonitorStatus) { binding = try Monitor.bind(name) } catch { guard error == .noSuchName else { fail("bind: \(error)") }; yield() }
+    }
+    guard case .channel(var channel, _) = binding! else { fail("the server runs on this core") }
+    while !channel.trySend([1]) {}
+    do throws(UserChannel.Failure) { _ = try channel.receive() } catch { fail("the first answer: \(error)") }
+    do throws(MonitorStatus) { try Monitor.kill(server) } catch { fail("kill: \(error)") }
+    _ = channel.trySend([2])
+    do throws(UserChannel.Failure) {
+        let answer = try channel.receive()
+        if answer.words[0] != 3 { fail("an answer after the kill: \(answer.words[0])") }
+        _ = try channel.receive()                        // the one sent before the kill may come
+        fail("a message after the server was killed")
+    } catch {
+        guard error == .peerEnded else { fail("after the kill: \(error)") }
+    }
+    print("uchan: the killed server's channel says peerEnded")
+    exit(0)
+}
 guard arguments.count >= 3, let name = arguments[1], let count = arguments.integer(at: 2), count > 0 else {
-    print("usage: uchan serve <name> <count> | talk <name> <count> [bench]")
+    print("usage: uchan serve <name> <count> | talk <name> <count> [bench] | orphan <core>")
     exit(2)
 }
 let endpoint = Capability(slot: 2), page = Capability(slot: 3)
