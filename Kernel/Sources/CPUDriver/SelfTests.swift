@@ -303,6 +303,10 @@ enum SelfTests {
             let found = (try? state.capabilities.identify(.root(slot), in: domain.cspace))?.type ?? .null
             if found != type { return "slot \(slot) holds \(found), not \(type)" }
         }
+        if state.id.rawValue < MonitorRingLayout.maximumCores {
+            let pool = (try? state.capabilities.identify(.root(InitialSlot.bindingPool), in: domain.cspace))?.type ?? .null
+            if pool != .frame { return "binding pool slot holds \(pool), not a frame" }
+        }
         for peer in 0..<min(state.coreCount, MonitorRingLayout.maximumCores) where peer != state.id.rawValue {
             for slot in [MonitorRingLayout.sendSlot(to: peer), MonitorRingLayout.receiveSlot(from: peer)] {
                 let found = (try? state.capabilities.identify(.root(slot), in: domain.cspace))?.type ?? .null

@@ -42,6 +42,7 @@ var expected: [(slot: UInt32, type: CapabilityType, name: String)] = [
     (InitialSlot.kernel, .kernel, "kernel"),
 ]
 if core == 0 { expected += [(InitialSlot.ioPorts, .ioPortRange, "io ports"), (InitialSlot.interrupts, .irq, "interrupts")] }
+if core < MonitorRingLayout.maximumCores { expected.append((InitialSlot.bindingPool, .frame, "binding pool")) }
 for peer in 0..<min(coreCount, MonitorRingLayout.maximumCores) where peer != core && core < MonitorRingLayout.maximumCores {
     expected += [(MonitorRingLayout.sendSlot(to: peer), .frame, "ring to \(peer)"),
                  (MonitorRingLayout.receiveSlot(from: peer), .frame, "ring from \(peer)")]
