@@ -39,11 +39,15 @@ public enum MonitorRequest: Equatable, Sendable {
     /// Is the domain with this system-wide id still running? (From the replica of the
     /// domain table: a domain that ended is gone from it once its core's broadcast came.)
     case alive(domain: UInt64)
+    /// Print this monitor's replica of the domain table (`printDomains`) or the name
+    /// table (`printNames`) on the console, one line each: the shell's `ps` and `names`.
+    case printDomains
+    case printNames
 
     /// The most bytes of a name in a request.
     public static let nameBytes = 16
 
-    enum Kind: UInt64 { case ping = 1, register, unregister, lookup, argumentPiece, spawn, kill, hello, bind, alive }
+    enum Kind: UInt64 { case ping = 1, register, unregister, lookup, argumentPiece, spawn, kill, hello, bind, alive, printDomains, printNames }
 
     /// The three words of request `id` (24 bits of it are sent).
     public func words(id: UInt32) -> (UInt64, UInt64, UInt64) {
@@ -61,6 +65,8 @@ public enum MonitorRequest: Equatable, Sendable {
         case .kill(let domain): return (head(.kill), domain, 0)
         case .bind(let name): return Self.withName(head(.bind), name)
         case .alive(let domain): return (head(.alive), domain, 0)
+        case .printDomains: return (head(.printDomains), 0, 0)
+        case .printNames: return (head(.printNames), 0, 0)
         }
     }
 
@@ -107,6 +113,8 @@ public enum MonitorRequest: Equatable, Sendable {
             return (.argumentPiece(bytes(words, length: number)), id)
         case .kill: return (.kill(domain: words[1]), id)
         case .alive: return (.alive(domain: words[1]), id)
+        case .printDomains: return (.printDomains, id)
+        case .printNames: return (.printNames, id)
         }
     }
 }

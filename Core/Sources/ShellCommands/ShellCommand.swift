@@ -65,6 +65,10 @@ public enum ShellCommand: Equatable {
         "domains         core 0's domains: id, name, state, preemptions, upcalls",
         "run <program> [args]  run a user program from the boot image on core 0",
         "oncore <core> <program> [args]  run it on that core",
+        "ps              every domain on every core, as the monitors' replicas know them",
+        "names           every registered name and the domain that holds it",
+        "spawn <core> <program> [args]  start a program on any core (through the monitors)",
+        "kill <core>.<domain>  stop a domain on any core (through the monitors)",
         "fuzz <seed> <count>  random capability invocations, then the invariant check",
         "halt            power off",
     ]
@@ -93,6 +97,16 @@ public enum ShellCommand: Equatable {
         case Array("oncore".utf8):
             guard words.count >= 3, let core = argument(1) else { self = .usage("usage: oncore <core> <program> [args]"); return }
             self = .runOnCore(core: core, line: Self.join(words.dropFirst(2)))
+        // The monitors' services: the `names` program asks this core's monitor.
+        case Array("ps".utf8): self = words.count == 1 ? .run(program: Array("names".utf8), arguments: Array("ps".utf8)) : .usage("usage: ps")
+        case Array("names".utf8):
+            self = words.count == 1 ? .run(program: Array("names".utf8), arguments: Array("list".utf8)) : .usage("usage: names")
+        case Array("spawn".utf8):
+            guard words.count >= 3, argument(1) != nil else { self = .usage("usage: spawn <core> <program> [args]"); return }
+            self = .run(program: Array("names".utf8), arguments: Self.join(words[...]))
+        case Array("kill".utf8):
+            guard words.count == 2 else { self = .usage("usage: kill <core>.<domain>"); return }
+            self = .run(program: Array("names".utf8), arguments: Self.join(words[...]))
         case Array("fuzz".utf8):
             if words.count == 3, let seed = argument(1), let count = argument(2) { self = .fuzz(seed: seed, count: count) }
             else { self = .usage("usage: fuzz <seed> <count>") }

@@ -65,6 +65,9 @@ extension CoreState {
         }
         monitorDomain = domain.id
         notificationReceiver = domain.id
+        // The monitor's own start is its first domain event: the replicas list every
+        // core's monitor too.
+        domainEvents.append(DomainEvent(kind: .started, domain: domain.id, program: Array(domain.name.utf8)))
         runDomains(milliseconds: 10_000) { domain.waiting != nil || !domains.contains { $0 === domain } }
     }
 }

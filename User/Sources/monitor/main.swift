@@ -252,6 +252,12 @@ func perform(_ effects: [MonitorEffect]) {
     }
 }
 
+/// `value` right-aligned in `width` columns.
+func pad(_ value: Int, _ width: Int) -> String {
+    let text = String(value)
+    return String(repeating: " ", count: max(0, width - text.utf8.count)) + text
+}
+
 /// A request from `client` (its badge: its local domain id).
 func handle(_ request: MonitorRequest, id: UInt32, from client: UInt64) {
     let owner = DomainID(core: CoreID(core), local: LocalDomainNumber(UInt32(truncatingIfNeeded: client)))
@@ -312,6 +318,19 @@ func handle(_ request: MonitorRequest, id: UInt32, from client: UInt64) {
         binds.append((token, client, id, page, record.owner.word, user_timestamp() &+ patience))
         send(ChannelMessage(tag: Wire.bindRequest.rawValue, token, record.endpoint.rawValue, UInt64(page), owner.word),
              to: record.owner.core.rawValue)
+    case .printDomains:
+        print("core  domain  program")
+        for record in state.domains {
+            print("\(pad(record.id.core.rawValue, 4))  \(pad(Int(record.id.local.rawValue), 6))  \(String(decoding: record.program.bytes, as: UTF8.self))")
+        }
+        reply(MonitorReply(status: .success, id: id), to: client)
+    case .printNames:
+        print("name              core  domain")
+        for record in state.names {
+            let name = String(decoding: record.name.bytes, as: UTF8.self)
+            print("\(name)\(String(repeating: " ", count: max(1, 18 - name.utf8.count)))\(pad(record.owner.core.rawValue, 4))  \(pad(Int(record.owner.local.rawValue), 6))")
+        }
+        reply(MonitorReply(status: .success, id: id), to: client)
     case .alive(let word):
         let running = DomainID(word: word, coreCount: coreCount).flatMap { state.record(for: $0) } != nil
         reply(MonitorReply(status: running ? .success : .noSuchDomain, id: id), to: client)

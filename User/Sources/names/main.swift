@@ -7,6 +7,8 @@
 //   spawn <core> <program> [words…]
 //                          start a program on a core: exit 0 once it started
 //   spawn-kill <core>      start `threads forever` on a core and kill it from here
+//   ps, list               print every domain, every name (the shell's `ps`, `names`)
+//   kill <core>.<domain>   stop a domain on any core (the shell's `kill`)
 import SwordfishUser
 import UserRuntimeC
 
@@ -70,7 +72,7 @@ case "spawn":
     guard let core = arguments.integer(at: 1), let program = arguments[2] else { exit(2) }
     do throws(MonitorStatus) {
         let id = try Monitor.spawn(program, arguments: arguments.rest(from: 3), on: core)
-        print("names: started \(program) on core \(id >> 32) as domain \(id & 0xFFFF_FFFF)")
+        print("names: started \(program) on core \(id >> 32) as domain \(id >> 32).\(id & 0xFFFF_FFFF)")
         exit(0)
     } catch {
         print("names: spawn \(program) on core \(core): \(error)")
@@ -87,7 +89,24 @@ case "spawn-kill":
         print("names: spawn-kill on core \(core): \(error)")
         exit(1)
     }
+case "ps", "list":
+    do throws(MonitorStatus) { _ = try Monitor.ask(what == "ps" ? .printDomains : .printNames) } catch {
+        print("names: \(error)")
+        exit(1)
+    }
+    exit(0)
+case "kill":
+    let parts = (arguments[1] ?? "").split(separator: ".")
+    guard parts.count == 2, let core = UInt64(parts[0]), let local = UInt64(parts[1]) else {
+        print("usage: kill <core>.<domain>")
+        exit(2)
+    }
+    do throws(MonitorStatus) { try Monitor.kill(core << 32 | local) } catch {
+        print("names: kill \(core).\(local): \(error)")
+        exit(1)
+    }
+    exit(0)
 default:
-    print("usage: names race <name> | hold <name> <seconds> | lookup <name> | gone <name> | spawn <core> <program> [words…] | spawn-kill <core>")
+    print("usage: names race <name> | hold <name> <seconds> | lookup <name> | gone <name> | spawn <core> <program> [words…] | spawn-kill <core> | ps | list | kill <core>.<domain>")
     exit(2)
 }
