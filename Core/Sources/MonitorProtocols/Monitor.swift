@@ -120,6 +120,8 @@ public struct Monitor: Sendable {
             if let request = takePending(ticket, from: sender, isKill) {
                 answer(request.request, refusal.map { .failed($0) } ?? .killed)
             }
+        case .ping, .pong, .bindRequest, .bindAnswer:
+            effects.append(.driverMessage(message, from: sender))
         }
         return takeEffects()
     }
@@ -228,6 +230,9 @@ public enum MonitorEffect: Equatable, Sendable {
     /// Stop this core's domain; report `domainEnded` when it is gone (as for any end).
     /// Sent again if a second kill comes first, so stopping should be idempotent.
     case killLocally(LocalDomainNumber)
+    /// A message the driver answers itself (ping, binding), decoded and checked here
+    /// like every other.
+    case driverMessage(MonitorMessage, from: CoreID)
 }
 
 /// A running domain as every replica records it.

@@ -24,6 +24,9 @@
 //   spawnRefused       w0 ticket, w1 error
 //   killRequest        w0 ticket, w1 domain
 //   killAnswer         w0 ticket, w1 error or 0
+//   ping, pong         w0 token
+//   bindRequest        w0 token, w1 endpoint, w2 page, w3 client
+//   bindAnswer         w0 token, w1 1 if accepted, 0 if not
 //
 // A domain id is one word (see `DomainID.word`); a decoded one names a core of the
 // system, which is why decoding takes the core count.
@@ -60,6 +63,15 @@ public enum MonitorMessage: Equatable, Sendable {
     /// spawn whose caller has gone).
     case killRequest(Ticket, DomainID)
     case killAnswer(Ticket, refusal: MonitorError?)
+    /// The driver's own (the state machine passes them on as `driverMessage`): is the
+    /// receiving monitor there (answer `pong` with the same token)?
+    case ping(token: UInt64)
+    case pong(token: UInt64)
+    /// A client on the sender's core binds to a name whose `endpoint` the receiver
+    /// holds: the channel is page `page` of the sender's binding pool.
+    case bindRequest(token: UInt64, endpoint: EndpointToken, page: Int, client: DomainID)
+    /// Whether the server got the page.
+    case bindAnswer(token: UInt64, accepted: Bool)
 
     /// The longest argument line a spawn carries: five pieces. A shell line is shorter;
     /// the bound keeps a half-received request's buffer small.
@@ -73,8 +85,11 @@ public enum MonitorMessage: Equatable, Sendable {
         case registerRequest = 0x4D01, registerGranted, registerRefused, registerCancel
         case unregisterRequest, unregisterAnswer, nameAdded, nameRemoved
         case domainStarted, domainEnded, spawnRequest, spawnArguments, spawnStarted, spawnRefused
-        case killRequest, killAnswer
+        case killRequest, killAnswer, ping, pong, bindRequest, bindAnswer
     }
+
+    /// The most pages of a binding pool a `bindRequest` may name.
+    public static let maximumPoolPages = 256
 
     /// The messages that carry a spawn request: the request, then the argument line in
     /// pieces of up to 48 bytes. The caller checks the length first.
@@ -129,6 +144,16 @@ public enum MonitorMessage: Equatable, Sendable {
         case .spawnStarted(let ticket, let domain), .killRequest(let ticket, let domain):
             m.words[0] = UInt64(ticket.rawValue)
             m.words[1] = domain.word
+        case .ping(let token), .pong(let token):
+            m.words[0] = token
+        case .bindRequest(let token, let endpoint, let page, let client):
+            m.words[0] = token
+            m.words[1] = endpoint.rawValue
+            m.words[2] = UInt64(truncatingIfNeeded: page)
+            m.words[3] = client.word
+        case .bindAnswer(let token, let accepted):
+            m.words[0] = token
+            m.words[1] = accepted ? 1 : 0
         }
         return m
     }
@@ -151,6 +176,10 @@ public enum MonitorMessage: Equatable, Sendable {
         case .spawnRefused: return .spawnRefused
         case .killRequest: return .killRequest
         case .killAnswer: return .killAnswer
+        case .ping: return .ping
+        case .pong: return .pong
+        case .bindRequest: return .bindRequest
+        case .bindAnswer: return .bindAnswer
         }
     }
 
@@ -228,6 +257,15 @@ public enum MonitorMessage: Equatable, Sendable {
         case .spawnStarted, .killRequest:
             guard ticketOnly, let id = domain(1), unused(from: 2) else { return nil }
             self = tag == .spawnStarted ? .spawnStarted(ticket(), id) : .killRequest(ticket(), id)
+        case .ping, .pong:
+            guard unused(from: 1) else { return nil }
+            self = tag == .ping ? .ping(token: w[0]) : .pong(token: w[0])
+        case .bindRequest:
+            guard w[2] < UInt64(Self.maximumPoolPages), let client = domain(3), unused(from: 4) else { return nil }
+            self = .bindRequest(token: w[0], endpoint: EndpointToken(w[1]), page: Int(w[2]), client: client)
+        case .bindAnswer:
+            guard w[1] <= 1, unused(from: 2) else { return nil }
+            self = .bindAnswer(token: w[0], accepted: w[1] == 1)
         }
     }
 

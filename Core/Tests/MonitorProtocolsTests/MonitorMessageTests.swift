@@ -34,6 +34,10 @@ final class MonitorMessageTests: XCTestCase {
             .spawnStarted(Ticket(5), d), .spawnRefused(Ticket(5), .noSuchProgram),
             .killRequest(Ticket(6), e), .killRequest(.noAnswer, d),
             .killAnswer(Ticket(6), refusal: nil), .killAnswer(Ticket(6), refusal: .noSuchDomain),
+            .ping(token: 0), .ping(token: .max), .pong(token: 17),
+            .bindRequest(token: 3, endpoint: EndpointToken(.max), page: 7, client: d),
+            .bindRequest(token: .max, endpoint: EndpointToken(0), page: MonitorMessage.maximumPoolPages - 1, client: e),
+            .bindAnswer(token: 3, accepted: true), .bindAnswer(token: 4, accepted: false),
         ]
     }
 
@@ -98,9 +102,14 @@ final class MonitorMessageTests: XCTestCase {
         }
         XCTAssertNil(MonitorMessage(decoding: ChannelMessage(tag: 0), coreCount: coreCount), "tag 0")
         XCTAssertNil(MonitorMessage(decoding: ChannelMessage(tag: 0x4D00), coreCount: coreCount), "below the range")
-        XCTAssertNil(MonitorMessage(decoding: ChannelMessage(tag: 0x4D11), coreCount: coreCount), "past the range")
+        let past = MonitorMessage.Tag.allCases.last!.rawValue + 1
+        XCTAssertNil(MonitorMessage(decoding: ChannelMessage(tag: past), coreCount: coreCount), "past the range")
         XCTAssertNil(MonitorMessage(decoding: ChannelMessage(tag: 1), coreCount: coreCount), "a kernel message's tag")
         let a: UInt64 = 0x61
+        refused(.ping, [1, 1], "a ping with a second word")
+        refused(.bindRequest, [1, 2, UInt64(MonitorMessage.maximumPoolPages), 0], "a page past the pool")
+        refused(.bindRequest, [1, 2, 3, UInt64(coreCount) << 32], "a client on a core the system lacks")
+        refused(.bindAnswer, [1, 2], "an answer neither yes nor no")
         refused(.registerRequest, [1 | 33 << 32, a], "name longer than 32 bytes")
         refused(.registerRequest, [1 | 0 << 32], "empty name")
         refused(.registerRequest, [1 | 1 << 32, a | 0x100], "a byte past the name's length")
@@ -132,7 +141,7 @@ final class MonitorMessageTests: XCTestCase {
         var decoded = 0
         var decodedTags = Set<UInt16>()
         for _ in 0..<200_000 {
-            var raw = ChannelMessage(tag: 0x4D00 &+ UInt16(random.below(18)))
+            var raw = ChannelMessage(tag: 0x4D00 &+ UInt16(random.below(MonitorMessage.Tag.allCases.count + 2)))
             for i in 0..<ChannelMessage.wordCount {
                 // Mostly zero or small, sometimes a length-like byte at bit 32 (where
                 // names keep theirs), so that many random slots are valid messages.

@@ -43,6 +43,7 @@ struct SimulatedMachine {
             case .answer(let request, let answer): answers.append((request, answer))
             case .spawnLocally(let id, let program, let arguments): guestWork[core].append(.spawn(id, program: program, arguments: arguments))
             case .killLocally(let local): guestWork[core].append(.kill(local))
+            case .driverMessage: break                   // the simulated drivers send none
             }
         }
     }

@@ -120,19 +120,6 @@ func release(_ slot: UInt32) {
 
 // MARK: Monitor to monitor
 
-/// Messages of this program's own beside the protocols' (`MonitorMessage`).
-enum Wire: UInt16 {
-    /// `token`: answer with a pong carrying it.
-    case ping = 0x5001
-    case pong
-    /// A client on the sender's core binds to a name held here: `token`, the name's
-    /// endpoint token, the page of the sender's binding pool, the client's id.
-    case bindRequest
-    /// The server got the page (`token`), or did not.
-    case bindAccepted
-    case bindRefused
-}
-
 /// Messages waiting for room in a ring, by peer: order on a ring is what the protocols
 /// rely on, so a full ring holds everything after it too.
 var outboxes: [[ChannelMessage]] = Array(repeating: [], count: coreCount)
@@ -248,6 +235,8 @@ func perform(_ effects: [MonitorEffect]) {
             }
         case .killLocally(let local):
             _ = Capability.invokeRaw(kernel.address.encoded, CapabilityOperation.kill.rawValue, UInt64(local.rawValue))
+        case .driverMessage(let message, let from):
+            handle(message, from: from.rawValue)
         }
     }
 }
@@ -279,7 +268,7 @@ func handle(_ request: MonitorRequest, id: UInt32, from client: UInt64) {
         let token = nextToken
         nextToken += 1
         pings.append((token, client, id, user_timestamp() &+ patience))
-        send(ChannelMessage(tag: Wire.ping.rawValue, token), to: target)
+        send(MonitorMessage.ping(token: token).encode(), to: target)
     case .register(let bytes):
         guard let name = Name(bytes) else { return reply(MonitorReply(status: .noSuchName, id: id), to: client) }
         let slot = keepArriving()
@@ -316,7 +305,7 @@ func handle(_ request: MonitorRequest, id: UInt32, from client: UInt64) {
         let token = nextToken
         nextToken += 1
         binds.append((token, client, id, page, record.owner.word, user_timestamp() &+ patience))
-        send(ChannelMessage(tag: Wire.bindRequest.rawValue, token, record.endpoint.rawValue, UInt64(page), owner.word),
+        send(MonitorMessage.bindRequest(token: token, endpoint: record.endpoint, page: page, client: owner).encode(),
              to: record.owner.core.rawValue)
     case .printDomains:
         print("core  domain  program")
@@ -382,38 +371,43 @@ func serveRings() -> Bool {
             }
             guard let message else { break }
             any = true
-            switch Wire(rawValue: message.tag) {
-            case .ping:
-                send(ChannelMessage(tag: Wire.pong.rawValue, message.words[0]), to: peer)
-            case .pong:
-                if let index = pings.firstIndex(where: { $0.token == message.words[0] }) {
-                    let done = pings.remove(at: index)
-                    reply(MonitorReply(status: .success, id: done.id), to: done.client)
-                } else {
-                    dropped += 1                         // an answer nobody waits for
-                }
-            case .bindRequest:
-                let accepted = offer(page: Int(truncatingIfNeeded: message.words[2]), of: peer,
-                                     to: UInt32(truncatingIfNeeded: message.words[1]), client: message.words[3])
-                send(ChannelMessage(tag: (accepted ? Wire.bindAccepted : Wire.bindRefused).rawValue, message.words[0]), to: peer)
-            case .bindAccepted, .bindRefused:
-                guard let index = binds.firstIndex(where: { $0.token == message.words[0] }) else { dropped += 1; break }
-                let done = binds.remove(at: index)
-                if Wire(rawValue: message.tag) == .bindAccepted {
-                    reply(MonitorReply(status: .success, id: done.id, values: (done.owner, BindingKind.channel.rawValue)),
-                          to: done.client, with: kept(poolSlots + UInt32(done.page)))
-                } else {
-                    freePages.append(done.page)
-                    reply(MonitorReply(status: .noSuchName, id: done.id), to: done.client)
-                }
-            case nil:
-                perform(state.receive(message, from: CoreID(peer)))
-            }
+            perform(state.receive(message, from: CoreID(peer)))
         }
         receivers[peer]!.publish()
         flush(peer)
     }
     return any
+}
+
+/// A ping or binding message from `peer`'s monitor (decoded and checked by the
+/// protocols' state machine, which passes these on).
+func handle(_ message: MonitorMessage, from peer: Int) {
+    switch message {
+    case .ping(let token):
+        send(MonitorMessage.pong(token: token).encode(), to: peer)
+    case .pong(let token):
+        if let index = pings.firstIndex(where: { $0.token == token }) {
+            let done = pings.remove(at: index)
+            reply(MonitorReply(status: .success, id: done.id), to: done.client)
+        } else {
+            dropped += 1                                 // an answer nobody waits for
+        }
+    case .bindRequest(let token, let endpoint, let page, let client):
+        let accepted = offer(page: page, of: peer, to: UInt32(truncatingIfNeeded: endpoint.rawValue), client: client.word)
+        send(MonitorMessage.bindAnswer(token: token, accepted: accepted).encode(), to: peer)
+    case .bindAnswer(let token, let accepted):
+        guard let index = binds.firstIndex(where: { $0.token == token }) else { return dropped += 1 }
+        let done = binds.remove(at: index)
+        if accepted {
+            reply(MonitorReply(status: .success, id: done.id, values: (done.owner, BindingKind.channel.rawValue)),
+                  to: done.client, with: kept(poolSlots + UInt32(done.page)))
+        } else {
+            freePages.append(done.page)
+            reply(MonitorReply(status: .noSuchName, id: done.id), to: done.client)
+        }
+    default:
+        dropped += 1
+    }
 }
 
 /// A server here gets page `page` of core `peer`'s binding pool, offered on its
