@@ -28,7 +28,7 @@ public struct Capability: Hashable, Sendable {
     }
 
     /// What `identify` reports for an empty slot.
-    public static let null = Capability(type: .null, base: 0, size: 0, rights: [])
+    public static var null: Capability { Capability(type: .null, base: 0, size: 0, rights: []) }
 
     public var isNull: Bool { type == .null }
 

@@ -38,7 +38,7 @@ public enum Invocation: Equatable, Sendable {
     case poolFrame(core: UInt64, page: UInt64, destination: CapabilityAddress)
 
     /// The rights a map may ask for.
-    public static let mapRights: CapabilityRights = [.read, .write, .execute]
+    public static var mapRights: CapabilityRights { [.read, .write, .execute] }
 
     public static func decode(operation: UInt64, _ a0: UInt64, _ a1: UInt64, _ a2: UInt64, _ a3: UInt64) throws(InvocationError) -> Invocation {
         guard let known = CapabilityOperation(rawValue: operation) else { throw .unknownOperation(operation) }

@@ -11,7 +11,9 @@ extension UserContext {
     /// Bytes in a save area.
     public static let saveAreaBytes = MemoryLayout<x86_user_context>.size
     /// Offset of the fxsave image in a save area.
-    static let floatingPointOffset = MemoryLayout<x86_user_context>.offset(of: \x86_user_context.fpu)!
+    /// Computed, not stored: a lazily initialised static would be written by whichever
+    /// core reads it first (DESIGN.md, invariant 1).
+    static var floatingPointOffset: Int { MemoryLayout<x86_user_context>.offset(of: \x86_user_context.fpu)! }
 
     /// Writes these registers to `area` (`saveAreaBytes` long).
     public func store(to area: UnsafeMutableRawPointer) {

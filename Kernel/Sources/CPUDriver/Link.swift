@@ -40,7 +40,9 @@ struct Link {
         bindingPoolsOffset(cores: cores) + poolBytes + UInt64(min(cores, MonitorRingLayout.maximumCores)) * poolBytes
     }
 
-    static let poolBytes = UInt64(BindingPool.pagesPerCore) * BindingPool.pageBytes
+    /// Computed, not stored: a lazily initialised static would be written by whichever
+    /// core reads it first.
+    static var poolBytes: UInt64 { UInt64(BindingPool.pagesPerCore) * BindingPool.pageBytes }
 
     /// After the monitors' rings, each monitor core's binding pool (`BindingPool`).
     static func bindingPoolsOffset(cores: Int) -> UInt64 {
