@@ -170,16 +170,7 @@ enum SelfTests {
             return
         }
         func outcome(_ name: StaticString, _ arguments: StaticString) -> Domain.State? {
-            let programName = name.withUTF8Buffer { Array($0) }
-            guard let program = image.program(named: programName) else { return nil }
-            guard let domain = try? state.spawn(program, arguments: arguments.withUTF8Buffer { Array($0) }) else { return nil }
-            state.runDomains(milliseconds: 30_000) { !state.domains.contains { $0 === domain } }
-            return domain.state
-        }
-        func exited(_ expected: Int64, _ state: Domain.State?) -> String? {
-            guard let state else { return "did not run or did not finish" }
-            if case .exited(let status) = state, status == expected { return nil }
-            return "ended as \(describe(state)), expected exit \(expected)"
+            runHere(state, "\(name)", "\(arguments)", milliseconds: 30_000)
         }
         func stopped(_ vector: StaticString, _ state: Domain.State?) -> String? {
             guard let state else { return "did not run or did not finish" }
@@ -230,7 +221,7 @@ enum SelfTests {
         let violations = state.capabilities.checkInvariants()
         tally.check(.invariantsAfterFuzzing,
                     violations.isEmpty ? nil : "\(violations.count) violations, first \(violations[0].kind.name)")
-        sameCoreMessages(state, &tally, outcome: outcome, exited: exited)
+        sameCoreMessages(state, &tally, outcome: outcome)
         // Threads on the dispatcher: preemption by run upcalls, faults by fault upcalls,
         // the synchronisation primitives, waitsets.
         tally.check(.roundRobin, roundRobin(state, image))
@@ -324,14 +315,11 @@ enum SelfTests {
     /// every live core's monitor over the monitors' rings (`monitor-ping`); each must
     /// answer, and a core the machine does not have must be refused.
     static func monitorsAnswer(_ state: CoreState, live: CoreSet) -> String? {
-        guard let program = state.bootImage?.program(named: Array("monitor-ping".utf8)) else { return "no monitor-ping program" }
         var cores = ""
         for core in 0..<min(state.coreCount, MonitorRingLayout.maximumCores) where live.contains(CoreID(core)) {
             cores += (cores.isEmpty ? "" : " ") + String(core)
         }
-        guard let domain = try? state.spawn(program, arguments: Array(cores.utf8)) else { return "could not start monitor-ping" }
-        state.runDomains(milliseconds: 60_000) { !state.domains.contains { $0 === domain } }
-        guard case .exited(0) = domain.state else { return "on core 0, monitor-ping \(cores) ended as \(describe(domain.state))" }
+        if let failure = exited(0, runHere(state, "monitor-ping", cores)) { return "on core 0, monitor-ping \(cores) \(failure)" }
         for peer in 1..<min(state.coreCount, MonitorRingLayout.maximumCores) where live.contains(CoreID(peer)) {
             if let failure = remoteRun(state, on: peer, Array("monitor-ping \(cores)".utf8), expecting: .exited(status: 0)) {
                 return "on core \(peer): \(failure)"
@@ -343,8 +331,7 @@ enum SelfTests {
     /// Two domains on this core talk over an endpoint: words and a capability arrive, a
     /// full endpoint refuses, and a revoked endpoint cannot be sent to.
     static func sameCoreMessages(_ state: CoreState, _ tally: inout TestTally,
-                                 outcome: (StaticString, StaticString) -> Domain.State?,
-                                 exited: (Int64, Domain.State?) -> String?) {
+                                 outcome: (StaticString, StaticString) -> Domain.State?) {
         guard let image = state.bootImage, let program = image.program(named: Array("lmp".utf8)) else {
             tally.check(.lmpPresent, "not in the boot image")
             return
@@ -372,20 +359,22 @@ enum SelfTests {
         return outcome == expected ? nil : "core \(peer) answered \(outcome)"
     }
 
-    /// Runs `line` (a program and its words) on this core to its end; nil if it could
-    /// not start. Other cores' requests are served meanwhile.
-    static func runHere(_ state: CoreState, _ line: String) -> Domain.State? {
-        let words = Array(line.utf8).split(separator: UInt8(ascii: " "), maxSplits: 1)
-        guard let first = words.first, let program = state.bootImage?.program(named: Array(first)),
-              let domain = try? state.spawn(program, arguments: words.count > 1 ? Array(words[1]) : []) else { return nil }
-        state.runDomains(milliseconds: 60_000) { !state.domains.contains { $0 === domain } }
+    /// Runs `program` with `arguments` on this core to its end, for at most
+    /// `milliseconds`; nil if it could not start. Other cores' requests are served
+    /// meanwhile.
+    static func runHere(_ state: CoreState, _ program: String, _ arguments: String = "",
+                        milliseconds: UInt64 = 60_000) -> Domain.State? {
+        guard let image = state.bootImage?.program(named: Array(program.utf8)),
+              let domain = try? state.spawn(image, arguments: Array(arguments.utf8)) else { return nil }
+        state.runDomains(milliseconds: milliseconds) { !state.domains.contains { $0 === domain } }
         return domain.state
     }
 
-    static func expectExit(_ status: Int64, _ state: Domain.State?) -> String? {
-        guard let state else { return "did not start" }
-        if case .exited(let found) = state, found == status { return nil }
-        return "ended as \(describe(state)), expected exit \(status)"
+    /// Nil if the domain exited with `expected`, else what happened instead.
+    static func exited(_ expected: Int64, _ state: Domain.State?) -> String? {
+        guard let state else { return "did not run or did not finish" }
+        if case .exited(let status) = state, status == expected { return nil }
+        return "ended as \(describe(state)), expected exit \(expected)"
     }
 
     /// For every live core but this one: a `uchan` server here and its client there,
@@ -401,7 +390,7 @@ enum SelfTests {
             state.runDomains(milliseconds: 60_000) { !state.domains.contains { $0 === server } }
             guard case .exited(0) = server.state else { return "server here for core \(peer): \(describe(server.state))" }
             let remote = state.requestRun(Array("uchan serve from-\(peer) \(count)".utf8), on: CoreID(peer))
-            if let failure = expectExit(0, runHere(state, "uchan talk from-\(peer) \(count)")) { return "client here for core \(peer): \(failure)" }
+            if let failure = exited(0, runHere(state, "uchan", "talk from-\(peer) \(count)")) { return "client here for core \(peer): \(failure)" }
             state.runDomains(milliseconds: 60_000) { state.runAnswer(from: peer, id: remote) != nil }
             guard state.runAnswer(from: peer, id: remote) == .exited(status: 0) else {
                 return "server on core \(peer): \(state.runAnswer(from: peer, id: remote).map { "\($0)" } ?? "no answer")"
@@ -529,10 +518,10 @@ enum SelfTests {
             tally.check(.remoteSecondRequest, overlappingRuns(state, on: peer))
             tally.check(.nameRace, nameRace(state, peer: peer))
             tally.check(.nameAcrossCores, nameAcrossCores(state, peer: peer))
-            tally.check(.spawnAnywhere, expectExit(0, runHere(state, "names spawn \(peer) hello spawned by a test")))
-            tally.check(.killAnywhere, expectExit(0, runHere(state, "names spawn-kill \(peer)")))
+            tally.check(.spawnAnywhere, exited(0, runHere(state, "names", "spawn \(peer) hello spawned by a test")))
+            tally.check(.killAnywhere, exited(0, runHere(state, "names", "spawn-kill \(peer)")))
             tally.check(.userChannels, userChannels(state, live: live))
-            tally.check(.boundPeerKilled, expectExit(0, runHere(state, "uchan orphan \(peer)")))
+            tally.check(.boundPeerKilled, exited(0, runHere(state, "uchan", "orphan \(peer)")))
         }
         // Let the other cores' last lines reach the console before the verdict.
         _ = state.waitUntil(milliseconds: 100) { false }
