@@ -72,7 +72,7 @@ case "spawn":
     guard let core = arguments.integer(at: 1), let program = arguments[2] else { exit(2) }
     do throws(MonitorStatus) {
         let id = try Monitor.spawn(program, arguments: arguments.rest(from: 3), on: core)
-        print("names: started \(program) on core \(id >> 32) as domain \(id >> 32).\(id & 0xFFFF_FFFF)")
+        print("names: started \(program) on core \(id.core) as domain \(id)")
         exit(0)
     } catch {
         print("names: spawn \(program) on core \(core): \(error)")
@@ -83,7 +83,7 @@ case "spawn-kill":
     do throws(MonitorStatus) {
         let id = try Monitor.spawn("threads", arguments: "forever", on: core)
         try Monitor.kill(id)
-        print("names: started and killed domain \(id & 0xFFFF_FFFF) on core \(id >> 32)")
+        print("names: started and killed domain \(id.local) on core \(id.core)")
         exit(0)
     } catch {
         print("names: spawn-kill on core \(core): \(error)")
@@ -96,13 +96,12 @@ case "ps", "list":
     }
     exit(0)
 case "kill":
-    let parts = (arguments[1] ?? "").split(separator: ".")
-    guard parts.count == 2, let core = UInt64(parts[0]), let local = UInt64(parts[1]) else {
+    guard let domain = arguments.domain(at: 1) else {
         print("usage: kill <core>.<domain>")
         exit(2)
     }
-    do throws(MonitorStatus) { try Monitor.kill(core << 32 | local) } catch {
-        print("names: kill \(core).\(local): \(error)")
+    do throws(MonitorStatus) { try Monitor.kill(domain) } catch {
+        print("names: kill \(domain): \(error)")
         exit(1)
     }
     exit(0)
