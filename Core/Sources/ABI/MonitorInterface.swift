@@ -38,6 +38,7 @@ public enum MonitorRequest: Equatable, Sendable {
     case bind(name: [UInt8])
     /// Is the domain with this system-wide id still running? (From the replica of the
     /// domain table: a domain that ended is gone from it once its core's broadcast came.)
+    /// Reply values: its program's name, up to 16 bytes (`NameWords`).
     case alive(domain: UInt64)
     /// Print this monitor's replica of the domain table (`printDomains`) or the name
     /// table (`printNames`) on the console, one line each: the shell's `ps` and `names`.
@@ -79,22 +80,13 @@ public enum MonitorRequest: Equatable, Sendable {
     }
 
     static func withName(_ head: UInt64, _ bytes: [UInt8]) -> (UInt64, UInt64, UInt64) {
-        var words: (UInt64, UInt64) = (0, 0)
-        for (index, byte) in bytes.prefix(nameBytes).enumerated() {
-            if index < 8 { words.0 |= UInt64(byte) << (8 * UInt64(index)) } else { words.1 |= UInt64(byte) << (8 * UInt64(index - 8)) }
-        }
+        let words = NameWords.pack(bytes)
         return (head, words.0, words.1)
     }
 
     /// The bytes of words 1 and 2, up to the first NUL (or `length` of them).
     static func bytes(_ words: [UInt64], length: Int? = nil) -> [UInt8] {
-        var bytes: [UInt8] = []
-        for index in 0..<(length ?? nameBytes) {
-            let byte = UInt8(truncatingIfNeeded: words[1 + index / 8] >> (8 * UInt64(index % 8)))
-            if length == nil && byte == 0 { break }
-            bytes.append(byte)
-        }
-        return bytes
+        NameWords.unpack((words[1], words[2]), length: length)
     }
 
     /// The request in `words`, and its id; nil if it is not one (the monitor answers
@@ -125,6 +117,29 @@ public enum MonitorRequest: Equatable, Sendable {
         case .printNames: return (.printNames, id)
         case .awaitEnd: return (.awaitEnd(domain: words[1]), id)
         }
+    }
+}
+
+/// Up to `MonitorRequest.nameBytes` bytes of a name in two words, byte 0 lowest,
+/// NUL-padded: how names travel in requests and replies.
+public enum NameWords {
+    public static func pack(_ bytes: [UInt8]) -> (UInt64, UInt64) {
+        var words: (UInt64, UInt64) = (0, 0)
+        for (index, byte) in bytes.prefix(MonitorRequest.nameBytes).enumerated() {
+            if index < 8 { words.0 |= UInt64(byte) << (8 * UInt64(index)) } else { words.1 |= UInt64(byte) << (8 * UInt64(index - 8)) }
+        }
+        return words
+    }
+
+    /// The bytes up to the first NUL, or exactly `length` of them.
+    public static func unpack(_ words: (UInt64, UInt64), length: Int? = nil) -> [UInt8] {
+        var bytes: [UInt8] = []
+        for index in 0..<min(length ?? MonitorRequest.nameBytes, MonitorRequest.nameBytes) {
+            let byte = UInt8(truncatingIfNeeded: (index < 8 ? words.0 : words.1) >> (8 * UInt64(index % 8)))
+            if length == nil && byte == 0 { break }
+            bytes.append(byte)
+        }
+        return bytes
     }
 }
 

@@ -21,7 +21,7 @@ public enum GuestCheck: CaseIterable, Sendable {
     case losePML4, waitsetTwoEndpoints, waitsetSleeps, waitsetEndpointDies
     case noCapabilitiesLeft, everyFrameReturned
     // Core 0, over all cores.
-    case sharesDisjoint, multicast, monitorsAnswer
+    case sharesDisjoint, multicast, monitorsAnswer, monitorOnEveryCore
     case remoteRun, remoteExitStatus, remoteStop, remoteMissingProgram, remoteLineTooLong, remoteSecondRequest
     case nameRace, nameAcrossCores, spawnAnywhere, killAnywhere, userChannels, boundPeerKilled
     case peerNeverReads, peerWritesGarbage, sameCoreConnection
@@ -45,7 +45,7 @@ public enum GuestCheck: CaseIterable, Sendable {
 
     public var scope: Scope {
         switch self {
-        case .sharesDisjoint, .multicast, .monitorsAnswer, .sameCoreConnection: return .bootstrap
+        case .sharesDisjoint, .multicast, .monitorsAnswer, .monitorOnEveryCore, .sameCoreConnection: return .bootstrap
         case .remoteRun, .remoteExitStatus, .remoteStop, .remoteMissingProgram, .remoteLineTooLong, .remoteSecondRequest,
              .nameRace, .nameAcrossCores, .spawnAnywhere, .killAnywhere, .userChannels, .boundPeerKilled,
              .peerNeverReads, .peerWritesGarbage:
@@ -153,6 +153,7 @@ public enum GuestCheck: CaseIterable, Sendable {
         case .killAnywhere: return "monitors: a domain kills a domain on another core"
         case .boundPeerKilled: return "channels: a domain killed while bound leaves its peer with an error, not a hang"
         case .userChannels: return "channels: every ordered pair of cores binds by name and exchanges 10,000 messages in order, each way"
+        case .monitorOnEveryCore: return "monitors: every core's replica of the domain table (what ps lists) has a monitor on every core"
         case .peerNeverReads: return "channels: a peer that never reads gives its sender an error, not a hang"
         case .peerWritesGarbage: return "channels: a peer that writes garbage into the channel's page gives an error, nothing worse"
         case .sameCoreConnection: return "channels: two domains on one core connect by name and exchange 10,000 messages in order"

@@ -328,6 +328,20 @@ enum SelfTests {
         return nil
     }
 
+    /// On every live core in turn, `names monitors` with every live core: each replica
+    /// of the domain table (what `ps` prints) has a monitor as every core's first domain.
+    static func monitorOnEveryCore(_ state: CoreState, live: CoreSet) -> String? {
+        var line = "monitors"
+        let cores = (0..<min(state.coreCount, MonitorRingLayout.maximumCores)).filter { live.contains(CoreID($0)) }
+        for core in cores { line += " " + String(core) }
+        for core in cores {
+            let failure = core == 0 ? exited(0, runHere(state, "names", String(line)))
+                : remoteRun(state, on: core, Array(("names " + line).utf8), expecting: .exited(status: 0))
+            if let failure { return "on core \(core): \(failure)" }
+        }
+        return nil
+    }
+
     /// Two domains on this core talk over an endpoint: words and a capability arrive, a
     /// full endpoint refuses, and a revoked endpoint cannot be sent to.
     static func sameCoreMessages(_ state: CoreState, _ tally: inout TestTally,
@@ -495,6 +509,7 @@ enum SelfTests {
         tally.check(.sharesDisjoint, disjoint(reports))
         tally.check(.multicast, multicast(state, live: live))
         tally.check(.monitorsAnswer, monitorsAnswer(state, live: live))
+        tally.check(.monitorOnEveryCore, monitorOnEveryCore(state, live: live))
         tally.check(.sameCoreConnection, exited(0, runHere(state, "uchan", "local 10000")))
         // The shell's `oncore`, on the last live core: a program runs there and its end
         // comes back; a missing program, a bad exit and a line too long are reported.

@@ -75,11 +75,17 @@ public enum Monitor {
     /// Whether `domain` still runs (as this core's monitor's replica knows it).
     public static func isAlive(_ domain: SystemDomainID) throws(MonitorStatus) -> Bool {
         do throws(MonitorStatus) {
-            _ = try ask(.alive(domain: domain.rawValue))
+            _ = try program(of: domain)
             return true
         } catch .noSuchDomain {
             return false
         }
+    }
+
+    /// The program `domain` runs (its first 16 bytes), as this core's monitor's replica
+    /// knows it; `noSuchDomain` if it is not running.
+    public static func program(of domain: SystemDomainID) throws(MonitorStatus) -> String {
+        String(decoding: NameWords.unpack(try ask(.alive(domain: domain.rawValue))), as: UTF8.self)
     }
 
     /// Waits until `domain`, on whatever core it runs, ends, and says how. Throws

@@ -338,8 +338,10 @@ func handle(_ request: MonitorRequest, id: UInt32, from client: UInt64) {
         }
         reply(MonitorReply(status: .success, id: id), to: client)
     case .alive(let word):
-        let running = DomainID(word: word, coreCount: coreCount).flatMap { state.record(for: $0) } != nil
-        reply(MonitorReply(status: running ? .success : .noSuchDomain, id: id), to: client)
+        guard let record = DomainID(word: word, coreCount: coreCount).flatMap({ state.record(for: $0) }) else {
+            return reply(MonitorReply(status: .noSuchDomain, id: id), to: client)
+        }
+        reply(MonitorReply(status: .success, id: id, values: NameWords.pack(record.program.bytes)), to: client)
     case .awaitEnd(let word):
         guard let domain = DomainID(word: word, coreCount: coreCount) else { return reply(MonitorReply(status: .noSuchDomain, id: id), to: client) }
         awaiting.append((client, id, domain))

@@ -13,6 +13,9 @@
 //   spawn-bench <core> <rounds>
 //                          start `names nothing` on a core and await its end, `rounds`
 //                          times: the BENCH line spawn-remote
+//   monitors <core>…       every one of these cores runs a monitor as its first domain,
+//                          as this core's replica of the domain table (what `ps` lists)
+//                          says: exit 0, or 5 naming the first core without one
 //   nothing                exit 0 at once
 //   ps, list               print every domain, every name (the shell's `ps`, `names`)
 //   kill <core>.<domain>   stop a domain on any core (the shell's `kill`)
@@ -122,6 +125,21 @@ case "spawn-bench":
     print("BENCH name=spawn-remote unit=cycles median=\(samples[samples.count / 2]) p99=\(samples[samples.count * 99 / 100]) samples=\(samples.count)")
     exit(0)
 case "nothing":
+    exit(0)
+case "monitors":
+    for core in (1..<arguments.count).compactMap({ arguments.integer(at: $0) }) {
+        let first = SystemDomainID(core: core, local: 1)
+        let program: String
+        do throws(MonitorStatus) { program = try Monitor.program(of: first) } catch {
+            print("names: core \(core): no domain \(first): \(error)")
+            exit(5)
+        }
+        guard program == "monitor" else {
+            print("names: core \(core): domain \(first) runs \(program), not monitor")
+            exit(5)
+        }
+    }
+    print("names: a monitor runs on every core asked about")
     exit(0)
 case "spawn-kill":
     guard let core = arguments.integer(at: 1) else { exit(2) }
