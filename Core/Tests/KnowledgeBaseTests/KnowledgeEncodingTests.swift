@@ -114,3 +114,16 @@ final class KnowledgeEncodingTests: XCTestCase {
         XCTAssertGreaterThan(refused, 500)
     }
 }
+
+final class KnowledgeReportTests: XCTestCase {
+    func testTheReportListsCoresAndTheMatrix() {
+        var base = KnowledgeBase.intel2x4
+        base.latency[CoreID(1), CoreID(7)] = nil
+        let lines = base.reportLines
+        XCTAssertEqual(lines.count, 1 + 8 + 2 + 8)
+        XCTAssertEqual(lines[5], "   4     4        1     0       0     - L1d:4 L1i:4 L2u:1")
+        XCTAssertEqual(lines[10], "             0        1        2        3        4        5        6        7")
+        XCTAssertEqual(lines[12], "   1       180        -      180      180      570      570      570        ?")
+        XCTAssertEqual(KnowledgeBase.amd4x4.reportLines[1], "   0     0        0     0       0     0 L1d:0 L1i:0 L2u:0 L3u:0")
+    }
+}
