@@ -43,11 +43,19 @@ public enum MonitorRequest: Equatable, Sendable {
     /// table (`printNames`) on the console, one line each: the shell's `ps` and `names`.
     case printDomains
     case printNames
+    /// Print this monitor's replica of the knowledge base (`names skb`); or return its
+    /// digest (`KnowledgeEncoding.digest` of the encoded base) and generation as the
+    /// reply's values. `noKnowledge` while the replica has not arrived.
+    case printKnowledge
+    case knowledgeDigest
 
     /// The most bytes of a name in a request.
     public static let nameBytes = 16
 
-    enum Kind: UInt64 { case ping = 1, register, unregister, lookup, argumentPiece, spawn, kill, hello, bind, alive, printDomains, printNames }
+    enum Kind: UInt64 {
+        case ping = 1, register, unregister, lookup, argumentPiece, spawn, kill, hello, bind, alive, printDomains, printNames
+        case printKnowledge, knowledgeDigest
+    }
 
     /// The three words of request `id` (24 bits of it are sent).
     public func words(id: UInt32) -> (UInt64, UInt64, UInt64) {
@@ -67,6 +75,8 @@ public enum MonitorRequest: Equatable, Sendable {
         case .alive(let domain): return (head(.alive), domain, 0)
         case .printDomains: return (head(.printDomains), 0, 0)
         case .printNames: return (head(.printNames), 0, 0)
+        case .printKnowledge: return (head(.printKnowledge), 0, 0)
+        case .knowledgeDigest: return (head(.knowledgeDigest), 0, 0)
         }
     }
 
@@ -115,6 +125,8 @@ public enum MonitorRequest: Equatable, Sendable {
         case .alive: return (.alive(domain: words[1]), id)
         case .printDomains: return (.printDomains, id)
         case .printNames: return (.printNames, id)
+        case .printKnowledge: return (.printKnowledge, id)
+        case .knowledgeDigest: return (.knowledgeDigest, id)
         }
     }
 }
@@ -147,6 +159,8 @@ public enum MonitorStatus: UInt64, CaseIterable, Sendable, Error, CustomStringCo
     case outOfResources
     /// The arguments are longer than a spawn carries.
     case argumentsTooLong
+    /// The monitor's replica of the knowledge base has not arrived (yet).
+    case noKnowledge
 
     public var description: String {
         switch self {
@@ -163,6 +177,7 @@ public enum MonitorStatus: UInt64, CaseIterable, Sendable, Error, CustomStringCo
         case .noSuchProgram: return "noSuchProgram"
         case .outOfResources: return "outOfResources"
         case .argumentsTooLong: return "argumentsTooLong"
+        case .noKnowledge: return "noKnowledge"
         }
     }
 }
