@@ -50,9 +50,9 @@ public enum KnowledgeDecodingError: Error, Equatable, Sendable {
 public enum KnowledgeEncoding {
     /// "SKB1" (computed: a stored array would be a lazily initialised global).
     public static var magic: [UInt8] { [0x53, 0x4B, 0x42, 0x31] }
-    /// The most cores (and the largest matrix) an encoding may carry: the most the
-    /// kernel's core list holds, with room to spare.
-    public static let maximumCores = 256
+    /// The most cores (and the largest matrix) an encoding may carry: more than the
+    /// kernel starts (its core sets hold 448), so every base it builds encodes.
+    public static let maximumCores = 512
     public static let maximumCaches = 16
     public static let maximumCacheLevel = 7
     static let noNUMANode = UInt32.max
@@ -64,6 +64,10 @@ public enum KnowledgeEncoding {
     static func size(cores: Int, caches: Int, dimension: Int) -> Int {
         8 + cores * 23 + caches * 6 + dimension * dimension * 8
     }
+
+    /// The largest encoding that decodes (about 2 MiB, nearly all of it the matrix).
+    /// Computed: a stored static would be initialised lazily.
+    public static var maximumBytes: Int { size(cores: maximumCores, caches: maximumCores * maximumCaches, dimension: maximumCores) }
 
     /// FNV-1a (64-bit) of `bytes`: the checksum the monitors' replication carries and
     /// the digest the guest checks compare. Not a defence against a malicious sender

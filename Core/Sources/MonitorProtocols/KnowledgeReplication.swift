@@ -63,7 +63,9 @@ extension Monitor {
 
     /// On the source: `base` is the knowledge base (the guest fetched it from the
     /// kernel). It becomes this replica's next generation and goes to every other
-    /// monitor. Anywhere else the call is counted (`unknownLocalReports`) and ignored.
+    /// monitor. Anywhere else, or for a base too large to encode (more than
+    /// `KnowledgeEncoding.maximumCores`), the call is counted (`unknownLocalReports`)
+    /// and ignored.
     public mutating func publishKnowledge(_ base: KnowledgeBase) -> [MonitorEffect] {
         let bytes = base.encoded()
         guard configuration.knowledgeSource == core, bytes.count <= MonitorMessage.maximumKnowledgeBytes else {

@@ -302,7 +302,8 @@ public struct MonitorCounters: Equatable, Sendable {
     public var unknownRecords = 0
     /// Spawn argument pieces with no request, past the announced length, or cut short.
     public var badSpawnPieces = 0
-    /// Guest reports for spawns or domains this monitor does not know.
+    /// Guest reports for spawns or domains this monitor does not know, or of a
+    /// knowledge base on a monitor that is not the source (or too large to encode).
     public var unknownLocalReports = 0
     /// Spawns that started after their caller had timed out, and were killed again.
     public var spawnsUndone = 0

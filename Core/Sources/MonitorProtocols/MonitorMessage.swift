@@ -106,9 +106,10 @@ public enum MonitorMessage: Equatable, Sendable {
 
     /// Knowledge-base bytes per `knowledgePiece` (words 1–6).
     public static let knowledgeBytesPerPiece = 48
-    /// The largest encoded knowledge base replicated: 64 KiB, a 90-core machine's (its
-    /// latency matrix is most of it); 1,366 pieces at most.
-    public static let maximumKnowledgeBytes = 1 << 16
+    /// The largest encoded knowledge base a header may announce: the largest that
+    /// decodes, so any base the kernel builds can be replicated (a piece's 16-bit index
+    /// reaches it).
+    public static var maximumKnowledgeBytes: Int { KnowledgeEncoding.maximumBytes }
 
     /// The messages that carry generation `generation` of the encoded knowledge base:
     /// the header, then the bytes in pieces of 48 (the last one shorter).
