@@ -33,8 +33,7 @@ import KnowledgeBase
 /// A monitor's copy of the knowledge base: the bytes as the source encoded them, and
 /// the base they decode to.
 public struct KnowledgeReplica: Equatable, Sendable {
-    /// Which publication of the source this is (from 1).
-    public let generation: UInt32
+    public let generation: KnowledgeGeneration
     public let bytes: [UInt8]
     public let base: KnowledgeBase
 
@@ -44,7 +43,7 @@ public struct KnowledgeReplica: Equatable, Sendable {
 
 /// A copy arriving in pieces.
 struct KnowledgeAssembly: Sendable {
-    var generation: UInt32
+    var generation: KnowledgeGeneration
     var byteCount: Int
     var checksum: UInt64
     var bytes: [UInt8]
@@ -72,7 +71,7 @@ extension Monitor {
             counters.unknownLocalReports += 1
             return []
         }
-        knowledge = KnowledgeReplica(generation: (knowledge?.generation ?? 0) &+ 1, bytes: bytes, base: base)
+        knowledge = KnowledgeReplica(generation: (knowledge?.generation ?? .none).next, bytes: bytes, base: base)
         for other in members where other != core { sendKnowledge(to: other) }
         return takeEffects()
     }
@@ -101,13 +100,13 @@ extension Monitor {
     }
 
     /// True if the replica has `generation` already; counts it as stale then.
-    mutating func hasKnowledge(_ generation: UInt32) -> Bool {
+    mutating func hasKnowledge(_ generation: KnowledgeGeneration) -> Bool {
         guard let knowledge, generation <= knowledge.generation else { return false }
         counters.staleKnowledge += 1
         return true
     }
 
-    mutating func replicaReceivesKnowledgeHeader(generation: UInt32, byteCount: Int, checksum: UInt64, from sender: CoreID) {
+    mutating func replicaReceivesKnowledgeHeader(generation: KnowledgeGeneration, byteCount: Int, checksum: UInt64, from sender: CoreID) {
         guard isKnowledgeSource(sender), !hasKnowledge(generation) else { return }
         // A stream cut short before this one started: its pieces will not come.
         if knowledgeAssembly != nil { counters.badKnowledge += 1 }
@@ -115,7 +114,7 @@ extension Monitor {
         knowledgeHeard = now
     }
 
-    mutating func replicaReceivesKnowledgePiece(generation: UInt32, index: Int, bytes: [UInt8], from sender: CoreID) {
+    mutating func replicaReceivesKnowledgePiece(generation: KnowledgeGeneration, index: Int, bytes: [UInt8], from sender: CoreID) {
         guard isKnowledgeSource(sender), !hasKnowledge(generation) else { return }
         guard var assembly = knowledgeAssembly, assembly.generation == generation, assembly.nextPiece == index,
               bytes.count <= assembly.byteCount - assembly.bytes.count,

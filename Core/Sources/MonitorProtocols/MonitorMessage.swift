@@ -79,9 +79,9 @@ public enum MonitorMessage: Equatable, Sendable {
     /// From the knowledge base's source: generation `generation` of the encoded base,
     /// `byteCount` bytes whose `KnowledgeEncoding.digest` is `checksum`, follows in
     /// pieces.
-    case knowledgeHeader(generation: UInt32, byteCount: Int, checksum: UInt64)
+    case knowledgeHeader(generation: KnowledgeGeneration, byteCount: Int, checksum: UInt64)
     /// Piece `index` (from 0) of that generation: bytes from `index` × 48 on.
-    case knowledgePiece(generation: UInt32, index: Int, bytes: [UInt8])
+    case knowledgePiece(generation: KnowledgeGeneration, index: Int, bytes: [UInt8])
     /// To the source: send the base (again).
     case knowledgeRequest
 
@@ -113,7 +113,7 @@ public enum MonitorMessage: Equatable, Sendable {
 
     /// The messages that carry generation `generation` of the encoded knowledge base:
     /// the header, then the bytes in pieces of 48 (the last one shorter).
-    public static func knowledgeMessages(generation: UInt32, bytes: [UInt8]) -> [MonitorMessage] {
+    public static func knowledgeMessages(generation: KnowledgeGeneration, bytes: [UInt8]) -> [MonitorMessage] {
         var messages: [MonitorMessage] = [
             .knowledgeHeader(generation: generation, byteCount: bytes.count, checksum: KnowledgeEncoding.digest(bytes)),
         ]
@@ -191,11 +191,11 @@ public enum MonitorMessage: Equatable, Sendable {
             m.words[0] = token
             m.words[1] = accepted ? 1 : 0
         case .knowledgeHeader(let generation, let byteCount, let checksum):
-            m.words[0] = UInt64(generation) | UInt64(UInt32(truncatingIfNeeded: byteCount)) << 32
+            m.words[0] = UInt64(generation.rawValue) | UInt64(UInt32(truncatingIfNeeded: byteCount)) << 32
             m.words[1] = checksum
         case .knowledgePiece(let generation, let index, let bytes):
             let count = min(bytes.count, Self.knowledgeBytesPerPiece)
-            m.words[0] = UInt64(generation) | UInt64(UInt16(truncatingIfNeeded: index)) << 32 | UInt64(count) << 48
+            m.words[0] = UInt64(generation.rawValue) | UInt64(UInt16(truncatingIfNeeded: index)) << 32 | UInt64(count) << 48
             Self.put(bytes.prefix(count), at: 1, into: &m)
         case .knowledgeRequest:
             break
@@ -316,12 +316,13 @@ public enum MonitorMessage: Equatable, Sendable {
             self = .bindAnswer(token: w[0], accepted: w[1] == 1)
         case .knowledgeHeader:
             // Generations start at 1; an encoded base is never empty.
-            let generation = UInt32(truncatingIfNeeded: w[0]), byteCount = Int(w[0] >> 32)
-            guard generation >= 1, byteCount >= 1, byteCount <= Self.maximumKnowledgeBytes, unused(from: 2) else { return nil }
+            let generation = KnowledgeGeneration(UInt32(truncatingIfNeeded: w[0])), byteCount = Int(w[0] >> 32)
+            guard generation != .none, byteCount >= 1, byteCount <= Self.maximumKnowledgeBytes, unused(from: 2) else { return nil }
             self = .knowledgeHeader(generation: generation, byteCount: byteCount, checksum: w[1])
         case .knowledgePiece:
-            let generation = UInt32(truncatingIfNeeded: w[0]), index = Int((w[0] >> 32) & 0xFFFF), count = Int(w[0] >> 48)
-            guard generation >= 1, count >= 1, index * Self.knowledgeBytesPerPiece < Self.maximumKnowledgeBytes,
+            let generation = KnowledgeGeneration(UInt32(truncatingIfNeeded: w[0]))
+            let index = Int((w[0] >> 32) & 0xFFFF), count = Int(w[0] >> 48)
+            guard generation != .none, count >= 1, index * Self.knowledgeBytesPerPiece < Self.maximumKnowledgeBytes,
                   let bytes = Self.bytes(w, at: 1, count: count, capacity: Self.knowledgeBytesPerPiece) else { return nil }
             self = .knowledgePiece(generation: generation, index: index, bytes: bytes)
         case .knowledgeRequest:

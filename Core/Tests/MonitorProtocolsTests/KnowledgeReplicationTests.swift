@@ -27,8 +27,8 @@ final class KnowledgeReplicationTests: XCTestCase {
         var source = monitor(0)
         let effects = source.publishKnowledge(base)
         XCTAssertEqual(source.knowledge?.base, base)
-        XCTAssertEqual(source.knowledge?.generation, 1)
-        let stream = MonitorMessage.knowledgeMessages(generation: 1, bytes: base.encoded())
+        XCTAssertEqual(source.knowledge?.generation, KnowledgeGeneration(1))
+        let stream = MonitorMessage.knowledgeMessages(generation: KnowledgeGeneration(1), bytes: base.encoded())
         XCTAssertEqual(sent(effects, to: 1), stream)
         XCTAssertEqual(sent(effects, to: 2), stream)
         XCTAssertTrue(source.isIdle)
@@ -52,7 +52,7 @@ final class KnowledgeReplicationTests: XCTestCase {
         XCTAssertEqual(late.tick(now: MonitorTime(10)), [.send(.knowledgeRequest, to: CoreID(0))])
         XCTAssertEqual(late.tick(now: MonitorTime(15)), [], "once per timeout")
         let answer = source.receive(MonitorMessage.knowledgeRequest.encode(), from: CoreID(2))
-        XCTAssertEqual(sent(answer, to: 2), MonitorMessage.knowledgeMessages(generation: 1, bytes: base.encoded()))
+        XCTAssertEqual(sent(answer, to: 2), MonitorMessage.knowledgeMessages(generation: KnowledgeGeneration(1), bytes: base.encoded()))
         // Half of it arrives: no new request while it keeps coming.
         let stream = sent(answer, to: 2)
         _ = deliver(Array(stream.prefix(5)), to: &late)
@@ -73,21 +73,21 @@ final class KnowledgeReplicationTests: XCTestCase {
 
     func testARepeatedAnswerIsStaleNotBad() {
         var replica = monitor(1)
-        let stream = MonitorMessage.knowledgeMessages(generation: 1, bytes: base.encoded())
+        let stream = MonitorMessage.knowledgeMessages(generation: KnowledgeGeneration(1), bytes: base.encoded())
         _ = deliver(stream + stream, to: &replica)
         XCTAssertEqual(replica.knowledge?.base, base)
         XCTAssertEqual(replica.counters.staleKnowledge, stream.count)
         XCTAssertEqual(replica.counters.dropped, 0)
         // A newer generation replaces it.
         let other = KnowledgeBase.amd4x4
-        _ = deliver(MonitorMessage.knowledgeMessages(generation: 2, bytes: other.encoded()), to: &replica)
+        _ = deliver(MonitorMessage.knowledgeMessages(generation: KnowledgeGeneration(2), bytes: other.encoded()), to: &replica)
         XCTAssertEqual(replica.knowledge?.base, other)
-        XCTAssertEqual(replica.knowledge?.generation, 2)
+        XCTAssertEqual(replica.knowledge?.generation, KnowledgeGeneration(2))
     }
 
     func testWhatDoesNotFitIsCountedAndDropped() {
         let bytes = base.encoded()
-        let stream = MonitorMessage.knowledgeMessages(generation: 1, bytes: bytes)
+        let stream = MonitorMessage.knowledgeMessages(generation: KnowledgeGeneration(1), bytes: bytes)
         func outcome(_ messages: [MonitorMessage], from sender: Int = 0, at core: Int = 1) -> Monitor {
             var m = monitor(core)
             _ = deliver(messages, to: &m, from: sender)
@@ -110,18 +110,18 @@ final class KnowledgeReplicationTests: XCTestCase {
         XCTAssertNil(outcome(swapped).knowledge)
         // Pieces with no header, or for another generation.
         XCTAssertEqual(outcome(Array(stream.dropFirst())).counters.badKnowledge, stream.count - 1)
-        let mixed = [stream[0]] + MonitorMessage.knowledgeMessages(generation: 2, bytes: bytes).dropFirst()
+        let mixed = [stream[0]] + MonitorMessage.knowledgeMessages(generation: KnowledgeGeneration(2), bytes: bytes).dropFirst()
         XCTAssertNil(outcome(mixed).knowledge)
         // A wrong checksum, and bytes that are not a base (the checksum agrees).
-        let badSum = [MonitorMessage.knowledgeHeader(generation: 1, byteCount: bytes.count, checksum: 1)] + stream.dropFirst()
+        let badSum = [MonitorMessage.knowledgeHeader(generation: KnowledgeGeneration(1), byteCount: bytes.count, checksum: 1)] + stream.dropFirst()
         XCTAssertNil(outcome(badSum).knowledge)
         XCTAssertEqual(outcome(badSum).counters.badKnowledge, 1)
         let garbage = Array(repeating: UInt8(7), count: 100)
-        let notABase = outcome(MonitorMessage.knowledgeMessages(generation: 1, bytes: garbage))
+        let notABase = outcome(MonitorMessage.knowledgeMessages(generation: KnowledgeGeneration(1), bytes: garbage))
         XCTAssertNil(notABase.knowledge)
         XCTAssertEqual(notABase.counters.badKnowledge, 1)
         // A piece longer than what the header announced.
-        let short = [MonitorMessage.knowledgeHeader(generation: 1, byteCount: 10, checksum: 0), stream[1]]
+        let short = [MonitorMessage.knowledgeHeader(generation: KnowledgeGeneration(1), byteCount: 10, checksum: 0), stream[1]]
         XCTAssertEqual(outcome(short).counters.badKnowledge, 1)
         // A request at a monitor that is not the source; a publication there.
         XCTAssertEqual(outcome([.knowledgeRequest], from: 2).counters.badKnowledge, 1)
@@ -172,10 +172,10 @@ final class KnowledgeReplicationTests: XCTestCase {
         XCTAssertTrue(machine.isQuiet)
         XCTAssertLessThanOrEqual(clock, 11, "one timeout")
         for m in machine.monitors {
-            XCTAssertTrue(m.knowledge == machine.monitors[0].knowledge, "core \(m.core.rawValue) has \(m.knowledge.map { "generation \($0.generation)" } ?? "no replica")")
+            XCTAssertTrue(m.knowledge == machine.monitors[0].knowledge, "core \(m.core.rawValue) has \(m.knowledge.map { "generation \($0.generation.rawValue)" } ?? "no replica")")
         }
         // Every piece after the gap, and every piece with no header, was counted.
-        let stream = MonitorMessage.knowledgeMessages(generation: 1, bytes: base.encoded())
+        let stream = MonitorMessage.knowledgeMessages(generation: KnowledgeGeneration(1), bytes: base.encoded())
         XCTAssertEqual(machine.monitors[1].counters.badKnowledge, stream.count - 5)
         XCTAssertEqual(machine.monitors[2].counters.badKnowledge, stream.count - 1)
     }

@@ -39,11 +39,11 @@ final class MonitorMessageTests: XCTestCase {
             .bindRequest(token: 3, endpoint: EndpointToken(.max), page: 7, client: d),
             .bindRequest(token: .max, endpoint: EndpointToken(0), page: MonitorMessage.maximumPoolPages - 1, client: e),
             .bindAnswer(token: 3, accepted: true), .bindAnswer(token: 4, accepted: false),
-            .knowledgeHeader(generation: 1, byteCount: 1, checksum: 0),
-            .knowledgeHeader(generation: .max, byteCount: MonitorMessage.maximumKnowledgeBytes, checksum: .max),
-            .knowledgePiece(generation: 1, index: 0, bytes: [0]),
-            .knowledgePiece(generation: .max, index: (MonitorMessage.maximumKnowledgeBytes - 1) / 48, bytes: Array(repeating: 0xFF, count: 48)),
-            .knowledgePiece(generation: 7, index: 3, bytes: Array(repeating: 0, count: 13)),
+            .knowledgeHeader(generation: KnowledgeGeneration(1), byteCount: 1, checksum: 0),
+            .knowledgeHeader(generation: KnowledgeGeneration(.max), byteCount: MonitorMessage.maximumKnowledgeBytes, checksum: .max),
+            .knowledgePiece(generation: KnowledgeGeneration(1), index: 0, bytes: [0]),
+            .knowledgePiece(generation: KnowledgeGeneration(.max), index: (MonitorMessage.maximumKnowledgeBytes - 1) / 48, bytes: Array(repeating: 0xFF, count: 48)),
+            .knowledgePiece(generation: KnowledgeGeneration(7), index: 3, bytes: Array(repeating: 0, count: 13)),
             .knowledgeRequest,
         ]
     }
@@ -88,11 +88,11 @@ final class MonitorMessageTests: XCTestCase {
     func testKnowledgeIsCutIntoPiecesAndJoinsAgain() {
         for length in [1, 47, 48, 49, 480, 2_917] {
             let bytes = (0..<length).map { UInt8(truncatingIfNeeded: $0 &* 7) }
-            let messages = MonitorMessage.knowledgeMessages(generation: 3, bytes: bytes)
-            XCTAssertEqual(messages.first, .knowledgeHeader(generation: 3, byteCount: length, checksum: KnowledgeEncoding.digest(bytes)))
+            let messages = MonitorMessage.knowledgeMessages(generation: KnowledgeGeneration(3), bytes: bytes)
+            XCTAssertEqual(messages.first, .knowledgeHeader(generation: KnowledgeGeneration(3), byteCount: length, checksum: KnowledgeEncoding.digest(bytes)))
             var joined: [UInt8] = []
             for (index, message) in messages.dropFirst().enumerated() {
-                guard case .knowledgePiece(3, index, let piece) = message else { return XCTFail("not piece \(index): \(message)") }
+                guard case .knowledgePiece(KnowledgeGeneration(3), index, let piece) = message else { return XCTFail("not piece \(index): \(message)") }
                 XCTAssertEqual(MonitorMessage(decoding: message.encode(), coreCount: coreCount), message)
                 joined += piece
             }

@@ -356,7 +356,7 @@ struct Simulation {
         case 4 where from != 0:
             // The knowledge base from a core that is not its source, or a request for it
             // at a monitor that is not the source.
-            slot = random.chance(50) ? MonitorMessage.knowledgeHeader(generation: 1, byteCount: 48, checksum: 0).encode()
+            slot = random.chance(50) ? MonitorMessage.knowledgeHeader(generation: KnowledgeGeneration(1), byteCount: 48, checksum: 0).encode()
                 : MonitorMessage.knowledgeRequest.encode()
             guard to != 0 || slot.tag == MonitorMessage.Tag.knowledgeHeader.rawValue else { return }
         default:
@@ -447,7 +447,7 @@ struct Simulation {
         violations += machine.replicaDifferences()
         if options.knowledge {
             for m in machine.monitors where m.knowledge?.base != publishedKnowledge || m.knowledge != machine.monitors[0].knowledge {
-                violation("core \(m.core.rawValue)'s knowledge replica (generation \(m.knowledge.map { "\($0.generation)" } ?? "none")) differs from what core 0 published")
+                violation("core \(m.core.rawValue)'s knowledge replica (generation \(m.knowledge.map { "\($0.generation.rawValue)" } ?? "none")) differs from what core 0 published")
             }
         }
         let truth = live.sorted { $0.id < $1.id }

@@ -341,10 +341,10 @@ func handle(_ request: MonitorRequest, id: UInt32, from client: UInt64) {
 func handleKnowledge(_ request: MonitorRequest, id: UInt32, from client: UInt64) {
     guard let replica = state.knowledge else { return reply(MonitorReply(status: .noKnowledge, id: id), to: client) }
     if request == .printKnowledge {
-        print("knowledge base on core \(core) (replica, generation \(replica.generation)):")
+        print("knowledge base on core \(core) (replica, generation \(replica.generation.rawValue)):")
         for line in replica.base.reportLines { print(line) }
     }
-    reply(MonitorReply(status: .success, id: id, values: (replica.digest, UInt64(replica.generation))), to: client)
+    reply(MonitorReply(status: .success, id: id, values: (replica.digest, UInt64(replica.generation.rawValue))), to: client)
 }
 
 /// Core 0: the knowledge base its kernel built at boot, handed to the protocols, which
