@@ -1,9 +1,10 @@
 // The knowledge base: every monitor holds a replica of the one core 0's kernel built at
 // boot (docs/monitors.md, "Knowledge base").
 //
-// One writer, the source (`Configuration.knowledgeSource`, core 0), and a pull for
-// whoever missed it, as a Barrelfish monitor asks the SKB again rather than relying on
-// a push it may have been too late for:
+// One writer, the source (`Configuration.knowledgeSource`, core 0), which pushes the
+// base once, and a pull for whoever missed it: in Barrelfish, too, the facts live with
+// one server (the SKB) and a client that lacks them asks it; here each monitor asks
+// until it holds its own copy, and then never needs to ask again.
 //
 //   guest → S   publishKnowledge(base)   (S's monitor got it from its kernel)
 //   S → all     knowledgeHeader(generation, byte count, checksum), then the encoded
