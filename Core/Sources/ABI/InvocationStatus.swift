@@ -22,8 +22,8 @@ public enum InvocationStatus: UInt64, CaseIterable, Sendable {
     case entryOutOfRange = 56, entryReserved, entryOccupied, entryEmpty, alreadyMapped, pageSizeMismatch
     // Ranges (notify).
     case outsideRange = 62
-    // The kernel's services (spawn, kill).
-    case noSuchProgram = 63, noSuchDomain, outOfMemory
+    // The kernel's services (spawn, kill, knowledge).
+    case noSuchProgram = 63, noSuchDomain, outOfMemory, noKnowledge, bufferTooSmall
 }
 
 /// A refusal, as typed functions in the user library throw it (`success` is never thrown).
@@ -73,6 +73,8 @@ extension InvocationStatus: CustomStringConvertible {
         case .noSuchProgram: return "noSuchProgram"
         case .noSuchDomain: return "noSuchDomain"
         case .outOfMemory: return "outOfMemory"
+        case .noKnowledge: return "noKnowledge"
+        case .bufferTooSmall: return "bufferTooSmall"
         }
     }
 }

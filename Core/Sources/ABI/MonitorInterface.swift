@@ -48,13 +48,18 @@ public enum MonitorRequest: Equatable, Sendable {
     /// `DomainEnd.words` (`noSuchDomain` at once if it is neither running nor among
     /// the recent ends the monitor remembers).
     case awaitEnd(domain: UInt64)
+    /// Print this monitor's replica of the knowledge base (`names skb`); or return its
+    /// digest (`KnowledgeEncoding.digest` of the encoded base) and generation as the
+    /// reply's values. `noKnowledge` while the replica has not arrived.
+    case printKnowledge
+    case knowledgeDigest
 
     /// The most bytes of a name in a request.
     public static let nameBytes = 16
 
     enum Kind: UInt64 {
         case ping = 1, register, unregister, lookup, argumentPiece, spawn, kill, hello, bind, alive, printDomains, printNames
-        case awaitEnd
+        case awaitEnd, printKnowledge, knowledgeDigest
     }
 
     /// The three words of request `id` (24 bits of it are sent).
@@ -76,6 +81,8 @@ public enum MonitorRequest: Equatable, Sendable {
         case .printDomains: return (head(.printDomains), 0, 0)
         case .printNames: return (head(.printNames), 0, 0)
         case .awaitEnd(let domain): return (head(.awaitEnd), domain, 0)
+        case .printKnowledge: return (head(.printKnowledge), 0, 0)
+        case .knowledgeDigest: return (head(.knowledgeDigest), 0, 0)
         }
     }
 
@@ -116,6 +123,8 @@ public enum MonitorRequest: Equatable, Sendable {
         case .printDomains: return (.printDomains, id)
         case .printNames: return (.printNames, id)
         case .awaitEnd: return (.awaitEnd(domain: words[1]), id)
+        case .printKnowledge: return (.printKnowledge, id)
+        case .knowledgeDigest: return (.knowledgeDigest, id)
         }
     }
 }
@@ -171,6 +180,8 @@ public enum MonitorStatus: UInt64, CaseIterable, Sendable, Error, CustomStringCo
     case outOfResources
     /// The arguments are longer than a spawn carries.
     case argumentsTooLong
+    /// The monitor's replica of the knowledge base has not arrived (yet).
+    case noKnowledge
 
     public var description: String {
         switch self {
@@ -187,6 +198,7 @@ public enum MonitorStatus: UInt64, CaseIterable, Sendable, Error, CustomStringCo
         case .noSuchProgram: return "noSuchProgram"
         case .outOfResources: return "outOfResources"
         case .argumentsTooLong: return "argumentsTooLong"
+        case .noKnowledge: return "noKnowledge"
         }
     }
 }

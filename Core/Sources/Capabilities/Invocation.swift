@@ -36,6 +36,7 @@ public enum Invocation: Equatable, Sendable {
     case kill(domain: UInt64)
     case domainEvent(buffer: UInt64)
     case poolFrame(core: UInt64, page: UInt64, destination: CapabilityAddress)
+    case knowledge(buffer: UInt64, length: UInt64)
 
     /// The rights a map may ask for.
     public static var mapRights: CapabilityRights { [.read, .write, .execute] }
@@ -83,6 +84,7 @@ public enum Invocation: Equatable, Sendable {
         case .poolFrame:
             guard let destination = CapabilityAddress(encoded: a2) else { throw .badAddress }
             return .poolFrame(core: a0, page: a1, destination: destination)
+        case .knowledge: return .knowledge(buffer: a0, length: a1)
         }
     }
 
@@ -131,7 +133,7 @@ public enum Invocation: Equatable, Sendable {
             guard capability.rights.contains(.write) else { throw .insufficientRights }
             guard core >= capability.base, core - capability.base < capability.size else { throw .outsideRange }
             return (0, [])
-        case .spawn, .kill, .domainEvent, .poolFrame:
+        case .spawn, .kill, .domainEvent, .poolFrame, .knowledge:
             // The kernel's services, for the holder of the kernel capability; the CPU
             // driver does the rest (compared directly, as for notify above).
             let (capability, _) = try capabilities.lookup(target, in: cspace)

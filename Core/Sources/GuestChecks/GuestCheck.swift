@@ -20,8 +20,9 @@ public enum GuestCheck: CaseIterable, Sendable {
     case firstThreadFault, badDispatcherCalls, badUpcallEntry, loseDispatcher, loseDispatcherFrame
     case losePML4, waitsetTwoEndpoints, waitsetSleeps, waitsetEndpointDies
     case noCapabilitiesLeft, everyFrameReturned
+    case knowledgeService
     // Core 0, over all cores.
-    case sharesDisjoint, multicast, monitorsAnswer, monitorOnEveryCore
+    case sharesDisjoint, multicast, monitorsAnswer, monitorOnEveryCore, knowledgeReplicas
     case remoteRun, remoteExitStatus, remoteStop, remoteMissingProgram, remoteLineTooLong, remoteSecondRequest
     case nameRace, nameAcrossCores, spawnAnywhere, killAnywhere, userChannels, boundPeerKilled
     case peerNeverReads, peerWritesGarbage, sameCoreConnection
@@ -45,7 +46,7 @@ public enum GuestCheck: CaseIterable, Sendable {
 
     public var scope: Scope {
         switch self {
-        case .sharesDisjoint, .multicast, .monitorsAnswer, .monitorOnEveryCore, .sameCoreConnection: return .bootstrap
+        case .sharesDisjoint, .multicast, .monitorsAnswer, .monitorOnEveryCore, .knowledgeReplicas, .sameCoreConnection: return .bootstrap
         case .remoteRun, .remoteExitStatus, .remoteStop, .remoteMissingProgram, .remoteLineTooLong, .remoteSecondRequest,
              .nameRace, .nameAcrossCores, .spawnAnywhere, .killAnywhere, .userChannels, .boundPeerKilled,
              .peerNeverReads, .peerWritesGarbage:
@@ -88,6 +89,8 @@ public enum GuestCheck: CaseIterable, Sendable {
         case .channelStreams: return "channels: stream to and from every other core"
         case .monitorDomain: return "monitor: this core runs its monitor, asleep, with its initial capabilities"
         case .monitorsAnswer: return "monitor: a domain reaches every live core's monitor through its own, over the monitors' rings"
+        case .knowledgeService: return "knowledge: the kernel's knowledge service refuses bad buffers and short lengths; only core 0 has a base"
+        case .knowledgeReplicas: return "knowledge: every live core's monitor holds a replica equal to core 0's kernel's knowledge base"
         case .programRuns: return "user mode: a program runs and exits"
         case .kernelRead: return "user mode: reading kernel memory stops the domain"
         case .kernelWrite: return "user mode: writing kernel memory stops the domain"

@@ -43,6 +43,7 @@ enum SelfTests {
         tally.check(.ipiRoundTrip, pingEveryCore(state, live: live))
         tally.check(.channelStreams, channelStress(state, live: live))
         userMode(state, live: live, &tally)
+        tally.check(.knowledgeService, knowledgeService(state))
         let block = CoreBlock.current!
         return TestReport(passed: tally.passed, failed: tally.failed,
                           blockAddress: UInt64(UInt(bitPattern: block)),
@@ -342,6 +343,50 @@ enum SelfTests {
         return nil
     }
 
+    /// The kernel's `knowledge` service, as this core's monitor would call it, with what
+    /// it must refuse: on core 0 a length too short (the answer says how much is
+    /// needed), an unmapped buffer, a kernel address, one that runs off the top of the
+    /// address space; elsewhere, anything (no base there).
+    static func knowledgeService(_ state: CoreState) -> String? {
+        guard let id = state.monitorDomain, let monitor = state.domains.first(where: { $0.id == id }) else { return "no monitor" }
+        func ask(_ buffer: UInt64, _ length: UInt64) -> (InvocationStatus, UInt64) {
+            state.performKernelService(.knowledge(buffer: buffer, length: length), for: monitor)
+        }
+        guard let base = state.knowledge else {
+            let (status, _) = ask(0x1000, 1 << 20)
+            return state.id == .bootstrap ? "core 0 has no knowledge base" : status == .noKnowledge ? nil : "answered \(status)"
+        }
+        guard state.id == .bootstrap else { return "core \(state.id.rawValue) has a knowledge base" }
+        let size = UInt64(base.encoded().count)
+        let cases: [(buffer: UInt64, length: UInt64, expected: InvocationStatus, what: String)] = [
+            (0x1000, size - 1, .bufferTooSmall, "a length one short"),
+            (0x1000, size, .badBuffer, "an unmapped buffer"),
+            (0xFFFF_8000_0000_0000, size, .badBuffer, "a kernel address"),
+            (UInt64.max - 7, size, .badBuffer, "a buffer past the top of the address space"),
+        ]
+        for test in cases {
+            let (status, value) = ask(test.buffer, test.length)
+            guard status == test.expected else { return "\(test.what) answered \(status), not \(test.expected)" }
+            if status == .bufferTooSmall && value != size { return "too short: said \(value) bytes are needed, not \(size)" }
+        }
+        return nil
+    }
+
+    /// On every live core with a monitor (first core 0, then the others through
+    /// `oncore`): `names skb-check` finds its monitor's replica of the knowledge base
+    /// equal to core 0's kernel's, by digest.
+    static func knowledgeReplicas(_ state: CoreState, live: CoreSet) -> String? {
+        guard let base = state.knowledge else { return "core 0 has no knowledge base" }
+        let line = "skb-check \(KnowledgeEncoding.digest(base.encoded()))"
+        if let failure = exited(0, runHere(state, "names", line)) { return "on core 0, names \(line) \(failure)" }
+        for peer in 1..<min(state.coreCount, MonitorRingLayout.maximumCores) where live.contains(CoreID(peer)) {
+            if let failure = remoteRun(state, on: peer, Array("names \(line)".utf8), expecting: .exited(status: 0)) {
+                return "on core \(peer): \(failure)"
+            }
+        }
+        return nil
+    }
+
     /// Two domains on this core talk over an endpoint: words and a capability arrive, a
     /// full endpoint refuses, and a revoked endpoint cannot be sent to.
     static func sameCoreMessages(_ state: CoreState, _ tally: inout TestTally,
@@ -511,6 +556,7 @@ enum SelfTests {
         tally.check(.monitorsAnswer, monitorsAnswer(state, live: live))
         tally.check(.monitorOnEveryCore, monitorOnEveryCore(state, live: live))
         tally.check(.sameCoreConnection, exited(0, runHere(state, "uchan", "local 10000")))
+        tally.check(.knowledgeReplicas, knowledgeReplicas(state, live: live))
         // The shell's `oncore`, on the last live core: a program runs there and its end
         // comes back; a missing program, a bad exit and a line too long are reported.
         if let peer = (1..<max(state.coreCount, 1)).last(where: { live.contains(CoreID($0)) }) {

@@ -19,6 +19,9 @@
 //   nothing                exit 0 at once
 //   ps, list               print every domain, every name (the shell's `ps`, `names`)
 //   kill <core>.<domain>   stop a domain on any core (the shell's `kill`)
+//   skb                    print this core's monitor's replica of the knowledge base
+//   skb-check <digest>     exit 0 if this core's monitor's replica has that digest
+//                          (within 5 s), 1 if it differs, 4 if none arrived
 import SwordfishUser
 import UserRuntimeC
 
@@ -168,7 +171,30 @@ case "kill":
         exit(1)
     }
     exit(0)
+case "skb":
+    do throws(MonitorStatus) { _ = try Monitor.ask(.printKnowledge) } catch {
+        print("names: \(error)")
+        exit(1)
+    }
+    exit(0)
+case "skb-check":
+    guard let expected = arguments.number(at: 1) else { exit(2) }
+    var replica: (digest: UInt64, generation: UInt64)? = nil
+    _ = within5s {
+        replica = try? Monitor.knowledgeDigest()
+        return replica != nil
+    }
+    guard let replica else {
+        print("names: this core's monitor has no replica of the knowledge base")
+        exit(4)
+    }
+    guard replica.digest == expected else {
+        print("names: replica digest \(replica.digest) (generation \(replica.generation)), core 0's kernel has \(expected)")
+        exit(1)
+    }
+    print("names: the knowledge base replica (generation \(replica.generation)) is core 0's")
+    exit(0)
 default:
-    print("usage: names race <name> | hold <name> <seconds> | lookup <name> | gone <name> | spawn <core> <program> [words…] | spawn-kill <core> | ps | list | kill <core>.<domain>")
+    print("usage: names race <name> | hold <name> <seconds> | lookup <name> | gone <name> | spawn <core> <program> [words…] | spawn-kill <core> | ps | list | kill <core>.<domain> | skb | skb-check <digest>")
     exit(2)
 }
