@@ -25,7 +25,7 @@ public enum GuestCheck: CaseIterable, Sendable {
     case sharesDisjoint, multicast, monitorsAnswer, monitorOnEveryCore, knowledgeReplicas
     case remoteRun, remoteExitStatus, remoteStop, remoteMissingProgram, remoteLineTooLong, remoteSecondRequest
     case nameRace, nameAcrossCores, spawnAnywhere, killAnywhere, userChannels, boundPeerKilled
-    case peerNeverReads, peerWritesGarbage, sameCoreConnection
+    case peerNeverReads, peerWritesGarbage, sameCoreConnection, connectionInWaitset
     case skippedCoreReported
     // Reported only when something is missing; never expected.
     case bootImagePresent, lmpPresent, threadsPresent, everyCoreStarted, everyCoreReports
@@ -49,7 +49,7 @@ public enum GuestCheck: CaseIterable, Sendable {
         case .sharesDisjoint, .multicast, .monitorsAnswer, .monitorOnEveryCore, .knowledgeReplicas, .sameCoreConnection: return .bootstrap
         case .remoteRun, .remoteExitStatus, .remoteStop, .remoteMissingProgram, .remoteLineTooLong, .remoteSecondRequest,
              .nameRace, .nameAcrossCores, .spawnAnywhere, .killAnywhere, .userChannels, .boundPeerKilled,
-             .peerNeverReads, .peerWritesGarbage:
+             .peerNeverReads, .peerWritesGarbage, .connectionInWaitset:
             return .bootstrapWithPeer
         case .skippedCoreReported: return .skippedCore
         case .bootImagePresent, .lmpPresent, .threadsPresent, .everyCoreStarted, .everyCoreReports: return .onlyOnFailure
@@ -152,11 +152,12 @@ public enum GuestCheck: CaseIterable, Sendable {
         case .skippedCoreReported: return "a core that never answers is reported and left out"
         case .nameRace: return "names: two domains on different cores register one name at once, exactly one wins"
         case .nameAcrossCores: return "names: a name registered on one core is found on another, and goes when its domain ends"
-        case .spawnAnywhere: return "monitors: a domain starts a program on another core"
+        case .spawnAnywhere: return "monitors: a domain starts a program on every core and hears how it ended"
         case .killAnywhere: return "monitors: a domain kills a domain on another core"
         case .boundPeerKilled: return "channels: a domain killed while bound leaves its peer with an error, not a hang"
         case .userChannels: return "channels: every ordered pair of cores binds by name and exchanges 10,000 messages in order, each way"
         case .monitorOnEveryCore: return "monitors: every core's replica of the domain table (what ps lists) has a monitor on every core"
+        case .connectionInWaitset: return "channels: a thread waits on a waitset for a connection from another core, sleeping between messages"
         case .peerNeverReads: return "channels: a peer that never reads gives its sender an error, not a hang"
         case .peerWritesGarbage: return "channels: a peer that writes garbage into the channel's page gives an error, nothing worse"
         case .sameCoreConnection: return "channels: two domains on one core connect by name and exchange 10,000 messages in order"
