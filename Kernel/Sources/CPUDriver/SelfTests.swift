@@ -316,29 +316,29 @@ enum SelfTests {
     /// every live core's monitor over the monitors' rings (`monitor-ping`); each must
     /// answer, and a core the machine does not have must be refused.
     static func monitorsAnswer(_ state: CoreState, live: CoreSet) -> String? {
-        var cores = ""
-        for core in 0..<min(state.coreCount, MonitorRingLayout.maximumCores) where live.contains(CoreID(core)) {
-            cores += (cores.isEmpty ? "" : " ") + String(core)
-        }
-        if let failure = exited(0, runHere(state, "monitor-ping", cores)) { return "on core 0, monitor-ping \(cores) \(failure)" }
-        for peer in 1..<min(state.coreCount, MonitorRingLayout.maximumCores) where live.contains(CoreID(peer)) {
-            if let failure = remoteRun(state, on: peer, Array("monitor-ping \(cores)".utf8), expecting: .exited(status: 0)) {
-                return "on core \(peer): \(failure)"
-            }
-        }
-        return nil
+        let cores = monitorCores(state, live: live)
+        return runOnEach(cores, state, "monitor-ping", cores.map { String($0) }.joined(separator: " "))
     }
 
     /// On every live core in turn, `names monitors` with every live core: each replica
     /// of the domain table (what `ps` prints) has a monitor as every core's first domain.
     static func monitorOnEveryCore(_ state: CoreState, live: CoreSet) -> String? {
-        var line = "monitors"
-        let cores = (0..<min(state.coreCount, MonitorRingLayout.maximumCores)).filter { live.contains(CoreID($0)) }
-        for core in cores { line += " " + String(core) }
+        let cores = monitorCores(state, live: live)
+        return runOnEach(cores, state, "names", "monitors " + cores.map { String($0) }.joined(separator: " "))
+    }
+
+    /// The live cores whose monitors have rings, in order.
+    static func monitorCores(_ state: CoreState, live: CoreSet) -> [Int] {
+        (0..<min(state.coreCount, MonitorRingLayout.maximumCores)).filter { live.contains(CoreID($0)) }
+    }
+
+    /// Runs `program arguments` on each of `cores` in turn (core 0 here, the others
+    /// through the shell's `oncore`); nil if every run exited 0.
+    static func runOnEach(_ cores: [Int], _ state: CoreState, _ program: String, _ arguments: String) -> String? {
         for core in cores {
-            let failure = core == 0 ? exited(0, runHere(state, "names", String(line)))
-                : remoteRun(state, on: core, Array(("names " + line).utf8), expecting: .exited(status: 0))
-            if let failure { return "on core \(core): \(failure)" }
+            let failure = core == 0 ? exited(0, runHere(state, program, arguments))
+                : remoteRun(state, on: core, Array("\(program) \(arguments)".utf8), expecting: .exited(status: 0))
+            if let failure { return "on core \(core): \(program) \(arguments) \(failure)" }
         }
         return nil
     }
@@ -377,20 +377,13 @@ enum SelfTests {
     /// equal to core 0's kernel's, by digest.
     static func knowledgeReplicas(_ state: CoreState, live: CoreSet) -> String? {
         guard let base = state.knowledge else { return "core 0 has no knowledge base" }
-        let line = "skb-check \(KnowledgeEncoding.digest(base.encoded()))"
-        if let failure = exited(0, runHere(state, "names", line)) { return "on core 0, names \(line) \(failure)" }
-        for peer in 1..<min(state.coreCount, MonitorRingLayout.maximumCores) where live.contains(CoreID(peer)) {
-            if let failure = remoteRun(state, on: peer, Array("names \(line)".utf8), expecting: .exited(status: 0)) {
-                return "on core \(peer): \(failure)"
-            }
-        }
-        return nil
+        return runOnEach(monitorCores(state, live: live), state, "names", "skb-check \(KnowledgeEncoding.digest(base.encoded()))")
     }
 
     /// A domain here starts a program on every live core through the monitors and
     /// awaits its end (`names spawn-wait`): each runs, and its exit status comes back.
     static func spawnEverywhere(_ state: CoreState, live: CoreSet) -> String? {
-        for core in 0..<min(state.coreCount, MonitorRingLayout.maximumCores) where live.contains(CoreID(core)) {
+        for core in monitorCores(state, live: live) {
             if let failure = exited(7, runHere(state, "names", "spawn-wait \(core) probe exit")) { return "on core \(core): \(failure)" }
         }
         return nil
@@ -449,11 +442,8 @@ enum SelfTests {
     /// (a user program that starts a server and a client for each pair through the
     /// monitors and awaits their ends): 10,000 messages each way, in order.
     static func userChannels(_ state: CoreState, live: CoreSet) -> String? {
-        var cores = ""
-        for core in 0..<min(state.coreCount, MonitorRingLayout.maximumCores) where live.contains(CoreID(core)) {
-            cores += " " + String(core)
-        }
-        return exited(0, runHere(state, "uchan", "pairs 10000" + cores, milliseconds: 600_000))
+        let cores = monitorCores(state, live: live).map { String($0) }.joined(separator: " ")
+        return exited(0, runHere(state, "uchan", "pairs 10000 " + cores, milliseconds: 600_000))
     }
 
     /// `names race` here and on `peer` at the same moment: one wins (exit 0), the other

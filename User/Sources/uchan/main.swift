@@ -53,6 +53,13 @@ func start(_ arguments: String, on core: Int) -> SystemDomainID {
     }
 }
 
+/// Waits for `id` (the `role` of a test) to end; it must exit 0.
+func awaitSuccess(of id: SystemDomainID, _ role: String) {
+    let end: DomainEnd
+    do throws(MonitorStatus) { end = try Monitor.awaitEnd(of: id) } catch { fail("await the \(role): \(error)") }
+    guard end == .exited(status: 0) else { fail("the \(role) ended \(end)") }
+}
+
 /// Sleeps for good: a misbehaving server that must stay alive while its peer is tested.
 func sleepForever() -> Never {
     while true { try? SystemCall.wait(until: user_timestamp() &+ 10_000_000_000) }
@@ -140,11 +147,8 @@ case "pairs", "local":
     if what == "local" {
         let here = Program.identity.core
         let server = start("serve local \(count)", on: here), client = start("talk local \(count)", on: here)
-        for id in [server, client] {
-            let end: DomainEnd
-            do throws(MonitorStatus) { end = try Monitor.awaitEnd(of: id) } catch { fail("await \(id): \(error)") }
-            guard end == .exited(status: 0) else { fail("domain \(id) ended \(end)") }
-        }
+        awaitSuccess(of: server, "server on this core")
+        awaitSuccess(of: client, "client on this core")
         exit(0)
     }
     let cores = (2..<arguments.count).compactMap { arguments.integer(at: $0) }
@@ -159,11 +163,7 @@ case "pairs", "local":
             started.append(("server \(name) on core \(server)", start("serve \(name) \(count)", on: server)))
             started.append(("client \(name) on core \(client)", start("talk \(name) \(count)", on: client)))
         }
-        for (role, id) in started {
-            let end: DomainEnd
-            do throws(MonitorStatus) { end = try Monitor.awaitEnd(of: id) } catch { fail("await the \(role): \(error)") }
-            guard end == .exited(status: 0) else { fail("the \(role) ended \(end)") }
-        }
+        for (role, id) in started { awaitSuccess(of: id, role) }
     }
     print("uchan: \(cores.count * (cores.count - 1)) ordered pairs of cores exchanged \(count) messages each way")
     exit(0)
@@ -181,12 +181,7 @@ case "waitset":
     } catch {
         fail("talk to \(name): \(error)")
     }
-    do throws(MonitorStatus) {
-        let end = try Monitor.awaitEnd(of: server)
-        guard end == .exited(status: 0) else { fail("the waitset server ended \(end)") }
-    } catch {
-        fail("await the waitset server: \(error)")
-    }
+    awaitSuccess(of: server, "waitset server")
     print("uchan: a server thread on a waitset answered 10000 messages in order")
     exit(0)
 case "orphan":
