@@ -103,20 +103,10 @@ func serveFromWaitset(_ name: String, count: Int) {
     guard server.join() == .returned(count) else { fail("serve \(name) from a waitset: the thread did not finish") }
 }
 
-let what = arguments.first ?? ""
-switch what {
-case "serve":
-    guard let name = arguments[1], let count = arguments.integer(at: 2), count > 0 else { exit(2) }
-    if arguments[3] == "waitset" {
-        serveFromWaitset(name, count: count)
-    } else {
-        serve(name, count: count, polls: arguments[3] == "sleep" ? 1 : Connection.polls)
-    }
-    print("uchan: answered \(count) messages")
-    exit(0)
-case "talk":
-    guard let name = arguments[1], let count = arguments.integer(at: 2), count > 0 else { exit(2) }
-    let mode = arguments[3]
+/// Connects to `name`, sends 1…count and checks that each comes back plus one. `mode`
+/// "bench" polls and "wake-bench" sleeps for every answer, and either prints the round
+/// trip's BENCH line.
+func talk(to name: String, count: Int, mode: String?) {
     let connection = connect(to: name)
     var samples: [UInt64] = []
     do throws(Connection.Failure) {
@@ -141,6 +131,22 @@ case "talk":
         let row = mode == "bench" ? "cross-core-user-roundtrip" : "cross-core-user-wake-roundtrip"
         print("BENCH name=\(row) unit=cycles median=\(samples[samples.count / 2]) p99=\(samples[samples.count * 99 / 100]) samples=\(samples.count)")
     }
+}
+
+let what = arguments.first ?? ""
+switch what {
+case "serve":
+    guard let name = arguments[1], let count = arguments.integer(at: 2), count > 0 else { exit(2) }
+    if arguments[3] == "waitset" {
+        serveFromWaitset(name, count: count)
+    } else {
+        serve(name, count: count, polls: arguments[3] == "sleep" ? 1 : Connection.polls)
+    }
+    print("uchan: answered \(count) messages")
+    exit(0)
+case "talk":
+    guard let name = arguments[1], let count = arguments.integer(at: 2), count > 0 else { exit(2) }
+    talk(to: name, count: count, mode: arguments[3])
     exit(0)
 case "pairs", "local":
     guard let count = arguments.integer(at: 1) else { exit(2) }
@@ -171,16 +177,7 @@ case "waitset":
     guard let core = arguments.integer(at: 1) else { exit(2) }
     let name = "waitset-\(core)"
     let server = start("serve \(name) 10000 waitset", on: core)
-    let connection = connect(to: name)
-    do throws(Connection.Failure) {
-        for number in 1...10_000 {
-            try connection.send([UInt64(number)])
-            let answer = try connection.receive()
-            guard answer[0] == UInt64(number) + 1 else { fail("message \(number) came back as \(answer[0])") }
-        }
-    } catch {
-        fail("talk to \(name): \(error)")
-    }
+    talk(to: name, count: 10_000, mode: nil)
     awaitSuccess(of: server, "waitset server")
     print("uchan: a server thread on a waitset answered 10000 messages in order")
     exit(0)
@@ -206,29 +203,25 @@ case "orphan":
     }
     print("uchan: the killed server's connection says peerEnded")
     exit(0)
-case "deaf":
+case "deaf", "vandal":
+    // A server that never reads must give peerNotReading once the ring is full; one
+    // that scribbles over the page, corrupt.
     guard let core = arguments.integer(at: 1) else { exit(2) }
-    let (connection, server) = misbehavingServer("ignore", on: core)
+    let deaf = what == "deaf"
+    let expected: Connection.Failure = deaf ? .peerNotReading : .corrupt
+    let (connection, server) = misbehavingServer(deaf ? "ignore" : "scribble", on: core)
     do throws(Connection.Failure) {
-        for number in 2...1_000 { try connection.send([UInt64(number)]) }
-        fail("1,000 messages went to a server that never reads")
+        if deaf {
+            for number in 2...1_000 { try connection.send([UInt64(number)]) }
+        } else {
+            _ = try connection.receive()
+        }
+        fail("\(what): no error from a misbehaving server")
     } catch {
-        guard error == .peerNotReading else { fail("to a server that never reads: \(error)") }
+        guard error == expected else { fail("\(what): \(error), not \(expected)") }
     }
     try? Monitor.kill(server)
-    print("uchan: a server that never reads gives peerNotReading")
-    exit(0)
-case "vandal":
-    guard let core = arguments.integer(at: 1) else { exit(2) }
-    let (connection, server) = misbehavingServer("scribble", on: core)
-    do throws(Connection.Failure) {
-        let words = try connection.receive()
-        fail("a message from a server that scribbles: \(words)")
-    } catch {
-        guard error == .corrupt else { fail("from a server that scribbles: \(error)") }
-    }
-    try? Monitor.kill(server)
-    print("uchan: a server that scribbles over the channel gives corrupt")
+    print(deaf ? "uchan: a server that never reads gives peerNotReading" : "uchan: a server that scribbles over the channel gives corrupt")
     exit(0)
 case "ignore", "scribble":
     guard let name = arguments[1] else { exit(2) }
