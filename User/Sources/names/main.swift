@@ -16,6 +16,10 @@
 //   monitors <core>…       every one of these cores runs a monitor as its first domain,
 //                          as this core's replica of the domain table (what `ps` lists)
 //                          says: exit 0, or 5 naming the first core without one
+//   refusals               a spawn on core 99, of a program not in the boot image, a
+//                          kill and an await of a domain that does not run, a lookup
+//                          of a name nobody holds: each must be refused with its own
+//                          status (exit 0), else exit 6
 //   nothing                exit 0 at once
 //   ps, list               print every domain, every name (the shell's `ps`, `names`)
 //   kill <core>.<domain>   stop a domain on any core (the shell's `kill`)
@@ -128,6 +132,29 @@ case "spawn-bench":
     print("BENCH name=spawn-remote unit=cycles median=\(samples[samples.count / 2]) p99=\(samples[samples.count * 99 / 100]) samples=\(samples.count)")
     exit(0)
 case "nothing":
+    exit(0)
+case "refusals":
+    let nobody = SystemDomainID(core: 0, local: 999_999)
+    let cases: [(what: String, expected: MonitorStatus, ask: () throws(MonitorStatus) -> Void)] = [
+        ("spawn on core 99", .noSuchCore, { () throws(MonitorStatus) in _ = try Monitor.spawn("hello", on: 99) }),
+        ("spawn no-such-program", .noSuchProgram, { () throws(MonitorStatus) in _ = try Monitor.spawn("no-such-program", on: 0) }),
+        ("kill \(nobody)", .noSuchDomain, { () throws(MonitorStatus) in try Monitor.kill(nobody) }),
+        ("await \(nobody)", .noSuchDomain, { () throws(MonitorStatus) in _ = try Monitor.awaitEnd(of: nobody) }),
+        ("lookup nobody-has-this", .noSuchName, { () throws(MonitorStatus) in _ = try Monitor.lookup("nobody-has-this") }),
+    ]
+    for (what, expected, ask) in cases {
+        do throws(MonitorStatus) {
+            try ask()
+            print("names: \(what) was not refused")
+            exit(6)
+        } catch {
+            guard error == expected else {
+                print("names: \(what) was refused with \(error), not \(expected)")
+                exit(6)
+            }
+        }
+    }
+    print("names: every bad request was refused with its status")
     exit(0)
 case "monitors":
     for core in (1..<arguments.count).compactMap({ arguments.integer(at: $0) }) {
