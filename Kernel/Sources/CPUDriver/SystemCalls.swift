@@ -91,6 +91,22 @@ extension CoreState {
             } catch {
                 context.setResult(status: InvocationStatus(error).rawValue)
             }
+        case .portIn(let port, let width):
+            do {
+                _ = try invocation.perform(on: &capabilities, target: target, in: domain.cspace)
+                // The rules checked that the whole access lies in the range, so the port fits 16 bits.
+                context.setResult(status: InvocationStatus.success.rawValue, value: UInt64(PortIO.read(UInt16(port), width: width)))
+            } catch {
+                context.setResult(status: InvocationStatus(error).rawValue)
+            }
+        case .portOut(let port, let width, let value):
+            do {
+                _ = try invocation.perform(on: &capabilities, target: target, in: domain.cspace)
+                PortIO.write(UInt16(port), width: width, value: value)
+                context.setResult(status: InvocationStatus.success.rawValue)
+            } catch {
+                context.setResult(status: InvocationStatus(error).rawValue)
+            }
         default:
             do {
                 let result = try invocation.perform(on: &capabilities, target: target, in: domain.cspace)
