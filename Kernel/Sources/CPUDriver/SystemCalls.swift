@@ -91,6 +91,22 @@ extension CoreState {
             } catch {
                 context.setResult(status: InvocationStatus(error).rawValue)
             }
+        case .connect(let irq, let endpoint):
+            do {
+                _ = try invocation.perform(on: &capabilities, target: target, in: domain.cspace)
+                guard let irq = UInt8(exactly: irq) else { return context.setResult(status: InvocationStatus.outsideRange.rawValue) }
+                context.setResult(status: connect(irq, to: endpoint, for: domain).rawValue)
+            } catch {
+                context.setResult(status: InvocationStatus(error).rawValue)
+            }
+        case .disconnect(let irq):
+            do {
+                _ = try invocation.perform(on: &capabilities, target: target, in: domain.cspace)
+                guard let irq = UInt8(exactly: irq) else { return context.setResult(status: InvocationStatus.notConnected.rawValue) }
+                context.setResult(status: disconnect(irq, for: domain).rawValue)
+            } catch {
+                context.setResult(status: InvocationStatus(error).rawValue)
+            }
         case .portIn(let port, let width):
             do {
                 _ = try invocation.perform(on: &capabilities, target: target, in: domain.cspace)
