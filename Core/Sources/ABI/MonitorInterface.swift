@@ -43,11 +43,16 @@ public enum MonitorRequest: Equatable, Sendable {
     /// table (`printNames`) on the console, one line each: the shell's `ps` and `names`.
     case printDomains
     case printNames
+    /// Device capabilities, from the bootstrap core's monitor (which holds the roots;
+    /// another core's answers `noSuchCore`): I/O ports `base ..< base + count`, or ISA
+    /// IRQ `irq`, as the reply's capability (words 1 and 2: base and count, or the IRQ).
+    case ioPorts(base: UInt64, count: UInt64)
+    case interrupt(irq: UInt64)
 
     /// The most bytes of a name in a request.
     public static let nameBytes = 16
 
-    enum Kind: UInt64 { case ping = 1, register, unregister, lookup, argumentPiece, spawn, kill, hello, bind, alive, printDomains, printNames }
+    enum Kind: UInt64 { case ping = 1, register, unregister, lookup, argumentPiece, spawn, kill, hello, bind, alive, printDomains, printNames, ioPorts, interrupt }
 
     /// The three words of request `id` (24 bits of it are sent).
     public func words(id: UInt32) -> (UInt64, UInt64, UInt64) {
@@ -67,6 +72,8 @@ public enum MonitorRequest: Equatable, Sendable {
         case .alive(let domain): return (head(.alive), domain, 0)
         case .printDomains: return (head(.printDomains), 0, 0)
         case .printNames: return (head(.printNames), 0, 0)
+        case .ioPorts(let base, let count): return (head(.ioPorts), base, count)
+        case .interrupt(let irq): return (head(.interrupt), irq, 0)
         }
     }
 
@@ -115,6 +122,8 @@ public enum MonitorRequest: Equatable, Sendable {
         case .alive: return (.alive(domain: words[1]), id)
         case .printDomains: return (.printDomains, id)
         case .printNames: return (.printNames, id)
+        case .ioPorts: return (.ioPorts(base: words[1], count: words[2]), id)
+        case .interrupt: return (.interrupt(irq: words[1]), id)
         }
     }
 }
@@ -147,6 +156,9 @@ public enum MonitorStatus: UInt64, CaseIterable, Sendable, Error, CustomStringCo
     case outOfResources
     /// The arguments are longer than a spawn carries.
     case argumentsTooLong
+    /// The ports or interrupt asked for lie outside the machine's, or overlap some
+    /// already given out (or lie below them while those are in use).
+    case unavailable
 
     public var description: String {
         switch self {
@@ -163,6 +175,7 @@ public enum MonitorStatus: UInt64, CaseIterable, Sendable, Error, CustomStringCo
         case .noSuchProgram: return "noSuchProgram"
         case .outOfResources: return "outOfResources"
         case .argumentsTooLong: return "argumentsTooLong"
+        case .unavailable: return "unavailable"
         }
     }
 }

@@ -81,6 +81,7 @@ final class MonitorInterfaceTests: XCTestCase {
             .hello, .ping(core: 7), .register(name: Array("echo".utf8)), .unregister(name: Array("sixteen-bytes-xy".utf8)),
             .lookup(name: Array("a".utf8)), .argumentPiece(Array("some words".utf8)), .argumentPiece([0, 1, 2]),
             .spawn(program: Array("hello".utf8), core: 3), .kill(domain: 0x1_0000_0005), .bind(name: Array("echo".utf8)), .alive(domain: 0x2_0000_0009), .printDomains, .printNames,
+            .ioPorts(base: 0x70, count: 2), .ioPorts(base: .max, count: .max), .interrupt(irq: 8),
         ]
         for request in requests {
             let words = request.words(id: 0x12_3456)
