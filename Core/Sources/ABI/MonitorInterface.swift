@@ -156,8 +156,8 @@ public enum MonitorStatus: UInt64, CaseIterable, Sendable, Error, CustomStringCo
     case outOfResources
     /// The arguments are longer than a spawn carries.
     case argumentsTooLong
-    /// The ports or interrupt asked for lie outside the machine's, or overlap some
-    /// already given out (or lie below them while those are in use).
+    /// The ports or interrupt asked for lie outside the machine's, or some of them are
+    /// given out already.
     case unavailable
 
     public var description: String {

@@ -94,9 +94,8 @@ public enum SystemCallStatus: UInt64, CaseIterable, Sendable, Error, CustomStrin
 ///     narrow(first, count, destination) a capability of the same type and rights for
 ///                                       units `first ..< first + count` of this one's
 ///                                       range, made in `destination` as its child (a
-///                                       revoke of this one removes it); like a retype,
-///                                       ranges are handed out upwards (below the last
-///                                       live child: regionInUse)
+///                                       revoke of this one removes it), in any order;
+///                                       units a live child has: regionInUse
 ///     portIn(port, width)               on I/O ports (read right) → the value read
 ///     portOut(port, width, value)       on I/O ports (write right); width 1, 2 or 4,
 ///                                       `value` must fit it, and ports `port ..< port +

@@ -159,15 +159,7 @@ public enum Invocation: Equatable, Sendable {
             guard capability.type == .kernel else { throw .wrongType(capability.type) }
             return (0, [])
         case .narrow(let first, let count, let destination):
-            // A retype into the same type at an explicit place, so a driver gets exactly
-            // its own ports or interrupts; types are compared directly (see notify).
-            let (capability, _) = try capabilities.lookup(target, in: cspace)
-            guard capability.type == .ioPortRange || capability.type == .irq || capability.type == .notify else {
-                throw .wrongType(capability.type)
-            }
-            try Self.check(first, count: count, within: capability)
-            _ = try capabilities.retype(target, to: capability.type, size: count, count: 1,
-                                        offset: first - capability.base, into: destination, in: cspace)
+            try capabilities.narrow(target, first: first, count: count, into: destination, in: cspace)
             return (0, [])
         case .portIn(let port, let width):
             try Self.checkPorts(port, width: width, on: target, requiring: .read, in: cspace, capabilities)
@@ -187,21 +179,13 @@ public enum Invocation: Equatable, Sendable {
         }
     }
 
-    /// Units `first ..< first + count` must be a non-empty part of the capability's range.
-    static func check(_ first: UInt64, count: UInt64, within capability: Capability) throws(CapabilityError) {
-        let (end, overflow) = first.addingReportingOverflow(count)
-        guard count > 0, !overflow, first >= capability.base, end <= capability.base &+ capability.size else {
-            throw .outsideRange
-        }
-    }
-
     /// The port access must lie wholly inside an I/O port range the caller may use this way.
     static func checkPorts(_ port: UInt64, width: PortWidth, on target: CapabilityAddress, requiring right: CapabilityRights,
                            in cspace: CSpace, _ capabilities: CoreCapabilities) throws(CapabilityError) {
         let (capability, _) = try capabilities.lookup(target, in: cspace)
         guard capability.type == .ioPortRange else { throw .wrongType(capability.type) }
         guard capability.rights.contains(right) else { throw .insufficientRights }
-        try check(port, count: width.rawValue, within: capability)
+        guard capability.covers(port, count: width.rawValue) else { throw .outsideRange }
     }
 
     /// The interrupt must be in the range of an interrupt capability with the read right.
@@ -210,7 +194,7 @@ public enum Invocation: Equatable, Sendable {
         let (capability, _) = try capabilities.lookup(target, in: cspace)
         guard capability.type == .irq else { throw .wrongType(capability.type) }
         guard capability.rights.contains(.read) else { throw .insufficientRights }
-        try check(irq, count: 1, within: capability)
+        guard capability.covers(irq, count: 1) else { throw .outsideRange }
     }
 }
 

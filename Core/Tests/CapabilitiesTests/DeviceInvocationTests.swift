@@ -112,9 +112,30 @@ final class DeviceInvocationTests: XCTestCase {
         fixture.assertRefused(.wrongType(.kernel), narrow(0, 1, from: Fixture.kernel))
         fixture.assertRefused(.slotOccupied, narrow(0x70, 2, from: Fixture.ports, into: 1))
         try narrow(0x70, 2, from: Fixture.ports)(&fixture.core)
-        // Ranges go upwards while the earlier child lives, as every retype does.
-        fixture.assertRefused(.regionInUse, narrow(0x60, 1, from: Fixture.ports, into: 21))
-        try narrow(0x3F8, 8, from: Fixture.ports, into: 21)(&fixture.core)
+        for (first, count): (UInt64, UInt64) in [(0x70, 1), (0x71, 1), (0x6F, 2), (0x71, 4), (0, 0x1_0000)] {
+            fixture.assertRefused(.regionInUse, narrow(first, count, from: Fixture.ports, into: 21))
+        }
+        fixture.assertSound()
+    }
+
+    func testNarrowTakesRangesInAnyOrder() throws {
+        var fixture = Fixture()
+        let space = fixture.space
+        let ranges: [(UInt64, UInt64)] = [(0x3F8, 8), (0x70, 2), (0x60, 1), (0x72, 6), (0xFFFF, 1), (0, 1), (0x64, 1)]
+        for (index, (first, count)) in ranges.enumerated() {
+            try fixture.core.narrow(Fixture.ports, first: first, count: count, into: .root(UInt32(20 + index)), in: space)
+            fixture.assertSound()
+        }
+        XCTAssertEqual(ranges.indices.map { fixture.identify(.root(UInt32(20 + $0))).ioPorts },
+                       ranges.map { UInt32($0.0) ..< UInt32($0.0 + $0.1) })
+        // A freed range is free again, wherever it lies; retype still goes above the last child.
+        _ = try fixture.core.delete(.root(21), in: space)
+        try fixture.core.narrow(Fixture.ports, first: 0x71, count: 1, into: .root(21), in: space)
+        fixture.assertRefused(.regionExhausted) { core throws(CapabilityError) in
+            _ = try core.retype(Fixture.ports, to: .ioPortRange, size: 1, count: 1, into: .root(30), in: space)
+        }
+        _ = try fixture.core.revoke(Fixture.ports, in: space)
+        XCTAssertTrue(ranges.indices.allSatisfy { fixture.identify(.root(UInt32(20 + $0))).isNull })
         fixture.assertSound()
     }
 

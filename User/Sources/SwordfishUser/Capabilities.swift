@@ -118,7 +118,7 @@ public struct Capability: Hashable, Sendable {
 
     /// Makes in `destination` a capability of this one's type and rights for only
     /// `first ..< first + count` of its I/O ports, interrupts or cores (a child: revoking
-    /// this one removes it). Ranges are handed out upwards while earlier ones live.
+    /// this one removes it). Throws `regionInUse` if another such child has some of them.
     public func narrow(first: UInt64, count: UInt64, into destination: Capability) throws(InvocationStatus) {
         try invoke(.narrow(first: first, count: count, into: destination.address))
     }

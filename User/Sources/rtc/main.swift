@@ -123,4 +123,10 @@ do throws(MonitorStatus) {
 } catch {
     if error != .unavailable { fail("a second request for port 0x70 answered \(error), expected unavailable") }
 }
+// Ranges below one in use are given out too (the monitor keeps no order).
+do throws(MonitorStatus) {
+    try Monitor.ioPorts(0x61, count: 1, into: Capability(slot: 7))
+} catch {
+    fail("port 0x61 while 0x70-0x71 are in use: \(error)")
+}
 print("rtc: \(received) interrupts of IRQ 8 in \(messages) messages; every refusal was right")
