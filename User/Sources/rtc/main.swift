@@ -4,12 +4,15 @@
 // endpoint, turns on the RTC's periodic interrupt (register A's rate, register B's
 // PIE bit), and sleeps on the endpoint until `count` interrupts came (default 16);
 // each message's count says how many interrupts it stands for, and each must be
-// answered by reading register C, or the RTC raises no more. Then it turns the
-// interrupt off, disconnects, and checks what a driver may not do: ports outside its
-// range, an interrupt outside its own, a second connect, a bad width. Exit 0 on success.
+// answered by reading register C, or the RTC raises no more. Then it lets interrupts
+// come without receiving (re-arming the RTC all the while), and checks they were
+// counted into one message instead of queued. Last it turns the interrupt off,
+// disconnects, and checks what a driver may not do: ports outside its range, an
+// interrupt outside its own, a second connect, a bad width. Exit 0 on success.
 //
 // Run it on core 0 (only that core's monitor holds the roots): `run rtc [count]`.
 import SwordfishUser
+import UserRuntimeC
 
 let ports = Capability(slot: 2)
 let interrupt = Capability(slot: 3)
@@ -49,6 +52,8 @@ let registerA: UInt32 = 0x0A, registerB: UInt32 = 0x0B, registerC: UInt32 = 0x0C
 let periodicEnable: UInt32 = 1 << 6
 /// Register A's rate 10: 32768 >> 9 = 64 interrupts a second.
 let rate: UInt32 = 10
+/// How long interrupts come unreceived: 2^29 TSC cycles, a fifth of a second at 2.7 GHz.
+let unreceivedCycles: UInt64 = 1 << 29
 
 do throws(MonitorStatus) {
     try Monitor.ioPorts(0x70, count: 2, into: ports)
@@ -59,6 +64,7 @@ do throws(MonitorStatus) {
 
 var received: UInt64 = 0
 var messages = 0
+var coalesced: UInt64 = 0
 do throws(InvocationStatus) {
     try Capability.ram.retype(to: .endpoint, into: events)
     _ = try readRegister(registerC)                          // drop a flag left from before
@@ -85,8 +91,19 @@ do throws(InvocationStatus) {
         let flags = try readRegister(registerC)
         if flags & 0x40 == 0 && messages == 1 { fail("register C shows no periodic interrupt: \(flags)") }
     }
+    // Interrupts that come while none is received are counted into one message.
+    let start = user_timestamp()
+    while user_timestamp() &- start < unreceivedCycles { _ = try readRegister(registerC) }
     try writeRegister(registerB, try readRegister(registerB) & ~periodicEnable)
     _ = try readRegister(registerC)
+    let words = try events.receive()
+    guard let message = InterruptMessage(words: (words[0], words[1], words[2])), message.count >= 2 else {
+        fail("interrupts that came unreceived are not counted into one message: \(words[0]) \(words[1]) \(words[2])")
+    }
+    expectRefusal("a second message after the coalesced one", .endpointEmpty) { () throws(InvocationStatus) in
+        _ = try events.receive()
+    }
+    coalesced = message.count
     try interrupt.disconnect(irq: irq)
 } catch {
     fail("driving the RTC: \(error)")
@@ -129,4 +146,4 @@ do throws(MonitorStatus) {
 } catch {
     fail("port 0x61 while 0x70-0x71 are in use: \(error)")
 }
-print("rtc: \(received) interrupts of IRQ 8 in \(messages) messages; every refusal was right")
+print("rtc: \(received) interrupts of IRQ 8 in \(messages) messages, then \(coalesced) in one; every refusal was right")
