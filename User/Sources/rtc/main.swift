@@ -10,7 +10,8 @@
 // disconnects, and checks what a driver may not do: ports outside its range, an
 // interrupt outside its own, a second connect, a bad width. Exit 0 on success.
 //
-// Run it on core 0 (only that core's monitor holds the roots): `run rtc [count]`.
+// Run it on core 0 (only that core's monitor holds the roots): `run rtc [count]`. On
+// another core, `rtc elsewhere` checks that its monitor says `noSuchCore` instead.
 import SwordfishUser
 import UserRuntimeC
 
@@ -54,6 +55,20 @@ let periodicEnable: UInt32 = 1 << 6
 let rate: UInt32 = 10
 /// How long interrupts come unreceived: 2^29 TSC cycles, a fifth of a second at 2.7 GHz.
 let unreceivedCycles: UInt64 = 1 << 29
+
+if arguments.first == "elsewhere" {
+    for (what, ask) in [("ports", { () throws(MonitorStatus) in try Monitor.ioPorts(0x70, count: 2, into: ports) }),
+                        ("interrupt", { () throws(MonitorStatus) in try Monitor.interrupt(irq, into: interrupt) })] {
+        do throws(MonitorStatus) {
+            try ask()
+            fail("a monitor other than core 0's gave the RTC's \(what)")
+        } catch {
+            if error != .noSuchCore { fail("asking this core's monitor for the RTC's \(what): \(error), expected noSuchCore") }
+        }
+    }
+    print("rtc: only core 0's monitor gives device capabilities")
+    exit(0)
+}
 
 do throws(MonitorStatus) {
     try Monitor.ioPorts(0x70, count: 2, into: ports)
