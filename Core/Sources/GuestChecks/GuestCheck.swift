@@ -139,7 +139,7 @@ public enum GuestCheck: CaseIterable, Sendable {
         case .everyFrameReturned: return "user mode: ended domains give back every frame"
         case .sharesDisjoint: return "isolation: cores' blocks and shares are disjoint"
         case .multicast: return "multicast: every core receives once, acknowledgements aggregate"
-        case .userDriver: return "devices: a user driver gets the RTC's ports and IRQ from the monitor, receives its interrupts, and is refused others"
+        case .userDriver: return "devices: a user driver gets the RTC's ports and IRQ from the monitor, receives its interrupts, and is refused others; an ended driver's IRQ is free again"
         case .remoteRun: return "oncore: a program runs on another core"
         case .remoteExitStatus: return "oncore: its exit status comes back"
         case .remoteStop: return "oncore: a stopped program is reported"

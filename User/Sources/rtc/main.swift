@@ -12,6 +12,8 @@
 //
 // Run it on core 0 (only that core's monitor holds the roots): `run rtc [count]`. On
 // another core, `rtc elsewhere` checks that its monitor says `noSuchCore` instead.
+// `rtc abandon` connects the IRQ, turns the interrupt on and exits: the kernel must
+// mask and forget it, so the next driver can connect.
 import SwordfishUser
 import UserRuntimeC
 
@@ -75,6 +77,18 @@ do throws(MonitorStatus) {
     try Monitor.interrupt(irq, into: interrupt)
 } catch {
     fail("the monitor refused the RTC's ports or interrupt: \(error)")
+}
+
+if arguments.first == "abandon" {
+    do throws(InvocationStatus) {
+        try Capability.ram.retype(to: .endpoint, into: events)
+        try interrupt.connect(irq: irq, to: events)
+        try writeRegister(registerB, try readRegister(registerB) | periodicEnable)
+    } catch {
+        fail("connecting IRQ 8 to leave it: \(error)")
+    }
+    print("rtc: leaving IRQ 8 connected")
+    exit(0)
 }
 
 var received: UInt64 = 0
