@@ -49,10 +49,10 @@ let package = Package(
         // The guest self-tests' checks, declared once for the kernel and the host tool.
         .target(name: "GuestChecks"),
         // A user program's argument words and numbers (user programs link it).
-        .target(name: "ProgramArguments"),
+        .target(name: "ProgramArguments", dependencies: ["ABI"]),
         // The monitors' protocols (names, domain table, spawn, kill) as pure state
         // machines: the guest's monitor program and the host simulator drive the same code.
-        .target(name: "MonitorProtocols", dependencies: ["Basics", "Channel"]),
+        .target(name: "MonitorProtocols", dependencies: ["ABI", "Basics", "Channel"]),
         // Shared by the test suites: a seeded generator and fixture memory.
         .target(name: "CoreTestSupport", dependencies: ["Basics"], path: "Tests/TestSupport"),
         .testTarget(name: "BasicsTests", dependencies: ["Basics"]),
@@ -68,8 +68,8 @@ let package = Package(
         .testTarget(name: "KernelMessagesTests", dependencies: ["KernelMessages"]),
         .testTarget(name: "ELFTests", dependencies: ["ELF", "CoreTestSupport"]),
         .testTarget(name: "GuestChecksTests", dependencies: ["GuestChecks"]),
-        .testTarget(name: "ProgramArgumentsTests", dependencies: ["ProgramArguments"]),
+        .testTarget(name: "ProgramArgumentsTests", dependencies: ["ABI", "ProgramArguments"]),
         // Message round trips, protocol steps, and the deterministic simulator of N monitors.
-        .testTarget(name: "MonitorProtocolsTests", dependencies: ["MonitorProtocols", "Basics", "Channel", "CoreTestSupport"]),
+        .testTarget(name: "MonitorProtocolsTests", dependencies: ["ABI", "MonitorProtocols", "Basics", "Channel", "CoreTestSupport"]),
     ]
 )

@@ -16,6 +16,7 @@
 //
 // Usage: swordfish-bench [quick]     run every row (quick: a tenth of the samples)
 //        swordfish-bench exit <code> end QEMU through its isa-debug-exit device
+//        swordfish-bench nothing     exit 0 at once (the program spawn-remote starts)
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -602,6 +603,36 @@ static void bench_tcp(void) {
 }
 
 // ---------------------------------------------------------------------------------
+// spawn-remote: fork, pin the child to CPU 1, exec this (static) binary with `nothing`,
+// which exits at once, and wait for it: start a program on the other core and wait for
+// its end, as Swordfish's Monitor.spawn followed by Monitor.awaitEnd.
+
+static void bench_spawn_remote(const char *self) {
+    int n = rounds(200), w = warmup(n);
+    struct samples s = samples_make(n);
+    for (int i = 0; i < w + n; i++) {
+        fflush(stdout);
+        uint64_t start = rdtsc();
+        pid_t pid = fork();
+        if (pid < 0) die("fork");
+        if (pid == 0) {
+            pin(1);
+            execl(self, self, "nothing", (char *)NULL);
+            _exit(127);
+        }
+        int status;
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+        uint64_t elapsed = rdtsc() - start;
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+            unsupported("spawn-remote", "the child did not exit 0");
+            return;
+        }
+        if (i >= w) record(&s, elapsed);
+    }
+    report("spawn-remote", "cycles", &s);
+}
+
+// ---------------------------------------------------------------------------------
 
 static void exit_qemu(int code) {
     if (ioperm(DEBUG_EXIT_PORT, 1, 1) != 0) die("ioperm");
@@ -609,6 +640,7 @@ static void exit_qemu(int code) {
 }
 
 int main(int argc, char **argv) {
+    if (argc == 2 && strcmp(argv[1], "nothing") == 0) return 0;   // spawn-remote's child
     if (argc == 3 && strcmp(argv[1], "exit") == 0) {
         exit_qemu(atoi(argv[2]));
         return 1;                                   // only without the device
@@ -624,12 +656,17 @@ int main(int argc, char **argv) {
     bench_thread_yield();
     const char *cross[] = {"cross-core-roundtrip", "cross-core-eventfd", "cross-core-futex",
                            "cross-core-unix-socket", "cacheline-floor", "unmap-shared-page",
-                           "mprotect-shared-page", "cross-core-user-roundtrip"};
+                           "mprotect-shared-page", "cross-core-user-roundtrip",
+                           "cross-core-user-wake-roundtrip", "spawn-remote"};
     if (cpu_count > 1) {
         bench_pipe("cross-core-roundtrip", 1);
         /* Swordfish's counterpart is two user domains over a channel of rings; here, the
            same two processes over a pipe, measured again under the row's own name. */
         bench_pipe("cross-core-user-roundtrip", 1);
+        /* A pipe's reader sleeps in read until the writer wakes it: the counterpart of a
+           channel whose receiver sleeps between messages. */
+        bench_pipe("cross-core-user-wake-roundtrip", 1);
+        bench_spawn_remote(argv[0]);
         bench_eventfd();
         bench_futex();
         bench_unix_socket();

@@ -43,6 +43,10 @@ public enum MonitorRequest: Equatable, Sendable {
     /// table (`printNames`) on the console, one line each: the shell's `ps` and `names`.
     case printDomains
     case printNames
+    /// Answer when the domain with this system-wide id ends: reply values
+    /// `DomainEnd.words` (`noSuchDomain` at once if it is neither running nor among
+    /// the recent ends the monitor remembers).
+    case awaitEnd(domain: UInt64)
     /// Device capabilities, from the bootstrap core's monitor (which holds the roots;
     /// another core's answers `noSuchCore`): I/O ports `base ..< base + count`, or ISA
     /// IRQ `irq`, as the reply's capability (words 1 and 2: base and count, or the IRQ).
@@ -52,7 +56,11 @@ public enum MonitorRequest: Equatable, Sendable {
     /// The most bytes of a name in a request.
     public static let nameBytes = 16
 
-    enum Kind: UInt64 { case ping = 1, register, unregister, lookup, argumentPiece, spawn, kill, hello, bind, alive, printDomains, printNames, ioPorts, interrupt }
+    enum Kind: UInt64 {
+        case ping = 1, register, unregister, lookup, argumentPiece, spawn, kill, hello, bind, alive, printDomains, printNames
+        case awaitEnd
+        case ioPorts, interrupt
+    }
 
     /// The three words of request `id` (24 bits of it are sent).
     public func words(id: UInt32) -> (UInt64, UInt64, UInt64) {
@@ -72,6 +80,7 @@ public enum MonitorRequest: Equatable, Sendable {
         case .alive(let domain): return (head(.alive), domain, 0)
         case .printDomains: return (head(.printDomains), 0, 0)
         case .printNames: return (head(.printNames), 0, 0)
+        case .awaitEnd(let domain): return (head(.awaitEnd), domain, 0)
         case .ioPorts(let base, let count): return (head(.ioPorts), base, count)
         case .interrupt(let irq): return (head(.interrupt), irq, 0)
         }
@@ -122,6 +131,7 @@ public enum MonitorRequest: Equatable, Sendable {
         case .alive: return (.alive(domain: words[1]), id)
         case .printDomains: return (.printDomains, id)
         case .printNames: return (.printNames, id)
+        case .awaitEnd: return (.awaitEnd(domain: words[1]), id)
         case .ioPorts: return (.ioPorts(base: words[1], count: words[2]), id)
         case .interrupt: return (.interrupt(irq: words[1]), id)
         }
@@ -202,6 +212,31 @@ public struct MonitorReply: Equatable, Sendable {
 
     public static func == (a: Self, b: Self) -> Bool {
         a.status == b.status && a.id == b.id && a.values.0 == b.values.0 && a.values.1 == b.values.1
+    }
+}
+
+/// How a domain ended, as the monitors tell each other and a domain that awaits it.
+public enum DomainEnd: Equatable, Sendable {
+    /// It called exit with `status`.
+    case exited(status: Int64)
+    /// The kernel stopped it (a fault, a kill).
+    case stopped
+
+    /// Two words: 1 and the status for an exit, 2 and 0 for a stop.
+    public var words: (UInt64, UInt64) {
+        switch self {
+        case .exited(let status): return (1, UInt64(bitPattern: status))
+        case .stopped: return (2, 0)
+        }
+    }
+
+    /// The end in `words`; nil if they are not one.
+    public init?(words: (UInt64, UInt64)) {
+        switch words {
+        case (1, let status): self = .exited(status: Int64(bitPattern: status))
+        case (2, 0): self = .stopped
+        default: return nil
+        }
     }
 }
 

@@ -16,8 +16,10 @@ public enum SystemCallNumber: UInt64, CaseIterable, Sendable {
     /// resume(area): continue, enabled, from the save area at `area` (a user-level
     /// scheduler resuming a thread); does not return on success.
     case resume
-    /// wait: sleep until a message arrives on an endpoint the domain receives on (at
-    /// once if one came since the last wait), or one of them dies.
+    /// wait(deadline): sleep until a message arrives on an endpoint the domain receives
+    /// on, a notification comes for it (at once if either came since the last wait), one
+    /// of its endpoints dies, or the time stamp counter passes `deadline` (0: no
+    /// deadline; with none and nothing that could wake it, `nothingToWaitFor`).
     case wait
     /// unhandledFault: the dispatcher gives up on the fault it was handed; the kernel
     /// stops the domain and reports the fault.
@@ -68,8 +70,13 @@ public enum SystemCallStatus: UInt64, CaseIterable, Sendable, Error, CustomStrin
 ///                                       capability at `source` into `entry`; `rights`
 ///                                       are read | write | execute for a frame
 ///     unmap(entry)                      on a translation table (write right)
-///     notify(core)                      on a notify capability (write right): wake
-///                                       `core`'s notification receiver (its monitor)
+///     notify(core, domain)              on a notify capability (write right): wake
+///                                       domain `domain` of core `core` (its local id;
+///                                       0: the core's notification receiver, its
+///                                       monitor). A wake for a domain that sleeps in
+///                                       the wait system call ends it; one that comes
+///                                       while it runs is kept for its next wait; one
+///                                       for a domain that does not exist is dropped
 ///
 /// On the kernel capability (the monitor's), the CPU driver's own services:
 ///
@@ -239,7 +246,9 @@ public struct InvocationWords: Equatable, Sendable {
 
     public static func unmap(at entry: Int) -> Self { Self(.unmap, UInt64(truncatingIfNeeded: entry)) }
 
-    public static func notify(core: Int) -> Self { Self(.notify, UInt64(truncatingIfNeeded: core)) }
+    public static func notify(core: Int, domain: Int = 0) -> Self {
+        Self(.notify, UInt64(truncatingIfNeeded: core), UInt64(truncatingIfNeeded: domain))
+    }
 
     public static func spawn(name: UInt64, nameLength: Int, arguments: UInt64, argumentsLength: Int) -> Self {
         Self(.spawn, name, UInt64(truncatingIfNeeded: nameLength), arguments, UInt64(truncatingIfNeeded: argumentsLength))
@@ -323,13 +332,16 @@ public enum MonitorRingLayout {
 /// Pages for channels between domains on different cores: each of the first
 /// `MonitorRingLayout.maximumCores` cores has `pagesPerCore` of them beside the
 /// monitors' rings, given to its monitor as one frame (`InitialSlot.bindingPool`). A
-/// binding takes one page of the binding client's core: its first half is the ring from
-/// the client to the server, its second half the ring back.
+/// binding takes one page of the binding client's core: the ring from the client to
+/// the server, the ring back, then the client's doorbell line and the server's (see
+/// `Doorbell` in the Channel module).
 public enum BindingPool {
     public static let pagesPerCore = 8
     public static let pageBytes: UInt64 = 4096
-    /// Each ring's share of the page.
-    public static let ringBytes = 2048
+    /// Each ring's share of the page: an acknowledgement line and 30 slots.
+    public static let ringBytes = 31 * 64
+    /// Where the client's doorbell line is; the server's follows it.
+    public static let doorbellOffset = 2 * ringBytes
 }
 
 /// A start or end of a domain, as the kernel tells its monitor (`domainEvent`): eight

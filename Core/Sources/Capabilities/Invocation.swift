@@ -33,7 +33,7 @@ public enum Invocation: Equatable, Sendable {
     case wait
     case map(entry: UInt64, source: CapabilityAddress, rights: CapabilityRights)
     case unmap(entry: UInt64)
-    case notify(core: UInt64)
+    case notify(core: UInt64, domain: UInt64)
     case spawn(name: UInt64, nameLength: UInt64, arguments: UInt64, argumentsLength: UInt64)
     case kill(domain: UInt64)
     case domainEvent(buffer: UInt64)
@@ -83,7 +83,7 @@ public enum Invocation: Equatable, Sendable {
             }
             return .map(entry: a0, source: source, rights: CapabilityRights(rawValue: UInt8(a2)))
         case .unmap: return .unmap(entry: a0)
-        case .notify: return .notify(core: a0)
+        case .notify: return .notify(core: a0, domain: a1)
         case .spawn: return .spawn(name: a0, nameLength: a1, arguments: a2, argumentsLength: a3)
         case .kill: return .kill(domain: a0)
         case .domainEvent: return .domainEvent(buffer: a0)
@@ -142,7 +142,7 @@ public enum Invocation: Equatable, Sendable {
         case .unmap(let entry):
             try capabilities.unmap(entry: entry, from: target, in: cspace)
             return (0, [])
-        case .notify(let core):
+        case .notify(let core, _):
             // Which cores a notify capability may wake is its range; the kernel sends the
             // IPI. (The type is compared here rather than through a `[.notify]` type set:
             // in the Embedded build of this module that literal came out as the

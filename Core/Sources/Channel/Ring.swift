@@ -142,6 +142,13 @@ public struct RingReceiver {
         return message
     }
 
+    /// Whether the next message has arrived, consuming nothing (a slot a correct sender
+    /// cannot have written says no here; `receive` reports it).
+    public func hasMessage() -> Bool {
+        let header = SlotHeader(rawValue: atomicWord(region, line: nextLine, word: 7).pointee.load(ordering: .acquiring))
+        return header.sequence == UInt32(truncatingIfNeeded: received + 1) && header.reservedBitsAreClear
+    }
+
     /// Tells the sender about every message consumed so far.
     public mutating func publish() {
         guard published != received else { return }

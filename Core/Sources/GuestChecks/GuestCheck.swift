@@ -25,6 +25,7 @@ public enum GuestCheck: CaseIterable, Sendable {
     case userDriver
     case remoteRun, remoteExitStatus, remoteStop, remoteMissingProgram, remoteLineTooLong, remoteSecondRequest
     case nameRace, nameAcrossCores, spawnAnywhere, killAnywhere, userChannels, boundPeerKilled
+    case peerNeverReads, peerWritesGarbage, sameCoreConnection
     case skippedCoreReported
     // Reported only when something is missing; never expected.
     case bootImagePresent, lmpPresent, threadsPresent, everyCoreStarted, everyCoreReports
@@ -45,9 +46,10 @@ public enum GuestCheck: CaseIterable, Sendable {
 
     public var scope: Scope {
         switch self {
-        case .sharesDisjoint, .multicast, .monitorsAnswer, .userDriver: return .bootstrap
+        case .sharesDisjoint, .multicast, .monitorsAnswer, .sameCoreConnection, .userDriver: return .bootstrap
         case .remoteRun, .remoteExitStatus, .remoteStop, .remoteMissingProgram, .remoteLineTooLong, .remoteSecondRequest,
-             .nameRace, .nameAcrossCores, .spawnAnywhere, .killAnywhere, .userChannels, .boundPeerKilled:
+             .nameRace, .nameAcrossCores, .spawnAnywhere, .killAnywhere, .userChannels, .boundPeerKilled,
+             .peerNeverReads, .peerWritesGarbage:
             return .bootstrapWithPeer
         case .skippedCoreReported: return .skippedCore
         case .bootImagePresent, .lmpPresent, .threadsPresent, .everyCoreStarted, .everyCoreReports: return .onlyOnFailure
@@ -152,7 +154,10 @@ public enum GuestCheck: CaseIterable, Sendable {
         case .spawnAnywhere: return "monitors: a domain starts a program on another core"
         case .killAnywhere: return "monitors: a domain kills a domain on another core"
         case .boundPeerKilled: return "channels: a domain killed while bound leaves its peer with an error, not a hang"
-        case .userChannels: return "channels: domains on core 0 and every other core bind by name and exchange 10,000 messages in order, each way"
+        case .userChannels: return "channels: every ordered pair of cores binds by name and exchanges 10,000 messages in order, each way"
+        case .peerNeverReads: return "channels: a peer that never reads gives its sender an error, not a hang"
+        case .peerWritesGarbage: return "channels: a peer that writes garbage into the channel's page gives an error, nothing worse"
+        case .sameCoreConnection: return "channels: two domains on one core connect by name and exchange 10,000 messages in order"
         case .bootImagePresent: return "user mode: boot image present"
         case .lmpPresent: return "same-core messages: lmp program present"
         case .threadsPresent: return "dispatchers: threads program present"

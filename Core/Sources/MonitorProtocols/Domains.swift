@@ -5,8 +5,8 @@
 //
 //   guest → C   domainStarted(local, program)  or  spawnSucceeded(spawn, local)
 //   C → all     domainStarted(D, program)
-//   guest → C   domainEnded(local)
-//   C → all     domainEnded(D)
+//   guest → C   domainEnded(local, how)
+//   C → all     domainEnded(D, how)
 //
 // Each replica applies them in C's order (one FIFO ring from C), so a quiet system's
 // tables are all equal. On domainEnded every monitor also releases, as home, the names
@@ -47,6 +47,7 @@
 // an end of one it does not (`unknownRecords`); argument pieces with no request, past
 // the announced length, or a new request before the last one's pieces all came
 // (`badSpawnPieces`); guest reports for unknown spawns or domains (`unknownLocalReports`).
+import ABI
 import Basics
 
 extension Monitor {
@@ -124,17 +125,28 @@ extension Monitor {
         return takeEffects()
     }
 
-    /// This core's domain `local` has ended (exited, faulted or killed).
-    public mutating func domainEnded(_ local: LocalDomainNumber) -> [MonitorEffect] {
+    /// This core's domain `local` has ended (exited, faulted or killed) as `end` says.
+    public mutating func domainEnded(_ local: LocalDomainNumber, how end: DomainEnd) -> [MonitorEffect] {
         let domain = DomainID(core: core, local: local)
         guard let i = domainIndex(domain) else {
             counters.unknownLocalReports += 1
             return []
         }
         domains.remove(at: i)
-        broadcast(.domainEnded(domain))
+        remember(domain, ended: end)
+        broadcast(.domainEnded(domain, end))
         homeReleasesNames(of: domain)
         return takeEffects()
+    }
+
+    /// How `domain` ended, if it is among the recent ends.
+    public func end(of domain: DomainID) -> DomainEnd? {
+        recentEnds.last { $0.domain == domain }?.end
+    }
+
+    mutating func remember(_ domain: DomainID, ended end: DomainEnd) {
+        if recentEnds.count == Self.recentEndsKept { recentEnds.removeFirst() }
+        recentEnds.append((domain, end))
     }
 
     // MARK: This core's domains
@@ -181,10 +193,11 @@ extension Monitor {
         }
     }
 
-    mutating func replicaApplies(ended domain: DomainID, from sender: CoreID) {
+    mutating func replicaApplies(ended domain: DomainID, how end: DomainEnd, from sender: CoreID) {
         guard domain.core == sender else { counters.wrongCore += 1; return }
         guard let i = domainIndex(domain) else { counters.unknownRecords += 1; return }
         domains.remove(at: i)
+        remember(domain, ended: end)
         homeReleasesNames(of: domain)
     }
 

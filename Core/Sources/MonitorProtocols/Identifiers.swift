@@ -2,6 +2,7 @@
 // tokens, request ids, tickets, and the statuses a request can end with. Each wraps one
 // integer or byte string so that a core number is never passed where a domain number
 // belongs.
+import ABI
 import Basics
 
 /// A domain's number on its own core (given by that core's monitor and CPU driver).
@@ -25,14 +26,15 @@ public struct DomainID: Hashable, Comparable, Sendable {
 
     public static func < (a: Self, b: Self) -> Bool { (a.core, a.local) < (b.core, b.local) }
 
-    /// One message word: the local number in bits 0–31, the core in bits 32–47.
-    public var word: UInt64 { UInt64(local.rawValue) | UInt64(UInt16(truncatingIfNeeded: core.rawValue)) << 32 }
+    /// One message word, the ABI's `SystemDomainID`.
+    public var word: UInt64 { SystemDomainID(core: core.rawValue, local: local.rawValue).rawValue }
 
-    /// The id in `word`, or nil if it names a core outside a system of `coreCount`.
+    /// The id in `word`, or nil if it names a core outside a system of `coreCount` (bits
+    /// above the core's included).
     public init?(word: UInt64, coreCount: Int) {
-        let core = word >> 32
-        guard core < UInt64(min(coreCount, 1 << 16)) else { return nil }
-        self.init(core: CoreID(Int(core)), local: LocalDomainNumber(UInt32(truncatingIfNeeded: word)))
+        guard word >> 32 < UInt64(min(coreCount, 1 << 16)) else { return nil }
+        let id = SystemDomainID(rawValue: word)
+        self.init(core: CoreID(id.core), local: LocalDomainNumber(id.local))
     }
 }
 

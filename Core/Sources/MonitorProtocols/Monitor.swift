@@ -12,6 +12,7 @@
 // Everything is kept in arrays sorted by key (no Dictionary or Set): iteration order is
 // then part of the state, which keeps the host simulator's seeds replayable, and the
 // code builds in Embedded Swift.
+import ABI
 import Basics
 import Channel
 
@@ -46,6 +47,10 @@ public struct Monitor: Sendable {
     public internal(set) var domains: [DomainRecord] = []
     /// Registered names, system-wide, sorted by name.
     public internal(set) var names: [NameRecord] = []
+    /// The latest domains to end, system-wide, oldest first (at most
+    /// `Monitor.recentEndsKept`): how a domain that awaited one learns how it ended.
+    public internal(set) var recentEnds: [(domain: DomainID, end: DomainEnd)] = []
+    public static let recentEndsKept = 64
     /// Messages dropped and other unusual events, by kind.
     public internal(set) var counters = MonitorCounters()
 
@@ -109,7 +114,7 @@ public struct Monitor: Sendable {
         case .nameAdded(let record): replicaApplies(added: record, from: sender)
         case .nameRemoved(let name): replicaApplies(removed: name, from: sender)
         case .domainStarted(let record): replicaApplies(started: record, from: sender)
-        case .domainEnded(let domain): replicaApplies(ended: domain, from: sender)
+        case .domainEnded(let domain, let end): replicaApplies(ended: domain, how: end, from: sender)
         case .spawnRequest(let ticket, let program, let argumentBytes):
             targetReceivesSpawn(ticket, program: program, argumentBytes: argumentBytes, from: sender)
         case .spawnArguments(let ticket, let bytes): targetReceivesArguments(ticket, bytes: bytes, from: sender)
@@ -227,7 +232,7 @@ public enum MonitorEffect: Equatable, Sendable {
     /// Start `program` with `arguments` on this core, then report the outcome with
     /// `spawnSucceeded` or `spawnFailed` and this `SpawnID`.
     case spawnLocally(SpawnID, program: Name, arguments: [UInt8])
-    /// Stop this core's domain; report `domainEnded` when it is gone (as for any end).
+    /// Stop this core's domain; report `domainEnded(_:how:)` when it is gone (as for any end).
     /// Sent again if a second kill comes first, so stopping should be idempotent.
     case killLocally(LocalDomainNumber)
     /// A message the driver answers itself (ping, binding), decoded and checked here

@@ -17,7 +17,7 @@
 //   nameAdded          w0 grant ticket | name length << 32, w1–w4 name, w5 owner, w6 endpoint
 //   nameRemoved        w0 name length << 32, w1–w4 name
 //   domainStarted      w0 program length << 32, w1–w4 program, w5 domain
-//   domainEnded        w0 domain
+//   domainEnded        w0 domain, w1–w2 how it ended (`DomainEnd.words`)
 //   spawnRequest       w0 ticket | program length << 32 | argument bytes << 40, w1–w4 program
 //   spawnArguments     w0 ticket | byte count << 32, w1–w6 up to 48 bytes
 //   spawnStarted       w0 ticket, w1 domain
@@ -30,6 +30,7 @@
 //
 // A domain id is one word (see `DomainID.word`); a decoded one names a core of the
 // system, which is why decoding takes the core count.
+import ABI
 import Basics
 import Channel
 
@@ -51,7 +52,7 @@ public enum MonitorMessage: Equatable, Sendable {
     case nameRemoved(Name)
     /// From the domain's core to every other monitor.
     case domainStarted(DomainRecord)
-    case domainEnded(DomainID)
+    case domainEnded(DomainID, DomainEnd)
     /// To the core that should run it: a program and the length of its argument line,
     /// whose bytes follow in `spawnArguments` pieces (none for an empty line).
     case spawnRequest(Ticket, program: Name, argumentBytes: Int)
@@ -133,8 +134,9 @@ public enum MonitorMessage: Equatable, Sendable {
         case .domainStarted(let record):
             Self.put(record.program, label: 0, into: &m)
             m.words[5] = record.id.word
-        case .domainEnded(let domain):
+        case .domainEnded(let domain, let end):
             m.words[0] = domain.word
+            (m.words[1], m.words[2]) = end.words
         case .spawnRequest(let ticket, let program, let argumentBytes):
             Self.put(program, label: UInt64(ticket.rawValue) | UInt64(UInt16(truncatingIfNeeded: argumentBytes)) << 40, into: &m)
         case .spawnArguments(let ticket, let bytes):
@@ -243,8 +245,8 @@ public enum MonitorMessage: Equatable, Sendable {
             guard let n = name(), n.label == 0, let id = domain(5), unused(from: 6) else { return nil }
             self = .domainStarted(DomainRecord(id: id, program: n.name))
         case .domainEnded:
-            guard let id = domain(0), unused(from: 1) else { return nil }
-            self = .domainEnded(id)
+            guard let id = domain(0), let end = DomainEnd(words: (w[1], w[2])), unused(from: 3) else { return nil }
+            self = .domainEnded(id, end)
         case .spawnRequest:
             let argumentBytes = Int(w[0] >> 40)
             guard argumentBytes <= Self.maximumArgumentBytes, let n = name(allowingHighBits: true), unused(from: 5) else { return nil }

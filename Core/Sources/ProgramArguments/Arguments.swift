@@ -2,6 +2,7 @@
 // of bytes after the program's name, split into words at spaces and tabs. Programs ask
 // for words as strings and numbers (decimal, or hexadecimal after 0x) and get nil for a
 // word that is missing or not a number, so each program stops writing its own parser.
+import ABI
 
 /// The words a program was started with.
 public struct Arguments: Equatable, Sendable {
@@ -34,6 +35,17 @@ public struct Arguments: Equatable, Sendable {
     /// Word `index` as an `Int` (decimal or `0x` hexadecimal, no sign); nil as for `number(at:)`.
     public func integer(at index: Int) -> Int? {
         number(at: index).flatMap { $0 <= UInt64(Int.max) ? Int($0) : nil }
+    }
+
+    /// Word `index` as a domain's system-wide id written `core.local` (as `ps` shows
+    /// it); nil if it is missing or not that.
+    public func domain(at index: Int) -> SystemDomainID? {
+        guard let word = self[index] else { return nil }
+        let parts = word.utf8.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false)
+        guard parts.count == 2, let core = Self.number(String(decoding: parts[0], as: UTF8.self)),
+              let local = Self.number(String(decoding: parts[1], as: UTF8.self)),
+              core <= UInt64(UInt16.max), local <= UInt64(UInt32.max) else { return nil }
+        return SystemDomainID(core: Int(core), local: UInt32(local))
     }
 
     /// The words from `index` on, joined by single spaces (a message to print, a line to pass on).

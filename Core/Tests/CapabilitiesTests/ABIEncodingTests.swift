@@ -64,9 +64,12 @@ final class NotifyInvocationTests: XCTestCase {
     func testNotifyChecksTheCapabilityAndItsCores() throws {
         var fixture = Fixture()
         let notify = try Invocation.decode(operation: CapabilityOperation.notify.rawValue, 3, 0, 0, 0)
-        XCTAssertEqual(notify, .notify(core: 3))
+        XCTAssertEqual(notify, .notify(core: 3, domain: 0))
+        let words = InvocationWords.notify(core: 2, domain: 9)
+        XCTAssertEqual(try Invocation.decode(operation: words.operation.rawValue, words.a0, words.a1, words.a2, words.a3),
+                       .notify(core: 2, domain: 9))
         XCTAssertNoThrow(try notify.perform(on: &fixture.core, target: Fixture.notify, in: fixture.space))
-        XCTAssertThrowsError(try Invocation.notify(core: 4).perform(on: &fixture.core, target: Fixture.notify, in: fixture.space)) {
+        XCTAssertThrowsError(try Invocation.notify(core: 4, domain: 1).perform(on: &fixture.core, target: Fixture.notify, in: fixture.space)) {
             XCTAssertEqual($0 as? CapabilityError, .outsideRange)
         }
         XCTAssertThrowsError(try notify.perform(on: &fixture.core, target: Fixture.ram, in: fixture.space)) {
@@ -81,6 +84,7 @@ final class MonitorInterfaceTests: XCTestCase {
             .hello, .ping(core: 7), .register(name: Array("echo".utf8)), .unregister(name: Array("sixteen-bytes-xy".utf8)),
             .lookup(name: Array("a".utf8)), .argumentPiece(Array("some words".utf8)), .argumentPiece([0, 1, 2]),
             .spawn(program: Array("hello".utf8), core: 3), .kill(domain: 0x1_0000_0005), .bind(name: Array("echo".utf8)), .alive(domain: 0x2_0000_0009), .printDomains, .printNames,
+            .awaitEnd(domain: 0x3_0000_0001),
             .ioPorts(base: 0x70, count: 2), .ioPorts(base: .max, count: .max), .interrupt(irq: 8),
         ]
         for request in requests {
@@ -106,9 +110,28 @@ final class MonitorInterfaceTests: XCTestCase {
         XCTAssertNil(MonitorReply(words: [200, 0, 0]))
     }
 
+    func testDomainEndsRoundTrip() {
+        for end in [DomainEnd.exited(status: 0), .exited(status: -3), .exited(status: .max), .stopped] {
+            XCTAssertEqual(DomainEnd(words: end.words), end)
+        }
+        XCTAssertNil(DomainEnd(words: (0, 0)))
+        XCTAssertNil(DomainEnd(words: (2, 5)), "a stop carries no status")
+        XCTAssertNil(DomainEnd(words: (3, 0)))
+    }
+
     func testDomainEventsRoundTrip() {
         let event = DomainEvent(kind: .exited, domain: 12, status: -3, program: Array("monitor-ping".utf8))
         XCTAssertEqual(DomainEvent(words: event.encoded), event)
         XCTAssertNil(DomainEvent(words: [9, 0, 0, 0, 0, 0, 0, 0]))
+    }
+}
+
+final class SystemDomainIDTests: XCTestCase {
+    func testTheWordRoundTripsAndReadsAsCoreDotLocal() {
+        let id = SystemDomainID(core: 7, local: 42)
+        XCTAssertEqual(id.rawValue, 7 << 32 | 42)
+        XCTAssertEqual(id.core, 7)
+        XCTAssertEqual(id.local, 42)
+        XCTAssertEqual("\(id)", "7.42")
     }
 }

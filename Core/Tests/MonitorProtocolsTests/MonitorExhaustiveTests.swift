@@ -1,4 +1,5 @@
 import XCTest
+import ABI
 import Basics
 @testable import MonitorProtocols
 
@@ -51,7 +52,7 @@ final class MonitorExhaustiveTests: XCTestCase {
             case .register(let core, let name, let owner, let id):
                 next.at(core) { $0.register(name, endpoint: EndpointToken(UInt64(core)), by: owner, request: id) }
             case .end(let domain):
-                next.at(domain.core.rawValue) { $0.domainEnded(domain.local) }
+                next.at(domain.core.rawValue) { $0.domainEnded(domain.local, how: .exited(status: 0)) }
             }
             var rest = events
             rest.remove(at: i)

@@ -1,4 +1,5 @@
 import XCTest
+import ABI
 import Basics
 import Channel
 import CoreTestSupport
@@ -26,7 +27,7 @@ final class MonitorMessageTests: XCTestCase {
             .nameAdded(NameRecord(name: short, owner: e, endpoint: EndpointToken(.max))),
             .nameRemoved(long), .nameRemoved(short),
             .domainStarted(DomainRecord(id: d, program: Name("threads")!)), .domainStarted(DomainRecord(id: e, program: long)),
-            .domainEnded(d), .domainEnded(e),
+            .domainEnded(d, .exited(status: -1)), .domainEnded(e, .stopped),
             .spawnRequest(Ticket(5), program: Name("hello")!, argumentBytes: 0),
             .spawnRequest(Ticket(.max), program: long, argumentBytes: MonitorMessage.maximumArgumentBytes),
             .spawnArguments(Ticket(5), bytes: [1]), .spawnArguments(Ticket(5), bytes: Array(repeating: 0xAB, count: 48)),
@@ -125,7 +126,9 @@ final class MonitorMessageTests: XCTestCase {
         refused(.registerCancel, [1 | 1 << 32, a, 0, 0, 0, 5], "an unused word set")
         refused(.nameRemoved, [7 | 1 << 32, a], "a removal carries no ticket")
         refused(.domainStarted, [1 << 32, a, 0, 0, 0, 9 << 32], "domain on core 9")
-        refused(.domainEnded, [3 << 32 | 5, 1], "an unused word set")
+        refused(.domainEnded, [3 << 32 | 5, 1, 0, 1], "an unused word set")
+        refused(.domainEnded, [3 << 32 | 5, 3], "no such end")
+        refused(.domainEnded, [3 << 32 | 5, 2, 1], "a stop with a status")
         refused(.spawnRequest, [1 | 1 << 32 | 241 << 40, a], "argument line too long")
         refused(.spawnArguments, [1 | 49 << 32], "piece longer than 48 bytes")
         refused(.spawnArguments, [1], "empty piece")

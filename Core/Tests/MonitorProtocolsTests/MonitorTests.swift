@@ -1,4 +1,5 @@
 import XCTest
+import ABI
 import Basics
 import Channel
 @testable import MonitorProtocols
@@ -127,10 +128,29 @@ final class MonitorTests: XCTestCase {
         _ = receive(&home, .registerRequest(Ticket(1), name: here, owner: domain(0), endpoint: token), from: 0)
         let record = NameRecord(name: elsewhere, owner: domain(0), endpoint: token, grant: Ticket(2))
         _ = receive(&home, .nameAdded(record), from: 1)
-        XCTAssertEqual(receive(&home, .domainEnded(domain(0)), from: 0),
+        XCTAssertEqual(receive(&home, .domainEnded(domain(0), .exited(status: 0)), from: 0),
                        [.send(.nameRemoved(here), to: CoreID(0)), .send(.nameRemoved(here), to: CoreID(1))])
         XCTAssertEqual(home.names, [record], "the other home releases its own")
         XCTAssertNil(home.record(for: domain(0)))
+    }
+
+    func testTheEndingCoreAndEveryReplicaRememberHowADomainEnded() {
+        var owner = monitor(0), replica = monitor(1)
+        _ = owner.domainStarted(LocalDomainNumber(5), program: Name("hello")!)
+        let id = DomainID(core: CoreID(0), local: LocalDomainNumber(5))
+        _ = receive(&replica, .domainStarted(DomainRecord(id: id, program: Name("hello")!)), from: 0)
+        let effects = owner.domainEnded(LocalDomainNumber(5), how: .exited(status: 7))
+        XCTAssertTrue(effects.contains(.send(.domainEnded(id, .exited(status: 7)), to: CoreID(1))))
+        _ = receive(&replica, .domainEnded(id, .exited(status: 7)), from: 0)
+        XCTAssertEqual(owner.end(of: id), .exited(status: 7))
+        XCTAssertEqual(replica.end(of: id), .exited(status: 7))
+        XCTAssertNil(replica.end(of: domain(2)), "a domain that never ended")
+        for local in 100..<(100 + UInt32(Monitor.recentEndsKept)) {
+            _ = owner.domainStarted(LocalDomainNumber(local), program: Name("hello")!)
+            _ = owner.domainEnded(LocalDomainNumber(local), how: .stopped)
+        }
+        XCTAssertNil(owner.end(of: id), "only the latest ends are kept")
+        XCTAssertEqual(owner.recentEnds.count, Monitor.recentEndsKept)
     }
 
     // MARK: Spawn and kill
@@ -220,7 +240,7 @@ final class MonitorTests: XCTestCase {
         XCTAssertEqual(receive(&m, .nameAdded(NameRecord(name: n, owner: domain(1), endpoint: token)), from: 1), [])
         XCTAssertEqual(receive(&m, .registerRequest(Ticket(1), name: n, owner: domain(1), endpoint: token), from: 1), [])
         XCTAssertEqual(m.counters.notHome, 2)
-        XCTAssertEqual(receive(&m, .domainEnded(domain(2)), from: 1), [])
+        XCTAssertEqual(receive(&m, .domainEnded(domain(2), .stopped), from: 1), [])
         XCTAssertEqual(receive(&m, .killRequest(Ticket(1), domain(2)), from: 1), [])
         XCTAssertEqual(m.counters.wrongCore, 2)
         XCTAssertEqual(receive(&m, .nameRemoved(name(homedAt: 1)), from: 1), [])

@@ -274,7 +274,7 @@ struct Simulation {
         live.removeAll { $0.id == domain }
         ended.append(domain)
         held.removeAll { $0.owner == domain }
-        machine.at(domain.core.rawValue) { $0.domainEnded(domain.local) }
+        machine.at(domain.core.rawValue) { $0.domainEnded(domain.local, how: .exited(status: 0)) }
     }
 
     // MARK: Faults
@@ -330,7 +330,7 @@ struct Simulation {
                 slot = MonitorMessage.registerRequest(stray, name: name, owner: owner, endpoint: EndpointToken(1)).encode()
             }
         case 3:
-            slot = MonitorMessage.domainEnded(DomainID(core: CoreID(to), local: LocalDomainNumber(1))).encode()
+            slot = MonitorMessage.domainEnded(DomainID(core: CoreID(to), local: LocalDomainNumber(1)), .stopped).encode()
         default:
             slot = MonitorMessage.spawnArguments(stray, bytes: [1, 2, 3]).encode()
         }

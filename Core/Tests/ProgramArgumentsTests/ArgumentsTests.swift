@@ -1,4 +1,5 @@
 import XCTest
+import ABI
 import ProgramArguments
 
 final class ArgumentsTests: XCTestCase {
@@ -32,5 +33,12 @@ final class ArgumentsTests: XCTestCase {
 
     func testUTF8WordsSurvive() {
         XCTAssertEqual(Arguments(Array("grüße ☃".utf8)).words, ["grüße", "☃"])
+    }
+
+    func testDomainIDsAreCoreDotLocal() {
+        let arguments = Arguments(Array("7.42 0.1 7 7. .42 7.42.1 a.b 65536.1 1.4294967296 -1.2".utf8))
+        XCTAssertEqual(arguments.domain(at: 0), SystemDomainID(core: 7, local: 42))
+        XCTAssertEqual(arguments.domain(at: 1), SystemDomainID(core: 0, local: 1))
+        for index in 2..<11 { XCTAssertNil(arguments.domain(at: index), arguments[index] ?? "missing") }
     }
 }

@@ -37,7 +37,9 @@ enum BenchMode {
             }
         }
         runUserBenchmarks(state, quick: quick)
-        userChannelRoundTrip(state, rounds: quick ? 200 : 5000)
+        userChannelRoundTrip(state, rounds: quick ? 200 : 5000, sleeping: false)
+        userChannelRoundTrip(state, rounds: quick ? 100 : 1000, sleeping: true)
+        remoteSpawn(state, rounds: quick ? 20 : 200)
         for row: StaticString in ["unmap-shared-page", "mprotect-shared-page"] {
             unsupported(row, "no shared mappings or unmap protocol yet")
         }
@@ -64,20 +66,32 @@ enum BenchMode {
         }
     }
 
-    /// Two user domains, the server on core 1 and the client here, over the channel
-    /// `Monitor.bind` gives them; the client (`uchan talk … bench`) prints the line.
-    static func userChannelRoundTrip(_ state: CoreState, rounds: Int) {
-        let row: StaticString = "cross-core-user-roundtrip"
+    /// Two user domains, the server on core 1 and the client here, over the connection
+    /// the monitors bind them with (a page of rings); the client (`uchan talk …`) prints
+    /// the line. `sleeping`: both sleep for every message (cross-core-user-wake-roundtrip),
+    /// else both poll (cross-core-user-roundtrip).
+    static func userChannelRoundTrip(_ state: CoreState, rounds: Int, sleeping: Bool) {
+        let row: StaticString = sleeping ? "cross-core-user-wake-roundtrip" : "cross-core-user-roundtrip"
         guard state.coreCount > 1, !state.failedCores[1], let program = state.bootImage?.program(named: Array("uchan".utf8)) else {
             return unsupported(row, "one core, or no uchan program")
         }
-        let server = state.requestRun(Array("uchan serve bench \(rounds)".utf8), on: CoreID(1))
-        guard let client = try? state.spawn(program, arguments: Array("talk bench \(rounds) bench".utf8)) else {
+        let name = sleeping ? "wake-bench" : "bench"
+        let server = state.requestRun(Array("uchan serve \(name) \(rounds)\(sleeping ? " sleep" : "")".utf8), on: CoreID(1))
+        guard let client = try? state.spawn(program, arguments: Array("talk \(name) \(rounds) \(name)".utf8)) else {
             return unsupported(row, "the client did not start")
         }
         state.runDomains(milliseconds: 120_000) { !state.domains.contains { $0 === client } && state.runAnswer(from: 1, id: server) != nil }
         guard case .exited(0) = client.state, state.runAnswer(from: 1, id: server) == .exited(status: 0) else {
             return unsupported(row, "the uchan pair did not complete")
+        }
+    }
+
+    /// `names spawn-bench`: a domain here starts a program on core 1 through the
+    /// monitors and awaits its end; it prints the line.
+    static func remoteSpawn(_ state: CoreState, rounds: Int) {
+        guard state.coreCount > 1, !state.failedCores[1] else { return unsupported("spawn-remote", "one core") }
+        guard case .exited(0)? = SelfTests.runHere(state, "names", "spawn-bench 1 \(rounds)", milliseconds: 120_000) else {
+            return unsupported("spawn-remote", "names spawn-bench did not complete")
         }
     }
 

@@ -43,6 +43,7 @@ enum DispatcherFrame {
     /// Counters the kernel keeps for the domain to read: enabled preemptions and upcalls.
     static var preemptions: Int { MemoryLayout<sf_dispatcher_frame>.offset(of: \.preemptions)! }
     static var upcalls: Int { MemoryLayout<sf_dispatcher_frame>.offset(of: \.upcalls)! }
+    static var identity: Int { MemoryLayout<sf_dispatcher_frame>.offset(of: \.identity)! }
     static var programName: Int { MemoryLayout<sf_dispatcher_frame>.offset(of: \.program_name)! }
     static let programNameBytes = 32
     static var enabledArea: Int { MemoryLayout<sf_dispatcher_frame>.offset(of: \.enabled_area)! }

@@ -41,8 +41,9 @@ final class Domain {
     /// system call (which returns at once if so: no wake-up is lost between a poll
     /// and the wait, and a message it cannot take never keeps it awake).
     var messageArrived = false
-    /// A notification came for it (it is its core's notification receiver, the
-    /// monitor) since it last slept: the same edge, for notifications.
+    /// A notification came for it (addressed to it, or to its core's notification
+    /// receiver when that is this domain, the monitor) since it last slept: the same
+    /// edge, for notifications.
     var notified = false
     /// The badge of the last message it received (the receive invocation's value).
     var receivedBadge: UInt64 = 0
@@ -68,8 +69,9 @@ final class Domain {
         /// `wait` on an endpoint: until a message arrives there, or it dies.
         case endpoint(ObjectID)
         /// The wait system call: until any endpoint the domain receives on has a
-        /// message, or dies, or (for the notification receiver) a notification comes.
-        case anyEndpoint
+        /// message, or dies, or a notification comes, or the time stamp counter passes
+        /// `deadline` (if not nil).
+        case anyEndpoint(deadline: UInt64?)
         /// `wait` on a notify capability: until a notification comes.
         case notification
     }
@@ -227,6 +229,8 @@ extension CoreState {
                             addressSpace: UserAddressSpace(root: PhysicalAddress(root.base)), rootTable: rootTable,
                             cspace: cspace, keeperSlot: keeperSlot, context: context, dispatcher: dispatcher,
                             dispatcherFrame: PhysicalAddress(frameCapability.base), frameObject: frameObject, frames: frames)
+        domain.dispatcherWords.storeBytes(of: SystemDomainID(core: id.rawValue, local: UInt32(domain.id)).rawValue,
+                                          toByteOffset: DispatcherFrame.identity, as: UInt64.self)
         for (index, byte) in program.name.prefix(DispatcherFrame.programNameBytes - 1).enumerated() {
             domain.dispatcherWords.storeBytes(of: byte, toByteOffset: DispatcherFrame.programName + index, as: UInt8.self)
         }
@@ -295,7 +299,7 @@ extension CoreState {
                 // The edge that woke a wait system call is used up; a wait on one
                 // endpoint leaves other endpoints' edges for the next wait call.
                 switch waiting {
-                case .anyEndpoint: domain.messageArrived = false; domain.notified = false
+                case .anyEndpoint(_): domain.messageArrived = false; domain.notified = false
                 case .notification: domain.notified = false
                 case .endpoint: break
                 }
@@ -374,11 +378,12 @@ extension CoreState {
         switch waiting {
         case .endpoint(let endpoint):
             return !capabilities.isAlive(endpoint)
-        case .anyEndpoint:
-            // A message or notification came, an endpoint died, or there is nothing
-            // left to wait for.
+        case .anyEndpoint(let deadline):
+            // A message or notification came, the deadline passed, an endpoint died, or
+            // there is nothing left to wait for.
+            if let deadline { if CPU.timestamp() >= deadline { return true } }
             return domain.messageArrived || domain.notified
-                || (!endpointQueues.contains { $0.receiver == domain.id } && notificationReceiver != domain.id)
+                || (deadline == nil && !endpointQueues.contains { $0.receiver == domain.id } && notificationReceiver != domain.id)
                 || endpointQueues.contains { $0.receiver == domain.id && !capabilities.isAlive($0.endpoint) }
         case .notification:
             return domain.notified

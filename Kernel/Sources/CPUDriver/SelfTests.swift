@@ -377,26 +377,15 @@ enum SelfTests {
         return "ended as \(describe(state)), expected exit \(expected)"
     }
 
-    /// For every live core but this one: a `uchan` server here and its client there,
-    /// then the other way round; 10,000 messages each, checked in order by the client.
+    /// Every ordered pair of the live cores that have monitor rings, by `uchan pairs`
+    /// (a user program that starts a server and a client for each pair through the
+    /// monitors and awaits their ends): 10,000 messages each way, in order.
     static func userChannels(_ state: CoreState, live: CoreSet) -> String? {
-        let count = 10_000
-        for peer in 1..<min(state.coreCount, MonitorRingLayout.maximumCores) where live.contains(CoreID(peer)) {
-            guard let program = state.bootImage?.program(named: Array("uchan".utf8)),
-                  let server = try? state.spawn(program, arguments: Array("serve to-\(peer) \(count)".utf8)) else { return "could not start uchan" }
-            if let failure = remoteRun(state, on: peer, Array("uchan talk to-\(peer) \(count)".utf8), expecting: .exited(status: 0)) {
-                return "client on core \(peer): \(failure)"
-            }
-            state.runDomains(milliseconds: 60_000) { !state.domains.contains { $0 === server } }
-            guard case .exited(0) = server.state else { return "server here for core \(peer): \(describe(server.state))" }
-            let remote = state.requestRun(Array("uchan serve from-\(peer) \(count)".utf8), on: CoreID(peer))
-            if let failure = exited(0, runHere(state, "uchan", "talk from-\(peer) \(count)")) { return "client here for core \(peer): \(failure)" }
-            state.runDomains(milliseconds: 60_000) { state.runAnswer(from: peer, id: remote) != nil }
-            guard state.runAnswer(from: peer, id: remote) == .exited(status: 0) else {
-                return "server on core \(peer): \(state.runAnswer(from: peer, id: remote).map { "\($0)" } ?? "no answer")"
-            }
+        var cores = ""
+        for core in 0..<min(state.coreCount, MonitorRingLayout.maximumCores) where live.contains(CoreID(core)) {
+            cores += " " + String(core)
         }
-        return nil
+        return exited(0, runHere(state, "uchan", "pairs 10000" + cores, milliseconds: 600_000))
     }
 
     /// `names race` here and on `peer` at the same moment: one wins (exit 0), the other
@@ -506,6 +495,7 @@ enum SelfTests {
         tally.check(.sharesDisjoint, disjoint(reports))
         tally.check(.multicast, multicast(state, live: live))
         tally.check(.monitorsAnswer, monitorsAnswer(state, live: live))
+        tally.check(.sameCoreConnection, exited(0, runHere(state, "uchan", "local 10000")))
         // A device driver in user mode: the RTC's periodic interrupt, through the monitor;
         // a driver that ends connected leaves the IRQ free for the next.
         tally.check(.userDriver, exited(0, runHere(state, "rtc", "abandon", milliseconds: 30_000))
@@ -526,6 +516,8 @@ enum SelfTests {
             tally.check(.killAnywhere, exited(0, runHere(state, "names", "spawn-kill \(peer)")))
             tally.check(.userChannels, userChannels(state, live: live))
             tally.check(.boundPeerKilled, exited(0, runHere(state, "uchan", "orphan \(peer)")))
+            tally.check(.peerNeverReads, exited(0, runHere(state, "uchan", "deaf \(peer)")))
+            tally.check(.peerWritesGarbage, exited(0, runHere(state, "uchan", "vandal \(peer)")))
         }
         // Let the other cores' last lines reach the console before the verdict.
         _ = state.waitUntil(milliseconds: 100) { false }

@@ -34,7 +34,10 @@ extension CoreState {
             if status != .success { context.setResult(status: status.rawValue) }
         case .wait:
             forgetDeadEndpoints()
-            guard endpointQueues.contains(where: { $0.receiver == domain.id }) || notificationReceiver == domain.id else {
+            // With a deadline there is always something to wait for: the time.
+            let deadline = context.argument(0) == 0 ? nil : context.argument(0)
+            guard deadline != nil || endpointQueues.contains(where: { $0.receiver == domain.id })
+                    || notificationReceiver == domain.id else {
                 return context.setResult(status: SystemCallStatus.nothingToWaitFor.rawValue)
             }
             context.setResult(status: SystemCallStatus.success.rawValue)
@@ -42,7 +45,7 @@ extension CoreState {
                 domain.messageArrived = false
                 domain.notified = false
             } else {
-                domain.waiting = .anyEndpoint
+                domain.waiting = .anyEndpoint(deadline: deadline)
             }
         case .unhandledFault:
             guard let fault = domain.lastFault else { return context.setResult(status: SystemCallStatus.noFault.rawValue) }
@@ -75,10 +78,10 @@ extension CoreState {
             context.setResult(status: status.rawValue, value: status == .success ? domain.receivedBadge : 0)
         case .wait:
             context.setResult(status: wait(by: domain, on: target).rawValue)
-        case .notify(let core):
+        case .notify(let core, let local):
             do {
                 _ = try invocation.perform(on: &capabilities, target: target, in: domain.cspace)
-                notify(core: Int(core))
+                notify(core: Int(core), domain: local)
                 context.setResult(status: InvocationStatus.success.rawValue)
             } catch {
                 context.setResult(status: InvocationStatus(error).rawValue)

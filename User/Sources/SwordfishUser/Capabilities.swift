@@ -112,9 +112,10 @@ public struct Capability: Hashable, Sendable {
     /// Removes the mapping at entry `entry` of this translation table.
     public func unmap(at entry: Int) throws(InvocationStatus) { try invoke(.unmap(at: entry)) }
 
-    /// Wakes core `core`'s monitor with a notification (a notify capability covering
-    /// that core, write right): how a monitor tells a sleeping peer to look at its ring.
-    public func notify(core: Int) throws(InvocationStatus) { try invoke(.notify(core: core)) }
+    /// Wakes domain `domain` (its local id) of core `core` with a notification, or with
+    /// `domain` 0 that core's monitor (a notify capability covering that core, write
+    /// right): how a sender tells a peer that may sleep to look at its ring.
+    public func notify(core: Int, domain: Int = 0) throws(InvocationStatus) { try invoke(.notify(core: core, domain: domain)) }
 
     /// Makes in `destination` a capability of this one's type and rights for only
     /// `first ..< first + count` of its I/O ports, interrupts or cores (a child: revoking

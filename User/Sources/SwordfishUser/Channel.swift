@@ -1,101 +1,284 @@
-// A channel between two domains on different cores: one page of the client's core's
-// binding pool (BindingPool in the ABI), mapped by both, holding a ring each way: the
-// same cache-line rings (Core/Sources/Channel) that the kernel and the monitors use, so
-// a message crosses cores with no kernel on the path. The client gets its end from
-// `Monitor.bind`; the server gets the page in a `BindOffer` message on the endpoint it
-// registered and calls `UserChannel(offer:page:)`. Both ends poll; a message that no
-// correct peer writes makes the receive throw, and the channel is not used again. While
-// it waits, `receive` asks the monitor now and then whether the peer still runs, so a
-// peer that ended (or was killed) is an error, not a hang.
+// A connection between two domains, found by name, on any cores: one API for both
+// transports, so a program does not care where its peer runs.
+//
+// - Peers on different cores share one page of the client's core's binding pool
+//   (`BindingPool` in the ABI), both mapping it: a ring each way (the cache-line rings
+//   of Core/Sources/Channel that the kernel and the monitors use) and a doorbell line
+//   each (`Doorbell`). No kernel is on the data path. A receiver with nothing to read
+//   polls a little, then announces that it sleeps and sleeps in the kernel; a sender
+//   that sees the announcement notifies it (the notify right the monitor gave this
+//   domain with its `hello` answer), once per sleep.
+// - Peers on one core talk over same-core endpoints: the client sends its own endpoint
+//   with a `hello`, and the server answers with an endpoint of the connection's own, so
+//   each side has one endpoint to send on and one to receive on. The kernel wakes a
+//   receiver when a message arrives.
+//
+// A receiver that sleeps wakes now and then (`patience`) and asks the monitor whether
+// the peer still runs, so a peer that ended is an error, not a hang; a sender that finds
+// no room for `patience` gets `peerNotReading`. Whatever the peer writes into the shared
+// page, this side only ever sees a message or `corrupt`, after which the connection is
+// not used again.
 @_exported import Channel
 import UserRuntimeC
 
-public struct UserChannel {
-    var sender: RingSender
-    var receiver: RingReceiver
-    /// The other end's system-wide domain id.
-    public let peer: UInt64
-    /// The peer wrote something a correct peer cannot: nothing more is read or sent.
-    public private(set) var broken: ChannelError?
+public struct Connection {
+    /// Words a message carries (the most a same-core message holds).
+    public static let words = MessageLayout.words
+    /// How long a receive sleeps before it asks whether the peer still runs, and how
+    /// long a send waits for room before it gives up, in TSC cycles (a fraction of a
+    /// second to a second at the speeds these machines run).
+    public static let patience: UInt64 = 500_000_000
+    /// How many times a receive looks before it sleeps.
+    public static let polls = 200
 
-    /// Why a blocking receive gave up.
+    /// Why a send or receive failed. After any of them the connection is not used again.
     public enum Failure: Error, Equatable {
         /// The peer wrote what no correct peer writes.
-        case corrupt(ChannelError)
-        /// The peer no longer runs.
+        case corrupt
+        /// The peer no longer runs (and nothing it sent is left).
         case peerEnded
+        /// The peer has not made room for `patience`: it does not read.
+        case peerNotReading
+        /// The kernel refused a same-core message for this reason.
+        case refused(InvocationStatus)
     }
 
-    /// How long `receive` waits between asking whether the peer still runs, in TSC
-    /// cycles (a fraction of a second at these machines' speeds).
-    public static let patience: UInt64 = 500_000_000
+    enum Transport {
+        case rings(sender: RingSender, receiver: RingReceiver, doorbell: Doorbell, peerDoorbell: DoorbellWatcher)
+        case endpoints(to: Capability, from: Capability)
+    }
 
-    /// Payload words a message carries.
-    public static let words = ChannelMessage.wordCount
+    /// The other end's domain.
+    public let peer: SystemDomainID
+    var transport: Transport
+    /// Why the connection stopped working, if it has.
+    public private(set) var failure: Failure?
 
-    /// Maps `page` (a frame capability for a binding page) and takes the client's end
-    /// (`isClient`: it sends on the first ring) or the server's.
-    init(page: Capability, isClient: Bool, peer: UInt64) throws(MonitorStatus) {
+    /// The page of a binding, mapped; the client sends on the first ring.
+    init(page: Capability, isClient: Bool, peer: SystemDomainID) throws(MonitorStatus) {
         self.peer = peer
-        let address = try ChannelWindow.map(page)
-        let first = UnsafeMutableRawPointer(bitPattern: UInt(address))!
-        let second = first + BindingPool.ringBytes
+        let base = UnsafeMutableRawPointer(bitPattern: UInt(try ChannelWindow.map(page)))!
         let slots = Ring.slots(inBytes: BindingPool.ringBytes)
-        sender = RingSender(region: isClient ? first : second, slots: slots)
-        receiver = RingReceiver(region: isClient ? second : first, slots: slots)
+        let first = base, second = base + BindingPool.ringBytes
+        let clientBell = base + BindingPool.doorbellOffset, serverBell = clientBell + Ring.lineSize
+        transport = .rings(sender: RingSender(region: isClient ? first : second, slots: slots),
+                           receiver: RingReceiver(region: isClient ? second : first, slots: slots),
+                           doorbell: Doorbell(line: isClient ? clientBell : serverBell),
+                           peerDoorbell: DoorbellWatcher(line: isClient ? serverBell : clientBell))
     }
 
-    /// The server's end, from a `BindOffer` whose page arrived in `page`.
-    public init(offer words: [UInt64], page: Capability) throws(MonitorStatus) {
-        guard words.count == MessageLayout.words, words[0] == BindOffer.marker, page.type == .frame else { throw .unknownRequest }
-        try self.init(page: page, isClient: false, peer: words[1])
+    init(sendingTo to: Capability, receivingOn from: Capability, peer: SystemDomainID) {
+        self.peer = peer
+        transport = .endpoints(to: to, from: from)
     }
 
-    /// Sends `words` (up to `UserChannel.words`) with `tag`; false if the ring is full
-    /// (the peer has not caught up) or the channel is broken.
-    public mutating func trySend(tag: UInt16 = 1, _ words: [UInt64]) -> Bool {
-        guard broken == nil else { return false }
-        var message = ChannelMessage(tag: tag)
-        for (index, word) in words.prefix(Self.words).enumerated() { message.words[index] = word }
-        do throws(ChannelError) {
-            return try sender.send(message)
-        } catch {
-            broken = error
-            return false
+    /// Connects to the holder of `name`, on whatever core it runs.
+    public static func connect(to name: String) throws(MonitorStatus) -> Connection {
+        switch try Monitor.bind(name) {
+        case .channel(let page, let owner):
+            return try Connection(page: page, isClient: true, peer: owner)
+        case .endpoint(let server, let owner):
+            // Our endpoint goes with the hello; the server's answer brings the one of
+            // this connection.
+            let own = try LibrarySlots.take()
+            let answer: [UInt64]
+            do throws(InvocationStatus) {
+                try Capability.ram.retype(to: .endpoint, into: own)
+                _ = try? own.receive()                   // becomes its receiver
+                try sendWhenRoom((Handshake.hello, Program.identity.rawValue, 0), capability: own, to: server)
+                try? server.delete()
+                answer = try receiveWaiting(on: own, capabilityDestination: server)
+            } catch {
+                _ = try? own.delete()
+                throw .outOfResources
+            }
+            guard answer[0] == Handshake.accepted, server.type == .endpoint else {
+                _ = try? own.delete()
+                _ = try? server.delete()
+                throw .unknownRequest
+            }
+            return Connection(sendingTo: server, receivingOn: own, peer: owner)
         }
     }
 
-    /// The next message, waiting (polling) until it comes; throws `peerEnded` once the
-    /// peer no longer runs and nothing more is there.
-    public mutating func receive() throws(Failure) -> (tag: UInt16, words: [UInt64]) {
+    /// Sends `words` (up to `Connection.words`), waiting for room up to `patience`.
+    public mutating func send(_ words: [UInt64]) throws(Failure) {
+        let since = user_timestamp()
+        while try !trySend(words) {
+            yield()
+            guard user_timestamp() &- since > Self.patience else { continue }
+            if (try? Monitor.isAlive(peer)) == false { try fail(.peerEnded) }
+            // Room may have come while we asked.
+            if try trySend(words) { return }
+            try fail(.peerNotReading)
+        }
+    }
+
+    /// Sends `words` if there is room now; false if the peer has not caught up.
+    public mutating func trySend(_ words: [UInt64]) throws(Failure) -> Bool {
+        if let failure { throw failure }
+        switch transport {
+        case .rings(var sender, let receiver, let doorbell, var peerDoorbell):
+            var message = ChannelMessage(tag: 1)
+            for (index, word) in words.prefix(Self.words).enumerated() { message.words[index] = word }
+            let sent: Bool
+            do throws(ChannelError) { sent = try sender.send(message) } catch { try fail(.corrupt) }
+            if sent, peerDoorbell.peerNeedsRinging() {
+                try? Monitor.wakeRight.notify(core: peer.core, domain: Int(peer.local))
+            }
+            transport = .rings(sender: sender, receiver: receiver, doorbell: doorbell, peerDoorbell: peerDoorbell)
+            return sent
+        case .endpoints(let to, _):
+            do throws(InvocationStatus) {
+                try to.send((words.count > 0 ? words[0] : 0, words.count > 1 ? words[1] : 0, words.count > 2 ? words[2] : 0))
+                return true
+            } catch .endpointFull {
+                return false
+            } catch {
+                try fail(.refused(error))
+            }
+        }
+    }
+
+    /// The next message, if one is there.
+    public mutating func tryReceive() throws(Failure) -> [UInt64]? {
+        if let failure { throw failure }
+        switch transport {
+        case .rings(let sender, var receiver, let doorbell, let peerDoorbell):
+            let message: ChannelMessage?
+            do throws(ChannelError) { message = try receiver.receive() } catch { try fail(.corrupt) }
+            if message != nil { receiver.publish() }
+            transport = .rings(sender: sender, receiver: receiver, doorbell: doorbell, peerDoorbell: peerDoorbell)
+            guard let message else { return nil }
+            return (0..<Self.words).map { message.words[$0] }
+        case .endpoints(_, let from):
+            do throws(InvocationStatus) {
+                return try from.receive()
+            } catch .endpointEmpty {
+                return nil
+            } catch {
+                try fail(.refused(error))
+            }
+        }
+    }
+
+    /// The next message: looks `polls` times, then sleeps until the peer rings (or a
+    /// message arrives); every `patience` it asks whether the peer still runs.
+    public mutating func receive(polls: Int = Connection.polls) throws(Failure) -> [UInt64] {
         var since = user_timestamp()
         while true {
-            do throws(ChannelError) {
-                if let message = try tryReceive() { return message }
-            } catch {
-                throw .corrupt(error)
+            for _ in 0..<max(polls, 1) {
+                if let words = try tryReceive() { return words }
             }
-            guard user_timestamp() &- since > Self.patience else { continue }
-            if (try? Monitor.isAlive(peer)) == false, (try? tryReceive()) == nil { throw .peerEnded }
-            since = user_timestamp()
+            if user_timestamp() &- since > Self.patience {
+                if (try? Monitor.isAlive(peer)) == false {
+                    if let words = try tryReceive() { return words }
+                    try fail(.peerEnded)
+                }
+                since = user_timestamp()
+            }
+            try sleep(until: since &+ Self.patience)
         }
     }
 
-    /// The next message's words and tag, if one is there.
-    public mutating func tryReceive() throws(ChannelError) -> (tag: UInt16, words: [UInt64])? {
-        if let broken { throw broken }
-        let message: ChannelMessage?
-        do throws(ChannelError) {
-            message = try receiver.receive()
-        } catch {
-            broken = error
-            throw error
+    /// Sleeps in the kernel until the peer rings, a message arrives or `deadline`.
+    mutating func sleep(until deadline: UInt64) throws(Failure) {
+        guard case .rings(let sender, let receiver, var doorbell, let peerDoorbell) = transport else {
+            try? SystemCall.wait(until: deadline)
+            return
         }
-        guard let message else { return nil }
-        receiver.publish()
-        var words: [UInt64] = []
-        for index in 0..<Self.words { words.append(message.words[index]) }
-        return (message.tag, words)
+        doorbell.announceSleep()
+        transport = .rings(sender: sender, receiver: receiver, doorbell: doorbell, peerDoorbell: peerDoorbell)
+        if !receiver.hasMessage() { try? SystemCall.wait(until: deadline) }
+        doorbell.announceAwake()
+    }
+
+    mutating func fail(_ reason: Failure) throws(Failure) -> Never {
+        failure = reason
+        throw reason
+    }
+}
+
+/// A name others connect to: `accept` gives a connection per client, on any core.
+public struct Listener {
+    let endpoint: Capability
+
+    /// Registers `name` (see `Monitor.register`) with an endpoint of the library's.
+    public init(name: String) throws(MonitorStatus) {
+        endpoint = try LibrarySlots.take()
+        do throws(InvocationStatus) {
+            try Capability.ram.retype(to: .endpoint, into: endpoint)
+            _ = try? endpoint.receive()                  // becomes its receiver
+        } catch {
+            throw .outOfResources
+        }
+        try Monitor.register(name, endpoint: endpoint)
+    }
+
+    /// The next client's connection, sleeping until one comes.
+    public func accept() throws(MonitorStatus) -> Connection {
+        let arriving = try LibrarySlots.take()
+        let words: [UInt64]
+        do throws(InvocationStatus) { words = try receiveWaiting(on: endpoint, capabilityDestination: arriving) } catch { throw .outOfResources }
+        // From another core, the monitors bring a binding page (`BindOffer`).
+        if words[0] == BindOffer.marker, arriving.type == .frame {
+            return try Connection(page: arriving, isClient: false, peer: SystemDomainID(rawValue: words[1]))
+        }
+        // From this core, a client's hello with its endpoint: answer with ours.
+        guard words[0] == Handshake.hello, arriving.type == .endpoint else {
+            _ = try? arriving.delete()
+            throw .unknownRequest
+        }
+        let own = try LibrarySlots.take()
+        do throws(InvocationStatus) {
+            try Capability.ram.retype(to: .endpoint, into: own)
+            _ = try? own.receive()
+            try sendWhenRoom((Handshake.accepted, Program.identity.rawValue, 0), capability: own, to: arriving)
+        } catch {
+            _ = try? own.delete()
+            _ = try? arriving.delete()
+            throw .outOfResources
+        }
+        return Connection(sendingTo: arriving, receivingOn: own, peer: SystemDomainID(rawValue: words[1]))
+    }
+}
+
+/// The first words of a same-core connection's two handshake messages.
+enum Handshake {
+    static let hello: UInt64 = 0x6865_6C6C_6F21          // "hello!"
+    static let accepted: UInt64 = 0x6163_6365_7074       // "accept"
+}
+
+/// Sends on a same-core endpoint, letting its receiver run while it is full.
+func sendWhenRoom(_ words: (UInt64, UInt64, UInt64), capability: Capability?, to endpoint: Capability) throws(InvocationStatus) {
+    while true {
+        do throws(InvocationStatus) {
+            return try endpoint.send(words, capability: capability)
+        } catch .endpointFull {
+            yield()
+        }
+    }
+}
+
+/// The next message on `endpoint`, sleeping until one comes.
+func receiveWaiting(on endpoint: Capability, capabilityDestination: Capability?) throws(InvocationStatus) -> [UInt64] {
+    while true {
+        do throws(InvocationStatus) {
+            return try endpoint.receive(capabilityDestination: capabilityDestination)
+        } catch .endpointEmpty {
+            try? endpoint.wait()
+        }
+    }
+}
+
+/// Root slots 40–48: the library's for connections (listeners' and connections'
+/// endpoints, a capability on its way in).
+enum LibrarySlots {
+    static let range: ClosedRange<UInt32> = 40...48
+
+    static func take() throws(MonitorStatus) -> Capability {
+        guard let slot = range.first(where: { Capability(slot: $0).type == .null }) else { throw .outOfResources }
+        return Capability(slot: slot)
     }
 }
 

@@ -14,6 +14,9 @@ public enum Monitor {
 
     static let service = Capability(slot: InitialSlot.monitor)
     static let answers = Capability(slot: InitialSlot.monitorAnswers)
+    /// The right to notify any domain (write only), which the monitor gives with its
+    /// answer to `hello`: how a connection's sender wakes a peer that sleeps.
+    static let wakeRight = Capability(slot: 49)
 
     /// Asks core `core`'s monitor whether it is there (through this core's monitor and
     /// their ring).
@@ -33,15 +36,15 @@ public enum Monitor {
         _ = try ask(.unregister(name: try checked(name)))
     }
 
-    /// Who holds `name`: the owner's system-wide domain id; if the owner runs on this
-    /// core and registered an endpoint, a copy of it arrives in `endpointDestination`.
-    public static func lookup(_ name: String, endpointDestination: Capability? = nil) throws(MonitorStatus) -> UInt64 {
-        try ask(.lookup(name: try checked(name)), capabilityDestination: endpointDestination).0
+    /// Who holds `name`; if the owner runs on this core and registered an endpoint, a
+    /// copy of it arrives in `endpointDestination`.
+    public static func lookup(_ name: String, endpointDestination: Capability? = nil) throws(MonitorStatus) -> SystemDomainID {
+        SystemDomainID(rawValue: try ask(.lookup(name: try checked(name)), capabilityDestination: endpointDestination).0)
     }
 
     /// Starts `program` on core `core` with `arguments` (at most 240 bytes); returns the
     /// new domain's system-wide id.
-    public static func spawn(_ program: String, arguments: String = "", on core: Int) throws(MonitorStatus) -> UInt64 {
+    public static func spawn(_ program: String, arguments: String = "", on core: Int) throws(MonitorStatus) -> SystemDomainID {
         let bytes = Array(arguments.utf8)
         guard bytes.count <= 240 else { throw .argumentsTooLong }
         var offset = 0
@@ -50,47 +53,46 @@ public enum Monitor {
             _ = try ask(.argumentPiece(piece))
             offset += piece.count
         }
-        return try ask(.spawn(program: try checked(program), core: core)).0
+        return SystemDomainID(rawValue: try ask(.spawn(program: try checked(program), core: core)).0)
     }
 
     /// What `bind` gives: the owner's endpoint (it runs on this core: same-core
-    /// messages) or a channel (it runs on another core: rings, no kernel on the path).
-    public enum Binding {
-        case endpoint(Capability, owner: UInt64)
-        case channel(UserChannel, owner: UInt64)
+    /// messages) or a binding page (it runs on another core: rings). `Connection` turns
+    /// either into a connection.
+    enum Binding {
+        case endpoint(Capability, owner: SystemDomainID)
+        case channel(page: Capability, owner: SystemDomainID)
     }
 
     /// Binds to the holder of `name`, on any core: one call whichever core it is on.
-    /// An endpoint arrives in `endpointSlot`; a channel's page is mapped by the library.
-    public static func bind(_ name: String, endpointSlot: Capability = Capability(slot: 50)) throws(MonitorStatus) -> Binding {
-        let arriving = Capability(slot: 51)
+    static func bind(_ name: String) throws(MonitorStatus) -> Binding {
+        let arriving = try LibrarySlots.take()
         let (owner, kind) = try ask(.bind(name: try checked(name)), capabilityDestination: arriving)
-        if kind == BindingKind.endpoint.rawValue {
-            do throws(InvocationStatus) {
-                try arriving.copy(to: endpointSlot)
-                try arriving.delete()
-            } catch {
-                throw .outOfResources
-            }
-            return .endpoint(endpointSlot, owner: owner)
-        }
-        return .channel(try UserChannel(page: arriving, isClient: true, peer: owner), owner: owner)
+        if kind == BindingKind.endpoint.rawValue { return .endpoint(arriving, owner: SystemDomainID(rawValue: owner)) }
+        return .channel(page: arriving, owner: SystemDomainID(rawValue: owner))
     }
 
-    /// Whether the domain with system-wide id `domain` still runs (as this core's
-    /// monitor's replica knows it).
-    public static func isAlive(_ domain: UInt64) throws(MonitorStatus) -> Bool {
+    /// Whether `domain` still runs (as this core's monitor's replica knows it).
+    public static func isAlive(_ domain: SystemDomainID) throws(MonitorStatus) -> Bool {
         do throws(MonitorStatus) {
-            _ = try ask(.alive(domain: domain))
+            _ = try ask(.alive(domain: domain.rawValue))
             return true
         } catch .noSuchDomain {
             return false
         }
     }
 
-    /// Stops the domain with system-wide id `domain`, on whatever core it runs.
-    public static func kill(_ domain: UInt64) throws(MonitorStatus) {
-        _ = try ask(.kill(domain: domain))
+    /// Waits until `domain`, on whatever core it runs, ends, and says how. Throws
+    /// `noSuchDomain` if it is not running and its end is no longer remembered.
+    public static func awaitEnd(of domain: SystemDomainID) throws(MonitorStatus) -> DomainEnd {
+        let words = try ask(.awaitEnd(domain: domain.rawValue))
+        guard let end = DomainEnd(words: words) else { throw .unknownRequest }
+        return end
+    }
+
+    /// Stops `domain`, on whatever core it runs.
+    public static func kill(_ domain: SystemDomainID) throws(MonitorStatus) {
+        _ = try ask(.kill(domain: domain.rawValue))
     }
 
     /// I/O ports `base ..< base + count` from the bootstrap core's monitor (asked on
@@ -156,6 +158,6 @@ public enum Monitor {
         } catch {
             throw .noMonitor
         }
-        _ = try ask(.hello, carrying: answers)
+        _ = try ask(.hello, carrying: answers, capabilityDestination: wakeRight)
     }
 }

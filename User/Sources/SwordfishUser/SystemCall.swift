@@ -27,10 +27,14 @@ public enum SystemCall {
     }
 
     /// Sleeps in the kernel until a message arrives on an endpoint this domain receives
-    /// on, or one of them dies (at once if that happened since the last wait). Throws
+    /// on, a notification comes for it, or one of its endpoints dies (at once if that
+    /// happened since the last wait), or, given a `deadline` (a time stamp counter
+    /// value), until the counter passes it. Without a deadline it throws
     /// `nothingToWaitFor` if the domain receives on no endpoint. A program with threads
     /// waits through a `Waitset` instead.
-    public static func wait() throws(SystemCallStatus) { try call(.wait) }
+    public static func wait(until deadline: UInt64? = nil) throws(SystemCallStatus) {
+        try call(.wait, deadline.map { max($0, 1) } ?? 0)
+    }
 }
 
 /// Ends this program with `status` (the shell and the tests see it).
@@ -44,6 +48,9 @@ public func yield() { SystemCall.raw(SystemCallNumber.yield.rawValue) }
 
 /// This program, as the kernel started it.
 public enum Program {
+    /// This domain's system-wide id, as the kernel wrote it into the dispatcher frame.
+    public static var identity: SystemDomainID { SystemDomainID(rawValue: user_dispatcher().pointee.identity) }
+
     /// Its name in the boot image (what `run` was given), as the kernel wrote it into
     /// the dispatcher frame.
     public static var name: String {

@@ -60,8 +60,10 @@ let table: Capability
 /// endpoints by client, registered endpoints, one arriving with a request.
 let keep = Capability(slot: 11)
 /// This core's binding pool, one frame per page, from slot 56 of `keep` on
-/// (`BindingPool`). (Declared before it is used: main.swift's globals start at zero.)
+/// (`BindingPool`), mapped in the window after the rings. (Declared before they are
+/// used: main.swift's globals start at zero.)
 let poolSlots: UInt32 = 56
+let poolWindowEntry = 2 * MonitorRingLayout.maximumCores
 do throws(InvocationStatus) {
     try Capability.ram.retype(to: .endpoint, into: service)
     try Capability.ram.retype(to: .cnode, size: 64, into: keep)
@@ -69,10 +71,18 @@ do throws(InvocationStatus) {
         try Capability(slot: InitialSlot.bindingPool).retype(to: .frame, size: BindingPool.pageBytes,
                                                             count: BindingPool.pagesPerCore, into: kept(poolSlots))
     }
+    try notify.mint(to: kept(2), rights: [.write])
     table = try makePageTable(from: .ram, into: 8, pml4Entry: 3)
     for peer in peers {
         try table.map(Capability(slot: MonitorRingLayout.sendSlot(to: peer)), at: 2 * peer, rights: [.read, .write])
         try table.map(Capability(slot: MonitorRingLayout.receiveSlot(from: peer)), at: 2 * peer + 1, rights: [.read, .write])
+    }
+    // The binding pool's pages too, after the rings: a page is cleared here before it
+    // is leased again.
+    if core < MonitorRingLayout.maximumCores {
+        for page in 0..<BindingPool.pagesPerCore {
+            try table.map(kept(poolSlots + UInt32(page)), at: poolWindowEntry + page, rights: [.read, .write])
+        }
     }
 } catch {
     print("monitor on core \(core): setting up: \(error)")
@@ -98,8 +108,15 @@ let arriving = kept(0)
 /// Where a page of another core's binding pool is made, on its way to a server.
 let offered = kept(1)
 var freePages: [Int] = Array((0..<BindingPool.pagesPerCore).reversed())
-/// Slots 2…55 of the kept CNode: free, or holding a reply endpoint or a registered one.
-var freeSlots: [UInt32] = Array((2..<poolSlots).reversed())
+/// Pages of the binding pool in use by a client here and a server elsewhere. A page is
+/// cleared and free again once both have ended (their mappings went with them).
+var leases: [(page: Int, client: DomainID, server: DomainID)] = []
+/// The right to notify any domain, write only (it cannot make its holder a core's
+/// notification receiver): every domain gets a copy with the answer to its `hello`, to
+/// wake the peers of its connections.
+let wakeRight = kept(2)
+/// Slots 3…55 of the kept CNode: free, or holding a reply endpoint or a registered one.
+var freeSlots: [UInt32] = Array((3..<poolSlots).reversed())
 /// Each client's reply endpoint (from its `hello`), by its badge (its local domain id).
 var replies: [(client: UInt64, slot: UInt32)] = []
 /// Registered endpoints, by the token the name table records (the slot).
@@ -261,7 +278,7 @@ func handle(_ request: MonitorRequest, id: UInt32, from client: UInt64) {
         guard let slot = keepArriving() else { return dropped += 1 }
         if let old = replies.firstIndex(where: { $0.client == client }) { release(replies.remove(at: old).slot) }
         replies.append((client, slot))
-        reply(MonitorReply(status: .success, id: id), to: client)
+        reply(MonitorReply(status: .success, id: id), to: client, with: wakeRight)
     case .ping(let target):
         if target == core { return reply(MonitorReply(status: .success, id: id), to: client) }
         guard peers.contains(target), !broken[target] else { return reply(MonitorReply(status: .noSuchCore, id: id), to: client) }
@@ -323,6 +340,10 @@ func handle(_ request: MonitorRequest, id: UInt32, from client: UInt64) {
     case .alive(let word):
         let running = DomainID(word: word, coreCount: coreCount).flatMap { state.record(for: $0) } != nil
         reply(MonitorReply(status: running ? .success : .noSuchDomain, id: id), to: client)
+    case .awaitEnd(let word):
+        guard let domain = DomainID(word: word, coreCount: coreCount) else { return reply(MonitorReply(status: .noSuchDomain, id: id), to: client) }
+        awaiting.append((client, id, domain))
+        answerAwaiting()
     case .kill(let word):
         guard let domain = DomainID(word: word, coreCount: coreCount) else { return reply(MonitorReply(status: .noSuchDomain, id: id), to: client) }
         ask { state.kill(domain, request: $0) }
@@ -330,6 +351,33 @@ func handle(_ request: MonitorRequest, id: UInt32, from client: UInt64) {
         handOut(count, from: base, of: Capability(slot: InitialSlot.ioPorts), id: id, to: client)
     case .interrupt(let irq):
         handOut(1, from: irq, of: Capability(slot: InitialSlot.interrupts), id: id, to: client)
+    }
+}
+
+/// Domains awaiting another's end: the client, its request id, the domain.
+var awaiting: [(client: UInt64, id: UInt32, domain: DomainID)] = []
+
+/// Answers every await whose domain is no longer in the replica: how it ended, or
+/// `noSuchDomain` if that is no longer remembered (or it never ran).
+func answerAwaiting() {
+    awaiting.removeAll { waiter in
+        guard state.record(for: waiter.domain) == nil else { return false }
+        if let end = state.end(of: waiter.domain) {
+            reply(MonitorReply(status: .success, id: waiter.id, values: end.words), to: waiter.client)
+        } else {
+            reply(MonitorReply(status: .noSuchDomain, id: waiter.id), to: waiter.client)
+        }
+        return true
+    }
+}
+
+/// Clears and frees every leased binding page whose client and server have both ended.
+func returnLeases() {
+    leases.removeAll { lease in
+        guard state.record(for: lease.client) == nil, state.record(for: lease.server) == nil else { return false }
+        page(poolWindowEntry + lease.page).initializeMemory(as: UInt8.self, repeating: 0, count: Int(BindingPool.pageBytes))
+        freePages.append(lease.page)
+        return true
     }
 }
 
@@ -417,7 +465,8 @@ func handle(_ message: MonitorMessage, from peer: Int) {
     case .bindAnswer(let token, let accepted):
         guard let index = binds.firstIndex(where: { $0.token == token }) else { return dropped += 1 }
         let done = binds.remove(at: index)
-        if accepted {
+        if accepted, let server = DomainID(word: done.owner, coreCount: coreCount) {
+            leases.append((done.page, DomainID(core: CoreID(core), local: LocalDomainNumber(UInt32(truncatingIfNeeded: done.client))), server))
             reply(MonitorReply(status: .success, id: done.id, values: (done.owner, BindingKind.channel.rawValue)),
                   to: done.client, with: kept(poolSlots + UInt32(done.page)))
         } else {
@@ -461,11 +510,12 @@ func serveDomainEvents() -> Bool {
             if let index = spawnedHere.firstIndex(of: event.domain) { spawnedHere.remove(at: index); continue }
             if let program = Name(event.program) { perform(state.domainStarted(local, program: program)) }
         case .exited, .stopped:
-            perform(state.domainEnded(local))
+            perform(state.domainEnded(local, how: event.kind == .exited ? .exited(status: event.status) : .stopped))
             let client = UInt64(event.domain)
             if let index = replies.firstIndex(where: { $0.client == client }) { release(replies.remove(at: index).slot) }
             pieces.removeAll { $0.client == client }
             pings.removeAll { $0.client == client }
+            awaiting.removeAll { $0.client == client }
         }
     }
 }
@@ -496,6 +546,10 @@ while true {
     // Every source each round (no short-circuit), domain events first.
     let events = serveDomainEvents(), requests = serveRequests(), rings = serveRings()
     let busy = events || requests || rings
+    if busy {
+        answerAwaiting()
+        returnLeases()
+    }
     expire()
     if busy { continue }
     if pings.isEmpty && binds.isEmpty && state.isIdle {

@@ -7,6 +7,13 @@
 //   spawn <core> <program> [words…]
 //                          start a program on a core: exit 0 once it started
 //   spawn-kill <core>      start `threads forever` on a core and kill it from here
+//   spawn-wait <core> <program> [words…]
+//                          start a program on a core and wait for its end: exit with
+//                          its status (1 if it was stopped)
+//   spawn-bench <core> <rounds>
+//                          start `names nothing` on a core and await its end, `rounds`
+//                          times: the BENCH line spawn-remote
+//   nothing                exit 0 at once
 //   ps, list               print every domain, every name (the shell's `ps`, `names`)
 //   kill <core>.<domain>   stop a domain on any core (the shell's `kill`)
 import SwordfishUser
@@ -72,18 +79,56 @@ case "spawn":
     guard let core = arguments.integer(at: 1), let program = arguments[2] else { exit(2) }
     do throws(MonitorStatus) {
         let id = try Monitor.spawn(program, arguments: arguments.rest(from: 3), on: core)
-        print("names: started \(program) on core \(id >> 32) as domain \(id >> 32).\(id & 0xFFFF_FFFF)")
+        print("names: started \(program) on core \(id.core) as domain \(id)")
         exit(0)
     } catch {
         print("names: spawn \(program) on core \(core): \(error)")
         exit(1)
     }
+case "spawn-wait":
+    guard let core = arguments.integer(at: 1), let program = arguments[2] else { exit(2) }
+    do throws(MonitorStatus) {
+        let id = try Monitor.spawn(program, arguments: arguments.rest(from: 3), on: core)
+        let end = try Monitor.awaitEnd(of: id)
+        print("names: \(program) (\(id)) ended: \(end)")
+        guard case .exited(let status) = end else { exit(1) }
+        exit(Int(status))
+    } catch {
+        print("names: spawn-wait \(program) on core \(core): \(error)")
+        exit(1)
+    }
+case "spawn-bench":
+    guard let core = arguments.integer(at: 1), let rounds = arguments.integer(at: 2), rounds > 0 else { exit(2) }
+    var samples: [UInt64] = [], spawns: [UInt64] = []
+    for round in 0..<(rounds + rounds / 10 + 1) {
+        let start = user_timestamp()
+        do throws(MonitorStatus) {
+            let id = try Monitor.spawn("names", arguments: "nothing", on: core)
+            if round > rounds / 10 { spawns.append(user_timestamp() &- start) }
+            let end = try Monitor.awaitEnd(of: id)
+            guard end == .exited(status: 0) else {
+                print("BENCH name=spawn-remote unsupported reason=the program ended \(end)")
+                exit(1)
+            }
+        } catch {
+            print("BENCH name=spawn-remote unsupported reason=\(error)")
+            exit(1)
+        }
+        if round > rounds / 10 { samples.append(user_timestamp() &- start) }
+    }
+    samples.sort()
+    spawns.sort()
+    print("names: until the spawn's answer, median \(spawns[spawns.count / 2]) cycles; to the end, \(samples[samples.count / 2])")
+    print("BENCH name=spawn-remote unit=cycles median=\(samples[samples.count / 2]) p99=\(samples[samples.count * 99 / 100]) samples=\(samples.count)")
+    exit(0)
+case "nothing":
+    exit(0)
 case "spawn-kill":
     guard let core = arguments.integer(at: 1) else { exit(2) }
     do throws(MonitorStatus) {
         let id = try Monitor.spawn("threads", arguments: "forever", on: core)
         try Monitor.kill(id)
-        print("names: started and killed domain \(id & 0xFFFF_FFFF) on core \(id >> 32)")
+        print("names: started and killed domain \(id.local) on core \(id.core)")
         exit(0)
     } catch {
         print("names: spawn-kill on core \(core): \(error)")
@@ -96,13 +141,12 @@ case "ps", "list":
     }
     exit(0)
 case "kill":
-    let parts = (arguments[1] ?? "").split(separator: ".")
-    guard parts.count == 2, let core = UInt64(parts[0]), let local = UInt64(parts[1]) else {
+    guard let domain = arguments.domain(at: 1) else {
         print("usage: kill <core>.<domain>")
         exit(2)
     }
-    do throws(MonitorStatus) { try Monitor.kill(core << 32 | local) } catch {
-        print("names: kill \(core).\(local): \(error)")
+    do throws(MonitorStatus) { try Monitor.kill(domain) } catch {
+        print("names: kill \(domain): \(error)")
         exit(1)
     }
     exit(0)

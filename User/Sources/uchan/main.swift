@@ -1,13 +1,26 @@
-// uchan: two domains talk by name, whichever cores they are on (`Monitor.bind`): over a
-// channel of rings when on different cores, over same-core messages on one core.
-//   serve <name> <count>       register the name, take the first binding, answer
-//                              `count` messages with the same number plus one
-//   talk <name> <count> [bench] bind to the name, send 1…count and check every answer
-//                              comes back in order; with `bench`, print the median
-//                              round trip as the BENCH line cross-core-user-roundtrip
-//   orphan <core>              start a server on that core, bind to it, trade one
-//                              message, kill the server: the next receive must fail
-//                              with peerEnded (exit 0), not hang
+// uchan: two domains talk by name, whichever cores they are on (`Connection`: rings
+// across cores, endpoints on one core; the program does not care which).
+//   serve <name> <count> [sleep]  register the name, take one connection, answer
+//                                 `count` messages with the same number plus one
+//                                 (`sleep`: sleep for every message, never poll)
+//   talk <name> <count> [bench | wake-bench]
+//                                 connect to the name, send 1…count and check every
+//                                 answer comes back in order; `bench` polls and prints
+//                                 the median round trip as the BENCH line
+//                                 cross-core-user-roundtrip, `wake-bench` sleeps for
+//                                 every answer (cross-core-user-wake-roundtrip)
+//   pairs <count> <core>…         every ordered pair of these cores binds by name and
+//                                 exchanges `count` messages each way (a server on one,
+//                                 a client on the other), a round of pairs at a time;
+//                                 exit 0 if every client and server exited 0
+//   local <count>                 the same between two domains on this core
+//   orphan <core>                 start a server on that core, connect, trade one
+//                                 message, kill the server: the next receive must fail
+//                                 with peerEnded, not hang
+//   deaf <core>                   a server there that never reads (`ignore`): sending
+//                                 must fail with peerNotReading once the ring is full
+//   vandal <core>                 a server there that writes garbage over the channel's
+//                                 page (`scribble`): receiving must fail with corrupt
 import SwordfishUser
 import UserRuntimeC
 
@@ -16,133 +29,179 @@ func fail(_ text: String) -> Never {
     exit(1)
 }
 
-if arguments.first == "orphan" {
-    guard let core = arguments.integer(at: 1) else { exit(2) }
-    let name = "orphan-\(core)"
-    let server: UInt64
-    do throws(MonitorStatus) { server = try Monitor.spawn("uchan", arguments: "serve \(name) 1000000", on: core) } catch { fail("spawn: \(error)") }
-    var binding: Monitor.Binding? = nil
-    while binding == nil {
-        do throws(MonitorStatus) { binding = try Monitor.bind(name) } catch { guard error == .noSuchName else { fail("bind: \(error)") }; yield() }
-    }
-    guard case .channel(var channel, _) = binding! else { fail("the server runs on this core") }
-    while !channel.trySend([1]) {}
-    do throws(UserChannel.Failure) { _ = try channel.receive() } catch { fail("the first answer: \(error)") }
-    do throws(MonitorStatus) { try Monitor.kill(server) } catch { fail("kill: \(error)") }
-    _ = channel.trySend([2])
-    do throws(UserChannel.Failure) {
-        let answer = try channel.receive()
-        if answer.words[0] != 3 { fail("an answer after the kill: \(answer.words[0])") }
-        _ = try channel.receive()                        // the one sent before the kill may come
-        fail("a message after the server was killed")
-    } catch {
-        guard error == .peerEnded else { fail("after the kill: \(error)") }
-    }
-    print("uchan: the killed server's channel says peerEnded")
-    exit(0)
-}
-guard arguments.count >= 3, let name = arguments[1], let count = arguments.integer(at: 2), count > 0 else {
-    print("usage: uchan serve <name> <count> | talk <name> <count> [bench] | orphan <core>")
-    exit(2)
-}
-let endpoint = Capability(slot: 2), page = Capability(slot: 3)
-
-switch arguments.first {
-case "serve":
-    do throws(InvocationStatus) {
-        try Capability.ram.retype(to: .endpoint, into: endpoint)
-        _ = try? endpoint.receive()                    // becomes its receiver
-    } catch {
-        fail("no endpoint: \(error)")
-    }
-    do throws(MonitorStatus) { try Monitor.register(name, endpoint: endpoint) } catch { fail("register \(name): \(error)") }
-    // The first message says how the client came: a BindOffer (another core) or a
-    // number (this core, on the endpoint).
-    var first: [UInt64] = []
-    while first.isEmpty {
-        do throws(InvocationStatus) {
-            first = try endpoint.receive(capabilityDestination: page)
-        } catch .endpointEmpty {
-            try? endpoint.wait()
-        } catch {
-            fail("receive: \(error)")
-        }
-    }
-    if first[0] == BindOffer.marker {
-        var channel: UserChannel
-        do throws(MonitorStatus) { channel = try UserChannel(offer: first, page: page) } catch { fail("offer: \(error)") }
-        var answered = 0
-        while answered < count {
-            let message: (tag: UInt16, words: [UInt64])?
-            do throws(ChannelError) { message = try channel.tryReceive() } catch { fail("the client's ring is corrupt") }
-            guard let message else { continue }         // polling: the peer is on another core
-            while !channel.trySend([message.words[0] + 1]) {}
-            answered += 1
-        }
-    } else {
-        // Same core: the client's endpoint came with its first message.
-        var words = first
-        for answered in 0..<count {
-            if answered > 0 {
-                while true {
-                    do throws(InvocationStatus) { words = try endpoint.receive(); break } catch .endpointEmpty { try? endpoint.wait() } catch { fail("receive: \(error)") }
-                }
-            }
-            while (try? page.send((words[0] + 1, 0, 0))) == nil { yield() }
-        }
-    }
-    print("uchan: answered \(count) messages")
-    exit(0)
-case "talk":
-    // The server may not have registered yet: bind until it has (within 10 s).
-    var binding: Monitor.Binding? = nil
+/// Connects to `name`, waiting up to 20 s for its server to register it.
+func connect(to name: String) -> Connection {
     let start = user_timestamp()
-    while binding == nil {
-        do throws(MonitorStatus) { binding = try Monitor.bind(name) } catch {
-            guard error == .noSuchName, user_timestamp() &- start < 20_000_000_000 else { fail("bind \(name): \(error)") }
+    while true {
+        do throws(MonitorStatus) {
+            return try Connection.connect(to: name)
+        } catch {
+            guard error == .noSuchName, user_timestamp() &- start < 50_000_000_000 else { fail("connect to \(name): \(error)") }
             yield()
         }
     }
-    let bench = arguments[3] == "bench"
+}
+
+/// Starts `program arguments` on `core`.
+func start(_ arguments: String, on core: Int) -> SystemDomainID {
+    do throws(MonitorStatus) { return try Monitor.spawn("uchan", arguments: arguments, on: core) } catch {
+        fail("spawn uchan \(arguments) on core \(core): \(error)")
+    }
+}
+
+/// Sleeps for good: a misbehaving server that must stay alive while its peer is tested.
+func sleepForever() -> Never {
+    while true { try? SystemCall.wait(until: user_timestamp() &+ 10_000_000_000) }
+}
+
+/// Starts a misbehaving `role` server on `core`, connects to it and sends one message.
+func misbehavingServer(_ role: String, on core: Int) -> (Connection, SystemDomainID) {
+    let name = "\(role)-\(core)"
+    let server = start("\(role) \(name)", on: core)
+    var connection = connect(to: name)
+    do throws(Connection.Failure) { try connection.send([1]) } catch { fail("the first message to \(role): \(error)") }
+    return (connection, server)
+}
+
+func serve(_ name: String, count: Int, polls: Int) {
+    let connection: Connection
+    do throws(MonitorStatus) { connection = try Listener(name: name).accept() } catch { fail("serve \(name): \(error)") }
+    var channel = connection
+    do throws(Connection.Failure) {
+        for _ in 0..<count {
+            let words = try channel.receive(polls: polls)
+            try channel.send([words[0] + 1])
+        }
+    } catch {
+        fail("serve \(name): \(error)")
+    }
+}
+
+let what = arguments.first ?? ""
+switch what {
+case "serve":
+    guard let name = arguments[1], let count = arguments.integer(at: 2), count > 0 else { exit(2) }
+    serve(name, count: count, polls: arguments[3] == "sleep" ? 1 : Connection.polls)
+    print("uchan: answered \(count) messages")
+    exit(0)
+case "talk":
+    guard let name = arguments[1], let count = arguments.integer(at: 2), count > 0 else { exit(2) }
+    let mode = arguments[3]
+    var connection = connect(to: name)
     var samples: [UInt64] = []
-    switch binding! {
-    case .channel(var channel, _):
+    do throws(Connection.Failure) {
         for number in 1...count {
             let sent = user_timestamp()
-            while !channel.trySend([UInt64(number)]) {}
-            var answer: (tag: UInt16, words: [UInt64])? = nil
-            while answer == nil {
-                do throws(ChannelError) { answer = try channel.tryReceive() } catch { fail("the server's ring is corrupt") }
+            try connection.send([UInt64(number)])
+            var answer: [UInt64]
+            if mode == "bench" {
+                repeat { answer = try connection.tryReceive() ?? [] } while answer.isEmpty
+            } else {
+                answer = try connection.receive(polls: mode == "wake-bench" ? 1 : Connection.polls)
             }
-            if bench { samples.append(user_timestamp() &- sent) }
-            guard answer!.words[0] == UInt64(number) + 1 else { fail("message \(number) came back as \(answer!.words[0])") }
+            if mode != nil { samples.append(user_timestamp() &- sent) }
+            guard answer[0] == UInt64(number) + 1 else { fail("message \(number) came back as \(answer[0])") }
         }
-        print("uchan: \(count) messages over a channel to another core, in order")
-    case .endpoint(let server, _):
-        // The reply endpoint goes along with the first message.
-        let replies = Capability(slot: 4)
-        do throws(InvocationStatus) {
-            try Capability.ram.retype(to: .endpoint, into: replies)
-            _ = try? replies.receive()
-        } catch {
-            fail("no reply endpoint: \(error)")
-        }
-        for number in 1...count {
-            while (try? server.send((UInt64(number), 0, 0), capability: number == 1 ? replies : nil)) == nil { yield() }
-            var words: [UInt64] = []
-            while words.isEmpty {
-                do throws(InvocationStatus) { words = try replies.receive() } catch .endpointEmpty { try? replies.wait() } catch { fail("receive: \(error)") }
-            }
-            guard words[0] == UInt64(number) + 1 else { fail("message \(number) came back as \(words[0])") }
-        }
-        print("uchan: \(count) messages over an endpoint on this core, in order")
+    } catch {
+        fail("talk to \(name): \(error)")
     }
-    if bench, !samples.isEmpty {
+    print("uchan: \(count) messages to \(name) on core \(connection.peer.core) and back, in order")
+    if !samples.isEmpty {
         samples.sort()
-        print("BENCH name=cross-core-user-roundtrip unit=cycles median=\(samples[samples.count / 2]) p99=\(samples[samples.count * 99 / 100]) samples=\(samples.count)")
+        let row = mode == "bench" ? "cross-core-user-roundtrip" : "cross-core-user-wake-roundtrip"
+        print("BENCH name=\(row) unit=cycles median=\(samples[samples.count / 2]) p99=\(samples[samples.count * 99 / 100]) samples=\(samples.count)")
     }
     exit(0)
+case "pairs", "local":
+    guard let count = arguments.integer(at: 1) else { exit(2) }
+    if what == "local" {
+        let here = Program.identity.core
+        let server = start("serve local \(count)", on: here), client = start("talk local \(count)", on: here)
+        for id in [server, client] {
+            let end: DomainEnd
+            do throws(MonitorStatus) { end = try Monitor.awaitEnd(of: id) } catch { fail("await \(id): \(error)") }
+            guard end == .exited(status: 0) else { fail("domain \(id) ended \(end)") }
+        }
+        exit(0)
+    }
+    let cores = (2..<arguments.count).compactMap { arguments.integer(at: $0) }
+    guard cores.count >= 2 else { fail("pairs needs two cores or more") }
+    // Round r pairs every core with the one r places after it: each core is a client
+    // once and a server once a round, and every ordered pair comes up exactly once.
+    for round in 1..<cores.count {
+        var started: [(role: String, id: SystemDomainID)] = []
+        for (index, client) in cores.enumerated() {
+            let server = cores[(index + round) % cores.count]
+            let name = "p\(client)-\(server)"
+            started.append(("server \(name) on core \(server)", start("serve \(name) \(count)", on: server)))
+            started.append(("client \(name) on core \(client)", start("talk \(name) \(count)", on: client)))
+        }
+        for (role, id) in started {
+            let end: DomainEnd
+            do throws(MonitorStatus) { end = try Monitor.awaitEnd(of: id) } catch { fail("await the \(role): \(error)") }
+            guard end == .exited(status: 0) else { fail("the \(role) ended \(end)") }
+        }
+    }
+    print("uchan: \(cores.count * (cores.count - 1)) ordered pairs of cores exchanged \(count) messages each way")
+    exit(0)
+case "orphan":
+    guard let core = arguments.integer(at: 1) else { exit(2) }
+    let name = "orphan-\(core)"
+    let server = start("serve \(name) 1000000", on: core)
+    var connection = connect(to: name)
+    do throws(Connection.Failure) {
+        try connection.send([1])
+        _ = try connection.receive()
+    } catch {
+        fail("the first answer: \(error)")
+    }
+    do throws(MonitorStatus) { try Monitor.kill(server) } catch { fail("kill: \(error)") }
+    do throws(Connection.Failure) {
+        while true {
+            try connection.send([2])
+            guard try connection.receive()[0] == 3 else { fail("a wrong answer after the kill") }
+        }
+    } catch {
+        guard error == .peerEnded else { fail("after the kill: \(error)") }
+    }
+    print("uchan: the killed server's connection says peerEnded")
+    exit(0)
+case "deaf":
+    guard let core = arguments.integer(at: 1) else { exit(2) }
+    var (connection, server) = misbehavingServer("ignore", on: core)
+    do throws(Connection.Failure) {
+        for number in 2...1_000 { try connection.send([UInt64(number)]) }
+        fail("1,000 messages went to a server that never reads")
+    } catch {
+        guard error == .peerNotReading else { fail("to a server that never reads: \(error)") }
+    }
+    try? Monitor.kill(server)
+    print("uchan: a server that never reads gives peerNotReading")
+    exit(0)
+case "vandal":
+    guard let core = arguments.integer(at: 1) else { exit(2) }
+    var (connection, server) = misbehavingServer("scribble", on: core)
+    do throws(Connection.Failure) {
+        let words = try connection.receive()
+        fail("a message from a server that scribbles: \(words)")
+    } catch {
+        guard error == .corrupt else { fail("from a server that scribbles: \(error)") }
+    }
+    try? Monitor.kill(server)
+    print("uchan: a server that scribbles over the channel gives corrupt")
+    exit(0)
+case "ignore", "scribble":
+    guard let name = arguments[1] else { exit(2) }
+    do throws(MonitorStatus) { _ = try Listener(name: name).accept() } catch { fail("\(what) \(name): \(error)") }
+    if what == "scribble" {
+        // On purpose, over everything the client reads: its ring's slots and
+        // acknowledgement line, and both doorbells. The library maps a domain's first
+        // channel page at the start of its channel window (2 TiB).
+        let page = UnsafeMutablePointer<UInt64>(bitPattern: UInt(4 << 39))!
+        for index in 0..<512 { page[index] = 0xDEAD_BEEF_0BAD_F00D &* UInt64(index + 1) }
+    }
+    sleepForever()
 default:
-    print("usage: uchan serve <name> <count> | talk <name> <count> [bench]")
+    print("usage: uchan serve|talk|pairs|orphan|deaf|vandal …")
     exit(2)
 }

@@ -29,7 +29,9 @@ typedef struct {
     uint64_t fault_vector, fault_error_code, fault_address;
     /// Enabled preemptions and upcalls so far, counted by the kernel.
     uint64_t preemptions, upcalls;
-    uint64_t reserved[18];
+    /// The domain's system-wide id (`SystemDomainID`), written at spawn.
+    uint64_t identity;
+    uint64_t reserved[17];
     /// The program's name in the boot image, NUL-padded (written at spawn), so that the
     /// library's reports say which program they come from.
     char program_name[32];

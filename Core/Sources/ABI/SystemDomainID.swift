@@ -1,0 +1,20 @@
+// A domain's system-wide id: the core that runs it and its number there (its CPU
+// driver's local id). One word wherever it travels (monitor replies, messages between
+// monitors, the dispatcher frame), so every side reads it the same way.
+
+public struct SystemDomainID: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+    /// The local number in bits 0–31, the core in bits 32–47.
+    public var rawValue: UInt64
+
+    public init(rawValue: UInt64) { self.rawValue = rawValue }
+
+    public init(core: Int, local: UInt32) {
+        rawValue = UInt64(local) | UInt64(UInt16(truncatingIfNeeded: core)) << 32
+    }
+
+    public var core: Int { Int(rawValue >> 32 & 0xFFFF) }
+    public var local: UInt32 { UInt32(truncatingIfNeeded: rawValue) }
+
+    /// `core.local`, as `ps` prints it and `kill` takes it.
+    public var description: String { "\(core).\(local)" }
+}
