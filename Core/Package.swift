@@ -50,9 +50,10 @@ let package = Package(
         .target(name: "GuestChecks"),
         // A user program's argument words and numbers (user programs link it).
         .target(name: "ProgramArguments", dependencies: ["ABI"]),
-        // The monitors' protocols (names, domain table, spawn, kill) as pure state
-        // machines: the guest's monitor program and the host simulator drive the same code.
-        .target(name: "MonitorProtocols", dependencies: ["ABI", "Basics", "Channel"]),
+        // The monitors' protocols (names, domain table, spawn, kill, the knowledge base's
+        // replicas) as pure state machines: the guest's monitor program and the host
+        // simulator drive the same code.
+        .target(name: "MonitorProtocols", dependencies: ["ABI", "Basics", "Channel", "KnowledgeBase"]),
         // Shared by the test suites: a seeded generator and fixture memory.
         .target(name: "CoreTestSupport", dependencies: ["Basics"], path: "Tests/TestSupport"),
         .testTarget(name: "BasicsTests", dependencies: ["Basics"]),
@@ -70,6 +71,6 @@ let package = Package(
         .testTarget(name: "GuestChecksTests", dependencies: ["GuestChecks"]),
         .testTarget(name: "ProgramArgumentsTests", dependencies: ["ABI", "ProgramArguments"]),
         // Message round trips, protocol steps, and the deterministic simulator of N monitors.
-        .testTarget(name: "MonitorProtocolsTests", dependencies: ["ABI", "MonitorProtocols", "Basics", "Channel", "CoreTestSupport"]),
+        .testTarget(name: "MonitorProtocolsTests", dependencies: ["ABI", "MonitorProtocols", "Basics", "Channel", "KnowledgeBase", "CoreTestSupport"]),
     ]
 )

@@ -13,6 +13,7 @@ let harnesses: [(name: String, modules: [String])] = [
     ("FuzzACPITables", ["ACPI"]),
     ("FuzzPVHMemoryMap", ["BootInfo"]),
     ("FuzzBootImage", ["BootInfo", "ELF"]),
+    ("FuzzKnowledgeBase", ["KnowledgeBase"]),
 ]
 
 let package = Package(

@@ -10,7 +10,7 @@ let here = URL(fileURLWithPath: #filePath).deletingLastPathComponent().path
 /// What a program needs besides the user library.
 let extraDependencies: [String: [Target.Dependency]] = [
     "monitor": [.product(name: "Channel", package: "Core"), .product(name: "MonitorProtocols", package: "Core"),
-                .product(name: "Basics", package: "Core")],
+                .product(name: "Basics", package: "Core"), .product(name: "KnowledgeBase", package: "Core")],
 ]
 
 /// Every program links the same way.

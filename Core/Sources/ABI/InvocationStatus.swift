@@ -24,8 +24,8 @@ public enum InvocationStatus: UInt64, CaseIterable, Sendable {
     case entryOutOfRange = 56, entryReserved, entryOccupied, entryEmpty, alreadyMapped, pageSizeMismatch
     // Ranges (notify).
     case outsideRange = 62
-    // The kernel's services (spawn, kill).
-    case noSuchProgram = 63, noSuchDomain, outOfMemory
+    // The kernel's services (spawn, kill, knowledge).
+    case noSuchProgram = 63, noSuchDomain, outOfMemory, noKnowledge, bufferTooSmall
     // Interrupts (connect, disconnect): the IRQ is already delivered somewhere, is not
     // connected by the caller, this machine has no I/O APIC for it, or this core has no
     // interrupt vector left.
@@ -80,6 +80,8 @@ extension InvocationStatus: CustomStringConvertible {
         case .noSuchProgram: return "noSuchProgram"
         case .noSuchDomain: return "noSuchDomain"
         case .outOfMemory: return "outOfMemory"
+        case .noKnowledge: return "noKnowledge"
+        case .bufferTooSmall: return "bufferTooSmall"
         case .alreadyConnected: return "alreadyConnected"
         case .notConnected: return "notConnected"
         case .noInterruptController: return "noInterruptController"

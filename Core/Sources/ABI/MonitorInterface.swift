@@ -38,6 +38,7 @@ public enum MonitorRequest: Equatable, Sendable {
     case bind(name: [UInt8])
     /// Is the domain with this system-wide id still running? (From the replica of the
     /// domain table: a domain that ended is gone from it once its core's broadcast came.)
+    /// Reply values: its program's name, up to 16 bytes (`NameWords`).
     case alive(domain: UInt64)
     /// Print this monitor's replica of the domain table (`printDomains`) or the name
     /// table (`printNames`) on the console, one line each: the shell's `ps` and `names`.
@@ -47,6 +48,11 @@ public enum MonitorRequest: Equatable, Sendable {
     /// `DomainEnd.words` (`noSuchDomain` at once if it is neither running nor among
     /// the recent ends the monitor remembers).
     case awaitEnd(domain: UInt64)
+    /// Print this monitor's replica of the knowledge base (`names skb`); or return its
+    /// digest (`KnowledgeEncoding.digest` of the encoded base) and generation as the
+    /// reply's values. `noKnowledge` while the replica has not arrived.
+    case printKnowledge
+    case knowledgeDigest
     /// Device capabilities, from the bootstrap core's monitor (which holds the roots;
     /// another core's answers `noSuchCore`): I/O ports `base ..< base + count`, or ISA
     /// IRQ `irq`, as the reply's capability (words 1 and 2: base and count, or the IRQ).
@@ -58,7 +64,7 @@ public enum MonitorRequest: Equatable, Sendable {
 
     enum Kind: UInt64 {
         case ping = 1, register, unregister, lookup, argumentPiece, spawn, kill, hello, bind, alive, printDomains, printNames
-        case awaitEnd
+        case awaitEnd, printKnowledge, knowledgeDigest
         case ioPorts, interrupt
     }
 
@@ -81,28 +87,21 @@ public enum MonitorRequest: Equatable, Sendable {
         case .printDomains: return (head(.printDomains), 0, 0)
         case .printNames: return (head(.printNames), 0, 0)
         case .awaitEnd(let domain): return (head(.awaitEnd), domain, 0)
+        case .printKnowledge: return (head(.printKnowledge), 0, 0)
+        case .knowledgeDigest: return (head(.knowledgeDigest), 0, 0)
         case .ioPorts(let base, let count): return (head(.ioPorts), base, count)
         case .interrupt(let irq): return (head(.interrupt), irq, 0)
         }
     }
 
     static func withName(_ head: UInt64, _ bytes: [UInt8]) -> (UInt64, UInt64, UInt64) {
-        var words: (UInt64, UInt64) = (0, 0)
-        for (index, byte) in bytes.prefix(nameBytes).enumerated() {
-            if index < 8 { words.0 |= UInt64(byte) << (8 * UInt64(index)) } else { words.1 |= UInt64(byte) << (8 * UInt64(index - 8)) }
-        }
+        let words = NameWords.pack(bytes)
         return (head, words.0, words.1)
     }
 
     /// The bytes of words 1 and 2, up to the first NUL (or `length` of them).
     static func bytes(_ words: [UInt64], length: Int? = nil) -> [UInt8] {
-        var bytes: [UInt8] = []
-        for index in 0..<(length ?? nameBytes) {
-            let byte = UInt8(truncatingIfNeeded: words[1 + index / 8] >> (8 * UInt64(index % 8)))
-            if length == nil && byte == 0 { break }
-            bytes.append(byte)
-        }
-        return bytes
+        NameWords.unpack((words[1], words[2]), length: length)
     }
 
     /// The request in `words`, and its id; nil if it is not one (the monitor answers
@@ -132,9 +131,34 @@ public enum MonitorRequest: Equatable, Sendable {
         case .printDomains: return (.printDomains, id)
         case .printNames: return (.printNames, id)
         case .awaitEnd: return (.awaitEnd(domain: words[1]), id)
+        case .printKnowledge: return (.printKnowledge, id)
+        case .knowledgeDigest: return (.knowledgeDigest, id)
         case .ioPorts: return (.ioPorts(base: words[1], count: words[2]), id)
         case .interrupt: return (.interrupt(irq: words[1]), id)
         }
+    }
+}
+
+/// Up to `MonitorRequest.nameBytes` bytes of a name in two words, byte 0 lowest,
+/// NUL-padded: how names travel in requests and replies.
+public enum NameWords {
+    public static func pack(_ bytes: [UInt8]) -> (UInt64, UInt64) {
+        var words: (UInt64, UInt64) = (0, 0)
+        for (index, byte) in bytes.prefix(MonitorRequest.nameBytes).enumerated() {
+            if index < 8 { words.0 |= UInt64(byte) << (8 * UInt64(index)) } else { words.1 |= UInt64(byte) << (8 * UInt64(index - 8)) }
+        }
+        return words
+    }
+
+    /// The bytes up to the first NUL, or exactly `length` of them.
+    public static func unpack(_ words: (UInt64, UInt64), length: Int? = nil) -> [UInt8] {
+        var bytes: [UInt8] = []
+        for index in 0..<min(length ?? MonitorRequest.nameBytes, MonitorRequest.nameBytes) {
+            let byte = UInt8(truncatingIfNeeded: (index < 8 ? words.0 : words.1) >> (8 * UInt64(index % 8)))
+            if length == nil && byte == 0 { break }
+            bytes.append(byte)
+        }
+        return bytes
     }
 }
 
@@ -166,6 +190,8 @@ public enum MonitorStatus: UInt64, CaseIterable, Sendable, Error, CustomStringCo
     case outOfResources
     /// The arguments are longer than a spawn carries.
     case argumentsTooLong
+    /// The monitor's replica of the knowledge base has not arrived (yet).
+    case noKnowledge
     /// The ports or interrupt asked for lie outside the machine's, or some of them are
     /// given out already.
     case unavailable
@@ -185,6 +211,7 @@ public enum MonitorStatus: UInt64, CaseIterable, Sendable, Error, CustomStringCo
         case .noSuchProgram: return "noSuchProgram"
         case .outOfResources: return "outOfResources"
         case .argumentsTooLong: return "argumentsTooLong"
+        case .noKnowledge: return "noKnowledge"
         case .unavailable: return "unavailable"
         }
     }

@@ -91,6 +91,11 @@ public enum SystemCallStatus: UInt64, CaseIterable, Sendable, Error, CustomStrin
 ///                                       `core`'s binding pool, made in `destination`
 ///                                       (how the server's monitor gets the page a
 ///                                       client's monitor chose)
+///     knowledge(buffer, length)         core 0's knowledge base, encoded
+///                                       (`KnowledgeEncoding` in Core), written to the
+///                                       `length` bytes at `buffer` → its byte count.
+///                                       `bufferTooSmall` (value: the count needed) if it
+///                                       does not fit, `noKnowledge` on other cores
 ///
 /// `wait` on a notify capability (read right) makes the domain its core's notification
 /// receiver and sleeps until a notification comes (at once if one came since the last
@@ -115,7 +120,7 @@ public enum SystemCallStatus: UInt64, CaseIterable, Sendable, Error, CustomStrin
 ///                                       (only the domain that connected it)
 public enum CapabilityOperation: UInt64, CaseIterable, Sendable {
     case identify = 0, retype, copy, mint, delete, revoke, send, receive, wait, map, unmap, notify
-    case spawn, kill, domainEvent, poolFrame
+    case spawn, kill, domainEvent, poolFrame, knowledge
     case narrow, portIn, portOut, connect, disconnect
 
     /// The capability argument of send and receive that means "no capability".
@@ -260,6 +265,10 @@ public struct InvocationWords: Equatable, Sendable {
 
     public static func poolFrame(core: Int, page: Int, into destination: CapabilityAddress) -> Self {
         Self(.poolFrame, UInt64(truncatingIfNeeded: core), UInt64(truncatingIfNeeded: page), destination.encoded)
+    }
+
+    public static func knowledge(buffer: UInt64, length: Int) -> Self {
+        Self(.knowledge, buffer, UInt64(truncatingIfNeeded: length))
     }
 
     public static func narrow(first: UInt64, count: UInt64, into destination: CapabilityAddress) -> Self {

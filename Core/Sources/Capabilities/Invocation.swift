@@ -38,6 +38,7 @@ public enum Invocation: Equatable, Sendable {
     case kill(domain: UInt64)
     case domainEvent(buffer: UInt64)
     case poolFrame(core: UInt64, page: UInt64, destination: CapabilityAddress)
+    case knowledge(buffer: UInt64, length: UInt64)
     case narrow(first: UInt64, count: UInt64, destination: CapabilityAddress)
     case portIn(port: UInt64, width: PortWidth)
     case portOut(port: UInt64, width: PortWidth, value: UInt32)
@@ -90,6 +91,7 @@ public enum Invocation: Equatable, Sendable {
         case .poolFrame:
             guard let destination = CapabilityAddress(encoded: a2) else { throw .badAddress }
             return .poolFrame(core: a0, page: a1, destination: destination)
+        case .knowledge: return .knowledge(buffer: a0, length: a1)
         case .narrow:
             guard let destination = CapabilityAddress(encoded: a2) else { throw .badAddress }
             return .narrow(first: a0, count: a1, destination: destination)
@@ -152,7 +154,7 @@ public enum Invocation: Equatable, Sendable {
             guard capability.rights.contains(.write) else { throw .insufficientRights }
             guard core >= capability.base, core - capability.base < capability.size else { throw .outsideRange }
             return (0, [])
-        case .spawn, .kill, .domainEvent, .poolFrame:
+        case .spawn, .kill, .domainEvent, .poolFrame, .knowledge:
             // The kernel's services, for the holder of the kernel capability; the CPU
             // driver does the rest (compared directly, as for notify above).
             let (capability, _) = try capabilities.lookup(target, in: cspace)

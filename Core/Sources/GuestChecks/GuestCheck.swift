@@ -20,12 +20,13 @@ public enum GuestCheck: CaseIterable, Sendable {
     case firstThreadFault, badDispatcherCalls, badUpcallEntry, loseDispatcher, loseDispatcherFrame
     case losePML4, waitsetTwoEndpoints, waitsetSleeps, waitsetEndpointDies
     case noCapabilitiesLeft, everyFrameReturned
+    case knowledgeService
     // Core 0, over all cores.
-    case sharesDisjoint, multicast, monitorsAnswer
+    case sharesDisjoint, multicast, monitorsAnswer, monitorOnEveryCore, knowledgeReplicas
     case userDriver
     case remoteRun, remoteExitStatus, remoteStop, remoteMissingProgram, remoteLineTooLong, remoteSecondRequest
     case nameRace, nameAcrossCores, spawnAnywhere, killAnywhere, userChannels, boundPeerKilled
-    case peerNeverReads, peerWritesGarbage, sameCoreConnection
+    case peerNeverReads, peerWritesGarbage, sameCoreConnection, connectionInWaitset
     case skippedCoreReported
     // Reported only when something is missing; never expected.
     case bootImagePresent, lmpPresent, threadsPresent, everyCoreStarted, everyCoreReports
@@ -46,10 +47,11 @@ public enum GuestCheck: CaseIterable, Sendable {
 
     public var scope: Scope {
         switch self {
-        case .sharesDisjoint, .multicast, .monitorsAnswer, .sameCoreConnection, .userDriver: return .bootstrap
+        case .sharesDisjoint, .multicast, .monitorsAnswer, .monitorOnEveryCore, .knowledgeReplicas, .sameCoreConnection, .userDriver:
+            return .bootstrap
         case .remoteRun, .remoteExitStatus, .remoteStop, .remoteMissingProgram, .remoteLineTooLong, .remoteSecondRequest,
              .nameRace, .nameAcrossCores, .spawnAnywhere, .killAnywhere, .userChannels, .boundPeerKilled,
-             .peerNeverReads, .peerWritesGarbage:
+             .peerNeverReads, .peerWritesGarbage, .connectionInWaitset:
             return .bootstrapWithPeer
         case .skippedCoreReported: return .skippedCore
         case .bootImagePresent, .lmpPresent, .threadsPresent, .everyCoreStarted, .everyCoreReports: return .onlyOnFailure
@@ -89,6 +91,8 @@ public enum GuestCheck: CaseIterable, Sendable {
         case .channelStreams: return "channels: stream to and from every other core"
         case .monitorDomain: return "monitor: this core runs its monitor, asleep, with its initial capabilities"
         case .monitorsAnswer: return "monitor: a domain reaches every live core's monitor through its own, over the monitors' rings"
+        case .knowledgeService: return "knowledge: the kernel's knowledge service refuses bad buffers and short lengths; only core 0 has a base"
+        case .knowledgeReplicas: return "knowledge: every live core's monitor holds a replica equal to core 0's kernel's knowledge base"
         case .programRuns: return "user mode: a program runs and exits"
         case .kernelRead: return "user mode: reading kernel memory stops the domain"
         case .kernelWrite: return "user mode: writing kernel memory stops the domain"
@@ -151,10 +155,12 @@ public enum GuestCheck: CaseIterable, Sendable {
         case .skippedCoreReported: return "a core that never answers is reported and left out"
         case .nameRace: return "names: two domains on different cores register one name at once, exactly one wins"
         case .nameAcrossCores: return "names: a name registered on one core is found on another, and goes when its domain ends"
-        case .spawnAnywhere: return "monitors: a domain starts a program on another core"
+        case .spawnAnywhere: return "monitors: a domain starts a program on every core and hears how it ended"
         case .killAnywhere: return "monitors: a domain kills a domain on another core"
         case .boundPeerKilled: return "channels: a domain killed while bound leaves its peer with an error, not a hang"
         case .userChannels: return "channels: every ordered pair of cores binds by name and exchanges 10,000 messages in order, each way"
+        case .monitorOnEveryCore: return "monitors: every core's replica of the domain table (what ps lists) has a monitor on every core"
+        case .connectionInWaitset: return "channels: a thread waits on a waitset for a connection from another core, sleeping between messages"
         case .peerNeverReads: return "channels: a peer that never reads gives its sender an error, not a hang"
         case .peerWritesGarbage: return "channels: a peer that writes garbage into the channel's page gives an error, nothing worse"
         case .sameCoreConnection: return "channels: two domains on one core connect by name and exchange 10,000 messages in order"

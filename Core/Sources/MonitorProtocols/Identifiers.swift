@@ -106,6 +106,18 @@ public struct SpawnID: RawRepresentable, Hashable, Sendable {
     public init(_ value: UInt32) { self.rawValue = value }
 }
 
+/// Which publication of the knowledge base a replica holds: the source counts them from
+/// 1, so a later one replaces an earlier one and a repeat of the same one is stale.
+public struct KnowledgeGeneration: RawRepresentable, Hashable, Comparable, Sendable {
+    public var rawValue: UInt32
+    public init(rawValue: UInt32) { self.rawValue = rawValue }
+    public init(_ value: UInt32) { self.rawValue = value }
+    public static func < (a: Self, b: Self) -> Bool { a.rawValue < b.rawValue }
+    /// Before the first publication; never sent.
+    public static let none = KnowledgeGeneration(0)
+    public var next: KnowledgeGeneration { KnowledgeGeneration(rawValue &+ 1 == 0 ? 1 : rawValue &+ 1) }
+}
+
 /// The monitor's clock: any monotonically increasing count (timer ticks, say).
 public struct MonitorTime: RawRepresentable, Hashable, Comparable, Sendable {
     public var rawValue: UInt64

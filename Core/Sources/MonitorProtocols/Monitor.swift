@@ -1,13 +1,15 @@
 // One core's monitor as a pure state machine. It holds this core's replica of the
-// system state (the domain table and the name table) and the requests it is waiting on,
+// system state (the domain table, the name table and the knowledge base) and the
+// requests it is waiting on,
 // and changes them only when called: a message from another monitor, a request from a
 // local domain, an event the guest side reports, or the clock. Each call returns the
 // effects to carry out (messages to send, answers to give, domains to start or stop);
 // nothing here does I/O, so the guest's monitor program and the host simulator drive
 // the very same code.
 //
-// The protocols are described at the top of NameService.swift (names) and Domains.swift
-// (domain table, spawn, kill), and together in docs/monitors.md.
+// The protocols are described at the top of NameService.swift (names), Domains.swift
+// (domain table, spawn, kill) and KnowledgeReplication.swift, and together in
+// docs/monitors.md.
 //
 // Everything is kept in arrays sorted by key (no Dictionary or Set): iteration order is
 // then part of the state, which keeps the host simulator's seeds replayable, and the
@@ -28,13 +30,17 @@ public struct Monitor: Sendable {
         /// The cores that run monitors, the same list on every core (empty: every core).
         /// Names have their homes among them and broadcasts go to them only.
         public var monitorCores: [CoreID]
+        /// The core whose monitor publishes the knowledge base (core 0, whose kernel
+        /// built it), the same on every core; nil: the base is not replicated.
+        public var knowledgeSource: CoreID?
 
         public init(requestTimeout: UInt64 = 100, maximumPending: Int = 64, maximumAbandoned: Int = 32,
-                    monitorCores: [CoreID] = []) {
+                    monitorCores: [CoreID] = [], knowledgeSource: CoreID? = nil) {
             self.requestTimeout = requestTimeout
             self.maximumPending = maximumPending
             self.maximumAbandoned = maximumAbandoned
             self.monitorCores = monitorCores
+            self.knowledgeSource = knowledgeSource
         }
     }
 
@@ -51,6 +57,8 @@ public struct Monitor: Sendable {
     /// `Monitor.recentEndsKept`): how a domain that awaited one learns how it ended.
     public internal(set) var recentEnds: [(domain: DomainID, end: DomainEnd)] = []
     public static let recentEndsKept = 64
+    /// The knowledge base, once the source published it (here) or all of it arrived.
+    public internal(set) var knowledge: KnowledgeReplica? = nil
     /// Messages dropped and other unusual events, by kind.
     public internal(set) var counters = MonitorCounters()
 
@@ -63,6 +71,10 @@ public struct Monitor: Sendable {
     /// Spawn requests whose argument pieces are still arriving (at most one per core,
     /// since a monitor sends the pieces of one request back to back on a FIFO ring).
     var assemblies: [SpawnAssembly] = []
+    /// The knowledge base arriving from the source, and when this monitor last heard of
+    /// it (or asked for it).
+    var knowledgeAssembly: KnowledgeAssembly? = nil
+    var knowledgeHeard: MonitorTime
     var nextTicket = Ticket(1)
     var nextSpawn = SpawnID(1)
     /// What the current call produces; handed out and cleared when it returns.
@@ -75,10 +87,14 @@ public struct Monitor: Sendable {
         self.coreCount = coreCount
         self.configuration = configuration
         self.now = now
+        knowledgeHeard = now
     }
 
-    /// True when no request, spawn or argument assembly is in progress.
-    public var isIdle: Bool { pending.isEmpty && abandonedSpawns.isEmpty && spawning.isEmpty && assemblies.isEmpty }
+    /// True when no request, spawn or argument assembly is in progress, and the
+    /// knowledge base is here (if it is replicated).
+    public var isIdle: Bool {
+        pending.isEmpty && abandonedSpawns.isEmpty && spawning.isEmpty && assemblies.isEmpty && !awaitsKnowledge
+    }
 
     /// Requests waiting on another monitor.
     public var requestsInFlight: Int { pending.count }
@@ -125,6 +141,11 @@ public struct Monitor: Sendable {
             if let request = takePending(ticket, from: sender, isKill) {
                 answer(request.request, refusal.map { .failed($0) } ?? .killed)
             }
+        case .knowledgeHeader(let generation, let byteCount, let checksum):
+            replicaReceivesKnowledgeHeader(generation: generation, byteCount: byteCount, checksum: checksum, from: sender)
+        case .knowledgePiece(let generation, let index, let bytes):
+            replicaReceivesKnowledgePiece(generation: generation, index: index, bytes: bytes, from: sender)
+        case .knowledgeRequest: sourceReceivesKnowledgeRequest(from: sender)
         case .ping, .pong, .bindRequest, .bindAnswer:
             effects.append(.driverMessage(message, from: sender))
         }
@@ -162,6 +183,7 @@ public struct Monitor: Sendable {
             }
         }
         pending = waiting
+        askForKnowledgeIfSilent()
         return takeEffects()
     }
 
@@ -285,12 +307,18 @@ public struct MonitorCounters: Equatable, Sendable {
     public var unknownRecords = 0
     /// Spawn argument pieces with no request, past the announced length, or cut short.
     public var badSpawnPieces = 0
-    /// Guest reports for spawns or domains this monitor does not know.
+    /// Guest reports for spawns or domains this monitor does not know, or of a
+    /// knowledge base on a monitor that is not the source (or too large to encode).
     public var unknownLocalReports = 0
     /// Spawns that started after their caller had timed out, and were killed again.
     public var spawnsUndone = 0
     /// Timed-out spawns forgotten (beyond `maximumAbandoned`) before their answer came.
     public var abandonedForgotten = 0
+    /// Knowledge-base messages from a core that is not the source, requests at a
+    /// monitor that is not, pieces out of place, copies whose checksum or decoding failed.
+    public var badKnowledge = 0
+    /// Knowledge-base messages for a generation this replica has (a repeated answer).
+    public var staleKnowledge = 0
 
     public init() {}
 
@@ -300,13 +328,14 @@ public struct MonitorCounters: Equatable, Sendable {
          ("lateAnswers", lateAnswers), ("notHome", notHome), ("wrongCore", wrongCore),
          ("unknownRecords", unknownRecords), ("badSpawnPieces", badSpawnPieces),
          ("unknownLocalReports", unknownLocalReports), ("spawnsUndone", spawnsUndone),
-         ("abandonedForgotten", abandonedForgotten)]
+         ("abandonedForgotten", abandonedForgotten), ("badKnowledge", badKnowledge), ("staleKnowledge", staleKnowledge)]
     }
 
-    /// Messages dropped because they did not fit (not late answers or undone spawns,
-    /// which a correct system produces after timeouts).
+    /// Messages dropped because they did not fit (not late answers, undone spawns or
+    /// stale knowledge, which a correct system produces after timeouts).
     public var dropped: Int {
         undecodable + badSender + strayAnswers + notHome + wrongCore + unknownRecords + badSpawnPieces + unknownLocalReports
+            + badKnowledge
     }
 }
 

@@ -27,12 +27,16 @@
 //   ping, pong         w0 token
 //   bindRequest        w0 token, w1 endpoint, w2 page, w3 client
 //   bindAnswer         w0 token, w1 1 if accepted, 0 if not
+//   knowledgeHeader    w0 generation | byte count << 32, w1 checksum
+//   knowledgePiece     w0 generation | index << 32 | byte count << 48, w1–w6 up to 48 bytes
+//   knowledgeRequest   (no fields)
 //
 // A domain id is one word (see `DomainID.word`); a decoded one names a core of the
 // system, which is why decoding takes the core count.
 import ABI
 import Basics
 import Channel
+import KnowledgeBase
 
 public enum MonitorMessage: Equatable, Sendable {
     /// To the name's home: `owner` (on the sender's core) asks to hold `name`.
@@ -73,6 +77,14 @@ public enum MonitorMessage: Equatable, Sendable {
     case bindRequest(token: UInt64, endpoint: EndpointToken, page: Int, client: DomainID)
     /// Whether the server got the page.
     case bindAnswer(token: UInt64, accepted: Bool)
+    /// From the knowledge base's source: generation `generation` of the encoded base,
+    /// `byteCount` bytes whose `KnowledgeEncoding.digest` is `checksum`, follows in
+    /// pieces.
+    case knowledgeHeader(generation: KnowledgeGeneration, byteCount: Int, checksum: UInt64)
+    /// Piece `index` (from 0) of that generation: bytes from `index` × 48 on.
+    case knowledgePiece(generation: KnowledgeGeneration, index: Int, bytes: [UInt8])
+    /// To the source: send the base (again).
+    case knowledgeRequest
 
     /// The longest argument line a spawn carries: five pieces. A shell line is shorter;
     /// the bound keeps a half-received request's buffer small.
@@ -87,10 +99,34 @@ public enum MonitorMessage: Equatable, Sendable {
         case unregisterRequest, unregisterAnswer, nameAdded, nameRemoved
         case domainStarted, domainEnded, spawnRequest, spawnArguments, spawnStarted, spawnRefused
         case killRequest, killAnswer, ping, pong, bindRequest, bindAnswer
+        case knowledgeHeader, knowledgePiece, knowledgeRequest
     }
 
     /// The most pages of a binding pool a `bindRequest` may name.
     public static let maximumPoolPages = 256
+
+    /// Knowledge-base bytes per `knowledgePiece` (words 1–6).
+    public static let knowledgeBytesPerPiece = 48
+    /// The largest encoded knowledge base a header may announce: the largest that
+    /// decodes, so any base the kernel builds can be replicated (a piece's 16-bit index
+    /// reaches it).
+    public static var maximumKnowledgeBytes: Int { KnowledgeEncoding.maximumBytes }
+
+    /// The messages that carry generation `generation` of the encoded knowledge base:
+    /// the header, then the bytes in pieces of 48 (the last one shorter).
+    public static func knowledgeMessages(generation: KnowledgeGeneration, bytes: [UInt8]) -> [MonitorMessage] {
+        var messages: [MonitorMessage] = [
+            .knowledgeHeader(generation: generation, byteCount: bytes.count, checksum: KnowledgeEncoding.digest(bytes)),
+        ]
+        var offset = 0
+        while offset < bytes.count {
+            let end = min(offset + knowledgeBytesPerPiece, bytes.count)
+            messages.append(.knowledgePiece(generation: generation, index: offset / knowledgeBytesPerPiece,
+                                            bytes: Array(bytes[offset..<end])))
+            offset = end
+        }
+        return messages
+    }
 
     /// The messages that carry a spawn request: the request, then the argument line in
     /// pieces of up to 48 bytes. The caller checks the length first.
@@ -156,6 +192,15 @@ public enum MonitorMessage: Equatable, Sendable {
         case .bindAnswer(let token, let accepted):
             m.words[0] = token
             m.words[1] = accepted ? 1 : 0
+        case .knowledgeHeader(let generation, let byteCount, let checksum):
+            m.words[0] = UInt64(generation.rawValue) | UInt64(UInt32(truncatingIfNeeded: byteCount)) << 32
+            m.words[1] = checksum
+        case .knowledgePiece(let generation, let index, let bytes):
+            let count = min(bytes.count, Self.knowledgeBytesPerPiece)
+            m.words[0] = UInt64(generation.rawValue) | UInt64(UInt16(truncatingIfNeeded: index)) << 32 | UInt64(count) << 48
+            Self.put(bytes.prefix(count), at: 1, into: &m)
+        case .knowledgeRequest:
+            break
         }
         return m
     }
@@ -182,6 +227,9 @@ public enum MonitorMessage: Equatable, Sendable {
         case .pong: return .pong
         case .bindRequest: return .bindRequest
         case .bindAnswer: return .bindAnswer
+        case .knowledgeHeader: return .knowledgeHeader
+        case .knowledgePiece: return .knowledgePiece
+        case .knowledgeRequest: return .knowledgeRequest
         }
     }
 
@@ -268,6 +316,20 @@ public enum MonitorMessage: Equatable, Sendable {
         case .bindAnswer:
             guard w[1] <= 1, unused(from: 2) else { return nil }
             self = .bindAnswer(token: w[0], accepted: w[1] == 1)
+        case .knowledgeHeader:
+            // Generations start at 1; an encoded base is never empty.
+            let generation = KnowledgeGeneration(UInt32(truncatingIfNeeded: w[0])), byteCount = Int(w[0] >> 32)
+            guard generation != .none, byteCount >= 1, byteCount <= Self.maximumKnowledgeBytes, unused(from: 2) else { return nil }
+            self = .knowledgeHeader(generation: generation, byteCount: byteCount, checksum: w[1])
+        case .knowledgePiece:
+            let generation = KnowledgeGeneration(UInt32(truncatingIfNeeded: w[0]))
+            let index = Int((w[0] >> 32) & 0xFFFF), count = Int(w[0] >> 48)
+            guard generation != .none, count >= 1, index * Self.knowledgeBytesPerPiece < Self.maximumKnowledgeBytes,
+                  let bytes = Self.bytes(w, at: 1, count: count, capacity: Self.knowledgeBytesPerPiece) else { return nil }
+            self = .knowledgePiece(generation: generation, index: index, bytes: bytes)
+        case .knowledgeRequest:
+            guard unused(from: 0) else { return nil }
+            self = .knowledgeRequest
         }
     }
 

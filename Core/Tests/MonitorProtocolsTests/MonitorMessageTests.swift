@@ -3,6 +3,7 @@ import ABI
 import Basics
 import Channel
 import CoreTestSupport
+import KnowledgeBase
 @testable import MonitorProtocols
 
 /// Every monitor message survives encoding and decoding, and whatever another core
@@ -39,6 +40,12 @@ final class MonitorMessageTests: XCTestCase {
             .bindRequest(token: 3, endpoint: EndpointToken(.max), page: 7, client: d),
             .bindRequest(token: .max, endpoint: EndpointToken(0), page: MonitorMessage.maximumPoolPages - 1, client: e),
             .bindAnswer(token: 3, accepted: true), .bindAnswer(token: 4, accepted: false),
+            .knowledgeHeader(generation: KnowledgeGeneration(1), byteCount: 1, checksum: 0),
+            .knowledgeHeader(generation: KnowledgeGeneration(.max), byteCount: MonitorMessage.maximumKnowledgeBytes, checksum: .max),
+            .knowledgePiece(generation: KnowledgeGeneration(1), index: 0, bytes: [0]),
+            .knowledgePiece(generation: KnowledgeGeneration(.max), index: (MonitorMessage.maximumKnowledgeBytes - 1) / 48, bytes: Array(repeating: 0xFF, count: 48)),
+            .knowledgePiece(generation: KnowledgeGeneration(7), index: 3, bytes: Array(repeating: 0, count: 13)),
+            .knowledgeRequest,
         ]
     }
 
@@ -75,6 +82,22 @@ final class MonitorMessageTests: XCTestCase {
                 joined += bytes
             }
             XCTAssertEqual(joined, line, "length \(length)")
+            XCTAssertEqual(messages.count, 1 + (length + 47) / 48)
+        }
+    }
+
+    func testKnowledgeIsCutIntoPiecesAndJoinsAgain() {
+        for length in [1, 47, 48, 49, 480, 2_917] {
+            let bytes = (0..<length).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+            let messages = MonitorMessage.knowledgeMessages(generation: KnowledgeGeneration(3), bytes: bytes)
+            XCTAssertEqual(messages.first, .knowledgeHeader(generation: KnowledgeGeneration(3), byteCount: length, checksum: KnowledgeEncoding.digest(bytes)))
+            var joined: [UInt8] = []
+            for (index, message) in messages.dropFirst().enumerated() {
+                guard case .knowledgePiece(KnowledgeGeneration(3), index, let piece) = message else { return XCTFail("not piece \(index): \(message)") }
+                XCTAssertEqual(MonitorMessage(decoding: message.encode(), coreCount: coreCount), message)
+                joined += piece
+            }
+            XCTAssertEqual(joined, bytes, "length \(length)")
             XCTAssertEqual(messages.count, 1 + (length + 47) / 48)
         }
     }
@@ -135,6 +158,17 @@ final class MonitorMessageTests: XCTestCase {
         refused(.spawnArguments, [1 | 2 << 32, 0x0300_0101], "a byte past the piece's length")
         refused(.spawnStarted, [1, 4 << 32], "domain on core 4 of 4")
         refused(.killRequest, [1, 0, 1], "an unused word set")
+        refused(.knowledgeHeader, [0 | 8 << 32, 1], "generation 0")
+        refused(.knowledgeHeader, [1], "an empty base")
+        refused(.knowledgeHeader, [1 | UInt64(MonitorMessage.maximumKnowledgeBytes + 1) << 32], "a base too large")
+        refused(.knowledgeHeader, [1 | 8 << 32, 1, 1], "an unused word set")
+        refused(.knowledgePiece, [0 | 1 << 48, 1], "generation 0")
+        refused(.knowledgePiece, [1], "an empty piece")
+        refused(.knowledgePiece, [1 | 49 << 48], "a piece longer than 48 bytes")
+        refused(.knowledgePiece, [1 | 1 << 48, 0x0101], "a byte past the piece's length")
+        refused(.knowledgePiece, [1 | UInt64((MonitorMessage.maximumKnowledgeBytes + 47) / 48) << 32 | 1 << 48, 1],
+                "a piece past the largest base")
+        refused(.knowledgeRequest, [1], "a request carries nothing")
     }
 
     /// Random slots (mostly small words, so many decode) never trap, and whatever
@@ -150,7 +184,9 @@ final class MonitorMessageTests: XCTestCase {
                 // names keep theirs), so that many random slots are valid messages.
                 switch random.below(10) {
                 case 0..<5: raw.words[i] = 0
-                case 5: raw.words[i] = UInt64(random.below(36)) << 32
+                case 5:
+                    // A name's length at bit 32, or a knowledge piece's byte count at bit 48.
+                    raw.words[i] = random.chance(50) ? UInt64(random.below(36)) << 32 : UInt64(random.below(50)) << 48 | UInt64(random.below(3))
                 default: raw.words[i] = random.next() >> UInt64(random.pick([0, 24, 31, 40, 56, 60, 63]))
                 }
             }

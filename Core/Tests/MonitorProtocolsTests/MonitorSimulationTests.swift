@@ -59,7 +59,7 @@ final class MonitorSimulationTests: XCTestCase {
         var failures = 0
         var homeWasAsker = 0
         for seed in 0..<2000 as Range<UInt64> {
-            var simulation = Simulation(options: SimulationOptions(cores: 2 + Int(seed % 4), requests: 0, timeout: 5_000), seed: seed)
+            var simulation = Simulation(options: SimulationOptions(cores: 2 + Int(seed % 4), requests: 0, timeout: 5_000, knowledge: false), seed: seed)
             let (violations, askerIsHome) = simulation.runRace()
             if askerIsHome { homeWasAsker += 1 }
             guard !violations.isEmpty else { continue }

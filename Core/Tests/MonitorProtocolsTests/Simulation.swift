@@ -7,7 +7,9 @@
 //
 // Faults: a stalled core (its monitor does not run: no deliveries, ticks, requests or
 // guest work) and a held ring (its slots wait), both for longer than the request
-// timeout at times; domains ending at any moment; slots of garbage on a ring.
+// timeout at times; domains ending at any moment; slots of garbage on a ring. Core 0's
+// guest side publishes a knowledge base at a random step (before it, the others ask in
+// vain).
 //
 // Checked after each step: every request is answered at most once; `registered` is
 // never given while the model says another live domain holds the name (two winners);
@@ -17,11 +19,13 @@
 // waiting): every request answered exactly once; every replica's domain table equal
 // and equal to the ground truth; every replica's name table equal, equal to the model,
 // and naming only live domains; no domain left running by a spawn whose caller was
-// told it failed, nor by a kill answered `killed`; every garbage slot counted as
-// dropped, and nothing else dropped; with no faults, no request timed out.
+// told it failed, nor by a kill answered `killed`; every replica of the knowledge base
+// equal to what core 0 published; every garbage slot counted as dropped, and nothing
+// else dropped; with no faults, no request timed out.
 import Basics
 import Channel
 import CoreTestSupport
+import KnowledgeBase
 @testable import MonitorProtocols
 
 struct SimulationOptions {
@@ -34,6 +38,8 @@ struct SimulationOptions {
     /// How many names requests choose from (fewer: more contention).
     var names = 6
     var breakage: Breakage? = nil
+    /// Whether core 0 publishes a knowledge base that every monitor must end up with.
+    var knowledge = true
 }
 
 /// The named option sets the tests run; a failing seed's replay line names one.
@@ -97,12 +103,15 @@ struct Simulation {
     var violations: [String] = []
     var garbageInjected = 0
     var timeouts = 0
+    /// What core 0 published, once it has.
+    var publishedKnowledge: KnowledgeBase? = nil
     var tracing = false
     var trace: [String] = []
 
     init(options: SimulationOptions, seed: UInt64) {
         self.options = options
-        let configuration = Monitor.Configuration(requestTimeout: options.timeout, maximumPending: 64, maximumAbandoned: 64)
+        let configuration = Monitor.Configuration(requestTimeout: options.timeout, maximumPending: 64, maximumAbandoned: 64,
+                                                  knowledgeSource: options.knowledge ? CoreID(0) : nil)
         machine = SimulatedMachine(coreCount: options.cores, configuration: configuration, breakage: options.breakage)
         random = SeededGenerator(seed: seed)
         stalledUntil = Array(repeating: 0, count: options.cores)
@@ -127,9 +136,11 @@ struct Simulation {
     /// Runs one seed to the end and returns the violations (none when all is well).
     mutating func run() -> [String] {
         live = machine.startInitialDomains(perCore: 2, nextLocal: &nextLocal)
+        let publishAt = random.below(300)
         var steps = 0
         while requests.count < options.requests && steps < 50_000 {
             steps += 1
+            if steps >= publishAt { publishKnowledge() }
             let roll = random.below(100)
             if roll < 47 { _ = deliverOne() }
             else if roll < 62 { issueRequest() }
@@ -147,6 +158,7 @@ struct Simulation {
     /// not settle is a violation, not a hang).
     mutating func settle() {
         for _ in 0..<100_000 {
+            publishKnowledge()
             if machine.isQuiet { return }
             let roll = random.below(100)
             var progressed = false
@@ -178,6 +190,16 @@ struct Simulation {
         for core in 0..<cores where !isStalled(core) {
             machine.at(core) { $0.tick(now: MonitorTime(clock)) }
         }
+    }
+
+    /// Core 0's guest side hands its monitor the knowledge base (once, when core 0 runs).
+    mutating func publishKnowledge() {
+        guard options.knowledge, publishedKnowledge == nil, !isStalled(0) else { return }
+        let base = KnowledgeBase.synthetic(packages: 1 + random.below(2), coresPerPackage: cores,
+                                           latencies: SyntheticLatencies(samePackage: 100 + UInt64(random.below(100)), byHops: [400]))
+        publishedKnowledge = base
+        log("core 0 publishes a knowledge base of \(base.cores.count) cores")
+        machine.at(0) { $0.publishKnowledge(base) }
     }
 
     // MARK: Local requests
@@ -310,7 +332,7 @@ struct Simulation {
         let to = (from + 1 + random.below(cores - 1)) % cores
         let stray = Ticket(0x8000_0000 | UInt32(random.below(1000)))
         let slot: ChannelMessage
-        switch random.below(5) {
+        switch random.below(6) {
         case 0:
             var raw = ChannelMessage(tag: 0x4D00 &+ UInt16(random.below(20)))
             for i in 0..<ChannelMessage.wordCount { raw.words[i] = random.next() }
@@ -331,6 +353,12 @@ struct Simulation {
             }
         case 3:
             slot = MonitorMessage.domainEnded(DomainID(core: CoreID(to), local: LocalDomainNumber(1)), .stopped).encode()
+        case 4 where from != 0:
+            // The knowledge base from a core that is not its source, or a request for it
+            // at a monitor that is not the source.
+            slot = random.chance(50) ? MonitorMessage.knowledgeHeader(generation: KnowledgeGeneration(1), byteCount: 48, checksum: 0).encode()
+                : MonitorMessage.knowledgeRequest.encode()
+            guard to != 0 || slot.tag == MonitorMessage.Tag.knowledgeHeader.rawValue else { return }
         default:
             slot = MonitorMessage.spawnArguments(stray, bytes: [1, 2, 3]).encode()
         }
@@ -417,6 +445,11 @@ struct Simulation {
             violation("request \(i + 1) (\(request.kind)) answered \(request.answers.count) times")
         }
         violations += machine.replicaDifferences()
+        if options.knowledge {
+            for m in machine.monitors where m.knowledge?.base != publishedKnowledge || m.knowledge != machine.monitors[0].knowledge {
+                violation("core \(m.core.rawValue)'s knowledge replica (generation \(m.knowledge.map { "\($0.generation.rawValue)" } ?? "none")) differs from what core 0 published")
+            }
+        }
         let truth = live.sorted { $0.id < $1.id }
         if machine.monitors[0].domains != truth {
             violation("domain tables \(describe(machine.monitors[0].domains)) differ from the running domains \(describe(truth))")

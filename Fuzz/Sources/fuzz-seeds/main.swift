@@ -338,7 +338,42 @@ func writeBootImageSeeds() {
     write(past, "FuzzBootImage", "invalid-program-past-end")
 }
 
+// MARK: Knowledge bases
+
+/// An encoded knowledge base (Core/Sources/KnowledgeBase/KnowledgeEncoding.swift) of
+/// `cores` cores, two threads per core pair, an L1 data cache each and a shared L2,
+/// every pair measured except core 0 to itself.
+func knowledgeBase(cores: Int) -> [UInt8] {
+    var b = Bytes()
+    b.put("SKB1", at: 0)
+    b.append(UInt16(cores))
+    b.append(UInt16(cores))
+    for core in 0..<cores {
+        b.append(UInt16(core))                                         // core
+        b.append(UInt32(core))                                         // APIC ID
+        b.append(UInt32(0)); b.append(UInt32(core / 2)); b.append(UInt32(core % 2))   // package, core, thread
+        b.append(core == 0 ? UInt32.max : UInt32(core % 2))            // NUMA node (none on core 0)
+        b.append(UInt8(2))                                             // caches
+        b.append(UInt8(1)); b.append(UInt8(0)); b.append(UInt32(core))
+        b.append(UInt8(2)); b.append(UInt8(2)); b.append(UInt32(0))
+    }
+    for from in 0..<cores {
+        for to in 0..<cores { b.append(from == to ? UInt64.max : UInt64(100 + 10 * from + to)) }
+    }
+    return b.data
+}
+
+func writeKnowledgeBaseSeeds() {
+    write(knowledgeBase(cores: 1), "FuzzKnowledgeBase", "valid-one-core")
+    write(knowledgeBase(cores: 4), "FuzzKnowledgeBase", "valid-four-cores")
+    var swapped = knowledgeBase(cores: 2)
+    swapped[8] = 1                                                     // core 1 listed first: out of order
+    write(swapped, "FuzzKnowledgeBase", "invalid-cores-out-of-order")
+    write(Array(knowledgeBase(cores: 2).dropLast()), "FuzzKnowledgeBase", "invalid-truncated")
+}
+
 writeELFSeeds()
 writeBootImageSeeds()
+writeKnowledgeBaseSeeds()
 writeACPISeeds()
 writePVHSeeds()

@@ -1,13 +1,15 @@
 // What the CPU driver does for the holder of the kernel capability, its core's monitor:
 // start a program from the boot image, stop a domain, and report every domain's start
 // and end, so that the monitor's replica of the domain table (shared with the other
-// monitors by protocol) follows what runs on its core. Every argument is untrusted: the
-// strings are copied from the monitor's memory with the usual checks, and a bad one
-// gets a status.
+// monitors by protocol) follows what runs on its core; on core 0, hand over the
+// knowledge base the kernel built at boot, which the monitors then replicate. Every
+// argument is untrusted: the strings are copied from the monitor's memory with the
+// usual checks, and a bad one gets a status.
 import ABI
 import Basics
 import BootInfo
 import Capabilities
+import KnowledgeBase
 
 /// Starts and ends of this core's domains, waiting for the monitor to read them.
 struct DomainEvents {
@@ -69,8 +71,23 @@ extension CoreState {
                 return (InvocationStatus(error), 0)
             }
             return (.success, 0)
+        case .knowledge(let buffer, let length):
+            return copyKnowledge(to: buffer, length: length, for: domain)
         default:
             return (.unknownOperation, 0)
         }
+    }
+
+    /// The knowledge base, encoded, into `length` bytes at `buffer` (8-byte aligned,
+    /// writable user memory): its byte count, or what went wrong. Only core 0 built a base.
+    func copyKnowledge(to buffer: UInt64, length: UInt64, for domain: Domain) -> (InvocationStatus, UInt64) {
+        guard let knowledge else { return (.noKnowledge, 0) }
+        let bytes = knowledge.encoded()
+        guard length >= UInt64(bytes.count) else { return (.bufferTooSmall, UInt64(bytes.count)) }
+        var words = [UInt64](repeating: 0, count: (bytes.count + 7) / 8)
+        for (index, byte) in bytes.enumerated() { words[index / 8] |= UInt64(byte) << (8 * UInt64(index % 8)) }
+        guard copyToUser(domain, address: buffer, words: words, dryRun: true) else { return (.badBuffer, 0) }
+        _ = copyToUser(domain, address: buffer, words: words, dryRun: false)
+        return (.success, UInt64(bytes.count))
     }
 }

@@ -43,6 +43,7 @@ enum SelfTests {
         tally.check(.ipiRoundTrip, pingEveryCore(state, live: live))
         tally.check(.channelStreams, channelStress(state, live: live))
         userMode(state, live: live, &tally)
+        tally.check(.knowledgeService, knowledgeService(state))
         let block = CoreBlock.current!
         return TestReport(passed: tally.passed, failed: tally.failed,
                           blockAddress: UInt64(UInt(bitPattern: block)),
@@ -328,6 +329,73 @@ enum SelfTests {
         return nil
     }
 
+    /// On every live core in turn, `names monitors` with every live core: each replica
+    /// of the domain table (what `ps` prints) has a monitor as every core's first domain.
+    static func monitorOnEveryCore(_ state: CoreState, live: CoreSet) -> String? {
+        var line = "monitors"
+        let cores = (0..<min(state.coreCount, MonitorRingLayout.maximumCores)).filter { live.contains(CoreID($0)) }
+        for core in cores { line += " " + String(core) }
+        for core in cores {
+            let failure = core == 0 ? exited(0, runHere(state, "names", String(line)))
+                : remoteRun(state, on: core, Array(("names " + line).utf8), expecting: .exited(status: 0))
+            if let failure { return "on core \(core): \(failure)" }
+        }
+        return nil
+    }
+
+    /// The kernel's `knowledge` service, as this core's monitor would call it, with what
+    /// it must refuse: on core 0 a length too short (the answer says how much is
+    /// needed), an unmapped buffer, a kernel address, one that runs off the top of the
+    /// address space; elsewhere, anything (no base there).
+    static func knowledgeService(_ state: CoreState) -> String? {
+        guard let id = state.monitorDomain, let monitor = state.domains.first(where: { $0.id == id }) else { return "no monitor" }
+        func ask(_ buffer: UInt64, _ length: UInt64) -> (InvocationStatus, UInt64) {
+            state.performKernelService(.knowledge(buffer: buffer, length: length), for: monitor)
+        }
+        guard let base = state.knowledge else {
+            let (status, _) = ask(0x1000, 1 << 20)
+            return state.id == .bootstrap ? "core 0 has no knowledge base" : status == .noKnowledge ? nil : "answered \(status)"
+        }
+        guard state.id == .bootstrap else { return "core \(state.id.rawValue) has a knowledge base" }
+        let size = UInt64(base.encoded().count)
+        let cases: [(buffer: UInt64, length: UInt64, expected: InvocationStatus, what: String)] = [
+            (0x1000, size - 1, .bufferTooSmall, "a length one short"),
+            (0x1000, size, .badBuffer, "an unmapped buffer"),
+            (0xFFFF_8000_0000_0000, size, .badBuffer, "a kernel address"),
+            (UInt64.max - 7, size, .badBuffer, "a buffer past the top of the address space"),
+        ]
+        for test in cases {
+            let (status, value) = ask(test.buffer, test.length)
+            guard status == test.expected else { return "\(test.what) answered \(status), not \(test.expected)" }
+            if status == .bufferTooSmall && value != size { return "too short: said \(value) bytes are needed, not \(size)" }
+        }
+        return nil
+    }
+
+    /// On every live core with a monitor (first core 0, then the others through
+    /// `oncore`): `names skb-check` finds its monitor's replica of the knowledge base
+    /// equal to core 0's kernel's, by digest.
+    static func knowledgeReplicas(_ state: CoreState, live: CoreSet) -> String? {
+        guard let base = state.knowledge else { return "core 0 has no knowledge base" }
+        let line = "skb-check \(KnowledgeEncoding.digest(base.encoded()))"
+        if let failure = exited(0, runHere(state, "names", line)) { return "on core 0, names \(line) \(failure)" }
+        for peer in 1..<min(state.coreCount, MonitorRingLayout.maximumCores) where live.contains(CoreID(peer)) {
+            if let failure = remoteRun(state, on: peer, Array("names \(line)".utf8), expecting: .exited(status: 0)) {
+                return "on core \(peer): \(failure)"
+            }
+        }
+        return nil
+    }
+
+    /// A domain here starts a program on every live core through the monitors and
+    /// awaits its end (`names spawn-wait`): each runs, and its exit status comes back.
+    static func spawnEverywhere(_ state: CoreState, live: CoreSet) -> String? {
+        for core in 0..<min(state.coreCount, MonitorRingLayout.maximumCores) where live.contains(CoreID(core)) {
+            if let failure = exited(7, runHere(state, "names", "spawn-wait \(core) probe exit")) { return "on core \(core): \(failure)" }
+        }
+        return nil
+    }
+
     /// Two domains on this core talk over an endpoint: words and a capability arrive, a
     /// full endpoint refuses, and a revoked endpoint cannot be sent to.
     static func sameCoreMessages(_ state: CoreState, _ tally: inout TestTally,
@@ -495,7 +563,9 @@ enum SelfTests {
         tally.check(.sharesDisjoint, disjoint(reports))
         tally.check(.multicast, multicast(state, live: live))
         tally.check(.monitorsAnswer, monitorsAnswer(state, live: live))
+        tally.check(.monitorOnEveryCore, monitorOnEveryCore(state, live: live))
         tally.check(.sameCoreConnection, exited(0, runHere(state, "uchan", "local 10000")))
+        tally.check(.knowledgeReplicas, knowledgeReplicas(state, live: live))
         // A device driver in user mode: the RTC's periodic interrupt, through the monitor;
         // a driver that ends connected leaves the IRQ free for the next.
         tally.check(.userDriver, exited(0, runHere(state, "rtc", "abandon", milliseconds: 30_000))
@@ -512,10 +582,11 @@ enum SelfTests {
             tally.check(.remoteSecondRequest, overlappingRuns(state, on: peer))
             tally.check(.nameRace, nameRace(state, peer: peer))
             tally.check(.nameAcrossCores, nameAcrossCores(state, peer: peer))
-            tally.check(.spawnAnywhere, exited(0, runHere(state, "names", "spawn \(peer) hello spawned by a test")))
+            tally.check(.spawnAnywhere, spawnEverywhere(state, live: live))
             tally.check(.killAnywhere, exited(0, runHere(state, "names", "spawn-kill \(peer)")))
             tally.check(.userChannels, userChannels(state, live: live))
             tally.check(.boundPeerKilled, exited(0, runHere(state, "uchan", "orphan \(peer)")))
+            tally.check(.connectionInWaitset, exited(0, runHere(state, "uchan", "waitset \(peer)")))
             tally.check(.peerNeverReads, exited(0, runHere(state, "uchan", "deaf \(peer)")))
             tally.check(.peerWritesGarbage, exited(0, runHere(state, "uchan", "vandal \(peer)")))
         }

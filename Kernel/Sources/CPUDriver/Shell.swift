@@ -348,28 +348,7 @@ func pad3(_ value: Int) -> String {
 extension Shell {
     func showKnowledge() {
         guard let kb = state.knowledge else { print("no knowledge base yet"); return }
-        print("core  apic  package  core  thread  numa  caches (level/kind: sharing group)")
-        for facts in kb.cores {
-            var caches = ""
-            for cache in facts.caches {
-                let kind = cache.kind == .data ? "d" : cache.kind == .instruction ? "i" : "u"
-                caches += " L\(cache.level)\(kind):\(cache.sharingGroup)"
-            }
-            let numa = facts.numaNode.map { "\($0)" } ?? "-"
-            print("\(pad(facts.core.rawValue, 4))  \(pad(Int(facts.apicID.rawValue), 4))  \(pad(facts.place.package, 7))  \(pad(facts.place.core, 4))  \(pad(facts.place.thread, 6))  \(pad4(numa))\(caches)")
-        }
-        print("latency matrix (round trip, cycles; row = from, column = to):")
-        var header = "     "
-        for core in 0..<state.coreCount { header += pad(core, 9) }
-        print(header)
-        for from in 0..<state.coreCount {
-            var row = pad(from, 4) + " "
-            for to in 0..<state.coreCount {
-                let cycles = kb.latency(from: CoreID(from), to: CoreID(to))
-                row += from == to ? "        -" : cycles.map { pad(Int($0), 9) } ?? "        ?"
-            }
-            print(row)
-        }
+        for line in kb.reportLines { print(line) }
     }
 
     func showTrees() {
@@ -409,12 +388,6 @@ extension Shell {
         samples.sort()
         print("multicast round trip (send down the NUMA-aware tree, acks back up): median \(samples[10]) cycles, min \(samples[0]) (20 rounds)")
     }
-}
-
-func pad4(_ text: String) -> String {
-    var result = text
-    while result.utf8.count < 4 { result = " " + result }
-    return result
 }
 
 func describe(_ error: SpawnError) -> String {

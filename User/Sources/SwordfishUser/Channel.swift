@@ -21,7 +21,7 @@
 @_exported import Channel
 import UserRuntimeC
 
-public struct Connection {
+public final class Connection {
     /// Words a message carries (the most a same-core message holds).
     public static let words = MessageLayout.words
     /// How long a receive sleeps before it asks whether the peer still runs, and how
@@ -102,12 +102,12 @@ public struct Connection {
     }
 
     /// Sends `words` (up to `Connection.words`), waiting for room up to `patience`.
-    public mutating func send(_ words: [UInt64]) throws(Failure) {
+    public func send(_ words: [UInt64]) throws(Failure) {
         let since = user_timestamp()
         while try !trySend(words) {
             yield()
             guard user_timestamp() &- since > Self.patience else { continue }
-            if (try? Monitor.isAlive(peer)) == false { try fail(.peerEnded) }
+            if peerHasEnded() { try fail(.peerEnded) }
             // Room may have come while we asked.
             if try trySend(words) { return }
             try fail(.peerNotReading)
@@ -115,7 +115,7 @@ public struct Connection {
     }
 
     /// Sends `words` if there is room now; false if the peer has not caught up.
-    public mutating func trySend(_ words: [UInt64]) throws(Failure) -> Bool {
+    public func trySend(_ words: [UInt64]) throws(Failure) -> Bool {
         if let failure { throw failure }
         switch transport {
         case .rings(var sender, let receiver, let doorbell, var peerDoorbell):
@@ -141,7 +141,7 @@ public struct Connection {
     }
 
     /// The next message, if one is there.
-    public mutating func tryReceive() throws(Failure) -> [UInt64]? {
+    public func tryReceive() throws(Failure) -> [UInt64]? {
         if let failure { throw failure }
         switch transport {
         case .rings(let sender, var receiver, let doorbell, let peerDoorbell):
@@ -164,14 +164,14 @@ public struct Connection {
 
     /// The next message: looks `polls` times, then sleeps until the peer rings (or a
     /// message arrives); every `patience` it asks whether the peer still runs.
-    public mutating func receive(polls: Int = Connection.polls) throws(Failure) -> [UInt64] {
+    public func receive(polls: Int = Connection.polls) throws(Failure) -> [UInt64] {
         var since = user_timestamp()
         while true {
             for _ in 0..<max(polls, 1) {
                 if let words = try tryReceive() { return words }
             }
             if user_timestamp() &- since > Self.patience {
-                if (try? Monitor.isAlive(peer)) == false {
+                if peerHasEnded() {
                     if let words = try tryReceive() { return words }
                     try fail(.peerEnded)
                 }
@@ -182,18 +182,31 @@ public struct Connection {
     }
 
     /// Sleeps in the kernel until the peer rings, a message arrives or `deadline`.
-    mutating func sleep(until deadline: UInt64) throws(Failure) {
+    func sleep(until deadline: UInt64) throws(Failure) {
+        if prepareToSleep() { try? SystemCall.wait(until: deadline) }
+        wakeUp()
+    }
+
+    /// Tells the peer this side is about to sleep (so its next message rings it);
+    /// false if a message is already there, and this side should not sleep.
+    func prepareToSleep() -> Bool {
         guard case .rings(let sender, let receiver, var doorbell, let peerDoorbell) = transport else {
-            try? SystemCall.wait(until: deadline)
-            return
+            return true                                  // the kernel wakes an endpoint's receiver
         }
         doorbell.announceSleep()
         transport = .rings(sender: sender, receiver: receiver, doorbell: doorbell, peerDoorbell: peerDoorbell)
-        if !receiver.hasMessage() { try? SystemCall.wait(until: deadline) }
-        doorbell.announceAwake()
+        return !receiver.hasMessage()
     }
 
-    mutating func fail(_ reason: Failure) throws(Failure) -> Never {
+    /// This side is awake again: the peer need not ring.
+    func wakeUp() {
+        if case .rings(_, _, let doorbell, _) = transport { doorbell.announceAwake() }
+    }
+
+    /// True once the peer no longer runs, as this core's monitor knows it.
+    func peerHasEnded() -> Bool { (try? Monitor.isAlive(peer)) == false }
+
+    func fail(_ reason: Failure) throws(Failure) -> Never {
         failure = reason
         throw reason
     }

@@ -6,7 +6,7 @@
 //
 // Names and domains are the whole machine's: a name registered on one core is looked
 // up on any, a program can be started on any core and a domain killed from any; the
-// monitors keep every core's replica of both tables by their protocols
+// monitors keep every core's replica of both tables, and of the knowledge base, by their protocols
 // (Core/Sources/MonitorProtocols, docs/monitors.md).
 
 public enum Monitor {
@@ -75,11 +75,24 @@ public enum Monitor {
     /// Whether `domain` still runs (as this core's monitor's replica knows it).
     public static func isAlive(_ domain: SystemDomainID) throws(MonitorStatus) -> Bool {
         do throws(MonitorStatus) {
-            _ = try ask(.alive(domain: domain.rawValue))
+            _ = try program(of: domain)
             return true
         } catch .noSuchDomain {
             return false
         }
+    }
+
+    /// The digest (`KnowledgeEncoding.digest` of the encoded base) and generation of this
+    /// core's monitor's replica of the knowledge base.
+    public static func knowledgeDigest() throws(MonitorStatus) -> (digest: UInt64, generation: UInt64) {
+        let (digest, generation) = try ask(.knowledgeDigest)
+        return (digest, generation)
+    }
+
+    /// The program `domain` runs (its first 16 bytes), as this core's monitor's replica
+    /// knows it; `noSuchDomain` if it is not running.
+    public static func program(of domain: SystemDomainID) throws(MonitorStatus) -> String {
+        String(decoding: NameWords.unpack(try ask(.alive(domain: domain.rawValue))), as: UTF8.self)
     }
 
     /// Waits until `domain`, on whatever core it runs, ends, and says how. Throws

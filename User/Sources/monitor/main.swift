@@ -6,8 +6,9 @@
 //
 // It checks that it holds exactly these (exit 1 otherwise, which the guest tests
 // notice), maps its rings, serves other domains' requests on its service endpoint
-// (`MonitorRequest`: names, spawn and kill anywhere, ping), and keeps this core's
-// replica of the domain table and the name table by the protocols of
+// (`MonitorRequest`: names, spawn and kill anywhere, ping, the knowledge base), and keeps
+// this core's replica of the domain table, the name table and the knowledge base (which
+// core 0's monitor fetches from its kernel and sends to the others) by the protocols of
 // Core/Sources/MonitorProtocols, whose state machine (`Monitor`) it drives: requests,
 // ring messages, the kernel's reports of domains starting and ending, and time go in;
 // ring messages, replies and the kernel's spawn and kill come out. The monitors talk
@@ -19,6 +20,7 @@
 // (the same list on every core, from core 0).
 import Basics
 import Channel
+import KnowledgeBase
 import MonitorProtocols
 import SwordfishUser
 import UserRuntimeC
@@ -168,7 +170,8 @@ func flush(_ peer: Int) {
 
 var state = Monitor(core: CoreID(core), coreCount: coreCount,
                     configuration: Monitor.Configuration(requestTimeout: timeUnitsPerSecond * 4,
-                                                         monitorCores: members.map { CoreID($0) }))
+                                                         monitorCores: members.map { CoreID($0) },
+                                                         knowledgeSource: CoreID.bootstrap))
 /// The protocols' clock: TSC cycles / 2^20, about a millisecond on these machines.
 func now() -> MonitorTime { MonitorTime(user_timestamp() >> 20) }
 var timeUnitsPerSecond: UInt64 { 2_500 }
@@ -338,8 +341,10 @@ func handle(_ request: MonitorRequest, id: UInt32, from client: UInt64) {
         }
         reply(MonitorReply(status: .success, id: id), to: client)
     case .alive(let word):
-        let running = DomainID(word: word, coreCount: coreCount).flatMap { state.record(for: $0) } != nil
-        reply(MonitorReply(status: running ? .success : .noSuchDomain, id: id), to: client)
+        guard let record = DomainID(word: word, coreCount: coreCount).flatMap({ state.record(for: $0) }) else {
+            return reply(MonitorReply(status: .noSuchDomain, id: id), to: client)
+        }
+        reply(MonitorReply(status: .success, id: id, values: NameWords.pack(record.program.bytes)), to: client)
     case .awaitEnd(let word):
         guard let domain = DomainID(word: word, coreCount: coreCount) else { return reply(MonitorReply(status: .noSuchDomain, id: id), to: client) }
         awaiting.append((client, id, domain))
@@ -351,6 +356,45 @@ func handle(_ request: MonitorRequest, id: UInt32, from client: UInt64) {
         handOut(count, from: base, of: Capability(slot: InitialSlot.ioPorts), id: id, to: client)
     case .interrupt(let irq):
         handOut(1, from: irq, of: Capability(slot: InitialSlot.interrupts), id: id, to: client)
+    case .printKnowledge, .knowledgeDigest:
+        handleKnowledge(request, id: id, from: client)
+    }
+}
+
+// MARK: The knowledge base
+
+/// `printKnowledge` prints this core's replica (`names skb`); both answer with its digest
+/// and generation (the guest check compares the digest with core 0's kernel's).
+func handleKnowledge(_ request: MonitorRequest, id: UInt32, from client: UInt64) {
+    guard let replica = state.knowledge else { return reply(MonitorReply(status: .noKnowledge, id: id), to: client) }
+    if request == .printKnowledge {
+        print("knowledge base on core \(core) (replica, generation \(replica.generation.rawValue)):")
+        for line in replica.base.reportLines { print(line) }
+    }
+    reply(MonitorReply(status: .success, id: id, values: (replica.digest, UInt64(replica.generation.rawValue))), to: client)
+}
+
+/// Core 0: the knowledge base its kernel built at boot, handed to the protocols, which
+/// send it to every other monitor. The first call, with no room, learns the size.
+func publishKnowledge() {
+    let (status, size) = Capability.invokeRaw(kernel.address.encoded, CapabilityOperation.knowledge.rawValue, 0, 0)
+    guard status == InvocationStatus.bufferTooSmall.rawValue, size <= UInt64(MonitorMessage.maximumKnowledgeBytes) else {
+        return print("monitor on core \(core): no knowledge base to publish (status \(status), \(size) bytes)")
+    }
+    // Zeroed, so every page is there when the kernel writes.
+    var words = [UInt64](repeating: 0, count: (Int(size) + 7) / 8)
+    let (copied, count) = words.withUnsafeMutableBufferPointer { buffer in
+        Capability.invokeRaw(kernel.address.encoded, CapabilityOperation.knowledge.rawValue,
+                             UInt64(UInt(bitPattern: buffer.baseAddress)), UInt64(buffer.count * 8))
+    }
+    guard copied == InvocationStatus.success.rawValue, count == size else {
+        return print("monitor on core \(core): the kernel's knowledge base did not arrive (status \(copied))")
+    }
+    let bytes = (0..<Int(count)).map { UInt8(truncatingIfNeeded: words[$0 / 8] >> (8 * UInt64($0 % 8))) }
+    do throws(KnowledgeDecodingError) {
+        perform(state.publishKnowledge(try KnowledgeBase(decoding: bytes)))
+    } catch {
+        print("monitor on core \(core): the kernel's knowledge base does not decode: \(error)")
     }
 }
 
@@ -542,6 +586,7 @@ func expire() {
 }
 
 print("monitor on core \(core) of \(coreCount): rings to \(peers.count) other monitors")
+if core == CoreID.bootstrap.rawValue { publishKnowledge() }
 while true {
     // Every source each round (no short-circuit), domain events first.
     let events = serveDomainEvents(), requests = serveRequests(), rings = serveRings()

@@ -13,9 +13,15 @@
 //   spawn-bench <core> <rounds>
 //                          start `names nothing` on a core and await its end, `rounds`
 //                          times: the BENCH line spawn-remote
+//   monitors <core>…       every one of these cores runs a monitor as its first domain,
+//                          as this core's replica of the domain table (what `ps` lists)
+//                          says: exit 0, or 5 naming the first core without one
 //   nothing                exit 0 at once
 //   ps, list               print every domain, every name (the shell's `ps`, `names`)
 //   kill <core>.<domain>   stop a domain on any core (the shell's `kill`)
+//   skb                    print this core's monitor's replica of the knowledge base
+//   skb-check <digest>     exit 0 if this core's monitor's replica has that digest
+//                          (within 5 s), 1 if it differs, 4 if none arrived
 import SwordfishUser
 import UserRuntimeC
 
@@ -123,6 +129,21 @@ case "spawn-bench":
     exit(0)
 case "nothing":
     exit(0)
+case "monitors":
+    for core in (1..<arguments.count).compactMap({ arguments.integer(at: $0) }) {
+        let first = SystemDomainID(core: core, local: 1)
+        let program: String
+        do throws(MonitorStatus) { program = try Monitor.program(of: first) } catch {
+            print("names: core \(core): no domain \(first): \(error)")
+            exit(5)
+        }
+        guard program == "monitor" else {
+            print("names: core \(core): domain \(first) runs \(program), not monitor")
+            exit(5)
+        }
+    }
+    print("names: a monitor runs on every core asked about")
+    exit(0)
 case "spawn-kill":
     guard let core = arguments.integer(at: 1) else { exit(2) }
     do throws(MonitorStatus) {
@@ -150,7 +171,30 @@ case "kill":
         exit(1)
     }
     exit(0)
+case "skb":
+    do throws(MonitorStatus) { _ = try Monitor.ask(.printKnowledge) } catch {
+        print("names: \(error)")
+        exit(1)
+    }
+    exit(0)
+case "skb-check":
+    guard let expected = arguments.number(at: 1) else { exit(2) }
+    var replica: (digest: UInt64, generation: UInt64)? = nil
+    _ = within5s {
+        replica = try? Monitor.knowledgeDigest()
+        return replica != nil
+    }
+    guard let replica else {
+        print("names: this core's monitor has no replica of the knowledge base")
+        exit(4)
+    }
+    guard replica.digest == expected else {
+        print("names: replica digest \(replica.digest) (generation \(replica.generation)), core 0's kernel has \(expected)")
+        exit(1)
+    }
+    print("names: the knowledge base replica (generation \(replica.generation)) is core 0's")
+    exit(0)
 default:
-    print("usage: names race <name> | hold <name> <seconds> | lookup <name> | gone <name> | spawn <core> <program> [words…] | spawn-kill <core> | ps | list | kill <core>.<domain>")
+    print("usage: names race <name> | hold <name> <seconds> | lookup <name> | gone <name> | spawn <core> <program> [words…] | spawn-kill <core> | ps | list | kill <core>.<domain> | skb | skb-check <digest>")
     exit(2)
 }

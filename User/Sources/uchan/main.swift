@@ -1,8 +1,10 @@
 // uchan: two domains talk by name, whichever cores they are on (`Connection`: rings
 // across cores, endpoints on one core; the program does not care which).
-//   serve <name> <count> [sleep]  register the name, take one connection, answer
+//   serve <name> <count> [sleep | waitset]
+//                                 register the name, take one connection, answer
 //                                 `count` messages with the same number plus one
-//                                 (`sleep`: sleep for every message, never poll)
+//                                 (`sleep`: sleep for every message, never poll;
+//                                 `waitset`: a second thread waits on a waitset)
 //   talk <name> <count> [bench | wake-bench]
 //                                 connect to the name, send 1…count and check every
 //                                 answer comes back in order; `bench` polls and prints
@@ -14,6 +16,8 @@
 //                                 a client on the other), a round of pairs at a time;
 //                                 exit 0 if every client and server exited 0
 //   local <count>                 the same between two domains on this core
+//   waitset <core>                a `serve … waitset` server on that core: 10,000
+//                                 messages and answers, in order
 //   orphan <core>                 start a server on that core, connect, trade one
 //                                 message, kill the server: the next receive must fail
 //                                 with peerEnded, not hang
@@ -58,7 +62,7 @@ func sleepForever() -> Never {
 func misbehavingServer(_ role: String, on core: Int) -> (Connection, SystemDomainID) {
     let name = "\(role)-\(core)"
     let server = start("\(role) \(name)", on: core)
-    var connection = connect(to: name)
+    let connection = connect(to: name)
     do throws(Connection.Failure) { try connection.send([1]) } catch { fail("the first message to \(role): \(error)") }
     return (connection, server)
 }
@@ -66,28 +70,47 @@ func misbehavingServer(_ role: String, on core: Int) -> (Connection, SystemDomai
 func serve(_ name: String, count: Int, polls: Int) {
     let connection: Connection
     do throws(MonitorStatus) { connection = try Listener(name: name).accept() } catch { fail("serve \(name): \(error)") }
-    var channel = connection
     do throws(Connection.Failure) {
         for _ in 0..<count {
-            let words = try channel.receive(polls: polls)
-            try channel.send([words[0] + 1])
+            let words = try connection.receive(polls: polls)
+            try connection.send([words[0] + 1])
         }
     } catch {
         fail("serve \(name): \(error)")
     }
 }
 
+/// The same from a second thread that waits on a waitset serving the connection.
+func serveFromWaitset(_ name: String, count: Int) {
+    let connection: Connection
+    do throws(MonitorStatus) { connection = try Listener(name: name).accept() } catch { fail("serve \(name): \(error)") }
+    let waitset = Waitset()
+    waitset.add(connection: connection) { message in
+        if let failure = message.failure { fail("serve \(name) from a waitset: \(failure)") }
+        do throws(Connection.Failure) { try connection.send([message.words[0] + 1]) } catch { fail("serve \(name): \(error)") }
+    }
+    let server = Thread.spawn {
+        for _ in 0..<count { waitset.dispatch() }
+        return count
+    }
+    guard server.join() == .returned(count) else { fail("serve \(name) from a waitset: the thread did not finish") }
+}
+
 let what = arguments.first ?? ""
 switch what {
 case "serve":
     guard let name = arguments[1], let count = arguments.integer(at: 2), count > 0 else { exit(2) }
-    serve(name, count: count, polls: arguments[3] == "sleep" ? 1 : Connection.polls)
+    if arguments[3] == "waitset" {
+        serveFromWaitset(name, count: count)
+    } else {
+        serve(name, count: count, polls: arguments[3] == "sleep" ? 1 : Connection.polls)
+    }
     print("uchan: answered \(count) messages")
     exit(0)
 case "talk":
     guard let name = arguments[1], let count = arguments.integer(at: 2), count > 0 else { exit(2) }
     let mode = arguments[3]
-    var connection = connect(to: name)
+    let connection = connect(to: name)
     var samples: [UInt64] = []
     do throws(Connection.Failure) {
         for number in 1...count {
@@ -144,11 +167,33 @@ case "pairs", "local":
     }
     print("uchan: \(cores.count * (cores.count - 1)) ordered pairs of cores exchanged \(count) messages each way")
     exit(0)
+case "waitset":
+    guard let core = arguments.integer(at: 1) else { exit(2) }
+    let name = "waitset-\(core)"
+    let server = start("serve \(name) 10000 waitset", on: core)
+    let connection = connect(to: name)
+    do throws(Connection.Failure) {
+        for number in 1...10_000 {
+            try connection.send([UInt64(number)])
+            let answer = try connection.receive()
+            guard answer[0] == UInt64(number) + 1 else { fail("message \(number) came back as \(answer[0])") }
+        }
+    } catch {
+        fail("talk to \(name): \(error)")
+    }
+    do throws(MonitorStatus) {
+        let end = try Monitor.awaitEnd(of: server)
+        guard end == .exited(status: 0) else { fail("the waitset server ended \(end)") }
+    } catch {
+        fail("await the waitset server: \(error)")
+    }
+    print("uchan: a server thread on a waitset answered 10000 messages in order")
+    exit(0)
 case "orphan":
     guard let core = arguments.integer(at: 1) else { exit(2) }
     let name = "orphan-\(core)"
     let server = start("serve \(name) 1000000", on: core)
-    var connection = connect(to: name)
+    let connection = connect(to: name)
     do throws(Connection.Failure) {
         try connection.send([1])
         _ = try connection.receive()
@@ -168,7 +213,7 @@ case "orphan":
     exit(0)
 case "deaf":
     guard let core = arguments.integer(at: 1) else { exit(2) }
-    var (connection, server) = misbehavingServer("ignore", on: core)
+    let (connection, server) = misbehavingServer("ignore", on: core)
     do throws(Connection.Failure) {
         for number in 2...1_000 { try connection.send([UInt64(number)]) }
         fail("1,000 messages went to a server that never reads")
@@ -180,7 +225,7 @@ case "deaf":
     exit(0)
 case "vandal":
     guard let core = arguments.integer(at: 1) else { exit(2) }
-    var (connection, server) = misbehavingServer("scribble", on: core)
+    let (connection, server) = misbehavingServer("scribble", on: core)
     do throws(Connection.Failure) {
         let words = try connection.receive()
         fail("a message from a server that scribbles: \(words)")
