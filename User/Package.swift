@@ -31,7 +31,7 @@ func program(_ name: String) -> Target {
 /// Every program, one folder of Sources each (`swordfish new` adds to this list; a
 /// folder made by hand needs its name here too). `swordfish build` packs each into the
 /// boot image.
-let programs = ["capfuzz", "hello", "lmp", "monitor", "monitor-ping", "names", "pingpong", "probe", "threads", "uchan", "ubench"]
+let programs = ["capfuzz", "hello", "lmp", "monitor", "monitor-ping", "names", "pingpong", "probe", "rtc", "threads", "uchan", "ubench"]
 
 let package = Package(
     name: "User",

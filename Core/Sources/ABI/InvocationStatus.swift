@@ -7,11 +7,13 @@
 ///
 /// 0 is success; 16 and up: refused while decoding the arguments; 32 and up: refused by
 /// the capability rules; 48 and up: same-core messages; 56 and up: the capability rules
-/// of map and unmap.
+/// of map and unmap; 72 and up: interrupts to user domains.
 public enum InvocationStatus: UInt64, CaseIterable, Sendable {
     case success = 0
     // Decoding.
     case unknownOperation = 16, badAddress, unknownType, countTooLarge, unknownRights
+    /// A port access of a width other than 1, 2 or 4, or a value that does not fit it.
+    case badWidth = 21
     // The capability rules (`CapabilityError` in the Capabilities module).
     case invalidRoot = 32, invalidSlot, notACNode, slotEmpty, slotOccupied, wrongType, insufficientRights
     case retypeNotAllowed, sizeNotAllowed, invalidCount, misaligned, regionInUse, regionExhausted
@@ -24,6 +26,10 @@ public enum InvocationStatus: UInt64, CaseIterable, Sendable {
     case outsideRange = 62
     // The kernel's services (spawn, kill, knowledge).
     case noSuchProgram = 63, noSuchDomain, outOfMemory, noKnowledge, bufferTooSmall
+    // Interrupts (connect, disconnect): the IRQ is already delivered somewhere, is not
+    // connected by the caller, this machine has no I/O APIC for it, or this core has no
+    // interrupt vector left.
+    case alreadyConnected = 72, notConnected, noInterruptController, noFreeVector
 }
 
 /// A refusal, as typed functions in the user library throw it (`success` is never thrown).
@@ -42,6 +48,7 @@ extension InvocationStatus: CustomStringConvertible {
         case .unknownType: return "unknownType"
         case .countTooLarge: return "countTooLarge"
         case .unknownRights: return "unknownRights"
+        case .badWidth: return "badWidth"
         case .invalidRoot: return "invalidRoot"
         case .invalidSlot: return "invalidSlot"
         case .notACNode: return "notACNode"
@@ -75,6 +82,10 @@ extension InvocationStatus: CustomStringConvertible {
         case .outOfMemory: return "outOfMemory"
         case .noKnowledge: return "noKnowledge"
         case .bufferTooSmall: return "bufferTooSmall"
+        case .alreadyConnected: return "alreadyConnected"
+        case .notConnected: return "notConnected"
+        case .noInterruptController: return "noInterruptController"
+        case .noFreeVector: return "noFreeVector"
         }
     }
 }

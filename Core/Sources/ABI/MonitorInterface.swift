@@ -53,6 +53,11 @@ public enum MonitorRequest: Equatable, Sendable {
     /// reply's values. `noKnowledge` while the replica has not arrived.
     case printKnowledge
     case knowledgeDigest
+    /// Device capabilities, from the bootstrap core's monitor (which holds the roots;
+    /// another core's answers `noSuchCore`): I/O ports `base ..< base + count`, or ISA
+    /// IRQ `irq`, as the reply's capability (words 1 and 2: base and count, or the IRQ).
+    case ioPorts(base: UInt64, count: UInt64)
+    case interrupt(irq: UInt64)
 
     /// The most bytes of a name in a request.
     public static let nameBytes = 16
@@ -60,6 +65,7 @@ public enum MonitorRequest: Equatable, Sendable {
     enum Kind: UInt64 {
         case ping = 1, register, unregister, lookup, argumentPiece, spawn, kill, hello, bind, alive, printDomains, printNames
         case awaitEnd, printKnowledge, knowledgeDigest
+        case ioPorts, interrupt
     }
 
     /// The three words of request `id` (24 bits of it are sent).
@@ -83,6 +89,8 @@ public enum MonitorRequest: Equatable, Sendable {
         case .awaitEnd(let domain): return (head(.awaitEnd), domain, 0)
         case .printKnowledge: return (head(.printKnowledge), 0, 0)
         case .knowledgeDigest: return (head(.knowledgeDigest), 0, 0)
+        case .ioPorts(let base, let count): return (head(.ioPorts), base, count)
+        case .interrupt(let irq): return (head(.interrupt), irq, 0)
         }
     }
 
@@ -125,6 +133,8 @@ public enum MonitorRequest: Equatable, Sendable {
         case .awaitEnd: return (.awaitEnd(domain: words[1]), id)
         case .printKnowledge: return (.printKnowledge, id)
         case .knowledgeDigest: return (.knowledgeDigest, id)
+        case .ioPorts: return (.ioPorts(base: words[1], count: words[2]), id)
+        case .interrupt: return (.interrupt(irq: words[1]), id)
         }
     }
 }
@@ -182,6 +192,9 @@ public enum MonitorStatus: UInt64, CaseIterable, Sendable, Error, CustomStringCo
     case argumentsTooLong
     /// The monitor's replica of the knowledge base has not arrived (yet).
     case noKnowledge
+    /// The ports or interrupt asked for lie outside the machine's, or some of them are
+    /// given out already.
+    case unavailable
 
     public var description: String {
         switch self {
@@ -199,6 +212,7 @@ public enum MonitorStatus: UInt64, CaseIterable, Sendable, Error, CustomStringCo
         case .outOfResources: return "outOfResources"
         case .argumentsTooLong: return "argumentsTooLong"
         case .noKnowledge: return "noKnowledge"
+        case .unavailable: return "unavailable"
         }
     }
 }

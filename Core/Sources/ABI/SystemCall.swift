@@ -100,9 +100,28 @@ public enum SystemCallStatus: UInt64, CaseIterable, Sendable, Error, CustomStrin
 /// `wait` on a notify capability (read right) makes the domain its core's notification
 /// receiver and sleeps until a notification comes (at once if one came since the last
 /// wait); the wait system call then wakes on notifications too.
+///
+/// Devices: on an I/O port range, an interrupt range or a notify capability:
+///
+///     narrow(first, count, destination) a capability of the same type and rights for
+///                                       units `first ..< first + count` of this one's
+///                                       range, made in `destination` as its child (a
+///                                       revoke of this one removes it), in any order;
+///                                       units a live child has: regionInUse
+///     portIn(port, width)               on I/O ports (read right) → the value read
+///     portOut(port, width, value)       on I/O ports (write right); width 1, 2 or 4,
+///                                       `value` must fit it, and ports `port ..< port +
+///                                       width` must all lie in the range
+///     connect(irq, endpoint)            on interrupts (read right): deliver ISA IRQ
+///                                       `irq` (in the range) to this core, each as an
+///                                       `InterruptMessage` on the endpoint capability
+///                                       at `endpoint` (write right)
+///     disconnect(irq)                   on interrupts (read right): stop delivering it
+///                                       (only the domain that connected it)
 public enum CapabilityOperation: UInt64, CaseIterable, Sendable {
     case identify = 0, retype, copy, mint, delete, revoke, send, receive, wait, map, unmap, notify
     case spawn, kill, domainEvent, poolFrame, knowledge
+    case narrow, portIn, portOut, connect, disconnect
 
     /// The capability argument of send and receive that means "no capability".
     public static let noCapability: UInt64 = .max
@@ -250,6 +269,57 @@ public struct InvocationWords: Equatable, Sendable {
 
     public static func knowledge(buffer: UInt64, length: Int) -> Self {
         Self(.knowledge, buffer, UInt64(truncatingIfNeeded: length))
+    }
+
+    public static func narrow(first: UInt64, count: UInt64, into destination: CapabilityAddress) -> Self {
+        Self(.narrow, first, count, destination.encoded)
+    }
+
+    public static func portIn(_ port: UInt16, width: PortWidth) -> Self {
+        Self(.portIn, UInt64(port), width.rawValue)
+    }
+
+    public static func portOut(_ port: UInt16, width: PortWidth, value: UInt32) -> Self {
+        Self(.portOut, UInt64(port), width.rawValue, UInt64(value))
+    }
+
+    public static func connect(irq: UInt8, endpoint: CapabilityAddress) -> Self {
+        Self(.connect, UInt64(irq), endpoint.encoded)
+    }
+
+    public static func disconnect(irq: UInt8) -> Self { Self(.disconnect, UInt64(irq)) }
+}
+
+/// The width of one port access (`portIn`, `portOut`): the instruction's operand size.
+public enum PortWidth: UInt64, CaseIterable, Sendable {
+    case byte = 1, word = 2, doubleWord = 4
+
+    /// One more than the largest value of this width.
+    public var valueLimit: UInt64 { 1 << (8 * rawValue) }
+}
+
+/// What the kernel sends on a connected endpoint when the interrupt comes: three words,
+/// a marker no domain's `send` is expected to use first, the IRQ, and how many times it
+/// came since the last message was received (the kernel counts up in a message still
+/// waiting instead of queueing another, so an interrupt storm cannot use memory).
+/// Interrupt messages carry badge 0 and no capability.
+public struct InterruptMessage: Equatable, Sendable {
+    public static let marker: UInt64 = 0x5346_4952_5121_0001
+
+    public var irq: UInt8
+    public var count: UInt64
+
+    public init(irq: UInt8, count: UInt64) {
+        self.irq = irq
+        self.count = count
+    }
+
+    public var words: (UInt64, UInt64, UInt64) { (Self.marker, UInt64(irq), count) }
+
+    /// The interrupt message in `words`; nil if they are not one.
+    public init?(words: (UInt64, UInt64, UInt64)) {
+        guard words.0 == Self.marker, words.1 <= UInt64(UInt8.max), words.2 > 0 else { return nil }
+        self.init(irq: UInt8(words.1), count: words.2)
     }
 }
 

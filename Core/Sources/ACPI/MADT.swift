@@ -58,6 +58,46 @@ public struct MADT: Equatable, Sendable {
         }
     }
 
+    /// An Interrupt Source Override, from a type 2 entry: ISA interrupt `sourceIRQ` is
+    /// wired to global system interrupt `globalInterrupt` instead of the GSI of the
+    /// same number, with the polarity and trigger mode the flags give.
+    public struct InterruptSourceOverride: Equatable, Sendable {
+        /// 0: ISA, the only bus the specification defines.
+        public var bus: UInt8
+        public var sourceIRQ: UInt8
+        public var globalInterrupt: UInt32
+        /// MPS INTI flags (§5.2.12.5, Table "MPS INTI Flags"): bits 0–1 polarity, 2–3
+        /// trigger mode.
+        public var flags: UInt16
+
+        public init(bus: UInt8, sourceIRQ: UInt8, globalInterrupt: UInt32, flags: UInt16) {
+            self.bus = bus
+            self.sourceIRQ = sourceIRQ
+            self.globalInterrupt = globalInterrupt
+            self.flags = flags
+        }
+
+        /// The polarity the flags give; nil for the reserved encoding (2).
+        public var polarity: InterruptPolarity? {
+            switch flags & 3 {
+            case 0: .conformsToBus
+            case 1: .activeHigh
+            case 3: .activeLow
+            default: nil
+            }
+        }
+
+        /// The trigger mode the flags give; nil for the reserved encoding (2).
+        public var triggerMode: InterruptTriggerMode? {
+            switch flags >> 2 & 3 {
+            case 0: .conformsToBus
+            case 1: .edge
+            case 3: .level
+            default: nil
+            }
+        }
+    }
+
     /// The local APIC's physical address: the header's 32-bit field, or the address of
     /// the first Local APIC Address Override entry if there is one.
     public var localAPICAddress: PhysicalAddress
@@ -65,12 +105,16 @@ public struct MADT: Equatable, Sendable {
     /// Processors in table order, xAPIC and x2APIC entries interleaved as listed.
     public var processors: [Processor]
     public var ioAPICs: [IOAPIC]
+    /// Interrupt source overrides in table order.
+    public var interruptOverrides: [InterruptSourceOverride]
 
-    public init(localAPICAddress: PhysicalAddress, flags: Flags, processors: [Processor], ioAPICs: [IOAPIC]) {
+    public init(localAPICAddress: PhysicalAddress, flags: Flags, processors: [Processor], ioAPICs: [IOAPIC],
+                interruptOverrides: [InterruptSourceOverride] = []) {
         self.localAPICAddress = localAPICAddress
         self.flags = flags
         self.processors = processors
         self.ioAPICs = ioAPICs
+        self.interruptOverrides = interruptOverrides
     }
 
     /// Parses a MADT. `table` should come from `ACPITables.find`, which has checked the
@@ -91,6 +135,7 @@ public struct MADT: Equatable, Sendable {
         var sawOverride = false
         var processors: [Processor] = []
         var ioAPICs: [IOAPIC] = []
+        var overrides: [InterruptSourceOverride] = []
 
         var offset = Self.entriesOffset
         while offset < length {
@@ -115,6 +160,10 @@ public struct MADT: Equatable, Sendable {
                     id: entry.field(UInt8.self, at: 2),
                     address: PhysicalAddress(UInt64(entry.field(UInt32.self, at: 4))),
                     globalInterruptBase: entry.field(UInt32.self, at: 8)))
+            case 2:  // §5.2.12.5 Interrupt Source Override: bus u8 @2, source u8 @3, GSI u32 @4, flags u16 @8
+                overrides.append(InterruptSourceOverride(
+                    bus: entry.field(UInt8.self, at: 2), sourceIRQ: entry.field(UInt8.self, at: 3),
+                    globalInterrupt: entry.field(UInt32.self, at: 4), flags: entry.field(UInt16.self, at: 8)))
             case 5:  // §5.2.12.8 Local APIC Address Override: reserved u16 @2, address u64 @4
                 if !sawOverride {
                     localAPIC = PhysicalAddress(entry.field(UInt64.self, at: 4))
@@ -134,7 +183,7 @@ public struct MADT: Equatable, Sendable {
 
         self.init(
             localAPICAddress: localAPIC, flags: Flags(rawValue: table.field(UInt32.self, at: 40)),
-            processors: processors, ioAPICs: ioAPICs)
+            processors: processors, ioAPICs: ioAPICs, interruptOverrides: overrides)
     }
 
     /// The structure size of each entry type this parser reads; longer entries are
@@ -143,9 +192,53 @@ public struct MADT: Equatable, Sendable {
         switch type {
         case 0: 8
         case 1: 12
+        case 2: 10
         case 5: 12
         case 9: 16
         default: 2
         }
+    }
+
+    /// Where ISA interrupt `irq` arrives: its GSI and how it signals. Without an
+    /// override (of bus 0) it is the GSI of the same number; the ISA bus's own
+    /// convention, edge-triggered and active high, fills in what the flags leave to the
+    /// bus (and their reserved encodings). The first override for an IRQ counts.
+    public func route(isaIRQ irq: UInt8) -> InterruptRoute {
+        guard let override = interruptOverrides.first(where: { $0.bus == 0 && $0.sourceIRQ == irq }) else {
+            return InterruptRoute(globalInterrupt: UInt32(irq), activeLow: false, levelTriggered: false)
+        }
+        return InterruptRoute(globalInterrupt: override.globalInterrupt,
+                              activeLow: override.polarity == .activeLow,
+                              levelTriggered: override.triggerMode == .level)
+    }
+
+    /// The I/O APIC whose inputs start at or below `gsi`, nearest to it (the caller
+    /// checks the input against the I/O APIC's own count of redirection entries).
+    public func ioAPIC(handling gsi: UInt32) -> IOAPIC? {
+        ioAPICs.filter { $0.globalInterruptBase <= gsi }.max { $0.globalInterruptBase < $1.globalInterruptBase }
+    }
+}
+
+/// An interrupt's polarity in MPS INTI flags.
+public enum InterruptPolarity: Equatable, Sendable {
+    case conformsToBus, activeHigh, activeLow
+}
+
+/// An interrupt's trigger mode in MPS INTI flags.
+public enum InterruptTriggerMode: Equatable, Sendable {
+    case conformsToBus, edge, level
+}
+
+/// How an ISA interrupt reaches the I/O APICs: the input (global system interrupt)
+/// and the signal's polarity and trigger mode.
+public struct InterruptRoute: Equatable, Sendable {
+    public var globalInterrupt: UInt32
+    public var activeLow: Bool
+    public var levelTriggered: Bool
+
+    public init(globalInterrupt: UInt32, activeLow: Bool, levelTriggered: Bool) {
+        self.globalInterrupt = globalInterrupt
+        self.activeLow = activeLow
+        self.levelTriggered = levelTriggered
     }
 }

@@ -60,6 +60,12 @@ public struct Capability: Hashable, Sendable {
         return Int(units.lowerBound) ..< Int(units.upperBound)
     }
 
+    /// Whether units `first ..< first + count` (at least one) all lie in the object.
+    public func covers(_ first: UInt64, count: UInt64) -> Bool {
+        let (end, overflow) = first.addingReportingOverflow(count)
+        return count > 0 && !overflow && first >= base && end <= base &+ size
+    }
+
     /// `base ..< base + size` if it lies within `limit` (always so for capabilities this
     /// module made; a value built by hand may say anything).
     private func units(limit: UInt64) -> Range<UInt64>? {

@@ -13,7 +13,8 @@
 // - `objects`: one record per object: type, extent, and its place in the derivation
 //   tree: parent, first and last child, previous and next sibling. Children of an object
 //   are kept in ascending address order (retype only ever appends above the last child,
-//   see the watermark below), so the tree is also an interval tree. Objects without a
+//   see the watermark below; narrow inserts a range of units in its place), so the tree
+//   is also an interval tree. Objects without a
 //   parent (created at boot) form the root list. A CNode's record holds its slots.
 // - `nodes`: one record per capability: its object, rights, badge, the slot it sits in,
 //   and its place in the object's doubly linked list of copies. Every copy of an object
@@ -143,6 +144,14 @@ extension CoreCapabilities {
     /// Creates an object record and links it as the last child of `parent` (or the last
     /// root). The caller has checked that it sits above the parent's other children.
     mutating func createObject(type: CapabilityType, base: UInt64, size: UInt64, parent: Int?) -> Int {
+        createObject(type: type, base: base, size: size, parent: parent,
+                     after: parent.map { objects[$0].lastChild } ?? lastRoot)
+    }
+
+    /// Creates an object record and links it among `parent`'s children (or the roots)
+    /// right after `previous` (nil: first). The caller has checked that it sits between
+    /// `previous` and the sibling after it.
+    mutating func createObject(type: CapabilityType, base: UInt64, size: UInt64, parent: Int?, after previous: Int?) -> Int {
         let object: Int
         if let reused = freeObjects.popLast() {
             object = reused
@@ -159,8 +168,9 @@ extension CoreCapabilities {
         if type == .cnode {
             cnodeSlots[object] = Array(repeating: nil, count: Int(size / CapabilityType.cnodeSlotBytes))
         }
-        let previous = parent.map { objects[$0].lastChild } ?? lastRoot
+        let next = previous.map { objects[$0].nextSibling } ?? (parent.map { objects[$0].firstChild } ?? firstRoot)
         objects[object].previousSibling = previous
+        objects[object].nextSibling = next
         if let previous {
             objects[previous].nextSibling = object
         } else if let parent {
@@ -168,7 +178,13 @@ extension CoreCapabilities {
         } else {
             firstRoot = object
         }
-        if let parent { objects[parent].lastChild = object } else { lastRoot = object }
+        if let next {
+            objects[next].previousSibling = object
+        } else if let parent {
+            objects[parent].lastChild = object
+        } else {
+            lastRoot = object
+        }
         liveObjectCount += 1
         return object
     }

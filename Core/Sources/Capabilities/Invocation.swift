@@ -17,6 +17,8 @@ public enum InvocationError: Error, Equatable, Sendable {
     case unknownType(UInt64)
     case countTooLarge
     case unknownRights(UInt64)
+    /// A port access whose width is not 1, 2 or 4, or whose value does not fit it.
+    case badWidth(UInt64)
 }
 
 public enum Invocation: Equatable, Sendable {
@@ -37,6 +39,11 @@ public enum Invocation: Equatable, Sendable {
     case domainEvent(buffer: UInt64)
     case poolFrame(core: UInt64, page: UInt64, destination: CapabilityAddress)
     case knowledge(buffer: UInt64, length: UInt64)
+    case narrow(first: UInt64, count: UInt64, destination: CapabilityAddress)
+    case portIn(port: UInt64, width: PortWidth)
+    case portOut(port: UInt64, width: PortWidth, value: UInt32)
+    case connect(irq: UInt64, endpoint: CapabilityAddress)
+    case disconnect(irq: UInt64)
 
     /// The rights a map may ask for.
     public static var mapRights: CapabilityRights { [.read, .write, .execute] }
@@ -85,6 +92,20 @@ public enum Invocation: Equatable, Sendable {
             guard let destination = CapabilityAddress(encoded: a2) else { throw .badAddress }
             return .poolFrame(core: a0, page: a1, destination: destination)
         case .knowledge: return .knowledge(buffer: a0, length: a1)
+        case .narrow:
+            guard let destination = CapabilityAddress(encoded: a2) else { throw .badAddress }
+            return .narrow(first: a0, count: a1, destination: destination)
+        case .portIn:
+            guard let width = PortWidth(rawValue: a1) else { throw .badWidth(a1) }
+            return .portIn(port: a0, width: width)
+        case .portOut:
+            guard let width = PortWidth(rawValue: a1) else { throw .badWidth(a1) }
+            guard a2 < width.valueLimit else { throw .badWidth(a1) }
+            return .portOut(port: a0, width: width, value: UInt32(a2))
+        case .connect:
+            guard let endpoint = CapabilityAddress(encoded: a1) else { throw .badAddress }
+            return .connect(irq: a0, endpoint: endpoint)
+        case .disconnect: return .disconnect(irq: a0)
         }
     }
 
@@ -139,7 +160,43 @@ public enum Invocation: Equatable, Sendable {
             let (capability, _) = try capabilities.lookup(target, in: cspace)
             guard capability.type == .kernel else { throw .wrongType(capability.type) }
             return (0, [])
+        case .narrow(let first, let count, let destination):
+            try capabilities.narrow(target, first: first, count: count, into: destination, in: cspace)
+            return (0, [])
+        case .portIn(let port, let width):
+            try Self.checkPorts(port, width: width, on: target, requiring: .read, in: cspace, capabilities)
+            return (0, [])
+        case .portOut(let port, let width, _):
+            try Self.checkPorts(port, width: width, on: target, requiring: .write, in: cspace, capabilities)
+            return (0, [])
+        case .connect(let irq, let endpoint):
+            try Self.checkInterrupt(irq, on: target, in: cspace, capabilities)
+            let (receiver, _) = try capabilities.lookup(endpoint, in: cspace)
+            guard receiver.type == .endpoint else { throw .wrongType(receiver.type) }
+            guard receiver.rights.contains(.write) else { throw .insufficientRights }
+            return (0, [])
+        case .disconnect(let irq):
+            try Self.checkInterrupt(irq, on: target, in: cspace, capabilities)
+            return (0, [])
         }
+    }
+
+    /// The port access must lie wholly inside an I/O port range the caller may use this way.
+    static func checkPorts(_ port: UInt64, width: PortWidth, on target: CapabilityAddress, requiring right: CapabilityRights,
+                           in cspace: CSpace, _ capabilities: CoreCapabilities) throws(CapabilityError) {
+        let (capability, _) = try capabilities.lookup(target, in: cspace)
+        guard capability.type == .ioPortRange else { throw .wrongType(capability.type) }
+        guard capability.rights.contains(right) else { throw .insufficientRights }
+        guard capability.covers(port, count: width.rawValue) else { throw .outsideRange }
+    }
+
+    /// The interrupt must be in the range of an interrupt capability with the read right.
+    static func checkInterrupt(_ irq: UInt64, on target: CapabilityAddress, in cspace: CSpace,
+                               _ capabilities: CoreCapabilities) throws(CapabilityError) {
+        let (capability, _) = try capabilities.lookup(target, in: cspace)
+        guard capability.type == .irq else { throw .wrongType(capability.type) }
+        guard capability.rights.contains(.read) else { throw .insufficientRights }
+        guard capability.covers(irq, count: 1) else { throw .outsideRange }
     }
 }
 
@@ -152,6 +209,7 @@ extension InvocationStatus {
         case .unknownType: self = .unknownType
         case .countTooLarge: self = .countTooLarge
         case .unknownRights: self = .unknownRights
+        case .badWidth: self = .badWidth
         }
     }
 

@@ -23,6 +23,7 @@ public enum GuestCheck: CaseIterable, Sendable {
     case knowledgeService
     // Core 0, over all cores.
     case sharesDisjoint, multicast, monitorsAnswer, monitorOnEveryCore, knowledgeReplicas
+    case userDriver
     case remoteRun, remoteExitStatus, remoteStop, remoteMissingProgram, remoteLineTooLong, remoteSecondRequest
     case nameRace, nameAcrossCores, spawnAnywhere, killAnywhere, userChannels, boundPeerKilled
     case peerNeverReads, peerWritesGarbage, sameCoreConnection, connectionInWaitset
@@ -46,7 +47,8 @@ public enum GuestCheck: CaseIterable, Sendable {
 
     public var scope: Scope {
         switch self {
-        case .sharesDisjoint, .multicast, .monitorsAnswer, .monitorOnEveryCore, .knowledgeReplicas, .sameCoreConnection: return .bootstrap
+        case .sharesDisjoint, .multicast, .monitorsAnswer, .monitorOnEveryCore, .knowledgeReplicas, .sameCoreConnection, .userDriver:
+            return .bootstrap
         case .remoteRun, .remoteExitStatus, .remoteStop, .remoteMissingProgram, .remoteLineTooLong, .remoteSecondRequest,
              .nameRace, .nameAcrossCores, .spawnAnywhere, .killAnywhere, .userChannels, .boundPeerKilled,
              .peerNeverReads, .peerWritesGarbage, .connectionInWaitset:
@@ -143,6 +145,7 @@ public enum GuestCheck: CaseIterable, Sendable {
         case .everyFrameReturned: return "user mode: ended domains give back every frame"
         case .sharesDisjoint: return "isolation: cores' blocks and shares are disjoint"
         case .multicast: return "multicast: every core receives once, acknowledgements aggregate"
+        case .userDriver: return "devices: a user driver gets the RTC's ports and IRQ from the monitor, receives its interrupts, and is refused others; an ended driver's IRQ is free again"
         case .remoteRun: return "oncore: a program runs on another core"
         case .remoteExitStatus: return "oncore: its exit status comes back"
         case .remoteStop: return "oncore: a stopped program is reported"

@@ -31,6 +31,47 @@ final class MADTTests: XCTestCase {
         XCTAssertEqual(madt.ioAPICs, [MADT.IOAPIC(id: 0, address: PhysicalAddress(0xFEC0_0000), globalInterruptBase: 0)])
     }
 
+    func testInterruptSourceOverrides() throws {
+        let madt = try parse(TableBuilder.madt(entries: [
+            TableBuilder.ioAPIC(id: 0, address: 0xFEC0_0000, gsiBase: 0),
+            TableBuilder.interruptSourceOverride(source: 0, gsi: 2),
+            TableBuilder.interruptSourceOverride(source: 9, gsi: 9, flags: 0xD),   // level, active high
+            TableBuilder.interruptSourceOverride(source: 10, gsi: 20, flags: 0xF), // level, active low
+            TableBuilder.interruptSourceOverride(source: 11, gsi: 11, flags: 0xA), // both reserved
+            TableBuilder.interruptSourceOverride(bus: 1, source: 5, gsi: 30),
+        ]))
+        XCTAssertEqual(madt.interruptOverrides.count, 5)
+        XCTAssertEqual(madt.interruptOverrides[0], MADT.InterruptSourceOverride(bus: 0, sourceIRQ: 0, globalInterrupt: 2, flags: 0))
+        XCTAssertEqual(madt.interruptOverrides.map(\.polarity), [.conformsToBus, .activeHigh, .activeLow, nil, .conformsToBus])
+        XCTAssertEqual(madt.interruptOverrides.map(\.triggerMode), [.conformsToBus, .level, .level, nil, .conformsToBus])
+        XCTAssertEqual(madt.route(isaIRQ: 0), InterruptRoute(globalInterrupt: 2, activeLow: false, levelTriggered: false))
+        XCTAssertEqual(madt.route(isaIRQ: 9), InterruptRoute(globalInterrupt: 9, activeLow: false, levelTriggered: true))
+        XCTAssertEqual(madt.route(isaIRQ: 10), InterruptRoute(globalInterrupt: 20, activeLow: true, levelTriggered: true))
+        // Reserved encodings fall back to the ISA convention; other buses are not ISA.
+        XCTAssertEqual(madt.route(isaIRQ: 11), InterruptRoute(globalInterrupt: 11, activeLow: false, levelTriggered: false))
+        XCTAssertEqual(madt.route(isaIRQ: 5), InterruptRoute(globalInterrupt: 5, activeLow: false, levelTriggered: false))
+        XCTAssertEqual(madt.route(isaIRQ: 8), InterruptRoute(globalInterrupt: 8, activeLow: false, levelTriggered: false))
+    }
+
+    func testFirstOverrideOfAnIRQCounts() throws {
+        let madt = try parse(TableBuilder.madt(entries: [
+            TableBuilder.interruptSourceOverride(source: 4, gsi: 14),
+            TableBuilder.interruptSourceOverride(source: 4, gsi: 15),
+        ]))
+        XCTAssertEqual(madt.route(isaIRQ: 4).globalInterrupt, 14)
+    }
+
+    func testIOAPICForAGlobalInterrupt() throws {
+        let madt = try parse(TableBuilder.madt(entries: [
+            TableBuilder.ioAPIC(id: 5, address: 0xFEC0_1000, gsiBase: 24),
+            TableBuilder.ioAPIC(id: 4, address: 0xFEC0_0000, gsiBase: 0),
+        ]))
+        XCTAssertEqual(madt.ioAPIC(handling: 2)?.id, 4)
+        XCTAssertEqual(madt.ioAPIC(handling: 24)?.id, 5)
+        XCTAssertEqual(madt.ioAPIC(handling: 100)?.id, 5)
+        XCTAssertNil(try parse(TableBuilder.madt(entries: [])).ioAPIC(handling: 0))
+    }
+
     func testThroughACPITables() throws {
         let memory = TableBuilder.standardMachine()
         let tables = try ACPITables.locate(rsdp: PhysicalAddress(TableBuilder.rsdpAddress), memory: memory)
@@ -109,7 +150,7 @@ final class MADTTests: XCTestCase {
     }
 
     func testEntriesShorterThanTheirType() {
-        for (type, goodLength) in [(UInt8(0), 8), (1, 12), (5, 12), (9, 16)] {
+        for (type, goodLength) in [(UInt8(0), 8), (1, 12), (2, 10), (5, 12), (9, 16)] {
             var entry = [UInt8](repeating: 0, count: goodLength - 1)
             entry[0] = type
             entry[1] = UInt8(goodLength - 1)

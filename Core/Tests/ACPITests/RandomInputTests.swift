@@ -25,6 +25,7 @@ final class RandomInputTests: XCTestCase {
             TableBuilder.ioAPIC(id: 2, address: 0xFEC0_0000, gsiBase: 0),
             TableBuilder.localAPICOverride(address: 0xFEE0_0000),
             TableBuilder.interruptSourceOverride(source: 0, gsi: 2),
+            TableBuilder.interruptSourceOverride(source: 9, gsi: 9, flags: 0xD),
             TableBuilder.x2APIC(x2apicID: 300, uid: 3), TableBuilder.x2APIC(x2apicID: 301, uid: 4, flags: 2),
         ])
         var outcomes = (parsed: 0, failed: 0)
@@ -42,6 +43,9 @@ final class RandomInputTests: XCTestCase {
                 }
                 let list = CoreList.make(madt: .success(madt), bootstrap: APICID(0), limit: 4)
                 XCTAssertEqual(list.apicIDs, expected, "round \(round)")
+                // Every ISA IRQ routes somewhere without trapping, whatever the overrides say.
+                for irq in UInt8(0) ..< 16 { _ = madt.route(isaIRQ: irq) }
+                _ = madt.ioAPIC(handling: 2)
             } catch {
                 outcomes.failed += 1
                 messages.insert("\(error.message)")

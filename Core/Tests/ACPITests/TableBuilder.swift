@@ -97,11 +97,10 @@ enum TableBuilder {
         return bytes
     }
 
-    /// An Interrupt Source Override (type 2), which the parser skips.
-    static func interruptSourceOverride(source: UInt8, gsi: UInt32) -> [UInt8] {
-        var bytes: [UInt8] = [2, 10, 0, source]
+    static func interruptSourceOverride(bus: UInt8 = 0, source: UInt8, gsi: UInt32, flags: UInt16 = 0) -> [UInt8] {
+        var bytes: [UInt8] = [2, 10, bus, source]
         bytes.appendLittleEndian(gsi)
-        bytes += [0, 0]
+        bytes.appendLittleEndian(flags)
         return bytes
     }
 

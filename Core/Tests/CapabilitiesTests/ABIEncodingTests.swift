@@ -28,19 +28,21 @@ final class ABIEncodingTests: XCTestCase {
     }
 
     func testEveryOperationNumberIsDecoded() {
+        // All-zero words are valid for every operation but the port accesses, whose
+        // width 0 is refused as such (not as an unknown operation).
         for operation in CapabilityOperation.allCases {
-            XCTAssertNoThrow(try decode(InvocationWords(operation)), "\(operation)")
+            XCTAssertNoThrow(try decode(InvocationWords(operation, 0, 1)), "\(operation)")
         }
         XCTAssertThrowsError(try Invocation.decode(operation: UInt64(CapabilityOperation.allCases.count), 0, 0, 0, 0))
     }
 
     func testEveryRefusalHasItsOwnStatus() {
-        let decoding: [InvocationError] = [.unknownOperation(0), .badAddress, .unknownType(0), .countTooLarge, .unknownRights(0)]
+        let decoding: [InvocationError] = [.unknownOperation(0), .badAddress, .unknownType(0), .countTooLarge, .unknownRights(0), .badWidth(0)]
         let rules: [CapabilityError] = [
             .invalidRoot, .invalidSlot, .notACNode, .slotEmpty, .slotOccupied, .wrongType(.frame), .insufficientRights,
             .retypeNotAllowed(from: .frame, to: .cnode), .sizeNotAllowed, .invalidCount, .misaligned, .regionInUse,
             .regionExhausted, .notBadgeable, .alreadyBadged, .entryOutOfRange, .entryReserved, .entryOccupied,
-            .entryEmpty, .alreadyMapped, .pageSizeMismatch,
+            .entryEmpty, .alreadyMapped, .pageSizeMismatch, .outsideRange,
         ]
         let codes = decoding.map { InvocationStatus($0).rawValue } + rules.map { InvocationStatus($0).rawValue }
         XCTAssertEqual(Set(codes).count, codes.count)
@@ -84,6 +86,7 @@ final class MonitorInterfaceTests: XCTestCase {
             .spawn(program: Array("hello".utf8), core: 3), .kill(domain: 0x1_0000_0005), .bind(name: Array("echo".utf8)), .alive(domain: 0x2_0000_0009), .printDomains, .printNames,
             .awaitEnd(domain: 0x3_0000_0001),
             .printKnowledge, .knowledgeDigest,
+            .ioPorts(base: 0x70, count: 2), .ioPorts(base: .max, count: .max), .interrupt(irq: 8),
         ]
         for request in requests {
             let words = request.words(id: 0x12_3456)

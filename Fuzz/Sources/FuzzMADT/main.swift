@@ -14,6 +14,17 @@ func fuzzMADT(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
         _ = error.detail
         result = .failure(error)
     }
+    if case .success(let madt) = result {
+        // Every ISA IRQ routes somewhere: through its first ISA override, else to itself.
+        for irq in UInt8(0) ... 255 {
+            let route = madt.route(isaIRQ: irq)
+            let override = madt.interruptOverrides.first { $0.bus == 0 && $0.sourceIRQ == irq }
+            require(route.globalInterrupt == override?.globalInterrupt ?? UInt32(irq), "an IRQ routes to its override's GSI or its own")
+            if let controller = madt.ioAPIC(handling: route.globalInterrupt) {
+                require(controller.globalInterruptBase <= route.globalInterrupt, "the I/O APIC's inputs start at or below the GSI")
+            }
+        }
+    }
     let bootstrap = APICID(size > 0 ? UInt32(data![0]) : 0)
     for limit in [0, 1, 4, 300] {
         let cores = CoreList.make(madt: result, bootstrap: bootstrap, limit: limit)

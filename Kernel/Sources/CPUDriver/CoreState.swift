@@ -66,6 +66,10 @@ final class CoreState {
     /// for capabilities in waiting messages.
     var endpointQueues: [EndpointQueue] = []
     var transit: KernelCNode? = nil
+    /// Device interrupts (DeviceInterrupts.swift): the machine's wiring (bootstrap core
+    /// only) and the IRQs connected to domains' endpoints.
+    var interruptRouting: InterruptRouting? = nil
+    var interruptConnections: [InterruptConnection] = []
     /// Holds a copy of every domain's RAM capability (see KernelCNode).
     var keeper: KernelCNode? = nil
     /// The domains on this core, the next one to run, and how recent ones ended.

@@ -271,6 +271,7 @@ extension CoreState {
     /// Frees everything a finished domain held.
     func reap(_ domain: Domain) {
         UserMode.useKernelAddressSpace(kernelRoot)
+        forgetInterrupts(of: domain)
         forgetEndpoints(of: domain)
         release(cspace: domain.cspace, keeperSlot: domain.keeperSlot, frames: domain.frames)
         domain.frames.removeAll()

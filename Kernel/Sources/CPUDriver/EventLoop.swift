@@ -142,7 +142,10 @@ extension CoreState {
             Panic.report(exception)
         case .timer:
             if let state = current { state.ticks &+= 1; state.apic.acknowledge() }
-        case .notify, .other:
+        case .notify:
+            current?.apic.acknowledge()
+        case .other(let vector):
+            current?.deviceInterruptArrived(vector: vector)
             current?.apic.acknowledge()
         case .userNotify:
             current?.apic.acknowledge()

@@ -27,6 +27,8 @@ struct WaitingMessage {
     var words: [UInt64]
     /// Where the message's capability waits in the core's transit CNode.
     var capabilitySlot: UInt32?
+    /// The IRQ, for an interrupt message from the kernel (DeviceInterrupts.swift).
+    var interrupt: UInt8? = nil
 }
 
 struct EndpointQueue {
@@ -85,11 +87,17 @@ extension CoreState {
             message.capabilitySlot = slot
         }
         endpointQueues[index].messages.append(message)
+        messageArrived(at: index)
+        return InvocationStatus.success
+    }
+
+    /// Wakes the receiver of the endpoint queue at `index`, which has a new message.
+    func messageArrived(at index: Int) {
+        let endpoint = endpointQueues[index].endpoint
         for sleeper in domains where sleeper.id == endpointQueues[index].receiver {
             sleeper.messageArrived = true
             if case .endpoint(endpoint)? = sleeper.waiting { sleeper.waiting = nil }
         }
-        return InvocationStatus.success
     }
 
     /// Puts the domain to sleep until `target`'s endpoint has a message (at once if it

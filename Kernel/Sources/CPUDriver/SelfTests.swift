@@ -556,6 +556,10 @@ enum SelfTests {
         tally.check(.monitorOnEveryCore, monitorOnEveryCore(state, live: live))
         tally.check(.sameCoreConnection, exited(0, runHere(state, "uchan", "local 10000")))
         tally.check(.knowledgeReplicas, knowledgeReplicas(state, live: live))
+        // A device driver in user mode: the RTC's periodic interrupt, through the monitor;
+        // a driver that ends connected leaves the IRQ free for the next.
+        tally.check(.userDriver, exited(0, runHere(state, "rtc", "abandon", milliseconds: 30_000))
+                        ?? exited(0, runHere(state, "rtc", "16", milliseconds: 30_000)))
         // The shell's `oncore`, on the last live core: a program runs there and its end
         // comes back; a missing program, a bad exit and a line too long are reported.
         if let peer = (1..<max(state.coreCount, 1)).last(where: { live.contains(CoreID($0)) }) {

@@ -94,6 +94,38 @@ extension CoreState {
             } catch {
                 context.setResult(status: InvocationStatus(error).rawValue)
             }
+        case .connect(let irq, let endpoint):
+            do {
+                _ = try invocation.perform(on: &capabilities, target: target, in: domain.cspace)
+                guard let irq = UInt8(exactly: irq) else { return context.setResult(status: InvocationStatus.outsideRange.rawValue) }
+                context.setResult(status: connect(irq, to: endpoint, for: domain).rawValue)
+            } catch {
+                context.setResult(status: InvocationStatus(error).rawValue)
+            }
+        case .disconnect(let irq):
+            do {
+                _ = try invocation.perform(on: &capabilities, target: target, in: domain.cspace)
+                guard let irq = UInt8(exactly: irq) else { return context.setResult(status: InvocationStatus.notConnected.rawValue) }
+                context.setResult(status: disconnect(irq, for: domain).rawValue)
+            } catch {
+                context.setResult(status: InvocationStatus(error).rawValue)
+            }
+        case .portIn(let port, let width):
+            do {
+                _ = try invocation.perform(on: &capabilities, target: target, in: domain.cspace)
+                // The rules checked that the whole access lies in the range, so the port fits 16 bits.
+                context.setResult(status: InvocationStatus.success.rawValue, value: UInt64(PortIO.read(UInt16(port), width: width)))
+            } catch {
+                context.setResult(status: InvocationStatus(error).rawValue)
+            }
+        case .portOut(let port, let width, let value):
+            do {
+                _ = try invocation.perform(on: &capabilities, target: target, in: domain.cspace)
+                PortIO.write(UInt16(port), width: width, value: value)
+                context.setResult(status: InvocationStatus.success.rawValue)
+            } catch {
+                context.setResult(status: InvocationStatus(error).rawValue)
+            }
         default:
             do {
                 let result = try invocation.perform(on: &capabilities, target: target, in: domain.cspace)

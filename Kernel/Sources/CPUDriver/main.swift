@@ -101,6 +101,12 @@ func bootstrapCoreMain() -> Never {
     let state = CoreState(id: .bootstrap, apicID: apic.id, apicIDs: cores.apicIDs, apic: apic, tscHz: tscHz,
                           share: plan.shares[0], testMode: testMode, streamMessages: streamMessages)
     state.attach()
+    // Device interrupts for user domains go through this core's I/O APICs (mapped in 5).
+    if case .success(let table) = madt, !table.ioAPICs.isEmpty {
+        state.interruptRouting = InterruptRouting(madt: table, controllers: table.ioAPICs.map {
+            IOAPIC(address: $0.address, globalInterruptBase: $0.globalInterruptBase)
+        })
+    }
     // The boot image must lie in memory the kernel mapped; only then do others see it.
     let mappedMemory = kernelMemory(memoryMap).normalized
     if let range = bootImageRange, !mappedMemory.contains(where: { $0.start <= range.start && range.end <= $0.end }) {

@@ -116,6 +116,33 @@ public struct Capability: Hashable, Sendable {
     /// `domain` 0 that core's monitor (a notify capability covering that core, write
     /// right): how a sender tells a peer that may sleep to look at its ring.
     public func notify(core: Int, domain: Int = 0) throws(InvocationStatus) { try invoke(.notify(core: core, domain: domain)) }
+
+    /// Makes in `destination` a capability of this one's type and rights for only
+    /// `first ..< first + count` of its I/O ports, interrupts or cores (a child: revoking
+    /// this one removes it). Throws `regionInUse` if another such child has some of them.
+    public func narrow(first: UInt64, count: UInt64, into destination: Capability) throws(InvocationStatus) {
+        try invoke(.narrow(first: first, count: count, into: destination.address))
+    }
+
+    /// Reads `width` bytes from I/O port `port` (an I/O port range holding every port
+    /// read, with the read right).
+    public func read(port: UInt16, width: PortWidth = .byte) throws(InvocationStatus) -> UInt32 {
+        UInt32(truncatingIfNeeded: try invoke(.portIn(port, width: width)))
+    }
+
+    /// Writes `value` (which must fit `width`) to I/O port `port` (write right).
+    public func write(port: UInt16, width: PortWidth = .byte, value: UInt32) throws(InvocationStatus) {
+        try invoke(.portOut(port, width: width, value: value))
+    }
+
+    /// Delivers ISA IRQ `irq` (in this interrupt capability's range, read right) to
+    /// this core: each interrupt arrives on `endpoint` as an `InterruptMessage`.
+    public func connect(irq: UInt8, to endpoint: Capability) throws(InvocationStatus) {
+        try invoke(.connect(irq: irq, endpoint: endpoint.address))
+    }
+
+    /// Stops delivering `irq` (connected by this domain) and masks it.
+    public func disconnect(irq: UInt8) throws(InvocationStatus) { try invoke(.disconnect(irq: irq)) }
 }
 
 /// Makes a PDPT, a page directory and a page table from `ram` into root slots `first`,

@@ -108,6 +108,18 @@ public enum Monitor {
         _ = try ask(.kill(domain: domain.rawValue))
     }
 
+    /// I/O ports `base ..< base + count` from the bootstrap core's monitor (asked on
+    /// that core; elsewhere `noSuchCore`), as a capability in `destination`.
+    public static func ioPorts(_ base: UInt16, count: UInt16, into destination: Capability) throws(MonitorStatus) {
+        _ = try ask(.ioPorts(base: UInt64(base), count: UInt64(count)), capabilityDestination: destination)
+    }
+
+    /// An interrupt capability for ISA IRQ `irq` from the bootstrap core's monitor
+    /// (asked on that core; elsewhere `noSuchCore`), in `destination`.
+    public static func interrupt(_ irq: UInt8, into destination: Capability) throws(MonitorStatus) {
+        _ = try ask(.interrupt(irq: UInt64(irq)), capabilityDestination: destination)
+    }
+
     static func checked(_ name: String) throws(MonitorStatus) -> [UInt8] {
         let bytes = Array(name.utf8)
         guard !bytes.isEmpty, bytes.count <= MonitorRequest.nameBytes, !bytes.contains(0) else { throw .noSuchName }

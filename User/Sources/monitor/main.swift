@@ -352,6 +352,10 @@ func handle(_ request: MonitorRequest, id: UInt32, from client: UInt64) {
     case .kill(let word):
         guard let domain = DomainID(word: word, coreCount: coreCount) else { return reply(MonitorReply(status: .noSuchDomain, id: id), to: client) }
         ask { state.kill(domain, request: $0) }
+    case .ioPorts(let base, let count):
+        handOut(count, from: base, of: Capability(slot: InitialSlot.ioPorts), id: id, to: client)
+    case .interrupt(let irq):
+        handOut(1, from: irq, of: Capability(slot: InitialSlot.interrupts), id: id, to: client)
     case .printKnowledge, .knowledgeDigest:
         handleKnowledge(request, id: id, from: client)
     }
@@ -419,6 +423,21 @@ func returnLeases() {
         freePages.append(lease.page)
         return true
     }
+}
+
+/// Answers a request for device capabilities with `count` units from `first` narrowed
+/// from `root` (the bootstrap core's I/O ports or interrupts). The monitor keeps no
+/// copy: the client's is the only one, so the range is free again when it ends.
+func handOut(_ count: UInt64, from first: UInt64, of root: Capability, id: UInt32, to client: UInt64) {
+    guard root.type != .null else { return reply(MonitorReply(status: .noSuchCore, id: id), to: client) }
+    guard let slot = freeSlots.popLast() else { return reply(MonitorReply(status: .busy, id: id), to: client) }
+    do throws(InvocationStatus) {
+        try root.narrow(first: first, count: count, into: kept(slot))
+        reply(MonitorReply(status: .success, id: id), to: client, with: kept(slot))
+    } catch {
+        reply(MonitorReply(status: .unavailable, id: id), to: client)
+    }
+    release(slot)
 }
 
 /// Takes every request waiting on the service endpoint; true if there was one.
