@@ -58,13 +58,35 @@ public struct UserPrograms: Sendable {
         ] + libraries)
     }
 
-    /// Builds every program and writes the boot image to `destination`.
+    /// Builds every program and writes the boot image to `destination`. The image holds
+    /// each program without its debug sections (about a megabyte a program, and the
+    /// guest carves the image out of its RAM); the whole ELFs go beside it, in
+    /// `symbolsFolder(of: destination)`, for symbolising a program's faults.
     public func buildImage(at destination: String) throws(ToolError) {
         let directory = try SwiftBuild.run(command, what: "the user programs")
+        let symbols = Self.symbolsFolder(of: destination)
+        try? FileManager.default.removeItem(atPath: symbols)
+        do {
+            try FileManager.default.createDirectory(atPath: symbols, withIntermediateDirectories: true)
+        } catch {
+            throw .fileNotWritable(path: symbols, reason: "could not create it")
+        }
+        let objcopy = Executables.findInToolchain("llvm-objcopy") ?? Executables.find("llvm-objcopy")
         var programs: [(name: String, bytes: Data)] = []
         for name in names {
-            guard let bytes = FileManager.default.contents(atPath: "\(directory)/\(name)") else {
-                throw .programNotBuilt(name: name, path: "\(directory)/\(name)")
+            let built = "\(directory)/\(name)", whole = "\(symbols)/\(name)"
+            try? FileManager.default.removeItem(atPath: whole)
+            guard (try? FileManager.default.copyItem(atPath: built, toPath: whole)) != nil else {
+                throw .programNotBuilt(name: name, path: built)
+            }
+            let stripped = "\(whole).stripped"
+            if let objcopy {
+                try Subprocess.run(ShellCommand(objcopy, ["--strip-debug", whole, stripped]), output: .capture)
+            }
+            defer { try? FileManager.default.removeItem(atPath: stripped) }
+            // Without llvm-objcopy (or if it failed) the program goes in whole.
+            guard let bytes = FileManager.default.contents(atPath: stripped) ?? FileManager.default.contents(atPath: whole) else {
+                throw .programNotBuilt(name: name, path: built)
             }
             programs.append((name, bytes))
         }
@@ -74,9 +96,15 @@ public struct UserPrograms: Sendable {
         }
     }
 
-    /// The ELF of the program called `name` in the boot image at `path`, read with the
-    /// kernel's own parser; nil when the image is missing or malformed or has no such program.
+    /// Where `buildImage` puts the whole ELFs of the image at `image`.
+    public static func symbolsFolder(of image: String) -> String { image + ".symbols" }
+
+    /// The ELF of the program called `name` for the boot image at `path`: the whole one
+    /// beside it if `buildImage` left it there, else the one in the image, read with the
+    /// kernel's own parser; nil when the image is missing or malformed or has no such
+    /// program.
     public static func executable(named name: String, inBootImage path: String) -> Data? {
+        if let whole = FileManager.default.contents(atPath: "\(symbolsFolder(of: path))/\(name)") { return whole }
         guard let image = FileManager.default.contents(atPath: path) else { return nil }
         return image.withUnsafeBytes { bytes -> Data? in
             guard let parsed = try? BootImage(ByteReader(bytes)),

@@ -76,6 +76,18 @@ final class SymbolizerTests: XCTestCase {
         XCTAssertNil(UserPrograms.executable(named: "a", inBootImage: "\(folder)/cut"))
     }
 
+    func testTheWholeELFBesideTheImageIsPreferred() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("swordfish-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let image = "\(folder)/kernel.image"
+        XCTAssertTrue(FileManager.default.createFile(atPath: image, contents: try BootImageWriter.image([("a", Data([1])), ("b", Data([2]))])))
+        try FileManager.default.createDirectory(atPath: UserPrograms.symbolsFolder(of: image), withIntermediateDirectories: true)
+        XCTAssertTrue(FileManager.default.createFile(atPath: "\(UserPrograms.symbolsFolder(of: image))/a", contents: Data([1, 9, 9])))
+        XCTAssertEqual(UserPrograms.executable(named: "a", inBootImage: image), Data([1, 9, 9]), "the stripped copy is in the image")
+        XCTAssertEqual(UserPrograms.executable(named: "b", inBootImage: image), Data([2]), "nothing beside it: the image's")
+    }
+
     func testOnlySwiftNamesAreDemangled() {
         XCTAssertTrue(SymbolizerOutput.isSwiftMangled("$s6Kernel4mainyyF"))
         XCTAssertTrue(SymbolizerOutput.isSwiftMangled("$e6Kernel4mainyyF"))
