@@ -29,11 +29,16 @@ extension CoreCapabilities {
     /// Deletes every other capability to the object in `address`, and every object
     /// derived from it (retyped from it, or from those, ...) with all their capabilities.
     /// Afterwards the object has no children, so all of its space can be retyped again.
-    /// Returns the objects that died. O(copies + descendants) + O(deaths).
+    /// A badged capability's revoke reaches only the other copies with its badge, and no
+    /// descendants: a server hands clients badged copies of its endpoint to tell them
+    /// apart, and a client must not be able to take the endpoint away from the server
+    /// and every other client (as seL4 does for badges). Returns the objects that died.
+    /// O(copies + descendants) + O(deaths).
     @discardableResult
     public mutating func revoke(_ address: CapabilityAddress, in cspace: CSpace) throws(CapabilityError) -> [Reclaimed] {
         let kept = try occupiedNode(at: address, in: cspace)
         let object = nodes[kept].object
+        let badge = nodes[kept].badge
         var dying: [Int] = []
         var reclaimed: [Reclaimed] = []
 
@@ -41,8 +46,9 @@ extension CoreCapabilities {
         var copy = objects[object].firstCopy
         while let node = copy {
             copy = nodes[node].nextCopy
-            if node != kept { _ = removeNode(node) }
+            if node != kept && (badge == 0 || nodes[node].badge == badge) { _ = removeNode(node) }
         }
+        guard badge == 0 else { return reclaimed }
 
         // Descendants, deepest first (reverse pre-order puts every object before its
         // ancestors). A cascade may already have killed one by the time we reach it,

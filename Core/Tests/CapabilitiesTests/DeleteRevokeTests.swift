@@ -84,6 +84,25 @@ final class DeleteRevokeTests: XCTestCase {
         fixture.assertSound()
     }
 
+    /// A server gives each client a badged copy of its endpoint: a client that revokes
+    /// its copy removes only the copies with its badge, never the server's unbadged one
+    /// or another client's. The unbadged one's revoke still removes every copy.
+    func testRevokingABadgedCopyReachesOnlyItsBadge() {
+        retype(to: .endpoint, size: 0, into: .root(20))
+        try! fixture.core.mint(.root(20), to: .root(21), rights: [.write], badge: 7, in: space)
+        try! fixture.core.copy(.root(21), to: .root(22), in: space)
+        try! fixture.core.mint(.root(20), to: .root(23), rights: [.write], badge: 8, in: space)
+        XCTAssertEqual(try fixture.core.revoke(.root(21), in: space), [])
+        XCTAssertEqual(fixture.identify(.root(20)).type, .endpoint, "the server's own")
+        XCTAssertEqual(fixture.identify(.root(21)).badge, 7, "the invoked one stays")
+        XCTAssertEqual(fixture.identify(.root(22)), .null, "its badge's other copy went")
+        XCTAssertEqual(fixture.identify(.root(23)).badge, 8, "another badge stays")
+        fixture.assertSound()
+        XCTAssertEqual(try fixture.core.revoke(.root(20), in: space), [])
+        for slot: UInt32 in [21, 23] { XCTAssertEqual(fixture.identify(.root(slot)), .null) }
+        fixture.assertSound()
+    }
+
     /// A dying CNode deletes its contents, which may kill their objects in turn.
     func testCNodeDeathCascades() {
         retype(to: .cnode, size: 16, count: 2, into: .root(20))

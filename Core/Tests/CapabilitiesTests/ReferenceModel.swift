@@ -305,7 +305,12 @@ struct ReferenceModel {
     mutating func revoke(_ address: CapabilityAddress, root: Int) -> Result<[Death], CapabilityError> {
         occupied(address, root: root).map { kept in
             let object = caps[kept]!.object
-            for (slot, cap) in caps where cap.object == object && slot != kept { caps[slot] = nil }
+            let badge = caps[kept]!.badge
+            for (slot, cap) in caps where cap.object == object && slot != kept && (badge == 0 || cap.badge == badge) {
+                caps[slot] = nil
+            }
+            // A badged capability reaches only its badge's copies.
+            guard badge == 0 else { return [] }
             let doomed = descendants(of: object)
             var deaths: [Death] = []
             for id in doomed {
