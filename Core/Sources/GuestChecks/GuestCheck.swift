@@ -22,7 +22,7 @@ public enum GuestCheck: CaseIterable, Sendable {
     case noCapabilitiesLeft, everyFrameReturned
     case knowledgeService
     // Core 0, over all cores.
-    case sharesDisjoint, multicast, monitorsAnswer, monitorOnEveryCore, knowledgeReplicas
+    case sharesDisjoint, multicast, monitorsAnswer, monitorOnEveryCore, knowledgeReplicas, monitorSurvivesRevoke
     case userDriver
     case remoteRun, remoteExitStatus, remoteStop, remoteMissingProgram, remoteLineTooLong, remoteSecondRequest
     case nameRace, nameAcrossCores, spawnAnywhere, killAnywhere, userChannels, boundPeerKilled
@@ -47,7 +47,7 @@ public enum GuestCheck: CaseIterable, Sendable {
 
     public var scope: Scope {
         switch self {
-        case .sharesDisjoint, .multicast, .monitorsAnswer, .monitorOnEveryCore, .knowledgeReplicas, .sameCoreConnection, .userDriver:
+        case .sharesDisjoint, .multicast, .monitorsAnswer, .monitorOnEveryCore, .knowledgeReplicas, .monitorSurvivesRevoke, .sameCoreConnection, .userDriver:
             return .bootstrap
         case .remoteRun, .remoteExitStatus, .remoteStop, .remoteMissingProgram, .remoteLineTooLong, .remoteSecondRequest,
              .nameRace, .nameAcrossCores, .spawnAnywhere, .killAnywhere, .userChannels, .boundPeerKilled,
@@ -159,6 +159,7 @@ public enum GuestCheck: CaseIterable, Sendable {
         case .killAnywhere: return "monitors: a domain kills a domain on another core"
         case .boundPeerKilled: return "channels: a domain killed while bound leaves its peer with an error, not a hang"
         case .userChannels: return "channels: every ordered pair of cores binds by name and exchanges 10,000 messages in order, each way"
+        case .monitorSurvivesRevoke: return "monitors: a domain that revokes its copy of the monitor's endpoint takes it from nobody else"
         case .monitorOnEveryCore: return "monitors: every core's replica of the domain table (what ps lists) has a monitor on every core"
         case .connectionInWaitset: return "channels: a thread waits on a waitset for a connection from another core, sleeping between messages"
         case .peerNeverReads: return "channels: a peer that never reads gives its sender an error, not a hang"

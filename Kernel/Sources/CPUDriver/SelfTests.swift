@@ -554,6 +554,8 @@ enum SelfTests {
         tally.check(.multicast, multicast(state, live: live))
         tally.check(.monitorsAnswer, monitorsAnswer(state, live: live))
         tally.check(.monitorOnEveryCore, monitorOnEveryCore(state, live: live))
+        tally.check(.monitorSurvivesRevoke, exited(0, runHere(state, "probe", "revoke-monitor"))
+                        ?? exited(0, runHere(state, "names", "monitors 0")))
         tally.check(.sameCoreConnection, exited(0, runHere(state, "uchan", "local 10000")))
         tally.check(.knowledgeReplicas, knowledgeReplicas(state, live: live))
         // A device driver in user mode: the RTC's periodic interrupt, through the monitor;

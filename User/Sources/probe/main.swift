@@ -8,7 +8,8 @@
 // capabilities, changes only as the rules allow: `map-double`, `map-occupied`,
 // `map-refusals`, `map-write-unmap`, `map-revoked` (which must stop with a page fault),
 // `block-not-held`; `resume-noncanonical` (must be stopped by the kernel), `cnode-copy`
-// (must leave nothing behind).
+// (must leave nothing behind); `revoke-monitor` (revokes its badged copy of the
+// monitor's endpoint: the monitor must go on serving, this domain included).
 // Exit status 0 means the kernel answered as it should.
 import SwordfishUser
 import UserRuntimeC
@@ -202,6 +203,11 @@ else if what == "bad-syscall" {
     for _ in 0..<50 { yield() }
     if seen != 0 || marker != own { print("probe: isolation saw \(seen) before and \(marker) after writing \(own)") }
     exit(seen == 0 && marker == own ? 0 : 1)
+} else if what == "revoke-monitor" {
+    let monitor = Capability(slot: InitialSlot.monitor)
+    let revoked = refusal(try monitor.revoke())
+    let asked: InvocationStatus? = (try? Monitor.ping(core: 0)) == nil ? .noReceiver : nil
+    expect([("revoke", revoked, nil), ("ask the monitor", asked, nil)])
 } else if what == "exit" {
     exit(7)
 }
