@@ -44,6 +44,9 @@ public enum MonitorRequest: Equatable, Sendable {
     /// table (`printNames`) on the console, one line each: the shell's `ps` and `names`.
     case printDomains
     case printNames
+    /// Print what this monitor counted and dropped (bad ring messages by kind, and what
+    /// its own side dropped) on the console: `names counters`.
+    case printCounters
     /// Answer when the domain with this system-wide id ends: reply values
     /// `DomainEnd.words` (`noSuchDomain` at once if it is neither running nor among
     /// the recent ends the monitor remembers).
@@ -65,7 +68,7 @@ public enum MonitorRequest: Equatable, Sendable {
     enum Kind: UInt64 {
         case ping = 1, register, unregister, lookup, argumentPiece, spawn, kill, hello, bind, alive, printDomains, printNames
         case awaitEnd, printKnowledge, knowledgeDigest
-        case ioPorts, interrupt
+        case ioPorts, interrupt, printCounters
     }
 
     /// The three words of request `id` (24 bits of it are sent).
@@ -85,6 +88,7 @@ public enum MonitorRequest: Equatable, Sendable {
         case .bind(let name): return Self.withName(head(.bind), name)
         case .alive(let domain): return (head(.alive), domain, 0)
         case .printDomains: return (head(.printDomains), 0, 0)
+        case .printCounters: return (head(.printCounters), 0, 0)
         case .printNames: return (head(.printNames), 0, 0)
         case .awaitEnd(let domain): return (head(.awaitEnd), domain, 0)
         case .printKnowledge: return (head(.printKnowledge), 0, 0)
@@ -129,6 +133,7 @@ public enum MonitorRequest: Equatable, Sendable {
         case .kill: return (.kill(domain: words[1]), id)
         case .alive: return (.alive(domain: words[1]), id)
         case .printDomains: return (.printDomains, id)
+        case .printCounters: return (.printCounters, id)
         case .printNames: return (.printNames, id)
         case .awaitEnd: return (.awaitEnd(domain: words[1]), id)
         case .printKnowledge: return (.printKnowledge, id)

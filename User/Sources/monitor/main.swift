@@ -327,6 +327,11 @@ func handle(_ request: MonitorRequest, id: UInt32, from client: UInt64) {
         binds.append((token, client, id, page, record.owner.word, user_timestamp() &+ patience))
         send(MonitorMessage.bindRequest(token: token, endpoint: record.endpoint, page: page, client: owner).encode(),
              to: record.owner.core.rawValue)
+    case .printCounters:
+        var line = "monitor on core \(core):"
+        for (name, value) in state.counters.all { line += " \(name) \(value)" }
+        print(line + "; dropped by this side \(dropped)")
+        reply(MonitorReply(status: .success, id: id), to: client)
     case .printDomains:
         print("core  domain  program")
         for record in state.domains {

@@ -22,6 +22,7 @@
 //                          status (exit 0), else exit 6
 //   nothing                exit 0 at once
 //   ps, list               print every domain, every name (the shell's `ps`, `names`)
+//   counters               print what this core's monitor counted and dropped
 //   kill <core>.<domain>   stop a domain on any core (the shell's `kill`)
 //   skb                    print this core's monitor's replica of the knowledge base
 //   skb-check <digest>     exit 0 if this core's monitor's replica has that digest
@@ -182,8 +183,8 @@ case "spawn-kill":
         print("names: spawn-kill on core \(core): \(error)")
         exit(1)
     }
-case "ps", "list":
-    do throws(MonitorStatus) { _ = try Monitor.ask(what == "ps" ? .printDomains : .printNames) } catch {
+case "ps", "list", "counters":
+    do throws(MonitorStatus) { _ = try Monitor.ask(what == "ps" ? .printDomains : what == "list" ? .printNames : .printCounters) } catch {
         print("names: \(error)")
         exit(1)
     }
