@@ -55,16 +55,19 @@ public enum TerminalSmokeTest {
         },
     ]
 
-    /// Every check's keys, then a program that never yields; Ctrl-C once it runs, then halt.
+    /// Every check's keys, then a program that never yields; Ctrl-C once it runs; the
+    /// same on core 1 through `oncore`; then halt.
     static let input = checks.map(\.keys).joined() + "run threads forever\n"
-    static let reply = ConsoleReply(cue: spinning, bytes: [0x03] + Array("halt\n".utf8))
+    static let replies = [ConsoleReply(cue: spinning, bytes: [0x03] + Array("oncore 1 threads forever\n".utf8)),
+                          ConsoleReply(cue: spinning, bytes: [0x03] + Array("halt\n".utf8))]
 
     static func problems(in console: String, ending: GuestEnding) -> [(String, [String])] {
         let lines = console.lines
         var results = checks.map { ($0.name, $0.problems(lines)) }
         var interrupt: [String] = []
         let started = lines.firstIndex { $0.contains(spinning) }
-        let stopped = lines.firstIndex { $0.contains("domain threads") && $0.contains("stopped: Ctrl-C in the shell") }
+        let stopped = lines.firstIndex { $0.contains("domain threads") && $0.contains("on core 0 stopped: Ctrl-C in the shell") }
+        let remoteStopped = lines.firstIndex { $0.contains("domain threads") && $0.contains("on core 1 stopped: Ctrl-C in the shell on core 0") }
         let halted = lines.firstIndex { $0.contains("powering off") }
         if started == nil { interrupt.append("'run threads forever' did not start: no '\(spinning)'") }
         if stopped == nil { interrupt.append("Ctrl-C did not stop threads") }
@@ -72,6 +75,10 @@ public enum TerminalSmokeTest {
         if let stopped, let halted, halted < stopped { interrupt.append("'halt' ran before threads was stopped") }
         if halted == nil || ending != .exited(status: 1) { interrupt.append("'halt' after Ctrl-C did not power off cleanly: \(ending)") }
         results.append(("Ctrl-C stops a program that never yields, and the next command runs", interrupt))
+        var remote: [String] = []
+        if remoteStopped == nil { remote.append("Ctrl-C did not stop 'oncore 1 threads forever'") }
+        if let remoteStopped, let halted, halted < remoteStopped { remote.append("'halt' ran before core 1's threads was stopped") }
+        results.append(("Ctrl-C stops a program started on another core with oncore", remote))
         return results
     }
 
@@ -87,7 +94,7 @@ public enum TerminalSmokeTest {
     }
 
     public static func run(repository: Repository, kernel: String, accelerator: Accelerator, timeout: Duration = .seconds(60)) -> TestCounts {
-        ShellTranscriptTest(suite: "terminal", log: "terminal-smoke", input: Array(input.utf8), replies: [reply],
+        ShellTranscriptTest(suite: "terminal", log: "terminal-smoke", input: Array(input.utf8), replies: replies,
                             problems: problems(in:ending:))
             .run(repository: repository, kernel: kernel, accelerator: accelerator, timeout: timeout)
     }

@@ -15,6 +15,10 @@ final class TerminalSmokeTestTests: XCTestCase {
         threads: spinning until stopped
         ^C
         domain threads (4) on core 0 stopped: Ctrl-C in the shell
+        swordfish> oncore 1 threads forever
+        threads: spinning until stopped
+        ^C
+        domain threads (3) on core 1 stopped: Ctrl-C in the shell on core 0
         swordfish> halt
         powering off
 
@@ -22,7 +26,7 @@ final class TerminalSmokeTestTests: XCTestCase {
 
     func testAGoodTranscriptPassesEveryCheck() {
         let results = TerminalSmokeTest.problems(in: Self.good, ending: .exited(status: 1))
-        XCTAssertEqual(results.count, TerminalSmokeTest.checks.count + 1)
+        XCTAssertEqual(results.count, TerminalSmokeTest.checks.count + 2)
         for (name, problems) in results { XCTAssertEqual(problems, [], name) }
     }
 
@@ -55,6 +59,12 @@ final class TerminalSmokeTestTests: XCTestCase {
         let console = Self.good.replacingOccurrences(of: "threads: spinning until stopped\n", with: "")
             + "threads: spinning until stopped\n"
         let results = TerminalSmokeTest.problems(in: console, ending: .exited(status: 1))
-        XCTAssertEqual(results.last?.1, ["threads was reported stopped before it ran"])
+        XCTAssertEqual(results.dropLast().last?.1, ["threads was reported stopped before it ran"])
+    }
+
+    func testAProgramOnAnotherCoreLeftRunningFails() {
+        let console = Self.good.replacingOccurrences(of: "domain threads (3) on core 1 stopped: Ctrl-C in the shell on core 0\n", with: "")
+        let results = TerminalSmokeTest.problems(in: console, ending: .exited(status: 1))
+        XCTAssertEqual(results.filter { !$0.1.isEmpty }.map(\.0), ["Ctrl-C stops a program started on another core with oncore"])
     }
 }

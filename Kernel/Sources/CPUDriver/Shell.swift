@@ -29,7 +29,8 @@ final class Shell {
     var waitingFor: Program? = nil
     enum Program {
         case domain(Domain)
-        case onCore(Int, request: UInt32)
+        /// `stopAsked`: Ctrl-C was pressed once and the core was asked to stop it.
+        case onCore(Int, request: UInt32, stopAsked: Bool)
     }
     var whenFinished: (() -> Void)? = nil
     /// The core's state (which holds this shell: both live as long as the core).
@@ -81,7 +82,7 @@ final class Shell {
             switch program {
             case .domain(let domain):
                 guard !state.domains.contains(where: { $0 === domain }) else { return any }
-            case .onCore(let core, let request):
+            case .onCore(let core, let request, _):
                 guard state.runAnswer(from: core, id: request) != nil else { return any }
             }
             whenFinished?()
@@ -99,16 +100,22 @@ final class Shell {
     }
 
     /// Ctrl-C while waiting: a program on this core is stopped (the kernel reports it
-    /// like any other end); one on another core cannot be yet, so only the wait ends.
-    /// Input typed ahead is dropped, as a terminal's Ctrl-C drops it.
+    /// like any other end); one on another core is stopped by its core when asked, and
+    /// the prompt comes back with the answer. A second Ctrl-C gives up waiting for a core
+    /// that does not answer. Input typed ahead is dropped, as a terminal's Ctrl-C drops it.
     func interrupt(_ program: Program) {
         typeAhead.removeAll()
         switch program {
         case .domain(let domain):
             print("^C")
             if state.domains.contains(where: { $0 === domain }) { state.stop(domain, because: "Ctrl-C in the shell") }
-        case .onCore(let core, _):
-            print("^C: not waiting any more; the program goes on running on core \(core) (a program on another core cannot be stopped yet)")
+        case .onCore(let core, let request, false):
+            print("^C")
+            state.send(.stopRun(id: request), to: CoreID(core))
+            waitingFor = .onCore(core, request: request, stopAsked: true)
+            return
+        case .onCore(let core, _, true):
+            print("^C: not waiting for core \(core) any more")
         }
         finishWaiting()
     }
@@ -301,7 +308,7 @@ final class Shell {
             if case .run(let name, let arguments) = ShellCommand(parsing: Array("run ".utf8) + line) { run(name, arguments: arguments) }
             return
         }
-        waitingFor = .onCore(core, request: state.requestRun(line, on: CoreID(core)))
+        waitingFor = .onCore(core, request: state.requestRun(line, on: CoreID(core)), stopAsked: false)
     }
 
     func panic(on core: Int?) {
