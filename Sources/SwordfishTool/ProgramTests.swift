@@ -66,8 +66,10 @@ public struct ProgramTest: Equatable, Sendable {
     public func problems(in output: String) -> [String] {
         var problems: [String] = []
         let program = runs ?? ""
-        // Its own end, on its core (a domain of the same program elsewhere may end too).
-        let end = output.lines.first {
+        // Its own end, on its core: the last such line before the prompt, which comes
+        // back when it ends (a domain of the same program, elsewhere or one it started
+        // on its own core, may end before it).
+        let end = output.lines.last {
             $0.hasPrefix("domain \(program) (") && ($0.contains(" on core \(core) exited with status ") || $0.contains(" on core \(core) stopped: "))
         }
         if let end {

@@ -26,6 +26,10 @@ final class ProgramTestTests: XCTestCase {
         XCTAssertEqual(test.problems(in: "done\ndomain other (3) on core 0 exited with status 0\n"), ["no line saying how p ended"])
         // Another domain of the same program, on another core, is not this one.
         XCTAssertEqual(test.problems(in: "done\ndomain p (4) on core 1 stopped: killed\ndomain p (3) on core 0 exited with status 0\n"), [])
+        // One it started on its own core ends first; the program's own end is the last.
+        XCTAssertEqual(test.problems(in: "done\ndomain p (4) on core 0 stopped: killed\ndomain p (3) on core 0 exited with status 0\n"), [])
+        XCTAssertEqual(test.problems(in: "done\ndomain p (4) on core 0 exited with status 0\ndomain p (3) on core 0 exited with status 1\n"),
+                       ["domain p (3) on core 0 exited with status 1"])
         XCTAssertEqual(ProgramTest(program: "p", line: "oncore 3 p").core, 3)
     }
 

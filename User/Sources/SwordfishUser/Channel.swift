@@ -32,7 +32,7 @@ public final class Connection {
     public static let polls = 200
 
     /// Why a send or receive failed. After any of them the connection is not used again.
-    public enum Failure: Error, Equatable {
+    public enum Failure: Error, Equatable, CustomStringConvertible {
         /// The peer wrote what no correct peer writes.
         case corrupt
         /// The peer no longer runs (and nothing it sent is left).
@@ -41,6 +41,15 @@ public final class Connection {
         case peerNotReading
         /// The kernel refused a same-core message for this reason.
         case refused(InvocationStatus)
+
+        public var description: String {
+            switch self {
+            case .corrupt: return "corrupt"
+            case .peerEnded: return "peerEnded"
+            case .peerNotReading: return "peerNotReading"
+            case .refused(let status): return "refused (\(status))"
+            }
+        }
     }
 
     enum Transport {
@@ -134,6 +143,10 @@ public final class Connection {
                 return true
             } catch .endpointFull {
                 return false
+            } catch .noReceiver, .slotEmpty {
+                // The peer's endpoint has no receiver, or was revoked with the peer's
+                // memory when it ended.
+                try fail(.peerEnded)
             } catch {
                 try fail(.refused(error))
             }
