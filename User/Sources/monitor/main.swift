@@ -420,6 +420,13 @@ func answerAwaiting() {
     }
 }
 
+/// Leases binding page `page` to the client here (its badge) and the server `owner` (a
+/// domain word) until both have ended.
+func lease(_ page: Int, client: UInt64, owner: UInt64) {
+    guard let server = DomainID(word: owner, coreCount: coreCount) else { return }
+    leases.append((page, DomainID(core: CoreID(core), local: LocalDomainNumber(UInt32(truncatingIfNeeded: client))), server))
+}
+
 /// Clears and frees every leased binding page whose client and server have both ended.
 func returnLeases() {
     leases.removeAll { lease in
@@ -514,8 +521,8 @@ func handle(_ message: MonitorMessage, from peer: Int) {
     case .bindAnswer(let token, let accepted):
         guard let index = binds.firstIndex(where: { $0.token == token }) else { return dropped += 1 }
         let done = binds.remove(at: index)
-        if accepted, let server = DomainID(word: done.owner, coreCount: coreCount) {
-            leases.append((done.page, DomainID(core: CoreID(core), local: LocalDomainNumber(UInt32(truncatingIfNeeded: done.client))), server))
+        if accepted {
+            lease(done.page, client: done.client, owner: done.owner)
             reply(MonitorReply(status: .success, id: done.id, values: (done.owner, BindingKind.channel.rawValue)),
                   to: done.client, with: kept(poolSlots + UInt32(done.page)))
         } else {
@@ -581,10 +588,11 @@ func expire() {
     func isLate(_ ping: (token: UInt64, client: UInt64, id: UInt32, deadline: UInt64)) -> Bool { Int64(bitPattern: clock &- ping.deadline) >= 0 }
     for late in pings where isLate(late) { reply(MonitorReply(status: .timedOut, id: late.id), to: late.client) }
     pings.removeAll(where: isLate)
-    // A bind whose server's monitor stayed silent: its page is not used again (it may
-    // yet have reached the server).
+    // A bind whose server's monitor stayed silent: its page may yet reach the server,
+    // so it stays leased to both until both have ended.
     for late in binds where Int64(bitPattern: clock &- late.deadline) >= 0 {
         reply(MonitorReply(status: .timedOut, id: late.id), to: late.client)
+        lease(late.page, client: late.client, owner: late.owner)
     }
     binds.removeAll { Int64(bitPattern: clock &- $0.deadline) >= 0 }
     perform(state.tick(now: now()))
