@@ -40,7 +40,6 @@ let package = Package(
                 .product(name: "PageTables", package: "Core"),
                 .product(name: "Channel", package: "Core"),
                 .product(name: "ShellCommands", package: "Core"),
-                .product(name: "LineEditor", package: "Core"),
                 .product(name: "KnowledgeBase", package: "Core"),
                 .product(name: "KernelMessages", package: "Core"),
                 .product(name: "ELF", package: "Core"),

@@ -66,8 +66,9 @@ public enum TerminalSmokeTest {
         var results = checks.map { ($0.name, $0.problems(lines)) }
         var interrupt: [String] = []
         let started = lines.firstIndex { $0.contains(spinning) }
-        let stopped = lines.firstIndex { $0.contains("domain threads") && $0.contains("on core 0 stopped: Ctrl-C in the shell") }
-        let remoteStopped = lines.firstIndex { $0.contains("domain threads") && $0.contains("on core 1 stopped: Ctrl-C in the shell on core 0") }
+        // The shell asks the monitors to kill the program on Ctrl-C.
+        let stopped = lines.firstIndex { $0.contains("domain threads") && $0.contains("on core 0 stopped: killed by its monitor") }
+        let remoteStopped = lines.firstIndex { $0.contains("domain threads") && $0.contains("on core 1 stopped: killed by its monitor") }
         let halted = lines.firstIndex { $0.contains("powering off") }
         if started == nil { interrupt.append("'run threads forever' did not start: no '\(spinning)'") }
         if stopped == nil { interrupt.append("Ctrl-C did not stop threads") }

@@ -14,11 +14,11 @@ final class TerminalSmokeTestTests: XCTestCase {
         latency matrix (round trip, cycles; row = from, column = to):
         threads: spinning until stopped
         ^C
-        domain threads (4) on core 0 stopped: Ctrl-C in the shell
+        domain threads (4) on core 0 stopped: killed by its monitor
         swordfish> oncore 1 threads forever
         threads: spinning until stopped
         ^C
-        domain threads (3) on core 1 stopped: Ctrl-C in the shell on core 0
+        domain threads (3) on core 1 stopped: killed by its monitor
         swordfish> halt
         powering off
 
@@ -63,7 +63,7 @@ final class TerminalSmokeTestTests: XCTestCase {
     }
 
     func testAProgramOnAnotherCoreLeftRunningFails() {
-        let console = Self.good.replacingOccurrences(of: "domain threads (3) on core 1 stopped: Ctrl-C in the shell on core 0\n", with: "")
+        let console = Self.good.replacingOccurrences(of: "domain threads (3) on core 1 stopped: killed by its monitor\n", with: "")
         let results = TerminalSmokeTest.problems(in: console, ending: .exited(status: 1))
         XCTAssertEqual(results.filter { !$0.1.isEmpty }.map(\.0), ["Ctrl-C stops a program started on another core with oncore"])
     }

@@ -25,7 +25,7 @@ public enum InvocationStatus: UInt64, CaseIterable, Sendable {
     // Ranges (notify).
     case outsideRange = 62
     // The kernel's services (spawn, kill, knowledge).
-    case noSuchProgram = 63, noSuchDomain, outOfMemory, noKnowledge, bufferTooSmall
+    case noSuchProgram = 63, noSuchDomain, outOfMemory, noKnowledge, bufferTooSmall, notAKernelCommand
     // Interrupts (connect, disconnect): the IRQ is already delivered somewhere, is not
     // connected by the caller, this machine has no I/O APIC for it, or this core has no
     // interrupt vector left.
@@ -82,6 +82,7 @@ extension InvocationStatus: CustomStringConvertible {
         case .outOfMemory: return "outOfMemory"
         case .noKnowledge: return "noKnowledge"
         case .bufferTooSmall: return "bufferTooSmall"
+        case .notAKernelCommand: return "notAKernelCommand"
         case .alreadyConnected: return "alreadyConnected"
         case .notConnected: return "notConnected"
         case .noInterruptController: return "noInterruptController"

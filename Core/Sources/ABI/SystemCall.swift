@@ -96,6 +96,15 @@ public enum SystemCallStatus: UInt64, CaseIterable, Sendable, Error, CustomStrin
 ///                                       `length` bytes at `buffer` → its byte count.
 ///                                       `bufferTooSmall` (value: the count needed) if it
 ///                                       does not fit, `noKnowledge` on other cores
+///     command(line, length)             run a shell line's kernel part (the bytes at
+///                                       `line`): `cores`, `mem`, `uptime`, `domains`,
+///                                       `ipi`, `skb`, `multicast`, `bench channel`,
+///                                       `panic`, `halt`, and `fuzz`'s invariant check;
+///                                       its output goes to the console. Any other line:
+///                                       `notAKernelCommand`
+///     programNames(buffer, length)      the boot image's program names, each ended by a
+///                                       NUL, written to `buffer` → their byte count
+///                                       (`bufferTooSmall` as for knowledge)
 ///
 /// `wait` on a notify capability (read right) makes the domain its core's notification
 /// receiver and sleeps until a notification comes (at once if one came since the last
@@ -122,6 +131,7 @@ public enum CapabilityOperation: UInt64, CaseIterable, Sendable {
     case identify = 0, retype, copy, mint, delete, revoke, send, receive, wait, map, unmap, notify
     case spawn, kill, domainEvent, poolFrame, knowledge
     case narrow, portIn, portOut, connect, disconnect
+    case command, programNames
 
     /// The capability argument of send and receive that means "no capability".
     public static let noCapability: UInt64 = .max
@@ -269,6 +279,14 @@ public struct InvocationWords: Equatable, Sendable {
 
     public static func knowledge(buffer: UInt64, length: Int) -> Self {
         Self(.knowledge, buffer, UInt64(truncatingIfNeeded: length))
+    }
+
+    public static func command(line: UInt64, length: Int) -> Self {
+        Self(.command, line, UInt64(truncatingIfNeeded: length))
+    }
+
+    public static func programNames(buffer: UInt64, length: Int) -> Self {
+        Self(.programNames, buffer, UInt64(truncatingIfNeeded: length))
     }
 
     public static func narrow(first: UInt64, count: UInt64, into destination: CapabilityAddress) -> Self {

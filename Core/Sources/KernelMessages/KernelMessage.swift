@@ -52,8 +52,6 @@ public enum KernelMessage: Equatable {
     /// A notify for the receiver's domain `domain` (its local id), from a domain on the
     /// sender's core that invoked its notify capability.
     case wake(domain: UInt32)
-    /// Stop the program the sender's run request `id` started (Ctrl-C in its shell).
-    case stopRun(id: UInt32)
 
     /// Bytes of text (a console line, a run request) one message carries.
     public static let textBytesPerMessage = 48
@@ -61,7 +59,7 @@ public enum KernelMessage: Equatable {
     public enum Tag: UInt16, CaseIterable {
         case console = 1, ping, pong, statusRequest, statusReply, runTests, testReply, panicRequest
         case stayAwake, measureLatencies, latency, stream, benchChannel, floorEcho, benchResult
-        case place, treeChildren, multicast, multicastAck, runRequest, runFinished, startMonitor, wake, stopRun
+        case place, treeChildren, multicast, multicastAck, runRequest, runFinished, startMonitor, wake
     }
 
     /// `line` cut into the messages `make` builds from each piece and whether it is the
@@ -145,7 +143,6 @@ public enum KernelMessage: Equatable {
             return message
         case .multicast(let id): return ChannelMessage(tag: Tag.multicast.rawValue, id)
         case .wake(let domain): return ChannelMessage(tag: Tag.wake.rawValue, UInt64(domain))
-        case .stopRun(let id): return ChannelMessage(tag: Tag.stopRun.rawValue, UInt64(id))
         case .multicastAck(let id, let reached, let duplicates):
             return ChannelMessage(tag: Tag.multicastAck.rawValue, id, UInt64(reached), UInt64(duplicates))
         }
@@ -226,9 +223,9 @@ public enum KernelMessage: Equatable {
             guard Int(w[1]) + children.count <= Int(w[0]) else { return nil }
             return .treeChildren(total: Int(w[0]), offset: Int(w[1]), children: children)
         case .multicast: return .multicast(id: w[0])
-        case .wake, .stopRun:
+        case .wake:
             guard w[0] <= UInt64(UInt32.max) else { return nil }
-            return tag == .wake ? .wake(domain: UInt32(w[0])) : .stopRun(id: UInt32(w[0]))
+            return .wake(domain: UInt32(w[0]))
         case .multicastAck:
             guard w[1] <= UInt64(coreCount), w[2] <= UInt64(coreCount) * 1_000_000 else { return nil }
             return .multicastAck(id: w[0], reached: Int(w[1]), duplicates: Int(w[2]))

@@ -4,6 +4,9 @@
 // complaint, never a crash.
 
 public enum ShellCommand: Equatable {
+    /// The longest line the shell takes; a longer one is refused, not cut.
+    public static let lineLimit = 200
+
     case help
     case cores
     case memory

@@ -32,7 +32,7 @@ final class KernelMessageTests: XCTestCase {
             .multicast(id: 9), .multicastAck(id: 9, reached: 3, duplicates: 0),
             .runRequest(id: 7, bytes: Array("threads preempt".utf8), isEnd: true), .runRequest(id: .max, bytes: [], isEnd: false),
             .runFinished(id: 7, .exited(status: -3)), .runFinished(id: 0, .exited(status: 0)), .runFinished(id: 1, .stopped),
-            .runFinished(id: .max, .notStarted), .wake(domain: 0), .wake(domain: .max), .stopRun(id: 7),
+            .runFinished(id: .max, .notStarted), .wake(domain: 0), .wake(domain: .max),
         ]
     }
 
@@ -63,7 +63,6 @@ final class KernelMessageTests: XCTestCase {
         refused(.runFinished, [1, 5])              // a status with "stopped"
         refused(.runFinished, [0, 0, 1 << 32])     // an id past 32 bits
         refused(.wake, [1 << 32])                  // a domain id past 32 bits
-        refused(.stopRun, [1 << 32])               // a request id past 32 bits
         refused(.console, [1 << 16])               // a console piece carries no label
         refused(.ping, [1, 2])                     // wake flag not 0/1
         refused(.latency, [8, 100])                // no core 8 of 8

@@ -53,6 +53,5 @@ enum Console {
         for byte in state.remoteLines[source.rawValue] { writeSerial(byte) }
         if !state.consoleAtLineStart { writeSerial(UInt8(ascii: "\n")) }
         state.remoteLines[source.rawValue].removeAll(keepingCapacity: true)
-        state.shell?.redrawAfterOutput()
     }
 }

@@ -102,7 +102,6 @@ final class CoreState {
     var consoleAtLineStart = true
     /// On core 0: partial lines being reassembled from each other core.
     var remoteLines: [[UInt8]]
-    var shell: Shell? = nil
 
     init(id: CoreID, apicID: APICID, apicIDs: [APICID], apic: LocalAPIC, tscHz: UInt64,
          share: [PhysicalRange], testMode: Bool, streamMessages: Int) {

@@ -43,7 +43,6 @@ extension CoreState {
                 handle(message, from: CoreID(index))
             }
         }
-        if let shell, shell.poll() { busy = true }
         return busy
     }
 
@@ -78,7 +77,6 @@ extension CoreState {
         case .treeChildren(let total, let offset, let children): handleTreeChildren(total: total, offset: offset, children: children)
         case .multicast(let id): handleMulticast(id: id, from: source)
         case .wake(let domain): wake(domain: Int(domain))
-        case .stopRun(let id): stopRemoteRun(id: id, of: source)
         case .multicastAck(let id, let reached, let duplicates): handleMulticastAck(id: id, reached: reached, duplicates: duplicates)
         case .runRequest(let id, let bytes, let isEnd): receiveRunRequest(id: id, bytes, isEnd: isEnd, from: source)
         case .runFinished(let id, let outcome): runRequests.answers[source.rawValue] = (id, outcome)

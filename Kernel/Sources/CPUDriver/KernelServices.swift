@@ -2,7 +2,8 @@
 // start a program from the boot image, stop a domain, and report every domain's start
 // and end, so that the monitor's replica of the domain table (shared with the other
 // monitors by protocol) follows what runs on its core; on core 0, hand over the
-// knowledge base the kernel built at boot, which the monitors then replicate. Every
+// knowledge base the kernel built at boot, which the monitors then replicate; and for
+// the shell, the commands that need the kernel and the boot image's program names. Every
 // argument is untrusted: the strings are copied from the monitor's memory with the
 // usual checks, and a bad one gets a status.
 import ABI
@@ -10,6 +11,7 @@ import Basics
 import BootInfo
 import Capabilities
 import KnowledgeBase
+import ShellCommands
 
 /// Starts and ends of this core's domains, waiting for the monitor to read them.
 struct DomainEvents {
@@ -72,17 +74,24 @@ extension CoreState {
             }
             return (.success, 0)
         case .knowledge(let buffer, let length):
-            return copyKnowledge(to: buffer, length: length, for: domain)
+            guard let knowledge else { return (.noKnowledge, 0) }
+            return copyBytes(knowledge.encoded(), to: buffer, length: length, for: domain)
+        case .command(let line, let length):
+            guard length <= UInt64(ShellCommand.lineLimit) else { return (.countTooLarge, 0) }
+            guard let bytes = copyFromUser(domain, address: line, length: Int(length)) else { return (.badBuffer, 0) }
+            return KernelCommands(state: self).execute(ShellCommand(parsing: bytes)) ? (.success, 0) : (.notAKernelCommand, 0)
+        case .programNames(let buffer, let length):
+            var names: [UInt8] = []
+            for program in bootImage?.programs ?? [] { names += program.name + [0] }
+            return copyBytes(names, to: buffer, length: length, for: domain)
         default:
             return (.unknownOperation, 0)
         }
     }
 
-    /// The knowledge base, encoded, into `length` bytes at `buffer` (8-byte aligned,
-    /// writable user memory): its byte count, or what went wrong. Only core 0 built a base.
-    func copyKnowledge(to buffer: UInt64, length: UInt64, for domain: Domain) -> (InvocationStatus, UInt64) {
-        guard let knowledge else { return (.noKnowledge, 0) }
-        let bytes = knowledge.encoded()
+    /// `bytes` into `length` bytes at `buffer` (8-byte aligned, writable user memory):
+    /// their count, or what went wrong (`bufferTooSmall` with the count needed).
+    func copyBytes(_ bytes: [UInt8], to buffer: UInt64, length: UInt64, for domain: Domain) -> (InvocationStatus, UInt64) {
         guard length >= UInt64(bytes.count) else { return (.bufferTooSmall, UInt64(bytes.count)) }
         var words = [UInt64](repeating: 0, count: (bytes.count + 7) / 8)
         for (index, byte) in bytes.enumerated() { words[index / 8] |= UInt64(byte) << (8 * UInt64(index % 8)) }

@@ -1,12 +1,8 @@
-// Running a program on another core (`oncore <core> <program> [args]` in the shell): the
-// asking core sends the line in `runRequest` pieces, all labelled with one request id;
-// the target core spawns the program on itself, as its own shell's `run` would, and
+// Running a program on another core for the in-kernel tests (the shell's `oncore` goes
+// through the monitors instead): the asking core sends the line in `runRequest` pieces,
+// all labelled with one request id; the target core spawns the program on itself and
 // answers `runFinished` with the same id when the domain ends. The program's output
 // reaches the console like any of that core's lines.
-//
-// Ctrl-C in the asking shell sends `stopRun` with the request's id: the target stops the
-// domain it started for that request (if it still runs), and the end is reported as any
-// end is.
 //
 // Everything from another core is untrusted. The line is parsed like a shell line, and
 // one that is too long or names no program gets `notStarted`. Each core serves one
@@ -93,14 +89,6 @@ extension CoreState {
             print("core \(self.id.rawValue): could not start '\(String(decoding: name, as: UTF8.self))': \(describe(error))")
             finishRunRequest(id: id, of: requester, .notStarted)
         }
-    }
-
-    /// `requester` asks to stop the program its request `id` started; nothing happens if
-    /// that request started none here, or it has ended.
-    func stopRemoteRun(id: UInt32, of requester: CoreID) {
-        guard let request = runRequests.domains.first(where: { $0.requester == requester && $0.id == id }),
-              let domain = domains.first(where: { $0.id == request.domain }) else { return }
-        stop(domain, because: "Ctrl-C in the shell on core \(requester.rawValue)")
     }
 
     /// Tells the core that asked for `domain`, if one did, how it ended.

@@ -143,8 +143,7 @@ func bootstrapCoreMain() -> Never {
     // 12. The shell, or the in-kernel tests, or the benchmarks.
     if testMode { SelfTests.runAll(on: state) }
     if commandLine.contains(flag: "bench") { BenchMode.run(on: state, quick: commandLine.contains(flag: "quick")) }
-    state.shell = Shell(state: state)
-    state.shell!.start()
+    state.startShell()
     state.run()
 }
 

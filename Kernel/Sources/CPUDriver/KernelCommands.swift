@@ -1,157 +1,50 @@
-// The shell on core 0's serial console. It reads bytes as they arrive (polled from the
-// event loop), edits one line (LineEditor: history, cursor keys, completion), and runs
-// the command. Commands that need another core's answer send it a request over the link
-// and wait, polling, with a timeout, so a stopped core shows up as "no reply" instead of
-// hanging the shell.
+// The shell's commands that need the kernel: the `command` service of the kernel
+// capability, which the shell (a user program on core 0, `User/Sources/shell`) invokes
+// with a line it read. Each runs here, in the CPU driver, and prints to the console:
+// `cores`, `mem`, `uptime`, `domains`, `ipi`, `skb`, `skb tree`, `multicast`, `bench
+// channel`, `panic`, `halt`, and the capability invariant check that follows `fuzz`.
+// Commands that wait for another core's answer poll with a timeout, so a stopped core
+// shows up as "no reply" instead of hanging the caller.
 import Arch
 import Basics
 import BootInfo
 import KernelMessages
-import LineEditor
 import ShellCommands
 import Channel
 import Capabilities
 import ELF
 import KnowledgeBase
 
-final class Shell {
-    static let prompt: StaticString = "swordfish> "
-    /// The longest line the shell takes; a longer one is refused, not cut.
-    static let lineLimit = 200
-    /// How many entered lines Up can bring back.
-    static let historyLimit = 50
-    var editor = LineEditor(prompt: prompt.withUTF8Buffer { Array($0) }, lineLimit: lineLimit, historyLimit: historyLimit)
-    /// True while a command runs: input is not read again from inside its waits.
-    var running = false
-    /// What the prompt waits for: the domain `run` started, or the answer of the core
-    /// `oncore` asked; the prompt returns when it has finished (after `whenFinished`,
-    /// if set).
-    var waitingFor: Program? = nil
-    enum Program {
-        case domain(Domain)
-        /// `stopAsked`: Ctrl-C was pressed once and the core was asked to stop it.
-        case onCore(Int, request: UInt32, stopAsked: Bool)
+extension CoreState {
+    /// Starts the shell on this core (core 0, after its monitor) with a copy of the
+    /// monitor's kernel capability, for the `command` and `programNames` services; it
+    /// asks the monitor for the serial port and its interrupt itself.
+    func startShell() {
+        guard let program = bootImage?.program(named: Array("shell".utf8)) else {
+            return print("core \(id.rawValue): no shell program in the boot image; no shell")
+        }
+        guard let monitor = domains.first(where: { $0.id == monitorDomain }) else {
+            return print("core \(id.rawValue): no monitor; no shell")
+        }
+        let shell: Domain
+        do throws(SpawnError) { shell = try spawn(program, arguments: []) } catch {
+            return print("core \(id.rawValue): the shell did not start (\(describe(error)))")
+        }
+        do throws(CapabilityError) {
+            try capabilities.copy(.root(InitialSlot.kernel), in: monitor.cspace, to: .root(InitialSlot.kernel), in: shell.cspace)
+        } catch {
+            print("core \(id.rawValue): the shell has no kernel capability (\(error)); its kernel commands will fail")
+        }
     }
-    var whenFinished: (() -> Void)? = nil
-    /// The core's state (which holds this shell: both live as long as the core).
+}
+
+struct KernelCommands {
     let state: CoreState
 
-    init(state: CoreState) { self.state = state }
-
-    func start() {
-        print("type 'help' for commands")
-        showPrompt()
-    }
-
-    /// The prompt and the line being edited, on the console's current line.
-    func showPrompt() {
-        write(editor.redrawn)
-    }
-
-    func write(_ bytes: [UInt8]) {
-        for byte in bytes { Console.writeSerial(byte) }
-    }
-
-    /// Another core's line was just written: show the prompt and the partial line again.
-    func redrawAfterOutput() {
-        if !running && waitingFor == nil { showPrompt() }
-    }
-
-    /// Input typed while a program runs, kept for after it (so piped commands run one
-    /// after another), up to `typeAheadLimit` bytes.
-    var typeAhead: [UInt8] = []
-    static let typeAheadLimit = 4096
-    static let interrupt: UInt8 = 0x03                   // Ctrl-C
-
-    /// Reads whatever input is waiting; true if there was some.
-    func poll() -> Bool {
-        guard !running else { return false }
-        var any = false
-        if let program = waitingFor {
-            // Ctrl-C stops the program; anything else waits its turn. The event loop
-            // polls between a domain's time slices, so a program that never yields
-            // is stopped too.
-            while let byte = SerialPort.read() {
-                any = true
-                if byte == Self.interrupt {
-                    interrupt(program)
-                    return true
-                }
-                if typeAhead.count < Self.typeAheadLimit { typeAhead.append(byte) }
-            }
-            switch program {
-            case .domain(let domain):
-                guard !state.domains.contains(where: { $0 === domain }) else { return any }
-            case .onCore(let core, let request, _):
-                guard state.runAnswer(from: core, id: request) != nil else { return any }
-            }
-            whenFinished?()
-            finishWaiting()
-        }
-        while waitingFor == nil, !typeAhead.isEmpty {
-            any = true
-            handle(typeAhead.removeFirst())
-        }
-        while waitingFor == nil, let byte = SerialPort.read() {
-            any = true
-            handle(byte)
-        }
-        return any
-    }
-
-    /// Ctrl-C while waiting: a program on this core is stopped (the kernel reports it
-    /// like any other end); one on another core is stopped by its core when asked, and
-    /// the prompt comes back with the answer. A second Ctrl-C gives up waiting for a core
-    /// that does not answer. Input typed ahead is dropped, as a terminal's Ctrl-C drops it.
-    func interrupt(_ program: Program) {
-        typeAhead.removeAll()
-        switch program {
-        case .domain(let domain):
-            print("^C")
-            if state.domains.contains(where: { $0 === domain }) { state.stop(domain, because: "Ctrl-C in the shell") }
-        case .onCore(let core, let request, false):
-            print("^C")
-            state.send(.stopRun(id: request), to: CoreID(core))
-            waitingFor = .onCore(core, request: request, stopAsked: true)
-            return
-        case .onCore(let core, _, true):
-            print("^C: not waiting for core \(core) any more")
-        }
-        finishWaiting()
-    }
-
-    func finishWaiting() {
-        waitingFor = nil
-        whenFinished = nil
-        showPrompt()
-    }
-
-    func handle(_ byte: UInt8) {
-        let reaction = editor.consume(byte) { [state] words in
-            ShellCommand.completions(after: words, programs: state.bootImage?.programs.map { $0.name } ?? [])
-        }
-        write(reaction.echo)
-        switch reaction.submission {
-        case nil:
-            break
-        case .cancelled?:
-            showPrompt()
-        case .tooLong?:
-            // Running what fitted could run something else than was typed.
-            print("line too long: the shell takes \(Self.lineLimit) characters; nothing was run")
-            showPrompt()
-        case .line(let line)?:
-            running = true
-            execute(ShellCommand(parsing: line))
-            running = false
-            if waitingFor == nil { showPrompt() }
-        }
-    }
-
-    func execute(_ command: ShellCommand) {
+    /// Runs `command` if it is one of the kernel's; false if it is not (the shell runs
+    /// programs, prints help and usage, and parses lines itself).
+    func execute(_ command: ShellCommand) -> Bool {
         switch command {
-        case .empty: break
-        case .help: for text in ShellCommand.helpLines { print(text) }
         case .cores: listCores()
         case .memory: listMemory()
         case .uptime: showUptime()
@@ -161,19 +54,14 @@ final class Shell {
         case .halt:
             print("powering off")
             Machine.exit(success: true)
-        case .unknown(let word):
-            print("unknown command '\(String(decoding: word, as: UTF8.self))'; type 'help'")
-        case .usage(let text): print(text)
         case .benchChannel(let from, let to): benchChannel(from: from, to: to)
         case .knowledge: showKnowledge()
         case .knowledgeTree: showTrees()
         case .multicast: runMulticast()
-        case .run(let program, let arguments): run(program, arguments: arguments)
-        case .runOnCore(let core, let line): run(line, onCore: core)
-        case .fuzz(let seed, let count):
-            run(Array("capfuzz".utf8), arguments: Array("\(seed) \(count)".utf8))
-            if waitingFor != nil { whenFinished = { [state] in reportInvariants(state) } }
+        case .fuzz: reportInvariants(state)
+        case .help, .run, .runOnCore, .empty, .unknown, .usage: return false
         }
+        return true
     }
 
     /// Asks every other core for its status; nil entries did not answer in time.
@@ -284,33 +172,6 @@ final class Shell {
         print("channel / floor: \(ratio / 100).\(pad2(Int(ratio % 100)))x (\(rounds) rounds each; under emulation both are slow)")
     }
 
-    func run(_ name: [UInt8], arguments: [UInt8]) {
-        guard let image = state.bootImage else { print("no boot image: boot with the one swordfish build makes"); return }
-        guard let program = image.program(named: name) else {
-            var names = ""
-            for (i, p) in image.programs.enumerated() { names += (i == 0 ? "" : ", ") + String(decoding: p.name, as: UTF8.self) }
-            print("no program '\(String(decoding: name, as: UTF8.self))'; the boot image has: \(names)")
-            return
-        }
-        do {
-            waitingFor = .domain(try state.spawn(program, arguments: arguments))
-        } catch {
-            print("run: could not start it: \(describe(error))")
-        }
-    }
-
-    /// `oncore`: asks `core` to run `line` (RemoteRun.swift); the prompt returns with its
-    /// answer. The program's output and end arrive as that core's console lines.
-    func run(_ line: [UInt8], onCore core: Int) {
-        guard core < state.coreCount else { print("no core \(core); there are \(state.coreCount)"); return }
-        guard !state.failedCores[core] else { print("core \(core) did not start"); return }
-        guard core != state.id.rawValue else {
-            if case .run(let name, let arguments) = ShellCommand(parsing: Array("run ".utf8) + line) { run(name, arguments: arguments) }
-            return
-        }
-        waitingFor = .onCore(core, request: state.requestRun(line, on: CoreID(core)), stopAsked: false)
-    }
-
     func panic(on core: Int?) {
         let target = core ?? state.id.rawValue
         guard target < state.coreCount else { print("no core \(target)"); return }
@@ -352,7 +213,7 @@ func pad3(_ value: Int) -> String {
     return text
 }
 
-extension Shell {
+extension KernelCommands {
     func showKnowledge() {
         guard let kb = state.knowledge else { print("no knowledge base yet"); return }
         for line in kb.reportLines { print(line) }
