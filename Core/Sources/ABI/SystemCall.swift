@@ -105,6 +105,10 @@ public enum SystemCallStatus: UInt64, CaseIterable, Sendable, Error, CustomStrin
 ///     programNames(buffer, length)      the boot image's program names, each ended by a
 ///                                       NUL, written to `buffer` → their byte count
 ///                                       (`bufferTooSmall` as for knowledge)
+///     consoleLine(bytes, length)        what the console shows again after another
+///                                       core's line interrupts it (the shell's prompt
+///                                       and the line being edited; at most
+///                                       `consoleLineLimit` bytes; empty: nothing)
 ///
 /// `wait` on a notify capability (read right) makes the domain its core's notification
 /// receiver and sleeps until a notification comes (at once if one came since the last
@@ -131,7 +135,7 @@ public enum CapabilityOperation: UInt64, CaseIterable, Sendable {
     case identify = 0, retype, copy, mint, delete, revoke, send, receive, wait, map, unmap, notify
     case spawn, kill, domainEvent, poolFrame, knowledge
     case narrow, portIn, portOut, connect, disconnect
-    case command, programNames
+    case command, programNames, consoleLine
 
     /// The capability argument of send and receive that means "no capability".
     public static let noCapability: UInt64 = .max
@@ -288,6 +292,13 @@ public struct InvocationWords: Equatable, Sendable {
     public static func programNames(buffer: UInt64, length: Int) -> Self {
         Self(.programNames, buffer, UInt64(truncatingIfNeeded: length))
     }
+
+    public static func consoleLine(bytes: UInt64, length: Int) -> Self {
+        Self(.consoleLine, bytes, UInt64(truncatingIfNeeded: length))
+    }
+
+    /// The most bytes `consoleLine` keeps.
+    public static let consoleLineLimit = 1024
 
     public static func narrow(first: UInt64, count: UInt64, into destination: CapabilityAddress) -> Self {
         Self(.narrow, first, count, destination.encoded)

@@ -41,6 +41,7 @@ public enum Invocation: Equatable, Sendable {
     case knowledge(buffer: UInt64, length: UInt64)
     case command(line: UInt64, length: UInt64)
     case programNames(buffer: UInt64, length: UInt64)
+    case consoleLine(bytes: UInt64, length: UInt64)
     case narrow(first: UInt64, count: UInt64, destination: CapabilityAddress)
     case portIn(port: UInt64, width: PortWidth)
     case portOut(port: UInt64, width: PortWidth, value: UInt32)
@@ -96,6 +97,7 @@ public enum Invocation: Equatable, Sendable {
         case .knowledge: return .knowledge(buffer: a0, length: a1)
         case .command: return .command(line: a0, length: a1)
         case .programNames: return .programNames(buffer: a0, length: a1)
+        case .consoleLine: return .consoleLine(bytes: a0, length: a1)
         case .narrow:
             guard let destination = CapabilityAddress(encoded: a2) else { throw .badAddress }
             return .narrow(first: a0, count: a1, destination: destination)
@@ -158,7 +160,7 @@ public enum Invocation: Equatable, Sendable {
             guard capability.rights.contains(.write) else { throw .insufficientRights }
             guard core >= capability.base, core - capability.base < capability.size else { throw .outsideRange }
             return (0, [])
-        case .spawn, .kill, .domainEvent, .poolFrame, .knowledge, .command, .programNames:
+        case .spawn, .kill, .domainEvent, .poolFrame, .knowledge, .command, .programNames, .consoleLine:
             // The kernel's services, for the holder of the kernel capability; the CPU
             // driver does the rest (compared directly, as for notify above).
             let (capability, _) = try capabilities.lookup(target, in: cspace)

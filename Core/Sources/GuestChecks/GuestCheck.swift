@@ -20,7 +20,7 @@ public enum GuestCheck: CaseIterable, Sendable {
     case firstThreadFault, badDispatcherCalls, badUpcallEntry, loseDispatcher, loseDispatcherFrame
     case losePML4, waitsetTwoEndpoints, waitsetSleeps, waitsetEndpointDies
     case noCapabilitiesLeft, everyFrameReturned
-    case knowledgeService
+    case knowledgeService, shellServices
     // Core 0, over all cores.
     case sharesDisjoint, multicast, monitorsAnswer, monitorOnEveryCore, knowledgeReplicas, monitorSurvivesRevoke
     case userDriver
@@ -91,6 +91,7 @@ public enum GuestCheck: CaseIterable, Sendable {
         case .channelStreams: return "channels: stream to and from every other core"
         case .monitorDomain: return "monitor: this core runs its monitor, asleep, with its initial capabilities"
         case .monitorsAnswer: return "monitor: a domain reaches every live core's monitor through its own, over the monitors' rings"
+        case .shellServices: return "shell: the kernel's command, program-name and console-line services refuse bad lines and buffers"
         case .knowledgeService: return "knowledge: the kernel's knowledge service refuses bad buffers and short lengths; only core 0 has a base"
         case .knowledgeReplicas: return "knowledge: every live core's monitor holds a replica equal to core 0's kernel's knowledge base"
         case .programRuns: return "user mode: a program runs and exits"

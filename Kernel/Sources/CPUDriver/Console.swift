@@ -53,5 +53,7 @@ enum Console {
         for byte in state.remoteLines[source.rawValue] { writeSerial(byte) }
         if !state.consoleAtLineStart { writeSerial(UInt8(ascii: "\n")) }
         state.remoteLines[source.rawValue].removeAll(keepingCapacity: true)
+        // The shell's prompt and line again, where its user expects them.
+        for byte in state.consoleLineShown { writeSerial(byte) }
     }
 }

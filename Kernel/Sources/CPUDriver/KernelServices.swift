@@ -80,6 +80,11 @@ extension CoreState {
             guard length <= UInt64(ShellCommand.lineLimit) else { return (.countTooLarge, 0) }
             guard let bytes = copyFromUser(domain, address: line, length: Int(length)) else { return (.badBuffer, 0) }
             return KernelCommands(state: self).execute(ShellCommand(parsing: bytes)) ? (.success, 0) : (.notAKernelCommand, 0)
+        case .consoleLine(let bytes, let length):
+            guard length <= UInt64(InvocationWords.consoleLineLimit) else { return (.countTooLarge, 0) }
+            guard let line = copyFromUser(domain, address: bytes, length: Int(length)) else { return (.badBuffer, 0) }
+            consoleLineShown = line
+            return (.success, 0)
         case .programNames(let buffer, let length):
             var names: [UInt8] = []
             for program in bootImage?.programs ?? [] { names += program.name + [0] }

@@ -7,6 +7,7 @@
 // panic, a timeout or a declared check that never reported as failures too.
 import Arch
 import Basics
+import ShellCommands
 import BootInfo
 import KernelMessages
 import KnowledgeBase
@@ -44,6 +45,7 @@ enum SelfTests {
         tally.check(.channelStreams, channelStress(state, live: live))
         userMode(state, live: live, &tally)
         tally.check(.knowledgeService, knowledgeService(state))
+        tally.check(.shellServices, shellServices(state))
         let block = CoreBlock.current!
         return TestReport(passed: tally.passed, failed: tally.failed,
                           blockAddress: UInt64(UInt(bitPattern: block)),
@@ -347,6 +349,37 @@ enum SelfTests {
     /// it must refuse: on core 0 a length too short (the answer says how much is
     /// needed), an unmapped buffer, a kernel address, one that runs off the top of the
     /// address space; elsewhere, anything (no base there).
+    /// The shell's kernel services, called as the monitor (which holds the kernel
+    /// capability on every core), with what they must refuse: a command line longer than
+    /// the shell takes, a line or buffer outside the caller's memory, a buffer too short
+    /// for the program names (the answer says how much is needed), a console line too
+    /// long or outside its memory, and a line that is no kernel command.
+    static func shellServices(_ state: CoreState) -> String? {
+        guard let id = state.monitorDomain, let monitor = state.domains.first(where: { $0.id == id }) else { return "no monitor" }
+        let names = (state.bootImage?.programs ?? []).reduce(0) { $0 + $1.name.count + 1 }
+        let cases: [(invocation: Invocation, expected: InvocationStatus, value: UInt64, what: String)] = [
+            (.command(line: 0x1000, length: UInt64(ShellCommand.lineLimit) + 1), .countTooLarge, 0, "a line past the limit"),
+            (.command(line: 0x1000, length: 5), .badBuffer, 0, "a line in unmapped memory"),
+            (.command(line: 0xFFFF_8000_0000_0000, length: 5), .badBuffer, 0, "a line in kernel memory"),
+            (.programNames(buffer: 0x1000, length: 1), names > 1 ? .bufferTooSmall : .badBuffer, names > 1 ? UInt64(names) : 0,
+             "a buffer too short for the names"),
+            (.programNames(buffer: 0xFFFF_8000_0000_0000, length: 1 << 16), .badBuffer, 0, "names into kernel memory"),
+            (.consoleLine(bytes: 0x1000, length: UInt64(InvocationWords.consoleLineLimit) + 1), .countTooLarge, 0,
+             "a console line past the limit"),
+            (.consoleLine(bytes: 0xFFFF_8000_0000_0000, length: 8), .badBuffer, 0, "a console line in kernel memory"),
+        ]
+        for test in cases {
+            let (status, value) = state.performKernelService(test.invocation, for: monitor)
+            guard status == test.expected, value == test.value else {
+                return "\(test.what) answered \(status) (\(value)), not \(test.expected) (\(test.value))"
+            }
+        }
+        if KernelCommands(state: state).execute(.run(program: Array("hello".utf8), arguments: [])) {
+            return "the kernel ran a program for the shell"
+        }
+        return nil
+    }
+
     static func knowledgeService(_ state: CoreState) -> String? {
         guard let id = state.monitorDomain, let monitor = state.domains.first(where: { $0.id == id }) else { return "no monitor" }
         func ask(_ buffer: UInt64, _ length: UInt64) -> (InvocationStatus, UInt64) {

@@ -4,7 +4,8 @@
 // interrupt message on its endpoint says a key came. It edits the line with the same
 // `LineEditor` the kernel's shell used (history, cursor keys, completion) and writes
 // through the console (the kernel's output path, which every domain's `print` takes, so
-// lines from all cores stay whole).
+// lines from all cores stay whole). After each key it tells the CPU driver what the line
+// shows (`consoleLine`), which writes it again whenever another core's line comes.
 //
 // Programs start through the monitors on any core (`run`, `oncore`, and `fuzz`, which
 // runs `capfuzz`), and the prompt waits for their end; Ctrl-C kills the program, and a
@@ -56,6 +57,15 @@ func programNames() -> [[UInt8]] {
     guard status == InvocationStatus.success.rawValue else { return [] }
     let bytes = buffer.withUnsafeBytes { Array($0.prefix(Int(count))) }
     return bytes.split(separator: 0).map { Array($0) }
+}
+
+/// Tells the CPU driver what to show again after another core's line interrupts the
+/// console (the prompt and the line being edited; nothing while a program runs).
+func showAgain(_ bytes: [UInt8]) {
+    _ = bytes.withUnsafeBufferPointer { bytes in
+        Capability.invokeRaw(kernel.address.encoded, CapabilityOperation.consoleLine.rawValue,
+                             UInt64(UInt(bitPattern: bytes.baseAddress)), UInt64(bytes.count))
+    }
 }
 
 /// Runs `line`'s kernel part in the CPU driver; false if the kernel has none.
@@ -160,6 +170,7 @@ let programs = programNames()
 var editor = LineEditor(prompt: Array("swordfish> ".utf8), lineLimit: ShellCommand.lineLimit, historyLimit: 50)
 print("type 'help' for commands")
 write(editor.redrawn)
+showAgain(editor.redrawn)
 while true {
     var any = false
     while true {
@@ -168,18 +179,22 @@ while true {
         any = true
         let reaction = editor.consume(key) { words in ShellCommand.completions(after: words, programs: programs) }
         write(reaction.echo)
-        switch reaction.submission {
-        case nil:
+        guard let submission = reaction.submission else {
+            showAgain(editor.redrawn)
             continue
-        case .cancelled?:
+        }
+        showAgain([])
+        switch submission {
+        case .cancelled:
             break
-        case .tooLong?:
+        case .tooLong:
             // Running what fitted could run something else than was typed.
             print("line too long: the shell takes \(ShellCommand.lineLimit) characters; nothing was run")
-        case .line(let line)?:
+        case .line(let line):
             execute(line, programs: programs)
         }
         write(editor.redrawn)
+        showAgain(editor.redrawn)
     }
     if !any { waitForKeys() }
 }
