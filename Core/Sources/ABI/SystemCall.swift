@@ -105,10 +105,12 @@ public enum SystemCallStatus: UInt64, CaseIterable, Sendable, Error, CustomStrin
 ///     programNames(buffer, length)      the boot image's program names, each ended by a
 ///                                       NUL, written to `buffer` → their byte count
 ///                                       (`bufferTooSmall` as for knowledge)
-///     consoleLine(bytes, length)        what the console shows again after another
-///                                       core's line interrupts it (the shell's prompt
-///                                       and the line being edited; at most
-///                                       `consoleLineLimit` bytes; empty: nothing)
+///     echo(bytes, length, line, length) write `bytes` to the console, then remember
+///                                       `line` as what it shows again after another
+///                                       core's line interrupts it (the shell's echo,
+///                                       then its prompt and the line being edited; each
+///                                       at most `consoleLineLimit` bytes). One call, so
+///                                       no other core's line comes between the two
 ///
 /// `wait` on a notify capability (read right) makes the domain its core's notification
 /// receiver and sleeps until a notification comes (at once if one came since the last
@@ -135,7 +137,7 @@ public enum CapabilityOperation: UInt64, CaseIterable, Sendable {
     case identify = 0, retype, copy, mint, delete, revoke, send, receive, wait, map, unmap, notify
     case spawn, kill, domainEvent, poolFrame, knowledge
     case narrow, portIn, portOut, connect, disconnect
-    case command, programNames, consoleLine
+    case command, programNames, echo
 
     /// The capability argument of send and receive that means "no capability".
     public static let noCapability: UInt64 = .max
@@ -293,11 +295,11 @@ public struct InvocationWords: Equatable, Sendable {
         Self(.programNames, buffer, UInt64(truncatingIfNeeded: length))
     }
 
-    public static func consoleLine(bytes: UInt64, length: Int) -> Self {
-        Self(.consoleLine, bytes, UInt64(truncatingIfNeeded: length))
+    public static func echo(bytes: UInt64, length: Int, line: UInt64, lineLength: Int) -> Self {
+        Self(.echo, bytes, UInt64(truncatingIfNeeded: length), line, UInt64(truncatingIfNeeded: lineLength))
     }
 
-    /// The most bytes `consoleLine` keeps.
+    /// The most bytes `echo` takes of each.
     public static let consoleLineLimit = 1024
 
     public static func narrow(first: UInt64, count: UInt64, into destination: CapabilityAddress) -> Self {

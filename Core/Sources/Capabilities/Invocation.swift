@@ -41,7 +41,7 @@ public enum Invocation: Equatable, Sendable {
     case knowledge(buffer: UInt64, length: UInt64)
     case command(line: UInt64, length: UInt64)
     case programNames(buffer: UInt64, length: UInt64)
-    case consoleLine(bytes: UInt64, length: UInt64)
+    case echo(bytes: UInt64, length: UInt64, line: UInt64, lineLength: UInt64)
     case narrow(first: UInt64, count: UInt64, destination: CapabilityAddress)
     case portIn(port: UInt64, width: PortWidth)
     case portOut(port: UInt64, width: PortWidth, value: UInt32)
@@ -97,7 +97,7 @@ public enum Invocation: Equatable, Sendable {
         case .knowledge: return .knowledge(buffer: a0, length: a1)
         case .command: return .command(line: a0, length: a1)
         case .programNames: return .programNames(buffer: a0, length: a1)
-        case .consoleLine: return .consoleLine(bytes: a0, length: a1)
+        case .echo: return .echo(bytes: a0, length: a1, line: a2, lineLength: a3)
         case .narrow:
             guard let destination = CapabilityAddress(encoded: a2) else { throw .badAddress }
             return .narrow(first: a0, count: a1, destination: destination)
@@ -160,7 +160,7 @@ public enum Invocation: Equatable, Sendable {
             guard capability.rights.contains(.write) else { throw .insufficientRights }
             guard core >= capability.base, core - capability.base < capability.size else { throw .outsideRange }
             return (0, [])
-        case .spawn, .kill, .domainEvent, .poolFrame, .knowledge, .command, .programNames, .consoleLine:
+        case .spawn, .kill, .domainEvent, .poolFrame, .knowledge, .command, .programNames, .echo:
             // The kernel's services, for the holder of the kernel capability; the CPU
             // driver does the rest (compared directly, as for notify above).
             let (capability, _) = try capabilities.lookup(target, in: cspace)

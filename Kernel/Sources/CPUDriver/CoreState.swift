@@ -103,7 +103,7 @@ final class CoreState {
     /// On core 0: partial lines being reassembled from each other core.
     var remoteLines: [[UInt8]]
     /// On core 0: what the console shows again after another core's line (the shell's
-    /// prompt and the line being edited, which it sets with `consoleLine`).
+    /// prompt and the line being edited, which it sets with `echo`).
     var consoleLineShown: [UInt8] = []
 
     init(id: CoreID, apicID: APICID, apicIDs: [APICID], apic: LocalAPIC, tscHz: UInt64,

@@ -80,10 +80,13 @@ extension CoreState {
             guard length <= UInt64(ShellCommand.lineLimit) else { return (.countTooLarge, 0) }
             guard let bytes = copyFromUser(domain, address: line, length: Int(length)) else { return (.badBuffer, 0) }
             return KernelCommands(state: self).execute(ShellCommand(parsing: bytes)) ? (.success, 0) : (.notAKernelCommand, 0)
-        case .consoleLine(let bytes, let length):
-            guard length <= UInt64(InvocationWords.consoleLineLimit) else { return (.countTooLarge, 0) }
-            guard let line = copyFromUser(domain, address: bytes, length: Int(length)) else { return (.badBuffer, 0) }
-            consoleLineShown = line
+        case .echo(let bytes, let length, let line, let lineLength):
+            let limit = UInt64(InvocationWords.consoleLineLimit)
+            guard length <= limit, lineLength <= limit else { return (.countTooLarge, 0) }
+            guard let echo = copyFromUser(domain, address: bytes, length: Int(length)),
+                  let shown = copyFromUser(domain, address: line, length: Int(lineLength)) else { return (.badBuffer, 0) }
+            for byte in echo { Console.put(byte) }
+            consoleLineShown = shown
             return (.success, 0)
         case .programNames(let buffer, let length):
             var names: [UInt8] = []

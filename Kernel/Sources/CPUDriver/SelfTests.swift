@@ -364,9 +364,9 @@ enum SelfTests {
             (.programNames(buffer: 0x1000, length: 1), names > 1 ? .bufferTooSmall : .badBuffer, names > 1 ? UInt64(names) : 0,
              "a buffer too short for the names"),
             (.programNames(buffer: 0xFFFF_8000_0000_0000, length: 1 << 16), .badBuffer, 0, "names into kernel memory"),
-            (.consoleLine(bytes: 0x1000, length: UInt64(InvocationWords.consoleLineLimit) + 1), .countTooLarge, 0,
-             "a console line past the limit"),
-            (.consoleLine(bytes: 0xFFFF_8000_0000_0000, length: 8), .badBuffer, 0, "a console line in kernel memory"),
+            (.echo(bytes: 0x1000, length: 0, line: 0x1000, lineLength: UInt64(InvocationWords.consoleLineLimit) + 1),
+             .countTooLarge, 0, "a console line past the limit"),
+            (.echo(bytes: 0xFFFF_8000_0000_0000, length: 8, line: 0x1000, lineLength: 0), .badBuffer, 0, "an echo in kernel memory"),
         ]
         for test in cases {
             let (status, value) = state.performKernelService(test.invocation, for: monitor)

@@ -4,8 +4,8 @@
 // interrupt message on its endpoint says a key came. It edits the line with the same
 // `LineEditor` the kernel's shell used (history, cursor keys, completion) and writes
 // through the console (the kernel's output path, which every domain's `print` takes, so
-// lines from all cores stay whole). After each key it tells the CPU driver what the line
-// shows (`consoleLine`), which writes it again whenever another core's line comes.
+// lines from all cores stay whole). Its echo goes with what the line shows (`echo`), which
+// the CPU driver writes again whenever another core's line comes.
 //
 // Programs start through the monitors on any core (`run`, `oncore`, and `fuzz`, which
 // runs `capfuzz`), and the prompt waits for their end; Ctrl-C kills the program, and a
@@ -29,10 +29,6 @@ let interruptKey: UInt8 = 0x03                            // Ctrl-C
 /// another), up to this many bytes.
 let typeAheadLimit = 4096
 var typeAhead: [UInt8] = []
-
-func write(_ bytes: [UInt8]) {
-    bytes.withUnsafeBytes { try? SystemCall.write($0) }
-}
 
 /// The next key, if one came.
 func readKey() -> UInt8? {
@@ -59,12 +55,16 @@ func programNames() -> [[UInt8]] {
     return bytes.split(separator: 0).map { Array($0) }
 }
 
-/// Tells the CPU driver what to show again after another core's line interrupts the
-/// console (the prompt and the line being edited; nothing while a program runs).
-func showAgain(_ bytes: [UInt8]) {
+/// Writes `bytes` and tells the CPU driver what to show again after another core's
+/// line interrupts the console (the prompt and the line being edited; nothing while a
+/// program runs), in one call, so no other core's line comes between the two.
+func echo(_ bytes: [UInt8], showing line: [UInt8]) {
     _ = bytes.withUnsafeBufferPointer { bytes in
-        Capability.invokeRaw(kernel.address.encoded, CapabilityOperation.consoleLine.rawValue,
-                             UInt64(UInt(bitPattern: bytes.baseAddress)), UInt64(bytes.count))
+        line.withUnsafeBufferPointer { line in
+            Capability.invokeRaw(kernel.address.encoded, CapabilityOperation.echo.rawValue,
+                                 UInt64(UInt(bitPattern: bytes.baseAddress)), UInt64(bytes.count),
+                                 UInt64(UInt(bitPattern: line.baseAddress)), UInt64(line.count))
+        }
     }
 }
 
@@ -169,8 +169,7 @@ do throws(InvocationStatus) {
 let programs = programNames()
 var editor = LineEditor(prompt: Array("swordfish> ".utf8), lineLimit: ShellCommand.lineLimit, historyLimit: 50)
 print("type 'help' for commands")
-write(editor.redrawn)
-showAgain(editor.redrawn)
+echo(editor.redrawn, showing: editor.redrawn)
 while true {
     var any = false
     while true {
@@ -178,12 +177,11 @@ while true {
         if !typeAhead.isEmpty { key = typeAhead.removeFirst() } else if let next = readKey() { key = next } else { break }
         any = true
         let reaction = editor.consume(key) { words in ShellCommand.completions(after: words, programs: programs) }
-        write(reaction.echo)
         guard let submission = reaction.submission else {
-            showAgain(editor.redrawn)
+            echo(reaction.echo, showing: editor.redrawn)
             continue
         }
-        showAgain([])
+        echo(reaction.echo, showing: [])
         switch submission {
         case .cancelled:
             break
@@ -193,8 +191,7 @@ while true {
         case .line(let line):
             execute(line, programs: programs)
         }
-        write(editor.redrawn)
-        showAgain(editor.redrawn)
+        echo(editor.redrawn, showing: editor.redrawn)
     }
     if !any { waitForKeys() }
 }
