@@ -408,7 +408,7 @@ extension CoreState {
         domain.state = .stopped(reason)
     }
 
-    /// Stops a domain from outside (the shell's Ctrl-C) between its time slices: it
+    /// Stops a domain from outside (a kill its monitor asked for) between its time slices: it
     /// ends now, reported and reaped like a domain the kernel stopped for a fault.
     func stop(_ domain: Domain, because reason: String) {
         domain.state = .stopped(reason)
