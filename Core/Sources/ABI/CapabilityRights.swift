@@ -21,5 +21,7 @@ public struct CapabilityRights: OptionSet, Hashable, Sendable {
     /// Endpoints: messages sent with this capability may carry a capability.
     public static let grant = CapabilityRights(rawValue: 1 << 3)
 
-    public static let all: CapabilityRights = [.read, .write, .execute, .grant]
+    /// Computed, not stored: a lazily initialised static in the kernel would be written
+    /// by whichever core reads it first.
+    public static var all: CapabilityRights { [.read, .write, .execute, .grant] }
 }
