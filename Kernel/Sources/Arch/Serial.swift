@@ -1,17 +1,19 @@
 // The 16550 UART at COM1, the system console. Only core 0 writes it in steady state
-// (other cores send it their lines); a panicking core writes it directly.
+// (other cores send it their lines); a panicking core writes it directly. Input is the
+// shell's: a user program that holds the port's I/O ports and IRQ 4 and reads it.
 import X86
 
 public enum SerialPort {
     static let base: UInt16 = 0x3F8
 
-    /// 115200 baud, 8N1, interrupts off (we poll), FIFOs left off as at power-on.
+    /// 115200 baud, 8N1, interrupts off until the shell turns on the receive interrupt,
+    /// FIFOs left off as at power-on.
     ///
     /// Why no FIFOs: input piped in before boot is already waiting, one byte in the
     /// receive register, and switching the FIFOs on discards it (16550: changing FCR bit
     /// 0 clears both FIFOs); reading it first still races the next byte. Without FIFOs,
     /// QEMU hands over the next byte only when the last has been read, so nothing is
-    /// lost however late the kernel polls.
+    /// lost however late the shell reads.
     public static func initialize() {
         x86_outb(base + 1, 0x00)
         x86_outb(base + 3, 0x80)
@@ -52,10 +54,5 @@ public enum SerialPort {
         var divisor: UInt64 = 1
         while value / divisor >= 10 { divisor *= 10 }
         while divisor > 0 { write(UInt8(48 + (value / divisor) % 10)); divisor /= 10 }
-    }
-
-    /// The next received byte, if any (LSR bit 0: data ready).
-    public static func read() -> UInt8? {
-        x86_inb(base + 5) & 1 != 0 ? x86_inb(base) : nil
     }
 }
