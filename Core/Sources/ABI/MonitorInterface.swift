@@ -40,8 +40,13 @@ public enum MonitorRequest: Equatable, Sendable {
     /// domain table: a domain that ended is gone from it once its core's broadcast came.)
     /// Reply values: its program's name, up to 16 bytes (`NameWords`).
     case alive(domain: UInt64)
-    /// Print this monitor's replica of the domain table (`printDomains`) or the name
-    /// table (`printNames`) on the console, one line each: the shell's `ps` and `names`.
+    /// Does the domain with this system-wide id run or sleep? Its core's monitor asks
+    /// its kernel. Reply value: its `DomainRunState`.
+    case state(domain: UInt64)
+    /// Print this monitor's replica of the domain table with each domain's state
+    /// (`printDomains`: the monitors ask every other monitor for the states on its core;
+    /// a state a silent monitor did not give shows as `?`) or the name table
+    /// (`printNames`) on the console, one line each: the shell's `ps` and `names`.
     case printDomains
     case printNames
     /// Print what this monitor counted and dropped (bad ring messages by kind, and what
@@ -68,7 +73,7 @@ public enum MonitorRequest: Equatable, Sendable {
     enum Kind: UInt64 {
         case ping = 1, register, unregister, lookup, argumentPiece, spawn, kill, hello, bind, alive, printDomains, printNames
         case awaitEnd, printKnowledge, knowledgeDigest
-        case ioPorts, interrupt, printCounters
+        case ioPorts, interrupt, printCounters, state
     }
 
     /// The three words of request `id` (24 bits of it are sent).
@@ -87,6 +92,7 @@ public enum MonitorRequest: Equatable, Sendable {
         case .kill(let domain): return (head(.kill), domain, 0)
         case .bind(let name): return Self.withName(head(.bind), name)
         case .alive(let domain): return (head(.alive), domain, 0)
+        case .state(let domain): return (head(.state), domain, 0)
         case .printDomains: return (head(.printDomains), 0, 0)
         case .printCounters: return (head(.printCounters), 0, 0)
         case .printNames: return (head(.printNames), 0, 0)
@@ -132,6 +138,7 @@ public enum MonitorRequest: Equatable, Sendable {
             return (.argumentPiece(bytes(words, length: number)), id)
         case .kill: return (.kill(domain: words[1]), id)
         case .alive: return (.alive(domain: words[1]), id)
+        case .state: return (.state(domain: words[1]), id)
         case .printDomains: return (.printDomains, id)
         case .printCounters: return (.printCounters, id)
         case .printNames: return (.printNames, id)

@@ -111,6 +111,8 @@ public enum SystemCallStatus: UInt64, CaseIterable, Sendable, Error, CustomStrin
 ///                                       then its prompt and the line being edited; each
 ///                                       at most `consoleLineLimit` bytes). One call, so
 ///                                       no other core's line comes between the two
+///     domainState(domain)               this core's domain `domain` → its
+///                                       `DomainRunState` (`noSuchDomain` if none)
 ///
 /// `wait` on a notify capability (read right) makes the domain its core's notification
 /// receiver and sleeps until a notification comes (at once if one came since the last
@@ -137,7 +139,7 @@ public enum CapabilityOperation: UInt64, CaseIterable, Sendable {
     case identify = 0, retype, copy, mint, delete, revoke, send, receive, wait, map, unmap, notify
     case spawn, kill, domainEvent, poolFrame, knowledge
     case narrow, portIn, portOut, connect, disconnect
-    case command, programNames, echo
+    case command, programNames, echo, domainState
 
     /// The capability argument of send and receive that means "no capability".
     public static let noCapability: UInt64 = .max
@@ -294,6 +296,8 @@ public struct InvocationWords: Equatable, Sendable {
     public static func programNames(buffer: UInt64, length: Int) -> Self {
         Self(.programNames, buffer, UInt64(truncatingIfNeeded: length))
     }
+
+    public static func domainState(domain: Int) -> Self { Self(.domainState, UInt64(truncatingIfNeeded: domain)) }
 
     public static func echo(bytes: UInt64, length: Int, line: UInt64, lineLength: Int) -> Self {
         Self(.echo, bytes, UInt64(truncatingIfNeeded: length), line, UInt64(truncatingIfNeeded: lineLength))

@@ -18,3 +18,21 @@ public struct SystemDomainID: RawRepresentable, Hashable, Sendable, CustomString
     /// `core.local`, as `ps` prints it and `kill` takes it.
     public var description: String { "\(core).\(local)" }
 }
+
+/// Whether a domain is using its core or waiting for something, as its CPU driver
+/// knows it at the moment it is asked (`ps`'s state column). Only the core that runs a
+/// domain knows this, so a monitor asks its kernel (the `domainState` service) and the
+/// other monitors ask that monitor.
+public enum DomainRunState: UInt64, CaseIterable, Sendable, CustomStringConvertible {
+    /// Has the core, or will have it at its next turn.
+    case running = 1
+    /// Sleeps until a message, a notification or a deadline.
+    case sleeping = 2
+
+    public var description: String {
+        switch self {
+        case .running: return "run"
+        case .sleeping: return "sleep"
+        }
+    }
+}

@@ -42,6 +42,7 @@ public enum Invocation: Equatable, Sendable {
     case command(line: UInt64, length: UInt64)
     case programNames(buffer: UInt64, length: UInt64)
     case echo(bytes: UInt64, length: UInt64, line: UInt64, lineLength: UInt64)
+    case domainState(domain: UInt64)
     case narrow(first: UInt64, count: UInt64, destination: CapabilityAddress)
     case portIn(port: UInt64, width: PortWidth)
     case portOut(port: UInt64, width: PortWidth, value: UInt32)
@@ -98,6 +99,7 @@ public enum Invocation: Equatable, Sendable {
         case .command: return .command(line: a0, length: a1)
         case .programNames: return .programNames(buffer: a0, length: a1)
         case .echo: return .echo(bytes: a0, length: a1, line: a2, lineLength: a3)
+        case .domainState: return .domainState(domain: a0)
         case .narrow:
             guard let destination = CapabilityAddress(encoded: a2) else { throw .badAddress }
             return .narrow(first: a0, count: a1, destination: destination)
@@ -160,7 +162,7 @@ public enum Invocation: Equatable, Sendable {
             guard capability.rights.contains(.write) else { throw .insufficientRights }
             guard core >= capability.base, core - capability.base < capability.size else { throw .outsideRange }
             return (0, [])
-        case .spawn, .kill, .domainEvent, .poolFrame, .knowledge, .command, .programNames, .echo:
+        case .spawn, .kill, .domainEvent, .poolFrame, .knowledge, .command, .programNames, .echo, .domainState:
             // The kernel's services, for the holder of the kernel capability; the CPU
             // driver does the rest (compared directly, as for notify above).
             let (capability, _) = try capabilities.lookup(target, in: cspace)

@@ -25,7 +25,7 @@ public enum GuestCheck: CaseIterable, Sendable {
     case sharesDisjoint, multicast, monitorsAnswer, monitorOnEveryCore, knowledgeReplicas, monitorSurvivesRevoke
     case userDriver
     case remoteRun, remoteExitStatus, remoteStop, remoteMissingProgram, remoteLineTooLong, remoteSecondRequest
-    case nameRace, nameAcrossCores, spawnAnywhere, killAnywhere, userChannels, boundPeerKilled
+    case nameRace, nameAcrossCores, spawnAnywhere, killAnywhere, domainStates, userChannels, boundPeerKilled
     case peerNeverReads, peerWritesGarbage, sameCoreConnection, connectionInWaitset
     case skippedCoreReported
     // Reported only when something is missing; never expected.
@@ -50,7 +50,7 @@ public enum GuestCheck: CaseIterable, Sendable {
         case .sharesDisjoint, .multicast, .monitorsAnswer, .monitorOnEveryCore, .knowledgeReplicas, .monitorSurvivesRevoke, .sameCoreConnection, .userDriver:
             return .bootstrap
         case .remoteRun, .remoteExitStatus, .remoteStop, .remoteMissingProgram, .remoteLineTooLong, .remoteSecondRequest,
-             .nameRace, .nameAcrossCores, .spawnAnywhere, .killAnywhere, .userChannels, .boundPeerKilled,
+             .nameRace, .nameAcrossCores, .spawnAnywhere, .killAnywhere, .domainStates, .userChannels, .boundPeerKilled,
              .peerNeverReads, .peerWritesGarbage, .connectionInWaitset:
             return .bootstrapWithPeer
         case .skippedCoreReported: return .skippedCore
@@ -158,6 +158,7 @@ public enum GuestCheck: CaseIterable, Sendable {
         case .nameAcrossCores: return "names: a name registered on one core is found on another, and goes when its domain ends"
         case .spawnAnywhere: return "monitors: a domain starts a program on every core and hears how it ended"
         case .killAnywhere: return "monitors: a domain kills a domain on another core"
+        case .domainStates: return "monitors: a spinning domain reads as running and a sleeping one as sleeping, on this core and another"
         case .boundPeerKilled: return "channels: a domain killed while bound leaves its peer with an error, not a hang"
         case .userChannels: return "channels: every ordered pair of cores binds by name and exchanges 10,000 messages in order, each way"
         case .monitorSurvivesRevoke: return "monitors: a domain that revokes its copy of the monitor's endpoint takes it from nobody else"

@@ -146,7 +146,7 @@ public struct Monitor: Sendable {
         case .knowledgePiece(let generation, let index, let bytes):
             replicaReceivesKnowledgePiece(generation: generation, index: index, bytes: bytes, from: sender)
         case .knowledgeRequest: sourceReceivesKnowledgeRequest(from: sender)
-        case .ping, .pong, .bindRequest, .bindAnswer:
+        case .ping, .pong, .bindRequest, .bindAnswer, .statesRequest, .statesAnswer:
             effects.append(.driverMessage(message, from: sender))
         }
         return takeEffects()
@@ -257,7 +257,7 @@ public enum MonitorEffect: Equatable, Sendable {
     /// Stop this core's domain; report `domainEnded(_:how:)` when it is gone (as for any end).
     /// Sent again if a second kill comes first, so stopping should be idempotent.
     case killLocally(LocalDomainNumber)
-    /// A message the driver answers itself (ping, binding), decoded and checked here
+    /// A message the driver answers itself (ping, binding, states), decoded and checked here
     /// like every other.
     case driverMessage(MonitorMessage, from: CoreID)
 }

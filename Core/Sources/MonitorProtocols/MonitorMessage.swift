@@ -30,6 +30,9 @@
 //   knowledgeHeader    w0 generation | byte count << 32, w1 checksum
 //   knowledgePiece     w0 generation | index << 32 | byte count << 48, w1–w6 up to 48 bytes
 //   knowledgeRequest   (no fields)
+//   statesRequest      w0 token
+//   statesAnswer       w0 token, w1 entry count (0–5) | last << 8, w2–w6 entries, each a
+//                      local domain number | its DomainRunState << 32
 //
 // A domain id is one word (see `DomainID.word`); a decoded one names a core of the
 // system, which is why decoding takes the core count.
@@ -85,12 +88,31 @@ public enum MonitorMessage: Equatable, Sendable {
     case knowledgePiece(generation: KnowledgeGeneration, index: Int, bytes: [UInt8])
     /// To the source: send the base (again).
     case knowledgeRequest
+    /// The driver's own, for `ps`: which of the receiver's domains run and which sleep?
+    /// The answer comes in as many `statesAnswer` messages as it takes, the last marked.
+    case statesRequest(token: UInt64)
+    case statesAnswer(token: UInt64, states: [DomainStateEntry], last: Bool)
 
     /// The longest argument line a spawn carries: five pieces. A shell line is shorter;
     /// the bound keeps a half-received request's buffer small.
     public static let maximumArgumentBytes = 240
     /// Argument bytes per `spawnArguments` piece (words 1–6).
     public static let argumentBytesPerPiece = 48
+    /// Domains per `statesAnswer` (words 2–6).
+    public static let statesPerAnswer = 5
+
+    /// The messages that answer `statesRequest(token)` with `states`: pieces of five,
+    /// the last one marked (one empty message when there are none).
+    public static func statesMessages(token: UInt64, states: [DomainStateEntry]) -> [MonitorMessage] {
+        var messages: [MonitorMessage] = []
+        var offset = 0
+        repeat {
+            let end = min(offset + statesPerAnswer, states.count)
+            messages.append(.statesAnswer(token: token, states: Array(states[offset..<end]), last: end == states.count))
+            offset = end
+        } while offset < states.count
+        return messages
+    }
 
     /// Tags in a range of their own ('M' in the high byte) so that a monitor message is
     /// never mistaken for a kernel message should the two ever share a ring.
@@ -99,7 +121,7 @@ public enum MonitorMessage: Equatable, Sendable {
         case unregisterRequest, unregisterAnswer, nameAdded, nameRemoved
         case domainStarted, domainEnded, spawnRequest, spawnArguments, spawnStarted, spawnRefused
         case killRequest, killAnswer, ping, pong, bindRequest, bindAnswer
-        case knowledgeHeader, knowledgePiece, knowledgeRequest
+        case knowledgeHeader, knowledgePiece, knowledgeRequest, statesRequest, statesAnswer
     }
 
     /// The most pages of a binding pool a `bindRequest` may name.
@@ -182,8 +204,15 @@ public enum MonitorMessage: Equatable, Sendable {
         case .spawnStarted(let ticket, let domain), .killRequest(let ticket, let domain):
             m.words[0] = UInt64(ticket.rawValue)
             m.words[1] = domain.word
-        case .ping(let token), .pong(let token):
+        case .ping(let token), .pong(let token), .statesRequest(let token):
             m.words[0] = token
+        case .statesAnswer(let token, let states, let last):
+            let count = min(states.count, Self.statesPerAnswer)
+            m.words[0] = token
+            m.words[1] = UInt64(count) | (last ? 1 << 8 : 0)
+            for (i, entry) in states.prefix(count).enumerated() {
+                m.words[2 + i] = UInt64(entry.local.rawValue) | entry.state.rawValue << 32
+            }
         case .bindRequest(let token, let endpoint, let page, let client):
             m.words[0] = token
             m.words[1] = endpoint.rawValue
@@ -230,6 +259,8 @@ public enum MonitorMessage: Equatable, Sendable {
         case .knowledgeHeader: return .knowledgeHeader
         case .knowledgePiece: return .knowledgePiece
         case .knowledgeRequest: return .knowledgeRequest
+        case .statesRequest: return .statesRequest
+        case .statesAnswer: return .statesAnswer
         }
     }
 
@@ -330,6 +361,18 @@ public enum MonitorMessage: Equatable, Sendable {
         case .knowledgeRequest:
             guard unused(from: 0) else { return nil }
             self = .knowledgeRequest
+        case .statesRequest:
+            guard unused(from: 1) else { return nil }
+            self = .statesRequest(token: w[0])
+        case .statesAnswer:
+            let count = Int(w[1] & 0xFF)
+            guard count <= Self.statesPerAnswer, w[1] >> 8 <= 1, unused(from: 2 + count) else { return nil }
+            var states: [DomainStateEntry] = []
+            for i in 0..<count {
+                guard let state = DomainRunState(rawValue: w[2 + i] >> 32) else { return nil }
+                states.append(DomainStateEntry(local: LocalDomainNumber(UInt32(truncatingIfNeeded: w[2 + i])), state: state))
+            }
+            self = .statesAnswer(token: w[0], states: states, last: w[1] >> 8 == 1)
         }
     }
 
@@ -358,5 +401,15 @@ public enum MonitorMessage: Equatable, Sendable {
             if i < count { bytes.append(byte) } else if byte != 0 { return nil }
         }
         return bytes
+    }
+}
+
+/// One domain's state in a `statesAnswer`: its number on the answering core.
+public struct DomainStateEntry: Equatable, Sendable {
+    public var local: LocalDomainNumber
+    public var state: DomainRunState
+    public init(local: LocalDomainNumber, state: DomainRunState) {
+        self.local = local
+        self.state = state
     }
 }

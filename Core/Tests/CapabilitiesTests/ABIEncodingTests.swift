@@ -83,7 +83,7 @@ final class MonitorInterfaceTests: XCTestCase {
         let requests: [MonitorRequest] = [
             .hello, .ping(core: 7), .register(name: Array("echo".utf8)), .unregister(name: Array("sixteen-bytes-xy".utf8)),
             .lookup(name: Array("a".utf8)), .argumentPiece(Array("some words".utf8)), .argumentPiece([0, 1, 2]),
-            .spawn(program: Array("hello".utf8), core: 3), .kill(domain: 0x1_0000_0005), .bind(name: Array("echo".utf8)), .alive(domain: 0x2_0000_0009), .printDomains, .printNames, .printCounters,
+            .spawn(program: Array("hello".utf8), core: 3), .kill(domain: 0x1_0000_0005), .bind(name: Array("echo".utf8)), .alive(domain: 0x2_0000_0009), .state(domain: 0x3_0000_0002), .printDomains, .printNames, .printCounters,
             .awaitEnd(domain: 0x3_0000_0001),
             .printKnowledge, .knowledgeDigest,
             .ioPorts(base: 0x70, count: 2), .ioPorts(base: .max, count: .max), .interrupt(irq: 8),

@@ -46,6 +46,11 @@ final class MonitorMessageTests: XCTestCase {
             .knowledgePiece(generation: KnowledgeGeneration(.max), index: (MonitorMessage.maximumKnowledgeBytes - 1) / 48, bytes: Array(repeating: 0xFF, count: 48)),
             .knowledgePiece(generation: KnowledgeGeneration(7), index: 3, bytes: Array(repeating: 0, count: 13)),
             .knowledgeRequest,
+            .statesRequest(token: 9),
+            .statesAnswer(token: 9, states: [], last: true),
+            .statesAnswer(token: .max, states: (1...5).map { DomainStateEntry(local: LocalDomainNumber($0), state: $0 == 3 ? .running : .sleeping) },
+                          last: false),
+            .statesAnswer(token: 1, states: [DomainStateEntry(local: LocalDomainNumber(.max), state: .running)], last: true),
         ]
     }
 
@@ -58,6 +63,17 @@ final class MonitorMessageTests: XCTestCase {
     func testEveryTagIsCovered() {
         let tags = Set(everyKind.map { $0.encode().tag })
         XCTAssertEqual(tags, Set(MonitorMessage.Tag.allCases.map(\.rawValue)))
+    }
+
+    func testStatesAreSplitIntoAnswersOfFive() {
+        let states = (1...11).map { DomainStateEntry(local: LocalDomainNumber($0), state: .sleeping) }
+        let messages = MonitorMessage.statesMessages(token: 4, states: states)
+        XCTAssertEqual(messages, [.statesAnswer(token: 4, states: Array(states[0..<5]), last: false),
+                                  .statesAnswer(token: 4, states: Array(states[5..<10]), last: false),
+                                  .statesAnswer(token: 4, states: [states[10]], last: true)])
+        XCTAssertEqual(MonitorMessage.statesMessages(token: 4, states: []), [.statesAnswer(token: 4, states: [], last: true)])
+        XCTAssertEqual(MonitorMessage.statesMessages(token: 4, states: Array(states[0..<5])),
+                       [.statesAnswer(token: 4, states: Array(states[0..<5]), last: true)])
     }
 
     func testEveryErrorRoundTripsInARefusal() {
@@ -134,6 +150,12 @@ final class MonitorMessageTests: XCTestCase {
         refused(.bindRequest, [1, 2, UInt64(MonitorMessage.maximumPoolPages), 0], "a page past the pool")
         refused(.bindRequest, [1, 2, 3, UInt64(coreCount) << 32], "a client on a core the system lacks")
         refused(.bindAnswer, [1, 2], "an answer neither yes nor no")
+        refused(.statesRequest, [1, 1], "a states request with a second word")
+        refused(.statesAnswer, [1, 6, 1, 1, 1, 1, 1], "six states in one answer")
+        refused(.statesAnswer, [1, 1, 3 << 32 | 4], "a state no domain has")
+        refused(.statesAnswer, [1, 1, 0], "a state of 0")
+        refused(.statesAnswer, [1, 1 | 2 << 8, 1 << 32], "a last flag of 2")
+        refused(.statesAnswer, [1, 1, 1 << 32, 1 << 32], "an entry past the count")
         refused(.registerRequest, [1 | 33 << 32, a], "name longer than 32 bytes")
         refused(.registerRequest, [1 | 0 << 32], "empty name")
         refused(.registerRequest, [1 | 1 << 32, a | 0x100], "a byte past the name's length")

@@ -2,7 +2,8 @@
 // start a program from the boot image, stop a domain, and report every domain's start
 // and end, so that the monitor's replica of the domain table (shared with the other
 // monitors by protocol) follows what runs on its core; on core 0, hand over the
-// knowledge base the kernel built at boot, which the monitors then replicate; and for
+// knowledge base the kernel built at boot, which the monitors then replicate; say
+// whether a domain runs or sleeps (for `ps`); and for
 // the shell, the commands that need the kernel and the boot image's program names. Every
 // argument is untrusted: the strings are copied from the monitor's memory with the
 // usual checks, and a bad one gets a status.
@@ -88,6 +89,11 @@ extension CoreState {
             for byte in echo { Console.put(byte) }
             consoleLineShown = shown
             return (.success, 0)
+        case .domainState(let target):
+            guard let asked = domains.first(where: { UInt64($0.id) == target }), asked.state.isRunnable else { return (.noSuchDomain, 0) }
+            // The asker has the core now; any other domain that is not waiting has it next.
+            let state: DomainRunState = asked.waiting == nil ? .running : .sleeping
+            return (.success, state.rawValue)
         case .programNames(let buffer, let length):
             var names: [UInt8] = []
             for program in bootImage?.programs ?? [] { names += program.name + [0] }

@@ -609,6 +609,7 @@ enum SelfTests {
             tally.check(.nameAcrossCores, nameAcrossCores(state, peer: peer))
             tally.check(.spawnAnywhere, spawnEverywhere(state, live: live))
             tally.check(.killAnywhere, exited(0, runHere(state, "names", "spawn-kill \(peer)")))
+            tally.check(.domainStates, exited(0, runHere(state, "names", "states 0")) ?? exited(0, runHere(state, "names", "states \(peer)")))
             tally.check(.userChannels, userChannels(state, live: live))
             tally.check(.boundPeerKilled, exited(0, runHere(state, "uchan", "orphan \(peer)")))
             tally.check(.connectionInWaitset, exited(0, runHere(state, "uchan", "waitset \(peer)")))

@@ -95,6 +95,14 @@ public enum Monitor {
         String(decoding: NameWords.unpack(try ask(.alive(domain: domain.rawValue))), as: UTF8.self)
     }
 
+    /// Whether `domain` runs or sleeps at this moment, from its own core's kernel (through
+    /// that core's monitor). `noSuchDomain` if it is not running, `timedOut` if its
+    /// monitor did not answer.
+    public static func state(of domain: SystemDomainID) throws(MonitorStatus) -> DomainRunState {
+        guard let state = DomainRunState(rawValue: try ask(.state(domain: domain.rawValue)).0) else { throw .unknownRequest }
+        return state
+    }
+
     /// Waits until `domain`, on whatever core it runs, ends, and says how. Throws
     /// `noSuchDomain` if it is not running and its end is no longer remembered.
     public static func awaitEnd(of domain: SystemDomainID) throws(MonitorStatus) -> DomainEnd {

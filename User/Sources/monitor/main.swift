@@ -189,6 +189,70 @@ var binds: [(token: UInt64, client: UInt64, id: UInt32, page: Int, owner: UInt64
 var nextToken: UInt64 = 1
 let kernel = Capability(slot: InitialSlot.kernel)
 
+/// A `ps` (every domain, printed) or a `state` request (one domain) waiting for other
+/// monitors to say which of their domains run and which sleep: only a domain's own core
+/// knows, so each monitor asks its kernel and the others ask it.
+struct StateQuery {
+    var token: UInt64
+    var client: UInt64
+    var id: UInt32
+    /// The domain asked about; nil for `ps`.
+    var domain: DomainID?
+    /// The monitors that have not answered in full yet.
+    var waitingOn: [Int]
+    var states: [(domain: DomainID, state: DomainRunState)]
+    var deadline: UInt64
+}
+var stateQueries: [StateQuery] = []
+
+/// Whether this core's domain `local` runs or sleeps, from the kernel; nil if it has ended.
+func localState(_ local: LocalDomainNumber) -> DomainRunState? {
+    let (status, value) = Capability.invokeRaw(kernel.address.encoded, CapabilityOperation.domainState.rawValue, UInt64(local.rawValue))
+    return status == InvocationStatus.success.rawValue ? DomainRunState(rawValue: value) : nil
+}
+
+/// The states of every domain the replica lists on this core.
+func localStates() -> [DomainStateEntry] {
+    state.domains.compactMap { record in
+        guard record.id.core.rawValue == core, let now = localState(record.id.local) else { return nil }
+        return DomainStateEntry(local: record.id.local, state: now)
+    }
+}
+
+/// Answers a state query with what came (a monitor that stayed silent leaves its
+/// domains' states unknown: `?` in `ps`, `timedOut` for one domain).
+func finish(_ query: StateQuery) {
+    guard let asked = query.domain else {
+        print("core  domain  state  program")
+        for record in state.domains {
+            let known = query.states.first { $0.domain == record.id }?.state
+            let shown = known.map { $0.description } ?? "?"
+            print("\(pad(record.id.core.rawValue, 4))  \(pad(Int(record.id.local.rawValue), 6))  \(shown)\(String(repeating: " ", count: 7 - shown.utf8.count))\(String(decoding: record.program.bytes, as: UTF8.self))")
+        }
+        return reply(MonitorReply(status: .success, id: query.id), to: query.client)
+    }
+    if let found = query.states.first(where: { $0.domain == asked }) {
+        reply(MonitorReply(status: .success, id: query.id, values: (found.state.rawValue, 0)), to: query.client)
+    } else {
+        reply(MonitorReply(status: query.waitingOn.isEmpty ? .noSuchDomain : .timedOut, id: query.id), to: query.client)
+    }
+}
+
+/// Starts a state query: this core's states at once, the others' from their monitors.
+func queryStates(of domain: DomainID?, for client: UInt64, id: UInt32) {
+    var query = StateQuery(token: nextToken, client: client, id: id, domain: domain, waitingOn: [], states: [],
+                           deadline: user_timestamp() &+ patience)
+    nextToken += 1
+    if domain == nil || domain?.core.rawValue == core {
+        query.states = localStates().map { (DomainID(core: CoreID(core), local: $0.local), $0.state) }
+    }
+    for peer in peers where !broken[peer] && (domain == nil || domain?.core.rawValue == peer) {
+        query.waitingOn.append(peer)
+        send(MonitorMessage.statesRequest(token: query.token).encode(), to: peer)
+    }
+    if query.waitingOn.isEmpty { finish(query) } else { stateQueries.append(query) }
+}
+
 func reply(_ reply: MonitorReply, to client: UInt64, with capability: Capability? = nil) {
     guard let slot = replies.first(where: { $0.client == client })?.slot else { return dropped += 1 }
     for _ in 0..<100 {
@@ -333,11 +397,15 @@ func handle(_ request: MonitorRequest, id: UInt32, from client: UInt64) {
         print(line + "; dropped by this side \(dropped)")
         reply(MonitorReply(status: .success, id: id), to: client)
     case .printDomains:
-        print("core  domain  program")
-        for record in state.domains {
-            print("\(pad(record.id.core.rawValue, 4))  \(pad(Int(record.id.local.rawValue), 6))  \(String(decoding: record.program.bytes, as: UTF8.self))")
+        queryStates(of: nil, for: client, id: id)
+    case .state(let word):
+        guard let domain = DomainID(word: word, coreCount: coreCount), state.record(for: domain) != nil else {
+            return reply(MonitorReply(status: .noSuchDomain, id: id), to: client)
         }
-        reply(MonitorReply(status: .success, id: id), to: client)
+        guard domain.core.rawValue == core || (peers.contains(domain.core.rawValue) && !broken[domain.core.rawValue]) else {
+            return reply(MonitorReply(status: .noSuchCore, id: id), to: client)
+        }
+        queryStates(of: domain, for: client, id: id)
     case .printNames:
         print("name              core  domain")
         for record in state.names {
@@ -502,7 +570,7 @@ func serveRings() -> Bool {
     return any
 }
 
-/// A ping or binding message from `peer`'s monitor (decoded and checked by the
+/// A ping, binding or states message from `peer`'s monitor (decoded and checked by the
 /// protocols' state machine, which passes these on).
 func handle(_ message: MonitorMessage, from peer: Int) {
     switch message {
@@ -529,6 +597,15 @@ func handle(_ message: MonitorMessage, from peer: Int) {
             freePages.append(done.page)
             reply(MonitorReply(status: .noSuchName, id: done.id), to: done.client)
         }
+    case .statesRequest(let token):
+        for answer in MonitorMessage.statesMessages(token: token, states: localStates()) { send(answer.encode(), to: peer) }
+    case .statesAnswer(let token, let states, let last):
+        guard let index = stateQueries.firstIndex(where: { $0.token == token && $0.waitingOn.contains(peer) }) else {
+            return dropped += 1                          // an answer nobody waits for
+        }
+        stateQueries[index].states += states.map { (DomainID(core: CoreID(peer), local: $0.local), $0.state) }
+        if last { stateQueries[index].waitingOn.removeAll { $0 == peer } }
+        if stateQueries[index].waitingOn.isEmpty { finish(stateQueries.remove(at: index)) }
     default:
         dropped += 1
     }
@@ -571,6 +648,7 @@ func serveDomainEvents() -> Bool {
             if let index = replies.firstIndex(where: { $0.client == client }) { release(replies.remove(at: index).slot) }
             pieces.removeAll { $0.client == client }
             pings.removeAll { $0.client == client }
+            stateQueries.removeAll { $0.client == client }
             awaiting.removeAll { $0.client == client }
         }
     }
@@ -595,6 +673,8 @@ func expire() {
         lease(late.page, client: late.client, owner: late.owner)
     }
     binds.removeAll { Int64(bitPattern: clock &- $0.deadline) >= 0 }
+    for late in stateQueries where Int64(bitPattern: clock &- late.deadline) >= 0 { finish(late) }
+    stateQueries.removeAll { Int64(bitPattern: clock &- $0.deadline) >= 0 }
     perform(state.tick(now: now()))
 }
 
@@ -610,7 +690,7 @@ while true {
     }
     expire()
     if busy { continue }
-    if pings.isEmpty && binds.isEmpty && state.isIdle {
+    if pings.isEmpty && binds.isEmpty && stateQueries.isEmpty && state.isIdle {
         // Sleeps until a request, a notification or a domain event comes (any of them
         // since the last poll wakes it at once).
         try? SystemCall.wait()

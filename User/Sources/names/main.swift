@@ -20,6 +20,11 @@
 //                          kill and an await of a domain that does not run, a lookup
 //                          of a name nobody holds: each must be refused with its own
 //                          status (exit 0), else exit 6
+//   states <core>          start `names spin` and `names sleep` on a core: the monitors
+//                          must report the first running and the second sleeping (within
+//                          5 s), and a domain that does not run as noSuchDomain (exit 0),
+//                          else exit 7; both are killed
+//   spin, sleep            use the core forever, or sleep forever
 //   nothing                exit 0 at once
 //   ps, list               print every domain, every name (the shell's `ps`, `names`)
 //   counters               print what this core's monitor counted and dropped
@@ -134,6 +139,42 @@ case "spawn-bench":
     exit(0)
 case "nothing":
     exit(0)
+case "spin":
+    while true {}
+case "sleep":
+    // With nothing to receive, only a deadline gives the wait something to wait for.
+    while true { try? SystemCall.wait(until: user_timestamp() &+ 1 << 40) }
+case "states":
+    guard let core = arguments.integer(at: 1) else { exit(2) }
+    var started: [SystemDomainID] = []
+    func finish(_ status: Int, _ message: String) -> Never {
+        for domain in started { try? Monitor.kill(domain) }
+        print("names: states on core \(core): \(message)")
+        exit(status)
+    }
+    do throws(MonitorStatus) {
+        started.append(try Monitor.spawn("names", arguments: "spin", on: core))
+        started.append(try Monitor.spawn("names", arguments: "sleep", on: core))
+    } catch {
+        finish(7, "spawn: \(error)")
+    }
+    let expected: [DomainRunState] = [.running, .sleeping]
+    var last: [DomainRunState?] = [nil, nil]
+    let settled = within5s {
+        for (index, domain) in started.enumerated() { last[index] = try? Monitor.state(of: domain) }
+        return last[0] == expected[0] && last[1] == expected[1]
+    }
+    guard settled else {
+        finish(7, "spinner \(last[0].map { $0.description } ?? "unknown"), sleeper \(last[1].map { $0.description } ?? "unknown")")
+    }
+    let nobody = SystemDomainID(core: core, local: 999_999)
+    do throws(MonitorStatus) {
+        let state = try Monitor.state(of: nobody)
+        finish(7, "\(nobody) reported as \(state)")
+    } catch {
+        guard error == .noSuchDomain else { finish(7, "\(nobody): \(error), not noSuchDomain") }
+    }
+    finish(0, "the spinner runs and the sleeper sleeps")
 case "refusals":
     let nobody = SystemDomainID(core: 0, local: 999_999)
     let cases: [(what: String, expected: MonitorStatus, ask: () throws(MonitorStatus) -> Void)] = [
