@@ -255,11 +255,18 @@ public struct MonitorReply: Equatable, Sendable {
 }
 
 /// How a domain ended, as the monitors tell each other and a domain that awaits it.
-public enum DomainEnd: Equatable, Sendable {
+public enum DomainEnd: Equatable, Sendable, CustomStringConvertible {
     /// It called exit with `status`.
     case exited(status: Int64)
     /// The kernel stopped it (a fault, a kill).
     case stopped
+
+    public var description: String {
+        switch self {
+        case .exited(let status): return "exited with status \(status)"
+        case .stopped: return "stopped"
+        }
+    }
 
     /// Two words: 1 and the status for an exit, 2 and 0 for a stop.
     public var words: (UInt64, UInt64) {

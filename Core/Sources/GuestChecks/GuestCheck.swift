@@ -1,5 +1,7 @@
-// Every check the guest's self-tests run, declared once. The kernel prints each result
-// as `PASS core N: <name>` or `FAIL core N: <name>: <reason>` using these names, and the
+// Every check the guest's self-tests run, declared once. The kernel (for what needs its
+// privilege) and the `checks` user program (for what runs through the monitors; core 0,
+// after the kernel's) print each result as `PASS core N: <name>` or `FAIL core N:
+// <name>: <reason>` using these names, and the
 // host tool (`swordfish test`) works out from the same declaration which checks each
 // core of a test boot must report and how often. A kernel that runs fewer checks than
 // declared (a test skipped by an early return, a program missing from the boot image)
@@ -24,12 +26,11 @@ public enum GuestCheck: CaseIterable, Sendable {
     // Core 0, over all cores.
     case sharesDisjoint, multicast, monitorsAnswer, monitorOnEveryCore, knowledgeReplicas, monitorSurvivesRevoke
     case userDriver
-    case remoteRun, remoteExitStatus, remoteStop, remoteMissingProgram, remoteLineTooLong, remoteSecondRequest
     case nameRace, nameAcrossCores, spawnAnywhere, killAnywhere, domainStates, userChannels, boundPeerKilled
     case peerNeverReads, peerWritesGarbage, sameCoreConnection, connectionInWaitset
     case skippedCoreReported
     // Reported only when something is missing; never expected.
-    case bootImagePresent, lmpPresent, threadsPresent, everyCoreStarted, everyCoreReports
+    case bootImagePresent, lmpPresent, threadsPresent, everyCoreStarted, everyCoreReports, checksRunner
 
     /// Which cores run the check, and how often.
     public enum Scope: Sendable, Equatable {
@@ -49,12 +50,11 @@ public enum GuestCheck: CaseIterable, Sendable {
         switch self {
         case .sharesDisjoint, .multicast, .monitorsAnswer, .monitorOnEveryCore, .knowledgeReplicas, .monitorSurvivesRevoke, .sameCoreConnection, .userDriver:
             return .bootstrap
-        case .remoteRun, .remoteExitStatus, .remoteStop, .remoteMissingProgram, .remoteLineTooLong, .remoteSecondRequest,
-             .nameRace, .nameAcrossCores, .spawnAnywhere, .killAnywhere, .domainStates, .userChannels, .boundPeerKilled,
+        case .nameRace, .nameAcrossCores, .spawnAnywhere, .killAnywhere, .domainStates, .userChannels, .boundPeerKilled,
              .peerNeverReads, .peerWritesGarbage, .connectionInWaitset:
             return .bootstrapWithPeer
         case .skippedCoreReported: return .skippedCore
-        case .bootImagePresent, .lmpPresent, .threadsPresent, .everyCoreStarted, .everyCoreReports: return .onlyOnFailure
+        case .bootImagePresent, .lmpPresent, .threadsPresent, .everyCoreStarted, .everyCoreReports, .checksRunner: return .onlyOnFailure
         default: return .everyCore
         }
     }
@@ -147,16 +147,10 @@ public enum GuestCheck: CaseIterable, Sendable {
         case .sharesDisjoint: return "isolation: cores' blocks and shares are disjoint"
         case .multicast: return "multicast: every core receives once, acknowledgements aggregate"
         case .userDriver: return "devices: a user driver gets the RTC's ports and IRQ from the monitor, receives its interrupts, and is refused others; an ended driver's IRQ is free again"
-        case .remoteRun: return "oncore: a program runs on another core"
-        case .remoteExitStatus: return "oncore: its exit status comes back"
-        case .remoteStop: return "oncore: a stopped program is reported"
-        case .remoteMissingProgram: return "oncore: a missing program is reported"
-        case .remoteLineTooLong: return "oncore: a line too long is refused"
-        case .remoteSecondRequest: return "oncore: a second request while the first runs is refused"
         case .skippedCoreReported: return "a core that never answers is reported and left out"
         case .nameRace: return "names: two domains on different cores register one name at once, exactly one wins"
         case .nameAcrossCores: return "names: a name registered on one core is found on another, and goes when its domain ends"
-        case .spawnAnywhere: return "monitors: a domain starts a program on every core and hears how it ended"
+        case .spawnAnywhere: return "monitors: a domain starts a program on every core and hears how it ended (an exit status, or stopped for a fault)"
         case .killAnywhere: return "monitors: a domain kills a domain on another core"
         case .domainStates: return "monitors: a spinning domain reads as running and a sleeping one as sleeping, on this core and another"
         case .boundPeerKilled: return "channels: a domain killed while bound leaves its peer with an error, not a hang"
@@ -172,6 +166,7 @@ public enum GuestCheck: CaseIterable, Sendable {
         case .threadsPresent: return "dispatchers: threads program present"
         case .everyCoreStarted: return "every core started"
         case .everyCoreReports: return "every core reports its tests"
+        case .checksRunner: return "the checks program runs the user-level checks and powers off with the verdict"
         }
     }
 }

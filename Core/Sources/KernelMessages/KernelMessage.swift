@@ -43,23 +43,17 @@ public enum KernelMessage: Equatable {
     /// how many cores the subtree holds and how many duplicate deliveries it saw.
     case multicast(id: UInt64)
     case multicastAck(id: UInt64, reached: Int, duplicates: Int)
-    /// Up to 48 bytes of a `program arguments` line that the sender's shell asks the
-    /// receiver to run on its core (`oncore`); `isEnd` closes the line. Every piece of
-    /// one request carries its id.
-    case runRequest(id: UInt32, bytes: [UInt8], isEnd: Bool)
-    /// How the program of request `id` ended, for the shell that asked.
-    case runFinished(id: UInt32, ProgramOutcome)
     /// A notify for the receiver's domain `domain` (its local id), from a domain on the
     /// sender's core that invoked its notify capability.
     case wake(domain: UInt32)
 
-    /// Bytes of text (a console line, a run request) one message carries.
+    /// Bytes of a console line one message carries.
     public static let textBytesPerMessage = 48
 
     public enum Tag: UInt16, CaseIterable {
         case console = 1, ping, pong, statusRequest, statusReply, runTests, testReply, panicRequest
         case stayAwake, measureLatencies, latency, stream, benchChannel, floorEcho, benchResult
-        case place, treeChildren, multicast, multicastAck, runRequest, runFinished, startMonitor, wake
+        case place, treeChildren, multicast, multicastAck, startMonitor, wake
     }
 
     /// `line` cut into the messages `make` builds from each piece and whether it is the
@@ -75,36 +69,28 @@ public enum KernelMessage: Equatable {
         return messages
     }
 
-    /// A piece of text: its length, end flag and a 32-bit label in the first word, the
-    /// bytes after.
-    static func encodeText(_ tag: Tag, _ bytes: [UInt8], isEnd: Bool, label: UInt32 = 0) -> ChannelMessage {
+    /// A piece of text: its length and end flag in the first word, the bytes after.
+    static func encodeText(_ tag: Tag, _ bytes: [UInt8], isEnd: Bool) -> ChannelMessage {
         var message = ChannelMessage(tag: tag.rawValue)
-        message.words[0] = UInt64(min(bytes.count, textBytesPerMessage)) | (isEnd ? 1 << 8 : 0) | UInt64(label) << 16
+        message.words[0] = UInt64(min(bytes.count, textBytesPerMessage)) | (isEnd ? 1 << 8 : 0)
         for (i, byte) in bytes.prefix(textBytesPerMessage).enumerated() {
             message.words[1 + i / 8] |= UInt64(byte) << UInt64((i % 8) * 8)
         }
         return message
     }
 
-    static func decodeText(_ w: InlineArray<7, UInt64>) -> (bytes: [UInt8], isEnd: Bool, label: UInt32)? {
+    static func decodeText(_ w: InlineArray<7, UInt64>) -> (bytes: [UInt8], isEnd: Bool)? {
         let count = Int(w[0] & 0xFF)
-        guard count <= textBytesPerMessage, (w[0] >> 9) & 0x7F == 0, w[0] >> 48 == 0 else { return nil }
+        guard count <= textBytesPerMessage, w[0] >> 9 == 0 else { return nil }
         var bytes: [UInt8] = []
         bytes.reserveCapacity(count)
         for i in 0..<count { bytes.append(UInt8(truncatingIfNeeded: w[1 + i / 8] >> UInt64((i % 8) * 8))) }
-        return (bytes, w[0] & (1 << 8) != 0, UInt32(truncatingIfNeeded: w[0] >> 16))
+        return (bytes, w[0] & (1 << 8) != 0)
     }
 
     public func encode() -> ChannelMessage {
         switch self {
         case .console(let bytes, let isEnd): return Self.encodeText(.console, bytes, isEnd: isEnd)
-        case .runRequest(let id, let bytes, let isEnd): return Self.encodeText(.runRequest, bytes, isEnd: isEnd, label: id)
-        case .runFinished(let id, let outcome):
-            switch outcome {
-            case .exited(let status): return ChannelMessage(tag: Tag.runFinished.rawValue, 0, UInt64(bitPattern: status), UInt64(id))
-            case .stopped: return ChannelMessage(tag: Tag.runFinished.rawValue, 1, 0, UInt64(id))
-            case .notStarted: return ChannelMessage(tag: Tag.runFinished.rawValue, 2, 0, UInt64(id))
-            }
         case .ping(let token, let wake): return ChannelMessage(tag: Tag.ping.rawValue, token, wake ? 1 : 0)
         case .pong(let token): return ChannelMessage(tag: Tag.pong.rawValue, token)
         case .statusRequest: return ChannelMessage(tag: Tag.statusRequest.rawValue, 0)
@@ -155,20 +141,8 @@ public enum KernelMessage: Equatable {
         let w = message.words
         switch tag {
         case .console:
-            guard let text = decodeText(w), text.label == 0 else { return nil }
-            return .console(bytes: text.bytes, isEnd: text.isEnd)
-        case .runRequest:
             guard let text = decodeText(w) else { return nil }
-            return .runRequest(id: text.label, bytes: text.bytes, isEnd: text.isEnd)
-        case .runFinished:
-            guard w[2] <= UInt64(UInt32.max) else { return nil }
-            let id = UInt32(w[2])
-            switch w[0] {
-            case 0: return .runFinished(id: id, .exited(status: Int64(bitPattern: w[1])))
-            case 1 where w[1] == 0: return .runFinished(id: id, .stopped)
-            case 2 where w[1] == 0: return .runFinished(id: id, .notStarted)
-            default: return nil
-            }
+            return .console(bytes: text.bytes, isEnd: text.isEnd)
         case .ping:
             guard w[1] <= 1 else { return nil }
             return .ping(token: w[0], wake: w[1] == 1)

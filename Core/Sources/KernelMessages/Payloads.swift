@@ -43,21 +43,3 @@ public struct BenchResult: Equatable, Sendable {
     }
 }
 
-/// How a program that one core asked another to run (`oncore`) ended.
-public enum ProgramOutcome: Equatable, Sendable {
-    case exited(status: Int64)
-    /// The kernel stopped it (its core printed why).
-    case stopped
-    /// It never ran: no such program, or no room for it (its core printed why).
-    case notStarted
-}
-
-extension ProgramOutcome: CustomStringConvertible {
-    public var description: String {
-        switch self {
-        case .exited(let status): return "exit " + String(status)
-        case .stopped: return "stopped"
-        case .notStarted: return "not started"
-        }
-    }
-}

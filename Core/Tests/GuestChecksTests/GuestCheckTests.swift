@@ -29,9 +29,9 @@ final class GuestCheckTests: XCTestCase {
     }
 
     func testOneCoreRunsNoCrossCoreRequestsAndASkippedCoreNothing() {
-        XCTAssertEqual(GuestCheck.remoteRun.expectedRuns(onCore: 0, cores: 1, skippedCore: nil), 0)
-        XCTAssertEqual(GuestCheck.remoteRun.expectedRuns(onCore: 0, cores: 2, skippedCore: nil), 1)
-        XCTAssertEqual(GuestCheck.remoteRun.expectedRuns(onCore: 0, cores: 2, skippedCore: 1), 0)
+        XCTAssertEqual(GuestCheck.nameRace.expectedRuns(onCore: 0, cores: 1, skippedCore: nil), 0)
+        XCTAssertEqual(GuestCheck.nameRace.expectedRuns(onCore: 0, cores: 2, skippedCore: nil), 1)
+        XCTAssertEqual(GuestCheck.nameRace.expectedRuns(onCore: 0, cores: 2, skippedCore: 1), 0)
         XCTAssertEqual(GuestCheck.timerTicks.expectedRuns(onCore: 2, cores: 4, skippedCore: 2), 0)
         XCTAssertEqual(GuestCheck.skippedCoreReported.expectedRuns(onCore: 0, cores: 4, skippedCore: 2), 1)
         XCTAssertEqual(GuestCheck.skippedCoreReported.expectedRuns(onCore: 0, cores: 4, skippedCore: nil), 0)

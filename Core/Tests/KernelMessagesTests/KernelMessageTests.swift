@@ -30,9 +30,7 @@ final class KernelMessageTests: XCTestCase {
                    caches: [CacheFact(level: 1, kind: .data, sharingGroup: 4), CacheFact(level: 3, kind: .unified, sharingGroup: 1)]),
             .treeChildren(total: 7, offset: 5, children: [CoreID(6), CoreID(7)]),
             .multicast(id: 9), .multicastAck(id: 9, reached: 3, duplicates: 0),
-            .runRequest(id: 7, bytes: Array("threads preempt".utf8), isEnd: true), .runRequest(id: .max, bytes: [], isEnd: false),
-            .runFinished(id: 7, .exited(status: -3)), .runFinished(id: 0, .exited(status: 0)), .runFinished(id: 1, .stopped),
-            .runFinished(id: .max, .notStarted), .wake(domain: 0), .wake(domain: .max),
+            .wake(domain: 0), .wake(domain: .max),
         ]
     }
 
@@ -57,13 +55,9 @@ final class KernelMessageTests: XCTestCase {
         XCTAssertNil(KernelMessage.decode(ChannelMessage(tag: 999), coreCount: coreCount), "unknown tag")
         refused(.console, [49])                    // more bytes than a slot holds
         refused(.console, [1 << 9])                // unknown flag bits
-        refused(.runRequest, [49])                 // more bytes than a slot holds
         refused(.statusReply, [1, 1, 2, 1, 1, 1 << 32])   // more domains than a core can hold
-        refused(.runFinished, [3, 0])              // no such outcome
-        refused(.runFinished, [1, 5])              // a status with "stopped"
-        refused(.runFinished, [0, 0, 1 << 32])     // an id past 32 bits
         refused(.wake, [1 << 32])                  // a domain id past 32 bits
-        refused(.console, [1 << 16])               // a console piece carries no label
+        refused(.console, [1 << 16])               // bits above the end flag
         refused(.ping, [1, 2])                     // wake flag not 0/1
         refused(.latency, [8, 100])                // no core 8 of 8
         refused(.stream, [5, 5])                   // check word wrong
@@ -103,10 +97,10 @@ final class TextPiecesTests: XCTestCase {
     func testLinesAreCutIntoPiecesAndJoinAgain() {
         for length in [0, 1, 47, 48, 49, 96, 200] {
             let line = (0..<length).map { UInt8(truncatingIfNeeded: $0 &+ 33) }
-            let messages = KernelMessage.pieces(of: line) { .runRequest(id: 1, bytes: $0, isEnd: $1) }
+            let messages = KernelMessage.pieces(of: line) { .console(bytes: $0, isEnd: $1) }
             var joined: [UInt8] = []
             for (i, message) in messages.enumerated() {
-                guard case .runRequest(_, let bytes, let isEnd) = message else { return XCTFail("wrong kind") }
+                guard case .console(let bytes, let isEnd) = message else { return XCTFail("wrong kind") }
                 XCTAssertLessThanOrEqual(bytes.count, KernelMessage.textBytesPerMessage)
                 XCTAssertEqual(isEnd, i == messages.count - 1)
                 joined += bytes

@@ -67,21 +67,15 @@ enum BenchMode {
     }
 
     /// Two user domains, the server on core 1 and the client here, over the connection
-    /// the monitors bind them with (a page of rings); the client (`uchan talk …`) prints
-    /// the line. `sleeping`: both sleep for every message (cross-core-user-wake-roundtrip),
-    /// else both poll (cross-core-user-roundtrip).
+    /// the monitors bind them with (a page of rings): `uchan bench` starts the server
+    /// through the monitors, is the client and prints the line. `sleeping`: both sleep
+    /// for every message (cross-core-user-wake-roundtrip), else both poll
+    /// (cross-core-user-roundtrip).
     static func userChannelRoundTrip(_ state: CoreState, rounds: Int, sleeping: Bool) {
         let row: StaticString = sleeping ? "cross-core-user-wake-roundtrip" : "cross-core-user-roundtrip"
-        guard state.coreCount > 1, !state.failedCores[1], let program = state.bootImage?.program(named: Array("uchan".utf8)) else {
-            return unsupported(row, "one core, or no uchan program")
-        }
-        let name = sleeping ? "wake-bench" : "bench"
-        let server = state.requestRun(Array("uchan serve \(name) \(rounds)\(sleeping ? " sleep" : "")".utf8), on: CoreID(1))
-        guard let client = try? state.spawn(program, arguments: Array("talk \(name) \(rounds) \(name)".utf8)) else {
-            return unsupported(row, "the client did not start")
-        }
-        state.runDomains(milliseconds: 120_000) { !state.domains.contains { $0 === client } && state.runAnswer(from: 1, id: server) != nil }
-        guard case .exited(0) = client.state, state.runAnswer(from: 1, id: server) == .exited(status: 0) else {
+        guard state.coreCount > 1, !state.failedCores[1] else { return unsupported(row, "one core") }
+        guard case .exited(0)? = SelfTests.runHere(state, "uchan", "\(sleeping ? "wake-bench" : "bench") \(rounds) 1",
+                                                   milliseconds: 120_000) else {
             return unsupported(row, "the uchan pair did not complete")
         }
     }

@@ -83,8 +83,6 @@ final class CoreState {
     var notificationReceiver: Int? = nil
     /// Domains' starts and ends, for the monitor (KernelServices.swift).
     var domainEvents = DomainEvents()
-    /// Programs run for other cores, and this core's requests to them (RemoteRun.swift).
-    var runRequests: RunRequests
     var finishedDomains: [(name: String, state: Domain.State)] = []
     /// The programs of the boot image (read-only, shared by all cores since boot).
     var bootImage: BootImage? = nil
@@ -128,7 +126,6 @@ final class CoreState {
         streamReceived = Array(repeating: 0, count: apicIDs.count)
         benchReplies = Array(repeating: nil, count: apicIDs.count)
         places = Array(repeating: nil, count: apicIDs.count)
-        runRequests = RunRequests(coreCount: apicIDs.count)
     }
 
     /// The running core's state; nil only during early boot.
@@ -154,7 +151,6 @@ enum DeferredWork {
     case measureLatencies(CoreSet)
     case benchChannel(peer: CoreID, rounds: Int, requester: CoreID)
     case floorEcho(peer: CoreID, rounds: Int)
-    case runProgram(line: [UInt8], requester: CoreID, id: UInt32)
 }
 
 

@@ -427,7 +427,6 @@ extension CoreState {
             finishedDomains.append((domain.name, domain.state))
             print("domain \(domain.name) (\(domain.id)) on core \(id.rawValue) stopped: \(reason)")
         }
-        reportRemoteRun(of: domain)
         reap(domain)
     }
 }

@@ -78,8 +78,6 @@ extension CoreState {
         case .multicast(let id): handleMulticast(id: id, from: source)
         case .wake(let domain): wake(domain: Int(domain))
         case .multicastAck(let id, let reached, let duplicates): handleMulticastAck(id: id, reached: reached, duplicates: duplicates)
-        case .runRequest(let id, let bytes, let isEnd): receiveRunRequest(id: id, bytes, isEnd: isEnd, from: source)
-        case .runFinished(let id, let outcome): runRequests.answers[source.rawValue] = (id, outcome)
         }
     }
 
@@ -129,8 +127,6 @@ extension CoreState {
             send(.benchResult(benchChannel(to: peer, rounds: rounds)), to: requester)
         case .floorEcho(let peer, let rounds):
             echoFloor(for: peer, rounds: rounds)
-        case .runProgram(let line, let requester, let id):
-            runRequested(line, by: requester, id: id)
         }
     }
 

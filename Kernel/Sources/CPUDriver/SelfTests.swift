@@ -1,10 +1,13 @@
-// In-kernel tests, run when the kernel command line says `test`. Core 0 runs its own
-// checks, asks every other core to run the same checks on itself, and then checks
-// what only a view of all cores can show (that their blocks and shares are disjoint).
-// Each check is declared in `GuestChecks` (which the host tool reads too) and prints
-// `PASS core N: name` or `FAIL core N: name: reason`; core 0 ends with `N passed, M
-// failed` and powers QEMU off with the verdict. The host tool treats a missing core, a
-// panic, a timeout or a declared check that never reported as failures too.
+// The kernel's self-tests, run when the kernel command line says `test`: what only a
+// CPU driver can see. Core 0 runs its own checks, asks every other core to run the same
+// checks on itself, and then checks what only a view of all cores can show (that their
+// blocks and shares are disjoint, the multicast tree). Each check is declared in
+// `GuestChecks` (which the host tool reads too) and prints `PASS core N: name` or `FAIL
+// core N: name: reason`. Then core 0 starts the `checks` user program with its counts:
+// the checks that need no kernel privilege run there, through the monitors, and it
+// prints `N passed, M failed` over both and powers QEMU off with the verdict. The host
+// tool treats a missing core, a panic, a timeout or a declared check that never
+// reported as failures too.
 import Arch
 import Basics
 import ShellCommands
@@ -313,36 +316,9 @@ enum SelfTests {
         return nil
     }
 
-    /// On every live core in turn (core 0 itself, the others through `oncore`), once
-    /// every core has finished its own tests: a domain asks its core's monitor to ping
-    /// every live core's monitor over the monitors' rings (`monitor-ping`); each must
-    /// answer, and a core the machine does not have must be refused.
-    static func monitorsAnswer(_ state: CoreState, live: CoreSet) -> String? {
-        let cores = monitorCores(state, live: live)
-        return runOnEach(cores, state, "monitor-ping", cores.map { String($0) }.joined(separator: " "))
-    }
-
-    /// On every live core in turn, `names monitors` with every live core: each replica
-    /// of the domain table (what `ps` prints) has a monitor as every core's first domain.
-    static func monitorOnEveryCore(_ state: CoreState, live: CoreSet) -> String? {
-        let cores = monitorCores(state, live: live)
-        return runOnEach(cores, state, "names", "monitors " + cores.map { String($0) }.joined(separator: " "))
-    }
-
     /// The live cores whose monitors have rings, in order.
     static func monitorCores(_ state: CoreState, live: CoreSet) -> [Int] {
         (0..<min(state.coreCount, MonitorRingLayout.maximumCores)).filter { live.contains(CoreID($0)) }
-    }
-
-    /// Runs `program arguments` on each of `cores` in turn (core 0 here, the others
-    /// through the shell's `oncore`); nil if every run exited 0.
-    static func runOnEach(_ cores: [Int], _ state: CoreState, _ program: String, _ arguments: String) -> String? {
-        for core in cores {
-            let failure = core == 0 ? exited(0, runHere(state, program, arguments))
-                : remoteRun(state, on: core, Array("\(program) \(arguments)".utf8), expecting: .exited(status: 0))
-            if let failure { return "on core \(core): \(program) \(arguments) \(failure)" }
-        }
-        return nil
     }
 
     /// The kernel's `knowledge` service, as this core's monitor would call it, with what
@@ -405,23 +381,6 @@ enum SelfTests {
         return nil
     }
 
-    /// On every live core with a monitor (first core 0, then the others through
-    /// `oncore`): `names skb-check` finds its monitor's replica of the knowledge base
-    /// equal to core 0's kernel's, by digest.
-    static func knowledgeReplicas(_ state: CoreState, live: CoreSet) -> String? {
-        guard let base = state.knowledge else { return "core 0 has no knowledge base" }
-        return runOnEach(monitorCores(state, live: live), state, "names", "skb-check \(KnowledgeEncoding.digest(base.encoded()))")
-    }
-
-    /// A domain here starts a program on every live core through the monitors and
-    /// awaits its end (`names spawn-wait`): each runs, and its exit status comes back.
-    static func spawnEverywhere(_ state: CoreState, live: CoreSet) -> String? {
-        for core in monitorCores(state, live: live) {
-            if let failure = exited(7, runHere(state, "names", "spawn-wait \(core) probe exit")) { return "on core \(core): \(failure)" }
-        }
-        return nil
-    }
-
     /// Two domains on this core talk over an endpoint: words and a capability arrive, a
     /// full endpoint refuses, and a revoked endpoint cannot be sent to.
     static func sameCoreMessages(_ state: CoreState, _ tally: inout TestTally,
@@ -442,17 +401,6 @@ enum SelfTests {
         tally.check(.roundTrips, exited(0, pingPong.second) ?? exited(0, pingPong.first))
     }
 
-    /// Core 0 asks `peer` to run `line` (the shell's `oncore`) and checks the answer.
-    static func remoteRun(_ state: CoreState, on peer: Int, _ line: [UInt8], expecting expected: ProgramOutcome) -> String? {
-        let id = state.requestRun(line, on: CoreID(peer))
-        // This core's domains run meanwhile: the program there may need this core's monitor.
-        state.runDomains(milliseconds: 30_000) { state.runAnswer(from: peer, id: id) != nil }
-        guard let outcome = state.runAnswer(from: peer, id: id) else {
-            return "core \(peer) did not answer within 30 s"
-        }
-        return outcome == expected ? nil : "core \(peer) answered \(outcome)"
-    }
-
     /// Runs `program` with `arguments` on this core to its end, for at most
     /// `milliseconds`; nil if it could not start. Other cores' requests are served
     /// meanwhile.
@@ -469,62 +417,6 @@ enum SelfTests {
         guard let state else { return "did not run or did not finish" }
         if case .exited(let status) = state, status == expected { return nil }
         return "ended as \(describe(state)), expected exit \(expected)"
-    }
-
-    /// Every ordered pair of the live cores that have monitor rings, by `uchan pairs`
-    /// (a user program that starts a server and a client for each pair through the
-    /// monitors and awaits their ends): 10,000 messages each way, in order.
-    static func userChannels(_ state: CoreState, live: CoreSet) -> String? {
-        let cores = monitorCores(state, live: live).map { String($0) }.joined(separator: " ")
-        return exited(0, runHere(state, "uchan", "pairs 10000 " + cores, milliseconds: 600_000))
-    }
-
-    /// `names race` here and on `peer` at the same moment: one wins (exit 0), the other
-    /// hears nameTaken (exit 3).
-    static func nameRace(_ state: CoreState, peer: Int) -> String? {
-        let line = "names race raced-name"
-        guard let program = state.bootImage?.program(named: Array("names".utf8)),
-              let here = try? state.spawn(program, arguments: Array("race raced-name".utf8)) else { return "could not start names" }
-        let there = state.requestRun(Array(line.utf8), on: CoreID(peer))
-        state.runDomains(milliseconds: 60_000) {
-            !state.domains.contains { $0 === here } && state.runAnswer(from: peer, id: there) != nil
-        }
-        guard case .exited(let mine) = here.state, case .exited(let theirs)? = state.runAnswer(from: peer, id: there) else {
-            return "here \(describe(here.state)), on core \(peer) \(state.runAnswer(from: peer, id: there).map { "\($0)" } ?? "no answer")"
-        }
-        return [mine, theirs].sorted() == [0, 3] ? nil : "exits \(mine) here and \(theirs) on core \(peer), not one 0 and one 3"
-    }
-
-    /// A domain here holds a name for a few seconds; on `peer` it is found, and after
-    /// the holder ends it is gone.
-    static func nameAcrossCores(_ state: CoreState, peer: Int) -> String? {
-        guard let program = state.bootImage?.program(named: Array("names".utf8)),
-              let holder = try? state.spawn(program, arguments: Array("hold held-name 3".utf8)) else { return "could not start names" }
-        if let failure = remoteRun(state, on: peer, Array("names lookup held-name".utf8), expecting: .exited(status: 0)) {
-            return "while held: \(failure)"
-        }
-        state.runDomains(milliseconds: 60_000) { !state.domains.contains { $0 === holder } }
-        guard case .exited(0) = holder.state else { return "the holder ended as \(describe(holder.state))" }
-        if let failure = remoteRun(state, on: peer, Array("names gone held-name".utf8), expecting: .exited(status: 0)) {
-            return "after the holder ended: \(failure)"
-        }
-        return nil
-    }
-
-    /// Two requests to one core at once: the second is refused at once, the first runs
-    /// to its end, and each answer carries its own request's id.
-    static func overlappingRuns(_ state: CoreState, on peer: Int) -> String? {
-        let first = state.requestRun(Array("threads heap-stress".utf8), on: CoreID(peer))
-        let second = state.requestRun(Array("hello".utf8), on: CoreID(peer))
-        guard state.waitUntil(milliseconds: 30_000, { state.runAnswer(from: peer, id: second) != nil }) else {
-            return "no answer to the second request"
-        }
-        guard state.runAnswer(from: peer, id: second) == .notStarted else { return "the second request ran" }
-        guard state.waitUntil(milliseconds: 60_000, { state.runAnswer(from: peer, id: first) != nil }) else {
-            return "no answer to the first request"
-        }
-        let outcome = state.runAnswer(from: peer, id: first)!
-        return outcome == .exited(status: 0) ? nil : "the first request ended as \(outcome)"
     }
 
     /// Every core sends `streamMessages` numbered messages to every other core while
@@ -585,43 +477,18 @@ enum SelfTests {
         }
         tally.check(.sharesDisjoint, disjoint(reports))
         tally.check(.multicast, multicast(state, live: live))
-        tally.check(.monitorsAnswer, monitorsAnswer(state, live: live))
-        tally.check(.monitorOnEveryCore, monitorOnEveryCore(state, live: live))
-        tally.check(.monitorSurvivesRevoke, exited(0, runHere(state, "probe", "revoke-monitor"))
-                        ?? exited(0, runHere(state, "names", "monitors 0")))
-        tally.check(.sameCoreConnection, exited(0, runHere(state, "uchan", "local 10000")))
-        tally.check(.knowledgeReplicas, knowledgeReplicas(state, live: live))
-        // A device driver in user mode: the RTC's periodic interrupt, through the monitor;
-        // a driver that ends connected leaves the IRQ free for the next.
-        tally.check(.userDriver, exited(0, runHere(state, "rtc", "abandon", milliseconds: 30_000))
-                        ?? exited(0, runHere(state, "rtc", "16", milliseconds: 30_000)))
-        // The shell's `oncore`, on the last live core: a program runs there and its end
-        // comes back; a missing program, a bad exit and a line too long are reported.
-        if let peer = (1..<max(state.coreCount, 1)).last(where: { live.contains(CoreID($0)) }) {
-            tally.check(.remoteRun, remoteRun(state, on: peer, Array("hello".utf8), expecting: .exited(status: 0)))
-            tally.check(.remoteExitStatus, remoteRun(state, on: peer, Array("probe exit".utf8), expecting: .exited(status: 7)))
-            tally.check(.remoteStop, remoteRun(state, on: peer, Array("probe unmapped".utf8), expecting: .stopped))
-            tally.check(.remoteMissingProgram, remoteRun(state, on: peer, Array("no-such-program".utf8), expecting: .notStarted))
-            tally.check(.remoteLineTooLong,
-                        remoteRun(state, on: peer, Array(repeating: UInt8(ascii: "a"), count: 2000), expecting: .notStarted))
-            tally.check(.remoteSecondRequest, overlappingRuns(state, on: peer))
-            tally.check(.nameRace, nameRace(state, peer: peer))
-            tally.check(.nameAcrossCores, nameAcrossCores(state, peer: peer))
-            tally.check(.spawnAnywhere, spawnEverywhere(state, live: live))
-            tally.check(.killAnywhere, exited(0, runHere(state, "names", "spawn-kill \(peer)")))
-            tally.check(.domainStates, exited(0, runHere(state, "names", "states 0")) ?? exited(0, runHere(state, "names", "states \(peer)")))
-            tally.check(.userChannels, userChannels(state, live: live))
-            tally.check(.boundPeerKilled, exited(0, runHere(state, "uchan", "orphan \(peer)")))
-            tally.check(.connectionInWaitset, exited(0, runHere(state, "uchan", "waitset \(peer)")))
-            tally.check(.peerNeverReads, exited(0, runHere(state, "uchan", "deaf \(peer)")))
-            tally.check(.peerWritesGarbage, exited(0, runHere(state, "uchan", "vandal \(peer)")))
-        }
-        // Let the other cores' last lines reach the console before the verdict.
-        _ = state.waitUntil(milliseconds: 100) { false }
         passed += tally.passed
         failed += tally.failed
-        print("\(passed) passed, \(failed) failed")
-        Machine.exit(success: failed == 0)
+        // What needs no kernel privilege runs as a user program, through the monitors; it
+        // prints the verdict over both and powers off. Only if it cannot do that does
+        // the kernel.
+        let digest = state.knowledge.map { KnowledgeEncoding.digest($0.encoded()) } ?? 0
+        let cores = monitorCores(state, live: live).map { String($0) }.joined(separator: " ")
+        let runner = runHere(state, "checks", "\(passed) \(failed) \(digest) \(cores)", milliseconds: 1_200_000)
+        var last = TestTally(core: state.id)
+        last.check(.checksRunner, runner.map { "it ended as \(describe($0)) without powering off" } ?? "it did not start or did not finish")
+        print("\(passed + last.passed) passed, \(failed + last.failed) failed")
+        Machine.exit(success: false)
     }
 
     /// Ten multicasts down the NUMA-aware tree; each must come back acknowledged by

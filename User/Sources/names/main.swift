@@ -16,10 +16,10 @@
 //   monitors <core>…       every one of these cores runs a monitor as its first domain,
 //                          as this core's replica of the domain table (what `ps` lists)
 //                          says: exit 0, or 5 naming the first core without one
-//   refusals               a spawn on core 99, of a program not in the boot image, a
-//                          kill and an await of a domain that does not run, a lookup
-//                          of a name nobody holds: each must be refused with its own
-//                          status (exit 0), else exit 6
+//   refusals               a spawn on core 99, of a program not in the boot image or
+//                          with arguments too long, a kill and an await of a domain
+//                          that does not run, a lookup of a name nobody holds: each
+//                          must be refused with its own status (exit 0), else exit 6
 //   states <core>          start `names spin` and `names sleep` on a core: the monitors
 //                          must report the first running and the second sleeping (within
 //                          5 s), and a domain that does not run as noSuchDomain (exit 0),
@@ -180,6 +180,9 @@ case "refusals":
     let cases: [(what: String, expected: MonitorStatus, ask: () throws(MonitorStatus) -> Void)] = [
         ("spawn on core 99", .noSuchCore, { () throws(MonitorStatus) in _ = try Monitor.spawn("hello", on: 99) }),
         ("spawn no-such-program", .noSuchProgram, { () throws(MonitorStatus) in _ = try Monitor.spawn("no-such-program", on: 0) }),
+        ("spawn with 300 bytes of arguments", .argumentsTooLong, { () throws(MonitorStatus) in
+            _ = try Monitor.spawn("hello", arguments: String(repeating: "a", count: 300), on: 0)
+        }),
         ("kill \(nobody)", .noSuchDomain, { () throws(MonitorStatus) in try Monitor.kill(nobody) }),
         ("await \(nobody)", .noSuchDomain, { () throws(MonitorStatus) in _ = try Monitor.awaitEnd(of: nobody) }),
         ("lookup nobody-has-this", .noSuchName, { () throws(MonitorStatus) in _ = try Monitor.lookup("nobody-has-this") }),

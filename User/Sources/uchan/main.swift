@@ -11,6 +11,9 @@
 //                                 the median round trip as the BENCH line
 //                                 cross-core-user-roundtrip, `wake-bench` sleeps for
 //                                 every answer (cross-core-user-wake-roundtrip)
+//   bench <count> <core>, wake-bench <count> <core>
+//                                 start `serve … [sleep]` on that core and `talk … bench`
+//                                 (or `wake-bench`) to it from here
 //   pairs <count> <core>…         every ordered pair of these cores binds by name and
 //                                 exchanges `count` messages each way (a server on one,
 //                                 a client on the other), a round of pairs at a time;
@@ -147,6 +150,12 @@ case "serve":
 case "talk":
     guard let name = arguments[1], let count = arguments.integer(at: 2), count > 0 else { exit(2) }
     talk(to: name, count: count, mode: arguments[3])
+    exit(0)
+case "bench", "wake-bench":
+    guard let count = arguments.integer(at: 1), count > 0, let core = arguments.integer(at: 2) else { exit(2) }
+    let server = start("serve \(what) \(count)\(what == "wake-bench" ? " sleep" : "")", on: core)
+    talk(to: what, count: count, mode: what)
+    awaitSuccess(of: server, "server")
     exit(0)
 case "pairs", "local":
     guard let count = arguments.integer(at: 1) else { exit(2) }
