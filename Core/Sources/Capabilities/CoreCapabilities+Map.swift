@@ -71,7 +71,15 @@ extension CoreCapabilities {
     /// `rights` (read is implied; ignored when the source is a table). O(entries).
     public mutating func map(_ source: CapabilityAddress, into table: CapabilityAddress, entry: UInt64,
                              rights: CapabilityRights, in cspace: CSpace) throws(CapabilityError) {
-        let plan = try decodeMap(source, into: table, entry: entry, rights: rights, in: cspace)
+        try map(source, in: cspace, into: table, in: cspace, entry: entry, rights: rights)
+    }
+
+    /// The same with the source in another CSpace of this core: how the kernel maps a
+    /// page into a domain's table from a capability the domain cannot name (a program's
+    /// shared read-only page), so that the domain cannot unmap, delete or revoke it.
+    public mutating func map(_ source: CapabilityAddress, in sourceSpace: CSpace, into table: CapabilityAddress,
+                             in tableSpace: CSpace, entry: UInt64, rights: CapabilityRights) throws(CapabilityError) {
+        let plan = try decodeMap(source, in: sourceSpace, into: table, in: tableSpace, entry: entry, rights: rights)
         let position = mappedPosition(in: plan.table, entry: plan.entry).index
         mappedEntries[plan.table].insert(MappedEntry(entry: plan.entry, node: plan.sourceNode), at: position)
         nodes[plan.sourceNode].mapping = Mapping(table: plan.table, entry: plan.entry)
@@ -99,12 +107,12 @@ extension CoreCapabilities {
 
     // MARK: Decode
 
-    func decodeMap(_ source: CapabilityAddress, into table: CapabilityAddress, entry: UInt64,
-                   rights: CapabilityRights, in cspace: CSpace) throws(CapabilityError) -> MapPlan {
-        let (object, level) = try decodeTable(table, in: cspace)
+    func decodeMap(_ source: CapabilityAddress, in sourceSpace: CSpace, into table: CapabilityAddress, in tableSpace: CSpace,
+                   entry: UInt64, rights: CapabilityRights) throws(CapabilityError) -> MapPlan {
+        let (object, level) = try decodeTable(table, in: tableSpace)
         let index = try checkEntry(entry, level: level)
         guard !mappedPosition(in: object, entry: index).found else { throw .entryOccupied }
-        let sourceNode = try occupiedNode(at: source, in: cspace)
+        let sourceNode = try occupiedNode(at: source, in: sourceSpace)
         let sourceRecord = objects[nodes[sourceNode].object]
         let mapped: MappedObject
         if level == 1 {

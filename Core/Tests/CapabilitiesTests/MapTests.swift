@@ -92,6 +92,32 @@ final class MapTests: XCTestCase {
         f.assertSound()
     }
 
+    /// The kernel maps a shared page from a copy in a CSpace of its own: the rights of
+    /// that copy bound the mapping, and the page goes when the copy goes, whoever else
+    /// holds copies; the table's owner cannot name the copy, so cannot unmap it by it.
+    func testMapFromAnotherCSpace() throws {
+        var f = try makeTables()
+        try installHierarchy(&f)
+        let kernelSpace = try f.core.createCSpace(at: PhysicalAddress(0x2_0000), slotCount: 16)
+        try f.core.copy(Self.frame, in: f.space, to: .root(1), in: kernelSpace)
+        try f.core.mint(Self.frame, in: f.space, to: .root(2), in: kernelSpace, rights: [.read, .execute])
+        _ = f.core.takeEffects()
+        XCTAssertThrowsError(try f.core.map(.root(2), in: kernelSpace, into: Self.pt, in: f.space, entry: 6, rights: [.write])) {
+            XCTAssertEqual($0 as? CapabilityError, .insufficientRights)
+        }
+        try f.core.map(.root(2), in: kernelSpace, into: Self.pt, in: f.space, entry: 6, rights: [.execute])
+        XCTAssertEqual(f.core.takeEffects(), [
+            .install(TableEntry(table: base(f, Self.pt), level: 1, entry: 6),
+                     .page(base: base(f, Self.frame), rights: [.read, .execute], isDevice: false)),
+        ])
+        XCTAssertNotNil(try f.core.mapping(at: .root(2), in: kernelSpace))
+        // Deleting the copy the page was mapped from unmaps it; the other copies live on.
+        try f.core.delete(.root(2), in: kernelSpace)
+        XCTAssertEqual(f.core.takeEffects(), [.remove(TableEntry(table: base(f, Self.pt), level: 1, entry: 6), .page(Self.ptAddress + 6 * 4096))])
+        XCTAssertEqual(f.core.copyCount(of: f.object(Self.frame)), 2)
+        f.assertSound()
+    }
+
     func testTwoPathsToOneTableInvalidateEverything() throws {
         var f = try makeTables()
         try installHierarchy(&f)

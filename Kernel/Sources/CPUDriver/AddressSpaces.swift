@@ -101,6 +101,16 @@ struct AddressSpaceBuilder {
         return parent
     }
 
+    /// Maps the page capability at `source` in the kernel's CSpace `space` (a program's
+    /// shared page, ProgramCache.swift) at `page` with `rights`.
+    mutating func mapShared(_ source: CapabilityAddress, in space: CSpace, at page: UInt64, rights: CapabilityRights,
+                            in state: CoreState) throws(CapabilityError) {
+        let table = try pageTable(for: page, in: state)
+        try state.capabilities.map(source, in: space, into: AddressSpaceLayout.leaf(table), in: cspace,
+                                   entry: (page >> 12) & 511, rights: rights)
+        state.applyMemoryEffects()
+    }
+
     /// Makes a frame, lets `fill` write it, and maps it at `page` with `rights`. The
     /// frame's slot, or nil when `fill` refused.
     mutating func mapPage(at page: UInt64, rights: CapabilityRights, in state: CoreState,

@@ -72,6 +72,8 @@ final class CoreState {
     var interruptConnections: [InterruptConnection] = []
     /// Holds a copy of every domain's RAM capability (see KernelCNode).
     var keeper: KernelCNode? = nil
+    /// The read-only pages of the programs started here, shared by their domains.
+    var programCache = ProgramCache()
     /// The domains on this core, the next one to run, and how recent ones ended.
     var domains: [Domain] = []
     var nextToRun = 0

@@ -30,6 +30,10 @@ final class Domain {
     /// The domain's capabilities: slot 0 its root CNode, slot 1 the RAM it was given,
     /// the last slot its address space (`AddressSpaceLayout`).
     let cspace: CSpace
+    /// The kernel's CSpace with the domain's copies of its program's shared read-only
+    /// pages (ProgramCache.swift): mapped in its address space, named by none of its
+    /// capabilities.
+    let sharedPages: CSpace?
     /// The keeper CNode slot with the kernel's copy of the RAM block the domain's
     /// address space and RAM were made from.
     let keeperSlot: UInt32
@@ -76,7 +80,7 @@ final class Domain {
         case notification
     }
 
-    init(id: Int, name: String, addressSpace: UserAddressSpace, rootTable: ObjectID, cspace: CSpace,
+    init(id: Int, name: String, addressSpace: UserAddressSpace, rootTable: ObjectID, cspace: CSpace, sharedPages: CSpace?,
          keeperSlot: UInt32, context: UserContext, dispatcher: ObjectID, dispatcherFrame: PhysicalAddress,
          frameObject: ObjectID, frames: [PhysicalAddress]) {
         self.id = id
@@ -84,6 +88,7 @@ final class Domain {
         self.addressSpace = addressSpace
         self.rootTable = rootTable
         self.cspace = cspace
+        self.sharedPages = sharedPages
         self.keeperSlot = keeperSlot
         self.context = context
         self.dispatcher = dispatcher
@@ -133,38 +138,52 @@ extension CoreState {
         let image: ELFImage
         do { image = try ELFImage(file: program.bytes, limits: ELFLimits(allowedRange: UserMode.userRange)) } catch { throw .badImage(error) }
         let plan = image.loadPlan
+        let memory = CoreBlock.current!
+        // The read-only pages come from the program cache, shared with every other domain
+        // running the program (ProgramCache.swift); the others are made for this domain.
+        let shared = sharedPages(of: program, plan: plan) ?? (evictUnusedPrograms() ? sharedPages(of: program, plan: plan) : nil)
+        let own = plan.filter { shared == nil || $0.permissions.contains(.writable) }
         let stackBottom = UserLayout.stackTop - UInt64(UserLayout.stackPages) * 4096
-        var pages: [UInt64] = plan.map { $0.virtualAddress }
+        var pages: [UInt64] = own.map { $0.virtualAddress }
         for index in 0..<UserLayout.stackPages { pages.append(stackBottom + UInt64(index) * 4096) }
         pages.append(DispatcherFrame.userAddress)
 
         // The RAM block: the domain's own RAM first (64 KiB-aligned at its start), then
         // the address-space CNode, then the PML4, the dispatcher, and one page per table
-        // and per page mapped.
-        let made = 2 + AddressSpaceBuilder.tablesNeeded(for: pages) + pages.count
+        // and per page made (the tables map the shared pages too).
+        let made = 2 + AddressSpaceBuilder.tablesNeeded(for: pages + (shared?.pages.map { $0.address } ?? [])) + pages.count
         let cnodeSlots = powerOfTwo(atLeast: max(16, UInt64(AddressSpaceLayout.firstMade) + UInt64(made)))
         let cnodeBytes = cnodeSlots * CapabilityType.cnodeSlotBytes
         let grantBytes = UInt64(DomainGrant.ramFrames) * 4096
         let used = max(grantBytes, cnodeBytes) + cnodeBytes + UInt64(made) * 4096
         let blockFrames = Int(powerOfTwo(atLeast: used) / 4096)
-        let memory = CoreBlock.current!
-        guard let rootFrame = memory.pointee.frames.allocate() else { throw .outOfMemory }
-        guard let block = memory.pointee.frames.allocate(count: blockFrames, alignment: blockFrames) else {
-            try? memory.pointee.frames.free(rootFrame)
-            throw .outOfMemory
+        // The shared pages' copies go in a CSpace of the kernel's (see ProgramCache.swift).
+        let sharedSlots = ProgramCache.slots(for: shared?.pages.count ?? 0)
+        let sharedFrames = shared == nil ? 0 : Int(max(1, sharedSlots * CapabilityType.cnodeSlotBytes / 4096))
+        func allocate(_ count: Int) -> PhysicalAddress? {
+            memory.pointee.frames.allocate(count: count, alignment: count)
+                ?? (evictUnusedPrograms() ? memory.pointee.frames.allocate(count: count, alignment: count) : nil)
         }
-        var frames = [rootFrame]
-        for index in 0..<blockFrames { frames.append(block + UInt64(index) * 4096) }
+        var frames: [PhysicalAddress] = []
+        for count in [1, blockFrames, sharedFrames] where count > 0 {
+            guard let first = allocate(count) else {
+                for frame in frames { try? memory.pointee.frames.free(frame) }
+                throw .outOfMemory
+            }
+            for index in 0..<count { frames.append(first + UInt64(index) * 4096) }
+        }
+        let rootFrame = frames[0], block = frames[1]
         guard var keeper, let keeperSlot = keeper.free.popLast() else {
             for frame in frames { try? memory.pointee.frames.free(frame) }
             throw .outOfMemory
         }
         self.keeper = keeper
         let cspace: CSpace
+        var sharedSpace: CSpace? = nil
         do {
             cspace = try capabilities.createCSpace(at: rootFrame, slotCount: DomainGrant.cnodeSlots)
         } catch {
-            release(cspace: nil, keeperSlot: keeperSlot, frames: frames)
+            release(cspace: nil, sharedPages: nil, keeperSlot: keeperSlot, frames: frames)
             throw .capabilities(error)
         }
         let layout = AddressSpaceLayout.self
@@ -185,11 +204,20 @@ extension CoreState {
             applyMemoryEffects()
             // The program's pages, filled as the ELF load plan says; then the stack,
             // with the argument string at the start of its top page.
-            for page in plan where filled {
+            for page in own where filled {
                 var rights: CapabilityRights = .read
                 if page.permissions.contains(.writable) { rights.insert(.write) }
                 if page.permissions.contains(.executable) { rights.insert(.execute) }
                 filled = try builder.mapPage(at: page.virtualAddress, rights: rights, in: self) { page.fill($0, from: program.bytes) } != nil
+            }
+            if let shared {
+                let space = try capabilities.createCSpace(at: frames[1 + blockFrames], slotCount: sharedSlots)
+                sharedSpace = space
+                for (index, page) in shared.pages.enumerated() {
+                    let slot = CapabilityAddress.root(UInt32(index + 1))
+                    try capabilities.mint(slot, in: shared.cspace, to: slot, in: space, rights: page.rights)
+                    try builder.mapShared(slot, in: space, at: page.address, rights: page.rights, in: self)
+                }
             }
             for index in 0..<UserLayout.stackPages where filled {
                 let page = stackBottom + UInt64(index) * 4096
@@ -206,7 +234,7 @@ extension CoreState {
             // The block may still sit in the set-up slot, with everything made from it.
             _ = try? capabilities.revoke(.root(layout.setUpSlot), in: cspace)
             _ = try? capabilities.delete(.root(layout.setUpSlot), in: cspace)
-            release(cspace: cspace, keeperSlot: keeperSlot, frames: frames)
+            release(cspace: cspace, sharedPages: sharedSpace, keeperSlot: keeperSlot, frames: frames)
             throw .capabilities(error)
         }
         // Everything is made: the domain gives up its copy of the block (see AddressSpaceLayout).
@@ -215,7 +243,7 @@ extension CoreState {
               let (dispatcherCapability, dispatcher) = try? capabilities.lookup(layout.leaf(layout.dispatcher), in: cspace,
                                                                                 ofType: [.dispatcher]),
               let (frameCapability, frameObject) = try? capabilities.lookup(layout.leaf(frameSlot), in: cspace, ofType: [.frame]) else {
-            release(cspace: cspace, keeperSlot: keeperSlot, frames: frames)
+            release(cspace: cspace, sharedPages: sharedSpace, keeperSlot: keeperSlot, frames: frames)
             throw .outOfMemory
         }
         let argumentsAddress = UserLayout.stackTop - 4096
@@ -227,7 +255,7 @@ extension CoreState {
         nextDomainID += 1
         let domain = Domain(id: nextDomainID, name: String(decoding: program.name, as: UTF8.self),
                             addressSpace: UserAddressSpace(root: PhysicalAddress(root.base)), rootTable: rootTable,
-                            cspace: cspace, keeperSlot: keeperSlot, context: context, dispatcher: dispatcher,
+                            cspace: cspace, sharedPages: sharedSpace, keeperSlot: keeperSlot, context: context, dispatcher: dispatcher,
                             dispatcherFrame: PhysicalAddress(frameCapability.base), frameObject: frameObject, frames: frames)
         domain.dispatcherWords.storeBytes(of: SystemDomainID(core: id.rawValue, local: UInt32(domain.id)).rawValue,
                                           toByteOffset: DispatcherFrame.identity, as: UInt64.self)
@@ -250,8 +278,9 @@ extension CoreState {
     /// kernel's copy of its RAM block removes every capability made from it, in any
     /// CSpace (another domain's, or a message in flight), whatever the domain did to its
     /// own slots, and with them every mapping; deleting the root CNode's own capability
-    /// then destroys the CSpace. Only once the page tables are cleared are the frames free.
-    func release(cspace: CSpace?, keeperSlot: UInt32, frames: [PhysicalAddress]) {
+    /// then destroys the CSpace, and deleting the shared-pages CNode's its copies of the
+    /// program's shared pages. Only once the page tables are cleared are the frames free.
+    func release(cspace: CSpace?, sharedPages: CSpace?, keeperSlot: UInt32, frames: [PhysicalAddress]) {
         if var keeper {
             _ = try? capabilities.revoke(.root(keeperSlot), in: keeper.cspace)
             _ = try? capabilities.delete(.root(keeperSlot), in: keeper.cspace)
@@ -264,6 +293,7 @@ extension CoreState {
             _ = try? capabilities.revoke(.root(0), in: cspace)
             _ = try? capabilities.delete(.root(0), in: cspace)
         }
+        if let sharedPages { _ = try? capabilities.delete(.root(0), in: sharedPages) }
         applyMemoryEffects()
         for frame in frames { try? CoreBlock.current!.pointee.frames.free(frame) }
     }
@@ -273,7 +303,7 @@ extension CoreState {
         UserMode.useKernelAddressSpace(kernelRoot)
         forgetInterrupts(of: domain)
         forgetEndpoints(of: domain)
-        release(cspace: domain.cspace, keeperSlot: domain.keeperSlot, frames: domain.frames)
+        release(cspace: domain.cspace, sharedPages: domain.sharedPages, keeperSlot: domain.keeperSlot, frames: domain.frames)
         domain.frames.removeAll()
         domains.removeAll { $0 === domain }
         if notificationReceiver == domain.id { notificationReceiver = nil }

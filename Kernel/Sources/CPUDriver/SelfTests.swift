@@ -183,8 +183,12 @@ enum SelfTests {
             if case .stopped(let reason) = state, reason.utf8.starts(with: vector.withUTF8Buffer { Array($0) }) { return nil }
             return "ended as \(describe(state)), expected a stop for \(vector)"
         }
-        // Frames not held by the heap (which may grow meanwhile for other reasons).
-        func available() -> Int { CoreBlock.current!.pointee.frames.freeFrames + CoreBlock.current!.pointee.heap.pagesHeld }
+        // Frames not held by the heap (which may grow meanwhile for other reasons), nor
+        // by programs no domain runs any more (the program cache gives those back).
+        func available() -> Int {
+            state.evictUnusedPrograms()
+            return CoreBlock.current!.pointee.frames.freeFrames + CoreBlock.current!.pointee.heap.pagesHeld
+        }
         let frames = available()
         let objects = state.capabilities.liveObjectCount
         tally.check(.monitorDomain, monitorDomain(state))
@@ -258,6 +262,7 @@ enum SelfTests {
             tally.check(.threadsPresent, "not in the boot image")
         }
         // Everything the tests made is gone: what is left are the kernel's own CNodes and the monitor's.
+        state.evictUnusedPrograms()
         let remaining = state.capabilities.liveObjectCount - objects
         tally.check(.noCapabilitiesLeft,
                     remaining == 0 ? nil : "\(remaining) objects remain")
