@@ -408,8 +408,5 @@ public enum MonitorMessage: Equatable, Sendable {
 public struct DomainStateEntry: Equatable, Sendable {
     public var local: LocalDomainNumber
     public var state: DomainRunState
-    public init(local: LocalDomainNumber, state: DomainRunState) {
-        self.local = local
-        self.state = state
-    }
+    public init(local: LocalDomainNumber, state: DomainRunState) { (self.local, self.state) = (local, state) }
 }
