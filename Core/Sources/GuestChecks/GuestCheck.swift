@@ -11,7 +11,7 @@
 public enum GuestCheck: CaseIterable, Sendable {
     // Each core, on itself.
     case perCoreState, frameAllocator, everyFrame, heapRandom, timerTicks, ipiRoundTrip, channelStreams
-    case monitorDomain, programRuns, kernelRead, kernelWrite, unmappedAddress, noncanonicalAddress
+    case monitorDomain, programRuns, programCache, kernelRead, kernelWrite, unmappedAddress, noncanonicalAddress
     case privilegedInstruction, unknownSystemCall, badPointers, exitStatus, resumeNoncanonical
     case blockNotHeld, cnodeCopy, directionFlag, isolation
     case wrongType, rightsShrink, retypeOverlap, badSlots
@@ -95,6 +95,7 @@ public enum GuestCheck: CaseIterable, Sendable {
         case .knowledgeService: return "knowledge: the kernel's knowledge service refuses bad buffers and short lengths; only core 0 has a base"
         case .knowledgeReplicas: return "knowledge: every live core's monitor holds a replica equal to core 0's kernel's knowledge base"
         case .programRuns: return "user mode: a program runs and exits"
+        case .programCache: return "user mode: two domains of a program map its read-only pages from one copy they cannot write or take away, given back once neither runs"
         case .kernelRead: return "user mode: reading kernel memory stops the domain"
         case .kernelWrite: return "user mode: writing kernel memory stops the domain"
         case .unmappedAddress: return "user mode: an unmapped address stops the domain"

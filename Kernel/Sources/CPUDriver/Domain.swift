@@ -162,7 +162,7 @@ extension CoreState {
         let sharedFrames = shared == nil ? 0 : Int(max(1, sharedSlots * CapabilityType.cnodeSlotBytes / 4096))
         func allocate(_ count: Int) -> PhysicalAddress? {
             memory.pointee.frames.allocate(count: count, alignment: count)
-                ?? (evictUnusedPrograms() ? memory.pointee.frames.allocate(count: count, alignment: count) : nil)
+                ?? (evictUnusedPrograms(keeping: program.name) ? memory.pointee.frames.allocate(count: count, alignment: count) : nil)
         }
         var frames: [PhysicalAddress] = []
         for count in [1, blockFrames, sharedFrames] where count > 0 {

@@ -78,10 +78,13 @@ extension CoreState {
         return entry
     }
 
-    /// Gives back every entry no domain maps; true if any was.
+    /// Gives back every entry no domain maps (but `kept`'s, which a spawn is about to
+    /// map); true if any was.
     @discardableResult
-    func evictUnusedPrograms() -> Bool {
-        let unused = programCache.entries.filter { entry in entry.firstPage.map { capabilities.copyCount(of: $0) <= 1 } ?? true }
+    func evictUnusedPrograms(keeping kept: [UInt8]? = nil) -> Bool {
+        let unused = programCache.entries.filter { entry in
+            entry.program != kept && (entry.firstPage.map { capabilities.copyCount(of: $0) <= 1 } ?? true)
+        }
         programCache.entries.removeAll { entry in unused.contains { $0.program == entry.program } }
         for entry in unused { discard(entry) }
         return !unused.isEmpty

@@ -193,6 +193,7 @@ enum SelfTests {
         let objects = state.capabilities.liveObjectCount
         tally.check(.monitorDomain, monitorDomain(state))
         tally.check(.programRuns, exited(0, outcome("hello", "")))
+        tally.check(.programCache, programCache(state))
         tally.check(.kernelRead, stopped("page fault", outcome("probe", "kernel-read")))
         tally.check(.kernelWrite, stopped("page fault", outcome("probe", "kernel-write")))
         tally.check(.unmappedAddress, stopped("page fault", outcome("probe", "unmapped")))
