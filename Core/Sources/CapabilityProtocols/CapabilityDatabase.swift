@@ -19,7 +19,7 @@ public struct RecordID: RawRepresentable, Hashable, Comparable, Sendable {
 }
 
 /// A capability on this core: the object it names and the domain whose CSpace holds it.
-public struct LocalRecord: Equatable, Sendable {
+public struct LocalRecord: Hashable, Sendable {
     public var id: RecordID
     public var object: CapabilityObject
     /// The holding domain's number on this core.
@@ -65,7 +65,7 @@ extension CapabilityDatabase {
 
 /// The database as a plain value: records in slot order and the domains that exist. The
 /// simulator gives every core one; a guest test could too.
-public struct ModelCapabilityDatabase: CapabilityDatabase, Equatable, Sendable {
+public struct ModelCapabilityDatabase: CapabilityDatabase, Hashable, Sendable {
     public private(set) var records: [LocalRecord] = []
     /// The domains that may receive capabilities, sorted.
     public private(set) var domains: [UInt32]
@@ -123,6 +123,18 @@ public struct ModelCapabilityDatabase: CapabilityDatabase, Equatable, Sendable {
     /// A domain has ended: nothing more is installed for it. Its records are the
     /// monitor's to delete (`CapabilityMonitor.domainEnded`).
     public mutating func removeDomain(_ domain: UInt32) { domains.removeAll { $0 == domain } }
+
+    /// Equal contents: the records, the domains and the next slot (not when records were
+    /// installed).
+    public static func == (a: Self, b: Self) -> Bool {
+        a.records == b.records && a.domains == b.domains && a.nextRecord == b.nextRecord
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(records)
+        hasher.combine(domains)
+        hasher.combine(nextRecord)
+    }
 
     func index(of id: RecordID) -> Int? {
         // Records are appended with rising ids, so the array stays sorted.

@@ -87,10 +87,17 @@ public struct CapabilityMonitor<Database: CapabilityDatabase> {
 
     // MARK: Inputs: local requests
 
+    /// A capability this core's kernel made (boot memory, say): this core owns its
+    /// object. (A record the monitor has never heard of is treated so on first use.)
+    public mutating func adopt(_ record: RecordID) {
+        guard let r = database.record(record), find(r.object) == nil else { return }
+        _ = entry(r.object, owner: core, epoch: .first)
+    }
+
     /// Copies the capability in `record` to `domain` on core `target`.
     public mutating func copy(_ record: RecordID, to target: CoreID, domain: UInt32, request: CapabilityRequestID) -> [CapabilityEffect] {
         if target == core || target.rawValue < 0 || target.rawValue >= coreCount {
-            answer(.local(request), .badTarget)
+            answer(.local(request, record: record), .badTarget)
         } else {
             startLocal(.copy(to: target, domain: domain), record: record, request: request)
         }
@@ -115,7 +122,7 @@ public struct CapabilityMonitor<Database: CapabilityDatabase> {
     /// the RAM has descendants anywhere.
     public mutating func retype(_ record: RecordID, into count: Int, request: CapabilityRequestID) -> [CapabilityEffect] {
         if let r = database.record(record), r.object.retyped(into: count) == nil {
-            answer(.local(request), .notRetypeable)
+            answer(.local(request, record: record), .notRetypeable)
         } else {
             startLocal(.retype(count: count, record: record), record: record, request: request)
         }
@@ -127,12 +134,12 @@ public struct CapabilityMonitor<Database: CapabilityDatabase> {
     public mutating func map(_ record: RecordID, request: CapabilityRequestID) -> [CapabilityEffect] {
         if let r = database.record(record) {
             if isDoomed(r.object) {
-                answer(.local(request), .revoked)
+                answer(.local(request, record: record), .revoked)
             } else {
-                answer(.local(request), database.map(record) ? .done : .notRetypeable)
+                answer(.local(request, record: record), database.map(record) ? .done : .notRetypeable)
             }
         } else {
-            answer(.local(request), .noSuchCapability)
+            answer(.local(request, record: record), .noSuchCapability)
         }
         return finish()
     }
@@ -213,8 +220,8 @@ public struct CapabilityMonitor<Database: CapabilityDatabase> {
 
     mutating func answer(_ requester: Requester, _ status: CapabilityStatus, epoch: OwnershipEpoch? = nil) {
         switch requester {
-        case .local(let request?): effects.append(.answer(request, status))
-        case .local(nil): break
+        case .local(let request?, _): effects.append(.answer(request, status))
+        case .local(nil, _): break
         case .remote(let peer, let ticket): send(.requestAnswer(ticket, status, epoch: epoch), to: peer)
         }
     }
@@ -263,7 +270,7 @@ public enum CapabilityEffect: Equatable, Sendable {
 }
 
 /// A core's view of one object's ownership.
-public struct ObjectOwnership: Equatable, Sendable {
+public struct ObjectOwnership: Hashable, Sendable {
     public var owner: CoreID
     public var epoch: OwnershipEpoch
     /// Owner only: the other cores that may hold copies.
@@ -274,13 +281,13 @@ public struct ObjectOwnership: Equatable, Sendable {
 
 /// Who an operation answers: a local domain's request (nil: nobody, as for the deletes
 /// of a domain that ended) or another core's request ticket.
-enum Requester: Equatable {
-    case local(CapabilityRequestID?)
+enum Requester: Hashable {
+    case local(CapabilityRequestID?, record: RecordID)
     case remote(CoreID, CapabilityTicket)
 }
 
 /// An operation as the owner runs it.
-enum Operation: Equatable {
+enum Operation: Hashable {
     case copy(to: CoreID, domain: UInt32)
     /// `record` is the local record to retype, nil when another core retypes its copy.
     case retype(count: Int, record: RecordID?)
@@ -289,7 +296,7 @@ enum Operation: Equatable {
 }
 
 /// The lock an owner holds on an object while an operation's messages are out.
-enum ObjectLock: Equatable {
+enum ObjectLock: Hashable {
     case copy(CapabilityTicket, target: CoreID, Requester)
     /// Another core retypes its copy; `previous` is the descendants set to restore if it
     /// could not.
@@ -298,12 +305,12 @@ enum ObjectLock: Equatable {
     case move(CapabilityTicket, candidate: CoreID, remaining: CoreMask, deleting: RecordID, Requester)
 }
 
-struct QueuedOperation: Equatable {
+struct QueuedOperation: Hashable {
     var requester: Requester
     var operation: Operation
 }
 
-struct KnownObject {
+struct KnownObject: Hashable {
     var object: CapabilityObject
     var owner: CoreID
     var epoch: OwnershipEpoch
@@ -314,7 +321,7 @@ struct KnownObject {
 }
 
 /// A local request sent to the object's owner.
-struct OutgoingRequest {
+struct OutgoingRequest: Hashable {
     var ticket: CapabilityTicket
     var request: CapabilityRequestID?
     var record: RecordID
@@ -328,7 +335,7 @@ struct OutgoingRequest {
 }
 
 /// How many of each unusual thing a monitor has seen. Drops never stop the monitor.
-public struct CapabilityCounters: Equatable, Sendable {
+public struct CapabilityCounters: Hashable, Sendable {
     /// Slots that did not decode.
     public var undecodable = 0
     /// Slots from a core outside the system or from this core itself.
@@ -363,4 +370,22 @@ public enum CapabilityBreakage: String, Sendable, CaseIterable {
     case retypeWithoutOwner
     /// A new owner does not tell the other holders.
     case silentMove
+}
+
+/// Two monitors are equal when their states are: what an exhaustive search needs to
+/// recognise a state it has explored.
+extension CapabilityMonitor: Equatable, Hashable where Database: Hashable {
+    public static func == (a: Self, b: Self) -> Bool {
+        a.core == b.core && a.objects == b.objects && a.outgoing == b.outgoing && a.revokes == b.revokes
+            && a.nextTicket == b.nextTicket && a.counters == b.counters && a.database == b.database
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(core)
+        hasher.combine(objects)
+        hasher.combine(outgoing)
+        hasher.combine(revokes)
+        hasher.combine(nextTicket)
+        hasher.combine(database)
+    }
 }

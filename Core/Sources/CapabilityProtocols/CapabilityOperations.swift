@@ -9,7 +9,7 @@ extension CapabilityMonitor {
     /// A local domain's request on `record`: run here if this core owns the object, else
     /// sent to the owner (a delete of a copy that is not the owner's is local).
     mutating func startLocal(_ operation: Operation, record: RecordID, request: CapabilityRequestID?) {
-        let requester = Requester.local(request)
+        let requester = Requester.local(request, record: record)
         guard let r = database.record(record) else { return answer(requester, .noSuchCapability) }
         let object = r.object
         if case .delete = operation {
@@ -70,6 +70,10 @@ extension CapabilityMonitor {
     /// Runs `operation` at the owner, whose object is unlocked.
     mutating func execute(_ operation: Operation, at i: Int, _ requester: Requester) {
         let object = objects[i].object
+        if case .local(_, let record) = requester, database.record(record)?.object != object {
+            // The record went while the request waited (its domain ended, a revoke).
+            return answer(requester, .noSuchCapability)
+        }
         if case .remote(let peer, _) = requester, !objects[i].copies.contains(peer) {
             // The asker's copy went in a revoke (or never was): nothing to act for.
             return answer(requester, .revoked)
@@ -151,9 +155,14 @@ extension CapabilityMonitor {
         guard let candidate = objects[i].copies.first else {
             // The last copy anywhere: the object is freed.
             database.remove(record)
-            objects.remove(at: i)
-            return answer(requester, .done)
+            let queue = objects.remove(at: i).queue
+            answer(requester, .done)
+            for queued in queue { answerAfterFree(queued) }
+            return
         }
+        // The copy goes now, so nothing can use it while ownership travels; the entry
+        // stays, locked, until the move is answered.
+        database.remove(record)
         let ticket = issueTicket()
         let remaining = objects[i].copies.removing(candidate)
         objects[i].lock = .move(ticket, candidate: candidate, remaining: remaining, deleting: record, requester)
@@ -188,10 +197,17 @@ extension CapabilityMonitor {
         }
         // No other core holds a copy after all: the last copy anywhere goes.
         database.remove(record)
-        let queue = objects[i].queue
-        objects.remove(at: i)
+        let queue = objects.remove(at: i).queue
         answer(requester, .done)
-        for queued in queue { answer(queued.requester, .noSuchCapability) }
+        for queued in queue { answerAfterFree(queued) }
+    }
+
+    /// What waited on an object that is gone: no record of it is left anywhere.
+    mutating func answerAfterFree(_ queued: QueuedOperation) {
+        switch queued.requester {
+        case .remote: answer(queued.requester, .revoked)
+        case .local: answer(queued.requester, .noSuchCapability)
+        }
     }
 
     mutating func answerAfterOwnershipLeft(_ queued: QueuedOperation) {
@@ -301,7 +317,7 @@ extension CapabilityMonitor {
             return
         }
         let request = outgoing.remove(at: k)
-        let requester = Requester.local(request.request)
+        let requester = Requester.local(request.request, record: request.record)
         switch request.operation {
         case .retype(let count, _) where status == .done:
             // Granted: the owner holds the lock until this core says it is done.
@@ -345,14 +361,14 @@ extension CapabilityMonitor {
             let request = outgoing[k]
             guard let record = database.record(request.record), record.object == request.object else {
                 outgoing.remove(at: k)
-                answer(.local(request.request), .revoked)
+                answer(.local(request.request, record: request.record), .revoked)
                 changed = true
                 continue
             }
             guard let i = find(request.object) else { k += 1; continue }
             if objects[i].owner == core {
                 outgoing.remove(at: k)
-                ownerRuns(request.operation, at: i, .local(request.request))
+                ownerRuns(request.operation, at: i, .local(request.request, record: request.record))
                 changed = true
                 continue
             }

@@ -15,7 +15,7 @@
 // without the RAM's owner hearing of it.
 import Basics
 
-struct RevokeRun {
+struct RevokeRun: Hashable {
     var root: CoreID
     var ticket: CapabilityTicket
     var object: CapabilityObject
@@ -31,7 +31,7 @@ struct RevokeRun {
     var keepCore: CoreID? = nil
     var keep = RecordID(0)
     /// The root's caller.
-    var requester = Requester.local(nil)
+    var requester = Requester.local(nil, record: RecordID(0))
 
     init(root: CoreID, ticket: CapabilityTicket, object: CapabilityObject, targets: CoreMask, parent: CoreID?, children: [CoreID]) {
         self.root = root

@@ -1,0 +1,35 @@
+import XCTest
+import Foundation
+import CapabilityProtocols
+import CapabilitySimulation
+
+/// Thousands of seeded runs of the capability protocols (CapabilitySimulation.swift says
+/// what each run does, SimulatedMachine.swift what it checks). A failing seed prints the
+/// command that replays it; `SWORDFISH_CORES=C SWORDFISH_SEED=S swift test --filter
+/// CapabilitySimulationTests/testReplay` prints its trace.
+final class CapabilitySimulationTests: XCTestCase {
+    func runSeeds(cores: Int, count: Int, first: UInt64 = 0, file: StaticString = #filePath, line: UInt = #line) {
+        let failures = simulateSeeds(cores: cores, first: first, count: count)
+        for failure in failures.prefix(3) {
+            XCTFail("seed \(failure.seed): \(failure.violation) — replay: swordfish simulate --cores \(cores) --seed \(failure.seed)", file: file, line: line)
+        }
+        print("\(cores) cores: \(count) seeds, \(failures.count) failing")
+    }
+
+    func testReplay() throws {
+        let environment = ProcessInfo.processInfo.environment
+        guard let seed = environment["SWORDFISH_SEED"].flatMap(UInt64.init) else { throw XCTSkip("set SWORDFISH_SEED") }
+        let cores = environment["SWORDFISH_CORES"].flatMap(Int.init) ?? 4
+        var simulation = CapabilitySimulation(options: SimulationOptions(cores: cores), seed: seed)
+        simulation.tracing = true
+        let violations = simulation.run()
+        print(simulation.machine.trace.joined(separator: "\n"))
+        XCTAssertEqual(violations, [])
+    }
+
+    func testTwoCoreSeeds() { runSeeds(cores: 2, count: 2_000) }
+    func testThreeCoreSeeds() { runSeeds(cores: 3, count: 3_000) }
+    func testFourCoreSeeds() { runSeeds(cores: 4, count: 3_000) }
+    func testEightCoreSeeds() { runSeeds(cores: 8, count: 1_500) }
+    func testSixtyFourCoreSeeds() { runSeeds(cores: 64, count: 500) }
+}
