@@ -255,6 +255,12 @@ public struct CapabilityMonitor<Database: CapabilityDatabase> {
         return i
     }
 
+    /// True if this core is handing `objects[i]` to another core: it has deleted its
+    /// last copy and waits for the move's answer.
+    func isMovingAway(_ i: Int) -> Bool {
+        if case .move? = objects[i].lock { return objects[i].owner == core } else { return false }
+    }
+
     /// True if a revoke running here covers `object`: it is marked for deletion.
     func isDoomed(_ object: CapabilityObject) -> Bool {
         revokes.contains { $0.object.covers(object) }
@@ -302,7 +308,10 @@ enum ObjectLock: Hashable {
     /// could not.
     case retype(CapabilityTicket, core: CoreID, previous: CoreMask)
     case revoke(CapabilityTicket)
-    case move(CapabilityTicket, candidate: CoreID, remaining: CoreMask, deleting: RecordID, Requester)
+    /// Ownership offered to `candidate` at `epoch`. While it is out, newer news of the
+    /// object (a copy, an owner update, ownership coming back) may arrive: the entry
+    /// takes it, and the answer then only unlocks.
+    case move(CapabilityTicket, candidate: CoreID, remaining: CoreMask, epoch: OwnershipEpoch, Requester)
 }
 
 struct QueuedOperation: Hashable {

@@ -165,7 +165,7 @@ extension CapabilityMonitor {
         database.remove(record)
         let ticket = issueTicket()
         let remaining = objects[i].copies.removing(candidate)
-        objects[i].lock = .move(ticket, candidate: candidate, remaining: remaining, deleting: record, requester)
+        objects[i].lock = .move(ticket, candidate: candidate, remaining: remaining, epoch: objects[i].epoch.next, requester)
         send(.moveOwnership(ticket, object, copies: remaining, descendants: objects[i].descendants, epoch: objects[i].epoch.next), to: candidate)
     }
 
@@ -173,16 +173,26 @@ extension CapabilityMonitor {
     mutating func moveAnswered(_ ticket: CapabilityTicket, accepted: Bool, from sender: CoreID) {
         guard let i = objects.firstIndex(where: {
             if case .move(ticket, sender, _, _, _)? = $0.lock { return true } else { return false }
-        }), case .move(_, _, let remaining, let record, let requester)? = objects[i].lock else {
+        }), case .move(_, _, let remaining, let epoch, let requester)? = objects[i].lock else {
             counters.refused += 1
             return
         }
         let object = objects[i].object
         if accepted {
-            database.remove(record)
-            let queue = objects[i].queue
-            objects.remove(at: i)
             answer(requester, .done)
+            objects[i].lock = nil
+            if objects[i].epoch >= epoch {
+                // Newer news came meanwhile (a copy from a later owner, or ownership
+                // back): the entry already says where the object is.
+                if objects[i].owner == core { return }
+            } else {
+                objects[i].owner = sender
+                objects[i].epoch = epoch
+            }
+            objects[i].copies = .none
+            objects[i].descendants = .none
+            let queue = objects[i].queue
+            objects[i].queue = []
             // Whatever waited here must ask the new owner.
             for queued in queue { answerAfterOwnershipLeft(queued) }
             return
@@ -190,13 +200,12 @@ extension CapabilityMonitor {
         objects[i].copies.remove(sender)
         if let next = remaining.first {
             let ticket = issueTicket()
-            objects[i].lock = .move(ticket, candidate: next, remaining: remaining.removing(next), deleting: record, requester)
+            objects[i].lock = .move(ticket, candidate: next, remaining: remaining.removing(next), epoch: epoch, requester)
             send(.moveOwnership(ticket, object, copies: remaining.removing(next), descendants: objects[i].descendants,
-                                epoch: objects[i].epoch.next), to: next)
+                                epoch: epoch), to: next)
             return
         }
-        // No other core holds a copy after all: the last copy anywhere goes.
-        database.remove(record)
+        // No other core holds a copy after all: the last copy anywhere has gone.
         let queue = objects.remove(at: i).queue
         answer(requester, .done)
         for queued in queue { answerAfterFree(queued) }
@@ -216,7 +225,7 @@ extension CapabilityMonitor {
             counters.notOwner += 1
             answer(queued.requester, .notOwner)
         case .local:
-            // This core had no copy left, so a local request's record is gone.
+            // The request's record was this core's last copy, which has gone.
             answer(queued.requester, .noSuchCapability)
         }
     }
@@ -224,7 +233,7 @@ extension CapabilityMonitor {
     /// A move: take ownership if this core holds a copy.
     mutating func receiveOwnership(_ ticket: CapabilityTicket, _ object: CapabilityObject, copies: CoreMask, descendants: CoreMask,
                                    epoch: OwnershipEpoch, from sender: CoreID) {
-        if let i = find(object), objects[i].owner == core || objects[i].epoch >= epoch {
+        if let i = find(object), (objects[i].owner == core && !isMovingAway(i)) || objects[i].epoch >= epoch {
             counters.refused += 1
             return
         }
@@ -242,7 +251,7 @@ extension CapabilityMonitor {
     }
 
     mutating func ownerChanged(_ object: CapabilityObject, epoch: OwnershipEpoch, from sender: CoreID) {
-        guard let i = find(object), objects[i].epoch < epoch, objects[i].owner != core else {
+        guard let i = find(object), objects[i].epoch < epoch, objects[i].owner != core || isMovingAway(i) else {
             counters.stale += 1
             return
         }
@@ -254,7 +263,7 @@ extension CapabilityMonitor {
 
     /// The owner delivers a copy for `domain` here.
     mutating func receiveCopy(_ ticket: CapabilityTicket, _ object: CapabilityObject, epoch: OwnershipEpoch, domain: UInt32, from sender: CoreID) {
-        if let i = find(object), objects[i].owner == core || (objects[i].owner != sender && objects[i].epoch >= epoch) {
+        if let i = find(object), (objects[i].owner == core && !isMovingAway(i)) || (objects[i].owner != sender && objects[i].epoch >= epoch) {
             // This core owns it, or knows a newer owner than the sender claims to be.
             counters.refused += 1
             return

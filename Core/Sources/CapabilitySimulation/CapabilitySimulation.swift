@@ -143,7 +143,7 @@ public struct CapabilitySimulation {
     }
 
     /// A slot every correct monitor drops: it does not decode, comes from the receiver
-    /// itself, answers nothing, or claims an ownership the receiver knows is false.
+    /// itself, answers nothing, or steps into a revoke that never started.
     mutating func injectGarbage() {
         let from = random.below(cores)
         var to = random.below(cores)
@@ -170,10 +170,10 @@ public struct CapabilitySimulation {
             slot = CapabilityMessage.revokeMark(stray, CapabilityObject(.ram, base: 0, size: 4096), root: CoreID(to),
                                                 targets: CoreMask.all(cores)).encode()
         case 4:
-            // A copy of an object the receiver owns, from a core claiming to own it.
-            let owned = machine.monitors[to].knownObjects.filter { machine.monitors[to].ownership(of: $0)?.owner.rawValue == to }
-            guard from != to, !owned.isEmpty else { return }
-            slot = CapabilityMessage.copyDeliver(stray, random.pick(owned), epoch: OwnershipEpoch(1_000_000), domain: 1).encode()
+            // A commit of a revoke that never started (no core issues such tickets).
+            guard cores > 1, from != to else { return }
+            slot = CapabilityMessage.revokeCommit(stray, CapabilityObject(.ram, base: 0, size: 4096), root: CoreID(from),
+                                                  targets: CoreMask.all(cores), keepCore: nil, keep: RecordID(0)).encode()
         default:
             // Anything on the ring from a core to itself.
             to = from
