@@ -74,6 +74,13 @@ public struct CapabilityMonitor<Database: CapabilityDatabase> {
         outgoing.isEmpty && revokes.isEmpty && !objects.contains { $0.lock != nil || !$0.queue.isEmpty }
     }
 
+    /// Local requests waiting on another core.
+    public var requestsInFlight: Int { outgoing.count }
+    /// Objects this core owns that an operation has locked, or that have requests queued.
+    public var busyObjects: [CapabilityObject] { objects.filter { $0.lock != nil || !$0.queue.isEmpty }.map { $0.object } }
+    /// Revokes this core takes part in.
+    public var revokesInProgress: Int { revokes.count }
+
     /// What this core believes about `object`: its owner, the epoch, and, if it owns it,
     /// the other holders and the cores that retyped it.
     public func ownership(of object: CapabilityObject) -> ObjectOwnership? {

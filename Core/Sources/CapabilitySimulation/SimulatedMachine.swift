@@ -242,7 +242,9 @@ public struct SimulatedMachine: Hashable {
     /// Everything that must hold once nothing is in flight; nil-free: returns violations.
     public mutating func finalChecks() {
         if inFlight > 0 { violation("\(inFlight) slots still in flight") }
-        for m in monitors where !m.isIdle { violation("core \(m.core.rawValue) still waits: \(m)") }
+        for m in monitors where !m.isIdle {
+            violation("core \(m.core.rawValue) still waits: \(m.requestsInFlight) requests out, busy objects \(m.busyObjects.map(describe)), \(m.revokesInProgress) revokes")
+        }
         for (i, r) in requests.enumerated() where r.answers.count != 1 {
             violation("request \(i + 1) on core \(r.core) (\(r.operation)) answered \(r.answers.count) times")
         }

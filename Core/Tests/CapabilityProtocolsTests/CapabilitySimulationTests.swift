@@ -33,3 +33,11 @@ final class CapabilitySimulationTests: XCTestCase {
     func testEightCoreSeeds() { runSeeds(cores: 8, count: 1_500) }
     func testSixtyFourCoreSeeds() { runSeeds(cores: 64, count: 500) }
 }
+
+extension CapabilitySimulationTests {
+    /// Many more seeds, run by hand: SWORDFISH_MANY_SEEDS=N.
+    func testManySeeds() throws {
+        guard let count = ProcessInfo.processInfo.environment["SWORDFISH_MANY_SEEDS"].flatMap(Int.init) else { throw XCTSkip("set SWORDFISH_MANY_SEEDS") }
+        for cores in [2, 3, 4, 5, 8, 16] { runSeeds(cores: cores, count: count, first: 1_000_000) }
+    }
+}
