@@ -80,7 +80,7 @@ let package = Package(
         .testTarget(name: "ProgramArgumentsTests", dependencies: ["ABI", "ProgramArguments"]),
         // Message round trips, protocol steps, and the deterministic simulator of N monitors.
         // Message round trips, protocol steps, seeds and every schedule of small cases.
-        .testTarget(name: "CapabilityProtocolsTests", dependencies: ["CapabilityProtocols", "CapabilitySimulation", "Basics", "Channel", "CoreTestSupport"]),
+        .testTarget(name: "CapabilityProtocolsTests", dependencies: ["CapabilityProtocols", "CapabilitySimulation", "Basics", "Channel", "KnowledgeBase", "CoreTestSupport"]),
         .testTarget(name: "MonitorProtocolsTests", dependencies: ["ABI", "MonitorProtocols", "Basics", "Channel", "KnowledgeBase", "CoreTestSupport"]),
     ]
 )

@@ -92,12 +92,12 @@ public struct SimulatedMachine: Hashable {
     /// `coreCount` cores, each with domains 1 and 2, and `objects` RAM objects of
     /// `objectSize` bytes: object i owned by core i mod N, in domain 1 there.
     public init(coreCount: Int, objects: Int = 2, objectSize: UInt64 = 64 * 1024, route: RevokeRoute = .direct,
-                breakage: CapabilityBreakage? = nil) {
+                breakage: CapabilityBreakage? = nil, capacity: Int = 64) {
         self.coreCount = coreCount
         memoryLimit = UInt64(max(objects, 1)) * objectSize
         let configuration = SimulatedMonitor.Configuration(maximumPending: 16, memoryLimit: memoryLimit, route: route)
         monitors = (0..<coreCount).map { c in
-            var m = SimulatedMonitor(core: CoreID(c), coreCount: coreCount, database: ModelCapabilityDatabase(domains: [1, 2], capacity: 64),
+            var m = SimulatedMonitor(core: CoreID(c), coreCount: coreCount, database: ModelCapabilityDatabase(domains: [1, 2], capacity: capacity),
                                      configuration: configuration)
             m.breakage = breakage
             return m

@@ -1,6 +1,7 @@
 import XCTest
 import Basics
 import Channel
+import KnowledgeBase
 @testable import CapabilityProtocols
 @testable import CapabilitySimulation
 
@@ -194,5 +195,32 @@ final class CapabilityProtocolTests: XCTestCase {
         drain(&m)
         XCTAssertEqual(answers(m).last, .noRoom)
         assertQuietAndSound(m)
+    }
+}
+
+final class RevokeCostTests: XCTestCase {
+    func testRevokeCostGrowsAsTheTreesPredict() {
+        let rows = RevokeCost.table()
+        for row in rows {
+            print("\(row.cores) cores: direct \(row.direct), tree \(row.tree)")
+            // Mark, ready, commit, done: one each per other core, either way.
+            XCTAssertEqual(row.direct.messages, 4 * (row.cores - 1))
+            XCTAssertEqual(row.tree.messages, 4 * (row.cores - 1))
+            XCTAssertEqual(row.direct.hops, 4)
+        }
+        // Beyond one package the tree adds a level, and its rounds cost less once the
+        // root would otherwise send to many cores.
+        XCTAssertEqual(rows.first { $0.cores == 32 }?.tree.hops, 8)
+        XCTAssertLessThan(rows.first { $0.cores == 32 }!.tree.cycles, rows.first { $0.cores == 32 }!.direct.cycles)
+    }
+
+    func testTheGroupRouteIsTheKnowledgeBasesPerPackageTree() {
+        let base = KnowledgeBase.amd8x4
+        let groups = RevokeCost.packages(of: base, cores: 32)
+        let route = RevokeRoute.viaGroups(groupOf: groups)
+        let tree = base.multicastTree(from: CoreID(0), kind: .perPackage)
+        for c in 0..<32 {
+            XCTAssertEqual(route.children(of: CoreID(c), root: CoreID(0), targets: CoreMask.all(32)).sorted(), tree.children(of: CoreID(c)).sorted(), "core \(c)")
+        }
     }
 }
