@@ -78,7 +78,14 @@ extension CapabilityMonitor {
             // The asker's copy went in a revoke (or never was): nothing to act for.
             return answer(requester, .revoked)
         }
-        if isDoomed(object) && breakage != .revokeWithoutLock { return answer(requester, .revoked) }
+        if isDoomed(object) && breakage != .revokeWithoutLock {
+            // A delete of a marked copy just goes; anything else would act on it.
+            if case .delete(let record) = operation {
+                database.remove(record)
+                return answer(requester, .done)
+            }
+            return answer(requester, .revoked)
+        }
         switch operation {
         case .copy(let target, let domain):
             if target == core {

@@ -41,3 +41,29 @@ extension CapabilitySimulationTests {
         for cores in [2, 3, 4, 5, 8, 16] { runSeeds(cores: cores, count: count, first: 1_000_000) }
     }
 }
+
+extension CapabilitySimulationTests {
+    /// The runs must really reach the races they are there for, or passing proves little.
+    func testSeedsReachTheConflictsTheyAreFor() {
+        var tally: [String: Int] = [:]
+        for seed in 0..<300 as Range<UInt64> {
+            var simulation = CapabilitySimulation(options: SimulationOptions(cores: 4), seed: seed)
+            _ = simulation.run()
+            for request in simulation.machine.requests {
+                guard let answer = request.answers.first else { continue }
+                let kind = "\(request.operation)".split(separator: " ")[0]
+                tally["\(kind) \(answer)", default: 0] += 1
+                if request.hops > 0 && answer == .done { tally["\(kind) done remotely", default: 0] += 1 }
+            }
+            for m in simulation.machine.monitors {
+                tally["notOwner", default: 0] += m.counters.notOwner
+                tally["stale", default: 0] += m.counters.stale
+            }
+        }
+        print(tally.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", "))
+        for key in ["revoke done remotely", "copy done remotely", "retype done remotely", "delete done remotely",
+                    "retype hasDescendants", "copy revoked", "revoke revoked", "copy noRoom", "notOwner", "stale"] {
+            XCTAssertGreaterThan(tally[key, default: 0], 0, key)
+        }
+    }
+}
