@@ -262,6 +262,11 @@ public struct CapabilityMonitor<Database: CapabilityDatabase> {
         return i
     }
 
+    /// The object whose lock waits for `answer` with `ticket` from `sender`.
+    func lockAwaiting(_ answer: CapabilityMessage.Tag, _ ticket: CapabilityTicket, from sender: CoreID) -> Int? {
+        objects.firstIndex { $0.lock?.awaited.map { $0 == (answer, ticket, sender) } == true }
+    }
+
     /// True if this core is handing `objects[i]` to another core: it has deleted its
     /// last copy and waits for the move's answer.
     func isMovingAway(_ i: Int) -> Bool {
@@ -319,6 +324,20 @@ enum ObjectLock: Hashable {
     /// object (a copy, an owner update, ownership coming back) may arrive: the entry
     /// takes it, and the answer then only unlocks.
     case move(CapabilityTicket, candidate: CoreID, remaining: CoreMask, epoch: OwnershipEpoch, Requester)
+}
+
+extension ObjectLock {
+    /// The answer that releases the lock: its message, ticket and sender (a revoke's
+    /// answers come through its run instead). A retype's ticket is the asker's, so only
+    /// the three together name one lock.
+    var awaited: (answer: CapabilityMessage.Tag, ticket: CapabilityTicket, core: CoreID)? {
+        switch self {
+        case .copy(let ticket, let target, _): return (.copyInstalled, ticket, target)
+        case .retype(let ticket, let core, _): return (.retypeDone, ticket, core)
+        case .move(let ticket, let candidate, _, _, _): return (.moveAnswer, ticket, candidate)
+        case .revoke: return nil
+        }
+    }
 }
 
 struct QueuedOperation: Hashable {

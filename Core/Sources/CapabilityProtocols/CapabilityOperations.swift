@@ -178,9 +178,7 @@ extension CapabilityMonitor {
 
     /// The old owner's answer to a move.
     mutating func moveAnswered(_ ticket: CapabilityTicket, accepted: Bool, from sender: CoreID) {
-        guard let i = objects.firstIndex(where: {
-            if case .move(ticket, sender, _, _, _)? = $0.lock { return true } else { return false }
-        }), case .move(_, _, let remaining, let epoch, let requester)? = objects[i].lock else {
+        guard let i = lockAwaiting(.moveAnswer, ticket, from: sender), case .move(_, _, let remaining, let epoch, let requester)? = objects[i].lock else {
             counters.refused += 1
             return
         }
@@ -287,9 +285,7 @@ extension CapabilityMonitor {
     }
 
     mutating func copyInstalled(_ ticket: CapabilityTicket, _ status: CapabilityStatus, from sender: CoreID) {
-        guard let i = objects.firstIndex(where: {
-            if case .copy(ticket, sender, _)? = $0.lock { return true } else { return false }
-        }), case .copy(_, _, let requester)? = objects[i].lock else {
+        guard let i = lockAwaiting(.copyInstalled, ticket, from: sender), case .copy(_, _, let requester)? = objects[i].lock else {
             counters.refused += 1
             return
         }
@@ -311,9 +307,7 @@ extension CapabilityMonitor {
     // MARK: Retype
 
     mutating func retypeDone(_ ticket: CapabilityTicket, _ status: CapabilityStatus, from sender: CoreID) {
-        guard let i = objects.firstIndex(where: {
-            if case .retype(ticket, sender, _)? = $0.lock { return true } else { return false }
-        }), case .retype(_, _, let previous)? = objects[i].lock else {
+        guard let i = lockAwaiting(.retypeDone, ticket, from: sender), case .retype(_, _, let previous)? = objects[i].lock else {
             counters.refused += 1
             return
         }

@@ -58,7 +58,7 @@ public struct ExhaustiveSearch {
     public static func start(cores: Int, breakage: CapabilityBreakage?) -> SimulatedMachine {
         var machine = SimulatedMachine(coreCount: cores, objects: 1, breakage: breakage)
         for c in 1..<cores { machine.issue(.copy(RecordID(1), to: c, domain: 1), on: 0) }
-        while let (from, to) = machine.nonEmptyQueues.first { machine.deliver(from: from, to: to) }
+        machine.deliverAll()
         return machine
     }
 

@@ -82,15 +82,11 @@ public enum RevokeCost {
         m.issue(.retype(ram, count: 64), on: 0)
         let frames = m.monitors[0].database.records.filter { $0.object.kind == .frame }
         for c in 1..<max(cores, 1) { m.issue(.copy(frames[c].id, to: c, domain: 1), on: 0) }
-        drain(&m)
+        m.deliverAll()
         let before = m.monitors.reduce(0) { $0 + $1.counters.sent }
         m.issue(.revoke(ram), on: 0)
-        drain(&m)
+        m.deliverAll()
         let sent = m.monitors.reduce(0) { $0 + $1.counters.sent } - before
         return (sent, m.requests.last?.hops ?? 0)
-    }
-
-    static func drain(_ m: inout SimulatedMachine) {
-        while let (from, to) = m.nonEmptyQueues.first { m.deliver(from: from, to: to) }
     }
 }

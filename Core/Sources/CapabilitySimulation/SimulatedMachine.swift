@@ -173,6 +173,11 @@ public struct SimulatedMachine: Hashable {
         step(to, depth: item.depth) { $0.receive(item.slot, from: CoreID(from)) }
     }
 
+    /// Delivers every slot, oldest ring first, until none is left.
+    public mutating func deliverAll() {
+        while let (from, to) = nonEmptyQueues.first { deliver(from: from, to: to) }
+    }
+
     /// Hands core `core` a request from one of its domains; returns its id.
     @discardableResult
     public mutating func issue(_ operation: SimulatedOperation, on core: Int) -> CapabilityRequestID {

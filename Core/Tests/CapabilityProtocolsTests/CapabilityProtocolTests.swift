@@ -15,12 +15,8 @@ final class CapabilityProtocolTests: XCTestCase {
         var m = SimulatedMachine(coreCount: 3, objects: 1, route: route)
         m.issue(.copy(r1, to: 1, domain: 1), on: 0)
         m.issue(.copy(r1, to: 2, domain: 1), on: 0)
-        drain(&m)
+        m.deliverAll()
         return m
-    }
-
-    func drain(_ m: inout SimulatedMachine) {
-        while let (from, to) = m.nonEmptyQueues.first { m.deliver(from: from, to: to) }
     }
 
     func answers(_ m: SimulatedMachine) -> [CapabilityStatus?] { m.requests.map { $0.answers.first } }
@@ -36,7 +32,7 @@ final class CapabilityProtocolTests: XCTestCase {
         m.issue(.copy(r1, to: 1, domain: 2), on: 0)
         XCTAssertTrue(m.monitors[0].ownership(of: ram)!.copies.contains(CoreID(1)))
         XCTAssertFalse(m.monitors[1].database.holds(ram))
-        drain(&m)
+        m.deliverAll()
         XCTAssertEqual(answers(m), [.done])
         XCTAssertEqual(m.monitors[1].ownership(of: ram)?.owner, CoreID(0))
         assertQuietAndSound(m)
@@ -47,7 +43,7 @@ final class CapabilityProtocolTests: XCTestCase {
         m.issue(.copy(r1, to: 2, domain: 2), on: 1)
         // copyRequest to core 0, copyDeliver to core 2, copyInstalled, the answer.
         XCTAssertEqual(m.nonEmptyQueues.map { "\($0.from)→\($0.to)" }, ["1→0"])
-        drain(&m)
+        m.deliverAll()
         XCTAssertEqual(answers(m).last, .done)
         XCTAssertEqual(m.monitors[2].database.copies(of: ram).count, 2)
         assertQuietAndSound(m)
@@ -56,7 +52,7 @@ final class CapabilityProtocolTests: XCTestCase {
     func testDeletingTheOwnersLastCopyMovesOwnership() {
         var m = machine()
         m.issue(.delete(r1), on: 0)
-        drain(&m)
+        m.deliverAll()
         XCTAssertEqual(answers(m).last, .done)
         XCTAssertEqual(m.monitors[1].ownership(of: ram)?.owner, CoreID(1))
         XCTAssertEqual(m.monitors[2].ownership(of: ram)?.owner, CoreID(1))
@@ -65,9 +61,9 @@ final class CapabilityProtocolTests: XCTestCase {
         assertQuietAndSound(m)
         // The last copy anywhere really frees it.
         m.issue(.delete(r1), on: 2)
-        drain(&m)
+        m.deliverAll()
         m.issue(.delete(r1), on: 1)
-        drain(&m)
+        m.deliverAll()
         XCTAssertTrue(m.monitors.allSatisfy { $0.knownObjects.isEmpty && $0.database.records.isEmpty })
         assertQuietAndSound(m)
     }
@@ -77,7 +73,7 @@ final class CapabilityProtocolTests: XCTestCase {
         m.issue(.delete(r1), on: 0)                 // moveOwnership 0→1 in flight
         m.issue(.copy(r1, to: 0, domain: 2), on: 2) // core 2 still asks core 0
         m.deliver(from: 2, to: 0)                    // core 0 is moving: queued
-        drain(&m)
+        m.deliverAll()
         XCTAssertEqual(answers(m).last, .done)
         XCTAssertEqual(m.monitors[0].database.copies(of: ram).count, 1)
         XCTAssertEqual(m.monitors[0].ownership(of: ram)?.owner, CoreID(1))
@@ -89,15 +85,15 @@ final class CapabilityProtocolTests: XCTestCase {
         for route in [RevokeRoute.direct, .viaGroups(groupOf: [0, 1, 1])] {
             var m = machine(route: route)
             m.issue(.retype(r1, count: 4), on: 1)
-            drain(&m)
+            m.deliverAll()
             XCTAssertEqual(answers(m).last, .done)
             let frame = m.monitors[1].database.records.first { $0.object.kind == .frame }!
             m.issue(.copy(frame.id, to: 2, domain: 2), on: 1)
-            drain(&m)
+            m.deliverAll()
             m.issue(.map(frame.id), on: 1)
             XCTAssertTrue(m.monitors[1].database.record(frame.id)!.mapped)
             m.issue(.revoke(r1), on: 0)
-            drain(&m)
+            m.deliverAll()
             XCTAssertEqual(answers(m).last, .done)
             XCTAssertEqual(m.monitors[0].database.records.map(\.object), [ram])
             XCTAssertTrue(m.monitors[1].database.records.isEmpty)
@@ -113,7 +109,7 @@ final class CapabilityProtocolTests: XCTestCase {
     func testARevokeFromAHolderLeavesItTheOwner() {
         var m = machine()
         m.issue(.revoke(r1), on: 2)
-        drain(&m)
+        m.deliverAll()
         XCTAssertEqual(answers(m).last, .done)
         XCTAssertEqual(m.monitors[2].ownership(of: ram)?.owner, CoreID(2))
         XCTAssertTrue(m.monitors[0].database.records.isEmpty && m.monitors[1].database.records.isEmpty)
@@ -124,7 +120,7 @@ final class CapabilityProtocolTests: XCTestCase {
         var m = machine()
         m.issue(.retype(r1, count: 2), on: 1)
         m.issue(.retype(r1, count: 4), on: 2)
-        drain(&m)
+        m.deliverAll()
         XCTAssertEqual(Array(answers(m).suffix(2)).sorted { $0!.rawValue < $1!.rawValue }, [.done, .hasDescendants])
         assertQuietAndSound(m)
         // Retype is refused while descendants exist, even on the owner.
@@ -136,7 +132,7 @@ final class CapabilityProtocolTests: XCTestCase {
         var m = machine()
         m.issue(.copy(r1, to: 2, domain: 2), on: 0)   // copyDeliver 0→2 in flight: the object is locked
         m.issue(.revoke(r1), on: 1)                   // core 1 asks core 0: queued behind the copy
-        drain(&m)
+        m.deliverAll()
         XCTAssertEqual(answers(m).suffix(2), [.done, .done])
         XCTAssertEqual(m.monitors[2].database.records, [])
         assertQuietAndSound(m)
@@ -148,7 +144,7 @@ final class CapabilityProtocolTests: XCTestCase {
         m.deliver(from: 1, to: 0)                     // the owner starts: marks out
         m.endDomain(1, on: 1)                         // the asker's domain (and the kept copy) go
         m.endDomain(1, on: 2)
-        drain(&m)
+        m.deliverAll()
         XCTAssertEqual(answers(m).last, .done)
         XCTAssertTrue(m.monitors.allSatisfy { $0.isIdle })
         XCTAssertTrue(m.monitors.allSatisfy { $0.database.records.isEmpty })
@@ -173,7 +169,7 @@ final class CapabilityProtocolTests: XCTestCase {
         for (message, from, to) in forged { m.inject(message.encode(), from: from, to: to) }
         m.inject(ChannelMessage(tag: 0x43FF, 1), from: 1, to: 0)
         m.inject(CapabilityMessage.copyDeleted(ram).encode(), from: 2, to: 2)
-        drain(&m)
+        m.deliverAll()
         XCTAssertEqual(m.monitors.map { $0.counters.dropped }.reduce(0, +), forged.count + 2)
         for (a, b) in zip(before, m.monitors) {
             XCTAssertEqual(a.database.records, b.database.records)
@@ -192,7 +188,7 @@ final class CapabilityProtocolTests: XCTestCase {
         m.issue(.map(r1), on: 0)
         XCTAssertEqual(answers(m).suffix(5), [.badTarget, .badTarget, .noSuchCapability, .notRetypeable, .notRetypeable])
         m.issue(.copy(r1, to: 1, domain: 77), on: 0)
-        drain(&m)
+        m.deliverAll()
         XCTAssertEqual(answers(m).last, .noRoom)
         assertQuietAndSound(m)
     }
