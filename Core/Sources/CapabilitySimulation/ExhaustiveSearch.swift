@@ -2,10 +2,11 @@
 // test, Core/Tests/MonitorProtocolsTests/MonitorExhaustiveTests.swift, does the same):
 // one RAM object owned by core 0 with a copy on every other core, and every choice of
 // `operations` requests from a menu (on each core: copy to the next core, delete,
-// revoke, retype into two, the holding domain's end). For each choice, a depth-first
-// search over every order of delivering the rings' slots and issuing the requests,
-// checking the machine's invariants at every step and `finalChecks` at the end of every
-// schedule. A state already explored is not explored again, but its schedules are still
+// revoke, retype into two, the holding domain's end); then the same object with frames
+// made by core 1 and copied to core 2, and a menu of revokes, frame copies, deletes and
+// a move among them. For each choice, a depth-first search over every order of
+// delivering the rings' slots and issuing the requests, checking the machine's
+// invariants at every step and `finalChecks` at the end of every schedule. A state already explored is not explored again, but its schedules are still
 // counted: the schedules from a state are the sum of those from its successors.
 import Basics
 import CapabilityProtocols
@@ -43,7 +44,7 @@ public struct ExhaustiveSearch {
     var memo: [Key: (schedules: Int, violations: Int)] = [:]
     var result = Result()
 
-    /// The menu on `cores` cores: every core holds record 1 of the object.
+    /// The menu on `cores` cores when every core holds record 1 of the object.
     public static func menu(cores: Int) -> [MenuItem] {
         let r = RecordID(1)
         var items: [MenuItem] = []
@@ -54,7 +55,7 @@ public struct ExhaustiveSearch {
         return items
     }
 
-    /// The machine every case starts from: the object on core 0, copied to the others.
+    /// The machine every plain case starts from: the object on core 0, copied to the others.
     public static func start(cores: Int, breakage: CapabilityBreakage?) -> SimulatedMachine {
         var machine = SimulatedMachine(coreCount: cores, objects: 1, breakage: breakage)
         for c in 1..<cores { machine.issue(.copy(RecordID(1), to: c, domain: 1), on: 0) }
@@ -62,17 +63,43 @@ public struct ExhaustiveSearch {
         return machine
     }
 
-    /// Every choice of `operations` menu items (with repetition) on `cores` cores.
+    /// The same, then core 1 retypes its copy into two frames (record 2 its first), and
+    /// copies that frame to core 2 (its record 2 there): descendants away from the owner.
+    public static func startWithDescendants(cores: Int, breakage: CapabilityBreakage?) -> SimulatedMachine {
+        var machine = start(cores: cores, breakage: breakage)
+        machine.issue(.retype(RecordID(1), count: 2), on: 1)
+        machine.deliverAll()
+        if cores > 2 { machine.issue(.copy(RecordID(2), to: 2, domain: 1), on: 1) }
+        machine.deliverAll()
+        return machine
+    }
+
+    /// The menu from `startWithDescendants`: revoke the RAM anywhere, copy, delete or
+    /// revoke the frame where it is held, delete the owner's copy of the RAM (a move with
+    /// descendants), and the end of core 1's domain (the frames' owner).
+    public static func menuWithDescendants(cores: Int) -> [MenuItem] {
+        let ram = RecordID(1), frame = RecordID(2)
+        var items: [MenuItem] = (0..<cores).map { .operation(.revoke(ram), core: $0) }
+        for holder in cores > 2 ? [1, 2] : [1] {
+            items += [.operation(.copy(frame, to: 0, domain: 2), core: holder), .operation(.delete(frame), core: holder),
+                      .operation(.revoke(frame), core: holder)]
+        }
+        return items + [.operation(.delete(ram), core: 0), .endDomain(core: 1)]
+    }
+
+    /// Every choice of `operations` menu items (with repetition) on `cores` cores, from
+    /// both starts.
     public static func run(cores: Int = 3, operations: Int = 2, breakage: CapabilityBreakage? = nil) -> Result {
         var search = ExhaustiveSearch(breakage: breakage)
-        let menu = menu(cores: cores)
-        let start = start(cores: cores, breakage: breakage)
-        for choice in combinations(of: menu.count, taking: operations) {
-            search.memo = [:]
-            search.result.cases += 1
-            let counts = search.explore(start, choice.map { menu[$0] }, [])
-            search.result.schedules += counts.schedules
-            search.result.violations += counts.violations
+        for (start, menu) in [(start(cores: cores, breakage: breakage), menu(cores: cores)),
+                              (startWithDescendants(cores: cores, breakage: breakage), menuWithDescendants(cores: cores))] {
+            for choice in combinations(of: menu.count, taking: operations) {
+                search.memo = [:]
+                search.result.cases += 1
+                let counts = search.explore(start, choice.map { menu[$0] }, [])
+                search.result.schedules += counts.schedules
+                search.result.violations += counts.violations
+            }
         }
         return search.result
     }
