@@ -68,6 +68,17 @@ final class CapabilityProtocolTests: XCTestCase {
         assertQuietAndSound(m)
     }
 
+    func testADeleteRacingAMoveSendsOwnershipOn() {
+        var m = machine()
+        m.issue(.delete(r1), on: 0)   // moveOwnership 0→1 in flight
+        m.issue(.delete(r1), on: 1)   // core 1's copy goes meanwhile: it refuses the move
+        m.deliverAll()
+        XCTAssertEqual(answers(m).suffix(2), [.done, .done])
+        XCTAssertEqual(m.monitors[2].ownership(of: ram)?.owner, CoreID(2))
+        XCTAssertEqual(m.monitors.map { $0.database.records.count }, [0, 0, 1])
+        assertQuietAndSound(m)
+    }
+
     func testARequestAtAFormerOwnerIsAskedAgainOfTheNewOne() {
         var m = machine()
         m.issue(.delete(r1), on: 0)                 // moveOwnership 0→1 in flight
