@@ -24,6 +24,9 @@ let package = Package(
                 // The boot image's parser, to find a user program's ELF for symbolising.
                 .product(name: "BootInfo", package: "Core"),
                 .product(name: "Basics", package: "Core"),
+                // `swordfish simulate`: the capability protocols' simulator.
+                .product(name: "CapabilityProtocols", package: "Core"),
+                .product(name: "CapabilitySimulation", package: "Core"),
             ]
         ),
         .executableTarget(name: "swordfish", dependencies: ["SwordfishTool"]),

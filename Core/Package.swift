@@ -25,6 +25,8 @@ let package = Package(
         .library(name: "GuestChecks", targets: ["GuestChecks"]),
         .library(name: "ProgramArguments", targets: ["ProgramArguments"]),
         .library(name: "MonitorProtocols", targets: ["MonitorProtocols"]),
+        .library(name: "CapabilityProtocols", targets: ["CapabilityProtocols"]),
+        .library(name: "CapabilitySimulation", targets: ["CapabilitySimulation"]),
     ],
     targets: [
         // What the kernel and user programs agree on: status codes, numbers, layouts.
@@ -54,6 +56,12 @@ let package = Package(
         // replicas) as pure state machines: the guest's monitor program and the host
         // simulator drive the same code.
         .target(name: "MonitorProtocols", dependencies: ["ABI", "Basics", "Channel", "KnowledgeBase"]),
+        // Copy, delete, move, retype and revoke of capabilities across cores, as pure state
+        // machines the monitors drive (and the simulator below).
+        .target(name: "CapabilityProtocols", dependencies: ["Basics", "Channel"]),
+        // Host only: the deterministic simulator of those protocols on 1–64 cores, and
+        // the revoke cost figures; `swordfish simulate` and the tests run it.
+        .target(name: "CapabilitySimulation", dependencies: ["CapabilityProtocols", "Basics", "Channel", "KnowledgeBase", "CoreTestSupport"]),
         // Shared by the test suites: a seeded generator and fixture memory.
         .target(name: "CoreTestSupport", dependencies: ["Basics"], path: "Tests/TestSupport"),
         .testTarget(name: "BasicsTests", dependencies: ["Basics"]),
@@ -71,6 +79,8 @@ let package = Package(
         .testTarget(name: "GuestChecksTests", dependencies: ["GuestChecks"]),
         .testTarget(name: "ProgramArgumentsTests", dependencies: ["ABI", "ProgramArguments"]),
         // Message round trips, protocol steps, and the deterministic simulator of N monitors.
+        // Message round trips, protocol steps, seeds and every schedule of small cases.
+        .testTarget(name: "CapabilityProtocolsTests", dependencies: ["CapabilityProtocols", "CapabilitySimulation", "Basics", "Channel", "KnowledgeBase", "CoreTestSupport"]),
         .testTarget(name: "MonitorProtocolsTests", dependencies: ["ABI", "MonitorProtocols", "Basics", "Channel", "KnowledgeBase", "CoreTestSupport"]),
     ]
 )

@@ -13,7 +13,8 @@ extension BenchReport {
     }
 }
 
-/// The drawing behind `BenchReport.svg`: plain SVG 1.1 written by hand.
+/// The drawing behind `BenchReport.svg` (and, with its own words, the simulator's
+/// revoke cost chart): plain SVG 1.1 written by hand.
 struct BenchChart {
     static let width = 960.0
     static let labelWidth = 220.0
@@ -25,12 +26,33 @@ struct BenchChart {
     static let linuxColour = "#dd6b20"
     static let absentColour = "#777777"
 
-    var report: BenchReport
+    var title = "Swordfish and Linux under the same QEMU line"
+    /// Small print under the title (the report's QEMU line).
+    var subtitle: String
+    /// The two bars of a row: `BenchRow.swordfish`'s first, `linux`'s second.
+    var sides = (first: "Swordfish", second: "Linux")
+    var note = "medians, logarithmic axis; host-* rows: real host cores"
+    var documentTitle = "swordfish bench"
+    var rows: [BenchRow]
+
+    init(report: BenchReport) {
+        subtitle = report.qemu
+        rows = report.rows
+    }
+
+    init(title: String, subtitle: String, sides: (first: String, second: String), note: String, documentTitle: String, rows: [BenchRow]) {
+        self.title = title
+        self.subtitle = subtitle
+        self.sides = sides
+        self.note = note
+        self.documentTitle = documentTitle
+        self.rows = rows
+    }
 
     /// The rows grouped by unit, in order of first appearance.
     var panels: [(unit: String, rows: [BenchRow])] {
         var result: [(unit: String, rows: [BenchRow])] = []
-        for row in report.rows {
+        for row in rows {
             if let index = result.firstIndex(where: { $0.unit == row.unit }) {
                 result[index].rows.append(row)
             } else {
@@ -43,18 +65,20 @@ struct BenchChart {
     func render() -> String {
         var body: [String] = []
         var y = 28.0
-        body.append(text("Swordfish and Linux under the same QEMU line", x: 12, y: y, size: 16, weight: "bold"))
+        body.append(text(title, x: 12, y: y, size: 16, weight: "bold"))
         y += 18
-        for line in Self.wrap(report.qemu, width: 150) {
+        for line in Self.wrap(subtitle, width: 150) {
             body.append(text(line, x: 12, y: y, size: 10, colour: "#444444", family: "monospace"))
             y += 13
         }
         y += 6
         body.append(rect(x: 12, y: y - 9, width: 12, height: 10, colour: Self.swordfishColour))
-        body.append(text("Swordfish", x: 30, y: y, size: 12))
-        body.append(rect(x: 110, y: y - 9, width: 12, height: 10, colour: Self.linuxColour))
-        body.append(text("Linux", x: 128, y: y, size: 12))
-        body.append(text("medians, logarithmic axis; host-* rows: real host cores", x: 190, y: y, size: 11, colour: "#444444"))
+        body.append(text(sides.first, x: 30, y: y, size: 12))
+        // About 7 units a character at size 12.
+        let secondX = max(110, 30 + Double(sides.first.count) * 7 + 17)
+        body.append(rect(x: secondX, y: y - 9, width: 12, height: 10, colour: Self.linuxColour))
+        body.append(text(sides.second, x: secondX + 18, y: y, size: 12))
+        body.append(text(note, x: max(190, secondX + 18 + Double(sides.second.count) * 7 + 27), y: y, size: 11, colour: "#444444"))
         y += 22
         for panel in panels {
             y = draw(panel.unit, panel.rows, top: y, into: &body)
@@ -63,8 +87,8 @@ struct BenchChart {
         return """
             <?xml version="1.0" encoding="UTF-8"?>
             <svg xmlns="http://www.w3.org/2000/svg" version="1.1" width="\(Self.format(Self.width))" height="\(Self.format(height))" viewBox="0 0 \(Self.format(Self.width)) \(Self.format(height))" font-family="sans-serif">
-            <title>swordfish bench</title>
-            <desc>\(Self.escape(report.qemu))</desc>
+            <title>\(Self.escape(documentTitle))</title>
+            <desc>\(Self.escape(subtitle))</desc>
             <rect x="0" y="0" width="\(Self.format(Self.width))" height="\(Self.format(height))" fill="#ffffff"/>
             \(body.joined(separator: "\n"))
             </svg>
@@ -88,8 +112,8 @@ struct BenchChart {
         for (index, row) in rows.enumerated() {
             let rowTop = gridTop + Double(index) * Self.rowHeight + 5
             body.append(text(row.name, x: Self.labelWidth, y: rowTop + Self.barHeight + 4, size: 12, anchor: "end"))
-            bar(row.swordfish, side: "Swordfish", colour: Self.swordfishColour, y: rowTop, axis, into: &body)
-            bar(row.linux, side: "Linux", colour: Self.linuxColour, y: rowTop + Self.barHeight + 2, axis, into: &body)
+            bar(row.swordfish, side: sides.first, colour: Self.swordfishColour, y: rowTop, axis, into: &body)
+            bar(row.linux, side: sides.second, colour: Self.linuxColour, y: rowTop + Self.barHeight + 2, axis, into: &body)
         }
         return gridBottom + 34
     }
