@@ -51,11 +51,7 @@ extension SelfTests {
     /// count both as refused (its status's `dropped`) and go on answering.
     static func ungrantedStopRefused(_ state: CoreState, peers: [Int]) -> String? {
         for peer in peers {
-            state.statusReplies[peer] = nil
-            state.send(.statusRequest, to: CoreID(peer))
-            guard state.waitUntil(milliseconds: 2000, { state.statusReplies[peer] != nil }), let before = state.statusReplies[peer] else {
-                return "core \(peer) did not report its status"
-            }
+            guard let before = KernelCommands(state: state).collectStatus()[peer] else { return "core \(peer) did not report its status" }
             let ticket = 0x5700_0000 | UInt64(peer)
             state.send(.panicRequest(ticket: ticket), to: CoreID(peer))
             state.send(.panicAnswer(ticket: ticket ^ 1, granted: true), to: CoreID(peer))
@@ -63,9 +59,7 @@ extension SelfTests {
             guard state.pingRoundTrip(to: CoreID(peer), token: 0x5700_0000_0000 | UInt64(peer)) != nil else {
                 return "core \(peer) stopped on a request no kernel-capability invocation granted"
             }
-            state.statusReplies[peer] = nil
-            state.send(.statusRequest, to: CoreID(peer))
-            guard state.waitUntil(milliseconds: 2000, { state.statusReplies[peer] != nil }), let after = state.statusReplies[peer] else {
+            guard let after = KernelCommands(state: state).collectStatus()[peer] else {
                 return "core \(peer) did not report its status afterwards"
             }
             guard after.dropped >= before.dropped + 2 else {
