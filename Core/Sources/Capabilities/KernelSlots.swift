@@ -16,10 +16,7 @@ public struct KernelSlots: Sendable {
     public struct Slot: Equatable, Sendable {
         public let node: Int
         public let index: UInt32
-        public init(node: Int, index: UInt32) {
-            self.node = node
-            self.index = index
-        }
+        public init(node: Int, index: UInt32) { (self.node, self.index) = (node, index) }
     }
 
     public enum Refusal: Error, Equatable, Sendable {
