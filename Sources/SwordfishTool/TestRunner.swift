@@ -147,6 +147,13 @@ public struct TestRunner: Sendable {
         }
         let symbolizer = Symbolizer(kernel: kernel, sourceRoot: repository.root)
         var total = TestCounts()
+        if let problem = LazyGlobalsCheck.problem(kernel: kernel) {
+            Self.report("FAIL \(LazyGlobalsCheck.name): \(problem)")
+            total += TestCounts(failed: 1)
+        } else {
+            Self.report("PASS \(LazyGlobalsCheck.name)")
+            total += TestCounts(passed: 1)
+        }
         for configuration in configurations {
             let qemu = QEMUConfiguration(
                 kernel: kernel, cores: configuration.cores, memory: configuration.memory,

@@ -5,7 +5,7 @@ final class TerminalSmokeTestTests: XCTestCase {
     static let good = """
         up 0.241 s, 3 ticks on core 0 (tsc 2599 MHz)
         up 0.243 s, 3 ticks on core 0 (tsc 2599 MHz)
-        core  apic  state         ticks  domains
+        core  apic  state         ticks  domains  dropped
         core   frames     free     used   heap KiB
         id    name        state                     preemptions  upcalls
         help            this list

@@ -20,6 +20,9 @@ public enum InvocationStatus: UInt64, CaseIterable, Sendable {
     case notBadgeable, alreadyBadged
     // Same-core messages.
     case endpointFull = 48, endpointEmpty, notEndpointOwner, badBuffer, noReceiver, tooManyEndpoints
+    /// The sender has as many capabilities in flight (waiting in messages) as its quota,
+    /// which grows with its memory.
+    case tooManyInFlight = 54
     // Map and unmap.
     case entryOutOfRange = 56, entryReserved, entryOccupied, entryEmpty, alreadyMapped, pageSizeMismatch
     // Ranges (notify).
@@ -70,6 +73,7 @@ extension InvocationStatus: CustomStringConvertible {
         case .badBuffer: return "badBuffer"
         case .noReceiver: return "noReceiver"
         case .tooManyEndpoints: return "tooManyEndpoints"
+        case .tooManyInFlight: return "tooManyInFlight"
         case .entryOutOfRange: return "entryOutOfRange"
         case .entryReserved: return "entryReserved"
         case .entryOccupied: return "entryOccupied"

@@ -8,7 +8,7 @@ import Basics
 
 extension TableSignature {
     /// ACPI 6.5 §5.2.16.
-    public static let srat = TableSignature("SRAT")
+    public static var srat: TableSignature { TableSignature("SRAT") }
 }
 
 /// How an SRAT entry is malformed (carried by `ACPIError.badSRATEntry`).

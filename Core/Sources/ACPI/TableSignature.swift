@@ -24,8 +24,10 @@ public struct TableSignature: RawRepresentable, Hashable, Sendable {
          UInt8(truncatingIfNeeded: rawValue >> 16), UInt8(truncatingIfNeeded: rawValue >> 24)]
     }
 
-    public static let rsdt = TableSignature("RSDT")
-    public static let xsdt = TableSignature("XSDT")
+    // Computed, not stored: a stored static is initialised lazily (`swift_once`) by
+    // whichever core reads it first, which makes it a global every core writes.
+    public static var rsdt: TableSignature { TableSignature("RSDT") }
+    public static var xsdt: TableSignature { TableSignature("XSDT") }
     /// The MADT's signature is "APIC" (ACPI 6.5 §5.2.12).
-    public static let madt = TableSignature("APIC")
+    public static var madt: TableSignature { TableSignature("APIC") }
 }

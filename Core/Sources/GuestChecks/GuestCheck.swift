@@ -23,12 +23,14 @@ public enum GuestCheck: CaseIterable, Sendable {
     case losePML4, waitsetTwoEndpoints, waitsetSleeps, waitsetEndpointDies
     case noCapabilitiesLeft, everyFrameReturned
     case knowledgeService, shellServices
+    case inFlightQuota
     // Core 0, over all cores.
     case sharesDisjoint, multicast, monitorsAnswer, monitorOnEveryCore, knowledgeReplicas, monitorSurvivesRevoke
     case userDriver
     case nameRace, nameAcrossCores, spawnAnywhere, killAnywhere, domainStates, userChannels, boundPeerKilled
     case peerNeverReads, peerWritesGarbage, sameCoreConnection, connectionInWaitset
-    case skippedCoreReported
+    case skippedCoreReported, lateCoreStaysInINIT
+    case stopNeedsKernelCapability, outboxBounded
     // Reported only when something is missing; never expected.
     case bootImagePresent, lmpPresent, threadsPresent, everyCoreStarted, everyCoreReports, checksRunner
 
@@ -51,9 +53,9 @@ public enum GuestCheck: CaseIterable, Sendable {
         case .sharesDisjoint, .multicast, .monitorsAnswer, .monitorOnEveryCore, .knowledgeReplicas, .monitorSurvivesRevoke, .sameCoreConnection, .userDriver:
             return .bootstrap
         case .nameRace, .nameAcrossCores, .spawnAnywhere, .killAnywhere, .domainStates, .userChannels, .boundPeerKilled,
-             .peerNeverReads, .peerWritesGarbage, .connectionInWaitset:
+             .peerNeverReads, .peerWritesGarbage, .connectionInWaitset, .stopNeedsKernelCapability, .outboxBounded:
             return .bootstrapWithPeer
-        case .skippedCoreReported: return .skippedCore
+        case .skippedCoreReported, .lateCoreStaysInINIT: return .skippedCore
         case .bootImagePresent, .lmpPresent, .threadsPresent, .everyCoreStarted, .everyCoreReports, .checksRunner: return .onlyOnFailure
         default: return .everyCore
         }
@@ -149,6 +151,10 @@ public enum GuestCheck: CaseIterable, Sendable {
         case .multicast: return "multicast: every core receives once, acknowledgements aggregate"
         case .userDriver: return "devices: a user driver gets the RTC's ports and IRQ from the monitor, receives its interrupts, and is refused others; an ended driver's IRQ is free again"
         case .skippedCoreReported: return "a core that never answers is reported and left out"
+        case .lateCoreStaysInINIT: return "a core that answers after its start-up timeout is put back into INIT and never runs"
+        case .stopNeedsKernelCapability: return "stopping a core: a request no kernel-capability invocation granted is refused, and the core goes on"
+        case .outboxBounded: return "links: an outbox to a core that does not keep up stops at its capacity and counts what it dropped"
+        case .inFlightQuota: return "same-core messages: a domain's capabilities in flight stop at its own quota (tooManyInFlight), not the core's"
         case .nameRace: return "names: two domains on different cores register one name at once, exactly one wins"
         case .nameAcrossCores: return "names: a name registered on one core is found on another, and goes when its domain ends"
         case .spawnAnywhere: return "monitors: a domain starts a program on every core and hears how it ended (an exit status, or stopped for a fault)"

@@ -20,10 +20,17 @@ public enum KernelMessage: Equatable {
     /// came up): core 0 sends it once it knows which did, so every monitor gets the same.
     case startMonitor(CoreSet)
     case testReply(TestReport)
-    /// Fault on purpose (the shell's `panic <core>`).
-    case panicRequest
-    /// Poll without halting (true) while another core measures latencies, or rest again.
-    case stayAwake(Bool)
+    /// Fault on purpose (the shell's `panic <core>`), if the sender confirms the ticket:
+    /// the receiver answers with a `panicCheck`, and faults only on a `panicAnswer`
+    /// that grants it (PanicAuthority.swift).
+    case panicRequest(ticket: UInt64)
+    /// Did a kernel-capability invocation on your core grant `ticket` for me?
+    case panicCheck(ticket: UInt64)
+    /// The answer to a `panicCheck`.
+    case panicAnswer(ticket: UInt64, granted: Bool)
+    /// Poll without halting for up to `milliseconds` (on the receiver's clock) while the
+    /// sender measures round trips; 0 withdraws the sender's request (StayAwake.swift).
+    case stayAwake(milliseconds: UInt32)
     /// Measure the round trip to every core in the set and report a `latency` each.
     case measureLatencies(CoreSet)
     /// One entry of the sender's row of the latency matrix (median round trip).
@@ -54,6 +61,7 @@ public enum KernelMessage: Equatable {
         case console = 1, ping, pong, statusRequest, statusReply, runTests, testReply, panicRequest
         case stayAwake, measureLatencies, latency, stream, benchChannel, floorEcho, benchResult
         case place, treeChildren, multicast, multicastAck, startMonitor, wake
+        case panicCheck, panicAnswer
     }
 
     /// `line` cut into the messages `make` builds from each piece and whether it is the
@@ -98,6 +106,7 @@ public enum KernelMessage: Equatable {
             var message = ChannelMessage(tag: Tag.statusReply.rawValue, UInt64(s.apicID), s.ticks, s.totalFrames, s.freeFrames)
             message.words[4] = s.heapBytes
             message.words[5] = s.domains
+            message.words[6] = s.dropped
             return message
         case .runTests(let live): return live.encode(tag: Tag.runTests.rawValue)
         case .startMonitor(let live): return live.encode(tag: Tag.startMonitor.rawValue)
@@ -105,8 +114,10 @@ public enum KernelMessage: Equatable {
             var message = ChannelMessage(tag: Tag.testReply.rawValue, UInt64(r.passed), UInt64(r.failed), r.blockAddress, r.shareStart)
             message.words[4] = r.shareEnd
             return message
-        case .panicRequest: return ChannelMessage(tag: Tag.panicRequest.rawValue, 0)
-        case .stayAwake(let on): return ChannelMessage(tag: Tag.stayAwake.rawValue, on ? 1 : 0)
+        case .panicRequest(let ticket): return ChannelMessage(tag: Tag.panicRequest.rawValue, ticket)
+        case .panicCheck(let ticket): return ChannelMessage(tag: Tag.panicCheck.rawValue, ticket)
+        case .panicAnswer(let ticket, let granted): return ChannelMessage(tag: Tag.panicAnswer.rawValue, ticket, granted ? 1 : 0)
+        case .stayAwake(let milliseconds): return ChannelMessage(tag: Tag.stayAwake.rawValue, UInt64(milliseconds))
         case .measureLatencies(let cores): return cores.encode(tag: Tag.measureLatencies.rawValue)
         case .latency(let to, let cycles): return ChannelMessage(tag: Tag.latency.rawValue, UInt64(to.rawValue), cycles)
         case .stream(let sequence): return ChannelMessage(tag: Tag.stream.rawValue, sequence, ~sequence)
@@ -150,18 +161,24 @@ public enum KernelMessage: Equatable {
         case .statusRequest: return .statusRequest
         case .statusReply:
             // Counts a core can really have (below 2^48), and no more free than total.
-            guard w[0] <= UInt64(UInt32.max), w[1] < 1 << 48, w[2] < 1 << 48, w[3] <= w[2], w[4] < 1 << 48, w[5] < 1 << 32 else { return nil }
+            guard w[0] <= UInt64(UInt32.max), w[1] < 1 << 48, w[2] < 1 << 48, w[3] <= w[2], w[4] < 1 << 48, w[5] < 1 << 32,
+                  w[6] < 1 << 48 else { return nil }
             return .statusReply(CoreStatus(apicID: UInt32(w[0]), ticks: w[1], totalFrames: w[2], freeFrames: w[3], heapBytes: w[4],
-                                           domains: w[5]))
+                                           domains: w[5], dropped: w[6]))
         case .runTests: return .runTests(CoreSet(decoding: message))
         case .startMonitor: return .startMonitor(CoreSet(decoding: message))
         case .testReply:
             guard w[0] < 1 << 32, w[1] < 1 << 32 else { return nil }
             return .testReply(TestReport(passed: Int(w[0]), failed: Int(w[1]), blockAddress: w[2], shareStart: w[3], shareEnd: w[4]))
-        case .panicRequest: return .panicRequest
+        case .panicRequest, .panicCheck:
+            guard w[0] != 0 else { return nil }
+            return tag == .panicRequest ? .panicRequest(ticket: w[0]) : .panicCheck(ticket: w[0])
+        case .panicAnswer:
+            guard w[0] != 0, w[1] <= 1 else { return nil }
+            return .panicAnswer(ticket: w[0], granted: w[1] == 1)
         case .stayAwake:
-            guard w[0] <= 1 else { return nil }
-            return .stayAwake(w[0] == 1)
+            guard w[0] <= UInt64(StayAwakeRequests.longestMilliseconds) else { return nil }
+            return .stayAwake(milliseconds: UInt32(w[0]))
         case .measureLatencies: return .measureLatencies(CoreSet(decoding: message))
         case .latency:
             guard w[0] < UInt64(coreCount) else { return nil }

@@ -10,10 +10,14 @@ public struct CoreStatus: Equatable, Sendable {
     public var heapBytes: UInt64
     /// User domains on the core (init among them).
     public var domains: UInt64
+    /// Messages and work the core dropped at a bound (full outboxes, full deferred
+    /// work, forgotten records) and stop requests it refused.
+    public var dropped: UInt64
 
-    public init(apicID: UInt32, ticks: UInt64, totalFrames: UInt64, freeFrames: UInt64, heapBytes: UInt64, domains: UInt64) {
+    public init(apicID: UInt32, ticks: UInt64, totalFrames: UInt64, freeFrames: UInt64, heapBytes: UInt64, domains: UInt64,
+                dropped: UInt64 = 0) {
         self.apicID = apicID; self.ticks = ticks; self.totalFrames = totalFrames
-        self.freeFrames = freeFrames; self.heapBytes = heapBytes; self.domains = domains
+        self.freeFrames = freeFrames; self.heapBytes = heapBytes; self.domains = domains; self.dropped = dropped
     }
 }
 

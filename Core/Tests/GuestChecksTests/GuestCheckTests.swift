@@ -35,6 +35,8 @@ final class GuestCheckTests: XCTestCase {
         XCTAssertEqual(GuestCheck.timerTicks.expectedRuns(onCore: 2, cores: 4, skippedCore: 2), 0)
         XCTAssertEqual(GuestCheck.skippedCoreReported.expectedRuns(onCore: 0, cores: 4, skippedCore: 2), 1)
         XCTAssertEqual(GuestCheck.skippedCoreReported.expectedRuns(onCore: 0, cores: 4, skippedCore: nil), 0)
+        XCTAssertEqual(GuestCheck.lateCoreStaysInINIT.expectedRuns(onCore: 0, cores: 4, skippedCore: 2), 1)
+        XCTAssertEqual(GuestCheck.stopNeedsKernelCapability.expectedRuns(onCore: 0, cores: 1, skippedCore: nil), 0)
         XCTAssertEqual(GuestCheck.timerTicks.expectedRuns(onCore: 4, cores: 4, skippedCore: nil), 0)
     }
 

@@ -19,9 +19,12 @@ final class KernelMessageTests: XCTestCase {
             .ping(token: 42, wake: true), .ping(token: .max, wake: false), .pong(token: 7),
             .statusRequest,
             .statusReply(CoreStatus(apicID: 3, ticks: 99, totalFrames: 1000, freeFrames: 900, heapBytes: 4096, domains: 2)),
+            .statusReply(CoreStatus(apicID: 1, ticks: 5, totalFrames: 10, freeFrames: 1, heapBytes: 0, domains: 0, dropped: 12)),
             .runTests(live), .startMonitor(live),
             .testReply(TestReport(passed: 6, failed: 1, blockAddress: 0x1000, shareStart: 0x1000, shareEnd: 0x9000)),
-            .panicRequest, .stayAwake(true), .stayAwake(false),
+            .panicRequest(ticket: 1), .panicRequest(ticket: .max), .panicCheck(ticket: 77),
+            .panicAnswer(ticket: 77, granted: true), .panicAnswer(ticket: 5, granted: false),
+            .stayAwake(milliseconds: 0), .stayAwake(milliseconds: StayAwakeRequests.longestMilliseconds),
             .measureLatencies(live), .latency(to: CoreID(7), cycles: 180), .stream(sequence: 12345),
             .benchChannel(peer: CoreID(1), rounds: 1000), .floorEcho(peer: CoreID(0), rounds: 5),
             .benchResult(BenchResult(channel: SampleSummary(median: 450, p99: 900, minimum: 0),
@@ -68,7 +71,10 @@ final class KernelMessageTests: XCTestCase {
         refused(.treeChildren, [3, 0, 9])          // child id out of range
         refused(.multicastAck, [1, 9, 0])          // reached more cores than exist
         refused(.place, [0, 0, 0, 1 | 7 << 8])     // unknown cache kind
-        refused(.stayAwake, [2])
+        refused(.stayAwake, [UInt64(StayAwakeRequests.longestMilliseconds) + 1])   // longer than any measurement
+        refused(.panicRequest, [0])                // ticket 0 is never granted
+        refused(.panicCheck, [0])
+        refused(.panicAnswer, [7, 2])              // granted not 0/1
         refused(.statusReply, [1, 5, 10, 11, 0])   // more frames free than there are
         refused(.statusReply, [1, .max, 10, 1, 0]) // absurd tick count
         refused(.benchResult, [.max, 1, 1, 1, 1])  // absurd cycles
@@ -79,7 +85,7 @@ final class KernelMessageTests: XCTestCase {
         func next() -> UInt64 { seed = seed &* 6364136223846793005 &+ 1442695040888963407; return seed }
         var decoded = 0
         for _ in 0..<200_000 {
-            var raw = ChannelMessage(tag: UInt16(truncatingIfNeeded: next() % 24))
+            var raw = ChannelMessage(tag: UInt16(truncatingIfNeeded: next() % UInt64(KernelMessage.Tag.allCases.count + 2)))
             for i in 0..<ChannelMessage.wordCount {
                 // Mostly small values so that many random slots are valid messages.
                 raw.words[i] = next() >> (next() % 2 == 0 ? 60 : UInt64(next() % 64))

@@ -3,6 +3,14 @@
 // second STARTUP if the core has not answered after 200 µs. The caller waits for the
 // new core to say it is alive (through its hand-off record) with a timeout, so a dead
 // core is reported by name instead of hanging the boot.
+//
+// There is one trampoline page, and the next core's start rewrites it (its stack, its
+// hand-off). A core that answers after its timeout could still be in the trampoline, or
+// about to read it, when that happens, and would then run on the next core's stack with
+// the next core's hand-off. So the caller puts a core that timed out back into INIT
+// (`stop`) before it prepares the trampoline for anyone else: INIT holds the core in
+// wait-for-SIPI wherever it was, and only a STARTUP addressed to its own APIC ID, which
+// the boot never sends again, could move it. It stays left out.
 import X86
 import Basics
 
@@ -30,6 +38,12 @@ public enum CoreStartup {
         local.sendStartup(page: trampolinePage, to: apic)
         spin(microseconds: 200, tscHz: tscHz)
         if !isAlive() { local.sendStartup(page: trampolinePage, to: apic) }
+    }
+
+    /// Puts `apic`'s core back into INIT (wait-for-SIPI), for a core that did not answer
+    /// in time; returns once the local APIC has delivered the IPI.
+    public static func stop(_ apic: APICID, using local: LocalAPIC) {
+        local.sendINIT(to: apic)
     }
 
     static func spin(microseconds: UInt64, tscHz: UInt64) {

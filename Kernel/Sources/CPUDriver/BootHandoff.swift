@@ -31,8 +31,15 @@ struct BootHandoff {
     var stack: Range<UInt64>
     /// Written by the new core (once, 0 → 1) when its CPU driver is running.
     var alive: UInt64 = 0
+    /// Tests only (`skip-core`): the new core waits `lateMilliseconds` before it does
+    /// anything, longer than the bootstrap core waits for it.
+    var answerLate = false
 
     static let stackBytes: UInt64 = 64 * 1024
+    /// How long the bootstrap core waits for a new core's `alive`.
+    static let answerMilliseconds: UInt64 = 1000
+    /// How late a core told to answer late answers.
+    static let lateMilliseconds: UInt64 = 1500
 }
 
 /// The memory the kernel can read through: everything mapped, refusing address 0 and

@@ -50,6 +50,12 @@ enum CoreSetup {
 /// hand-off names, with interrupts off.
 func applicationCoreMain(_ handoffAddress: UInt64) {
     let handoff = UnsafeMutablePointer<BootHandoff>(bitPattern: UInt(handoffAddress))!
+    // 0. (Tests) answer too late: the bootstrap core has given up on this core by now,
+    // and must have put it back into INIT, so what follows never runs.
+    if handoff.pointee.answerLate {
+        let start = CPU.timestamp()
+        while CPU.timestamp() - start < handoff.pointee.tscHz / 1000 * BootHandoff.lateMilliseconds { CPU.relax() }
+    }
 
     // 1. Own memory first: nothing may allocate before the block exists.
     let installed = withUnsafePointer(to: handoff.pointee.shareRanges) { ranges in

@@ -34,6 +34,9 @@ final class CoreState {
     var failedCores: [Bool]
     /// The core the command line said not to start (tests of the start-up timeout).
     var skippedCore: Int? = nil
+    /// On core 0: that core, its hand-off record and when it was started (it answers
+    /// too late, and must stay in INIT).
+    var lateCore: (core: Int, handoff: UnsafeMutablePointer<BootHandoff>, startedAt: UInt64)? = nil
 
     /// Replies that a waiting request on this core is looking for, by source core.
     var pongs: [UInt64]
@@ -41,12 +44,18 @@ final class CoreState {
     var testReplies: [TestReport?]
 
     /// Work that a message asked for and that takes long or waits for other cores:
-    /// the event loop does it outside message handling, in arrival order.
-    var deferred: [DeferredWork] = []
+    /// the event loop does it outside message handling, in arrival order. Bounded: a
+    /// request past the capacity is dropped and counted (`cores` shows the drops).
+    var deferred = BoundedQueue<DeferredWork>(capacity: CoreState.deferredCapacity)
     /// Messages from other cores that did not decode.
     var malformedMessages = 0
-    /// Poll without halting (another core is measuring round trips to this one).
-    var stayAwake = false
+    /// The cores measuring round trips to this one, each until its own deadline: poll
+    /// without halting while any request is in force (StayAwake.swift).
+    var stayAwake: StayAwakeRequests
+    /// Stopping cores (PanicAuthority.swift): the grants this core's kernel-capability
+    /// invocations made, and the requests from other cores awaiting confirmation.
+    var panicGrants: PanicGrants
+    var panicChallenges: PanicChallenges
     /// Base of the channel area (rings, then floor lines).
     var channelArea: UInt64 = 0
     /// On core 0: each core's place in the machine as it reported it, and the
@@ -65,13 +74,13 @@ final class CoreState {
     /// Same-core messages: every endpoint someone receives on, and the kernel's CNode
     /// for capabilities in waiting messages.
     var endpointQueues: [EndpointQueue] = []
-    var transit: KernelCNode? = nil
+    var transit = KernelCNodes()
     /// Device interrupts (DeviceInterrupts.swift): the machine's wiring (bootstrap core
     /// only) and the IRQs connected to domains' endpoints.
     var interruptRouting: InterruptRouting? = nil
     var interruptConnections: [InterruptConnection] = []
-    /// Holds a copy of every domain's RAM capability (see KernelCNode).
-    var keeper: KernelCNode? = nil
+    /// Holds a copy of every domain's RAM capability (see KernelCNodes).
+    var keeper = KernelCNodes()
     /// The read-only pages of the programs started here, shared by their domains.
     var programCache = ProgramCache()
     /// The domains on this core, the next one to run, and how recent ones ended.
@@ -85,7 +94,8 @@ final class CoreState {
     var notificationReceiver: Int? = nil
     /// Domains' starts and ends, for the monitor (KernelServices.swift).
     var domainEvents = DomainEvents()
-    var finishedDomains: [(name: String, state: Domain.State)] = []
+    /// How the most recent domains ended (the oldest forgotten, counted, past the capacity).
+    var finishedDomains = BoundedQueue<(name: String, state: Domain.State)>(capacity: 16)
     /// The programs of the boot image (read-only, shared by all cores since boot).
     var bootImage: BootImage? = nil
     /// Answers to `benchChannel` requests, by the core that measured.
@@ -128,6 +138,26 @@ final class CoreState {
         streamReceived = Array(repeating: 0, count: apicIDs.count)
         benchReplies = Array(repeating: nil, count: apicIDs.count)
         places = Array(repeating: nil, count: apicIDs.count)
+        stayAwake = StayAwakeRequests(coreCount: apicIDs.count)
+        panicGrants = PanicGrants(seed: CPU.timestamp() ^ UInt64(id.rawValue) << 48)
+        panicChallenges = PanicChallenges(coreCount: apicIDs.count)
+    }
+
+    /// Deferred work that may wait at once: a core asks for at most a few things at a
+    /// time (tests, a monitor start, a measurement), so this is far above
+    /// what correct peers need.
+    static let deferredCapacity = 64
+
+    /// Messages and work this core refused or forgot because a bound was reached: link
+    /// outboxes full, deferred work full, finished-domain records pushed out, and panic
+    /// requests no kernel-capability invocation granted.
+    var dropped: (outbox: Int, deferred: Int, finished: Int, panics: Int) {
+        (links.reduce(0) { $0 + ($1?.outbox.dropped ?? 0) }, deferred.dropped, finishedDomains.dropped, panicChallenges.refused)
+    }
+
+    var droppedTotal: Int {
+        let counts = dropped
+        return counts.outbox + counts.deferred + counts.finished + counts.panics
     }
 
     /// The running core's state; nil only during early boot.
@@ -139,9 +169,10 @@ final class CoreState {
     /// Makes `self` the running core's state (once per core).
     func attach() {
         CoreBlock.current!.pointee.state = Unmanaged.passRetained(self).toOpaque()
-        // The kernel's CNodes live as long as the core.
-        transit = KernelCNode.make(&capabilities)
-        keeper = KernelCNode.make(&capabilities)
+        // The kernel's first CNodes, made now so that using them later costs no memory
+        // the tests would see as taken.
+        transit.grow(&capabilities)
+        keeper.grow(&capabilities)
     }
 
     func cycles(milliseconds: UInt64) -> UInt64 { tscHz / 1000 * milliseconds }

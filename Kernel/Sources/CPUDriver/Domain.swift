@@ -36,7 +36,7 @@ final class Domain {
     let sharedPages: CSpace?
     /// The keeper CNode slot with the kernel's copy of the RAM block the domain's
     /// address space and RAM were made from.
-    let keeperSlot: UInt32
+    let keeperSlot: KernelSlots.Slot
     let context: UserContext
     var state: State = .runnable
     /// What the domain sleeps until, if it sleeps.
@@ -81,7 +81,7 @@ final class Domain {
     }
 
     init(id: Int, name: String, addressSpace: UserAddressSpace, rootTable: ObjectID, cspace: CSpace, sharedPages: CSpace?,
-         keeperSlot: UInt32, context: UserContext, dispatcher: ObjectID, dispatcherFrame: PhysicalAddress,
+         keeperSlot: KernelSlots.Slot, context: UserContext, dispatcher: ObjectID, dispatcherFrame: PhysicalAddress,
          frameObject: ObjectID, frames: [PhysicalAddress]) {
         self.id = id
         self.name = name
@@ -173,11 +173,12 @@ extension CoreState {
             for index in 0..<count { frames.append(first + UInt64(index) * 4096) }
         }
         let rootFrame = frames[0], block = frames[1]
-        guard var keeper, let keeperSlot = keeper.free.popLast() else {
+        // One keeper slot per domain; the keeper grows with the domains (KernelCNodes), so
+        // only memory limits how many a core runs.
+        guard case .success(let keeperSlot) = keeper.take(for: KernelCNodes.keeperOwner, quota: .max, &capabilities) else {
             for frame in frames { try? memory.pointee.frames.free(frame) }
             throw .outOfMemory
         }
-        self.keeper = keeper
         let cspace: CSpace
         var sharedSpace: CSpace? = nil
         do {
@@ -193,7 +194,7 @@ extension CoreState {
         do throws(CapabilityError) {
             let setUp = CapabilityAddress.root(layout.setUpSlot)
             try capabilities.createRoot(.physicalRAM, base: block.rawValue, size: UInt64(blockFrames) * 4096, at: setUp, in: cspace)
-            try capabilities.copy(setUp, in: cspace, to: .root(keeperSlot), in: keeper.cspace)
+            try capabilities.copy(setUp, in: cspace, to: .root(keeperSlot.index), in: keeper.cspace(of: keeperSlot))
             _ = try capabilities.retype(setUp, to: .physicalRAM, size: grantBytes, count: 1, into: .root(InitialSlot.ram), in: cspace)
             _ = try capabilities.retype(setUp, to: .cnode, size: cnodeSlots, count: 1, into: .root(layout.cnodeSlot), in: cspace)
             try capabilities.copy(setUp, to: layout.leaf(layout.ram), in: cspace)
@@ -280,13 +281,10 @@ extension CoreState {
     /// own slots, and with them every mapping; deleting the root CNode's own capability
     /// then destroys the CSpace, and deleting the shared-pages CNode's its copies of the
     /// program's shared pages. Only once the page tables are cleared are the frames free.
-    func release(cspace: CSpace?, sharedPages: CSpace?, keeperSlot: UInt32, frames: [PhysicalAddress]) {
-        if var keeper {
-            _ = try? capabilities.revoke(.root(keeperSlot), in: keeper.cspace)
-            _ = try? capabilities.delete(.root(keeperSlot), in: keeper.cspace)
-            keeper.free.append(keeperSlot)
-            self.keeper = keeper
-        }
+    func release(cspace: CSpace?, sharedPages: CSpace?, keeperSlot: KernelSlots.Slot, frames: [PhysicalAddress]) {
+        _ = try? capabilities.revoke(.root(keeperSlot.index), in: keeper.cspace(of: keeperSlot))
+        _ = try? capabilities.delete(.root(keeperSlot.index), in: keeper.cspace(of: keeperSlot))
+        keeper.give(keeperSlot, from: KernelCNodes.keeperOwner)
         // Copies of the root CNode's capability (the domain may have made some, or sent
         // one away) would keep it, and what it holds, alive: revoke them first.
         if let cspace {
@@ -450,11 +448,11 @@ extension CoreState {
         case .runnable: return
         case .exited(let status):
             recordDomainEvent(domain, .exited, status: status)
-            finishedDomains.append((domain.name, domain.state))
+            finishedDomains.appendDroppingOldest((domain.name, domain.state))
             if status != 0 || !testMode { print("domain \(domain.name) (\(domain.id)) on core \(id.rawValue) exited with status \(status)") }
         case .stopped(let reason):
             recordDomainEvent(domain, .stopped)
-            finishedDomains.append((domain.name, domain.state))
+            finishedDomains.appendDroppingOldest((domain.name, domain.state))
             print("domain \(domain.name) (\(domain.id)) on core \(id.rawValue) stopped: \(reason)")
         }
         reap(domain)

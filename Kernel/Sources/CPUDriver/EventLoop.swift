@@ -62,8 +62,25 @@ extension CoreState {
         case .runTests(let live): deferred.append(.runTests(live))
         case .startMonitor(let live): deferred.append(.startMonitor(live))
         case .testReply(let report): testReplies[source.rawValue] = report
-        case .panicRequest: Panic.deliberateFault()
-        case .stayAwake(let on): stayAwake = on
+        case .panicRequest(let ticket):
+            // Not obeyed as it stands: the requester's kernel must confirm that a
+            // kernel-capability invocation granted it (PanicAuthority.swift).
+            if panicChallenges.requested(ticket: ticket, by: source.rawValue, now: CPU.timestamp(), lifetime: cycles(milliseconds: 1000)) {
+                send(.panicCheck(ticket: ticket), to: source)
+            }
+        case .panicCheck(let ticket):
+            let granted = panicGrants.confirm(ticket: ticket, from: source.rawValue, now: CPU.timestamp())
+            send(.panicAnswer(ticket: ticket, granted: granted), to: source)
+        case .panicAnswer(let ticket, let granted):
+            if !granted {
+                panicChallenges.denied(ticket: ticket, by: source.rawValue)
+                print("core \(id.rawValue): refused a request from core \(source.rawValue) to stop: no kernel-capability invocation granted it")
+            } else if panicChallenges.confirmed(ticket: ticket, by: source.rawValue, now: CPU.timestamp()) {
+                Panic.deliberateFault()
+            }
+        case .stayAwake(let milliseconds):
+            let deadline = milliseconds == 0 ? nil : CPU.timestamp() + cycles(milliseconds: UInt64(milliseconds))
+            stayAwake.request(from: source.rawValue, until: deadline)
         case .measureLatencies(let cores): deferred.append(.measureLatencies(cores))
         case .latency(let to, let cycles): latencyRows[source.rawValue][to.rawValue] = max(cycles, 1)
         case .stream(let sequence):
@@ -85,7 +102,7 @@ extension CoreState {
         let block = CoreBlock.current!.pointee
         return CoreStatus(apicID: apicID.rawValue, ticks: ticks, totalFrames: UInt64(block.frames.totalFrames),
                           freeFrames: UInt64(block.frames.freeFrames), heapBytes: UInt64(block.heap.bytesInUse),
-                          domains: UInt64(domains.count))
+                          domains: UInt64(domains.count), dropped: UInt64(droppedTotal))
     }
 
     /// Polls until `condition` holds or `milliseconds` pass; true if it held. With
@@ -97,7 +114,7 @@ extension CoreState {
         while !condition() {
             if CPU.timestamp() - start > limit { return false }
             if !poll() {
-                if halting && !stayAwake { CPU.waitForInterrupt() } else { CPU.relax() }
+                if halting && !stayAwake.isAwake(now: CPU.timestamp()) { CPU.waitForInterrupt() } else { CPU.relax() }
             }
         }
         return true
@@ -106,12 +123,12 @@ extension CoreState {
     /// The event loop; never returns.
     func run() -> Never {
         while true {
-            if !deferred.isEmpty { perform(deferred.removeFirst()) }
+            if let work = deferred.removeFirst() { perform(work) }
             let busy = poll()
             // User domains run when the kernel has nothing else to do; the timer
             // brings control back here at least every tick.
             if runNextDomain() { continue }
-            if !busy && !stayAwake && deferred.isEmpty { CPU.waitForInterrupt() }
+            if !busy && deferred.isEmpty && !stayAwake.isAwake(now: CPU.timestamp()) { CPU.waitForInterrupt() }
         }
     }
 

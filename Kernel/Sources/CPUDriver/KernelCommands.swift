@@ -80,13 +80,13 @@ struct KernelCommands {
 
     func listCores() {
         let status = collectStatus()
-        print("core  apic  state         ticks  domains")
+        print("core  apic  state         ticks  domains  dropped")
         for core in 0..<state.coreCount {
             let apic = state.apicIDs[core].rawValue
             if state.failedCores[core] {
                 print("\(pad(core, 4))  \(pad(Int(apic), 4))  not started")
             } else if let s = status[core] {
-                print("\(pad(core, 4))  \(pad(Int(apic), 4))  up       \(pad(Int(s.ticks), 10))  \(pad(Int(s.domains), 7))")
+                print("\(pad(core, 4))  \(pad(Int(apic), 4))  up       \(pad(Int(s.ticks), 10))  \(pad(Int(s.domains), 7))  \(pad(Int(s.dropped), 7))")
             } else {
                 print("\(pad(core, 4))  \(pad(Int(apic), 4))  no reply (stopped?)")
             }
@@ -172,11 +172,15 @@ struct KernelCommands {
         print("channel / floor: \(ratio / 100).\(pad2(Int(ratio % 100)))x (\(rounds) rounds each; under emulation both are slow)")
     }
 
+    /// `panic [core]`: this runs only inside the kernel capability's `command` service,
+    /// so the grant recorded here is the proof another core asks for before it stops
+    /// (PanicAuthority.swift).
     func panic(on core: Int?) {
         let target = core ?? state.id.rawValue
         guard target < state.coreCount else { print("no core \(target)"); return }
         if target == state.id.rawValue { Panic.deliberateFault() }
-        state.send(.panicRequest, to: CoreID(target))
+        let ticket = state.panicGrants.grant(target: target, now: CPU.timestamp(), lifetime: state.cycles(milliseconds: 1000))
+        state.send(.panicRequest(ticket: ticket), to: CoreID(target))
         print("asked core \(target) to fault; it prints its panic and stops, the others go on")
         _ = state.waitUntil(milliseconds: 200) { false }
     }

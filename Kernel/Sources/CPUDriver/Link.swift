@@ -4,7 +4,10 @@
 // from i, j and the core count, so no allocator is shared. Sending never blocks: what
 // does not fit in the ring waits in a per-link outbox (in this core's own memory) and
 // goes out on a later poll, so two cores that send to each other at once cannot
-// deadlock. Every send is followed by a notify IPI so a halted receiver wakes up.
+// deadlock. Every send is followed by a notify IPI so a halted receiver wakes up. The
+// outbox is bounded: a peer that stops reading (or makes this core answer faster than it
+// reads) fills it, and from then on what does not fit is dropped and counted
+// (`Link.outboxCapacity`, shown by the shell's `cores`), never kept without end.
 import ABI
 import Arch
 import Basics
@@ -13,13 +16,17 @@ import Channel
 
 struct Link {
     static let ringBytes = 4096
+    /// Messages an outbox holds (64 bytes each: 256 KiB per link at most). Above the
+    /// console's own limit (`Console.maxQueuedMessages`), so console lines are refused
+    /// whole before the outbox drops pieces of them.
+    static let outboxCapacity = 4096
     static var slots: Int { Ring.slots(inBytes: ringBytes) }
 
     let peer: CoreID
     let peerAPIC: APICID
     var sender: RingSender
     var receiver: RingReceiver
-    var outbox: [ChannelMessage] = []
+    var outbox = BoundedQueue<ChannelMessage>(capacity: Link.outboxCapacity)
     /// Set when the peer wrote something a correct CPU driver cannot: the link is dead.
     var broken: ChannelError? = nil
 
@@ -108,7 +115,7 @@ struct Link {
                 broken = error
                 break
             }
-            outbox.removeFirst()
+            _ = outbox.removeFirst()
             sentAny = true
         }
         return sentAny

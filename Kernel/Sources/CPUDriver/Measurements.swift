@@ -1,7 +1,9 @@
 // Measuring the machine from inside: round trips over the links (for the knowledge
 // base's latency matrix) and the channel against a bare cache-line ping-pong (the
 // shell's `bench channel`). While a core measures, its peers are asked to stay awake
-// and poll, so the numbers are the channel's, not the time to wake a halted core.
+// and poll, so the numbers are the channel's, not the time to wake a halted core. Each
+// request carries a deadline the peer keeps on its own clock, so a measuring core that
+// stops before it withdraws the request leaves its peer spinning no longer than that.
 import Arch
 import Basics
 import KernelMessages
@@ -10,20 +12,23 @@ import Channel
 
 extension CoreState {
     static let latencyRounds = 8
+    /// How long a peer stays awake for one row of the latency matrix: its rounds'
+    /// timeouts (1 s each) and then some.
+    static let latencyAwakeMilliseconds: UInt32 = 10_000
 
     /// Median round trip to each core in `cores` over the links. Each peer is asked to
     /// stay awake while it is measured; the first round (which may wake it) is dropped.
     func measureRoundTrips(to cores: CoreSet) -> [(CoreID, UInt64)] {
         var result: [(CoreID, UInt64)] = []
         for core in 0..<coreCount where core != id.rawValue && cores.contains(CoreID(core)) {
-            send(.stayAwake(true), to: CoreID(core))
+            send(.stayAwake(milliseconds: Self.latencyAwakeMilliseconds), to: CoreID(core))
             var samples: [UInt64] = []
             for round in 0...Self.latencyRounds {
                 let token = UInt64(id.rawValue) << 40 | UInt64(core) << 20 | UInt64(round + 1)
                 guard let cycles = pingRoundTrip(to: CoreID(core), token: token, notify: false) else { break }
                 if round > 0 { samples.append(cycles) }
             }
-            send(.stayAwake(false), to: CoreID(core), notify: false)
+            send(.stayAwake(milliseconds: 0), to: CoreID(core), notify: false)
             if !samples.isEmpty { result.append((CoreID(core), SampleSummary(&samples).median)) }
         }
         return result
@@ -45,7 +50,7 @@ extension CoreState {
 
     /// Channel round trips and cache-line ping-pongs to `peer`, `rounds` each.
     func benchChannel(to peer: CoreID, rounds: Int) -> BenchResult {
-        send(.stayAwake(true), to: peer)
+        send(.stayAwake(milliseconds: StayAwakeRequests.longestMilliseconds), to: peer)
         var channel: [UInt64] = []
         for round in 0..<rounds {
             let token = 0xBE00_0000_0000 | UInt64(round + 1)
@@ -56,7 +61,7 @@ extension CoreState {
         let mine = Link.floorLine(from: id, to: peer, count: coreCount, area: channelArea)
         let theirs = Link.floorLine(from: peer, to: id, count: coreCount, area: channelArea)
         var floor = CacheLinePingPong.initiate(mine: mine, theirs: theirs, rounds: rounds, clock: CPU.timestamp) ?? []
-        send(.stayAwake(false), to: peer)
+        send(.stayAwake(milliseconds: 0), to: peer)
         let ok = channel.count == rounds - 1 && floor.count == rounds
         return BenchResult(channel: SampleSummary(&channel), floor: SampleSummary(&floor), ok: ok)
     }

@@ -25,16 +25,16 @@ struct WaitingMessage {
     /// copy of its endpoint badged with the domain's id).
     var badge: UInt64 = 0
     var words: [UInt64]
-    /// Where the message's capability waits in the core's transit CNode.
-    var capabilitySlot: UInt32?
+    /// Where the message's capability waits in the core's transit CNodes.
+    var capabilitySlot: KernelSlots.Slot?
     /// The IRQ, for an interrupt message from the kernel (DeviceInterrupts.swift).
     var interrupt: UInt8? = nil
 }
 
 struct EndpointQueue {
     static let capacity = 8
-    /// Endpoints one domain may receive on at once, and capabilities it may have in
-    /// flight: no domain can use up the core's heap or its transit CNode.
+    /// Endpoints one domain may receive on at once: no domain can use up the core's
+    /// heap. (Capabilities in flight have a quota from the domain's memory: KernelSlots.)
     static let perDomain = 16
     let endpoint: ObjectID
     /// The domain that receives on it.
@@ -42,22 +42,60 @@ struct EndpointQueue {
     var messages: [WaitingMessage] = []
 }
 
-/// A CNode of the kernel's own: the transit CNode for capabilities inside waiting
-/// messages, and the keeper CNode that holds a copy of every domain's RAM capability
+/// CNodes of the kernel's own: the transit CNodes for capabilities inside waiting
+/// messages, and the keeper CNodes that hold a copy of every domain's RAM capability
 /// (so the kernel can revoke it when the domain ends, whatever the domain did to its
-/// own slots).
-struct KernelCNode {
-    static let slots: UInt64 = 64
-    let cspace: CSpace
-    /// Slot 0 holds the CNode's own capability.
-    var free: [UInt32] = Array(1..<UInt32(slots))
+/// own slots). They grow a page at a time from this core's frames as slots are needed,
+/// and each domain holds at most its quota of them (`KernelSlots`), so no domain can
+/// use them up for the others.
+struct KernelCNodes {
+    static let slotsPerNode: UInt64 = 64
+    var cspaces: [CSpace] = []
+    var slots = KernelSlots(slotsPerNode: UInt32(slotsPerNode))
 
-    /// A new one in one of this core's frames.
-    static func make(_ capabilities: inout CoreCapabilities) -> KernelCNode? {
-        guard let frame = CoreBlock.current!.pointee.frames.allocate(),
-              let cspace = try? capabilities.createCSpace(at: frame, slotCount: slots) else { return nil }
-        return KernelCNode(cspace: cspace)
+    enum Refusal: Error {
+        case quotaReached
+        case outOfMemory
     }
+
+    /// A slot for `owner`, which may hold `quota`; makes another CNode if all are full.
+    mutating func take(for owner: Int, quota: Int, _ capabilities: inout CoreCapabilities) -> Result<KernelSlots.Slot, Refusal> {
+        switch slots.take(for: owner, quota: quota) {
+        case .success(let slot): return .success(slot)
+        case .failure(.quotaReached): return .failure(.quotaReached)
+        case .failure(.needsNode):
+            guard grow(&capabilities), case .success(let slot) = slots.take(for: owner, quota: quota) else { return .failure(.outOfMemory) }
+            return .success(slot)
+        }
+    }
+
+    /// One more CNode, in one of this core's frames. The first is made when the core
+    /// starts; the others at need, and they stay (a page per 63 slots at the most ever
+    /// used at once, which the quotas of the domains then alive bound).
+    @discardableResult
+    mutating func grow(_ capabilities: inout CoreCapabilities) -> Bool {
+        guard let frame = CoreBlock.current!.pointee.frames.allocate() else { return false }
+        guard let cspace = try? capabilities.createCSpace(at: frame, slotCount: Self.slotsPerNode) else {
+            try? CoreBlock.current!.pointee.frames.free(frame)
+            return false
+        }
+        cspaces.append(cspace)
+        slots.addNode()
+        return true
+    }
+
+    func cspace(of slot: KernelSlots.Slot) -> CSpace { cspaces[slot.node] }
+
+    /// The keeper's slots all belong to the kernel (one per domain, bounded by memory).
+    static let keeperOwner = -1
+
+    mutating func give(_ slot: KernelSlots.Slot, from owner: Int) { slots.give(slot, from: owner) }
+}
+
+extension Domain {
+    /// Capabilities this domain may have in flight (in the transit CNodes) at once:
+    /// more for a domain with more memory of its own.
+    var inFlightQuota: Int { KernelSlots.quota(forDomainBytes: UInt64(frames.count) * 4096) }
 }
 
 extension CoreState {
@@ -72,18 +110,18 @@ extension CoreState {
         guard endpointQueues[index].messages.count < EndpointQueue.capacity else { return InvocationStatus.endpointFull }
         var message = WaitingMessage(sender: domain.id, badge: sentWith.badge, words: words, capabilitySlot: nil)
         if let capability {
-            let inFlight = endpointQueues.reduce(0) { $0 + $1.messages.filter { $0.sender == domain.id && $0.capabilitySlot != nil }.count }
-            guard inFlight < EndpointQueue.perDomain, var transit, let slot = transit.free.popLast() else {
-                return InvocationStatus.endpointFull
+            let slot: KernelSlots.Slot
+            switch transit.take(for: domain.id, quota: domain.inFlightQuota, &capabilities) {
+            case .success(let taken): slot = taken
+            case .failure(.quotaReached): return InvocationStatus.tooManyInFlight
+            case .failure(.outOfMemory): return InvocationStatus.outOfMemory
             }
             do {
-                try capabilities.copy(capability, in: domain.cspace, to: .root(slot), in: transit.cspace)
+                try capabilities.copy(capability, in: domain.cspace, to: .root(slot.index), in: transit.cspace(of: slot))
             } catch {
-                transit.free.append(slot)
-                self.transit = transit
+                transit.give(slot, from: domain.id)
                 return InvocationStatus(error)
             }
-            self.transit = transit
             message.capabilitySlot = slot
         }
         endpointQueues[index].messages.append(message)
@@ -134,18 +172,18 @@ extension CoreState {
         guard let message = endpointQueues[index].messages.first else { return InvocationStatus.endpointEmpty }
         // Check everything the receiver gave before taking the message off the queue.
         guard copyToUser(domain, address: buffer, words: message.words, dryRun: true) else { return InvocationStatus.badBuffer }
-        if let slot = message.capabilitySlot, let transit {
+        if let slot = message.capabilitySlot {
             // A capability revoked while it waited is gone: the words still arrive.
-            let waiting = (try? capabilities.identify(.root(slot), in: transit.cspace))?.type ?? .null
+            let waiting = (try? capabilities.identify(.root(slot.index), in: transit.cspace(of: slot)))?.type ?? .null
             if waiting != .null {
                 guard let destination else { return InvocationStatus(CapabilityError.slotEmpty) }
                 do {
-                    try capabilities.copy(.root(slot), in: transit.cspace, to: destination, in: domain.cspace)
+                    try capabilities.copy(.root(slot.index), in: transit.cspace(of: slot), to: destination, in: domain.cspace)
                 } catch {
                     return InvocationStatus(error)
                 }
             }
-            releaseTransit(slot)
+            releaseTransit(slot, of: message.sender)
         }
         _ = copyToUser(domain, address: buffer, words: message.words, dryRun: false)
         domain.receivedBadge = message.badge
@@ -153,11 +191,10 @@ extension CoreState {
         return InvocationStatus.success
     }
 
-    func releaseTransit(_ slot: UInt32) {
-        guard var transit else { return }
-        _ = try? capabilities.delete(.root(slot), in: transit.cspace)
-        transit.free.append(slot)
-        self.transit = transit
+    /// Empties a transit slot `sender`'s message held, and gives it back to its quota.
+    func releaseTransit(_ slot: KernelSlots.Slot, of sender: Int) {
+        _ = try? capabilities.delete(.root(slot.index), in: transit.cspace(of: slot))
+        transit.give(slot, from: sender)
     }
 
     /// Runs two domains of `program` that talk over endpoints (the `lmp` program): the
@@ -189,7 +226,7 @@ extension CoreState {
     func forgetDeadEndpoints() {
         endpointQueues.removeAll { queue in
             guard !capabilities.isAlive(queue.endpoint) else { return false }
-            for message in queue.messages { if let slot = message.capabilitySlot { releaseTransit(slot) } }
+            for message in queue.messages { if let slot = message.capabilitySlot { releaseTransit(slot, of: message.sender) } }
             for receiver in domains where receiver.id == queue.receiver { receiver.messageArrived = true }
             return true
         }
@@ -198,7 +235,7 @@ extension CoreState {
     /// Drops the endpoints a finished domain received on, with their waiting capabilities.
     func forgetEndpoints(of domain: Domain) {
         for queue in endpointQueues where queue.receiver == domain.id {
-            for message in queue.messages { if let slot = message.capabilitySlot { releaseTransit(slot) } }
+            for message in queue.messages { if let slot = message.capabilitySlot { releaseTransit(slot, of: message.sender) } }
         }
         endpointQueues.removeAll { $0.receiver == domain.id }
     }

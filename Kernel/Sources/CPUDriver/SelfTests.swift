@@ -49,6 +49,7 @@ enum SelfTests {
         userMode(state, live: live, &tally)
         tally.check(.knowledgeService, knowledgeService(state))
         tally.check(.shellServices, shellServices(state))
+        localBoundaries(state, &tally)
         let block = CoreBlock.current!
         return TestReport(passed: tally.passed, failed: tally.failed,
                           blockAddress: UInt64(UInt(bitPattern: block)),
@@ -296,7 +297,7 @@ enum SelfTests {
     /// that itself too, and would have exited otherwise).
     static func monitorDomain(_ state: CoreState) -> String? {
         guard let id = state.monitorDomain, let domain = state.domains.first(where: { $0.id == id }) else {
-            return "no monitor: \(state.finishedDomains.first { $0.name.utf8.elementsEqual("monitor".utf8) }.map { describe($0.state) } ?? "never started")"
+            return "no monitor: \(state.finishedDomains.queued.first { $0.name.utf8.elementsEqual("monitor".utf8) }.map { describe($0.state) } ?? "never started")"
         }
         // Other monitors' broadcasts may have woken it just now: with nothing more to do,
         // it must go back to sleep.
@@ -483,6 +484,7 @@ enum SelfTests {
         }
         tally.check(.sharesDisjoint, disjoint(reports))
         tally.check(.multicast, multicast(state, live: live))
+        bootstrapBoundaries(state, live: live, &tally)
         passed += tally.passed
         failed += tally.failed
         // What needs no kernel privilege runs as a user program, through the monitors; it

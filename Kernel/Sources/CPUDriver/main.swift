@@ -47,8 +47,10 @@ func bootstrapCoreMain() -> Never {
         print("boot: boot modules ignored: \(error.message)")
     }
     let testMode = commandLine.contains(flag: "test")
-    // `skip-core=N` (tests only): do not start core N, as if it were dead, to show
-    // that a core that never answers is reported and the boot goes on.
+    // `skip-core=N` (tests only): core N answers too late: it is started, but waits
+    // past the start-up timeout before it runs, as if it were slow or dead, to show that
+    // it is reported, the boot goes on, and it is put back into INIT so it never runs
+    // on another core's trampoline and hand-off.
     let skippedCore = commandLine.integer(of: "skip-core")
     // `stream=N`: messages per pair in the channel stress test (default 100,000).
     let streamMessages = min(max(commandLine.integer(of: "stream") ?? 100_000, 1), 10_000_000)
@@ -170,17 +172,21 @@ func startApplicationCores(_ state: CoreState, plan: MemoryPlan, channelArea: UI
             shareRanges: ranges, shareRangeCount: share.count,
             stack: (stackTop - BootHandoff.stackBytes)..<stackTop))
         let alive = { Volatile.load(UnsafePointer(UnsafeMutableRawPointer(handoff).advanced(by: MemoryLayout<BootHandoff>.offset(of: \BootHandoff.alive)!).assumingMemoryBound(to: UInt64.self))) != 0 }
-        if core != skipping {
-            CoreStartup.start(state.apicIDs[core], using: state.apic, pageTableRoot: KernelAddressSpace.root,
-                              stackTop: stackTop, handoff: UInt64(UInt(bitPattern: handoff)),
-                              entry: { applicationCoreMain($0) }, tscHz: state.tscHz, isAlive: alive)
+        if core == skipping {
+            handoff.pointee.answerLate = true
+            state.lateCore = (core, handoff, CPU.timestamp())
         }
-        if state.waitUntil(milliseconds: 1000, alive) {
+        CoreStartup.start(state.apicIDs[core], using: state.apic, pageTableRoot: KernelAddressSpace.root,
+                          stackTop: stackTop, handoff: UInt64(UInt(bitPattern: handoff)),
+                          entry: { applicationCoreMain($0) }, tscHz: state.tscHz, isAlive: alive)
+        if state.waitUntil(milliseconds: BootHandoff.answerMilliseconds, alive) {
             // The new core sent its "up" line before it wrote `alive`; take it in now so
             // the boot log lists the cores in order, before the prompt.
             state.poll()
         } else {
-            print("core \(core) (apic \(state.apicIDs[core].rawValue)) did not start: no answer within 1 s")
+            // Back into INIT before the trampoline is prepared for the next core.
+            CoreStartup.stop(state.apicIDs[core], using: state.apic)
+            print("core \(core) (apic \(state.apicIDs[core].rawValue)) did not start: no answer within 1 s; put back into INIT")
             state.failedCores[core] = true
             state.links[core] = nil
         }

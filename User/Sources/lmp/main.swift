@@ -20,6 +20,11 @@
 //                (slot 4) until a message says 0
 //   ping <n>     makes an endpoint, waits for the peer's (slot 4), then measures n round
 //                trips and prints the BENCH line for same-core-roundtrip
+//   hog          puts capabilities in flight on endpoints of its own until the kernel
+//                answers tooManyInFlight (its quota), tells the peer (slot 4), receives
+//                the peer's capability, and checks a message taken frees a slot
+//   hog-peer     once the hog says it is at its quota, sends it a capability: exit 0
+//                if the kernel took it
 import SwordfishUser
 import UserRuntimeC
 
@@ -212,5 +217,67 @@ if role == "pong" {
     print("BENCH name=same-core-roundtrip unit=cycles median=\(samples[samples.count / 2]) p99=\(samples[samples.count * 99 / 100]) samples=\(samples.count)")
     exit(0)
 }
-print("usage: lmp server | client | buffer-server | revoker | late-client | pong | ping <n>")
+if role == "hog" {
+    // Capabilities in flight up to this domain's quota, on endpoints of its own (slots
+    // 20–34, each holding 8 messages); past it the kernel answers tooManyInFlight.
+    // Then the peer, told so, must still send a capability here (the quota is this
+    // domain's, not the core's), and one message taken frees one slot of the quota.
+    makeEndpoint()
+    claimEndpoint()
+    let own = 20, count = 15
+    do throws(InvocationStatus) { try Capability.ram.retype(to: .endpoint, count: count, into: Capability(slot: UInt32(own))) } catch {
+        print("lmp: retype to endpoints: \(error)")
+        exit(1)
+    }
+    for index in 0..<count {
+        do throws(InvocationStatus) { _ = try Capability(slot: UInt32(own + index)).receive() } catch .endpointEmpty {} catch {
+            print("lmp: claiming endpoint \(own + index): \(error)")
+            exit(1)
+        }
+    }
+    var inFlight = 0
+    var refusal: InvocationStatus? = nil
+    while refusal == nil {
+        do throws(InvocationStatus) {
+            try Capability(slot: UInt32(own + inFlight % count)).send((UInt64(inFlight), 0, 0), capability: .ram)
+            inFlight += 1
+        } catch {
+            refusal = error
+        }
+    }
+    guard refusal == .tooManyInFlight, inFlight >= 4 else {
+        print("lmp: after \(inFlight) capabilities in flight the kernel answered \(refusal.map { "\($0)" } ?? "nothing"), not tooManyInFlight")
+        exit(1)
+    }
+    while peer.type != .endpoint { yield() }
+    sendToPeer(1)                                   // "at my quota": the peer sends now
+    guard let words = try? receive(), words == [2, 0, 0], arrived.type == .physicalRAM else {
+        print("lmp: the peer's capability did not arrive while this domain was at its quota")
+        exit(1)
+    }
+    do throws(InvocationStatus) {
+        _ = try arrived.delete()
+        _ = try Capability(slot: UInt32(own)).receive(capabilityDestination: arrived)
+        _ = try arrived.delete()
+        try Capability(slot: UInt32(own)).send((99, 0, 0), capability: .ram)
+    } catch {
+        print("lmp: a message taken did not give its slot back: \(error)")
+        exit(1)
+    }
+    print("lmp: \(inFlight) capabilities in flight, then tooManyInFlight")
+    exit(0)
+} else if role == "hog-peer" {
+    makeEndpoint()
+    claimEndpoint()
+    guard let words = try? receive(), words == [1, 0, 0] else { exit(1) }
+    do throws(InvocationStatus) {
+        try peer.send((2, 0, 0), capability: .ram)
+    } catch {
+        print("lmp: a capability to a domain at its own quota was refused: \(error)")
+        exit(1)
+    }
+    for _ in 0..<100 { yield() }
+    exit(0)
+}
+print("usage: lmp server | client | buffer-server | revoker | late-client | pong | ping <n> | hog | hog-peer")
 exit(2)
