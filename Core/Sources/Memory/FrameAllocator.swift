@@ -13,18 +13,10 @@
 // sit at the start of the first usable range large enough, and their frames are marked
 // used for good.
 //
-// Lowest first. Every allocation takes the lowest free frames that fit, so memory just
-// given back is used again before memory never touched. That keeps a core's working set
-// small and warm, and it matters under QEMU: the first write to guest RAM that was never
-// touched makes the host fault it in (with transparent huge pages, a 2 MiB region and
-// possibly a compaction at a time), which cost a spawn several milliseconds each time
-// while the allocator still walked forward through fresh memory (docs/benchmarks.md).
-//
-// Speed. A hint names the lowest bitmap word that may have a clear bit: every word
-// below it is full. Allocation moves it up past full words, a free moves it down. A
-// single frame is the lowest clear bit of the first word from the hint that has one, so
-// a run of allocations costs O(1) amortised. Contiguous, aligned allocation starts at the
-// hint, skips whole used words and jumps past each used bit it meets.
+// Speed. Single-frame allocation scans bitmap words from a next-fit hint (the word of
+// the last allocation) and takes the lowest clear bit of the first word that has one, so
+// a run of allocations costs O(1) amortised. Contiguous, aligned allocation skips whole
+// used words and jumps past each used bit it meets.
 //
 // Addresses. The kernel identity-maps physical memory, host tests use an ordinary
 // buffer: a frame at physical address p is at pointer p + virtualOffset. The frame whose
@@ -50,7 +42,7 @@ public struct FrameAllocator {
     private let firstFrame: UInt64
     /// Frames in the span, holes included.
     private let spanFrames: Int
-    /// The lowest word that may have a clear bit (every word below it is full).
+    /// The word index where the next search begins (next fit).
     private var hint: Int = 0
 
     /// Pointer = physical address + `virtualOffset` (0 in the kernel).
@@ -181,24 +173,32 @@ public struct FrameAllocator {
         else { return nil }
         if count == 1 && alignment == 1 { return allocateOne() }
 
-        guard let first = search(from: hint * 64, end: spanFrames, count: count, alignment: alignment) else { return nil }
+        let start = min(hint * 64, spanFrames)
+        var found = search(from: start, end: spanFrames, count: count, alignment: alignment)
+        if found == nil && start > 0 {
+            found = search(from: 0, end: min(spanFrames, start + count - 1), count: count, alignment: alignment)
+        }
+        guard let first = found else { return nil }
         setBits(first, first + count, used: true)
         freeFrames -= count
+        hint = min((first + count) / 64, wordCount - 1)
         return address(ofFrame: first)
     }
 
     private mutating func allocateOne() -> PhysicalAddress? {
-        while hint < wordCount {
-            let word = words[hint]
+        var w = hint
+        for _ in 0..<wordCount {
+            let word = words[w]
             if word != ~0 {
                 let bit = (~word).trailingZeroBitCount
-                words[hint] = word | (1 << UInt64(bit))
+                words[w] = word | (1 << UInt64(bit))
                 freeFrames -= 1
-                return address(ofFrame: hint * 64 + bit)
+                hint = w
+                return address(ofFrame: w * 64 + bit)
             }
-            hint += 1
+            w += 1
+            if w == wordCount { w = 0 }
         }
-        hint = wordCount - 1
         return nil
     }
 
@@ -237,7 +237,6 @@ public struct FrameAllocator {
         guard countSet(first, first + count) == count else { throw .doubleFree }
         setBits(first, first + count, used: false)
         freeFrames += count
-        hint = min(hint, first / 64)
     }
 
     // MARK: Queries
@@ -269,8 +268,6 @@ public struct FrameAllocator {
     public func checkConsistency() -> Bool {
         guard hint >= 0, hint < wordCount, freeFrames >= 0, freeFrames <= totalFrames else { return false }
         if countSet(0, spanFrames) != spanFrames - freeFrames { return false }
-        // The hint's promise: every word below it is full.
-        if countSet(0, hint * 64) != hint * 64 { return false }
         // Padding bits beyond the span.
         if spanFrames % 64 != 0, words[wordCount - 1] >> UInt64(spanFrames % 64) != ~0 >> UInt64(spanFrames % 64) {
             return false
