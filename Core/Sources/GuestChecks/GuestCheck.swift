@@ -177,3 +177,25 @@ public enum GuestCheck: CaseIterable, Sendable {
         }
     }
 }
+
+/// Counts and prints the checks one side of a test boot runs, in the form the host tool
+/// reads: `PASS core N: <name>` or `FAIL core N: <name>: <reason>`. The kernel's
+/// self-tests and the `checks` program both report through it.
+public struct TestTally: Sendable {
+    public var passed = 0
+    public var failed = 0
+    public let core: Int
+
+    public init(core: Int) { self.core = core }
+
+    /// Reports `check`: passed if `failure` is nil, else failed for that reason.
+    public mutating func check(_ check: GuestCheck, _ failure: String?) {
+        if let failure {
+            failed += 1
+            print("FAIL core \(core): \(check.name): \(failure)")
+        } else {
+            passed += 1
+            print("PASS core \(core): \(check.name)")
+        }
+    }
+}

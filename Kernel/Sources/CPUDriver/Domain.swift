@@ -141,7 +141,7 @@ extension CoreState {
         let memory = CoreBlock.current!
         // The read-only pages come from the program cache, shared with every other domain
         // running the program (ProgramCache.swift); the others are made for this domain.
-        let shared = sharedPages(of: program, plan: plan) ?? (evictUnusedPrograms() ? sharedPages(of: program, plan: plan) : nil)
+        let shared = evictingIfShort(keeping: program.name) { sharedPages(of: program, plan: plan) }
         let own = plan.filter { shared == nil || $0.permissions.contains(.writable) }
         let stackBottom = UserLayout.stackTop - UInt64(UserLayout.stackPages) * 4096
         var pages: [UInt64] = own.map { $0.virtualAddress }
@@ -158,15 +158,10 @@ extension CoreState {
         let used = max(grantBytes, cnodeBytes) + cnodeBytes + UInt64(made) * 4096
         let blockFrames = Int(powerOfTwo(atLeast: used) / 4096)
         // The shared pages' copies go in a CSpace of the kernel's (see ProgramCache.swift).
-        let sharedSlots = ProgramCache.slots(for: shared?.pages.count ?? 0)
-        let sharedFrames = shared == nil ? 0 : Int(max(1, sharedSlots * CapabilityType.cnodeSlotBytes / 4096))
-        func allocate(_ count: Int) -> PhysicalAddress? {
-            memory.pointee.frames.allocate(count: count, alignment: count)
-                ?? (evictUnusedPrograms(keeping: program.name) ? memory.pointee.frames.allocate(count: count, alignment: count) : nil)
-        }
+        let sharedFrames = shared.map { ProgramCache.cnodeFrames(for: $0.pages.count) } ?? 0
         var frames: [PhysicalAddress] = []
         for count in [1, blockFrames, sharedFrames] where count > 0 {
-            guard let first = allocate(count) else {
+            guard let first = evictingIfShort(keeping: program.name, { memory.pointee.frames.allocate(count: count, alignment: count) }) else {
                 for frame in frames { try? memory.pointee.frames.free(frame) }
                 throw .outOfMemory
             }
@@ -212,7 +207,7 @@ extension CoreState {
                 filled = try builder.mapPage(at: page.virtualAddress, rights: rights, in: self) { page.fill($0, from: program.bytes) } != nil
             }
             if let shared {
-                let space = try capabilities.createCSpace(at: frames[1 + blockFrames], slotCount: sharedSlots)
+                let space = try capabilities.createCSpace(at: frames[1 + blockFrames], slotCount: ProgramCache.slots(for: shared.pages.count))
                 sharedSpace = space
                 for (index, page) in shared.pages.enumerated() {
                     let slot = CapabilityAddress.root(UInt32(index + 1))

@@ -40,6 +40,8 @@ struct ProgramCache {
 
     /// Slots a CSpace needs for `pages` pages and itself.
     static func slots(for pages: Int) -> UInt64 { powerOfTwo(atLeast: max(16, UInt64(pages) + 1)) }
+    /// The frames such a CSpace's CNode takes.
+    static func cnodeFrames(for pages: Int) -> Int { Int(max(1, slots(for: pages) * CapabilityType.cnodeSlotBytes / 4096)) }
 }
 
 extension CoreState {
@@ -50,11 +52,10 @@ extension CoreState {
         let readOnly = plan.filter { !$0.permissions.contains(.writable) }
         guard !readOnly.isEmpty else { return nil }
         let memory = CoreBlock.current!
-        let slots = ProgramCache.slots(for: readOnly.count)
-        let cnodeFrames = Int(max(1, slots * CapabilityType.cnodeSlotBytes / 4096))
+        let cnodeFrames = ProgramCache.cnodeFrames(for: readOnly.count)
         guard let cnode = memory.pointee.frames.allocate(count: cnodeFrames, alignment: cnodeFrames) else { return nil }
         var frames = (0..<cnodeFrames).map { cnode + UInt64($0) * 4096 }
-        guard let cspace = try? capabilities.createCSpace(at: cnode, slotCount: slots) else {
+        guard let cspace = try? capabilities.createCSpace(at: cnode, slotCount: ProgramCache.slots(for: readOnly.count)) else {
             for frame in frames { try? memory.pointee.frames.free(frame) }
             return nil
         }
@@ -76,6 +77,12 @@ extension CoreState {
         let entry = ProgramCache.Entry(program: program.name, cspace: cspace, pages: pages, firstPage: firstPage, frames: frames)
         programCache.entries.append(entry)
         return entry
+    }
+
+    /// What `attempt` gives, or if nothing, what it gives once the entries no domain maps
+    /// (but `program`'s, which a spawn is about to map) are given back.
+    func evictingIfShort<T>(keeping program: [UInt8], _ attempt: () -> T?) -> T? {
+        attempt() ?? (evictUnusedPrograms(keeping: program) ? attempt() : nil)
     }
 
     /// Gives back every entry no domain maps (but `kept`'s, which a spawn is about to

@@ -19,26 +19,10 @@ import Channel
 import Capabilities
 import GuestChecks
 
-struct TestTally {
-    var passed = 0
-    var failed = 0
-    let core: CoreID
-
-    mutating func check(_ check: GuestCheck, _ failure: String?) {
-        if let failure {
-            failed += 1
-            print("FAIL core \(core.rawValue): \(check.name): \(failure)")
-        } else {
-            passed += 1
-            print("PASS core \(core.rawValue): \(check.name)")
-        }
-    }
-}
-
 enum SelfTests {
     /// The checks every core runs on itself.
     static func runLocal(on state: CoreState, live: CoreSet) -> TestReport {
-        var tally = TestTally(core: state.id)
+        var tally = TestTally(core: state.id.rawValue)
         tally.check(.perCoreState, perCoreState(state))
         tally.check(.frameAllocator, frameAllocator())
         tally.check(.everyFrame, everyFrame(state))
@@ -466,7 +450,7 @@ enum SelfTests {
         var failed = own.failed
         let others = (1..<max(state.coreCount, 1)).filter { live.contains(CoreID($0)) }
         _ = state.waitUntil(milliseconds: 300_000, halting: true) { others.allSatisfy { state.testReplies[$0] != nil } }
-        var tally = TestTally(core: state.id)
+        var tally = TestTally(core: state.id.rawValue)
         var reports: [TestReport] = [own]
         for core in 1..<max(state.coreCount, 1) {
             if core == state.skippedCore {
@@ -493,7 +477,7 @@ enum SelfTests {
         let digest = state.knowledge.map { KnowledgeEncoding.digest($0.encoded()) } ?? 0
         let cores = monitorCores(state, live: live).map { String($0) }.joined(separator: " ")
         let runner = runHere(state, "checks", "\(passed) \(failed) \(digest) \(cores)", milliseconds: 1_200_000)
-        var last = TestTally(core: state.id)
+        var last = TestTally(core: state.id.rawValue)
         last.check(.checksRunner, runner.map { "it ended as \(describe($0)) without powering off" } ?? "it did not start or did not finish")
         print("\(passed + last.passed) passed, \(failed + last.failed) failed")
         Machine.exit(success: false)

@@ -23,18 +23,7 @@ guard let kernelPassed = arguments.integer(at: 0), let kernelFailed = arguments.
 }
 let cores = (3..<arguments.count).compactMap { arguments.integer(at: $0) }
 let peer = cores.last { $0 != 0 }
-var passed = kernelPassed
-var failed = kernelFailed
-
-func report(_ check: GuestCheck, _ failure: String?) {
-    if let failure {
-        failed += 1
-        print("FAIL core 0: \(check.name): \(failure)")
-    } else {
-        passed += 1
-        print("PASS core 0: \(check.name)")
-    }
-}
+var tally = TestTally(core: 0)
 
 /// TSC cycles in a second, roughly (a bound on waiting, not a measurement).
 let second: UInt64 = 2_000_000_000
@@ -156,25 +145,25 @@ func onEach(_ program: String, _ arguments: String) -> String? {
 let coreList = cores.map { String($0) }.joined(separator: " ")
 // Every monitor answers every other's ping over their rings, and every replica of the
 // domain table (what `ps` prints) has a monitor as every core's first domain.
-report(.monitorsAnswer, onEach("monitor-ping", coreList))
-report(.monitorOnEveryCore, onEach("names", "monitors " + coreList))
-report(.monitorSurvivesRevoke, run("probe", "revoke-monitor") ?? run("names", "monitors 0"))
-report(.sameCoreConnection, run("uchan", "local 10000"))
-report(.knowledgeReplicas, onEach("names", "skb-check \(digest)"))
+tally.check(.monitorsAnswer, onEach("monitor-ping", coreList))
+tally.check(.monitorOnEveryCore, onEach("names", "monitors " + coreList))
+tally.check(.monitorSurvivesRevoke, run("probe", "revoke-monitor") ?? run("names", "monitors 0"))
+tally.check(.sameCoreConnection, run("uchan", "local 10000"))
+tally.check(.knowledgeReplicas, onEach("names", "skb-check \(digest)"))
 // A device driver in user mode: the RTC's periodic interrupt, through the monitor; a
 // driver that ends connected leaves the IRQ free for the next.
-report(.userDriver, run("rtc", "abandon", within: 30) ?? run("rtc", "16", within: 30))
+tally.check(.userDriver, run("rtc", "abandon", within: 30) ?? run("rtc", "16", within: 30))
 if let peer {
-    report(.nameRace, nameRace(peer: peer))
-    report(.nameAcrossCores, nameAcrossCores(peer: peer))
-    report(.spawnAnywhere, spawnAnywhere(peer: peer))
-    report(.killAnywhere, run("names", "spawn-kill \(peer)"))
-    report(.domainStates, run("names", "states 0") ?? run("names", "states \(peer)"))
-    report(.userChannels, run("uchan", "pairs 10000 " + coreList, within: 600))
-    report(.boundPeerKilled, run("uchan", "orphan \(peer)"))
-    report(.connectionInWaitset, run("uchan", "waitset \(peer)"))
-    report(.peerNeverReads, run("uchan", "deaf \(peer)"))
-    report(.peerWritesGarbage, run("uchan", "vandal \(peer)"))
+    tally.check(.nameRace, nameRace(peer: peer))
+    tally.check(.nameAcrossCores, nameAcrossCores(peer: peer))
+    tally.check(.spawnAnywhere, spawnAnywhere(peer: peer))
+    tally.check(.killAnywhere, run("names", "spawn-kill \(peer)"))
+    tally.check(.domainStates, run("names", "states 0") ?? run("names", "states \(peer)"))
+    tally.check(.userChannels, run("uchan", "pairs 10000 " + coreList, within: 600))
+    tally.check(.boundPeerKilled, run("uchan", "orphan \(peer)"))
+    tally.check(.connectionInWaitset, run("uchan", "waitset \(peer)"))
+    tally.check(.peerNeverReads, run("uchan", "deaf \(peer)"))
+    tally.check(.peerWritesGarbage, run("uchan", "vandal \(peer)"))
 }
-print("\(passed) passed, \(failed) failed")
-powerOff(success: failed == 0)
+print("\(kernelPassed + tally.passed) passed, \(kernelFailed + tally.failed) failed")
+powerOff(success: kernelFailed + tally.failed == 0)

@@ -663,18 +663,18 @@ let patience: UInt64 = 8_000_000_000
 /// protocols time out theirs.
 func expire() {
     let clock = user_timestamp()
-    func isLate(_ ping: (token: UInt64, client: UInt64, id: UInt32, deadline: UInt64)) -> Bool { Int64(bitPattern: clock &- ping.deadline) >= 0 }
-    for late in pings where isLate(late) { reply(MonitorReply(status: .timedOut, id: late.id), to: late.client) }
-    pings.removeAll(where: isLate)
+    func isPast(_ deadline: UInt64) -> Bool { Int64(bitPattern: clock &- deadline) >= 0 }
+    for late in pings where isPast(late.deadline) { reply(MonitorReply(status: .timedOut, id: late.id), to: late.client) }
+    pings.removeAll { isPast($0.deadline) }
     // A bind whose server's monitor stayed silent: its page may yet reach the server,
     // so it stays leased to both until both have ended.
-    for late in binds where Int64(bitPattern: clock &- late.deadline) >= 0 {
+    for late in binds where isPast(late.deadline) {
         reply(MonitorReply(status: .timedOut, id: late.id), to: late.client)
         lease(late.page, client: late.client, owner: late.owner)
     }
-    binds.removeAll { Int64(bitPattern: clock &- $0.deadline) >= 0 }
-    for late in stateQueries where Int64(bitPattern: clock &- late.deadline) >= 0 { finish(late) }
-    stateQueries.removeAll { Int64(bitPattern: clock &- $0.deadline) >= 0 }
+    binds.removeAll { isPast($0.deadline) }
+    for late in stateQueries where isPast(late.deadline) { finish(late) }
+    stateQueries.removeAll { isPast($0.deadline) }
     perform(state.tick(now: now()))
 }
 
