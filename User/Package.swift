@@ -10,7 +10,8 @@ let here = URL(fileURLWithPath: #filePath).deletingLastPathComponent().path
 /// What a program needs besides the user library.
 let extraDependencies: [String: [Target.Dependency]] = [
     "monitor": [.product(name: "Channel", package: "Core"), .product(name: "MonitorProtocols", package: "Core"),
-                .product(name: "Basics", package: "Core"), .product(name: "KnowledgeBase", package: "Core")],
+                .product(name: "Basics", package: "Core"), .product(name: "KnowledgeBase", package: "Core"),
+                .product(name: "CapabilityProtocols", package: "Core")],
     "shell": [.product(name: "LineEditor", package: "Core"), .product(name: "ShellCommands", package: "Core")],
     "checks": [.product(name: "GuestChecks", package: "Core")],
 ]
@@ -33,7 +34,7 @@ func program(_ name: String) -> Target {
 /// Every program, one folder of Sources each (`swordfish new` adds to this list; a
 /// folder made by hand needs its name here too). `swordfish build` packs each into the
 /// boot image.
-let programs = ["capfuzz", "checks", "hello", "lmp", "monitor", "monitor-ping", "names", "pingpong", "probe", "rtc", "shell", "threads", "uchan", "ubench"]
+let programs = ["capfuzz", "capshare", "checks", "hello", "lmp", "monitor", "monitor-ping", "names", "pingpong", "probe", "rtc", "shell", "threads", "uchan", "ubench"]
 
 let package = Package(
     name: "User",

@@ -7,7 +7,7 @@
 ///
 /// 0 is success; 16 and up: refused while decoding the arguments; 32 and up: refused by
 /// the capability rules; 48 and up: same-core messages; 56 and up: the capability rules
-/// of map and unmap; 72 and up: interrupts to user domains.
+/// of map and unmap; 72 and up: interrupts to user domains; 80: capabilities shared across cores.
 public enum InvocationStatus: UInt64, CaseIterable, Sendable {
     case success = 0
     // Decoding.
@@ -33,6 +33,9 @@ public enum InvocationStatus: UInt64, CaseIterable, Sendable {
     // connected by the caller, this machine has no I/O APIC for it, or this core has no
     // interrupt vector left.
     case alreadyConnected = 72, notConnected, noInterruptController, noFreeVector
+    /// Revoke or retype of a capability whose copies or descendants may be on other
+    /// cores: only the monitors do that, by protocol (the user library asks its monitor).
+    case sharedAcrossCores = 80
 }
 
 /// A refusal, as typed functions in the user library throw it (`success` is never thrown).
@@ -91,6 +94,7 @@ extension InvocationStatus: CustomStringConvertible {
         case .notConnected: return "notConnected"
         case .noInterruptController: return "noInterruptController"
         case .noFreeVector: return "noFreeVector"
+        case .sharedAcrossCores: return "sharedAcrossCores"
         }
     }
 }

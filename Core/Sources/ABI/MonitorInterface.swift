@@ -66,6 +66,28 @@ public enum MonitorRequest: Equatable, Sendable {
     /// IRQ `irq`, as the reply's capability (words 1 and 2: base and count, or the IRQ).
     case ioPorts(base: UInt64, count: UInt64)
     case interrupt(irq: UInt64)
+    /// Capabilities across cores (docs/capabilities.md). `allocate`: RAM of at most
+    /// `MemoryService.pieceBytes` from this core's memory service, as the reply's
+    /// capability (values: base, size); `free` (carrying it) gives it back, revoking
+    /// every copy and descendant on every core. `memoryStatus`: the service's free and
+    /// total bytes.
+    case allocate(bytes: UInt64)
+    case free
+    case memoryStatus
+    /// Copy the capability the request carries (RAM from a memory service, or a frame
+    /// made from it by `retypeCapability`) to the domain with this system-wide id, on
+    /// any core; answered once it waits in that domain's monitor.
+    case sendCapability(domain: UInt64)
+    /// The next capability that came for this domain (`source` 0: sent by a domain; else
+    /// the id of this domain's `retypeCapability` request), as the reply's capability
+    /// (values: base, size); `timedOut` if none comes within the monitor's patience.
+    case receiveCapability(source: UInt32)
+    /// Revoke the carried capability: every other copy and every descendant, on every
+    /// core, with their mappings. The reply carries the one copy left.
+    case revokeCapability
+    /// Retype the carried RAM into `count` equal frames (refused while it has
+    /// descendants anywhere); they then come by `receiveCapability(source: id)`.
+    case retypeCapability(count: Int)
 
     /// The most bytes of a name in a request.
     public static let nameBytes = 16
@@ -74,6 +96,7 @@ public enum MonitorRequest: Equatable, Sendable {
         case ping = 1, register, unregister, lookup, argumentPiece, spawn, kill, hello, bind, alive, printDomains, printNames
         case awaitEnd, printKnowledge, knowledgeDigest
         case ioPorts, interrupt, printCounters, state
+        case allocate, free, memoryStatus, sendCapability, receiveCapability, revokeCapability, retypeCapability
     }
 
     /// The three words of request `id` (24 bits of it are sent).
@@ -101,6 +124,13 @@ public enum MonitorRequest: Equatable, Sendable {
         case .knowledgeDigest: return (head(.knowledgeDigest), 0, 0)
         case .ioPorts(let base, let count): return (head(.ioPorts), base, count)
         case .interrupt(let irq): return (head(.interrupt), irq, 0)
+        case .allocate(let bytes): return (head(.allocate), bytes, 0)
+        case .free: return (head(.free), 0, 0)
+        case .memoryStatus: return (head(.memoryStatus), 0, 0)
+        case .sendCapability(let domain): return (head(.sendCapability), domain, 0)
+        case .receiveCapability(let source): return (head(.receiveCapability, Int(source)), 0, 0)
+        case .revokeCapability: return (head(.revokeCapability), 0, 0)
+        case .retypeCapability(let count): return (head(.retypeCapability, count), 0, 0)
         }
     }
 
@@ -147,6 +177,13 @@ public enum MonitorRequest: Equatable, Sendable {
         case .knowledgeDigest: return (.knowledgeDigest, id)
         case .ioPorts: return (.ioPorts(base: words[1], count: words[2]), id)
         case .interrupt: return (.interrupt(irq: words[1]), id)
+        case .allocate: return (.allocate(bytes: words[1]), id)
+        case .free: return (.free, id)
+        case .memoryStatus: return (.memoryStatus, id)
+        case .sendCapability: return (.sendCapability(domain: words[1]), id)
+        case .receiveCapability: return (.receiveCapability(source: UInt32(truncatingIfNeeded: words[0] >> 32)), id)
+        case .revokeCapability: return (.revokeCapability, id)
+        case .retypeCapability: return (.retypeCapability(count: number), id)
         }
     }
 }
@@ -192,7 +229,8 @@ public enum MonitorStatus: UInt64, CaseIterable, Sendable, Error, CustomStringCo
     case nameTaken
     /// No domain holds the name.
     case noSuchName
-    /// The name is another domain's.
+    /// The name is another domain's; or (free, revoke of RAM) the memory is another
+    /// core's memory service's, which alone takes it back.
     case notOwner
     /// No such domain is running.
     case noSuchDomain
@@ -207,6 +245,18 @@ public enum MonitorStatus: UInt64, CaseIterable, Sendable, Error, CustomStringCo
     /// The ports or interrupt asked for lie outside the machine's, or some of them are
     /// given out already.
     case unavailable
+    /// The capability named is not one the monitor knows (not RAM from a memory service
+    /// or a frame made from it through the monitor, or it went meanwhile).
+    case noSuchCapability
+    /// Retype: the RAM has descendants somewhere; send: it was retyped on this core
+    /// without the monitor, so other cores could not know its descendants.
+    case hasDescendants
+    /// It was revoked while the request waited.
+    case revoked
+    /// Retype into a count that does not cut whole pages, or of a frame.
+    case notRetypeable
+    /// The memory service has no free memory of that size.
+    case outOfMemory
 
     public var description: String {
         switch self {
@@ -225,6 +275,11 @@ public enum MonitorStatus: UInt64, CaseIterable, Sendable, Error, CustomStringCo
         case .argumentsTooLong: return "argumentsTooLong"
         case .noKnowledge: return "noKnowledge"
         case .unavailable: return "unavailable"
+        case .noSuchCapability: return "noSuchCapability"
+        case .hasDescendants: return "hasDescendants"
+        case .revoked: return "revoked"
+        case .notRetypeable: return "notRetypeable"
+        case .outOfMemory: return "outOfMemory"
         }
     }
 }
@@ -299,4 +354,12 @@ public enum BindingKind: UInt64, Sendable {
 /// channel's page (the server's end of its rings).
 public enum BindOffer {
     public static let marker: UInt64 = 0x4249_4E44_4F46_4652                  // "BINDOFFR"
+}
+
+/// The memory service every monitor runs for its core's domains: RAM in pieces of a fixed
+/// size from a pool its kernel grants at start (docs/capabilities.md, "Memory service").
+public enum MemoryService {
+    public static let pieceBytes: UInt64 = 64 * 1024
+    /// The pool each core's monitor asks its kernel for (less on a core short of memory).
+    public static let poolBytes: UInt64 = 4 * 1024 * 1024
 }

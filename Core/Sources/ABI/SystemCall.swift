@@ -114,6 +114,29 @@ public enum SystemCallStatus: UInt64, CaseIterable, Sendable, Error, CustomStrin
 ///     domainState(domain)               this core's domain `domain` → its
 ///                                       `DomainRunState` (`noSuchDomain` if none)
 ///
+///   For capabilities that cross cores (the monitors' protocols, docs/capabilities.md);
+///   `slot` is an address in the monitor's own CSpace:
+///
+///     describe(slot, buffer)            the object of the capability at `slot`, as the
+///                                       three words type, base, size at `buffer`
+///     adopt(type, base, size, destination)
+///                                       a capability for another core's RAM or frame
+///                                       object in `destination`: a copy if this core has
+///                                       the object, else a new root (never memory of
+///                                       this core's own share: regionInUse), marked
+///                                       shared
+///     markShared(slot)                  mark the object shared: domains' revoke and
+///                                       retype of it (and revoke of an ancestor) are
+///                                       refused with `sharedAcrossCores` from now on
+///     sweep(slot)                       revoke, shared objects included (after the
+///                                       protocol cleared the other cores)
+///     retypeShared(slot, size, offset, destination)
+///                                       one frame of `size` bytes at `offset` in the RAM
+///                                       at `slot`, shared or not
+///     grantMemory(bytes, destination)   a new RAM root of `bytes` (a power of two, at
+///                                       least a page) from this core's free memory, for
+///                                       the memory service → `outOfMemory` if none
+///
 /// `wait` on a notify capability (read right) makes the domain its core's notification
 /// receiver and sleeps until a notification comes (at once if one came since the last
 /// wait); the wait system call then wakes on notifications too.
@@ -140,6 +163,7 @@ public enum CapabilityOperation: UInt64, CaseIterable, Sendable {
     case spawn, kill, domainEvent, poolFrame, knowledge
     case narrow, portIn, portOut, connect, disconnect
     case command, programNames, echo, domainState
+    case describe, adopt, markShared, sweep, retypeShared, grantMemory
 
     /// The capability argument of send and receive that means "no capability".
     public static let noCapability: UInt64 = .max

@@ -51,4 +51,7 @@ public enum CapabilityError: Error, Equatable, Sendable {
     /// An argument names something outside the capability's range (a core a notify
     /// capability does not cover).
     case outsideRange
+    /// Revoke or retype of an object whose copies or descendants may live on other
+    /// cores: only the monitors can, by protocol (ask the monitor).
+    case sharedAcrossCores
 }

@@ -34,9 +34,23 @@ extension CoreCapabilities {
     /// apart, and a client must not be able to take the endpoint away from the server
     /// and every other client (as seL4 does for badges). Returns the objects that died.
     /// O(copies + descendants) + O(deaths).
+    /// Errors: those of resolution, slotEmpty, and sharedAcrossCores when the object or
+    /// a descendant may have copies on other cores (only the monitors revoke those).
     @discardableResult
     public mutating func revoke(_ address: CapabilityAddress, in cspace: CSpace) throws(CapabilityError) -> [Reclaimed] {
         let kept = try occupiedNode(at: address, in: cspace)
+        guard !reachesShared(nodes[kept].object) else { throw .sharedAcrossCores }
+        return revoke(keeping: kept)
+    }
+
+    /// The monitor's revoke, after the cross-core protocol has cleared the other cores:
+    /// as `revoke`, shared objects included.
+    @discardableResult
+    public mutating func sweep(_ address: CapabilityAddress, in cspace: CSpace) throws(CapabilityError) -> [Reclaimed] {
+        revoke(keeping: try occupiedNode(at: address, in: cspace))
+    }
+
+    mutating func revoke(keeping kept: Int) -> [Reclaimed] {
         let object = nodes[kept].object
         let badge = nodes[kept].badge
         var dying: [Int] = []

@@ -42,9 +42,21 @@ extension CoreCapabilities {
     /// fixed-size types. `offset` (in the source's unit, from its base) places the first
     /// object; nil places it at the first suitably aligned point at or above the
     /// watermark. O(count).
+    /// A shared object (copies or descendants on other cores) is refused with
+    /// sharedAcrossCores before anything else is checked: only the monitors retype it.
     public mutating func retype(_ source: CapabilityAddress, to type: CapabilityType,
                                 size: UInt64, count: Int, offset: UInt64? = nil,
                                 into destination: CapabilityAddress, in cspace: CSpace) throws(CapabilityError) -> Retyped {
+        let sourceNode = try occupiedNode(at: source, in: cspace)
+        guard !objects[nodes[sourceNode].object].shared else { throw .sharedAcrossCores }
+        return try retypeShared(source, to: type, size: size, count: count, offset: offset, into: destination, in: cspace)
+    }
+
+    /// The monitor's retype, once the cross-core protocol granted it: as `retype`, for
+    /// shared objects too.
+    public mutating func retypeShared(_ source: CapabilityAddress, to type: CapabilityType,
+                                      size: UInt64, count: Int, offset: UInt64? = nil,
+                                      into destination: CapabilityAddress, in cspace: CSpace) throws(CapabilityError) -> Retyped {
         let plan = try decodeRetype(source, to: type, size: size, count: count, offset: offset,
                                     into: destination, in: cspace)
         return invokeRetype(plan)

@@ -93,6 +93,9 @@ struct ObjectRecord: Equatable {
     /// The first of the object's capabilities (a doubly linked list through the nodes).
     var firstCopy: Int?
     var copyCount = 0
+    /// Copies or descendants may live on other cores (CoreCapabilities+Shared.swift):
+    /// only the monitor may revoke or retype it, through the cross-core protocols.
+    var shared = false
 
     var isLive: Bool { type != .null }
     var end: UInt64 { base &+ size }

@@ -43,6 +43,12 @@ public enum Invocation: Equatable, Sendable {
     case programNames(buffer: UInt64, length: UInt64)
     case echo(bytes: UInt64, length: UInt64, line: UInt64, lineLength: UInt64)
     case domainState(domain: UInt64)
+    case describe(slot: CapabilityAddress, buffer: UInt64)
+    case adopt(type: CapabilityType, base: UInt64, size: UInt64, destination: CapabilityAddress)
+    case markShared(slot: CapabilityAddress)
+    case sweep(slot: CapabilityAddress)
+    case retypeShared(slot: CapabilityAddress, size: UInt64, offset: UInt64, destination: CapabilityAddress)
+    case grantMemory(bytes: UInt64, destination: CapabilityAddress)
     case narrow(first: UInt64, count: UInt64, destination: CapabilityAddress)
     case portIn(port: UInt64, width: PortWidth)
     case portOut(port: UInt64, width: PortWidth, value: UInt32)
@@ -100,6 +106,22 @@ public enum Invocation: Equatable, Sendable {
         case .programNames: return .programNames(buffer: a0, length: a1)
         case .echo: return .echo(bytes: a0, length: a1, line: a2, lineLength: a3)
         case .domainState: return .domainState(domain: a0)
+        case .describe:
+            guard let slot = CapabilityAddress(encoded: a0) else { throw .badAddress }
+            return .describe(slot: slot, buffer: a1)
+        case .adopt:
+            guard a0 <= UInt64(UInt8.max), let type = CapabilityType(rawValue: UInt8(a0)) else { throw .unknownType(a0) }
+            guard let destination = CapabilityAddress(encoded: a3) else { throw .badAddress }
+            return .adopt(type: type, base: a1, size: a2, destination: destination)
+        case .markShared, .sweep:
+            guard let slot = CapabilityAddress(encoded: a0) else { throw .badAddress }
+            return known == .sweep ? .sweep(slot: slot) : .markShared(slot: slot)
+        case .retypeShared:
+            guard let slot = CapabilityAddress(encoded: a0), let destination = CapabilityAddress(encoded: a3) else { throw .badAddress }
+            return .retypeShared(slot: slot, size: a1, offset: a2, destination: destination)
+        case .grantMemory:
+            guard let destination = CapabilityAddress(encoded: a1) else { throw .badAddress }
+            return .grantMemory(bytes: a0, destination: destination)
         case .narrow:
             guard let destination = CapabilityAddress(encoded: a2) else { throw .badAddress }
             return .narrow(first: a0, count: a1, destination: destination)
@@ -162,7 +184,8 @@ public enum Invocation: Equatable, Sendable {
             guard capability.rights.contains(.write) else { throw .insufficientRights }
             guard core >= capability.base, core - capability.base < capability.size else { throw .outsideRange }
             return (0, [])
-        case .spawn, .kill, .domainEvent, .poolFrame, .knowledge, .command, .programNames, .echo, .domainState:
+        case .spawn, .kill, .domainEvent, .poolFrame, .knowledge, .command, .programNames, .echo, .domainState,
+             .describe, .adopt, .markShared, .sweep, .retypeShared, .grantMemory:
             // The kernel's services, for the holder of the kernel capability; the CPU
             // driver does the rest (compared directly, as for notify above).
             let (capability, _) = try capabilities.lookup(target, in: cspace)
@@ -246,6 +269,7 @@ extension InvocationStatus {
         case .alreadyMapped: self = .alreadyMapped
         case .pageSizeMismatch: self = .pageSizeMismatch
         case .outsideRange: self = .outsideRange
+        case .sharedAcrossCores: self = .sharedAcrossCores
         }
     }
 }

@@ -1,7 +1,8 @@
 // The local capability database the protocols act on: the few things a monitor must be
 // able to ask of, and do to, its own core's capabilities. In the guest the monitor backs
-// it with invocations on its kernel capability (identify, copy into a domain's slot,
-// delete, unmap); on the host `ModelCapabilityDatabase` stands in for the kernel.
+// it with invocations on its kernel capability (User/Sources/monitor/
+// KernelCapabilityDatabase.swift); on the host `ModelCapabilityDatabase` stands in for
+// the kernel.
 //
 // The database knows records (one per capability slot: which object, which domain holds
 // it, whether it is mapped) and nothing about other cores. Who owns an object, which
@@ -52,6 +53,10 @@ public protocol CapabilityDatabase {
     mutating func remove(_ id: RecordID)
     /// Maps the frame in its holder's address space; false if it is not a frame.
     mutating func map(_ id: RecordID) -> Bool
+    /// A revoke's commit here: removes every record `object` covers but `keep`, and
+    /// with them whatever this core holds of the object and its descendants outside
+    /// the records (the guest's kernel copies). The default removes the records.
+    mutating func sweep(_ object: CapabilityObject, keeping keep: RecordID?)
 }
 
 extension CapabilityDatabase {
@@ -61,6 +66,10 @@ extension CapabilityDatabase {
     }
 
     public func holds(_ object: CapabilityObject) -> Bool { !copies(of: object).isEmpty }
+
+    public mutating func sweep(_ object: CapabilityObject, keeping keep: RecordID?) {
+        for record in records(coveredBy: object) where record.id != keep { remove(record.id) }
+    }
 }
 
 /// The database as a plain value: records in slot order and the domains that exist. The

@@ -119,9 +119,7 @@ extension CapabilityMonitor {
     /// Deletes what run `k` covers here and sends the commit on.
     mutating func beginCommit(_ k: Int) {
         let run = revokes[k]
-        for record in database.records(coveredBy: run.object) where !(run.keepCore == core && record.id == run.keep) {
-            database.remove(record.id)
-        }
+        database.sweep(run.object, keeping: run.keepCore == core ? run.keep : nil)
         var waiting = CoreMask.none
         for child in run.children {
             waiting.insert(child)

@@ -87,6 +87,8 @@ final class MonitorInterfaceTests: XCTestCase {
             .awaitEnd(domain: 0x3_0000_0001),
             .printKnowledge, .knowledgeDigest,
             .ioPorts(base: 0x70, count: 2), .ioPorts(base: .max, count: .max), .interrupt(irq: 8),
+            .allocate(bytes: 65536), .free, .memoryStatus, .sendCapability(domain: 0x2_0000_0004),
+            .receiveCapability(source: 0), .receiveCapability(source: 0xFF_FFFF), .revokeCapability, .retypeCapability(count: 16),
         ]
         for request in requests {
             let words = request.words(id: 0x12_3456)

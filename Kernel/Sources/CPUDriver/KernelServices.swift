@@ -4,14 +4,19 @@
 // monitors by protocol) follows what runs on its core; on core 0, hand over the
 // knowledge base the kernel built at boot, which the monitors then replicate; say
 // whether a domain runs or sleeps (for `ps`); and for
-// the shell, the commands that need the kernel and the boot image's program names. Every
+// the shell, the commands that need the kernel and the boot image's program names; and
+// for capabilities that cross cores, what the monitor's protocols need of this core's
+// database (describe, adopt, markShared, sweep, retypeShared) and memory for the
+// memory service (grantMemory). Every
 // argument is untrusted: the strings are copied from the monitor's memory with the
 // usual checks, and a bad one gets a status.
 import ABI
+import Arch
 import Basics
 import BootInfo
 import Capabilities
 import KnowledgeBase
+import Memory
 import ShellCommands
 
 /// Starts and ends of this core's domains, waiting for the monitor to read them.
@@ -94,6 +99,45 @@ extension CoreState {
             // The asker has the core now; any other domain that is not waiting has it next.
             let state: DomainRunState = asked.waiting == nil ? .running : .sleeping
             return (.success, state.rawValue)
+        case .describe(let slot, let buffer):
+            guard let held = try? capabilities.identify(slot, in: domain.cspace), !held.isNull else { return (.slotEmpty, 0) }
+            let words = [UInt64(held.type.rawValue), held.base, held.size]
+            guard copyToUser(domain, address: buffer, words: words, dryRun: true) else { return (.badBuffer, 0) }
+            _ = copyToUser(domain, address: buffer, words: words, dryRun: false)
+            return (.success, 0)
+        case .adopt(let type, let base, let size, let destination):
+            // A new root only for another core's memory: never this core's share (its
+            // allocator's), the kernels' links or the kernel image; this core's own
+            // objects only as copies of what lives. Beyond that the kernel trusts its
+            // monitor, which names only objects the protocols carried (as Barrelfish's do).
+            let (end, overflow) = base.addingReportingOverflow(size)
+            let object = PhysicalRange(start: PhysicalAddress(base), end: PhysicalAddress(end))
+            let links = PhysicalRange(start: PhysicalAddress(channelArea), end: PhysicalAddress(channelArea + Link.areaBytes(cores: coreCount)))
+            guard !overflow, size > 0 else { return (.regionExhausted, 0) }
+            let own = (share + [links, KernelImage.range]).contains { $0.overlaps(object) }
+            return capabilityStatus { () throws(CapabilityError) in
+                try capabilities.adopt(type, base: base, size: size, mayCreateRoot: !own, at: destination, in: domain.cspace)
+            }
+        case .markShared(let slot):
+            return capabilityStatus { () throws(CapabilityError) in try capabilities.markShared(slot, in: domain.cspace) }
+        case .sweep(let slot):
+            return capabilityStatus { () throws(CapabilityError) in _ = try capabilities.sweep(slot, in: domain.cspace) }
+        case .retypeShared(let slot, let size, let offset, let destination):
+            return capabilityStatus { () throws(CapabilityError) in
+                _ = try capabilities.retypeShared(slot, to: .frame, size: size, count: 1, offset: offset, into: destination, in: domain.cspace)
+            }
+        case .grantMemory(let bytes, let destination):
+            // A block for the memory service: it stays the monitor's, which never ends.
+            guard bytes >= 4096, bytes.nonzeroBitCount == 1, bytes <= 1 << 30 else { return (.sizeNotAllowed, 0) }
+            let frames = Int(bytes / 4096)
+            guard let first = CoreBlock.current!.pointee.frames.allocate(count: frames, alignment: frames) else { return (.outOfMemory, 0) }
+            do {
+                try capabilities.createRoot(.physicalRAM, base: first.rawValue, size: bytes, at: destination, in: domain.cspace)
+            } catch {
+                try? CoreBlock.current!.pointee.frames.free(first, count: frames)
+                return (InvocationStatus(error), 0)
+            }
+            return (.success, 0)
         case .programNames(let buffer, let length):
             var names: [UInt8] = []
             for program in bootImage?.programs ?? [] { names += program.name + [0] }
@@ -101,6 +145,12 @@ extension CoreState {
         default:
             return (.unknownOperation, 0)
         }
+    }
+
+    /// `.success`, or the status of the capability rule `body` broke.
+    func capabilityStatus(_ body: () throws(CapabilityError) -> Void) -> (InvocationStatus, UInt64) {
+        do { try body() } catch { return (InvocationStatus(error), 0) }
+        return (.success, 0)
     }
 
     /// `bytes` into `length` bytes at `buffer` (8-byte aligned, writable user memory):

@@ -86,7 +86,8 @@ extension CoreState {
             } catch {
                 context.setResult(status: InvocationStatus(error).rawValue)
             }
-        case .spawn, .kill, .domainEvent, .poolFrame, .knowledge, .command, .programNames, .echo, .domainState:
+        case .spawn, .kill, .domainEvent, .poolFrame, .knowledge, .command, .programNames, .echo, .domainState,
+             .describe, .adopt, .markShared, .sweep, .retypeShared, .grantMemory:
             do {
                 _ = try invocation.perform(on: &capabilities, target: target, in: domain.cspace)
                 let (status, value) = performKernelService(invocation, for: domain)

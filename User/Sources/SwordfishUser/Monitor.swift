@@ -128,6 +128,57 @@ public enum Monitor {
         _ = try ask(.interrupt(irq: UInt64(irq)), capabilityDestination: destination)
     }
 
+    // MARK: Capabilities across cores (docs/capabilities.md)
+
+    /// RAM of `bytes` (at most `MemoryService.pieceBytes`) from this core's memory
+    /// service, in `destination`; its base and size. `outOfMemory` when none is free.
+    public static func allocate(_ bytes: UInt64, into destination: Capability) throws(MonitorStatus) -> (base: UInt64, size: UInt64) {
+        try ask(.allocate(bytes: bytes), capabilityDestination: destination)
+    }
+
+    /// Gives RAM from this core's memory service back: every copy and everything made
+    /// from it, on every core, is gone when this returns (`notOwner` for another
+    /// core's RAM).
+    public static func free(_ ram: Capability) throws(MonitorStatus) {
+        _ = try ask(.free, carrying: ram)
+    }
+
+    /// This core's memory service: bytes free and bytes it manages.
+    public static func memoryStatus() throws(MonitorStatus) -> (free: UInt64, total: UInt64) {
+        try ask(.memoryStatus)
+    }
+
+    /// Copies `capability` (RAM from a memory service, or a frame made from it by
+    /// `retype`) to `domain`, on any core; returns once the copy waits there for the
+    /// domain's `receiveCapability`.
+    public static func send(_ capability: Capability, to domain: SystemDomainID) throws(MonitorStatus) {
+        _ = try ask(.sendCapability(domain: domain.rawValue), carrying: capability)
+    }
+
+    /// The next capability sent to this domain, in `destination` (its base and size);
+    /// `timedOut` if none comes within the monitor's patience.
+    public static func receiveCapability(into destination: Capability) throws(MonitorStatus) -> (base: UInt64, size: UInt64) {
+        try ask(.receiveCapability(source: 0), capabilityDestination: destination)
+    }
+
+    /// Revokes `capability` on every core: every other copy and everything made from it
+    /// are gone, mappings included, when this returns; `capability` stays.
+    public static func revoke(_ capability: Capability) throws(MonitorStatus) {
+        _ = try ask(.revokeCapability, carrying: capability, capabilityDestination: capability)
+    }
+
+    /// Retypes `ram` into `destinations.count` equal frames, one in each destination;
+    /// `hasDescendants` if it has descendants on any core (exactly one of two domains
+    /// that retype the same RAM at once gets the frames).
+    public static func retype(_ ram: Capability, into destinations: [Capability]) throws(MonitorStatus) {
+        try claimAnswers()
+        let request = nextID
+        _ = try ask(.retypeCapability(count: destinations.count), carrying: ram)
+        for destination in destinations {
+            _ = try ask(.receiveCapability(source: request & 0xFF_FFFF), capabilityDestination: destination)
+        }
+    }
+
     static func checked(_ name: String) throws(MonitorStatus) -> [UInt8] {
         let bytes = Array(name.utf8)
         guard !bytes.isEmpty, bytes.count <= MonitorRequest.nameBytes, !bytes.contains(0) else { throw .noSuchName }

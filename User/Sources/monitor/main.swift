@@ -19,6 +19,7 @@
 // Arguments: "<core> <core count> <core>…": the cores that came up, which run monitors
 // (the same list on every core, from core 0).
 import Basics
+import CapabilityProtocols
 import Channel
 import KnowledgeBase
 import MonitorProtocols
@@ -188,6 +189,13 @@ var pings: [(token: UInt64, client: UInt64, id: UInt32, deadline: UInt64)] = []
 var binds: [(token: UInt64, client: UInt64, id: UInt32, page: Int, owner: UInt64, deadline: UInt64)] = []
 var nextToken: UInt64 = 1
 let kernel = Capability(slot: InitialSlot.kernel)
+/// The capability protocols (SharedCapabilities.swift), over this core's capabilities as
+/// the kernel holds them.
+var capabilities = CapabilityMonitor(
+    core: CoreID(core), coreCount: coreCount,
+    database: KernelCapabilityDatabase(kernel: kernel, domainExists: { local in
+        state.record(for: DomainID(core: CoreID(core), local: LocalDomainNumber(local))) != nil
+    }))
 
 /// A `ps` (every domain, printed) or a `state` request (one domain) waiting for other
 /// monitors to say which of their domains run and which sleep: only a domain's own core
@@ -395,6 +403,7 @@ func handle(_ request: MonitorRequest, id: UInt32, from client: UInt64) {
         var line = "monitor on core \(core):"
         for (name, value) in state.counters.all { line += " \(name) \(value)" }
         print(line + "; dropped by this side \(dropped)")
+        printCapabilityCounters()
         reply(MonitorReply(status: .success, id: id), to: client)
     case .printDomains:
         queryStates(of: nil, for: client, id: id)
@@ -431,6 +440,8 @@ func handle(_ request: MonitorRequest, id: UInt32, from client: UInt64) {
         handOut(1, from: irq, of: Capability(slot: InitialSlot.interrupts), id: id, to: client)
     case .printKnowledge, .knowledgeDigest:
         handleKnowledge(request, id: id, from: client)
+    case .allocate, .free, .memoryStatus, .sendCapability, .receiveCapability, .revokeCapability, .retypeCapability:
+        handleCapabilityRequest(request, id: id, from: client)
     }
 }
 
@@ -562,7 +573,13 @@ func serveRings() -> Bool {
             }
             guard let message else { break }
             any = true
-            perform(state.receive(message, from: CoreID(peer)))
+            // 'C' tags are the capability protocols' (CapabilityMessage), the rest the
+            // monitors' own.
+            if message.tag >> 8 == 0x43 {
+                perform(capabilities.receive(message, from: CoreID(peer)))
+            } else {
+                perform(state.receive(message, from: CoreID(peer)))
+            }
         }
         receivers[peer]!.publish()
         flush(peer)
@@ -650,6 +667,7 @@ func serveDomainEvents() -> Bool {
             pings.removeAll { $0.client == client }
             stateQueries.removeAll { $0.client == client }
             awaiting.removeAll { $0.client == client }
+            capabilitiesOfEnded(client)
         }
     }
 }
@@ -675,10 +693,12 @@ func expire() {
     binds.removeAll { isPast($0.deadline) }
     for late in stateQueries where isPast(late.deadline) { finish(late) }
     stateQueries.removeAll { isPast($0.deadline) }
+    expireCapabilityWaiters(isPast: isPast)
     perform(state.tick(now: now()))
 }
 
 print("monitor on core \(core) of \(coreCount): rings to \(peers.count) other monitors")
+startMemoryService()
 if core == CoreID.bootstrap.rawValue { publishKnowledge() }
 while true {
     // Every source each round (no short-circuit), domain events first.
@@ -690,10 +710,11 @@ while true {
     }
     expire()
     if busy { continue }
-    if pings.isEmpty && binds.isEmpty && stateQueries.isEmpty && state.isIdle {
+    if pings.isEmpty && binds.isEmpty && stateQueries.isEmpty && state.isIdle && capabilities.isIdle {
         // Sleeps until a request, a notification or a domain event comes (any of them
-        // since the last poll wakes it at once).
-        try? SystemCall.wait()
+        // since the last poll wakes it at once), or a domain's wait for a capability
+        // ends.
+        try? SystemCall.wait(until: capabilityWaiters.map { $0.deadline }.min())
     } else {
         yield()                                          // a deadline to watch: no sleep
     }

@@ -1,0 +1,80 @@
+// Objects whose capabilities cross cores. The monitors carry copies of RAM and frames
+// between cores and keep them consistent by protocol (Core/Sources/CapabilityProtocols,
+// docs/capabilities.md); this core's database only has to let them, and to keep every
+// other domain from going around them.
+//
+// - A *shared* object may have copies or descendants on other cores. A domain's revoke
+//   of it (or of an ancestor) and its retype are refused with `sharedAcrossCores`: a
+//   local revoke would leave the other cores' copies alive, and a local retype would
+//   not be seen by them. The monitor, holding the kernel capability, does both by
+//   protocol and then here with `sweep` and `retypeShared`, which ignore the mark. The
+//   mark stays for the object's life: after a protocol revoke the monitor still answers
+//   for it, so nothing is lost by keeping the way through the monitor.
+// - *Adopt* makes a capability for an object another core made, named by its type, base
+//   and size as the monitors' messages name it: another copy if this core has the
+//   object already, else a new root, marked shared. Whether the memory is another
+//   core's is for the caller (the kernel's service) to check; here only the usual rules
+//   for roots apply: right size and alignment, no overlap with any other root.
+
+extension CoreCapabilities {
+    /// Marks the object of the capability at `address` as shared across cores. Refused
+    /// with regionInUse while an object not yet shared has descendants: the protocols
+    /// know only the descendants made after the mark (through `retypeShared`), so one
+    /// made before could overlap a retype on another core.
+    public mutating func markShared(_ address: CapabilityAddress, in cspace: CSpace) throws(CapabilityError) {
+        let object = nodes[try occupiedNode(at: address, in: cspace)].object
+        guard objects[object].shared || objects[object].firstChild == nil else { throw .regionInUse }
+        objects[object].shared = true
+    }
+
+    /// Whether the object of the capability at `address` is marked shared.
+    public func isShared(_ address: CapabilityAddress, in cspace: CSpace) throws(CapabilityError) -> Bool {
+        objects[nodes[try occupiedNode(at: address, in: cspace)].object].shared
+    }
+
+    /// A capability with all its type's rights for the RAM or frame object `type`,
+    /// `base`, `size` in the empty slot `address`: a copy of the live object if this core
+    /// has it, else (if `mayCreateRoot`) a new shared root. Errors: wrongType (not RAM or
+    /// a frame), regionInUse (no such object, and no root may be made), those of a
+    /// root's placement (sizeNotAllowed, misaligned, regionExhausted, regionInUse: it
+    /// overlaps an object that is not it), then the destination's.
+    @discardableResult
+    public mutating func adopt(_ type: CapabilityType, base: UInt64, size: UInt64, mayCreateRoot: Bool = true,
+                               at address: CapabilityAddress, in cspace: CSpace) throws(CapabilityError) -> ObjectID {
+        guard type == .physicalRAM || type == .frame else { throw .wrongType(type) }
+        if let existing = liveObject(type, base: base, size: size) {
+            let slot = try emptySlots(at: address, count: 1, in: cspace)
+            createNode(object: existing, rights: type.rules.rights, badge: 0, at: slot,
+                       after: objects[existing].firstCopy)
+            objects[existing].shared = true
+            return id(of: existing)
+        }
+        guard mayCreateRoot else { throw .regionInUse }
+        let made = try createRoot(type, base: base, size: size, at: address, in: cspace)
+        objects[Int(made.index)].shared = true
+        return made
+    }
+
+    /// The live object of exactly this type and extent, found by walking down the tree
+    /// from the root that covers it (children are disjoint and in address order).
+    func liveObject(_ type: CapabilityType, base: UInt64, size: UInt64) -> Int? {
+        let end = base &+ size
+        var next = firstRoot
+        while let current = next {
+            let record = objects[current]
+            if record.type.rules.space == type.rules.space, record.base <= base, end <= record.end {
+                if record.type == type, record.base == base, record.size == size { return current }
+                next = record.firstChild
+            } else {
+                next = record.nextSibling
+            }
+        }
+        return nil
+    }
+
+    /// True if revoking `object` locally would reach a shared object: itself or a
+    /// descendant.
+    func reachesShared(_ object: Int) -> Bool {
+        objects[object].shared || descendants(of: object).contains { objects[Int($0.index)].shared }
+    }
+}

@@ -1,0 +1,209 @@
+// Capabilities across cores, as a domain uses them through its monitor (the guest
+// checks of docs/capabilities.md). Exit status 0 means every step answered as it should;
+// anything else is printed first.
+//
+//   capshare spread <core>…   RAM from the memory service, retyped into frames; the
+//                             first goes to a `holder` on each core, which maps it and
+//                             marks it; then it is revoked from here: a local revoke is
+//                             refused (it is shared), the monitors' revoke returns, and
+//                             every holder's next touch faults (they must end stopped)
+//   capshare holder <index>   receives a frame, maps it, checks the magic word, marks
+//                             word 1 + index, then touches it until that faults (exit 4
+//                             if it is still mapped after 30 s)
+//   capshare race <core>      sends RAM to a `racer` on that core and both retype it at
+//                             once: exactly one must succeed
+//   capshare racer            receives RAM and retypes it: exit 0 if it got the frames,
+//                             5 if refused with hasDescendants
+//   capshare exhaust          allocates from this core's memory service until it says
+//                             outOfMemory, frees everything, and checks that the free
+//                             figure is back where it started
+//   capshare memory <core>…   runs `exhaust` on every core at once
+import SwordfishUser
+import UserRuntimeC
+
+let second: UInt64 = 2_000_000_000
+let magic: UInt64 = 0x5357_4F52_4446_4953                       // "SWORDFIS"
+/// Where a frame is mapped: the 2 MiB at 2.5 TiB (PML4 entry 5), its tables in root
+/// slots 8–10.
+let window: UInt64 = 5 << 39
+
+func fail(_ why: String) -> Never {
+    print("capshare: \(why)")
+    exit(1)
+}
+
+func mapped(_ frame: Capability) -> UnsafeMutablePointer<UInt64> {
+    do throws(InvocationStatus) {
+        let table = try makePageTable(from: .ram, into: 8, pml4Entry: 5)
+        try table.map(frame, at: 0, rights: [.read, .write])
+    } catch {
+        fail("map: \(error)")
+    }
+    return UnsafeMutablePointer<UInt64>(bitPattern: UInt(window))!
+}
+
+/// `body`'s answer, as a status (success when it did not throw).
+func status(_ body: () throws(MonitorStatus) -> Void) -> MonitorStatus {
+    do throws(MonitorStatus) { try body() } catch { return error }
+    return .success
+}
+
+func spawn(_ arguments: String, on core: Int) -> SystemDomainID {
+    do throws(MonitorStatus) { return try Monitor.spawn("capshare", arguments: arguments, on: core) } catch {
+        fail("spawn capshare \(arguments) on core \(core): \(error)")
+    }
+}
+
+func awaitEnd(_ domain: SystemDomainID) -> DomainEnd {
+    do throws(MonitorStatus) { return try Monitor.awaitEnd(of: domain) } catch { fail("await \(domain): \(error)") }
+}
+
+/// RAM from this core's memory service, retyped by the monitor into `count` frames in
+/// root slots 21….
+func frames(_ count: Int) -> (ram: Capability, frames: [Capability]) {
+    let ram = Capability(slot: 20)
+    let frames = (0..<count).map { Capability(slot: 21 + UInt32($0)) }
+    do throws(MonitorStatus) {
+        _ = try Monitor.allocate(MemoryService.pieceBytes, into: ram)
+        try Monitor.retype(ram, into: frames)
+    } catch {
+        fail("allocate and retype: \(error)")
+    }
+    return (ram, frames)
+}
+
+func spread(to cores: [Int]) -> Never {
+    let (_, made) = frames(16)
+    let frame = made[0]
+    let words = mapped(frame)
+    words[0] = magic
+    var holders: [SystemDomainID] = []
+    for (index, core) in cores.enumerated() {
+        let holder = spawn("holder \(index)", on: core)
+        holders.append(holder)
+        if case let refused = status({ () throws(MonitorStatus) in try Monitor.send(frame, to: holder) }), refused != .success {
+            fail("send to \(holder): \(refused)")
+        }
+    }
+    // Every holder has mapped it and seen the magic word.
+    let deadline = user_timestamp() &+ 30 &* second
+    while (0..<cores.count).contains(where: { words[1 + $0] != 1 }) {
+        guard user_timestamp() < deadline else { fail("not every holder marked the frame") }
+        try? SystemCall.wait(until: user_timestamp() &+ second / 100)
+    }
+    // Shared across cores: only the monitors may revoke it.
+    do throws(InvocationStatus) { _ = try frame.revoke(); fail("a local revoke of a shared frame went through") } catch {
+        guard error == .sharedAcrossCores else { fail("local revoke: \(error), expected sharedAcrossCores") }
+    }
+    if case let refused = status({ () throws(MonitorStatus) in try Monitor.revoke(frame) }), refused != .success {
+        fail("revoke: \(refused)")
+    }
+    guard frame.type == .frame else { fail("the revoke did not leave this domain its copy") }
+    for holder in holders {
+        let end = awaitEnd(holder)
+        guard end == .stopped else { fail("holder \(holder) \(end), expected stopped (its mapping should be gone)") }
+    }
+    print("capshare: a frame mapped on \(cores.count) other cores, revoked from here: every mapping gone")
+    exit(0)
+}
+
+func hold(index: Int) -> Never {
+    let frame = Capability(slot: 20)
+    if case let refused = status({ () throws(MonitorStatus) in _ = try Monitor.receiveCapability(into: frame) }), refused != .success {
+        fail("receive: \(refused)")
+    }
+    let words = mapped(frame)
+    guard words[0] == magic else { fail("holder \(index): the frame does not hold the magic word") }
+    words[1 + index] = 1
+    // Touch it until the revoke takes the mapping away: the fault stops this domain.
+    let deadline = user_timestamp() &+ 30 &* second
+    while user_timestamp() < deadline {
+        guard words[0] == magic else { fail("holder \(index): the frame changed") }
+        try? SystemCall.wait(until: user_timestamp() &+ second / 1000)
+    }
+    print("capshare: holder \(index): the frame is still mapped 30 s on")
+    exit(4)
+}
+
+func race(with core: Int) -> Never {
+    let ram = Capability(slot: 20)
+    do throws(MonitorStatus) { _ = try Monitor.allocate(MemoryService.pieceBytes, into: ram) } catch { fail("allocate: \(error)") }
+    let racer = spawn("racer", on: core)
+    if case let refused = status({ () throws(MonitorStatus) in try Monitor.send(ram, to: racer) }), refused != .success {
+        fail("send: \(refused)")
+    }
+    let mine = status { () throws(MonitorStatus) in try Monitor.retype(ram, into: (21..<37).map { Capability(slot: $0) }) }
+    let theirs = awaitEnd(racer)
+    let mineWon = mine == .success, theirsWon = theirs == .exited(status: 0)
+    guard mine == .success || mine == .hasDescendants else { fail("retype here: \(mine)") }
+    guard theirsWon || theirs == .exited(status: 5) else { fail("the racer \(theirs)") }
+    guard mineWon != theirsWon else { fail("both retypes \(mineWon ? "succeeded" : "failed")") }
+    // Give it back: every copy and descendant on every core goes.
+    if case let refused = status({ () throws(MonitorStatus) in try Monitor.free(ram) }), refused != .success { fail("free: \(refused)") }
+    print("capshare: RAM retyped here and on core \(core) at once: \(mineWon ? "this core's" : "core \(core)'s") retype won")
+    exit(0)
+}
+
+func racer() -> Never {
+    let ram = Capability(slot: 20)
+    if case let refused = status({ () throws(MonitorStatus) in _ = try Monitor.receiveCapability(into: ram) }), refused != .success {
+        fail("racer: receive: \(refused)")
+    }
+    // Its own retype of RAM shared across cores is refused: only the monitors retype it.
+    do throws(InvocationStatus) { _ = try ram.retype(to: .frame, size: 4096, into: Capability(slot: 21)); fail("racer: a local retype went through") } catch {
+        guard error == .sharedAcrossCores else { fail("racer: local retype: \(error), expected sharedAcrossCores") }
+    }
+    switch status({ () throws(MonitorStatus) in try Monitor.retype(ram, into: (21..<37).map { Capability(slot: $0) }) }) {
+    case .success: exit(0)
+    case .hasDescendants: exit(5)
+    case let other: fail("racer: retype: \(other)")
+    }
+}
+
+func exhaust() -> Never {
+    let before: (free: UInt64, total: UInt64)
+    do throws(MonitorStatus) { before = try Monitor.memoryStatus() } catch { fail("status: \(error)") }
+    guard before.free > 0, before.free == before.total else { fail("the memory service starts with \(before.free) of \(before.total) bytes free") }
+    var held: [Capability] = []
+    // A CNode of 256 slots for what it takes (more than a pool holds).
+    let cnode = Capability(slot: 20)
+    do throws(InvocationStatus) { try Capability.ram.retype(to: .cnode, size: 256, into: cnode) } catch { fail("cnode: \(error)") }
+    while true {
+        let next = Capability(.leaf(20, UInt32(held.count)))
+        let answer = status { () throws(MonitorStatus) in _ = try Monitor.allocate(MemoryService.pieceBytes, into: next) }
+        if answer == .outOfMemory { break }
+        guard answer == .success else { fail("allocate: \(answer)") }
+        held.append(next)
+        guard held.count <= 255 else { fail("the memory service never ran out") }
+    }
+    guard UInt64(held.count) * MemoryService.pieceBytes == before.free else {
+        fail("\(held.count) pieces out of \(before.free / MemoryService.pieceBytes) free")
+    }
+    for piece in held {
+        if case let refused = status({ () throws(MonitorStatus) in try Monitor.free(piece) }), refused != .success { fail("free: \(refused)") }
+    }
+    do throws(MonitorStatus) {
+        let after = try Monitor.memoryStatus()
+        guard after.free == before.free, after.total == before.total else {
+            fail("free \(after.free) of \(after.total) bytes after, \(before.free) of \(before.total) before")
+        }
+    } catch {
+        fail("status: \(error)")
+    }
+    exit(0)
+}
+
+switch arguments[0] {
+case "spread"?: spread(to: (1..<arguments.count).compactMap { arguments.integer(at: $0) })
+case "holder"?: hold(index: arguments.integer(at: 1) ?? 0)
+case "race"?: race(with: arguments.integer(at: 1) ?? 1)
+case "racer"?: racer()
+case "exhaust"?: exhaust()
+case "memory"?:
+    let domains = (1..<arguments.count).compactMap { arguments.integer(at: $0) }.map { spawn("exhaust", on: $0) }
+    for domain in domains where awaitEnd(domain) != .exited(status: 0) { fail("exhaust \(domain) failed") }
+    exit(0)
+default:
+    print("usage: capshare spread <core>… | holder <index> | race <core> | racer | exhaust | memory <core>…")
+    exit(2)
+}

@@ -1,0 +1,268 @@
+// The monitor's side of capabilities that cross cores: it drives the protocols' state
+// machine (`CapabilityMonitor`, Core/Sources/CapabilityProtocols) with domains'
+// requests, capability messages from the other monitors and domains' ends, and does
+// what comes out: messages on the rings, answers to domains, copies handed over. It
+// also runs this core's memory service: a pool of RAM its kernel grants at start, cut
+// into pieces of `MemoryService.pieceBytes`, each held by the service's own record (so
+// a piece returns to the pool only when the service revokes it, and with it every copy
+// and descendant on every core).
+//
+// A capability that arrives for a domain waits in its mailbox until the domain asks
+// (`receiveCapability`); the frames of a retype wait there under the retype's request.
+// docs/capabilities.md has the protocols and what each request does.
+import Basics
+import CapabilityProtocols
+import MonitorProtocols
+import SwordfishUser
+import UserRuntimeC
+
+/// What a protocol request was for, to act on its answer.
+enum CapabilityWork {
+    case send(client: UInt64, id: UInt32)
+    case revoke(client: UInt64, id: UInt32, kept: RecordID)
+    case retype(client: UInt64, id: UInt32, object: CapabilityObject)
+    /// A piece going back to the pool; `client` nil when its holder ended.
+    case free(piece: Int, client: UInt64?, id: UInt32)
+}
+
+/// One piece of the memory service's pool: the service's record and who has it.
+struct Piece {
+    var record: RecordID
+    var object: CapabilityObject
+    var holder: UInt64?
+    var freeing = false
+}
+
+/// The service's pieces, made at start (`startMemoryService`).
+var memoryPieces: [Piece] = []
+
+/// Makes the anchors' CNode and the memory service's pool: as much of
+/// `MemoryService.poolBytes` as the kernel grants (halving until it does).
+func startMemoryService() {
+    typealias Database = KernelCapabilityDatabase
+    do throws(InvocationStatus) {
+        try Capability.ram.retype(to: .cnode, size: UInt64(Database.slotCount), into: Capability(slot: Database.root))
+    } catch {
+        return print("monitor on core \(capabilities.core.rawValue): no room for the capability anchors: \(error)")
+    }
+    let pool = Capability(slot: 14)
+    var bytes = MemoryService.poolBytes
+    while bytes >= MemoryService.pieceBytes {
+        let status = capabilities.database.invoke(.grantMemory, bytes, pool.address.encoded)
+        if status == .success { break }
+        bytes /= 2
+    }
+    guard bytes >= MemoryService.pieceBytes, let whole = capabilities.database.object(of: pool) else {
+        return print("monitor on core \(capabilities.core.rawValue): no memory for the memory service")
+    }
+    // The pieces are retyped out of the pool (RAM from RAM) straight into records.
+    let count = Int(bytes / MemoryService.pieceBytes)
+    guard let records = capabilities.database.reserve(count) else {
+        return print("monitor on core \(capabilities.core.rawValue): no anchor slots for the memory service")
+    }
+    do throws(InvocationStatus) {
+        try pool.retype(to: .physicalRAM, size: MemoryService.pieceBytes, count: count, into: KernelCapabilityDatabase.anchor(records[0]))
+    } catch {
+        return print("monitor on core \(capabilities.core.rawValue): cutting the memory service's pool: \(error)")
+    }
+    for (index, record) in records.enumerated() {
+        let object = CapabilityObject(.ram, base: whole.base + UInt64(index) * MemoryService.pieceBytes, size: MemoryService.pieceBytes)
+        capabilities.database.made(object, in: record, for: KernelCapabilityDatabase.service)
+        capabilities.adopt(record)
+        memoryPieces.append(Piece(record: record, object: object))
+    }
+}
+
+var capabilityWork: [(request: CapabilityRequestID, work: CapabilityWork)] = []
+var nextCapabilityRequest: UInt64 = 1
+/// Capabilities that came for a domain, waiting for it to ask: the client, the record,
+/// and 0 or the id of the retype that made it.
+var mailboxes: [(client: UInt64, record: RecordID, source: UInt32)] = []
+/// Domains waiting in `receiveCapability`: the client, its request id, the source, the
+/// deadline.
+var capabilityWaiters: [(client: UInt64, id: UInt32, source: UInt32, deadline: UInt64)] = []
+
+/// Runs a protocol request for `work`.
+func start(_ work: CapabilityWork, _ body: (CapabilityRequestID) -> [CapabilityEffect]) {
+    let request = CapabilityRequestID(nextCapabilityRequest)
+    nextCapabilityRequest += 1
+    capabilityWork.append((request, work))
+    perform(body(request))
+}
+
+/// Answers a domain's request about capabilities (the one it carried is in `arriving`).
+func handleCapabilityRequest(_ request: MonitorRequest, id: UInt32, from client: UInt64) {
+    let holder = UInt32(truncatingIfNeeded: client)
+    func answer(_ status: MonitorStatus, _ values: (UInt64, UInt64) = (0, 0), with capability: Capability? = nil) {
+        reply(MonitorReply(status: status, id: id, values: values), to: client, with: capability)
+    }
+    let carried = capabilities.database.object(of: arriving)
+    /// A record of the carried capability's object here (the asker's own first).
+    func recordOfCarried() -> RecordID? {
+        guard let carried else { return nil }
+        let copies = capabilities.database.copies(of: carried)
+        return (copies.first { $0.holder == holder } ?? copies.first)?.id
+    }
+    switch request {
+    case .allocate(let bytes):
+        guard bytes > 0, bytes <= MemoryService.pieceBytes else { return answer(.outOfMemory) }
+        guard let i = memoryPieces.firstIndex(where: { $0.holder == nil && !$0.freeing }) else { return answer(.outOfMemory) }
+        guard let record = capabilities.database.install(memoryPieces[i].object, for: holder) else { return answer(.outOfResources) }
+        capabilities.database.fresh.removeAll { $0 == record }              // handed over here
+        memoryPieces[i].holder = client
+        answer(.success, (memoryPieces[i].object.base, memoryPieces[i].object.size), with: KernelCapabilityDatabase.anchor(record))
+    case .free:
+        guard let i = memoryPieces.firstIndex(where: { $0.object == carried }) else {
+            return answer(carried?.kind == .ram ? .notOwner : .noSuchCapability)
+        }
+        guard memoryPieces[i].holder == client, !memoryPieces[i].freeing else { return answer(.notOwner) }
+        returnPiece(i, client: client, id: id)
+    case .memoryStatus:
+        let free = UInt64(memoryPieces.filter { $0.holder == nil && !$0.freeing }.count) * MemoryService.pieceBytes
+        answer(.success, (free, UInt64(memoryPieces.count) * MemoryService.pieceBytes))
+    case .sendCapability(let word):
+        guard let target = DomainID(word: word, coreCount: capabilities.coreCount), state.record(for: target) != nil else {
+            return answer(.noSuchDomain)
+        }
+        guard let carried, let record = recordOfCarried() else { return answer(.noSuchCapability) }
+        guard capabilities.database.markShared(record) else { return answer(.hasDescendants) }
+        if target.core == capabilities.core {
+            guard capabilities.database.install(carried, for: target.local.rawValue) != nil else { return answer(.outOfResources) }
+            deliverFresh()
+            return answer(.success)
+        }
+        guard peers.contains(target.core.rawValue), !broken[target.core.rawValue] else { return answer(.noSuchCore) }
+        start(.send(client: client, id: id)) { capabilities.copy(record, to: target.core, domain: target.local.rawValue, request: $0) }
+    case .receiveCapability(let source):
+        capabilityWaiters.append((client, id, source, user_timestamp() &+ patience))
+        deliverMail()
+    case .revokeCapability:
+        guard let carried, let record = recordOfCarried() else { return answer(.noSuchCapability) }
+        // RAM goes back to its memory service only through that service: a revoke
+        // elsewhere would take the service's own copy too.
+        if carried.kind == .ram && !memoryPieces.contains(where: { $0.object == carried }) { return answer(.notOwner) }
+        start(.revoke(client: client, id: id, kept: record)) { capabilities.revoke(record, request: $0) }
+    case .retypeCapability(let count):
+        guard let carried, carried.kind == .ram else { return answer(carried == nil ? .noSuchCapability : .notRetypeable) }
+        // The frames are the asker's: retype through a record of its own.
+        let own = capabilities.database.copies(of: carried).first { $0.holder == holder }?.id
+            ?? capabilities.database.install(carried, for: holder)
+        capabilities.database.fresh.removeAll()
+        guard let own else { return answer(.noSuchCapability) }
+        start(.retype(client: client, id: id, object: carried)) { capabilities.retype(own, into: count, request: $0) }
+    default:
+        answer(.unknownRequest)
+    }
+}
+
+/// Revokes piece `i` from the service's record and returns it to the pool.
+func returnPiece(_ i: Int, client: UInt64?, id: UInt32) {
+    memoryPieces[i].freeing = true
+    start(.free(piece: i, client: client, id: id)) { capabilities.revoke(memoryPieces[i].record, request: $0) }
+}
+
+func perform(_ effects: [CapabilityEffect]) {
+    for effect in effects {
+        switch effect {
+        case .send(let message, let to):
+            send(message.encode(), to: to.rawValue)
+        case .answer(let request, let status):
+            guard let index = capabilityWork.firstIndex(where: { $0.request == request }) else { continue }
+            finish(capabilityWork.remove(at: index).work, status)
+        }
+    }
+    deliverFresh()
+}
+
+func finish(_ work: CapabilityWork, _ status: CapabilityStatus) {
+    let answer = monitorStatus(status)
+    switch work {
+    case .send(let client, let id):
+        reply(MonitorReply(status: answer, id: id), to: client)
+    case .revoke(let client, let id, let kept):
+        // The sweep took the asker's copy with the others: it gets the one left.
+        let left = capabilities.database.record(kept) != nil ? KernelCapabilityDatabase.anchor(kept) : nil
+        reply(MonitorReply(status: answer, id: id), to: client, with: status == .done ? left : nil)
+    case .retype(let client, let id, let object):
+        // Its frames are the records it made for the asker under the RAM.
+        let holder = UInt32(truncatingIfNeeded: client)
+        let frames = capabilities.database.fresh.filter { fresh in
+            capabilities.database.record(fresh).map { $0.holder == holder && object.isAncestor(of: $0.object) } ?? false
+        }
+        capabilities.database.fresh.removeAll { frames.contains($0) }
+        for frame in frames { mailboxes.append((client, frame, id)) }
+        reply(MonitorReply(status: answer, id: id, values: (UInt64(frames.count), 0)), to: client)
+        deliverMail()
+    case .free(let piece, let client, let id):
+        memoryPieces[piece].freeing = false
+        if status == .done { memoryPieces[piece].holder = nil }
+        if let client { reply(MonitorReply(status: answer, id: id), to: client) }
+    }
+}
+
+func monitorStatus(_ status: CapabilityStatus) -> MonitorStatus {
+    switch status {
+    case .done: return .success
+    case .noSuchCapability: return .noSuchCapability
+    case .hasDescendants: return .hasDescendants
+    case .revoked: return .revoked
+    case .busy: return .busy
+    case .noRoom: return .outOfResources
+    case .notRetypeable: return .notRetypeable
+    case .badTarget: return .noSuchCore
+    case .notOwner: return .notOwner
+    }
+}
+
+/// Copies that came for this core's domains go to their mailboxes.
+func deliverFresh() {
+    for record in capabilities.database.fresh {
+        guard let holder = capabilities.database.record(record)?.holder, holder != KernelCapabilityDatabase.service else { continue }
+        mailboxes.append((UInt64(holder), record, 0))
+    }
+    capabilities.database.fresh.removeAll()
+    deliverMail()
+}
+
+/// Hands waiting domains what their mailboxes hold.
+func deliverMail() {
+    capabilityWaiters.removeAll { waiter in
+        guard let index = mailboxes.firstIndex(where: { $0.client == waiter.client && $0.source == waiter.source }) else { return false }
+        let mail = mailboxes.remove(at: index)
+        guard let record = capabilities.database.record(mail.record) else {
+            reply(MonitorReply(status: .revoked, id: waiter.id), to: waiter.client)
+            return true
+        }
+        reply(MonitorReply(status: .success, id: waiter.id, values: (record.object.base, record.object.size)),
+              to: waiter.client, with: KernelCapabilityDatabase.anchor(mail.record))
+        return true
+    }
+}
+
+/// A domain of this core ended: its records go by protocol, its memoryPieces back to the pool.
+func capabilitiesOfEnded(_ client: UInt64) {
+    perform(capabilities.domainEnded(UInt32(truncatingIfNeeded: client)))
+    mailboxes.removeAll { $0.client == client }
+    capabilityWaiters.removeAll { $0.client == client }
+    for i in memoryPieces.indices where memoryPieces[i].holder == client && !memoryPieces[i].freeing { returnPiece(i, client: nil, id: 0) }
+}
+
+/// `timedOut` for every domain that waited for a capability too long.
+func expireCapabilityWaiters(isPast: (UInt64) -> Bool) {
+    capabilityWaiters.removeAll { waiter in
+        guard isPast(waiter.deadline) else { return false }
+        reply(MonitorReply(status: .timedOut, id: waiter.id), to: waiter.client)
+        return true
+    }
+}
+
+/// `names counters`' second line: what the capability protocols counted, and what this
+/// core's capabilities and memory service hold.
+func printCapabilityCounters() {
+    let c = capabilities.counters
+    let free = memoryPieces.filter { $0.holder == nil && !$0.freeing }.count
+    print("capabilities on core \(capabilities.core.rawValue): records \(capabilities.database.all.count) objects \(capabilities.knownObjects.count)"
+        + " in flight \(capabilities.requestsInFlight) sent \(c.sent) dropped \(c.dropped) (undecodable \(c.undecodable)"
+        + " bad sender \(c.badSender) refused \(c.refused)) not owner \(c.notOwner) stale \(c.stale);"
+        + " memory service \(free) of \(memoryPieces.count) pieces free")
+}
