@@ -143,6 +143,7 @@ func onEach(_ program: String, _ arguments: String) -> String? {
 }
 
 let coreList = cores.map { String($0) }.joined(separator: " ")
+let otherCores = cores.filter { $0 != 0 }.map { String($0) }.joined(separator: " ")
 // Every monitor answers every other's ping over their rings, and every replica of the
 // domain table (what `ps` prints) has a monitor as every core's first domain.
 tally.check(.monitorsAnswer, onEach("monitor-ping", coreList))
@@ -153,6 +154,7 @@ tally.check(.knowledgeReplicas, onEach("names", "skb-check \(digest)"))
 // A device driver in user mode: the RTC's periodic interrupt, through the monitor; a
 // driver that ends connected leaves the IRQ free for the next.
 tally.check(.userDriver, run("rtc", "abandon", within: 30) ?? run("rtc", "16", within: 30))
+tally.check(.memoryService, run("capshare", "memory " + coreList, within: 120))
 if let peer {
     tally.check(.nameRace, nameRace(peer: peer))
     tally.check(.nameAcrossCores, nameAcrossCores(peer: peer))
@@ -164,6 +166,8 @@ if let peer {
     tally.check(.connectionInWaitset, run("uchan", "waitset \(peer)"))
     tally.check(.peerNeverReads, run("uchan", "deaf \(peer)"))
     tally.check(.peerWritesGarbage, run("uchan", "vandal \(peer)"))
+    tally.check(.frameRevokedEverywhere, run("capshare", "spread " + otherCores, within: 120))
+    tally.check(.retypeRace, run("capshare", "race \(peer)"))
 }
 print("\(kernelPassed + tally.passed) passed, \(kernelFailed + tally.failed) failed")
 powerOff(success: kernelFailed + tally.failed == 0)
