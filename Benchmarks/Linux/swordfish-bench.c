@@ -633,6 +633,78 @@ static void bench_spawn_remote(const char *self) {
 }
 
 // ---------------------------------------------------------------------------------
+// cross-core-cap-transfer: pass a file descriptor (a memfd of one page, the counterpart
+// of a frame capability) with SCM_RIGHTS over a Unix socket to a process pinned to
+// CPU 1, which passes the one it got straight back; each side closes what it received
+// but the original. One sample is the round trip.
+
+static void send_fd(int socket, int fd) {
+    char byte = 0;
+    struct iovec iov = {&byte, 1};
+    union { char buffer[CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } control;
+    memset(&control, 0, sizeof control);
+    struct msghdr message = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buffer,
+                             .msg_controllen = sizeof control.buffer};
+    struct cmsghdr *header = CMSG_FIRSTHDR(&message);
+    header->cmsg_level = SOL_SOCKET;
+    header->cmsg_type = SCM_RIGHTS;
+    header->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(header), &fd, sizeof(int));
+    while (sendmsg(socket, &message, 0) < 0) if (errno != EINTR) die("sendmsg");
+}
+
+static int receive_fd(int socket) {
+    char byte;
+    struct iovec iov = {&byte, 1};
+    union { char buffer[CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } control;
+    struct msghdr message = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buffer,
+                             .msg_controllen = sizeof control.buffer};
+    while (recvmsg(socket, &message, 0) < 0) if (errno != EINTR) die("recvmsg");
+    struct cmsghdr *header = CMSG_FIRSTHDR(&message);
+    if (header == NULL || header->cmsg_type != SCM_RIGHTS) die("no descriptor came");
+    int fd;
+    memcpy(&fd, CMSG_DATA(header), sizeof(int));
+    return fd;
+}
+
+static void bench_cap_transfer(void) {
+    int n = rounds(2000), w = warmup(n);
+    int fds[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, fds) != 0) die("socketpair");
+    int page = (int)syscall(SYS_memfd_create, "frame", 0);
+    if (page < 0 || ftruncate(page, 4096) != 0) die("memfd");
+    pid_t pid = fork();
+    if (pid < 0) die("fork");
+    if (pid == 0) {
+        pin(1);
+        close(fds[0]);
+        for (int i = 0; i < w + n; i++) {
+            int got = receive_fd(fds[1]);
+            send_fd(fds[1], got);
+            close(got);
+        }
+        _exit(0);
+    }
+    pin(0);
+    close(fds[1]);
+    struct samples s = samples_make(n);
+    for (int i = 0; i < w + n; i++) {
+        uint64_t start = rdtsc();
+        send_fd(fds[0], page);
+        int back = receive_fd(fds[0]);
+        uint64_t elapsed = rdtsc() - start;
+        close(back);
+        if (i >= w) record(&s, elapsed);
+    }
+    int status;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+    close(fds[0]);
+    close(page);
+    unpin();
+    report("cross-core-cap-transfer", "cycles", &s);
+}
+
+// ---------------------------------------------------------------------------------
 
 static void exit_qemu(int code) {
     if (ioperm(DEBUG_EXIT_PORT, 1, 1) != 0) die("ioperm");
@@ -657,7 +729,7 @@ int main(int argc, char **argv) {
     const char *cross[] = {"cross-core-roundtrip", "cross-core-eventfd", "cross-core-futex",
                            "cross-core-unix-socket", "cacheline-floor", "unmap-shared-page",
                            "mprotect-shared-page", "cross-core-user-roundtrip",
-                           "cross-core-user-wake-roundtrip", "spawn-remote"};
+                           "cross-core-user-wake-roundtrip", "spawn-remote", "cross-core-cap-transfer"};
     if (cpu_count > 1) {
         bench_pipe("cross-core-roundtrip", 1);
         /* Swordfish's counterpart is two user domains over a channel of rings; here, the
@@ -667,6 +739,7 @@ int main(int argc, char **argv) {
            channel whose receiver sleeps between messages. */
         bench_pipe("cross-core-user-wake-roundtrip", 1);
         bench_spawn_remote(argv[0]);
+        bench_cap_transfer();
         bench_eventfd();
         bench_futex();
         bench_unix_socket();

@@ -40,6 +40,7 @@ enum BenchMode {
         userChannelRoundTrip(state, rounds: quick ? 200 : 5000, sleeping: false)
         userChannelRoundTrip(state, rounds: quick ? 100 : 1000, sleeping: true)
         remoteSpawn(state, rounds: quick ? 20 : 200)
+        capabilityRows(state, rounds: quick ? 20 : 200)
         for row: StaticString in ["unmap-shared-page", "mprotect-shared-page"] {
             unsupported(row, "no shared mappings or unmap protocol yet")
         }
@@ -86,6 +87,23 @@ enum BenchMode {
         guard state.coreCount > 1, !state.failedCores[1] else { return unsupported("spawn-remote", "one core") }
         guard case .exited(0)? = SelfTests.runHere(state, "names", "spawn-bench 1 \(rounds)", milliseconds: 120_000) else {
             return unsupported("spawn-remote", "names spawn-bench did not complete")
+        }
+    }
+
+    /// `capshare bench` and `capshare revoke-bench`: a frame capability to core 1 and
+    /// back through the monitors, and a revoke of RAM whose frames every other core
+    /// holds; the program prints the lines.
+    static func capabilityRows(_ state: CoreState, rounds: Int) {
+        guard state.coreCount > 1, !state.failedCores[1] else {
+            unsupported("cross-core-cap-transfer", "one core")
+            return unsupported("revoke-remote-copies", "one core")
+        }
+        if case .exited(0)? = SelfTests.runHere(state, "capshare", "bench \(rounds) 1", milliseconds: 120_000) {} else {
+            unsupported("cross-core-cap-transfer", "capshare bench did not complete")
+        }
+        let others = (1..<state.coreCount).filter { !state.failedCores[$0] }.map { String($0) }.joined(separator: " ")
+        if case .exited(0)? = SelfTests.runHere(state, "capshare", "revoke-bench \(rounds) " + others, milliseconds: 120_000) {} else {
+            unsupported("revoke-remote-copies", "capshare revoke-bench did not complete")
         }
     }
 

@@ -18,6 +18,13 @@
 //                             outOfMemory, frees everything, and checks that the free
 //                             figure is back where it started
 //   capshare memory <core>…   runs `exhaust` on every core at once
+//   capshare bench <rounds> <core>
+//                             the BENCH line cross-core-cap-transfer: a frame sent to an
+//                             `echo <domain> <rounds>` on that core and back
+//   capshare revoke-bench <rounds> <core>…
+//                             the BENCH line revoke-remote-copies: RAM retyped into one
+//                             frame per listed core, each sent to a `sleep` there, then
+//                             revoked from here
 import SwordfishUser
 import UserRuntimeC
 
@@ -193,17 +200,97 @@ func exhaust() -> Never {
     exit(0)
 }
 
+/// Prints the BENCH line of `samples` (TSC cycles) for the host tool.
+func report(_ row: String, _ samples: [UInt64]) {
+    let sorted = samples.sorted()
+    print("BENCH name=\(row) unit=cycles median=\(sorted[sorted.count / 2]) p99=\(sorted[sorted.count * 99 / 100]) samples=\(sorted.count)")
+}
+
+/// cross-core-cap-transfer: a frame to an `echo` on `core`, which sends it straight
+/// back; one sample is the round trip, both receives included.
+func transferBench(rounds: Int, with core: Int) -> Never {
+    let (_, made) = frames(1)
+    let echo = spawn("echo \(Program.identity) \(rounds + rounds / 10 + 1)", on: core)
+    let back = Capability(slot: 40)
+    var samples: [UInt64] = []
+    for round in 0..<(rounds + rounds / 10 + 1) {
+        let start = user_timestamp()
+        do throws(MonitorStatus) {
+            try Monitor.send(made[0], to: echo)
+            _ = try Monitor.receiveCapability(into: back)
+        } catch {
+            print("BENCH name=cross-core-cap-transfer unsupported reason=\(error)")
+            exit(1)
+        }
+        if round > rounds / 10 { samples.append(user_timestamp() &- start) }
+        _ = try? back.delete()
+    }
+    report("cross-core-cap-transfer", samples)
+    _ = awaitEnd(echo)
+    exit(0)
+}
+
+/// The other end of `transferBench`: sends each capability that comes back to `origin`.
+func echo(to origin: SystemDomainID, rounds: Int) -> Never {
+    let got = Capability(slot: 20)
+    for _ in 0..<rounds {
+        do throws(MonitorStatus) {
+            _ = try Monitor.receiveCapability(into: got)
+            try Monitor.send(got, to: origin)
+        } catch {
+            fail("echo: \(error)")
+        }
+        _ = try? got.delete()
+    }
+    exit(0)
+}
+
+/// revoke-remote-copies: RAM retyped into one frame per core, each sent to a domain on
+/// its core; one sample is the revoke of the RAM from here (the frames' copies on every
+/// core, and the frames here, go).
+func revokeBench(rounds: Int, cores: [Int]) -> Never {
+    let ram = Capability(slot: 20)
+    do throws(MonitorStatus) { _ = try Monitor.allocate(MemoryService.pieceBytes, into: ram) } catch { fail("allocate: \(error)") }
+    let holders = cores.map { spawn("sleep", on: $0) }
+    let count = 1 << (64 - UInt64(holders.count).leadingZeroBitCount)      // a power of two ≥ the holders
+    var samples: [UInt64] = []
+    for round in 0..<(rounds + rounds / 10 + 1) {
+        let frames = (0..<count).map { Capability(slot: 21 + UInt32($0)) }
+        do throws(MonitorStatus) {
+            try Monitor.retype(ram, into: frames)
+            for (index, holder) in holders.enumerated() { try Monitor.send(frames[index], to: holder) }
+        } catch {
+            print("BENCH name=revoke-remote-copies unsupported reason=\(error)")
+            exit(1)
+        }
+        let start = user_timestamp()
+        if case let refused = status({ () throws(MonitorStatus) in try Monitor.revoke(ram) }), refused != .success {
+            print("BENCH name=revoke-remote-copies unsupported reason=\(refused)")
+            exit(1)
+        }
+        if round > rounds / 10 { samples.append(user_timestamp() &- start) }
+    }
+    report("revoke-remote-copies", samples)
+    for holder in holders { try? Monitor.kill(holder) }
+    exit(0)
+}
+
 switch arguments[0] {
 case "spread"?: spread(to: (1..<arguments.count).compactMap { arguments.integer(at: $0) })
 case "holder"?: hold(index: arguments.integer(at: 1) ?? 0)
 case "race"?: race(with: arguments.integer(at: 1) ?? 1)
 case "racer"?: racer()
 case "exhaust"?: exhaust()
+case "bench"?: transferBench(rounds: arguments.integer(at: 1) ?? 200, with: arguments.integer(at: 2) ?? 1)
+case "echo"?: echo(to: arguments.domain(at: 1) ?? SystemDomainID(rawValue: 0), rounds: arguments.integer(at: 2) ?? 0)
+case "revoke-bench"?: revokeBench(rounds: arguments.integer(at: 1) ?? 200, cores: (2..<arguments.count).compactMap { arguments.integer(at: $0) })
+case "sleep"?:
+    while true { try? SystemCall.wait(until: user_timestamp() &+ 100 &* second) }
 case "memory"?:
     let domains = (1..<arguments.count).compactMap { arguments.integer(at: $0) }.map { spawn("exhaust", on: $0) }
     for domain in domains where awaitEnd(domain) != .exited(status: 0) { fail("exhaust \(domain) failed") }
     exit(0)
 default:
-    print("usage: capshare spread <core>… | holder <index> | race <core> | racer | exhaust | memory <core>…")
+    print("usage: capshare spread <core>… | holder <index> | race <core> | racer | exhaust | memory <core>… | bench <rounds> <core> | echo <domain> <rounds> | revoke-bench <rounds> <core>… | sleep")
     exit(2)
 }

@@ -47,7 +47,14 @@ struct KernelCapabilityDatabase: CapabilityDatabase {
     func records(heldBy domain: UInt32) -> [LocalRecord] { all.filter { $0.holder == domain } }
 
     mutating func install(_ object: CapabilityObject, for domain: UInt32) -> RecordID? {
-        guard domain == Self.service || domainExists(domain), let slot = freeSlots.popLast() else { return nil }
+        guard domain == Self.service || domainExists(domain) else { return nil }
+        // A domain holds one record of an object however often it comes: each arrival
+        // hands it another kernel copy of the same anchor.
+        if domain != Self.service, let held = all.first(where: { $0.holder == domain && $0.object == object }) {
+            fresh.append(held.id)
+            return held.id
+        }
+        guard let slot = freeSlots.popLast() else { return nil }
         let id = RecordID(slot)
         // A copy of what lives here, or a new root for another core's memory; failing
         // that, a frame out of RAM held here (a retype's pieces come in address order).

@@ -140,8 +140,12 @@ func handleCapabilityRequest(_ request: MonitorRequest, id: UInt32, from client:
         guard let carried, let record = recordOfCarried() else { return answer(.noSuchCapability) }
         // RAM goes back to its memory service only through that service: a revoke
         // elsewhere would take the service's own copy too.
-        if carried.kind == .ram && !memoryPieces.contains(where: { $0.object == carried }) { return answer(.notOwner) }
-        start(.revoke(client: client, id: id, kept: record)) { capabilities.revoke(record, request: $0) }
+        let piece = memoryPieces.first { $0.object == carried }
+        if carried.kind == .ram && piece == nil { return answer(.notOwner) }
+        // The service's own record of a piece is the one kept (the pool must keep its
+        // copy); the asker gets a copy of it back.
+        let kept = piece?.record ?? record
+        start(.revoke(client: client, id: id, kept: kept)) { capabilities.revoke(kept, request: $0) }
     case .retypeCapability(let count):
         guard let carried, carried.kind == .ram else { return answer(carried == nil ? .noSuchCapability : .notRetypeable) }
         // The frames are the asker's: retype through a record of its own.
@@ -226,13 +230,12 @@ func deliverFresh() {
 
 /// Hands waiting domains what their mailboxes hold.
 func deliverMail() {
+    // What a revoke took meanwhile is no longer there to hand.
+    mailboxes.removeAll { capabilities.database.record($0.record) == nil }
     capabilityWaiters.removeAll { waiter in
         guard let index = mailboxes.firstIndex(where: { $0.client == waiter.client && $0.source == waiter.source }) else { return false }
         let mail = mailboxes.remove(at: index)
-        guard let record = capabilities.database.record(mail.record) else {
-            reply(MonitorReply(status: .revoked, id: waiter.id), to: waiter.client)
-            return true
-        }
+        guard let record = capabilities.database.record(mail.record) else { return false }
         reply(MonitorReply(status: .success, id: waiter.id, values: (record.object.base, record.object.size)),
               to: waiter.client, with: KernelCapabilityDatabase.anchor(mail.record))
         return true
