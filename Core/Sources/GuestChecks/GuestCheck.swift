@@ -25,7 +25,7 @@ public enum GuestCheck: CaseIterable, Sendable {
     case knowledgeService, shellServices
     case inFlightQuota
     // Core 0, over all cores.
-    case sharesDisjoint, multicast, monitorsAnswer, monitorOnEveryCore, knowledgeReplicas, monitorSurvivesRevoke
+    case sharesDisjoint, sharesOnTheirNodes, multicast, monitorsAnswer, monitorOnEveryCore, knowledgeReplicas, monitorSurvivesRevoke
     case userDriver
     case nameRace, nameAcrossCores, spawnAnywhere, killAnywhere, domainStates, userChannels, boundPeerKilled
     case peerNeverReads, peerWritesGarbage, sameCoreConnection, connectionInWaitset
@@ -51,7 +51,7 @@ public enum GuestCheck: CaseIterable, Sendable {
 
     public var scope: Scope {
         switch self {
-        case .sharesDisjoint, .multicast, .monitorsAnswer, .monitorOnEveryCore, .knowledgeReplicas, .monitorSurvivesRevoke, .sameCoreConnection, .userDriver,
+        case .sharesDisjoint, .sharesOnTheirNodes, .multicast, .monitorsAnswer, .monitorOnEveryCore, .knowledgeReplicas, .monitorSurvivesRevoke, .sameCoreConnection, .userDriver,
              .memoryService:
             return .bootstrap
         case .nameRace, .nameAcrossCores, .spawnAnywhere, .killAnywhere, .domainStates, .userChannels, .boundPeerKilled,
@@ -151,6 +151,7 @@ public enum GuestCheck: CaseIterable, Sendable {
         case .noCapabilitiesLeft: return "capabilities: ended domains leave no capabilities"
         case .everyFrameReturned: return "user mode: ended domains give back every frame"
         case .sharesDisjoint: return "isolation: cores' blocks and shares are disjoint"
+        case .sharesOnTheirNodes: return "memory: every core's share lies on its own NUMA node (checked where the SRAT gives nodes: the numa2 configuration)"
         case .multicast: return "multicast: every core receives once, acknowledgements aggregate"
         case .userDriver: return "devices: a user driver gets the RTC's ports and IRQ from the monitor, receives its interrupts, and is refused others; an ended driver's IRQ is free again"
         case .skippedCoreReported: return "a core that never answers is reported and left out"

@@ -195,7 +195,8 @@ var capabilities = CapabilityMonitor(
     core: CoreID(core), coreCount: coreCount,
     database: KernelCapabilityDatabase(kernel: kernel, domainExists: { local in
         state.record(for: DomainID(core: CoreID(core), local: LocalDomainNumber(local))) != nil
-    }))
+    }),
+    configuration: .init(members: members.reduce(into: CoreMask.none) { $0.insert(CoreID($1)) }))
 
 /// A `ps` (every domain, printed) or a `state` request (one domain) waiting for other
 /// monitors to say which of their domains run and which sleep: only a domain's own core
