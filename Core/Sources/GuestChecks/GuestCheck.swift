@@ -22,7 +22,7 @@ public enum GuestCheck: CaseIterable, Sendable {
     case firstThreadFault, badDispatcherCalls, badUpcallEntry, loseDispatcher, loseDispatcherFrame
     case losePML4, waitsetTwoEndpoints, waitsetSleeps, waitsetEndpointDies
     case noCapabilitiesLeft, everyFrameReturned
-    case knowledgeService, shellServices
+    case knowledgeService, shellServices, sharedObjectServices
     case inFlightQuota
     // Core 0, over all cores.
     case sharesDisjoint, sharesOnTheirNodes, multicast, monitorsAnswer, monitorOnEveryCore, knowledgeReplicas, monitorSurvivesRevoke
@@ -97,6 +97,7 @@ public enum GuestCheck: CaseIterable, Sendable {
         case .monitorDomain: return "monitor: this core runs its monitor, asleep, with its initial capabilities"
         case .monitorsAnswer: return "monitor: a domain reaches every live core's monitor through its own, over the monitors' rings"
         case .shellServices: return "shell: the kernel's command, program-name and console-line services refuse bad lines and buffers"
+        case .sharedObjectServices: return "capabilities: the kernel's services for capabilities across cores refuse bad slots, types, places, buffers and sizes, changing nothing"
         case .knowledgeService: return "knowledge: the kernel's knowledge service refuses bad buffers and short lengths; only core 0 has a base"
         case .knowledgeReplicas: return "knowledge: every live core's monitor holds a replica equal to core 0's kernel's knowledge base"
         case .programRuns: return "user mode: a program runs and exits"

@@ -32,6 +32,7 @@ enum SelfTests {
         tally.check(.channelStreams, channelStress(state, live: live))
         userMode(state, live: live, &tally)
         tally.check(.knowledgeService, knowledgeService(state))
+        tally.check(.sharedObjectServices, sharedObjectServices(state))
         tally.check(.shellServices, shellServices(state))
         localBoundaries(state, &tally)
         let block = CoreBlock.current!
