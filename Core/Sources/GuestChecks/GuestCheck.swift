@@ -173,7 +173,7 @@ public enum GuestCheck: CaseIterable, Sendable {
         case .peerNeverReads: return "channels: a peer that never reads gives its sender an error, not a hang"
         case .peerWritesGarbage: return "channels: a peer that writes garbage into the channel's page gives an error, nothing worse"
         case .sameCoreConnection: return "channels: two domains on one core connect by name and exchange 10,000 messages in order"
-        case .memoryService: return "capabilities: a domain on every core allocates from its memory service until outOfMemory and frees it all; the free figure returns to where it started"
+        case .memoryService: return "capabilities: a domain on each core in turn allocates until outOfMemory (its core's pieces, then other cores' lent, nearest first) and frees it all; every run gets the same count and the free figures return"
         case .frameRevokedEverywhere: return "capabilities: a frame sent to every other core and mapped there, revoked from its origin (a domain's own revoke refused): every mapping is gone"
         case .retypeRace: return "capabilities: RAM retyped on two cores at once: exactly one succeeds (a domain's own retype of shared RAM refused)"
         case .bootImagePresent: return "user mode: boot image present"

@@ -624,6 +624,8 @@ func handle(_ message: MonitorMessage, from peer: Int) {
         stateQueries[index].states += states.map { (DomainID(core: CoreID(peer), local: $0.local), $0.state) }
         if last { stateQueries[index].waitingOn.removeAll { $0 == peer } }
         if stateQueries[index].waitingOn.isEmpty { finish(stateQueries.remove(at: index)) }
+    case .lendRequest, .lendAnswer, .lendReturn, .lendReturned:
+        handleLending(message, from: peer)
     default:
         dropped += 1
     }
@@ -715,7 +717,7 @@ while true {
         // Sleeps until a request, a notification or a domain event comes (any of them
         // since the last poll wakes it at once), or a domain's wait for a capability
         // ends.
-        try? SystemCall.wait(until: capabilityWaiters.map { $0.deadline }.min())
+        try? SystemCall.wait(until: capabilityDeadlines.min())
     } else {
         yield()                                          // a deadline to watch: no sleep
     }
