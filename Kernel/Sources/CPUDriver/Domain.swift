@@ -112,11 +112,13 @@ enum SpawnError: Error {
     case capabilities(CapabilityError)
 }
 
-/// What a new domain gets: a root CNode of 64 slots and 64 KiB of RAM to retype (besides
-/// its address space).
+/// What a new domain gets: a root CNode of 64 slots, 64 KiB of RAM to retype and 256 KiB
+/// of RAM for its heap, which its user library maps as the heap grows (besides its
+/// address space).
 enum DomainGrant {
     static let cnodeSlots = UInt64(InitialSlot.rootSlots)
     static let ramFrames = DomainRAM.pages
+    static let heapFrames = HeapRAM.pages
 }
 
 /// The core's memory as page-table code reads it: tables are RAM, which the kernel
@@ -148,14 +150,18 @@ extension CoreState {
         for index in 0..<UserLayout.stackPages { pages.append(stackBottom + UInt64(index) * 4096) }
         pages.append(DispatcherFrame.userAddress)
 
-        // The RAM block: the domain's own RAM first (64 KiB-aligned at its start), then
-        // the address-space CNode, then the PML4, the dispatcher, and one page per table
-        // and per page made (the tables map the shared pages too).
+        // The RAM block: the heap's RAM first and the domain's own RAM after it (each
+        // aligned to its size), then the address-space CNode, then the PML4, the
+        // dispatcher, and one page per table and per page made (the tables map the
+        // shared pages too). The heap's RAM is neither cleared nor mapped here: the
+        // domain's user library retypes and maps its pages as the heap needs them
+        // (Runtime.swift), so a program that allocates little makes few pages.
         let made = 2 + AddressSpaceBuilder.tablesNeeded(for: pages + (shared?.pages.map { $0.address } ?? [])) + pages.count
         let cnodeSlots = powerOfTwo(atLeast: max(16, UInt64(AddressSpaceLayout.firstMade) + UInt64(made)))
         let cnodeBytes = cnodeSlots * CapabilityType.cnodeSlotBytes
         let grantBytes = UInt64(DomainGrant.ramFrames) * 4096
-        let used = max(grantBytes, cnodeBytes) + cnodeBytes + UInt64(made) * 4096
+        let heapBytes = UInt64(DomainGrant.heapFrames) * 4096
+        let used = heapBytes + max(grantBytes, cnodeBytes) + cnodeBytes + UInt64(made) * 4096
         let blockFrames = Int(powerOfTwo(atLeast: used) / 4096)
         // The shared pages' copies go in a CSpace of the kernel's (see ProgramCache.swift).
         let sharedFrames = shared.map { ProgramCache.cnodeFrames(for: $0.pages.count) } ?? 0
@@ -190,6 +196,7 @@ extension CoreState {
             let setUp = CapabilityAddress.root(layout.setUpSlot)
             try capabilities.createRoot(.physicalRAM, base: block.rawValue, size: UInt64(blockFrames) * 4096, at: setUp, in: cspace)
             try capabilities.copy(setUp, in: cspace, to: .root(keeperSlot.index), in: keeper.cspace(of: keeperSlot))
+            _ = try capabilities.retype(setUp, to: .physicalRAM, size: heapBytes, count: 1, into: .root(InitialSlot.heapRAM), in: cspace)
             _ = try capabilities.retype(setUp, to: .physicalRAM, size: grantBytes, count: 1, into: .root(InitialSlot.ram), in: cspace)
             _ = try capabilities.retype(setUp, to: .cnode, size: cnodeSlots, count: 1, into: .root(layout.cnodeSlot), in: cspace)
             try capabilities.copy(setUp, to: layout.leaf(layout.ram), in: cspace)
