@@ -68,6 +68,8 @@ final class Domain {
     let dispatcher: ObjectID
     /// Every frame the domain holds (its root CNode and its RAM block), freed when it ends.
     var frames: [PhysicalAddress]
+    /// Its RAM block (part of `frames`), which may be kept for the next spawn.
+    let block: PhysicalRange
 
     enum Wait {
         /// `wait` on an endpoint: until a message arrives there, or it dies.
@@ -82,7 +84,7 @@ final class Domain {
 
     init(id: Int, name: String, addressSpace: UserAddressSpace, rootTable: ObjectID, cspace: CSpace, sharedPages: CSpace?,
          keeperSlot: KernelSlots.Slot, context: UserContext, dispatcher: ObjectID, dispatcherFrame: PhysicalAddress,
-         frameObject: ObjectID, frames: [PhysicalAddress]) {
+         frameObject: ObjectID, frames: [PhysicalAddress], block: PhysicalRange) {
         self.id = id
         self.name = name
         self.addressSpace = addressSpace
@@ -95,6 +97,7 @@ final class Domain {
         self.dispatcherFrame = dispatcherFrame
         self.dispatcherFrameObject = frameObject
         self.frames = frames
+        self.block = block
     }
 }
 
@@ -166,8 +169,9 @@ extension CoreState {
         // The shared pages' copies go in a CSpace of the kernel's (see ProgramCache.swift).
         let sharedFrames = shared.map { ProgramCache.cnodeFrames(for: $0.pages.count) } ?? 0
         var frames: [PhysicalAddress] = []
-        for count in [1, blockFrames, sharedFrames] where count > 0 {
-            guard let first = evictingIfShort(keeping: program.name, { memory.pointee.frames.allocate(count: count, alignment: count) }) else {
+        for (index, count) in [1, blockFrames, sharedFrames].enumerated() where count > 0 {
+            let spare = index == 1 ? takeSpareBlock(frames: count) : nil
+            guard let first = spare ?? evictingIfShort(keeping: program.name, { memory.pointee.frames.allocate(count: count, alignment: count) }) else {
                 for frame in frames { try? memory.pointee.frames.free(frame) }
                 throw .outOfMemory
             }
@@ -259,7 +263,8 @@ extension CoreState {
         let domain = Domain(id: nextDomainID, name: String(decoding: program.name, as: UTF8.self),
                             addressSpace: UserAddressSpace(root: PhysicalAddress(root.base)), rootTable: rootTable,
                             cspace: cspace, sharedPages: sharedSpace, keeperSlot: keeperSlot, context: context, dispatcher: dispatcher,
-                            dispatcherFrame: PhysicalAddress(frameCapability.base), frameObject: frameObject, frames: frames)
+                            dispatcherFrame: PhysicalAddress(frameCapability.base), frameObject: frameObject, frames: frames,
+                            block: PhysicalRange(start: block, end: block + UInt64(blockFrames) * 4096))
         domain.dispatcherWords.storeBytes(of: SystemDomainID(core: id.rawValue, local: UInt32(domain.id)).rawValue,
                                           toByteOffset: DispatcherFrame.identity, as: UInt64.self)
         for (index, byte) in program.name.prefix(DispatcherFrame.programNameBytes - 1).enumerated() {
@@ -282,8 +287,10 @@ extension CoreState {
     /// CSpace (another domain's, or a message in flight), whatever the domain did to its
     /// own slots, and with them every mapping; deleting the root CNode's own capability
     /// then destroys the CSpace, and deleting the shared-pages CNode's its copies of the
-    /// program's shared pages. Only once the page tables are cleared are the frames free.
-    func release(cspace: CSpace?, sharedPages: CSpace?, keeperSlot: KernelSlots.Slot, frames: [PhysicalAddress]) {
+    /// program's shared pages. Only once the page tables are cleared are the frames free;
+    /// those of `spare` (a RAM block) are kept for the next spawn instead.
+    func release(cspace: CSpace?, sharedPages: CSpace?, keeperSlot: KernelSlots.Slot, frames: [PhysicalAddress],
+                 spare: PhysicalRange? = nil) {
         _ = try? capabilities.revoke(.root(keeperSlot.index), in: keeper.cspace(of: keeperSlot))
         _ = try? capabilities.delete(.root(keeperSlot.index), in: keeper.cspace(of: keeperSlot))
         keeper.give(keeperSlot, from: KernelCNodes.keeperOwner)
@@ -295,7 +302,36 @@ extension CoreState {
         }
         if let sharedPages { _ = try? capabilities.delete(.root(0), in: sharedPages) }
         applyMemoryEffects()
-        for frame in frames { try? CoreBlock.current!.pointee.frames.free(frame) }
+        if let spare {
+            freeSpareBlock()
+            spareBlock = spare
+        }
+        for frame in frames where !(spare?.contains(frame) ?? false) { try? CoreBlock.current!.pointee.frames.free(frame) }
+    }
+
+    /// The spare block (the last ended domain's) if it has `count` frames, now taken;
+    /// otherwise nil, and the spare is freed. Why keep it: the next domain then lives
+    /// in memory that was just written, not in frames the frame allocator's next fit
+    /// reaches for the first time, and under QEMU the first write to each 2 MiB of guest
+    /// memory the host has not yet backed stalls for 13–34 M cycles (docs/benchmarks.md).
+    /// A domain's block holds only its own data, tables and capabilities (its code
+    /// comes from the program cache), so the new domain writes over no code.
+    func takeSpareBlock(frames count: Int) -> PhysicalAddress? {
+        guard let spare = spareBlock, spare.size == UInt64(count) * 4096 else {
+            freeSpareBlock()
+            return nil
+        }
+        spareBlock = nil
+        return spare.start
+    }
+
+    /// Gives the spare block back to the frame allocator; true if there was one.
+    @discardableResult
+    func freeSpareBlock() -> Bool {
+        guard let spare = spareBlock else { return false }
+        spareBlock = nil
+        try? CoreBlock.current!.pointee.frames.free(spare.start, count: Int(spare.size / 4096))
+        return true
     }
 
     /// Frees everything a finished domain held.
@@ -303,7 +339,8 @@ extension CoreState {
         UserMode.useKernelAddressSpace(kernelRoot)
         forgetInterrupts(of: domain)
         forgetEndpoints(of: domain)
-        release(cspace: domain.cspace, sharedPages: domain.sharedPages, keeperSlot: domain.keeperSlot, frames: domain.frames)
+        release(cspace: domain.cspace, sharedPages: domain.sharedPages, keeperSlot: domain.keeperSlot, frames: domain.frames,
+                spare: domain.block)
         domain.frames.removeAll()
         domains.removeAll { $0 === domain }
         if notificationReceiver == domain.id { notificationReceiver = nil }

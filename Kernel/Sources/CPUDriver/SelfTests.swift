@@ -169,9 +169,11 @@ enum SelfTests {
             return "ended as \(describe(state)), expected a stop for \(vector)"
         }
         // Frames not held by the heap (which may grow meanwhile for other reasons), nor
-        // by programs no domain runs any more (the program cache gives those back).
+        // by programs no domain runs any more (the program cache gives those back), nor
+        // kept as the spare block for the next spawn.
         func available() -> Int {
             state.evictUnusedPrograms()
+            state.freeSpareBlock()
             return CoreBlock.current!.pointee.frames.freeFrames + CoreBlock.current!.pointee.heap.pagesHeld
         }
         let frames = available()
