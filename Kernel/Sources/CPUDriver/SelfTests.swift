@@ -185,6 +185,8 @@ enum SelfTests {
         tally.check(.monitorDomain, monitorDomain(state))
         tally.check(.programRuns, exited(0, outcome("hello", "")))
         tally.check(.programCache, programCache(state))
+        tally.check(.heapOnDemand, heapOnDemand(state))
+        tally.check(.spareBlock, spareBlock(state))
         tally.check(.kernelRead, stopped("page fault", outcome("probe", "kernel-read")))
         tally.check(.kernelWrite, stopped("page fault", outcome("probe", "kernel-write")))
         tally.check(.unmappedAddress, stopped("page fault", outcome("probe", "unmapped")))
