@@ -216,6 +216,9 @@ public enum InitialSlot {
     public static let serviceEndpoint: UInt32 = 7
     /// The monitor only: the frame of its core's binding pool (`BindingPool`).
     public static let bindingPool: UInt32 = 12
+    /// RAM for the user library's heap (`HeapRAM.bytes`), which retypes and maps its
+    /// pages only as the heap grows: a spawn makes none of them.
+    public static let heapRAM: UInt32 = 50
     /// Every other domain: a copy of its core's monitor's service endpoint (empty in
     /// the monitor itself, and where a core has no monitor).
     public static let monitor: UInt32 = rootSlots - 3
@@ -238,6 +241,13 @@ public enum InitialSlot {
 /// The RAM capability every domain starts with.
 public enum DomainRAM {
     public static let pages = 16
+    public static let bytes = UInt64(pages) * 4096
+}
+
+/// The RAM capability for its heap every domain starts with (`InitialSlot.heapRAM`): the
+/// heap's pages, their page tables and the CNode for their capabilities.
+public enum HeapRAM {
+    public static let pages = 64
     public static let bytes = UInt64(pages) * 4096
 }
 

@@ -11,7 +11,7 @@
 public enum GuestCheck: CaseIterable, Sendable {
     // Each core, on itself.
     case perCoreState, frameAllocator, everyFrame, heapRandom, timerTicks, ipiRoundTrip, channelStreams
-    case monitorDomain, programRuns, programCache, kernelRead, kernelWrite, unmappedAddress, noncanonicalAddress
+    case monitorDomain, programRuns, programCache, heapOnDemand, spareBlock, kernelRead, kernelWrite, unmappedAddress, noncanonicalAddress
     case privilegedInstruction, unknownSystemCall, badPointers, exitStatus, resumeNoncanonical
     case blockNotHeld, cnodeCopy, directionFlag, isolation
     case wrongType, rightsShrink, retypeOverlap, badSlots
@@ -102,6 +102,8 @@ public enum GuestCheck: CaseIterable, Sendable {
         case .knowledgeReplicas: return "knowledge: every live core's monitor holds a replica equal to core 0's kernel's knowledge base"
         case .programRuns: return "user mode: a program runs and exits"
         case .programCache: return "user mode: two domains of a program map its read-only pages from one copy they cannot write or take away, given back once neither runs"
+        case .heapOnDemand: return "user mode: a spawn makes none of the heap's pages; the program's library makes them from its heap RAM as it allocates"
+        case .spareBlock: return "user mode: a domain spawned after one ended gets the ended domain's RAM block"
         case .kernelRead: return "user mode: reading kernel memory stops the domain"
         case .kernelWrite: return "user mode: writing kernel memory stops the domain"
         case .unmappedAddress: return "user mode: an unmapped address stops the domain"

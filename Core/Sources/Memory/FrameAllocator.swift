@@ -239,6 +239,27 @@ public struct FrameAllocator {
         freeFrames += count
     }
 
+    /// Takes `count` free frames from `address` on out of use, as if `allocate` had
+    /// handed them out, so that `free` later makes them available. For memory that is
+    /// part of the span but cannot be used yet: the user heap's arena, whose pages are
+    /// mapped only as the heap grows. Fails, changing nothing, if any of them is outside
+    /// the span, in a hole, part of the bitmap, or not free.
+    public mutating func take(_ address: PhysicalAddress, count: Int) throws(MemoryError) {
+        guard count >= 1 else { throw .invalidArgument }
+        guard address.isAligned(to: Self.frameSize) else { throw .misaligned }
+        guard let first = frameIndex(of: address), count <= spanFrames - first else { throw .outsideSpan }
+        let end = address.rawValue + UInt64(count) << Self.frameShift
+        guard let range = rangeIndex(containing: address.rawValue),
+              end <= words[wordCount + 2 * range + 1]
+        else { throw .notUsable }
+        if bitmapRange.overlaps(PhysicalRange(start: address, end: PhysicalAddress(end))) {
+            throw .allocatorMetadata
+        }
+        guard countSet(first, first + count) == 0 else { throw .notFree }
+        setBits(first, first + count, used: true)
+        freeFrames -= count
+    }
+
     // MARK: Queries
 
     /// Where the frame at physical `address` can be read and written.

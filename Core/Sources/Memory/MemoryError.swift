@@ -20,6 +20,8 @@ public enum MemoryError: Error, Equatable, Sendable {
     case allocatorMetadata
     /// The frames, or the heap block, are already free.
     case doubleFree
+    /// Frames to take out of use are (partly) in use already.
+    case notFree
     /// The pointer was not handed out by this heap (or its block is long gone).
     case notAHeapBlock
     /// There is not enough memory for what was asked (a memory plan whose cores

@@ -125,6 +125,43 @@ final class FrameAllocatorTests: XCTestCase {
         XCTAssertEqual(frames.allocate(count: 4), all[0])
     }
 
+    func testTakenFramesAreNeverHandedOutUntilFreed() throws {
+        // The user heap's way of growing: everything past the first frames is taken at
+        // once, then given back a few frames at a time.
+        var frames = try memory.allocator([range(mib, mib + 16 * frame)])
+        try frames.take(PhysicalAddress(mib + 4 * frame), count: 12)
+        XCTAssertEqual(frames.freeFrames, 3)
+        XCTAssertTrue(frames.checkConsistency())
+        var handed: [PhysicalAddress] = []
+        while handed.count <= 16, let address = frames.allocate() { handed.append(address) }   // bounded: no hang
+        XCTAssertEqual(handed, (1..<4).map { PhysicalAddress(mib + UInt64($0) * frame) })
+        XCTAssertNil(frames.allocate(count: 2))
+        try frames.free(PhysicalAddress(mib + 4 * frame), count: 4)
+        XCTAssertEqual(frames.allocate(count: 4), PhysicalAddress(mib + 4 * frame))
+        XCTAssertTrue(frames.checkConsistency())
+
+        // Refusals change nothing.
+        let before = snapshot(frames)
+        func expect(_ error: MemoryError, _ address: UInt64, count: Int = 1, line: UInt = #line) {
+            XCTAssertThrowsError(try frames.take(PhysicalAddress(address), count: count), line: line) {
+                XCTAssertEqual($0 as? MemoryError, error, line: line)
+            }
+            XCTAssertEqual(snapshot(frames), before, "state changed", line: line)
+        }
+        expect(.invalidArgument, mib + 8 * frame, count: 0)
+        expect(.misaligned, mib + 8 * frame + 8)
+        expect(.outsideSpan, mib + 16 * frame)
+        expect(.outsideSpan, mib + 15 * frame, count: 2)
+        expect(.allocatorMetadata, mib)
+        expect(.notFree, mib + 4 * frame)                     // allocated
+        expect(.notFree, mib + 7 * frame, count: 2)           // the second one is taken
+        let holes = try memory.allocator([range(mib, mib + 2 * frame), range(mib + 4 * frame, mib + 8 * frame)])
+        var withHoles = holes
+        XCTAssertThrowsError(try withHoles.take(PhysicalAddress(mib + 2 * frame), count: 1)) {
+            XCTAssertEqual($0 as? MemoryError, .notUsable)
+        }
+    }
+
     func testBadFreesAreReportedAndChangeNothing() throws {
         var frames = try memory.allocator(ranges)
         let single = try XCTUnwrap(frames.allocate())

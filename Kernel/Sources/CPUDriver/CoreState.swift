@@ -87,6 +87,9 @@ final class CoreState {
     var keeper = KernelCNodes()
     /// The read-only pages of the programs started here, shared by their domains.
     var programCache = ProgramCache()
+    /// The RAM block of the domain that ended last, kept for the next spawn that needs
+    /// one of its size (Domain.swift).
+    var spareBlock: PhysicalRange? = nil
     /// The domains on this core, the next one to run, and how recent ones ended.
     var domains: [Domain] = []
     var nextToRun = 0

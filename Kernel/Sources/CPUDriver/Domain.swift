@@ -68,6 +68,8 @@ final class Domain {
     let dispatcher: ObjectID
     /// Every frame the domain holds (its root CNode and its RAM block), freed when it ends.
     var frames: [PhysicalAddress]
+    /// Its RAM block (part of `frames`), which may be kept for the next spawn.
+    let block: PhysicalRange
 
     enum Wait {
         /// `wait` on an endpoint: until a message arrives there, or it dies.
@@ -82,7 +84,7 @@ final class Domain {
 
     init(id: Int, name: String, addressSpace: UserAddressSpace, rootTable: ObjectID, cspace: CSpace, sharedPages: CSpace?,
          keeperSlot: KernelSlots.Slot, context: UserContext, dispatcher: ObjectID, dispatcherFrame: PhysicalAddress,
-         frameObject: ObjectID, frames: [PhysicalAddress]) {
+         frameObject: ObjectID, frames: [PhysicalAddress], block: PhysicalRange) {
         self.id = id
         self.name = name
         self.addressSpace = addressSpace
@@ -95,6 +97,7 @@ final class Domain {
         self.dispatcherFrame = dispatcherFrame
         self.dispatcherFrameObject = frameObject
         self.frames = frames
+        self.block = block
     }
 }
 
@@ -112,11 +115,13 @@ enum SpawnError: Error {
     case capabilities(CapabilityError)
 }
 
-/// What a new domain gets: a root CNode of 64 slots and 64 KiB of RAM to retype (besides
-/// its address space).
+/// What a new domain gets: a root CNode of 64 slots, 64 KiB of RAM to retype and 256 KiB
+/// of RAM for its heap, which its user library maps as the heap grows (besides its
+/// address space).
 enum DomainGrant {
     static let cnodeSlots = UInt64(InitialSlot.rootSlots)
     static let ramFrames = DomainRAM.pages
+    static let heapFrames = HeapRAM.pages
 }
 
 /// The core's memory as page-table code reads it: tables are RAM, which the kernel
@@ -148,20 +153,25 @@ extension CoreState {
         for index in 0..<UserLayout.stackPages { pages.append(stackBottom + UInt64(index) * 4096) }
         pages.append(DispatcherFrame.userAddress)
 
-        // The RAM block: the domain's own RAM first (64 KiB-aligned at its start), then
-        // the address-space CNode, then the PML4, the dispatcher, and one page per table
-        // and per page made (the tables map the shared pages too).
+        // The RAM block: the heap's RAM first and the domain's own RAM after it (each
+        // aligned to its size), then the address-space CNode, then the PML4, the
+        // dispatcher, and one page per table and per page made (the tables map the
+        // shared pages too). The heap's RAM is neither cleared nor mapped here: the
+        // domain's user library retypes and maps its pages as the heap needs them
+        // (Runtime.swift), so a program that allocates little makes few pages.
         let made = 2 + AddressSpaceBuilder.tablesNeeded(for: pages + (shared?.pages.map { $0.address } ?? [])) + pages.count
         let cnodeSlots = powerOfTwo(atLeast: max(16, UInt64(AddressSpaceLayout.firstMade) + UInt64(made)))
         let cnodeBytes = cnodeSlots * CapabilityType.cnodeSlotBytes
         let grantBytes = UInt64(DomainGrant.ramFrames) * 4096
-        let used = max(grantBytes, cnodeBytes) + cnodeBytes + UInt64(made) * 4096
+        let heapBytes = UInt64(DomainGrant.heapFrames) * 4096
+        let used = heapBytes + max(grantBytes, cnodeBytes) + cnodeBytes + UInt64(made) * 4096
         let blockFrames = Int(powerOfTwo(atLeast: used) / 4096)
         // The shared pages' copies go in a CSpace of the kernel's (see ProgramCache.swift).
         let sharedFrames = shared.map { ProgramCache.cnodeFrames(for: $0.pages.count) } ?? 0
         var frames: [PhysicalAddress] = []
-        for count in [1, blockFrames, sharedFrames] where count > 0 {
-            guard let first = evictingIfShort(keeping: program.name, { memory.pointee.frames.allocate(count: count, alignment: count) }) else {
+        for (index, count) in [1, blockFrames, sharedFrames].enumerated() where count > 0 {
+            let spare = index == 1 ? takeSpareBlock(frames: count) : nil
+            guard let first = spare ?? evictingIfShort(keeping: program.name, { memory.pointee.frames.allocate(count: count, alignment: count) }) else {
                 for frame in frames { try? memory.pointee.frames.free(frame) }
                 throw .outOfMemory
             }
@@ -190,6 +200,7 @@ extension CoreState {
             let setUp = CapabilityAddress.root(layout.setUpSlot)
             try capabilities.createRoot(.physicalRAM, base: block.rawValue, size: UInt64(blockFrames) * 4096, at: setUp, in: cspace)
             try capabilities.copy(setUp, in: cspace, to: .root(keeperSlot.index), in: keeper.cspace(of: keeperSlot))
+            _ = try capabilities.retype(setUp, to: .physicalRAM, size: heapBytes, count: 1, into: .root(InitialSlot.heapRAM), in: cspace)
             _ = try capabilities.retype(setUp, to: .physicalRAM, size: grantBytes, count: 1, into: .root(InitialSlot.ram), in: cspace)
             _ = try capabilities.retype(setUp, to: .cnode, size: cnodeSlots, count: 1, into: .root(layout.cnodeSlot), in: cspace)
             try capabilities.copy(setUp, to: layout.leaf(layout.ram), in: cspace)
@@ -252,7 +263,8 @@ extension CoreState {
         let domain = Domain(id: nextDomainID, name: String(decoding: program.name, as: UTF8.self),
                             addressSpace: UserAddressSpace(root: PhysicalAddress(root.base)), rootTable: rootTable,
                             cspace: cspace, sharedPages: sharedSpace, keeperSlot: keeperSlot, context: context, dispatcher: dispatcher,
-                            dispatcherFrame: PhysicalAddress(frameCapability.base), frameObject: frameObject, frames: frames)
+                            dispatcherFrame: PhysicalAddress(frameCapability.base), frameObject: frameObject, frames: frames,
+                            block: PhysicalRange(start: block, end: block + UInt64(blockFrames) * 4096))
         domain.dispatcherWords.storeBytes(of: SystemDomainID(core: id.rawValue, local: UInt32(domain.id)).rawValue,
                                           toByteOffset: DispatcherFrame.identity, as: UInt64.self)
         for (index, byte) in program.name.prefix(DispatcherFrame.programNameBytes - 1).enumerated() {
@@ -275,8 +287,10 @@ extension CoreState {
     /// CSpace (another domain's, or a message in flight), whatever the domain did to its
     /// own slots, and with them every mapping; deleting the root CNode's own capability
     /// then destroys the CSpace, and deleting the shared-pages CNode's its copies of the
-    /// program's shared pages. Only once the page tables are cleared are the frames free.
-    func release(cspace: CSpace?, sharedPages: CSpace?, keeperSlot: KernelSlots.Slot, frames: [PhysicalAddress]) {
+    /// program's shared pages. Only once the page tables are cleared are the frames free;
+    /// those of `spare` (a RAM block) are kept for the next spawn instead.
+    func release(cspace: CSpace?, sharedPages: CSpace?, keeperSlot: KernelSlots.Slot, frames: [PhysicalAddress],
+                 spare: PhysicalRange? = nil) {
         _ = try? capabilities.revoke(.root(keeperSlot.index), in: keeper.cspace(of: keeperSlot))
         _ = try? capabilities.delete(.root(keeperSlot.index), in: keeper.cspace(of: keeperSlot))
         keeper.give(keeperSlot, from: KernelCNodes.keeperOwner)
@@ -288,7 +302,36 @@ extension CoreState {
         }
         if let sharedPages { _ = try? capabilities.delete(.root(0), in: sharedPages) }
         applyMemoryEffects()
-        for frame in frames { try? CoreBlock.current!.pointee.frames.free(frame) }
+        if let spare {
+            freeSpareBlock()
+            spareBlock = spare
+        }
+        for frame in frames where !(spare?.contains(frame) ?? false) { try? CoreBlock.current!.pointee.frames.free(frame) }
+    }
+
+    /// The spare block (the last ended domain's) if it has `count` frames, now taken;
+    /// otherwise nil, and the spare is freed. Why keep it: the next domain then lives
+    /// in memory that was just written, not in frames the frame allocator's next fit
+    /// reaches for the first time, and under QEMU the first write to each 2 MiB of guest
+    /// memory the host has not yet backed stalls for 13–34 M cycles (docs/benchmarks.md).
+    /// A domain's block holds only its own data, tables and capabilities (its code
+    /// comes from the program cache), so the new domain writes over no code.
+    func takeSpareBlock(frames count: Int) -> PhysicalAddress? {
+        guard let spare = spareBlock, spare.size == UInt64(count) * 4096 else {
+            freeSpareBlock()
+            return nil
+        }
+        spareBlock = nil
+        return spare.start
+    }
+
+    /// Gives the spare block back to the frame allocator; true if there was one.
+    @discardableResult
+    func freeSpareBlock() -> Bool {
+        guard let spare = spareBlock else { return false }
+        spareBlock = nil
+        try? CoreBlock.current!.pointee.frames.free(spare.start, count: Int(spare.size / 4096))
+        return true
     }
 
     /// Frees everything a finished domain held.
@@ -296,7 +339,8 @@ extension CoreState {
         UserMode.useKernelAddressSpace(kernelRoot)
         forgetInterrupts(of: domain)
         forgetEndpoints(of: domain)
-        release(cspace: domain.cspace, sharedPages: domain.sharedPages, keeperSlot: domain.keeperSlot, frames: domain.frames)
+        release(cspace: domain.cspace, sharedPages: domain.sharedPages, keeperSlot: domain.keeperSlot, frames: domain.frames,
+                spare: domain.block)
         domain.frames.removeAll()
         domains.removeAll { $0 === domain }
         if notificationReceiver == domain.id { notificationReceiver = nil }

@@ -170,16 +170,24 @@ enum SelfTests {
             return "ended as \(describe(state)), expected a stop for \(vector)"
         }
         // Frames not held by the heap (which may grow meanwhile for other reasons), nor
-        // by programs no domain runs any more (the program cache gives those back).
+        // by programs no domain runs any more (the program cache gives those back), nor
+        // kept as the spare block for the next spawn.
         func available() -> Int {
             state.evictUnusedPrograms()
+            state.freeSpareBlock()
             return CoreBlock.current!.pointee.frames.freeFrames + CoreBlock.current!.pointee.heap.pagesHeld
         }
         let frames = available()
         let objects = state.capabilities.liveObjectCount
+        // The domains that run throughout (the monitor, on core 0 the shell) may make
+        // objects meanwhile: their heaps grow as they need pages (Runtime.swift).
+        let lasting = state.domains
+        let lastingObjects = objectsHeld(by: lasting, state)
         tally.check(.monitorDomain, monitorDomain(state))
         tally.check(.programRuns, exited(0, outcome("hello", "")))
         tally.check(.programCache, programCache(state))
+        tally.check(.heapOnDemand, heapOnDemand(state))
+        tally.check(.spareBlock, spareBlock(state))
         tally.check(.kernelRead, stopped("page fault", outcome("probe", "kernel-read")))
         tally.check(.kernelWrite, stopped("page fault", outcome("probe", "kernel-write")))
         tally.check(.unmappedAddress, stopped("page fault", outcome("probe", "unmapped")))
@@ -251,6 +259,7 @@ enum SelfTests {
         // Everything the tests made is gone: what is left are the kernel's own CNodes and the monitor's.
         state.evictUnusedPrograms()
         let remaining = state.capabilities.liveObjectCount - objects
+            - (objectsHeld(by: lasting.filter { domain in state.domains.contains { $0 === domain } }, state) - lastingObjects)
         tally.check(.noCapabilitiesLeft,
                     remaining == 0 ? nil : "\(remaining) objects remain")
         let after = available()
@@ -538,4 +547,18 @@ func describe(_ state: Domain.State) -> String {
     case .exited(let status): return "exit \(status)"
     case .stopped(let reason): return "stopped (\(reason))"
     }
+}
+
+/// How many distinct objects the capabilities in `domains`' CSpaces name (an object by
+/// its type, base and size: copies count once).
+func objectsHeld(by domains: [Domain], _ state: CoreState) -> Int {
+    var seen: [(type: CapabilityType, base: UInt64, size: UInt64)] = []
+    for domain in domains {
+        try? state.capabilities.forEachCapability(in: domain.cspace) { _, capability in
+            guard !seen.contains(where: { $0.type == capability.type && $0.base == capability.base && $0.size == capability.size })
+            else { return }
+            seen.append((capability.type, capability.base, capability.size))
+        }
+    }
+    return seen.count
 }

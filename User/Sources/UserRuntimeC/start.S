@@ -20,11 +20,6 @@ _start:
 1:  jmp 1b
 
 .section .bss
-.p2align 12
-.global user_heap_arena, user_heap_arena_end
-user_heap_arena:
-    .skip 256 * 1024
-user_heap_arena_end:
 .p2align 3
 .global user_arguments, user_arguments_length
 user_arguments: .skip 8

@@ -11,7 +11,7 @@
 //   condition      producers and a consumer on a bounded buffer
 //   heap-stress    six threads allocate, fill, check and free arrays while the timer
 //                  preempts them (30 times or more): no array is ever corrupted (sized
-//                  to fit the 256 KiB heap with their 16 KiB stacks). The windows in
+//                  to fit the heap's 236 KiB with their 16 KiB stacks). The windows in
 //                  which the allocator could be cut in two are a few instructions wide,
 //                  so this cannot prove the allocator's disabled sections; it shows
 //                  that threads keep their registers and memory across preemptions

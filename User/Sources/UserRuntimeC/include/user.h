@@ -82,11 +82,6 @@ static inline void user_thread_save_faulted(user_thread_state *state) { state->a
 /// Registers the upcall entry (for run, page-fault and trap upcalls) and its stack.
 void user_dispatcher_register(void);
 
-/// The heap arena in the program's own data segment (start.S).
-extern char user_heap_arena[], user_heap_arena_end[];
-static inline uint64_t user_heap_start(void) { return (uint64_t)user_heap_arena; }
-static inline uint64_t user_heap_end(void) { return (uint64_t)user_heap_arena_end; }
-
 static inline uint64_t user_timestamp(void) { uint32_t lo, hi; __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi)); return ((uint64_t)hi << 32) | lo; }
 
 /// Deliberate misbehaviour for the isolation tests (the probe program).
