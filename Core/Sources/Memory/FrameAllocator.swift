@@ -224,16 +224,7 @@ public struct FrameAllocator {
     /// Gives back `count` frames starting at `address`. Fails, changing nothing, if any of
     /// them is outside the span, in a hole, part of the bitmap, or already free.
     public mutating func free(_ address: PhysicalAddress, count: Int = 1) throws(MemoryError) {
-        guard count >= 1 else { throw .invalidArgument }
-        guard address.isAligned(to: Self.frameSize) else { throw .misaligned }
-        guard let first = frameIndex(of: address), count <= spanFrames - first else { throw .outsideSpan }
-        let end = address.rawValue + UInt64(count) << Self.frameShift
-        guard let range = rangeIndex(containing: address.rawValue),
-              end <= words[wordCount + 2 * range + 1]
-        else { throw .notUsable }
-        if bitmapRange.overlaps(PhysicalRange(start: address, end: PhysicalAddress(end))) {
-            throw .allocatorMetadata
-        }
+        let first = try usableRun(address, count: count)
         guard countSet(first, first + count) == count else { throw .doubleFree }
         setBits(first, first + count, used: false)
         freeFrames += count
@@ -245,6 +236,15 @@ public struct FrameAllocator {
     /// mapped only as the heap grows. Fails, changing nothing, if any of them is outside
     /// the span, in a hole, part of the bitmap, or not free.
     public mutating func take(_ address: PhysicalAddress, count: Int) throws(MemoryError) {
+        let first = try usableRun(address, count: count)
+        guard countSet(first, first + count) == 0 else { throw .notFree }
+        setBits(first, first + count, used: true)
+        freeFrames -= count
+    }
+
+    /// The index of the first of `count` frames from `address`, if they are whole,
+    /// aligned frames of one usable range of the span, none of them the bitmap's own.
+    private func usableRun(_ address: PhysicalAddress, count: Int) throws(MemoryError) -> Int {
         guard count >= 1 else { throw .invalidArgument }
         guard address.isAligned(to: Self.frameSize) else { throw .misaligned }
         guard let first = frameIndex(of: address), count <= spanFrames - first else { throw .outsideSpan }
@@ -255,9 +255,7 @@ public struct FrameAllocator {
         if bitmapRange.overlaps(PhysicalRange(start: address, end: PhysicalAddress(end))) {
             throw .allocatorMetadata
         }
-        guard countSet(first, first + count) == 0 else { throw .notFree }
-        setBits(first, first + count, used: true)
-        freeFrames -= count
+        return first
     }
 
     // MARK: Queries
