@@ -41,12 +41,18 @@ struct BootOptions: ParsableArguments {
     @Flag(help: "Stop before the first instruction and wait for gdb on :1234.")
     var gdb = false
 
+    @Option(help: "NUMA nodes (an SRAT): memory split equally, cores in consecutive blocks. (default: none)")
+    var numa = 0
+
     @Option(name: .customLong("append"), help: ArgumentHelp("The kernel command line.", valueName: "kernel args"))
     var kernelArguments = ""
 
     func validate() throws {
         guard (1...255).contains(cores) else {
             throw ValidationError("--cores must be between 1 and 255")
+        }
+        guard numa == 0 || ((1...cores).contains(numa) && memory.mebibytes % UInt64(numa) == 0) else {
+            throw ValidationError("--numa must be between 1 and the core count, and divide the memory into whole MiB")
         }
     }
 
@@ -58,7 +64,8 @@ struct BootOptions: ParsableArguments {
         }
         return QEMUConfiguration(
             kernel: kernel, cores: cores, memory: memory, accelerator: choice.accelerator,
-            kernelArguments: kernelArguments, waitsForDebugger: gdb, initrd: KernelBuild.existingBootImage(for: kernel)
+            kernelArguments: kernelArguments, waitsForDebugger: gdb, initrd: KernelBuild.existingBootImage(for: kernel),
+            numaNodes: numa
         )
     }
 }
@@ -156,7 +163,7 @@ extension SwordfishCommand {
 
         @Option(
             name: .customLong("config"),
-            help: ArgumentHelp("A guest configuration CORES:SIZE such as 4:1G; repeat for several. Default: 1:128M 2:1G 3:512M 4:4G 8:1G 8:128M.", valueName: "cores:size"),
+            help: ArgumentHelp("A guest configuration CORES:SIZE such as 4:1G; repeat for several. Default: 1:128M 2:1G 3:512M 8:1G 8:128M 4:4G:2, and 4 cores of 256M with core 2 left unstarted.", valueName: "cores:size"),
             transform: { text in try GuestConfiguration(parsing: text) }
         )
         var configurations: [GuestConfiguration] = []

@@ -7,11 +7,14 @@ public struct GuestConfiguration: Hashable, Sendable, CustomStringConvertible {
     /// A core the kernel is told not to start (`skip-core=N`), to show that a core that
     /// never answers is reported by name and the boot goes on without it.
     public var unstartedCore: Int?
+    /// NUMA nodes QEMU gives the machine (0: none).
+    public var numaNodes: Int
 
-    public init(cores: Int, memory: MemorySize, unstartedCore: Int? = nil) {
+    public init(cores: Int, memory: MemorySize, unstartedCore: Int? = nil, numaNodes: Int = 0) {
         self.cores = cores
         self.memory = memory
         self.unstartedCore = unstartedCore
+        self.numaNodes = numaNodes
     }
 
     /// The kernel command line for a test boot.
@@ -19,13 +22,21 @@ public struct GuestConfiguration: Hashable, Sendable, CustomStringConvertible {
         "test" + (unstartedCore.map { " skip-core=\($0)" } ?? "")
     }
 
-    /// Parses `CORES:SIZE`, such as `4:1G`.
+    /// Parses `CORES:SIZE[:NODES]`, such as `4:1G` or `4:4G:2` (two NUMA nodes).
     public init(parsing text: String) throws(ToolError) {
         let parts = text.split(separator: ":", omittingEmptySubsequences: false)
-        guard parts.count == 2, let cores = Int(parts[0]), (1...255).contains(cores) else {
+        guard parts.count == 2 || parts.count == 3, let cores = Int(parts[0]), (1...255).contains(cores) else {
             throw .invalidConfiguration(text)
         }
-        self.init(cores: cores, memory: try MemorySize(parsing: String(parts[1])))
+        let memory = try MemorySize(parsing: String(parts[1]))
+        var nodes = 0
+        if parts.count == 3 {
+            guard let count = Int(parts[2]), (1...cores).contains(count), memory.mebibytes % UInt64(count) == 0 else {
+                throw .invalidConfiguration(text)
+            }
+            nodes = count
+        }
+        self.init(cores: cores, memory: memory, numaNodes: nodes)
     }
 
     /// Every check declared in `GuestChecks` that a boot of this configuration must
@@ -40,15 +51,20 @@ public struct GuestConfiguration: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// `4c-1G`: names the configuration in reports and its log file.
-    public var description: String { "\(cores)c-\(memory)" + (unstartedCore.map { "-skip\($0)" } ?? "") }
+    public var description: String {
+        "\(cores)c-\(memory)" + (unstartedCore.map { "-skip\($0)" } ?? "") + (numaNodes > 0 ? "-numa\(numaNodes)" : "")
+    }
 
     /// The default guest suite: every core count that has broken something somewhere
     /// (one core, an odd count, more cores than the host has), with memory from QEMU's
     /// small end to past the 32-bit hole.
+    /// The four-core machine past the 32-bit hole has two NUMA nodes (an SRAT), so the
+    /// NUMA-aware memory plan and multicast tree run in every suite.
     public static let standardSet: [GuestConfiguration] = [
-        (1, 128), (2, 1024), (3, 512), (4, 4096), (8, 1024), (8, 128),
+        (1, 128), (2, 1024), (3, 512), (8, 1024), (8, 128),
     ].map { GuestConfiguration(cores: $0.0, memory: MemorySize(mebibytes: $0.1)!) }
-        + [GuestConfiguration(cores: 4, memory: MemorySize(mebibytes: 256)!, unstartedCore: 2)]
+        + [GuestConfiguration(cores: 4, memory: MemorySize(mebibytes: 4096)!, numaNodes: 2),
+           GuestConfiguration(cores: 4, memory: MemorySize(mebibytes: 256)!, unstartedCore: 2)]
 }
 
 /// A check a test boot must report: on which core, by which name, how many times.

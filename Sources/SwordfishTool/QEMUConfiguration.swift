@@ -21,6 +21,9 @@ public struct QEMUConfiguration: Equatable, Sendable {
     /// count instructions with one thread per virtual CPU, so this also makes TCG run
     /// every CPU on one host thread. Ignored under KVM.
     public var countsInstructions: Bool
+    /// NUMA nodes QEMU gives the machine (0: none, no SRAT): RAM split equally, cores in
+    /// consecutive blocks (`-numa` with a memory backend each).
+    public var numaNodes: Int
 
     public init(
         kernel: String,
@@ -30,7 +33,8 @@ public struct QEMUConfiguration: Equatable, Sendable {
         kernelArguments: String = "",
         waitsForDebugger: Bool = false,
         initrd: String? = nil,
-        countsInstructions: Bool = false
+        countsInstructions: Bool = false,
+        numaNodes: Int = 0
     ) {
         self.kernel = kernel
         self.cores = cores
@@ -40,6 +44,20 @@ public struct QEMUConfiguration: Equatable, Sendable {
         self.waitsForDebugger = waitsForDebugger
         self.initrd = initrd
         self.countsInstructions = countsInstructions
+        self.numaNodes = numaNodes
+    }
+
+    /// The `-object`/`-numa` arguments of `numaNodes` nodes.
+    var numaArguments: [String] {
+        guard numaNodes > 0 else { return [] }
+        var arguments: [String] = []
+        let bytes = memory.mebibytes / UInt64(numaNodes)
+        for node in 0..<numaNodes {
+            let first = node * cores / numaNodes, last = (node + 1) * cores / numaNodes - 1
+            arguments += ["-object", "memory-backend-ram,id=ram\(node),size=\(bytes)M"]
+            arguments += ["-numa", "node,nodeid=\(node),memdev=ram\(node)" + (last >= first ? ",cpus=\(first)-\(last)" : "")]
+        }
+        return arguments
     }
 
     public var command: ShellCommand {
@@ -52,6 +70,7 @@ public struct QEMUConfiguration: Equatable, Sendable {
         case .kvm:
             arguments += ["-cpu", "host", "-smp", "\(cores)", "-m", "\(memory)", "-accel", "kvm"]
         }
+        arguments += numaArguments
         arguments += ["-kernel", kernel]
         if let initrd {
             arguments += ["-initrd", initrd]

@@ -45,10 +45,22 @@ final class GuestConfigurationTests: XCTestCase {
         XCTAssertEqual(configuration.cores, 4)
         XCTAssertEqual(configuration.memory.mebibytes, 1024)
         XCTAssertEqual(configuration.description, "4c-1G")
+        let numa = try GuestConfiguration(parsing: "4:4G:2")
+        XCTAssertEqual(numa.numaNodes, 2)
+        XCTAssertEqual(numa.description, "4c-4G-numa2")
+    }
+
+    func testNUMANodesBecomeMemoryBackendsAndCPUBlocks() {
+        let qemu = QEMUConfiguration(kernel: "/k", cores: 4, memory: MemorySize(mebibytes: 4096)!, numaNodes: 2)
+        XCTAssertEqual(qemu.numaArguments, [
+            "-object", "memory-backend-ram,id=ram0,size=2048M", "-numa", "node,nodeid=0,memdev=ram0,cpus=0-1",
+            "-object", "memory-backend-ram,id=ram1,size=2048M", "-numa", "node,nodeid=1,memdev=ram1,cpus=2-3",
+        ])
+        XCTAssertEqual(QEMUConfiguration(kernel: "/k").numaArguments, [])
     }
 
     func testBadConfigurations() {
-        for text in ["4", "4:", ":1G", "0:1G", "256:1G", "x:1G", "4:1G:2", "4-1G"] {
+        for text in ["4", "4:", ":1G", "0:1G", "256:1G", "x:1G", "4:1G:5", "4:1G:0", "3:1G:3:1", "4:1G:x", "4-1G"] {
             XCTAssertThrowsError(try GuestConfiguration(parsing: text), text)
         }
         XCTAssertThrowsError(try GuestConfiguration(parsing: "4:1.5G")) { error in
@@ -58,7 +70,7 @@ final class GuestConfigurationTests: XCTestCase {
 
     func testStandardSetCoversOneCoreAnOddCountAndEight() {
         let names = GuestConfiguration.standardSet.map(\.description)
-        XCTAssertEqual(names, ["1c-128M", "2c-1G", "3c-512M", "4c-4G", "8c-1G", "8c-128M", "4c-256M-skip2"])
+        XCTAssertEqual(names, ["1c-128M", "2c-1G", "3c-512M", "8c-1G", "8c-128M", "4c-4G-numa2", "4c-256M-skip2"])
         XCTAssertEqual(GuestConfiguration.standardSet.last?.kernelArguments, "test skip-core=2")
         XCTAssertEqual(GuestConfiguration.standardSet.first?.kernelArguments, "test")
     }

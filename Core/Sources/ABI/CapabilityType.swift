@@ -36,3 +36,9 @@ public enum CapabilityType: UInt8, CaseIterable, Hashable, Sendable {
     /// The right to send notification IPIs to a range of cores.
     case notify
 }
+
+extension CapabilityType {
+    /// The bytes of one CNode slot, as charged against the RAM a CNode is retyped from
+    /// (what a program needs to size the RAM for a CNode).
+    public static let cnodeSlotBytes: UInt64 = 64
+}

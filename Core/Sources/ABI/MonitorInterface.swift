@@ -361,5 +361,5 @@ public enum BindOffer {
 public enum MemoryService {
     public static let pieceBytes: UInt64 = 64 * 1024
     /// The pool each core's monitor asks its kernel for (less on a core short of memory).
-    public static let poolBytes: UInt64 = 2 * 1024 * 1024
+    public static let poolBytes: UInt64 = 1024 * 1024
 }

@@ -125,9 +125,11 @@ public enum SystemCallStatus: UInt64, CaseIterable, Sendable, Error, CustomStrin
 ///                                       the object, else a new root (never memory of
 ///                                       this core's own share: regionInUse), marked
 ///                                       shared
-///     markShared(slot)                  mark the object shared: domains' revoke and
+///     markShared(slot, shared)          1: mark the object shared: domains' revoke and
 ///                                       retype of it (and revoke of an ancestor) are
-///                                       refused with `sharedAcrossCores` from now on
+///                                       refused with `sharedAcrossCores` from now on;
+///                                       0: clear the mark, only when this capability is
+///                                       the object's one copy and it has no descendants
 ///     sweep(slot)                       revoke, shared objects included (after the
 ///                                       protocol cleared the other cores)
 ///     retypeShared(slot, size, offset, destination)

@@ -8,8 +8,6 @@
 // (written independently) then fails until its own expectations get the new row too.
 
 extension CapabilityType {
-    /// The bytes of one CNode slot, as charged against the RAM a CNode is retyped from.
-    public static let cnodeSlotBytes: UInt64 = 64
     /// The bytes of a page and of one page-table level's table.
     public static let pageBytes: UInt64 = 4096
 

@@ -7,12 +7,13 @@
 //   of it (or of an ancestor) and its retype are refused with `sharedAcrossCores`: a
 //   local revoke would leave the other cores' copies alive, and a local retype would
 //   not be seen by them. The monitor, holding the kernel capability, does both by
-//   protocol and then here with `sweep` and `retypeShared`, which ignore the mark. The
-//   mark stays for the object's life: after a protocol revoke the monitor still answers
-//   for it, so nothing is lost by keeping the way through the monitor.
-// - *Adopt* makes a capability for an object another core made, named by its type, base
-//   and size as the monitors' messages name it: another copy if this core has the
-//   object already, else a new root, marked shared. Whether the memory is another
+//   protocol and then here with `sweep` and `retypeShared`, which ignore the mark. It
+//   clears the mark (`unmarkShared`) when a memory service's piece is back in its pool,
+//   the service's capability alone.
+// - *Adopt* makes a capability for an object named by its type, base and size as the
+//   monitors' messages name it: another copy if this core has the object already (its
+//   mark as it was: this core's own memory is marked when it first leaves), else a new
+//   root for another core's memory, marked shared. Whether the memory is another
 //   core's is for the caller (the kernel's service) to check; here only the usual rules
 //   for roots apply: right size and alignment, no overlap with any other root.
 
@@ -27,6 +28,15 @@ extension CoreCapabilities {
         objects[object].shared = true
     }
 
+    /// Clears the mark once the object is this capability alone again (the protocols
+    /// revoked every copy and descendant elsewhere, and the sweep did here): refused with
+    /// regionInUse while it has another copy or a descendant on this core.
+    public mutating func unmarkShared(_ address: CapabilityAddress, in cspace: CSpace) throws(CapabilityError) {
+        let object = nodes[try occupiedNode(at: address, in: cspace)].object
+        guard objects[object].copyCount == 1, objects[object].firstChild == nil else { throw .regionInUse }
+        objects[object].shared = false
+    }
+
     /// Whether the object of the capability at `address` is marked shared.
     public func isShared(_ address: CapabilityAddress, in cspace: CSpace) throws(CapabilityError) -> Bool {
         objects[nodes[try occupiedNode(at: address, in: cspace)].object].shared
@@ -34,7 +44,7 @@ extension CoreCapabilities {
 
     /// A capability with all its type's rights for the RAM or frame object `type`,
     /// `base`, `size` in the empty slot `address`: a copy of the live object if this core
-    /// has it, else (if `mayCreateRoot`) a new shared root. Errors: wrongType (not RAM or
+    /// has it (shared or not, as it was), else (if `mayCreateRoot`) a new shared root. Errors: wrongType (not RAM or
     /// a frame), regionInUse (no such object, and no root may be made), those of a
     /// root's placement (sizeNotAllowed, misaligned, regionExhausted, regionInUse: it
     /// overlaps an object that is not it), then the destination's.
@@ -46,7 +56,6 @@ extension CoreCapabilities {
             let slot = try emptySlots(at: address, count: 1, in: cspace)
             createNode(object: existing, rights: type.rules.rights, badge: 0, at: slot,
                        after: objects[existing].firstCopy)
-            objects[existing].shared = true
             return id(of: existing)
         }
         guard mayCreateRoot else { throw .regionInUse }

@@ -45,7 +45,7 @@ public enum Invocation: Equatable, Sendable {
     case domainState(domain: UInt64)
     case describe(slot: CapabilityAddress, buffer: UInt64)
     case adopt(type: CapabilityType, base: UInt64, size: UInt64, destination: CapabilityAddress)
-    case markShared(slot: CapabilityAddress)
+    case markShared(slot: CapabilityAddress, shared: Bool)
     case sweep(slot: CapabilityAddress)
     case retypeShared(slot: CapabilityAddress, size: UInt64, offset: UInt64, destination: CapabilityAddress)
     case grantMemory(bytes: UInt64, destination: CapabilityAddress)
@@ -113,9 +113,13 @@ public enum Invocation: Equatable, Sendable {
             guard a0 <= UInt64(UInt8.max), let type = CapabilityType(rawValue: UInt8(a0)) else { throw .unknownType(a0) }
             guard let destination = CapabilityAddress(encoded: a3) else { throw .badAddress }
             return .adopt(type: type, base: a1, size: a2, destination: destination)
-        case .markShared, .sweep:
+        case .markShared:
             guard let slot = CapabilityAddress(encoded: a0) else { throw .badAddress }
-            return known == .sweep ? .sweep(slot: slot) : .markShared(slot: slot)
+            guard a1 <= 1 else { throw .countTooLarge }
+            return .markShared(slot: slot, shared: a1 == 1)
+        case .sweep:
+            guard let slot = CapabilityAddress(encoded: a0) else { throw .badAddress }
+            return .sweep(slot: slot)
         case .retypeShared:
             guard let slot = CapabilityAddress(encoded: a0), let destination = CapabilityAddress(encoded: a3) else { throw .badAddress }
             return .retypeShared(slot: slot, size: a1, offset: a2, destination: destination)

@@ -37,11 +37,17 @@ public struct CapabilityMonitor<Database: CapabilityDatabase> {
         /// Bytes of physical memory: every object lies below.
         public var memoryLimit: UInt64
         public var route: RevokeRoute
+        /// The cores whose monitors take part (nil: every core): the cores a revoke of a
+        /// retyped object must reach, and the only ones a copy may go to. A core that
+        /// never started runs no monitor and would never answer.
+        public var members: CoreMask?
 
-        public init(maximumPending: Int = 64, memoryLimit: UInt64 = 1 << 40, route: RevokeRoute = .direct) {
+        public init(maximumPending: Int = 64, memoryLimit: UInt64 = 1 << 40, route: RevokeRoute = .direct,
+                    members: CoreMask? = nil) {
             self.maximumPending = maximumPending
             self.memoryLimit = memoryLimit
             self.route = route
+            self.members = members
         }
     }
 
@@ -68,6 +74,9 @@ public struct CapabilityMonitor<Database: CapabilityDatabase> {
         self.database = database
         self.configuration = configuration
     }
+
+    /// The cores that take part.
+    public var members: CoreMask { configuration.members ?? CoreMask.all(coreCount) }
 
     /// True when no request waits, no object is locked or has a queue, and no revoke runs.
     public var isIdle: Bool {
@@ -103,7 +112,7 @@ public struct CapabilityMonitor<Database: CapabilityDatabase> {
 
     /// Copies the capability in `record` to `domain` on core `target`.
     public mutating func copy(_ record: RecordID, to target: CoreID, domain: UInt32, request: CapabilityRequestID) -> [CapabilityEffect] {
-        if target == core || target.rawValue < 0 || target.rawValue >= coreCount {
+        if target == core || target.rawValue < 0 || target.rawValue >= coreCount || !members.contains(target) {
             answer(.local(request, record: record), .badTarget)
         } else {
             startLocal(.copy(to: target, domain: domain), record: record, request: request)
@@ -175,7 +184,11 @@ public struct CapabilityMonitor<Database: CapabilityDatabase> {
         }
         switch message {
         case .copyRequest(let t, let object, let to, let domain):
-            ownerReceives(.copy(to: to, domain: domain), object, from: sender, ticket: t)
+            if members.contains(to) {
+                ownerReceives(.copy(to: to, domain: domain), object, from: sender, ticket: t)
+            } else {
+                send(.requestAnswer(t, .badTarget, epoch: nil), to: sender)
+            }
         case .retypeRequest(let t, let object, let count):
             if object.retyped(into: count) == nil {
                 send(.requestAnswer(t, .notRetypeable, epoch: nil), to: sender)

@@ -50,7 +50,7 @@ extension CapabilityMonitor {
     mutating func startRevoke(at i: Int, keepCore: CoreID, keep: RecordID, _ requester: Requester) {
         let object = objects[i].object
         var targets = objects[i].copies
-        if !objects[i].descendants.isEmpty { targets = targets.union(CoreMask.all(coreCount)) }
+        if !objects[i].descendants.isEmpty { targets = targets.union(members) }
         targets.remove(core)
         let ticket = issueTicket()
         if breakage != .revokeWithoutLock { objects[i].lock = .revoke(ticket) }

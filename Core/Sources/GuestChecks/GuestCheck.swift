@@ -22,10 +22,10 @@ public enum GuestCheck: CaseIterable, Sendable {
     case firstThreadFault, badDispatcherCalls, badUpcallEntry, loseDispatcher, loseDispatcherFrame
     case losePML4, waitsetTwoEndpoints, waitsetSleeps, waitsetEndpointDies
     case noCapabilitiesLeft, everyFrameReturned
-    case knowledgeService, shellServices
+    case knowledgeService, shellServices, sharedObjectServices
     case inFlightQuota
     // Core 0, over all cores.
-    case sharesDisjoint, multicast, monitorsAnswer, monitorOnEveryCore, knowledgeReplicas, monitorSurvivesRevoke
+    case sharesDisjoint, sharesOnTheirNodes, multicast, monitorsAnswer, monitorOnEveryCore, knowledgeReplicas, monitorSurvivesRevoke
     case userDriver
     case nameRace, nameAcrossCores, spawnAnywhere, killAnywhere, domainStates, userChannels, boundPeerKilled
     case peerNeverReads, peerWritesGarbage, sameCoreConnection, connectionInWaitset
@@ -51,7 +51,7 @@ public enum GuestCheck: CaseIterable, Sendable {
 
     public var scope: Scope {
         switch self {
-        case .sharesDisjoint, .multicast, .monitorsAnswer, .monitorOnEveryCore, .knowledgeReplicas, .monitorSurvivesRevoke, .sameCoreConnection, .userDriver,
+        case .sharesDisjoint, .sharesOnTheirNodes, .multicast, .monitorsAnswer, .monitorOnEveryCore, .knowledgeReplicas, .monitorSurvivesRevoke, .sameCoreConnection, .userDriver,
              .memoryService:
             return .bootstrap
         case .nameRace, .nameAcrossCores, .spawnAnywhere, .killAnywhere, .domainStates, .userChannels, .boundPeerKilled,
@@ -97,6 +97,7 @@ public enum GuestCheck: CaseIterable, Sendable {
         case .monitorDomain: return "monitor: this core runs its monitor, asleep, with its initial capabilities"
         case .monitorsAnswer: return "monitor: a domain reaches every live core's monitor through its own, over the monitors' rings"
         case .shellServices: return "shell: the kernel's command, program-name and console-line services refuse bad lines and buffers"
+        case .sharedObjectServices: return "capabilities: the kernel's services for capabilities across cores refuse bad slots, types, places, buffers and sizes, changing nothing"
         case .knowledgeService: return "knowledge: the kernel's knowledge service refuses bad buffers and short lengths; only core 0 has a base"
         case .knowledgeReplicas: return "knowledge: every live core's monitor holds a replica equal to core 0's kernel's knowledge base"
         case .programRuns: return "user mode: a program runs and exits"
@@ -153,6 +154,7 @@ public enum GuestCheck: CaseIterable, Sendable {
         case .noCapabilitiesLeft: return "capabilities: ended domains leave no capabilities"
         case .everyFrameReturned: return "user mode: ended domains give back every frame"
         case .sharesDisjoint: return "isolation: cores' blocks and shares are disjoint"
+        case .sharesOnTheirNodes: return "memory: every core's share lies on its own NUMA node (checked where the SRAT gives nodes: the numa2 configuration)"
         case .multicast: return "multicast: every core receives once, acknowledgements aggregate"
         case .userDriver: return "devices: a user driver gets the RTC's ports and IRQ from the monitor, receives its interrupts, and is refused others; an ended driver's IRQ is free again"
         case .skippedCoreReported: return "a core that never answers is reported and left out"
@@ -173,7 +175,7 @@ public enum GuestCheck: CaseIterable, Sendable {
         case .peerNeverReads: return "channels: a peer that never reads gives its sender an error, not a hang"
         case .peerWritesGarbage: return "channels: a peer that writes garbage into the channel's page gives an error, nothing worse"
         case .sameCoreConnection: return "channels: two domains on one core connect by name and exchange 10,000 messages in order"
-        case .memoryService: return "capabilities: a domain on every core allocates from its memory service until outOfMemory and frees it all; the free figure returns to where it started"
+        case .memoryService: return "capabilities: a domain on each core in turn allocates until outOfMemory (its core's pieces, then other cores' lent, nearest first) and frees it all; every run gets the same count and the free figures return"
         case .frameRevokedEverywhere: return "capabilities: a frame sent to every other core and mapped there, revoked from its origin (a domain's own revoke refused): every mapping is gone"
         case .retypeRace: return "capabilities: RAM retyped on two cores at once: exactly one succeeds (a domain's own retype of shared RAM refused)"
         case .bootImagePresent: return "user mode: boot image present"

@@ -19,6 +19,13 @@
 //     counts differ by at most one (the first cores get the extra frames). Each piece is
 //     as few ranges as the holes in RAM allow.
 //
+//     With NUMA nodes (the SRAT's processor and memory affinities, `NUMALayout`), each
+//     node's memory is cut so among that node's cores instead, so every core's share,
+//     and so everything its CPU driver and its monitor's memory service hand out, lies
+//     on its own node. Memory on no node with cores goes to core 0's node. If a node
+//     with cores has too little memory for them, or a core has no node, the plan falls
+//     back to the plain cut (and says so in `isNodeAware`).
+//
 // This runs once, with a boot heap, so it uses arrays.
 
 import Basics
@@ -33,11 +40,35 @@ public struct MemoryPlan: Equatable, Sendable {
     public var shares: [[PhysicalRange]]
     /// Usable RAM at or above the limit, left out of the plan.
     public var ignoredBytes: UInt64
+    /// Whether the shares were cut per NUMA node (each on its core's node).
+    public var isNodeAware: Bool
 
-    public init(channelArea: PhysicalRange, shares: [[PhysicalRange]], ignoredBytes: UInt64) {
+    public init(channelArea: PhysicalRange, shares: [[PhysicalRange]], ignoredBytes: UInt64, isNodeAware: Bool = false) {
         self.channelArea = channelArea
         self.shares = shares
         self.ignoredBytes = ignoredBytes
+        self.isNodeAware = isNodeAware
+    }
+
+    /// Which NUMA node each core and each memory range is on, from the SRAT.
+    public struct NUMALayout: Equatable, Sendable {
+        /// By core number; nil for a core the SRAT does not place.
+        public var coreNodes: [UInt32?]
+        public var memory: [(range: PhysicalRange, node: UInt32)]
+
+        public init(coreNodes: [UInt32?], memory: [(range: PhysicalRange, node: UInt32)]) {
+            self.coreNodes = coreNodes
+            self.memory = memory
+        }
+
+        public static func == (a: Self, b: Self) -> Bool {
+            a.coreNodes == b.coreNodes && a.memory.map { $0.range } == b.memory.map { $0.range } && a.memory.map { $0.node } == b.memory.map { $0.node }
+        }
+
+        /// The node `address` lies on, if any range says.
+        public func node(of address: PhysicalAddress) -> UInt32? {
+            memory.first { $0.range.contains(address) }?.node
+        }
     }
 
     /// The bytes in core `core`'s share.
@@ -49,7 +80,8 @@ public struct MemoryPlan: Equatable, Sendable {
     /// less than `minimumShareBytes` or the channel area does not fit, and with
     /// `invalidArgument` if `cores` is not positive.
     public static func make(usable: [PhysicalRange], reserved: [PhysicalRange], cores: Int,
-                            channelAreaBytes: UInt64, limit: PhysicalAddress) throws(MemoryError) -> MemoryPlan {
+                            channelAreaBytes: UInt64, limit: PhysicalAddress,
+                            numa: NUMALayout? = nil) throws(MemoryError) -> MemoryPlan {
         guard cores >= 1 else { throw .invalidArgument }
         let frame = FrameAllocator.frameSize
         let top = limit.alignedDown(to: frame)
@@ -83,17 +115,61 @@ public struct MemoryPlan: Equatable, Sendable {
             if available[index].isEmpty { available.remove(at: index) }
         }
 
-        // 5: equal consecutive pieces.
+        // 5: equal consecutive pieces, per node where the SRAT allows.
+        if let numa, let shares = nodeShares(available, cores: cores, numa: numa) {
+            return MemoryPlan(channelArea: channelArea, shares: shares, ignoredBytes: ignored, isNodeAware: true)
+        }
+        guard let shares = cut(available, into: cores) else { throw .notEnoughMemory }
+        return MemoryPlan(channelArea: channelArea, shares: shares, ignoredBytes: ignored)
+    }
+
+    /// `available` cut among each node's cores; nil if some core has no node or some
+    /// node has too little memory for its cores.
+    static func nodeShares(_ available: [PhysicalRange], cores: Int, numa: NUMALayout) -> [[PhysicalRange]]? {
+        guard numa.coreNodes.count == cores, let home = numa.coreNodes.first ?? nil else { return nil }
+        var nodes: [UInt32] = []
+        for node in numa.coreNodes {
+            guard let node else { return nil }
+            if !nodes.contains(node) { nodes.append(node) }
+        }
+        // Each stretch of RAM goes to the node its SRAT range names (split where ranges
+        // split it), or to core 0's node.
+        var byNode: [[PhysicalRange]] = Array(repeating: [], count: nodes.count)
+        for range in available {
+            var start = range.start
+            while start < range.end {
+                let entry = numa.memory.first { $0.range.contains(start) }
+                let next = numa.memory.map { $0.range.start }.filter { $0 > start && $0 < range.end }.min()
+                let end = min(entry.map { min($0.range.end, range.end) } ?? (next ?? range.end), range.end)
+                let node = entry.flatMap { e in nodes.firstIndex(of: e.node) } ?? nodes.firstIndex(of: home)!
+                byNode[node].append(PhysicalRange(start: start, end: end))
+                start = end
+            }
+        }
+        var shares: [[PhysicalRange]] = Array(repeating: [], count: cores)
+        for (index, node) in nodes.enumerated() {
+            let members = (0..<cores).filter { numa.coreNodes[$0] == node }
+            guard let cut = cut(byNode[index].normalized, into: members.count) else { return nil }
+            for (core, share) in zip(members, cut) { shares[core] = share }
+        }
+        return shares
+    }
+
+    /// `available` (sorted, disjoint) cut in address order into `count` consecutive
+    /// pieces whose frame counts differ by at most one (the first get the extra frames);
+    /// nil if a piece would be smaller than `minimumShareBytes`.
+    static func cut(_ available: [PhysicalRange], into count: Int) -> [[PhysicalRange]]? {
+        let frame = FrameAllocator.frameSize
         let totalFrames = available.reduce(0) { $0 + $1.size / frame }
-        let perCore = totalFrames / UInt64(cores)
-        let extra = totalFrames % UInt64(cores)
-        guard perCore * frame >= minimumShareBytes else { throw .notEnoughMemory }
+        let perCore = totalFrames / UInt64(count)
+        let extra = totalFrames % UInt64(count)
+        guard perCore * frame >= minimumShareBytes else { return nil }
 
         var shares: [[PhysicalRange]] = []
-        shares.reserveCapacity(cores)
+        shares.reserveCapacity(count)
         var rangeIndex = 0
         var cursor = available.first?.start ?? PhysicalAddress(0)
-        for core in 0..<cores {
+        for core in 0..<count {
             var wanted = (perCore + (UInt64(core) < extra ? 1 : 0)) * frame
             var share: [PhysicalRange] = []
             while wanted > 0 {
@@ -109,7 +185,7 @@ public struct MemoryPlan: Equatable, Sendable {
             }
             shares.append(share)
         }
-        return MemoryPlan(channelArea: channelArea, shares: shares, ignoredBytes: ignored)
+        return shares
     }
 
     /// `ranges` minus `holes`; both sorted and merged.

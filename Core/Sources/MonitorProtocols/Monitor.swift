@@ -146,7 +146,8 @@ public struct Monitor: Sendable {
         case .knowledgePiece(let generation, let index, let bytes):
             replicaReceivesKnowledgePiece(generation: generation, index: index, bytes: bytes, from: sender)
         case .knowledgeRequest: sourceReceivesKnowledgeRequest(from: sender)
-        case .ping, .pong, .bindRequest, .bindAnswer, .statesRequest, .statesAnswer:
+        case .ping, .pong, .bindRequest, .bindAnswer, .statesRequest, .statesAnswer,
+             .lendRequest, .lendAnswer, .lendReturn, .lendReturned:
             effects.append(.driverMessage(message, from: sender))
         }
         return takeEffects()

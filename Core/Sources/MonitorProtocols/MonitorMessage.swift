@@ -33,6 +33,10 @@
 //   statesRequest      w0 token
 //   statesAnswer       w0 token, w1 entry count (0–5) | last << 8, w2–w6 entries, each a
 //                      local domain number | its DomainRunState << 32
+//   lendRequest        w0 token, w1 client
+//   lendAnswer         w0 token, w1 the lent piece's base (0: none)
+//   lendReturn         w0 token, w1 the piece's base
+//   lendReturned       w0 token, w1 1 if taken back, 0 if not
 //
 // A domain id is one word (see `DomainID.word`); a decoded one names a core of the
 // system, which is why decoding takes the core count.
@@ -92,6 +96,15 @@ public enum MonitorMessage: Equatable, Sendable {
     /// The answer comes in as many `statesAnswer` messages as it takes, the last marked.
     case statesRequest(token: UInt64)
     case statesAnswer(token: UInt64, states: [DomainStateEntry], last: Bool)
+    /// The driver's own, for the memory service: the sender's core has no free memory;
+    /// may `client` have a piece of the receiver's? The receiver copies a piece to the
+    /// client by the capability protocols, then answers with its base (0: none free).
+    case lendRequest(token: UInt64, client: DomainID)
+    case lendAnswer(token: UInt64, base: UInt64)
+    /// The piece at `base` the receiver lent is given back: revoke it everywhere and take
+    /// it into the pool again; answered with whether that was done.
+    case lendReturn(token: UInt64, base: UInt64)
+    case lendReturned(token: UInt64, accepted: Bool)
 
     /// The longest argument line a spawn carries: five pieces. A shell line is shorter;
     /// the bound keeps a half-received request's buffer small.
@@ -122,6 +135,7 @@ public enum MonitorMessage: Equatable, Sendable {
         case domainStarted, domainEnded, spawnRequest, spawnArguments, spawnStarted, spawnRefused
         case killRequest, killAnswer, ping, pong, bindRequest, bindAnswer
         case knowledgeHeader, knowledgePiece, knowledgeRequest, statesRequest, statesAnswer
+        case lendRequest, lendAnswer, lendReturn, lendReturned
     }
 
     /// The most pages of a binding pool a `bindRequest` may name.
@@ -218,9 +232,15 @@ public enum MonitorMessage: Equatable, Sendable {
             m.words[1] = endpoint.rawValue
             m.words[2] = UInt64(truncatingIfNeeded: page)
             m.words[3] = client.word
-        case .bindAnswer(let token, let accepted):
+        case .bindAnswer(let token, let accepted), .lendReturned(let token, let accepted):
             m.words[0] = token
             m.words[1] = accepted ? 1 : 0
+        case .lendRequest(let token, let client):
+            m.words[0] = token
+            m.words[1] = client.word
+        case .lendAnswer(let token, let base), .lendReturn(let token, let base):
+            m.words[0] = token
+            m.words[1] = base
         case .knowledgeHeader(let generation, let byteCount, let checksum):
             m.words[0] = UInt64(generation.rawValue) | UInt64(UInt32(truncatingIfNeeded: byteCount)) << 32
             m.words[1] = checksum
@@ -261,6 +281,10 @@ public enum MonitorMessage: Equatable, Sendable {
         case .knowledgeRequest: return .knowledgeRequest
         case .statesRequest: return .statesRequest
         case .statesAnswer: return .statesAnswer
+        case .lendRequest: return .lendRequest
+        case .lendAnswer: return .lendAnswer
+        case .lendReturn: return .lendReturn
+        case .lendReturned: return .lendReturned
         }
     }
 
@@ -344,9 +368,16 @@ public enum MonitorMessage: Equatable, Sendable {
         case .bindRequest:
             guard w[2] < UInt64(Self.maximumPoolPages), let client = domain(3), unused(from: 4) else { return nil }
             self = .bindRequest(token: w[0], endpoint: EndpointToken(w[1]), page: Int(w[2]), client: client)
-        case .bindAnswer:
+        case .bindAnswer, .lendReturned:
             guard w[1] <= 1, unused(from: 2) else { return nil }
-            self = .bindAnswer(token: w[0], accepted: w[1] == 1)
+            self = tag == .bindAnswer ? .bindAnswer(token: w[0], accepted: w[1] == 1) : .lendReturned(token: w[0], accepted: w[1] == 1)
+        case .lendRequest:
+            guard let client = domain(1), unused(from: 2) else { return nil }
+            self = .lendRequest(token: w[0], client: client)
+        case .lendAnswer, .lendReturn:
+            // A piece is page-aligned; only an answer may say "none".
+            guard w[1] % 4096 == 0, w[1] != 0 || tag == .lendAnswer, unused(from: 2) else { return nil }
+            self = tag == .lendAnswer ? .lendAnswer(token: w[0], base: w[1]) : .lendReturn(token: w[0], base: w[1])
         case .knowledgeHeader:
             // Generations start at 1; an encoded base is never empty.
             let generation = KnowledgeGeneration(UInt32(truncatingIfNeeded: w[0])), byteCount = Int(w[0] >> 32)

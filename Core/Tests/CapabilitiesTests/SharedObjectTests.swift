@@ -19,6 +19,10 @@ final class SharedObjectTests: XCTestCase {
         try fixture.core.adopt(.frame, base: foreignBase, size: 0x2000, at: .root(21), in: space)
         XCTAssertEqual(fixture.object(.root(20)), fixture.object(.root(21)))
         XCTAssertEqual(fixture.core.copyCount(of: fixture.object(.root(20))), 2)
+        // A copy of this core's own memory keeps its mark: unshared until it leaves.
+        _ = try fixture.core.retype(Fixture.ram, to: .frame, size: 0x1000, count: 1, into: .root(22), in: space)
+        try fixture.core.adopt(.frame, base: Fixture.ramBase, size: 0x1000, mayCreateRoot: false, at: .root(23), in: space)
+        XCTAssertFalse(try fixture.core.isShared(.root(23), in: space))
         fixture.assertSound()
     }
 

@@ -190,6 +190,23 @@ final class CapabilityProtocolTests: XCTestCase {
         assertQuietAndSound(m)
     }
 
+    /// Core 2 never started (no monitor): a copy to it is refused, and a revoke of a
+    /// retyped RAM, which must reach every core, reaches only the members.
+    func testCoresWithoutAMonitorAreLeftOut() {
+        var database = ModelCapabilityDatabase(domains: [1])
+        let record = database.install(ram, for: 1)!
+        var monitor = CapabilityMonitor(core: CoreID(0), coreCount: 3, database: database,
+                                        configuration: .init(members: CoreMask(rawValue: 0b011)))
+        monitor.adopt(record)
+        XCTAssertEqual(monitor.copy(record, to: CoreID(2), domain: 1, request: CapabilityRequestID(1)),
+                       [.answer(CapabilityRequestID(1), .badTarget)])
+        XCTAssertEqual(monitor.retype(record, into: 2, request: CapabilityRequestID(2)), [.answer(CapabilityRequestID(2), .done)])
+        let marks = monitor.revoke(record, request: CapabilityRequestID(3)).compactMap { effect -> CoreID? in
+            if case .send(.revokeMark, let to) = effect { return to } else { return nil }
+        }
+        XCTAssertEqual(marks, [CoreID(1)])
+    }
+
     func testLocalRefusals() {
         var m = machine()
         m.issue(.copy(r1, to: 0, domain: 2), on: 0)

@@ -46,6 +46,47 @@ final class MemoryPlanTests: XCTestCase {
         XCTAssertEqual(plan.ignoredBytes, 0)
     }
 
+    /// Two nodes of 2 GiB each on QEMU's 4 GiB map (node 1 starts at 2 GiB and runs past
+    /// the hole), cores 0–1 on node 0 and 2–3 on node 1: every share on its node.
+    func testNUMANodesCutTheirOwnMemory() throws {
+        let map = Self.qemuMap(megabytes: 4096)
+        let numa = MemoryPlan.NUMALayout(coreNodes: [0, 0, 1, 1],
+                                         memory: [(range(0, 2 * gib), 0), (range(2 * gib, 5 * gib), 1)])
+        let plan = try MemoryPlan.make(usable: map, reserved: Self.reserved, cores: 4, channelAreaBytes: mib,
+                                       limit: PhysicalAddress(1 << 46), numa: numa)
+        XCTAssertTrue(plan.isNodeAware)
+        check(plan, usable: map, reserved: Self.reserved, cores: 4, channelBytes: mib, limit: 1 << 46, "numa")
+        for (core, share) in plan.shares.enumerated() {
+            for r in share {
+                XCTAssertEqual(numa.node(of: r.start), numa.coreNodes[core], "core \(core): \(r)")
+                XCTAssertEqual(numa.node(of: PhysicalAddress(r.end.rawValue - 1)), numa.coreNodes[core], "core \(core): \(r)")
+            }
+        }
+        // Node 1 has 2 GiB (the hole takes 1 GiB of its range) for two cores, cut evenly.
+        XCTAssertEqual(plan.shareBytes(2) + plan.shareBytes(3), 2 * gib)
+        XCTAssertEqual(plan.shareBytes(2), plan.shareBytes(3))
+        XCTAssertLessThanOrEqual(max(plan.shareBytes(0), plan.shareBytes(1)) - min(plan.shareBytes(0), plan.shareBytes(1)), UInt64(frame))
+        // Without an SRAT, or with nodes the plan cannot honour, the plain cut.
+        let plain = try MemoryPlan.make(usable: map, reserved: Self.reserved, cores: 4, channelAreaBytes: mib,
+                                        limit: PhysicalAddress(1 << 46))
+        XCTAssertFalse(plain.isNodeAware)
+        for bad in [MemoryPlan.NUMALayout(coreNodes: [0, 0, nil, 1], memory: numa.memory),       // a core on no node
+                    MemoryPlan.NUMALayout(coreNodes: [0, 0, 1], memory: numa.memory),            // too few cores listed
+                    MemoryPlan.NUMALayout(coreNodes: [0, 0, 1, 1], memory: [(range(0, 5 * gib - 512 * 1024), 0),
+                                                                             (range(5 * gib - 512 * 1024, 5 * gib), 1)])] {
+            let fallback = try MemoryPlan.make(usable: map, reserved: Self.reserved, cores: 4, channelAreaBytes: mib,
+                                               limit: PhysicalAddress(1 << 46), numa: bad)
+            XCTAssertFalse(fallback.isNodeAware)
+            XCTAssertEqual(fallback.shares, plain.shares)
+        }
+        // Memory on no node goes to core 0's node.
+        let partial = MemoryPlan.NUMALayout(coreNodes: [0, 1], memory: [(range(3 * gib, 5 * gib), 1)])
+        let split = try MemoryPlan.make(usable: map, reserved: Self.reserved, cores: 2, channelAreaBytes: mib,
+                                        limit: PhysicalAddress(1 << 46), numa: partial)
+        XCTAssertTrue(split.isNodeAware)
+        XCTAssertEqual(split.shares[1], [range(4 * gib, 5 * gib)])
+    }
+
     func testLimitIgnoresHighMemory() throws {
         let map = Self.qemuMap(megabytes: 4096)
         let plan = try MemoryPlan.make(usable: map, reserved: Self.reserved, cores: 3, channelAreaBytes: mib,
@@ -184,10 +225,11 @@ final class MemoryPlanTests: XCTestCase {
         all.sort { $0.start < $1.start }
         for i in all.indices.dropFirst() where all[i - 1].end > all[i].start { fail("shares overlap") }
 
-        // Balanced within one frame, at least the minimum.
+        // Balanced within one frame (within each node for a plan cut per node), at least
+        // the minimum.
         let sizes = plan.shares.map { $0.reduce(0) { $0 + $1.size } }
         if let low = sizes.min(), let high = sizes.max() {
-            if high - low > frame { fail("unbalanced: \(low)…\(high)") }
+            if high - low > frame && !plan.isNodeAware { fail("unbalanced: \(low)…\(high)") }
             if low < MemoryPlan.minimumShareBytes { fail("share below the minimum") }
         }
 

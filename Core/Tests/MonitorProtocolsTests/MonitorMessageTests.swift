@@ -47,6 +47,9 @@ final class MonitorMessageTests: XCTestCase {
             .knowledgePiece(generation: KnowledgeGeneration(7), index: 3, bytes: Array(repeating: 0, count: 13)),
             .knowledgeRequest,
             .statesRequest(token: 9),
+            .lendRequest(token: 3, client: DomainID(core: CoreID(1), local: LocalDomainNumber(7))),
+            .lendAnswer(token: 3, base: 0), .lendAnswer(token: .max, base: 0x12_3400_0000),
+            .lendReturn(token: 4, base: 0x8000), .lendReturned(token: 4, accepted: true), .lendReturned(token: 5, accepted: false),
             .statesAnswer(token: 9, states: [], last: true),
             .statesAnswer(token: .max, states: (1...5).map { DomainStateEntry(local: LocalDomainNumber($0), state: $0 == 3 ? .running : .sleeping) },
                           last: false),
@@ -191,6 +194,12 @@ final class MonitorMessageTests: XCTestCase {
         refused(.knowledgePiece, [1 | UInt64((MonitorMessage.maximumKnowledgeBytes + 47) / 48) << 32 | 1 << 48, 1],
                 "a piece past the largest base")
         refused(.knowledgeRequest, [1], "a request carries nothing")
+        refused(.lendRequest, [1, UInt64(coreCount) << 32], "a client on a core the system lacks")
+        refused(.lendRequest, [1, 1, 1], "an unused word set")
+        refused(.lendAnswer, [1, 0x1001], "a piece not page-aligned")
+        refused(.lendReturn, [1, 0], "a return of no piece")
+        refused(.lendReturn, [1, 0x2000, 1], "an unused word set")
+        refused(.lendReturned, [1, 2], "an answer neither yes nor no")
     }
 
     /// Random slots (mostly small words, so many decode) never trap, and whatever

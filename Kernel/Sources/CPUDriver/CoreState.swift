@@ -8,6 +8,7 @@ import Basics
 import KernelMessages
 import Channel
 import KnowledgeBase
+import Memory
 import BootInfo
 import Capabilities
 
@@ -62,6 +63,9 @@ final class CoreState {
     /// knowledge base built from them and the latency matrix.
     var places: [CoreFacts?]
     var knowledge: KnowledgeBase? = nil
+    /// Core 0 only: the memory plan it made at boot, and the NUMA layout it followed
+    /// (for the check that every share lies on its core's node).
+    var memoryPlan: (plan: MemoryPlan, numa: MemoryPlan.NUMALayout?)? = nil
     /// This core's children in the current multicast tree, and the multicast in flight.
     var multicastChildren: [CoreID] = []
     var multicast = MulticastState()

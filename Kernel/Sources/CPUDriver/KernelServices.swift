@@ -118,8 +118,10 @@ extension CoreState {
             return capabilityStatus { () throws(CapabilityError) in
                 try capabilities.adopt(type, base: base, size: size, mayCreateRoot: !own, at: destination, in: domain.cspace)
             }
-        case .markShared(let slot):
-            return capabilityStatus { () throws(CapabilityError) in try capabilities.markShared(slot, in: domain.cspace) }
+        case .markShared(let slot, let shared):
+            return capabilityStatus { () throws(CapabilityError) in
+                if shared { try capabilities.markShared(slot, in: domain.cspace) } else { try capabilities.unmarkShared(slot, in: domain.cspace) }
+            }
         case .sweep(let slot):
             return capabilityStatus { () throws(CapabilityError) in _ = try capabilities.sweep(slot, in: domain.cspace) }
         case .retypeShared(let slot, let size, let offset, let destination):

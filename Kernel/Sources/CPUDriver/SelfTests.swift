@@ -32,6 +32,7 @@ enum SelfTests {
         tally.check(.channelStreams, channelStress(state, live: live))
         userMode(state, live: live, &tally)
         tally.check(.knowledgeService, knowledgeService(state))
+        tally.check(.sharedObjectServices, sharedObjectServices(state))
         tally.check(.shellServices, shellServices(state))
         localBoundaries(state, &tally)
         let block = CoreBlock.current!
@@ -476,6 +477,7 @@ enum SelfTests {
             }
         }
         tally.check(.sharesDisjoint, disjoint(reports))
+        tally.check(.sharesOnTheirNodes, sharesOnTheirNodes(state))
         tally.check(.multicast, multicast(state, live: live))
         bootstrapBoundaries(state, live: live, &tally)
         passed += tally.passed
@@ -490,6 +492,24 @@ enum SelfTests {
         last.check(.checksRunner, runner.map { "it ended as \(describe($0)) without powering off" } ?? "it did not start or did not finish")
         print("\(passed + last.passed) passed, \(failed + last.failed) failed")
         Machine.exit(success: false)
+    }
+
+    /// Every core's share lies on its own NUMA node, where the SRAT gives nodes with
+    /// memory (nothing to check otherwise).
+    static func sharesOnTheirNodes(_ state: CoreState) -> String? {
+        guard let (plan, numa) = state.memoryPlan else { return "no memory plan recorded" }
+        guard let numa, !numa.memory.isEmpty else { return nil }
+        guard plan.isNodeAware else { return "the SRAT gives NUMA nodes but the shares were not cut per node" }
+        for (core, share) in plan.shares.enumerated() {
+            for range in share {
+                let nodes = [numa.node(of: range.start), numa.node(of: PhysicalAddress(range.end.rawValue - 1))]
+                // Memory on no node goes to core 0's node.
+                if nodes.contains(where: { ($0 ?? numa.coreNodes[0]) != numa.coreNodes[core] }) {
+                    return "core \(core)'s share has \(range) off its node \(numa.coreNodes[core].map { String($0) } ?? "?")"
+                }
+            }
+        }
+        return nil
     }
 
     /// Ten multicasts down the NUMA-aware tree; each must come back acknowledged by

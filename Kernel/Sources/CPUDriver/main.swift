@@ -65,7 +65,8 @@ func bootstrapCoreMain() -> Never {
         return try ACPITables.locate(rsdp: rsdp, memory: bootMapped).madt(memory: bootMapped)
     }
     let cores = CoreList.make(madt: madt, bootstrap: apic.id, limit: coreLimit(memoryMap))
-    let numa = numaDomains(startInfo)
+    let srat = systemResourceAffinity(startInfo)
+    let numa = srat?.processorDomains ?? []
     for note in cores.notes { describe(note) }
     print("boot: \(cores.count) core(s), local APIC in \(apic.mode == .x2APIC ? "x2APIC" : "xAPIC") mode, TSC \(tscHz / 1_000_000) MHz")
 
@@ -86,11 +87,12 @@ func bootstrapCoreMain() -> Never {
             reserved: [PhysicalRange(start: PhysicalAddress(0), end: PhysicalAddress(.mebibyte)), KernelImage.range]
                 + (bootImageRange.map { [$0] } ?? []),
             cores: cores.count, channelAreaBytes: Link.areaBytes(cores: cores.count),
-            limit: mappedTop)
+            limit: mappedTop, numa: srat.map { numaLayout($0, cores: cores.apicIDs) })
     } catch {
         bootFailure("memory plan", "not enough memory for the cores", UInt64(cores.count))
     }
     if plan.ignoredBytes > 0 { print("boot: \(plan.ignoredBytes / .mebibyte) MiB of RAM above the mapped limit is not used") }
+    if plan.isNodeAware { print("boot: each core's memory is on its own NUMA node") }
 
     // 7. This core's block: its own frame allocator and heap from share 0.
     let installed = plan.shares[0].withUnsafeBufferPointer {
@@ -103,6 +105,7 @@ func bootstrapCoreMain() -> Never {
     let state = CoreState(id: .bootstrap, apicID: apic.id, apicIDs: cores.apicIDs, apic: apic, tscHz: tscHz,
                           share: plan.shares[0], testMode: testMode, streamMessages: streamMessages)
     state.attach()
+    state.memoryPlan = (plan, srat.map { numaLayout($0, cores: cores.apicIDs) })
     // Device interrupts for user domains go through this core's I/O APICs (mapped in 5).
     if case .success(let table) = madt, !table.ioAPICs.isEmpty {
         state.interruptRouting = InterruptRouting(madt: table, controllers: table.ioAPICs.map {
@@ -226,15 +229,22 @@ func deviceRegisters(_ apic: LocalAPIC, _ madt: Result<MADT, ACPIError>) -> [Phy
     return pages
 }
 
-/// Processor affinities from the SRAT, if the firmware gave one (QEMU does with -numa).
-func numaDomains(_ startInfo: PVHStartInfo) -> [(apicID: APICID, domain: UInt32)] {
-    guard let rsdp = startInfo.rsdpAddress else { return [] }
+/// The SRAT, if the firmware gave one (QEMU does with -numa) and it is sound.
+func systemResourceAffinity(_ startInfo: PVHStartInfo) -> SRAT? {
+    guard let rsdp = startInfo.rsdpAddress else { return nil }
     do {
-        return try ACPITables.locate(rsdp: rsdp, memory: bootMapped).srat(memory: bootMapped)?.processorDomains ?? []
+        return try ACPITables.locate(rsdp: rsdp, memory: bootMapped).srat(memory: bootMapped)
     } catch {
         print("boot: SRAT unusable (\(error.message)); no NUMA information")
-        return []
+        return nil
     }
+}
+
+/// Which node each core (by core number) and each memory range is on, for the memory
+/// plan.
+func numaLayout(_ srat: SRAT, cores: [APICID]) -> MemoryPlan.NUMALayout {
+    MemoryPlan.NUMALayout(coreNodes: cores.map { srat.domain(of: $0) },
+                          memory: srat.memory.filter { !$0.isHotPluggable }.map { ($0.range, $0.domain) })
 }
 
 /// The programs in the boot image at `range`, which the bootstrap core checked lies in

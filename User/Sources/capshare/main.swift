@@ -14,10 +14,12 @@
 //                             once: exactly one must succeed
 //   capshare racer            receives RAM and retypes it: exit 0 if it got the frames,
 //                             5 if refused with hasDescendants
-//   capshare exhaust          allocates from this core's memory service until it says
-//                             outOfMemory, frees everything, and checks that the free
-//                             figure is back where it started
-//   capshare memory <core>…   runs `exhaust` on every core at once
+//   capshare exhaust          allocates from the memory services (this core's, then the
+//                             others' lent) until it says outOfMemory, frees everything,
+//                             checks that this core's free figure is back where it
+//                             started, and exits 1000 + the count
+//   capshare memory <core>…   runs `exhaust` on each core in turn: every run must get the
+//                             same count, more than one core's pool when there are others
 //   capshare bench <rounds> <core>
 //                             the BENCH line cross-core-cap-transfer: a frame sent to an
 //                             `echo <domain> <rounds>` on that core and back
@@ -171,22 +173,24 @@ func exhaust() -> Never {
     let before: (free: UInt64, total: UInt64)
     do throws(MonitorStatus) { before = try Monitor.memoryStatus() } catch { fail("status: \(error)") }
     guard before.free > 0, before.free == before.total else { fail("the memory service starts with \(before.free) of \(before.total) bytes free") }
+    // The first piece becomes a CNode of 1024 slots for the rest (more than every
+    // core's pool holds): this domain's own RAM is too small for one.
+    let first = Capability(slot: 21), cnode = Capability(slot: 20)
+    do throws(MonitorStatus) { _ = try Monitor.allocate(MemoryService.pieceBytes, into: first) } catch { fail("allocate: \(error)") }
+    do throws(InvocationStatus) { try first.retype(to: .cnode, size: 1024, into: cnode) } catch { fail("cnode: \(error)") }
     var held: [Capability] = []
-    // A CNode of 256 slots for what it takes (more than a pool holds).
-    let cnode = Capability(slot: 20)
-    do throws(InvocationStatus) { try Capability.ram.retype(to: .cnode, size: 256, into: cnode) } catch { fail("cnode: \(error)") }
     while true {
         let next = Capability(.leaf(20, UInt32(held.count)))
         let answer = status { () throws(MonitorStatus) in _ = try Monitor.allocate(MemoryService.pieceBytes, into: next) }
         if answer == .outOfMemory { break }
         guard answer == .success else { fail("allocate: \(answer)") }
         held.append(next)
-        guard held.count <= 255 else { fail("the memory service never ran out") }
+        guard held.count < 1024 else { fail("the memory services never ran out") }
     }
-    guard UInt64(held.count) * MemoryService.pieceBytes == before.free else {
-        fail("\(held.count) pieces out of \(before.free / MemoryService.pieceBytes) free")
+    guard UInt64(held.count + 1) * MemoryService.pieceBytes >= before.free else {
+        fail("\(held.count + 1) pieces, fewer than the \(before.free / MemoryService.pieceBytes) free here")
     }
-    for piece in held {
+    for piece in held + [first] {
         if case let refused = status({ () throws(MonitorStatus) in try Monitor.free(piece) }), refused != .success { fail("free: \(refused)") }
     }
     do throws(MonitorStatus) {
@@ -197,6 +201,23 @@ func exhaust() -> Never {
     } catch {
         fail("status: \(error)")
     }
+    // The count, as the exit status (above 1000, apart from a failure's).
+    exit(1000 + held.count + 1)
+}
+
+/// `exhaust` on each core in turn: each must get every piece of every core's service
+/// (its own, then the others' lent), the same count each time, so none leaked anywhere.
+func exhaustEverywhere(_ cores: [Int]) -> Never {
+    var counts: [Int] = []
+    for core in cores {
+        guard case .exited(let status) = awaitEnd(spawn("exhaust", on: core)), status > 1000 else { fail("exhaust on core \(core) failed") }
+        counts.append(Int(status) - 1000)
+    }
+    guard let first = counts.first, counts.allSatisfy({ $0 == first }) else { fail("the counts differ: \(counts)") }
+    guard cores.count == 1 || UInt64(first) * MemoryService.pieceBytes > MemoryService.poolBytes else {
+        fail("\(first) pieces: nothing was lent by another core")
+    }
+    print("capshare: \(cores.count) cores, each exhausted every core's memory service (\(first) pieces) and gave it back")
     exit(0)
 }
 
@@ -286,10 +307,7 @@ case "echo"?: echo(to: arguments.domain(at: 1) ?? SystemDomainID(rawValue: 0), r
 case "revoke-bench"?: revokeBench(rounds: arguments.integer(at: 1) ?? 200, cores: (2..<arguments.count).compactMap { arguments.integer(at: $0) })
 case "sleep"?:
     while true { try? SystemCall.wait(until: user_timestamp() &+ 100 &* second) }
-case "memory"?:
-    let domains = (1..<arguments.count).compactMap { arguments.integer(at: $0) }.map { spawn("exhaust", on: $0) }
-    for domain in domains where awaitEnd(domain) != .exited(status: 0) { fail("exhaust \(domain) failed") }
-    exit(0)
+case "memory"?: exhaustEverywhere((1..<arguments.count).compactMap { arguments.integer(at: $0) })
 default:
     print("usage: capshare spread <core>… | holder <index> | race <core> | racer | exhaust | memory <core>… | bench <rounds> <core> | echo <domain> <rounds> | revoke-bench <rounds> <core>… | sleep")
     exit(2)

@@ -1,6 +1,7 @@
 // The capability protocols' view of this core's capabilities (`CapabilityDatabase` in
 // Core/Sources/CapabilityProtocols), backed by the kernel: a record is an *anchor*, a
-// capability the monitor keeps in a CNode of its own (root slot 13) on behalf of one
+// capability the monitor keeps in a CNode of its own (root slot 13, 1,023 slots and a
+// scratch one, in memory the kernel grants for it) on behalf of one
 // domain (or of the memory service), naming an object whose copies may be on other
 // cores. The domain works with its own kernel copies of the anchor; the anchor is what
 // keeps the object alive on this core while the protocols count this core as a holder,
@@ -20,7 +21,7 @@ import SwordfishUser
 struct KernelCapabilityDatabase: CapabilityDatabase {
 
     static let root: UInt32 = 13
-    static let slotCount: UInt32 = 256
+    static let slotCount: UInt32 = 1024
     /// The holder of the memory service's own records (never a domain's number).
     static let service: UInt32 = .max
 
@@ -141,7 +142,13 @@ struct KernelCapabilityDatabase: CapabilityDatabase {
     /// Marks the record's object shared, so domains here must ask the monitor to revoke
     /// or retype it; false if it has descendants the protocols do not know.
     func markShared(_ id: RecordID) -> Bool {
-        invoke(.markShared, Self.anchor(id).address.encoded) == .success
+        invoke(.markShared, Self.anchor(id).address.encoded, 1) == .success
+    }
+
+    /// Clears the mark of a record that is its object's one capability again; the
+    /// kernel's status.
+    func unmarkShared(_ id: RecordID) -> InvocationStatus {
+        invoke(.markShared, Self.anchor(id).address.encoded, 0)
     }
 
     /// Drops the records whose anchors a sweep removed.

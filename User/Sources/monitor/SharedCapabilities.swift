@@ -12,6 +12,7 @@
 // docs/capabilities.md has the protocols and what each request does.
 import Basics
 import CapabilityProtocols
+import KnowledgeBase
 import MonitorProtocols
 import SwordfishUser
 import UserRuntimeC
@@ -21,16 +22,32 @@ enum CapabilityWork {
     case send(client: UInt64, id: UInt32)
     case revoke(client: UInt64, id: UInt32, kept: RecordID)
     case retype(client: UInt64, id: UInt32, object: CapabilityObject)
-    /// A piece going back to the pool; `client` nil when its holder ended.
-    case free(piece: Int, client: UInt64?, id: UInt32)
+    /// A piece going back to the pool, and who hears when it is there.
+    case free(piece: Int, answer: FreeAnswer)
+    /// A piece lent to a domain on core `peer`, which asked with `token`.
+    case lend(piece: Int, peer: Int, token: UInt64)
 }
 
-/// One piece of the memory service's pool: the service's record and who has it.
+/// Who hears that a piece is back in the pool.
+enum FreeAnswer {
+    /// The domain that freed it here.
+    case local(client: UInt64, id: UInt32)
+    /// The monitor of the core it was lent to.
+    case remote(peer: Int, token: UInt64)
+    /// Nobody: its holder ended.
+    case none
+}
+
+/// One piece of the memory service's pool: the service's record and who has it (a
+/// domain here, or one on another core it was lent to).
 struct Piece {
     var record: RecordID
     var object: CapabilityObject
     var holder: UInt64?
+    var lentTo: DomainID?
     var freeing = false
+
+    var isFree: Bool { holder == nil && lentTo == nil && !freeing }
 }
 
 /// The service's pieces, made at start (`startMemoryService`).
@@ -40,12 +57,17 @@ var memoryPieces: [Piece] = []
 /// `MemoryService.poolBytes` as the kernel grants (halving until it does).
 func startMemoryService() {
     typealias Database = KernelCapabilityDatabase
+    // The anchors' CNode, from memory of its own (the monitor's RAM grant is small).
+    let anchors = Capability(slot: 14)
     do throws(InvocationStatus) {
-        try Capability.ram.retype(to: .cnode, size: UInt64(Database.slotCount), into: Capability(slot: Database.root))
+        let bytes = UInt64(Database.slotCount) * CapabilityType.cnodeSlotBytes
+        let granted = capabilities.database.invoke(.grantMemory, bytes, anchors.address.encoded)
+        guard granted == .success else { throw granted }
+        try anchors.retype(to: .cnode, size: UInt64(Database.slotCount), into: Capability(slot: Database.root))
     } catch {
         return print("monitor on core \(capabilities.core.rawValue): no room for the capability anchors: \(error)")
     }
-    let pool = Capability(slot: 14)
+    let pool = Capability(slot: 15)
     var bytes = MemoryService.poolBytes
     while bytes >= MemoryService.pieceBytes {
         let status = capabilities.database.invoke(.grantMemory, bytes, pool.address.encoded)
@@ -106,19 +128,22 @@ func handleCapabilityRequest(_ request: MonitorRequest, id: UInt32, from client:
     switch request {
     case .allocate(let bytes):
         guard bytes > 0, bytes <= MemoryService.pieceBytes else { return answer(.outOfMemory) }
-        guard let i = memoryPieces.firstIndex(where: { $0.holder == nil && !$0.freeing }) else { return answer(.outOfMemory) }
+        guard let i = memoryPieces.firstIndex(where: { $0.isFree }) else { return borrow(for: client, id: id) }
         guard let record = capabilities.database.install(memoryPieces[i].object, for: holder) else { return answer(.outOfResources) }
         capabilities.database.fresh.removeAll { $0 == record }              // handed over here
         memoryPieces[i].holder = client
         answer(.success, (memoryPieces[i].object.base, memoryPieces[i].object.size), with: KernelCapabilityDatabase.anchor(record))
     case .free:
+        if let loan = borrowed.firstIndex(where: { $0.object == carried && $0.client == client }) {
+            return giveBack(borrowed.remove(at: loan), answering: (client, id))
+        }
         guard let i = memoryPieces.firstIndex(where: { $0.object == carried }) else {
             return answer(carried?.kind == .ram ? .notOwner : .noSuchCapability)
         }
         guard memoryPieces[i].holder == client, !memoryPieces[i].freeing else { return answer(.notOwner) }
-        returnPiece(i, client: client, id: id)
+        returnPiece(i, answer: .local(client: client, id: id))
     case .memoryStatus:
-        let free = UInt64(memoryPieces.filter { $0.holder == nil && !$0.freeing }.count) * MemoryService.pieceBytes
+        let free = UInt64(memoryPieces.filter { $0.isFree }.count) * MemoryService.pieceBytes
         answer(.success, (free, UInt64(memoryPieces.count) * MemoryService.pieceBytes))
     case .sendCapability(let word):
         guard let target = DomainID(word: word, coreCount: capabilities.coreCount), state.record(for: target) != nil else {
@@ -160,9 +185,103 @@ func handleCapabilityRequest(_ request: MonitorRequest, id: UInt32, from client:
 }
 
 /// Revokes piece `i` from the service's record and returns it to the pool.
-func returnPiece(_ i: Int, client: UInt64?, id: UInt32) {
+func returnPiece(_ i: Int, answer: FreeAnswer) {
     memoryPieces[i].freeing = true
-    start(.free(piece: i, client: client, id: id)) { capabilities.revoke(memoryPieces[i].record, request: $0) }
+    start(.free(piece: i, answer: answer)) { capabilities.revoke(memoryPieces[i].record, request: $0) }
+}
+
+// MARK: Lending between cores' services
+
+/// Allocations waiting for another core's service: the token, the client, its request
+/// id, the cores still to ask (nearest first) and when to give up on the one asked.
+var lends: [(token: UInt64, client: UInt64, id: UInt32, lenders: [Int], deadline: UInt64)] = []
+/// Pieces this core's domains borrowed: the object, the lending core, the client.
+var borrowed: [(object: CapabilityObject, lender: Int, client: UInt64)] = []
+/// Borrowed pieces on their way back: the token, who asked (nil: its holder ended).
+var returning: [(token: UInt64, client: UInt64?, id: UInt32, deadline: UInt64)] = []
+
+/// The other cores whose services may lend, nearest first: the same NUMA node before
+/// others, then by the measured round trip (the knowledge base's replica).
+func lenders() -> [Int] {
+    let here = capabilities.core
+    let base = state.knowledge?.base
+    let node = base?.numaNode(of: here)
+    func distance(_ peer: Int) -> (Int, UInt64) {
+        let sameNode = node != nil && base?.numaNode(of: CoreID(peer)) == node
+        return (sameNode ? 0 : 1, base?.latency(from: here, to: CoreID(peer)) ?? .max)
+    }
+    return peers.filter { !broken[$0] }.sorted { distance($0) < distance($1) }
+}
+
+/// No piece is free here: ask the other cores' services in turn.
+func borrow(for client: UInt64, id: UInt32) {
+    askToLend((nextToken, client, id, lenders(), 0))
+    nextToken += 1
+}
+
+/// Asks the next lender, or answers `outOfMemory` when none is left.
+func askToLend(_ lend: (token: UInt64, client: UInt64, id: UInt32, lenders: [Int], deadline: UInt64)) {
+    var lend = lend
+    guard let lender = lend.lenders.first else {
+        return reply(MonitorReply(status: .outOfMemory, id: lend.id), to: lend.client)
+    }
+    lend.lenders.removeFirst()
+    lend.deadline = user_timestamp() &+ patience
+    lends.append(lend)
+    let client = DomainID(core: capabilities.core, local: LocalDomainNumber(UInt32(truncatingIfNeeded: lend.client)))
+    send(MonitorMessage.lendRequest(token: lend.token, client: client).encode(), to: lender)
+}
+
+/// Sends a borrowed piece back to its lender, which revokes it everywhere.
+func giveBack(_ loan: (object: CapabilityObject, lender: Int, client: UInt64), answering asker: (client: UInt64, id: UInt32)?) {
+    returning.append((nextToken, asker?.client, asker?.id ?? 0, user_timestamp() &+ patience))
+    send(MonitorMessage.lendReturn(token: nextToken, base: loan.object.base).encode(), to: loan.lender)
+    nextToken += 1
+}
+
+/// The lending messages from `peer`'s monitor.
+func handleLending(_ message: MonitorMessage, from peer: Int) {
+    switch message {
+    case .lendRequest(let token, let client):
+        guard client.core.rawValue == peer, let i = memoryPieces.firstIndex(where: { $0.isFree }),
+              capabilities.database.markShared(memoryPieces[i].record) else {
+            return send(MonitorMessage.lendAnswer(token: token, base: 0).encode(), to: peer)
+        }
+        memoryPieces[i].lentTo = client
+        start(.lend(piece: i, peer: peer, token: token)) {
+            capabilities.copy(memoryPieces[i].record, to: client.core, domain: client.local.rawValue, request: $0)
+        }
+    case .lendAnswer(let token, let base):
+        let object = CapabilityObject(.ram, base: base, size: MemoryService.pieceBytes)
+        guard let index = lends.firstIndex(where: { $0.token == token }) else {
+            // Lent after this side gave up: give it straight back.
+            if base != 0 { giveBack((object, peer, 0), answering: nil) }
+            return
+        }
+        let lend = lends.remove(at: index)
+        guard base != 0 else { return askToLend(lend) }
+        let holder = UInt32(truncatingIfNeeded: lend.client)
+        guard let record = capabilities.database.copies(of: object).first(where: { $0.holder == holder })?.id else {
+            giveBack((object, peer, lend.client), answering: nil)
+            return reply(MonitorReply(status: .outOfMemory, id: lend.id), to: lend.client)
+        }
+        // It came as a copy for the client; it is the allocation's answer, not mail.
+        mailboxes.removeAll { $0.client == lend.client && $0.record == record }
+        borrowed.append((object, peer, lend.client))
+        reply(MonitorReply(status: .success, id: lend.id, values: (object.base, object.size)), to: lend.client,
+              with: KernelCapabilityDatabase.anchor(record))
+    case .lendReturn(let token, let base):
+        guard let i = memoryPieces.firstIndex(where: { $0.object.base == base && $0.lentTo?.core.rawValue == peer && !$0.freeing }) else {
+            return send(MonitorMessage.lendReturned(token: token, accepted: false).encode(), to: peer)
+        }
+        returnPiece(i, answer: .remote(peer: peer, token: token))
+    case .lendReturned(let token, let accepted):
+        guard let index = returning.firstIndex(where: { $0.token == token }) else { return dropped += 1 }
+        let done = returning.remove(at: index)
+        if let client = done.client { reply(MonitorReply(status: accepted ? .success : .notOwner, id: done.id), to: client) }
+    default:
+        dropped += 1
+    }
 }
 
 func perform(_ effects: [CapabilityEffect]) {
@@ -197,10 +316,26 @@ func finish(_ work: CapabilityWork, _ status: CapabilityStatus) {
         for frame in frames { mailboxes.append((client, frame, id)) }
         reply(MonitorReply(status: answer, id: id, values: (UInt64(frames.count), 0)), to: client)
         deliverMail()
-    case .free(let piece, let client, let id):
+    case .free(let piece, let to):
         memoryPieces[piece].freeing = false
-        if status == .done { memoryPieces[piece].holder = nil }
-        if let client { reply(MonitorReply(status: answer, id: id), to: client) }
+        if status == .done {
+            memoryPieces[piece].holder = nil
+            memoryPieces[piece].lentTo = nil
+            // The service's copy alone again: a domain given it next may retype it.
+            _ = capabilities.database.unmarkShared(memoryPieces[piece].record)
+        }
+        switch to {
+        case .local(let client, let id): reply(MonitorReply(status: answer, id: id), to: client)
+        case .remote(let peer, let token): send(MonitorMessage.lendReturned(token: token, accepted: status == .done).encode(), to: peer)
+        case .none: break
+        }
+    case .lend(let piece, let peer, let token):
+        if status != .done {
+            // Not installed there (no room): the service's copy alone again.
+            memoryPieces[piece].lentTo = nil
+            _ = capabilities.database.unmarkShared(memoryPieces[piece].record)
+        }
+        send(MonitorMessage.lendAnswer(token: token, base: status == .done ? memoryPieces[piece].object.base : 0).encode(), to: peer)
     }
 }
 
@@ -247,25 +382,43 @@ func capabilitiesOfEnded(_ client: UInt64) {
     perform(capabilities.domainEnded(UInt32(truncatingIfNeeded: client)))
     mailboxes.removeAll { $0.client == client }
     capabilityWaiters.removeAll { $0.client == client }
-    for i in memoryPieces.indices where memoryPieces[i].holder == client && !memoryPieces[i].freeing { returnPiece(i, client: nil, id: 0) }
+    for i in memoryPieces.indices where memoryPieces[i].holder == client && !memoryPieces[i].freeing { returnPiece(i, answer: .none) }
+    lends.removeAll { $0.client == client }
+    for loan in borrowed where loan.client == client { giveBack(loan, answering: nil) }
+    borrowed.removeAll { $0.client == client }
 }
 
-/// `timedOut` for every domain that waited for a capability too long.
+
+/// `timedOut` for every domain that waited for a capability or a return too long; an
+/// allocation whose lender stayed silent asks the next.
 func expireCapabilityWaiters(isPast: (UInt64) -> Bool) {
     capabilityWaiters.removeAll { waiter in
         guard isPast(waiter.deadline) else { return false }
         reply(MonitorReply(status: .timedOut, id: waiter.id), to: waiter.client)
         return true
     }
+    for late in returning where isPast(late.deadline) {
+        if let client = late.client { reply(MonitorReply(status: .timedOut, id: late.id), to: client) }
+    }
+    returning.removeAll { isPast($0.deadline) }
+    let late = lends.filter { isPast($0.deadline) }
+    lends.removeAll { isPast($0.deadline) }
+    for lend in late { askToLend(lend) }
+}
+
+/// Deadlines the monitor must wake for even with nothing else to do.
+var capabilityDeadlines: [UInt64] {
+    capabilityWaiters.map { $0.deadline } + lends.map { $0.deadline } + returning.map { $0.deadline }
 }
 
 /// `names counters`' second line: what the capability protocols counted, and what this
 /// core's capabilities and memory service hold.
 func printCapabilityCounters() {
     let c = capabilities.counters
-    let free = memoryPieces.filter { $0.holder == nil && !$0.freeing }.count
+    let free = memoryPieces.filter { $0.isFree }.count
     print("capabilities on core \(capabilities.core.rawValue): records \(capabilities.database.all.count) objects \(capabilities.knownObjects.count)"
         + " in flight \(capabilities.requestsInFlight) sent \(c.sent) dropped \(c.dropped) (undecodable \(c.undecodable)"
         + " bad sender \(c.badSender) refused \(c.refused)) not owner \(c.notOwner) stale \(c.stale);"
-        + " memory service \(free) of \(memoryPieces.count) pieces free")
+        + " memory service \(free) of \(memoryPieces.count) pieces free, \(memoryPieces.filter { $0.lentTo != nil }.count) lent,"
+        + " \(borrowed.count) borrowed")
 }

@@ -195,7 +195,8 @@ var capabilities = CapabilityMonitor(
     core: CoreID(core), coreCount: coreCount,
     database: KernelCapabilityDatabase(kernel: kernel, domainExists: { local in
         state.record(for: DomainID(core: CoreID(core), local: LocalDomainNumber(local))) != nil
-    }))
+    }),
+    configuration: .init(members: members.reduce(into: CoreMask.none) { $0.insert(CoreID($1)) }))
 
 /// A `ps` (every domain, printed) or a `state` request (one domain) waiting for other
 /// monitors to say which of their domains run and which sleep: only a domain's own core
@@ -623,6 +624,8 @@ func handle(_ message: MonitorMessage, from peer: Int) {
         stateQueries[index].states += states.map { (DomainID(core: CoreID(peer), local: $0.local), $0.state) }
         if last { stateQueries[index].waitingOn.removeAll { $0 == peer } }
         if stateQueries[index].waitingOn.isEmpty { finish(stateQueries.remove(at: index)) }
+    case .lendRequest, .lendAnswer, .lendReturn, .lendReturned:
+        handleLending(message, from: peer)
     default:
         dropped += 1
     }
@@ -714,7 +717,7 @@ while true {
         // Sleeps until a request, a notification or a domain event comes (any of them
         // since the last poll wakes it at once), or a domain's wait for a capability
         // ends.
-        try? SystemCall.wait(until: capabilityWaiters.map { $0.deadline }.min())
+        try? SystemCall.wait(until: capabilityDeadlines.min())
     } else {
         yield()                                          // a deadline to watch: no sleep
     }
