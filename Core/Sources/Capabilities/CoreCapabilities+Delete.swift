@@ -39,18 +39,22 @@ extension CoreCapabilities {
     @discardableResult
     public mutating func revoke(_ address: CapabilityAddress, in cspace: CSpace) throws(CapabilityError) -> [Reclaimed] {
         let kept = try occupiedNode(at: address, in: cspace)
-        guard !reachesShared(nodes[kept].object) else { throw .sharedAcrossCores }
-        return revoke(keeping: kept)
+        let descendants = descendants(of: nodes[kept].object)
+        guard !reachesShared(nodes[kept].object, descendants: descendants) else { throw .sharedAcrossCores }
+        return revoke(keeping: kept, descendants: descendants)
     }
 
     /// The monitor's revoke, after the cross-core protocol has cleared the other cores:
     /// as `revoke`, shared objects included.
     @discardableResult
     public mutating func sweep(_ address: CapabilityAddress, in cspace: CSpace) throws(CapabilityError) -> [Reclaimed] {
-        revoke(keeping: try occupiedNode(at: address, in: cspace))
+        let kept = try occupiedNode(at: address, in: cspace)
+        return revoke(keeping: kept, descendants: descendants(of: nodes[kept].object))
     }
 
-    mutating func revoke(keeping kept: Int) -> [Reclaimed] {
+    /// Revokes every other copy of `kept`'s object and its `descendants` (pre-order, as
+    /// `descendants(of:)` lists them).
+    mutating func revoke(keeping kept: Int, descendants: [ObjectID]) -> [Reclaimed] {
         let object = nodes[kept].object
         let badge = nodes[kept].badge
         var dying: [Int] = []
@@ -67,7 +71,7 @@ extension CoreCapabilities {
         // Descendants, deepest first (reverse pre-order puts every object before its
         // ancestors). A cascade may already have killed one by the time we reach it,
         // which its generation shows.
-        for descendant in descendants(of: object).reversed() {
+        for descendant in descendants.reversed() {
             guard let victim = index(of: descendant) else { continue }
             while let node = objects[victim].firstCopy {
                 if let dead = removeNode(node) { dying.append(dead) }

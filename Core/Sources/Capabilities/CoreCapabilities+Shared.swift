@@ -81,9 +81,9 @@ extension CoreCapabilities {
         return nil
     }
 
-    /// True if revoking `object` locally would reach a shared object: itself or a
-    /// descendant.
-    func reachesShared(_ object: Int) -> Bool {
-        objects[object].shared || descendants(of: object).contains { objects[Int($0.index)].shared }
+    /// True if revoking `object` locally would reach a shared object: itself or one of
+    /// its `descendants`.
+    func reachesShared(_ object: Int, descendants: [ObjectID]) -> Bool {
+        objects[object].shared || descendants.contains { objects[Int($0.index)].shared }
     }
 }

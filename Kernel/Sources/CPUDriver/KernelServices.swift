@@ -73,12 +73,9 @@ extension CoreState {
                 return (.outsideRange, 0)
             }
             let base = Link.bindingPage(core: Int(core), page: Int(page), count: coreCount, area: channelArea)
-            do {
-                _ = try capabilities.createRoot(.frame, base: base, size: BindingPool.pageBytes, at: destination, in: domain.cspace)
-            } catch {
-                return (InvocationStatus(error), 0)
+            return capabilityStatus { () throws(CapabilityError) in
+                try capabilities.createRoot(.frame, base: base, size: BindingPool.pageBytes, at: destination, in: domain.cspace)
             }
-            return (.success, 0)
         case .knowledge(let buffer, let length):
             guard let knowledge else { return (.noKnowledge, 0) }
             return copyBytes(knowledge.encoded(), to: buffer, length: length, for: domain)

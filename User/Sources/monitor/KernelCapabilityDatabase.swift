@@ -46,14 +46,18 @@ struct KernelCapabilityDatabase: CapabilityDatabase {
     func record(_ id: RecordID) -> LocalRecord? { all.first { $0.id == id } }
     func records(coveredBy object: CapabilityObject) -> [LocalRecord] { all.filter { object.covers($0.object) } }
     func records(heldBy domain: UInt32) -> [LocalRecord] { all.filter { $0.holder == domain } }
+    /// `domain`'s record of exactly `object` (a domain holds at most one).
+    func record(of object: CapabilityObject, heldBy domain: UInt32) -> RecordID? {
+        all.first { $0.holder == domain && $0.object == object }?.id
+    }
 
     mutating func install(_ object: CapabilityObject, for domain: UInt32) -> RecordID? {
         guard domain == Self.service || domainExists(domain) else { return nil }
         // A domain holds one record of an object however often it comes: each arrival
         // hands it another kernel copy of the same anchor.
-        if domain != Self.service, let held = all.first(where: { $0.holder == domain && $0.object == object }) {
-            fresh.append(held.id)
-            return held.id
+        if domain != Self.service, let held = record(of: object, heldBy: domain) {
+            fresh.append(held)
+            return held
         }
         guard let slot = freeSlots.popLast() else { return nil }
         let id = RecordID(slot)

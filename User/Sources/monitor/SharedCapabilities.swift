@@ -122,15 +122,13 @@ func handleCapabilityRequest(_ request: MonitorRequest, id: UInt32, from client:
     /// A record of the carried capability's object here (the asker's own first).
     func recordOfCarried() -> RecordID? {
         guard let carried else { return nil }
-        let copies = capabilities.database.copies(of: carried)
-        return (copies.first { $0.holder == holder } ?? copies.first)?.id
+        return capabilities.database.record(of: carried, heldBy: holder) ?? capabilities.database.copies(of: carried).first?.id
     }
     switch request {
     case .allocate(let bytes):
         guard bytes > 0, bytes <= MemoryService.pieceBytes else { return answer(.outOfMemory) }
         guard let i = memoryPieces.firstIndex(where: { $0.isFree }) else { return borrow(for: client, id: id) }
-        guard let record = capabilities.database.install(memoryPieces[i].object, for: holder) else { return answer(.outOfResources) }
-        capabilities.database.fresh.removeAll { $0 == record }              // handed over here
+        guard let record = ownRecord(of: memoryPieces[i].object, for: holder) else { return answer(.outOfResources) }
         memoryPieces[i].holder = client
         answer(.success, (memoryPieces[i].object.base, memoryPieces[i].object.size), with: KernelCapabilityDatabase.anchor(record))
     case .free:
@@ -174,14 +172,20 @@ func handleCapabilityRequest(_ request: MonitorRequest, id: UInt32, from client:
     case .retypeCapability(let count):
         guard let carried, carried.kind == .ram else { return answer(carried == nil ? .noSuchCapability : .notRetypeable) }
         // The frames are the asker's: retype through a record of its own.
-        let own = capabilities.database.copies(of: carried).first { $0.holder == holder }?.id
-            ?? capabilities.database.install(carried, for: holder)
-        capabilities.database.fresh.removeAll()
-        guard let own else { return answer(.noSuchCapability) }
+        guard let own = ownRecord(of: carried, for: holder) else { return answer(.noSuchCapability) }
         start(.retype(client: client, id: id, object: carried)) { capabilities.retype(own, into: count, request: $0) }
     default:
         answer(.unknownRequest)
     }
+}
+
+/// `holder`'s record of `object`, made if it has none. The monitor hands it over itself,
+/// so it does not go to the mailbox as a copy that came would.
+func ownRecord(of object: CapabilityObject, for holder: UInt32) -> RecordID? {
+    if let held = capabilities.database.record(of: object, heldBy: holder) { return held }
+    let made = capabilities.database.install(object, for: holder)
+    capabilities.database.fresh.removeAll { $0 == made }
+    return made
 }
 
 /// Revokes piece `i` from the service's record and returns it to the pool.
@@ -261,7 +265,7 @@ func handleLending(_ message: MonitorMessage, from peer: Int) {
         let lend = lends.remove(at: index)
         guard base != 0 else { return askToLend(lend) }
         let holder = UInt32(truncatingIfNeeded: lend.client)
-        guard let record = capabilities.database.copies(of: object).first(where: { $0.holder == holder })?.id else {
+        guard let record = capabilities.database.record(of: object, heldBy: holder) else {
             giveBack((object, peer, lend.client), answering: nil)
             return reply(MonitorReply(status: .outOfMemory, id: lend.id), to: lend.client)
         }
