@@ -76,12 +76,19 @@ public enum MonitorRequest: Equatable, Sendable {
     case memoryStatus
     /// Copy the capability the request carries (RAM from a memory service, or a frame
     /// made from it by `retypeCapability`) to the domain with this system-wide id, on
-    /// any core; answered once it waits in that domain's monitor.
+    /// any core; answered once it waits in that domain's monitor (values: its object's
+    /// base and size).
     case sendCapability(domain: UInt64)
     /// The next capability that came for this domain (`source` 0: sent by a domain; else
     /// the id of this domain's `retypeCapability` request), as the reply's capability
     /// (values: base, size); `timedOut` if none comes within the monitor's patience.
     case receiveCapability(source: UInt32)
+    /// The copy of the object `type` at `base` of `size` bytes that came for this domain
+    /// (how a `Connection` takes the capability a message carried): from its mailbox, or
+    /// the domain's own copy if it already holds one; `noSuchCapability` if neither (it
+    /// was revoked on the way). No waiting: the sender's `sendCapability` returned only
+    /// once the copy waited here.
+    case receiveCopy(type: CapabilityType, base: UInt64, size: UInt64)
     /// Revoke the carried capability: every other copy and every descendant, on every
     /// core, with their mappings. The reply carries the one copy left.
     case revokeCapability
@@ -97,6 +104,7 @@ public enum MonitorRequest: Equatable, Sendable {
         case awaitEnd, printKnowledge, knowledgeDigest
         case ioPorts, interrupt, printCounters, state
         case allocate, free, memoryStatus, sendCapability, receiveCapability, revokeCapability, retypeCapability
+        case receiveCopy
     }
 
     /// The three words of request `id` (24 bits of it are sent).
@@ -129,6 +137,7 @@ public enum MonitorRequest: Equatable, Sendable {
         case .memoryStatus: return (head(.memoryStatus), 0, 0)
         case .sendCapability(let domain): return (head(.sendCapability), domain, 0)
         case .receiveCapability(let source): return (head(.receiveCapability, Int(source)), 0, 0)
+        case .receiveCopy(let type, let base, let size): return (head(.receiveCopy, Int(type.rawValue)), base, size)
         case .revokeCapability: return (head(.revokeCapability), 0, 0)
         case .retypeCapability(let count): return (head(.retypeCapability, count), 0, 0)
         }
@@ -182,6 +191,9 @@ public enum MonitorRequest: Equatable, Sendable {
         case .memoryStatus: return (.memoryStatus, id)
         case .sendCapability: return (.sendCapability(domain: words[1]), id)
         case .receiveCapability: return (.receiveCapability(source: UInt32(truncatingIfNeeded: words[0] >> 32)), id)
+        case .receiveCopy:
+            guard let type = CapabilityType(rawValue: UInt8(truncatingIfNeeded: number)), number >> 8 == 0 else { return nil }
+            return (.receiveCopy(type: type, base: words[1], size: words[2]), id)
         case .revokeCapability: return (.revokeCapability, id)
         case .retypeCapability: return (.retypeCapability(count: number), id)
         }

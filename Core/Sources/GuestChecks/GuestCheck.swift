@@ -29,7 +29,7 @@ public enum GuestCheck: CaseIterable, Sendable {
     case userDriver
     case nameRace, nameAcrossCores, spawnAnywhere, killAnywhere, domainStates, userChannels, boundPeerKilled
     case peerNeverReads, peerWritesGarbage, sameCoreConnection, connectionInWaitset
-    case memoryService, frameRevokedEverywhere, retypeRace
+    case memoryService, frameRevokedEverywhere, retypeRace, capabilityOnConnection, domainEndsMidProtocol
     case skippedCoreReported, lateCoreStaysInINIT
     case stopNeedsKernelCapability, outboxBounded
     // Reported only when something is missing; never expected.
@@ -56,7 +56,7 @@ public enum GuestCheck: CaseIterable, Sendable {
             return .bootstrap
         case .nameRace, .nameAcrossCores, .spawnAnywhere, .killAnywhere, .domainStates, .userChannels, .boundPeerKilled,
              .peerNeverReads, .peerWritesGarbage, .connectionInWaitset, .stopNeedsKernelCapability, .outboxBounded,
-             .frameRevokedEverywhere, .retypeRace:
+             .frameRevokedEverywhere, .retypeRace, .capabilityOnConnection, .domainEndsMidProtocol:
             return .bootstrapWithPeer
         case .skippedCoreReported, .lateCoreStaysInINIT: return .skippedCore
         case .bootImagePresent, .lmpPresent, .threadsPresent, .everyCoreStarted, .everyCoreReports, .checksRunner: return .onlyOnFailure
@@ -178,6 +178,8 @@ public enum GuestCheck: CaseIterable, Sendable {
         case .memoryService: return "capabilities: a domain on each core in turn allocates until outOfMemory (its core's pieces, then other cores' lent, nearest first) and frees it all; every run gets the same count and the free figures return"
         case .frameRevokedEverywhere: return "capabilities: a frame sent to every other core and mapped there, revoked from its origin (a domain's own revoke refused): every mapping is gone"
         case .retypeRace: return "capabilities: RAM retyped on two cores at once: exactly one succeeds (a domain's own retype of shared RAM refused)"
+        case .capabilityOnConnection: return "capabilities: a frame sent on a connection to a domain on every core (same core by the kernel, others by the monitors) arrives in the slot the receiver named and is mapped there; one the monitors do not carry is refused and the connection goes on"
+        case .domainEndsMidProtocol: return "capabilities: a domain that ends while its send and revoke are under way leaves nothing locked: the revoke takes every remote mapping, its memory returns, every piece retypes again"
         case .bootImagePresent: return "user mode: boot image present"
         case .lmpPresent: return "same-core messages: lmp program present"
         case .threadsPresent: return "dispatchers: threads program present"

@@ -88,7 +88,7 @@ final class MonitorInterfaceTests: XCTestCase {
             .printKnowledge, .knowledgeDigest,
             .ioPorts(base: 0x70, count: 2), .ioPorts(base: .max, count: .max), .interrupt(irq: 8),
             .allocate(bytes: 65536), .free, .memoryStatus, .sendCapability(domain: 0x2_0000_0004),
-            .receiveCapability(source: 0), .receiveCapability(source: 0xFF_FFFF), .revokeCapability, .retypeCapability(count: 16),
+            .receiveCapability(source: 0), .receiveCapability(source: 0xFF_FFFF), .receiveCopy(type: .frame, base: 0x1234_5000, size: 4096), .revokeCapability, .retypeCapability(count: 16),
         ]
         for request in requests {
             let words = request.words(id: 0x12_3456)
@@ -104,6 +104,9 @@ final class MonitorInterfaceTests: XCTestCase {
         XCTAssertNil(MonitorRequest.decode([2, 0, 0]))                 // register without a name
         XCTAssertNil(MonitorRequest.decode([5 | 17 << 32, 0, 0]))      // a piece longer than 16 bytes
         XCTAssertNil(MonitorRequest.decode([1, 2]))
+        let copy = MonitorRequest.receiveCopy(type: .frame, base: 0x1000, size: 4096).words(id: 1)
+        XCTAssertNil(MonitorRequest.decode([copy.0 & 0xFFFF_FFFF | 0xEE << 32, copy.1, copy.2]))    // no such type
+        XCTAssertNil(MonitorRequest.decode([copy.0 | 0x100 << 32, copy.1, copy.2]))                 // bits past the type
     }
 
     func testRepliesRoundTrip() {

@@ -13,6 +13,14 @@
 //   each side has one endpoint to send on and one to receive on. The kernel wakes a
 //   receiver when a message arrives.
 //
+// A message may carry one capability. On one core the kernel carries it with the
+// endpoint message. Across cores the monitors do: the sender's monitor copies it to the
+// peer by the capability protocols (`Monitor.send`, which returns once the copy waits at
+// the peer's monitor), and only then does the ring message go, naming the object; the
+// receiver takes that copy from its monitor into the slot it chose. A message that names
+// an object its monitor has not got (revoked on the way, or made up by the peer)
+// arrives without one.
+//
 // A receiver that sleeps wakes now and then (`patience`) and asks the monitor whether
 // the peer still runs, so a peer that ended is an error, not a hang; a sender that finds
 // no room for `patience` gets `peerNotReading`. Whatever the peer writes into the shared
@@ -31,7 +39,8 @@ public final class Connection {
     /// How many times a receive looks before it sleeps.
     public static let polls = 200
 
-    /// Why a send or receive failed. After any of them the connection is not used again.
+    /// Why a send or receive failed. After any of them but `capabilityNotSent` and
+    /// `refused(.slotOccupied)` the connection is not used again.
     public enum Failure: Error, Equatable, CustomStringConvertible {
         /// The peer wrote what no correct peer writes.
         case corrupt
@@ -39,8 +48,12 @@ public final class Connection {
         case peerEnded
         /// The peer has not made room for `patience`: it does not read.
         case peerNotReading
-        /// The kernel refused a same-core message for this reason.
+        /// The kernel refused a same-core message for this reason (`slotOccupied`: the
+        /// slot named for a capability holds one; nothing was received).
         case refused(InvocationStatus)
+        /// The monitors did not carry the capability (it is not RAM from a memory
+        /// service or a frame made from it, or it cannot be shared): nothing was sent.
+        case capabilityNotSent(MonitorStatus)
 
         public var description: String {
             switch self {
@@ -48,8 +61,23 @@ public final class Connection {
             case .peerEnded: return "peerEnded"
             case .peerNotReading: return "peerNotReading"
             case .refused(let status): return "refused (\(status))"
+            case .capabilityNotSent(let status): return "capability not sent (\(status))"
             }
         }
+    }
+
+    /// What goes with a message's words.
+    enum Attachment {
+        case none
+        /// A capability the kernel carries (same core).
+        case capability(Capability)
+        /// A copy the monitors already carried (across cores): the message names it.
+        case copy(type: CapabilityType, base: UInt64, size: UInt64)
+    }
+
+    /// A ring message's tag: words alone, or words and a copy's object in words 3–5.
+    enum RingTag: UInt16 {
+        case words = 1, copy
     }
 
     enum Transport {
@@ -112,24 +140,55 @@ public final class Connection {
 
     /// Sends `words` (up to `Connection.words`), waiting for room up to `patience`.
     public func send(_ words: [UInt64]) throws(Failure) {
+        try send(words, with: .none)
+    }
+
+    /// Sends `words` and a copy of `capability`, which arrives in the slot the peer's
+    /// `receive(capabilityInto:)` names. Across cores it must be one the monitors carry:
+    /// RAM from a memory service, or a frame made from it by `Monitor.retype`.
+    public func send(_ words: [UInt64], carrying capability: Capability) throws(Failure) {
+        if let failure { throw failure }
+        guard case .rings = transport else { return try send(words, with: .capability(capability)) }
+        let object: (base: UInt64, size: UInt64)
+        do throws(MonitorStatus) {
+            object = try Monitor.send(capability, to: peer)
+        } catch .noSuchDomain {
+            try fail(.peerEnded)
+        } catch {
+            throw .capabilityNotSent(error)
+        }
+        try send(words, with: .copy(type: capability.type, base: object.base, size: object.size))
+    }
+
+    func send(_ words: [UInt64], with attachment: Attachment) throws(Failure) {
         let since = user_timestamp()
-        while try !trySend(words) {
+        while try !trySend(words, with: attachment) {
             yield()
             guard user_timestamp() &- since > Self.patience else { continue }
             if peerHasEnded() { try fail(.peerEnded) }
             // Room may have come while we asked.
-            if try trySend(words) { return }
+            if try trySend(words, with: attachment) { return }
             try fail(.peerNotReading)
         }
     }
 
     /// Sends `words` if there is room now; false if the peer has not caught up.
     public func trySend(_ words: [UInt64]) throws(Failure) -> Bool {
+        try trySend(words, with: .none)
+    }
+
+    func trySend(_ words: [UInt64], with attachment: Attachment) throws(Failure) -> Bool {
         if let failure { throw failure }
         switch transport {
         case .rings(var sender, let receiver, let doorbell, var peerDoorbell):
-            var message = ChannelMessage(tag: 1)
+            var message = ChannelMessage(tag: RingTag.words.rawValue)
             for (index, word) in words.prefix(Self.words).enumerated() { message.words[index] = word }
+            if case .copy(let type, let base, let size) = attachment {
+                message.tag = RingTag.copy.rawValue
+                message.words[Self.words] = base
+                message.words[Self.words + 1] = size
+                message.words[Self.words + 2] = UInt64(type.rawValue)
+            }
             let sent: Bool
             do throws(ChannelError) { sent = try sender.send(message) } catch { try fail(.corrupt) }
             if sent, peerDoorbell.peerNeedsRinging() {
@@ -138,8 +197,11 @@ public final class Connection {
             transport = .rings(sender: sender, receiver: receiver, doorbell: doorbell, peerDoorbell: peerDoorbell)
             return sent
         case .endpoints(let to, _):
+            var capability: Capability? = nil
+            if case .capability(let carried) = attachment { capability = carried }
             do throws(InvocationStatus) {
-                try to.send((words.count > 0 ? words[0] : 0, words.count > 1 ? words[1] : 0, words.count > 2 ? words[2] : 0))
+                try to.send((words.count > 0 ? words[0] : 0, words.count > 1 ? words[1] : 0, words.count > 2 ? words[2] : 0),
+                            capability: capability)
                 return true
             } catch .endpointFull {
                 return false
@@ -153,8 +215,14 @@ public final class Connection {
         }
     }
 
-    /// The next message, if one is there.
+    /// The next message, if one is there (a capability it carries is dropped).
     public func tryReceive() throws(Failure) -> [UInt64]? {
+        try tryReceive(capabilityInto: nil)?.words
+    }
+
+    /// The next message, if one is there, and whether a capability came with it (into
+    /// `destination`; dropped when it is nil).
+    func tryReceive(capabilityInto destination: Capability?) throws(Failure) -> (words: [UInt64], carriedCapability: Bool)? {
         if let failure { throw failure }
         switch transport {
         case .rings(let sender, var receiver, let doorbell, let peerDoorbell):
@@ -163,29 +231,63 @@ public final class Connection {
             if message != nil { receiver.publish() }
             transport = .rings(sender: sender, receiver: receiver, doorbell: doorbell, peerDoorbell: peerDoorbell)
             guard let message else { return nil }
-            return (0..<Self.words).map { message.words[$0] }
+            let words = (0..<Self.words).map { message.words[$0] }
+            switch RingTag(rawValue: message.tag) {
+            case .words?:
+                return (words, false)
+            case .copy?:
+                guard let type = CapabilityType(rawValue: UInt8(truncatingIfNeeded: message.words[Self.words + 2])),
+                      message.words[Self.words + 2] >> 8 == 0 else { try fail(.corrupt) }
+                return (words, takeCopy(of: type, base: message.words[Self.words], size: message.words[Self.words + 1], into: destination))
+            case nil:
+                try fail(.corrupt)
+            }
         case .endpoints(_, let from):
             do throws(InvocationStatus) {
-                return try from.receive()
+                guard let destination else { return (try from.receive(), false) }
+                let words = try from.receive(capabilityDestination: destination)
+                return (words, destination.type != .null)
             } catch .endpointEmpty {
                 return nil
+            } catch .slotEmpty where destination == nil {
+                // The message carries a capability, and there is nowhere to drop it yet.
+                guard let scratch = try? LibrarySlots.take() else { throw .refused(.slotOccupied) }
+                defer { _ = try? scratch.delete() }
+                return try tryReceive(capabilityInto: scratch).map { ($0.words, false) }
             } catch {
                 try fail(.refused(error))
             }
         }
     }
 
+    /// Takes the copy a ring message named from this core's monitor into `destination`
+    /// (or drops it); false if the monitor has none (revoked on the way, or never sent).
+    func takeCopy(of type: CapabilityType, base: UInt64, size: UInt64, into destination: Capability?) -> Bool {
+        guard let target = destination ?? (try? LibrarySlots.take()) else { return false }
+        do throws(MonitorStatus) { try Monitor.receiveCopy(of: type, base: base, size: size, into: target) } catch { return false }
+        if destination == nil { try? target.delete() }
+        return true
+    }
+
     /// The next message: looks `polls` times, then sleeps until the peer rings (or a
-    /// message arrives); every `patience` it asks whether the peer still runs.
+    /// message arrives); every `patience` it asks whether the peer still runs. A
+    /// capability it carries is dropped.
     public func receive(polls: Int = Connection.polls) throws(Failure) -> [UInt64] {
+        try receive(capabilityInto: nil, polls: polls).words
+    }
+
+    /// The next message, as `receive(polls:)`, and whether a capability came with it, in
+    /// `destination` (which must be empty).
+    public func receive(capabilityInto destination: Capability?, polls: Int = Connection.polls) throws(Failure) -> (words: [UInt64], carriedCapability: Bool) {
+        if let destination, destination.type != .null { throw .refused(.slotOccupied) }
         var since = user_timestamp()
         while true {
             for _ in 0..<max(polls, 1) {
-                if let words = try tryReceive() { return words }
+                if let message = try tryReceive(capabilityInto: destination) { return message }
             }
             if user_timestamp() &- since > Self.patience {
                 if peerHasEnded() {
-                    if let words = try tryReceive() { return words }
+                    if let message = try tryReceive(capabilityInto: destination) { return message }
                     try fail(.peerEnded)
                 }
                 since = user_timestamp()

@@ -149,10 +149,17 @@ public enum Monitor {
     }
 
     /// Copies `capability` (RAM from a memory service, or a frame made from it by
-    /// `retype`) to `domain`, on any core; returns once the copy waits there for the
-    /// domain's `receiveCapability`.
-    public static func send(_ capability: Capability, to domain: SystemDomainID) throws(MonitorStatus) {
-        _ = try ask(.sendCapability(domain: domain.rawValue), carrying: capability)
+    /// `retype`) to `domain`, on any core; returns its object's base and size once the
+    /// copy waits there for the domain's `receiveCapability`.
+    @discardableResult
+    public static func send(_ capability: Capability, to domain: SystemDomainID) throws(MonitorStatus) -> (base: UInt64, size: UInt64) {
+        try ask(.sendCapability(domain: domain.rawValue), carrying: capability)
+    }
+
+    /// The copy of the object `type` at `base` of `size` bytes that was sent to this
+    /// domain, in `destination`: what a `Connection` message said it carried.
+    static func receiveCopy(of type: CapabilityType, base: UInt64, size: UInt64, into destination: Capability) throws(MonitorStatus) {
+        _ = try ask(.receiveCopy(type: type, base: base, size: size), capabilityDestination: destination)
     }
 
     /// The next capability sent to this domain, in `destination` (its base and size);
@@ -189,20 +196,7 @@ public enum Monitor {
     /// once it comes (a capability in it goes to `capabilityDestination`).
     public static func ask(_ request: MonitorRequest, carrying capability: Capability? = nil,
                            capabilityDestination: Capability? = nil) throws(MonitorStatus) -> (UInt64, UInt64) {
-        guard service.type == .endpoint else { throw .noMonitor }
-        try claimAnswers()
-        let id = nextID
-        nextID &+= 1
-        while true {
-            do throws(InvocationStatus) {
-                try service.send(request.words(id: id), capability: capability)
-                break
-            } catch .endpointFull {
-                yield()                                  // the monitor is busy: let it run
-            } catch {
-                throw .noMonitor
-            }
-        }
+        let id = try post(request, carrying: capability)
         while true {
             let words: [UInt64]
             do throws(InvocationStatus) {
@@ -216,6 +210,27 @@ public enum Monitor {
             guard let answer = MonitorReply(words: words), answer.id == id else { continue }   // a stale answer
             guard answer.status == .success else { throw answer.status }
             return answer.values
+        }
+    }
+
+    /// Sends `request` (with `capability`, if any) and returns its id at once, without
+    /// waiting for the answer (the next `ask` passes over it as stale). For a domain
+    /// that must not wait, such as one that ends while the monitors work on its request.
+    @discardableResult
+    public static func post(_ request: MonitorRequest, carrying capability: Capability? = nil) throws(MonitorStatus) -> UInt32 {
+        guard service.type == .endpoint else { throw .noMonitor }
+        try claimAnswers()
+        let id = nextID
+        nextID &+= 1
+        while true {
+            do throws(InvocationStatus) {
+                try service.send(request.words(id: id), capability: capability)
+                return id
+            } catch .endpointFull {
+                yield()                                  // the monitor is busy: let it run
+            } catch {
+                throw .noMonitor
+            }
         }
     }
 

@@ -20,6 +20,23 @@
 //                             started, and exits 1000 + the count
 //   capshare memory <core>…   runs `exhaust` on each core in turn: every run must get the
 //                             same count, more than one core's pool when there are others
+//   capshare carry <core>…   a frame sent on a connection to a `carried` client on each
+//                             core (same core: the kernel carries it; another core: the
+//                             monitors do); each maps it, checks the magic word and marks
+//                             it, which this side then sees; across cores a capability
+//                             the monitors do not carry is refused and the connection
+//                             goes on
+//   capshare carried <index>  connects, takes the frame off the first message, marks
+//                             word 1 + index (asking for copies nobody sent gets none),
+//                             answers; the second message carries none
+//   capshare abandon <core>…  a `quitter` on this core asks for a send and a revoke and
+//                             ends before either is answered: the revoke still takes
+//                             every holder's mapping, the memory service gets its piece
+//                             back, and every piece can be retyped again (nothing locked)
+//   capshare quitter <domain>…
+//                             RAM retyped into frames, the first sent to each holder
+//                             domain; once all marked it, posts a send and a revoke and
+//                             exits at once
 //   capshare bench <rounds> <core>
 //                             the BENCH line cross-core-cap-transfer: a frame sent to an
 //                             `echo <domain> <rounds>` on that core and back
@@ -221,6 +238,138 @@ func exhaustEverywhere(_ cores: [Int]) -> Never {
     exit(0)
 }
 
+/// The name `carry` listens on.
+let carryName = "capshare-carry"
+
+func carry(to cores: [Int]) -> Never {
+    let listener: Listener
+    do throws(MonitorStatus) { listener = try Listener(name: carryName) } catch { fail("listen: \(error)") }
+    let (_, made) = frames(16)
+    let frame = made[0]
+    let words = mapped(frame)
+    words[0] = magic
+    for (index, core) in cores.enumerated() {
+        let client = spawn("carried \(index)", on: core)
+        let connection: Connection
+        do throws(MonitorStatus) { connection = try listener.accept() } catch { fail("accept: \(error)") }
+        do throws(Connection.Failure) {
+            if core != Program.identity.core {
+                // This domain's own RAM is not one the monitors carry: refused, and the
+                // connection goes on.
+                do throws(Connection.Failure) {
+                    try connection.send([0, 0, 0], carrying: .ram)
+                    fail("own RAM went to core \(core)")
+                } catch .capabilityNotSent(.noSuchCapability) {}
+            }
+            try connection.send([1, UInt64(index), 0], carrying: frame)
+            guard try connection.receive() == [2, UInt64(index), 0] else { fail("a wrong answer from core \(core)") }
+            guard words[1 + index] == 1 else { fail("the client on core \(core) did not mark the frame") }
+            try connection.send([3, 0, 0])
+        } catch {
+            fail("connection to core \(core): \(error)")
+        }
+        guard case .exited(0) = awaitEnd(client) else { fail("the client on core \(core) failed") }
+    }
+    print("capshare: a frame sent on a connection to \(cores.count) cores, mapped and marked by each")
+    exit(0)
+}
+
+func carried(index: Int) -> Never {
+    let connection: Connection
+    do throws(MonitorStatus) { connection = try Connection.connect(to: carryName) } catch { fail("carried: connect: \(error)") }
+    let frame = Capability(slot: 20)
+    do throws(Connection.Failure) {
+        let first = try connection.receive(capabilityInto: frame)
+        guard first.words == [1, UInt64(index), 0], first.carriedCapability, frame.type == .frame else {
+            fail("carried: the first message (word 0 \(first.words[0])) came \(first.carriedCapability ? "with" : "without") a frame")
+        }
+        let words = mapped(frame)
+        guard words[0] == magic else { fail("carried: the frame does not hold the magic word") }
+        words[1 + index] = 1
+        // A copy nobody sent, or of an object the monitors do not carry: none comes.
+        for forged in [MonitorRequest.receiveCopy(type: .frame, base: 0x1000, size: 4096),
+                       .receiveCopy(type: .endpoint, base: 0, size: 0)] {
+            let answer = status { () throws(MonitorStatus) in _ = try Monitor.ask(forged, capabilityDestination: Capability(slot: 31)) }
+            guard answer == .noSuchCapability, Capability(slot: 31).type == .null else { fail("carried: a forged receiveCopy answered \(answer)") }
+        }
+        try connection.send([2, UInt64(index), 0])
+        let second = try connection.receive(capabilityInto: Capability(slot: 30))
+        guard second.words == [3, 0, 0], !second.carriedCapability, Capability(slot: 30).type == .null else {
+            fail("carried: the second message (word 0 \(second.words[0])) came \(second.carriedCapability ? "with" : "without") a capability")
+        }
+    } catch {
+        fail("carried: \(error)")
+    }
+    exit(0)
+}
+
+/// A domain that ends in the middle of protocols it asked for: nothing may stay locked
+/// or lent, and what it asked for completes or aborts.
+func abandon(on cores: [Int]) -> Never {
+    // The service whole to begin with (what earlier programs freed may still be on its
+    // way back), and whole again at the end.
+    func awaitWholeService(_ why: String) -> UInt64 {
+        let deadline = user_timestamp() &+ 10 &* second
+        while true {
+            if let status = try? Monitor.memoryStatus(), status.free == status.total { return status.total }
+            guard user_timestamp() < deadline else { fail(why) }
+            try? SystemCall.wait(until: user_timestamp() &+ second / 100)
+        }
+    }
+    let total = awaitWholeService("the memory service is not whole to begin with")
+    let holders = cores.enumerated().map { spawn("holder \($0.offset)", on: $0.element) }
+    let quitter = spawn("quitter " + holders.map { "\($0)" }.joined(separator: " "), on: Program.identity.core)
+    guard case .exited(0) = awaitEnd(quitter) else { fail("the quitter failed") }
+    for holder in holders {
+        let end = awaitEnd(holder)
+        guard end == .stopped else { fail("holder \(holder) \(end), expected stopped (the revoke should take its mapping)") }
+    }
+    // The quitter's piece comes back once the monitors finish with it.
+    _ = awaitWholeService("the memory service did not get the quitter's piece back")
+    // Every piece, held at once, takes a retype again: none is left mid-protocol.
+    let pieces = (0..<UInt32(total / MemoryService.pieceBytes)).map { Capability(slot: 20 + $0) }
+    let frame = Capability(slot: 37)
+    guard pieces.count <= 16 else { fail("\(pieces.count) pieces: more than the slots this check has") }
+    for piece in pieces {
+        do throws(MonitorStatus) {
+            _ = try Monitor.allocate(MemoryService.pieceBytes, into: piece)
+            try Monitor.retype(piece, into: [frame])
+        } catch {
+            fail("a piece after the quitter: \(error)")
+        }
+        _ = try? frame.delete()
+    }
+    for piece in pieces {
+        do throws(MonitorStatus) { try Monitor.free(piece) } catch { fail("free: \(error)") }
+    }
+    print("capshare: a domain that ended mid-send and mid-revoke left nothing locked on \(cores.count) cores")
+    exit(0)
+}
+
+func quit(holders: [SystemDomainID]) -> Never {
+    let (ram, made) = frames(16)
+    let words = mapped(made[0])
+    words[0] = magic
+    for holder in holders {
+        if case let refused = status({ () throws(MonitorStatus) in try Monitor.send(made[0], to: holder) }), refused != .success {
+            fail("quitter: send to \(holder): \(refused)")
+        }
+    }
+    let deadline = user_timestamp() &+ 30 &* second
+    while (0..<holders.count).contains(where: { words[1 + $0] != 1 }) {
+        guard user_timestamp() < deadline else { fail("quitter: not every holder marked the frame") }
+        try? SystemCall.wait(until: user_timestamp() &+ second / 100)
+    }
+    // Asked, not awaited: this domain is gone before the monitors answer.
+    do throws(MonitorStatus) {
+        if let first = holders.first { try Monitor.post(.sendCapability(domain: first.rawValue), carrying: made[1]) }
+        try Monitor.post(.revokeCapability, carrying: ram)
+    } catch {
+        fail("quitter: post: \(error)")
+    }
+    exit(0)
+}
+
 /// Prints the BENCH line of `samples` (TSC cycles) for the host tool.
 func report(_ row: String, _ samples: [UInt64]) {
     let sorted = samples.sorted()
@@ -300,6 +449,10 @@ switch arguments[0] {
 case "spread"?: spread(to: (1..<arguments.count).compactMap { arguments.integer(at: $0) })
 case "holder"?: hold(index: arguments.integer(at: 1) ?? 0)
 case "race"?: race(with: arguments.integer(at: 1) ?? 1)
+case "carry"?: carry(to: (1..<arguments.count).compactMap { arguments.integer(at: $0) })
+case "carried"?: carried(index: arguments.integer(at: 1) ?? 0)
+case "abandon"?: abandon(on: (1..<arguments.count).compactMap { arguments.integer(at: $0) })
+case "quitter"?: quit(holders: (1..<arguments.count).compactMap { arguments.domain(at: $0) })
 case "racer"?: racer()
 case "exhaust"?: exhaust()
 case "bench"?: transferBench(rounds: arguments.integer(at: 1) ?? 200, with: arguments.integer(at: 2) ?? 1)
@@ -309,6 +462,6 @@ case "sleep"?:
     while true { try? SystemCall.wait(until: user_timestamp() &+ 100 &* second) }
 case "memory"?: exhaustEverywhere((1..<arguments.count).compactMap { arguments.integer(at: $0) })
 default:
-    print("usage: capshare spread <core>… | holder <index> | race <core> | racer | exhaust | memory <core>… | bench <rounds> <core> | echo <domain> <rounds> | revoke-bench <rounds> <core>… | sleep")
+    print("usage: capshare spread <core>… | holder <index> | race <core> | racer | carry <core>… | carried <index> | abandon <core>… | quitter <domain>… | exhaust | memory <core>… | bench <rounds> <core> | echo <domain> <rounds> | revoke-bench <rounds> <core>… | sleep")
     exit(2)
 }

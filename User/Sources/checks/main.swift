@@ -168,6 +168,8 @@ if let peer {
     tally.check(.peerWritesGarbage, run("uchan", "vandal \(peer)"))
     tally.check(.frameRevokedEverywhere, run("capshare", "spread " + otherCores, within: 120))
     tally.check(.retypeRace, run("capshare", "race \(peer)"))
+    tally.check(.capabilityOnConnection, run("capshare", "carry " + coreList, within: 120))
+    tally.check(.domainEndsMidProtocol, run("capshare", "abandon " + otherCores, within: 120))
 }
 print("\(kernelPassed + tally.passed) passed, \(kernelFailed + tally.failed) failed")
 powerOff(success: kernelFailed + tally.failed == 0)

@@ -135,10 +135,17 @@ struct KernelCapabilityDatabase: CapabilityDatabase {
         let status = words.withUnsafeMutableBufferPointer { buffer in
             invoke(.describe, capability.address.encoded, UInt64(UInt(bitPattern: buffer.baseAddress)))
         }
-        guard status == .success else { return nil }
-        switch CapabilityType(rawValue: UInt8(truncatingIfNeeded: words[0])) {
-        case .physicalRAM?: return CapabilityObject(.ram, base: words[1], size: words[2])
-        case .frame?: return CapabilityObject(.frame, base: words[1], size: words[2])
+        guard status == .success, let type = CapabilityType(rawValue: UInt8(truncatingIfNeeded: words[0])),
+              let kind = Self.kind(of: type) else { return nil }
+        return CapabilityObject(kind, base: words[1], size: words[2])
+    }
+
+    /// The protocols' kind of a capability type: RAM and frames are the objects they
+    /// carry across cores.
+    static func kind(of type: CapabilityType) -> ObjectKind? {
+        switch type {
+        case .physicalRAM: return .ram
+        case .frame: return .frame
         default: return nil
         }
     }

@@ -19,7 +19,7 @@ import UserRuntimeC
 
 /// What a protocol request was for, to act on its answer.
 enum CapabilityWork {
-    case send(client: UInt64, id: UInt32)
+    case send(client: UInt64, id: UInt32, object: CapabilityObject)
     case revoke(client: UInt64, id: UInt32, kept: RecordID)
     case retype(client: UInt64, id: UInt32, object: CapabilityObject)
     /// A piece going back to the pool, and who hears when it is there.
@@ -152,13 +152,22 @@ func handleCapabilityRequest(_ request: MonitorRequest, id: UInt32, from client:
         if target.core == capabilities.core {
             guard capabilities.database.install(carried, for: target.local.rawValue) != nil else { return answer(.outOfResources) }
             deliverFresh()
-            return answer(.success)
+            return answer(.success, (carried.base, carried.size))
         }
         guard peers.contains(target.core.rawValue), !broken[target.core.rawValue] else { return answer(.noSuchCore) }
-        start(.send(client: client, id: id)) { capabilities.copy(record, to: target.core, domain: target.local.rawValue, request: $0) }
+        start(.send(client: client, id: id, object: carried)) { capabilities.copy(record, to: target.core, domain: target.local.rawValue, request: $0) }
     case .receiveCapability(let source):
         capabilityWaiters.append((client, id, source, user_timestamp() &+ patience))
         deliverMail()
+    case .receiveCopy(let type, let base, let size):
+        guard let kind = KernelCapabilityDatabase.kind(of: type) else { return answer(.noSuchCapability) }
+        let object = CapabilityObject(kind, base: base, size: size)
+        // What came for it (a copy sent twice is one record), or what it already held.
+        let mail = mailboxes.firstIndex { $0.client == client && capabilities.database.record($0.record)?.object == object }
+        guard let record = mail.map({ mailboxes.remove(at: $0).record }) ?? capabilities.database.record(of: object, heldBy: holder) else {
+            return answer(.noSuchCapability)
+        }
+        answer(.success, (base, size), with: KernelCapabilityDatabase.anchor(record))
     case .revokeCapability:
         guard let carried, let record = recordOfCarried() else { return answer(.noSuchCapability) }
         // RAM goes back to its memory service only through that service: a revoke
@@ -304,8 +313,8 @@ func perform(_ effects: [CapabilityEffect]) {
 func finish(_ work: CapabilityWork, _ status: CapabilityStatus) {
     let answer = monitorStatus(status)
     switch work {
-    case .send(let client, let id):
-        reply(MonitorReply(status: answer, id: id), to: client)
+    case .send(let client, let id, let object):
+        reply(MonitorReply(status: answer, id: id, values: (object.base, object.size)), to: client)
     case .revoke(let client, let id, let kept):
         // The sweep took the asker's copy with the others: it gets the one left.
         let left = capabilities.database.record(kept) != nil ? KernelCapabilityDatabase.anchor(kept) : nil

@@ -441,7 +441,7 @@ func handle(_ request: MonitorRequest, id: UInt32, from client: UInt64) {
         handOut(1, from: irq, of: Capability(slot: InitialSlot.interrupts), id: id, to: client)
     case .printKnowledge, .knowledgeDigest:
         handleKnowledge(request, id: id, from: client)
-    case .allocate, .free, .memoryStatus, .sendCapability, .receiveCapability, .revokeCapability, .retypeCapability:
+    case .allocate, .free, .memoryStatus, .sendCapability, .receiveCapability, .receiveCopy, .revokeCapability, .retypeCapability:
         handleCapabilityRequest(request, id: id, from: client)
     }
 }
