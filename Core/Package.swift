@@ -27,6 +27,7 @@ let package = Package(
         .library(name: "MonitorProtocols", targets: ["MonitorProtocols"]),
         .library(name: "CapabilityProtocols", targets: ["CapabilityProtocols"]),
         .library(name: "CapabilitySimulation", targets: ["CapabilitySimulation"]),
+        .library(name: "Trace", targets: ["Trace"]),
     ],
     targets: [
         // What the kernel and user programs agree on: status codes, numbers, layouts.
@@ -62,6 +63,8 @@ let package = Package(
         // Host only: the deterministic simulator of those protocols on 1–64 cores, and
         // the revoke cost figures; `swordfish simulate` and the tests run it.
         .target(name: "CapabilitySimulation", dependencies: ["CapabilityProtocols", "Basics", "Channel", "KnowledgeBase", "CoreTestSupport"]),
+        // Each core's trace buffer, written in the guest and read back on the host.
+        .target(name: "Trace", dependencies: ["ABI", "Basics"]),
         // Shared by the test suites: a seeded generator and fixture memory.
         .target(name: "CoreTestSupport", dependencies: ["Basics"], path: "Tests/TestSupport"),
         .testTarget(name: "BasicsTests", dependencies: ["Basics"]),
@@ -81,6 +84,7 @@ let package = Package(
         // Message round trips, protocol steps, and the deterministic simulator of N monitors.
         // Message round trips, protocol steps, seeds and every schedule of small cases.
         .testTarget(name: "CapabilityProtocolsTests", dependencies: ["CapabilityProtocols", "CapabilitySimulation", "Basics", "Channel", "KnowledgeBase", "CoreTestSupport"]),
+        .testTarget(name: "TraceTests", dependencies: ["ABI", "Trace"]),
         .testTarget(name: "MonitorProtocolsTests", dependencies: ["ABI", "MonitorProtocols", "Basics", "Channel", "KnowledgeBase", "CoreTestSupport"]),
     ]
 )

@@ -45,6 +45,7 @@ let package = Package(
                 .product(name: "ELF", package: "Core"),
                 .product(name: "Capabilities", package: "Core"),
                 .product(name: "GuestChecks", package: "Core"),
+                .product(name: "Trace", package: "Core"),
             ],
             swiftSettings: [.swiftLanguageMode(.v5)],
             linkerSettings: [.unsafeFlags([

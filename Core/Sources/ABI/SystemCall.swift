@@ -24,6 +24,10 @@ public enum SystemCallNumber: UInt64, CaseIterable, Sendable {
     /// unhandledFault: the dispatcher gives up on the fault it was handed; the kernel
     /// stops the domain and reports the fault.
     case unhandledFault
+    /// trace(kind, channel, a, b): record an event in this core's trace, stamped by the
+    /// kernel with the time and the domain (only kinds `isRecordableByDomains`, and a
+    /// `TraceChannel`; else `notRecordable`); nothing is recorded while tracing is off.
+    case trace
 
     /// The most bytes one print may write.
     public static let printLimit: UInt64 = 4096
@@ -31,7 +35,7 @@ public enum SystemCallNumber: UInt64, CaseIterable, Sendable {
 
 /// The status of a system call other than invoke (RAX on return).
 public enum SystemCallStatus: UInt64, CaseIterable, Sendable, Error, CustomStringConvertible {
-    case success = 0, invalidSystemCall, badAddress, badLength, badSaveArea, nothingToWaitFor, noFault
+    case success = 0, invalidSystemCall, badAddress, badLength, badSaveArea, nothingToWaitFor, noFault, notRecordable
 
     /// The case's name and number, as programs print it: `badAddress (2)`.
     public var description: String {
@@ -44,6 +48,7 @@ public enum SystemCallStatus: UInt64, CaseIterable, Sendable, Error, CustomStrin
         case .badSaveArea: name = "badSaveArea"
         case .nothingToWaitFor: name = "nothingToWaitFor"
         case .noFault: name = "noFault"
+        case .notRecordable: name = "notRecordable"
         }
         return name + " (" + String(rawValue) + ")"
     }

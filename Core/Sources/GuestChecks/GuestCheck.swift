@@ -12,7 +12,7 @@ public enum GuestCheck: CaseIterable, Sendable {
     // Each core, on itself.
     case perCoreState, frameAllocator, everyFrame, heapRandom, timerTicks, ipiRoundTrip, channelStreams
     case monitorDomain, programRuns, programCache, heapOnDemand, spareBlock, kernelRead, kernelWrite, unmappedAddress, noncanonicalAddress
-    case privilegedInstruction, unknownSystemCall, badPointers, exitStatus, resumeNoncanonical
+    case privilegedInstruction, unknownSystemCall, badPointers, badTraceEvents, exitStatus, resumeNoncanonical
     case blockNotHeld, cnodeCopy, directionFlag, isolation
     case wrongType, rightsShrink, retypeOverlap, badSlots
     case mapDouble, mapOccupied, mapRefusals, mapWriteUnmap, mapRevoked
@@ -110,6 +110,7 @@ public enum GuestCheck: CaseIterable, Sendable {
         case .noncanonicalAddress: return "user mode: a non-canonical address stops the domain"
         case .privilegedInstruction: return "user mode: a privileged instruction stops the domain"
         case .unknownSystemCall: return "user mode: an unknown system call gets an error"
+        case .badTraceEvents: return "user mode: a trace event of a kind or channel a domain may not record gets notRecordable"
         case .badPointers: return "user mode: bad pointers and lengths get errors"
         case .exitStatus: return "user mode: exit status arrives"
         case .resumeNoncanonical: return "user mode: a return to a non-canonical address stops the domain"

@@ -53,6 +53,11 @@ public enum KernelMessage: Equatable {
     /// A notify for the receiver's domain `domain` (its local id), from a domain on the
     /// sender's core that invoked its notify capability.
     case wake(domain: UInt32)
+    /// Turn this core's trace buffer on (emptied) or off (`trace on|off`); the answer
+    /// says where the buffer lies (its physical address and bytes; 0 and 0 when there
+    /// is none) and whether it is on.
+    case traceSwitch(on: Bool)
+    case traceBuffer(address: UInt64, bytes: UInt64, on: Bool)
 
     /// Bytes of a console line one message carries.
     public static let textBytesPerMessage = 48
@@ -62,6 +67,7 @@ public enum KernelMessage: Equatable {
         case stayAwake, measureLatencies, latency, stream, benchChannel, floorEcho, benchResult
         case place, treeChildren, multicast, multicastAck, startMonitor, wake
         case panicCheck, panicAnswer
+        case traceSwitch, traceBuffer
     }
 
     /// `line` cut into the messages `make` builds from each piece and whether it is the
@@ -140,6 +146,8 @@ public enum KernelMessage: Equatable {
             return message
         case .multicast(let id): return ChannelMessage(tag: Tag.multicast.rawValue, id)
         case .wake(let domain): return ChannelMessage(tag: Tag.wake.rawValue, UInt64(domain))
+        case .traceSwitch(let on): return ChannelMessage(tag: Tag.traceSwitch.rawValue, on ? 1 : 0)
+        case .traceBuffer(let address, let bytes, let on): return ChannelMessage(tag: Tag.traceBuffer.rawValue, address, bytes, on ? 1 : 0)
         case .multicastAck(let id, let reached, let duplicates):
             return ChannelMessage(tag: Tag.multicastAck.rawValue, id, UInt64(reached), UInt64(duplicates))
         }
@@ -217,6 +225,12 @@ public enum KernelMessage: Equatable {
         case .wake:
             guard w[0] <= UInt64(UInt32.max) else { return nil }
             return .wake(domain: UInt32(w[0]))
+        case .traceSwitch:
+            guard w[0] <= 1 else { return nil }
+            return .traceSwitch(on: w[0] == 1)
+        case .traceBuffer:
+            guard w[0] % 4096 == 0, w[0] < 1 << 52, w[1] < 1 << 32, w[2] <= 1 else { return nil }
+            return .traceBuffer(address: w[0], bytes: w[1], on: w[2] == 1)
         case .multicastAck:
             guard w[1] <= UInt64(coreCount), w[2] <= UInt64(coreCount) * 1_000_000 else { return nil }
             return .multicastAck(id: w[0], reached: Int(w[1]), duplicates: Int(w[2]))

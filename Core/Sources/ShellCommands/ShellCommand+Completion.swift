@@ -1,6 +1,6 @@
 // What Tab may complete a word to, by where it stands on the line: a command name first;
 // after `run`, or `oncore <core>`, a program name; after `skb` and `bench`, their one
-// subcommand. The shell supplies the program names (from the boot image).
+// subcommand; after `trace`, on or off. The shell supplies the program names (from the boot image).
 
 extension ShellCommand {
     /// Every command's name, in `help`'s order: the first word of each help line (a
@@ -22,6 +22,7 @@ extension ShellCommand {
         case (Array("oncore".utf8), 2) where decimal(words[1]) != nil: return programs
         case (Array("skb".utf8), 1): return [Array("tree".utf8)]
         case (Array("bench".utf8), 1): return [Array("channel".utf8)]
+        case (Array("trace".utf8), 1): return [Array("on".utf8), Array("off".utf8)]
         default: return []
         }
     }

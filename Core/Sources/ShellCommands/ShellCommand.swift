@@ -23,6 +23,8 @@ public enum ShellCommand: Equatable {
     case benchChannel(from: Int, to: Int)
     /// One multicast down the tree from core 0, acknowledged back up.
     case multicast
+    /// Every core's trace buffer on or off (docs/tracing.md).
+    case trace(on: Bool)
     /// This core's domains: id, name, what they are doing, preemptions and upcalls.
     case domains
     /// Run a user program from the boot image on this core, with an argument string.
@@ -43,6 +45,7 @@ public enum ShellCommand: Equatable {
         case let (.interprocessorInterrupt(x), .interprocessorInterrupt(y)): return x == y
         case let (.panic(x), .panic(y)): return x == y
         case (.knowledge, .knowledge), (.knowledgeTree, .knowledgeTree), (.multicast, .multicast): return true
+        case let (.trace(x), .trace(y)): return x == y
         case let (.benchChannel(a, b), .benchChannel(c, d)): return a == c && b == d
         case let (.run(a, b), .run(c, d)): return a == c && b == d
         case let (.runOnCore(a, b), .runOnCore(c, d)): return a == c && b == d
@@ -64,6 +67,7 @@ public enum ShellCommand: Equatable {
         "skb             the knowledge base: cores, topology, latency matrix",
         "skb tree        the multicast trees from core 0 and their modelled cost",
         "multicast       one multicast from core 0 down the tree, acks back up: cycles",
+        "trace on|off    every core's trace buffer on (emptied) or off; where each lies",
         "bench channel [a b]  channel round trip a -> b against a cache-line ping-pong",
         "domains         core 0's domains: id, name, state, preemptions, upcalls",
         "run <program> [args]  run a user program from the boot image on core 0",
@@ -114,6 +118,12 @@ public enum ShellCommand: Equatable {
             if words.count == 3, let seed = argument(1), let count = argument(2) { self = .fuzz(seed: seed, count: count) }
             else { self = .usage("usage: fuzz <seed> <count>") }
         case Array("multicast".utf8): self = words.count == 1 ? .multicast : .usage("usage: multicast")
+        case Array("trace".utf8):
+            switch words.count == 2 ? words[1] : [] {
+            case Array("on".utf8): self = .trace(on: true)
+            case Array("off".utf8): self = .trace(on: false)
+            default: self = .usage("usage: trace on|off")
+            }
         case Array("bench".utf8):
             if words.count == 2, words[1] == Array("channel".utf8) { self = .benchChannel(from: 0, to: 1) }
             else if words.count == 4, words[1] == Array("channel".utf8), let a = argument(2), let b = argument(3) {

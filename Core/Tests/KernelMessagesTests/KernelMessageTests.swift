@@ -34,6 +34,8 @@ final class KernelMessageTests: XCTestCase {
             .treeChildren(total: 7, offset: 5, children: [CoreID(6), CoreID(7)]),
             .multicast(id: 9), .multicastAck(id: 9, reached: 3, duplicates: 0),
             .wake(domain: 0), .wake(domain: .max),
+            .traceSwitch(on: true), .traceSwitch(on: false),
+            .traceBuffer(address: 0x20_0000, bytes: 524_352, on: true), .traceBuffer(address: 0, bytes: 0, on: false),
         ]
     }
 
@@ -75,6 +77,10 @@ final class KernelMessageTests: XCTestCase {
         refused(.panicRequest, [0])                // ticket 0 is never granted
         refused(.panicCheck, [0])
         refused(.panicAnswer, [7, 2])              // granted not 0/1
+        refused(.traceSwitch, [2])                 // on not 0/1
+        refused(.traceBuffer, [0x1001, 64, 1])     // not page-aligned
+        refused(.traceBuffer, [0x1000, 1 << 32, 1])   // larger than any buffer
+        refused(.traceBuffer, [0x1000, 64, 2])     // on not 0/1
         refused(.statusReply, [1, 5, 10, 11, 0])   // more frames free than there are
         refused(.statusReply, [1, .max, 10, 1, 0]) // absurd tick count
         refused(.benchResult, [.max, 1, 1, 1, 1])  // absurd cycles

@@ -8,7 +8,7 @@ final class ShellCompletionTests: XCTestCase {
 
     func testEveryNameIsACommand() {
         let names = ShellCommand.names.map { String(decoding: $0, as: UTF8.self) }
-        XCTAssertEqual(names, ["help", "cores", "mem", "ipi", "uptime", "panic", "skb", "multicast", "bench",
+        XCTAssertEqual(names, ["help", "cores", "mem", "ipi", "uptime", "panic", "skb", "multicast", "trace", "bench",
                                "domains", "run", "oncore", "ps", "names", "spawn", "kill", "fuzz", "halt"])
         for name in ShellCommand.names {
             if case .unknown = ShellCommand(parsing: name) { XCTFail("\(String(decoding: name, as: UTF8.self)) is no command") }
@@ -24,6 +24,7 @@ final class ShellCompletionTests: XCTestCase {
         XCTAssertEqual(ShellCommand.completions(after: words("run hello"), programs: programs), [])
         XCTAssertEqual(ShellCommand.completions(after: words("skb"), programs: programs), [Array("tree".utf8)])
         XCTAssertEqual(ShellCommand.completions(after: words("bench"), programs: programs), [Array("channel".utf8)])
+        XCTAssertEqual(ShellCommand.completions(after: words("trace"), programs: programs), [Array("on".utf8), Array("off".utf8)])
         XCTAssertEqual(ShellCommand.completions(after: words("cores"), programs: programs), [])
     }
 }

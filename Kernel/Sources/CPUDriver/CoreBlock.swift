@@ -10,6 +10,7 @@ import Arch
 import Basics
 import KernelMessages
 import Memory
+import Trace
 
 struct CoreBlock {
     var frames: FrameAllocator
@@ -20,6 +21,9 @@ struct CoreBlock {
     var stack: Range<UInt64>
     /// The CoreID number, readable by the panic path without touching the heap.
     var coreNumber: Int
+    /// This core's trace buffer, made at the first `trace on`, and whether it records.
+    var trace: TraceBuffer? = nil
+    var tracing = false
 
     static let structOffset = 64
     static let rangesOffset = 2048

@@ -43,6 +43,8 @@ final class CoreState {
     var pongs: [UInt64]
     var statusReplies: [CoreStatus?]
     var testReplies: [TestReport?]
+    /// Each core's answer to `trace on|off`: where its buffer lies and whether it records.
+    var traceReplies: [(address: UInt64, bytes: UInt64, on: Bool)?]
 
     /// Work that a message asked for and that takes long or waits for other cores:
     /// the event loop does it outside message handling, in arrival order. Bounded: a
@@ -140,6 +142,7 @@ final class CoreState {
         pongs = Array(repeating: 0, count: apicIDs.count)
         statusReplies = Array(repeating: nil, count: apicIDs.count)
         testReplies = Array(repeating: nil, count: apicIDs.count)
+        traceReplies = Array(repeating: nil, count: apicIDs.count)
         remoteLines = Array(repeating: [], count: apicIDs.count)
         latencyRows = Array(repeating: Array(repeating: 0, count: apicIDs.count), count: apicIDs.count)
         streamReceived = Array(repeating: 0, count: apicIDs.count)

@@ -44,6 +44,7 @@ enum DispatcherFrame {
     static var preemptions: Int { MemoryLayout<sf_dispatcher_frame>.offset(of: \.preemptions)! }
     static var upcalls: Int { MemoryLayout<sf_dispatcher_frame>.offset(of: \.upcalls)! }
     static var identity: Int { MemoryLayout<sf_dispatcher_frame>.offset(of: \.identity)! }
+    static var tracing: Int { MemoryLayout<sf_dispatcher_frame>.offset(of: \.tracing)! }
     static var programName: Int { MemoryLayout<sf_dispatcher_frame>.offset(of: \.program_name)! }
     static let programNameBytes = 32
     static var enabledArea: Int { MemoryLayout<sf_dispatcher_frame>.offset(of: \.enabled_area)! }
@@ -137,6 +138,7 @@ extension CoreState {
             return false
         }
         domain.setFrameWord(DispatcherFrame.upcalls, domain.frameWord(DispatcherFrame.upcalls) &+ 1)
+        Tracing.record(.upcall, domain: UInt32(truncatingIfNeeded: domain.id), a: upcall.kind.rawValue)
         domain.context.prepareUpcall(entry: entry, stackTop: stack, arguments: arguments)
         return true
     }

@@ -3,6 +3,7 @@
 // dispatcher (Dispatcher.swift) through which the kernel gives it the core; its user
 // library runs threads on top. A domain lives on one core, and everything about it lives
 // in that core's memory.
+import ABI
 import Arch
 import Basics
 import BootInfo
@@ -267,6 +268,7 @@ extension CoreState {
                             block: PhysicalRange(start: block, end: block + UInt64(blockFrames) * 4096))
         domain.dispatcherWords.storeBytes(of: SystemDomainID(core: id.rawValue, local: UInt32(domain.id)).rawValue,
                                           toByteOffset: DispatcherFrame.identity, as: UInt64.self)
+        domain.setFrameWord(DispatcherFrame.tracing, Tracing.isOn ? 1 : 0)
         for (index, byte) in program.name.prefix(DispatcherFrame.programNameBytes - 1).enumerated() {
             domain.dispatcherWords.storeBytes(of: byte, toByteOffset: DispatcherFrame.programName + index, as: UInt8.self)
         }
@@ -377,17 +379,27 @@ extension CoreState {
             // System calls that leave the domain runnable go straight back to it: the
             // event loop gets control again at the next interrupt (at least every tick)
             // or when the domain yields, ends or faults.
+            let traced = UInt32(truncatingIfNeeded: domain.id)
+            Tracing.record(.domainEntered, domain: traced)
             var exit = enter(domain)
+            var leaving = TraceLeaveReason.systemCall
             while case .systemCall? = exit {
                 let number = domain.context.systemCallNumber
+                Tracing.record(.systemCallEntry, domain: traced, a: number,
+                               b: number == SystemCallNumber.invoke.rawValue ? domain.context.argument(1) : 0)
                 handleSystemCall(from: domain)
-                guard number != SystemCallNumber.yield.rawValue, domain.state.isRunnable, domain.waiting == nil else { break }
+                Tracing.record(.systemCallExit, domain: traced, a: number, b: domain.context.systemCallNumber)
+                guard number != SystemCallNumber.yield.rawValue, domain.state.isRunnable, domain.waiting == nil else {
+                    leaving = number == SystemCallNumber.yield.rawValue ? .yield : domain.waiting != nil ? .wait : .exit
+                    break
+                }
                 exit = enter(domain)
             }
             switch exit {
             case nil, .systemCall:
                 break                                   // handled above, exactly once
             case .interrupt(let vector):
+                leaving = .interrupt
                 switch vector {
                 case LocalAPIC.timerVector: CoreState.handleTrap(.timer)
                 case LocalAPIC.notifyVector: CoreState.handleTrap(.notify)
@@ -397,8 +409,10 @@ extension CoreState {
                 }
                 preempted(domain)
             case .exception(let vector, let errorCode, let faultAddress):
+                leaving = .fault
                 handleException(of: domain, vector: vector, errorCode: errorCode, address: faultAddress)
             }
+            Tracing.record(.domainLeft, domain: traced, a: leaving.rawValue)
             finishIfDone(domain)
             return true
         }

@@ -3,6 +3,7 @@
 // something). Interrupt handlers only count and acknowledge; all real work happens
 // here, one thing at a time, with interrupts off: the CPU driver is single-threaded
 // and never preempted.
+import ABI
 import Arch
 import Basics
 import KernelMessages
@@ -16,7 +17,13 @@ extension CoreState {
     func send(_ message: KernelMessage, to core: CoreID, notify: Bool = true) {
         guard core != id, links[core.rawValue] != nil else { return }
         links[core.rawValue]!.send(message.encode())
-        if notify { apic.sendInterrupt(LocalAPIC.notifyVector, to: apicIDs[core.rawValue]) }
+        if notify { interrupt(core, vector: LocalAPIC.notifyVector) }
+    }
+
+    /// Sends interrupt `vector` to `core` (a notify: there is something for it).
+    func interrupt(_ core: CoreID, vector: UInt8) {
+        Tracing.record(.interprocessorInterrupt, a: UInt64(core.rawValue), b: UInt64(vector))
+        apic.sendInterrupt(vector, to: apicIDs[core.rawValue])
     }
 
     /// Handles everything pending on every link (and, on core 0, the console input).
@@ -26,7 +33,7 @@ extension CoreState {
         var busy = false
         for index in links.indices where links[index] != nil {
             if !links[index]!.outbox.isEmpty, links[index]!.flush() {
-                apic.sendInterrupt(LocalAPIC.notifyVector, to: apicIDs[index])
+                interrupt(CoreID(index), vector: LocalAPIC.notifyVector)
                 busy = true
             }
             while links[index]?.broken == nil {
@@ -39,6 +46,7 @@ extension CoreState {
                     break
                 }
                 guard let message else { break }
+                Tracing.message(.messageReceived, peer: CoreID(index), tag: message.tag, sequence: links[index]!.receiver.received)
                 busy = true
                 handle(message, from: CoreID(index))
             }
@@ -94,6 +102,8 @@ extension CoreState {
         case .treeChildren(let total, let offset, let children): handleTreeChildren(total: total, offset: offset, children: children)
         case .multicast(let id): handleMulticast(id: id, from: source)
         case .wake(let domain): wake(domain: Int(domain))
+        case .traceSwitch(let on): send(switchTrace(on: on), to: source)
+        case .traceBuffer(let address, let bytes, let on): traceReplies[source.rawValue] = (address, bytes, on)
         case .multicastAck(let id, let reached, let duplicates): handleMulticastAck(id: id, reached: reached, duplicates: duplicates)
         }
     }
@@ -149,6 +159,13 @@ extension CoreState {
 
     /// The interrupt side: count and acknowledge; nothing that could take long.
     static func handleTrap(_ trap: Trap) {
+        switch trap {
+        case .timer: Tracing.record(.interrupt, a: UInt64(LocalAPIC.timerVector))
+        case .notify: Tracing.record(.interrupt, a: UInt64(LocalAPIC.notifyVector))
+        case .userNotify: Tracing.record(.interrupt, a: UInt64(LocalAPIC.userNotifyVector))
+        case .other(let vector): Tracing.record(.interrupt, a: UInt64(vector))
+        case .exception, .spurious: break
+        }
         switch trap {
         case .exception(let exception):
             Panic.report(exception)

@@ -1,8 +1,8 @@
 // The shell's commands that need the kernel: the `command` service of the kernel
 // capability, which the shell (a user program on core 0, `User/Sources/shell`) invokes
 // with a line it read. Each runs here, in the CPU driver, and prints to the console:
-// `cores`, `mem`, `uptime`, `domains`, `ipi`, `skb`, `skb tree`, `multicast`, `bench
-// channel`, `panic`, `halt`, and the capability invariant check that follows `fuzz`.
+// `cores`, `mem`, `uptime`, `domains`, `ipi`, `skb`, `skb tree`, `multicast`, `trace`,
+// `bench channel`, `panic`, `halt`, and the capability invariant check that follows `fuzz`.
 // Commands that wait for another core's answer poll with a timeout, so a stopped core
 // shows up as "no reply" instead of hanging the caller.
 import Arch
@@ -58,6 +58,7 @@ struct KernelCommands {
         case .knowledge: showKnowledge()
         case .knowledgeTree: showTrees()
         case .multicast: runMulticast()
+        case .trace(let on): traceEverywhere(on: on)
         case .fuzz: reportInvariants(state)
         case .help, .run, .runOnCore, .empty, .unknown, .usage: return false
         }

@@ -97,7 +97,9 @@ struct Link {
     mutating func trySend(_ message: ChannelMessage) -> Bool {
         guard broken == nil, outbox.isEmpty else { return false }
         do {
-            return try sender.send(message)
+            guard try sender.send(message) else { return false }
+            Tracing.message(.messageSent, peer: peer, tag: message.tag, sequence: sender.sent)
+            return true
         } catch {
             broken = error
             return false
@@ -111,6 +113,7 @@ struct Link {
         while broken == nil, let next = outbox.first {
             do {
                 guard try sender.send(next) else { break }
+                Tracing.message(.messageSent, peer: peer, tag: next.tag, sequence: sender.sent)
             } catch {
                 broken = error
                 break

@@ -7,6 +7,7 @@
 // the domain notified, which ends its wait system call. Like a message's edge, a
 // notification that comes while the receiver runs is kept for its next wait, and one
 // for a domain that no longer runs is dropped: a wake is only ever a hint to look.
+import ABI
 import Arch
 import Basics
 import Capabilities
@@ -19,7 +20,7 @@ extension CoreState {
         guard domain != 0 else {
             if core == id.rawValue { return notificationArrived() }
             guard core < coreCount, !failedCores[core] else { return }
-            return apic.sendInterrupt(LocalAPIC.userNotifyVector, to: apicIDs[core])
+            return interrupt(CoreID(core), vector: LocalAPIC.userNotifyVector)
         }
         guard domain <= UInt64(UInt32.max) else { return }
         if core == id.rawValue { return wake(domain: Int(domain)) }

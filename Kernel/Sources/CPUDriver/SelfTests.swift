@@ -195,6 +195,7 @@ enum SelfTests {
         tally.check(.privilegedInstruction, stopped("general protection", outcome("probe", "privileged")))
         tally.check(.unknownSystemCall, exited(0, outcome("probe", "bad-syscall")))
         tally.check(.badPointers, exited(0, outcome("probe", "bad-pointer")))
+        tally.check(.badTraceEvents, exited(0, outcome("probe", "bad-trace")))
         tally.check(.exitStatus, exited(7, outcome("probe", "exit")))
         tally.check(.resumeNoncanonical,
                     stopped("would resume at rip 0x800000000000", outcome("probe", "resume-noncanonical")))

@@ -51,6 +51,14 @@ extension CoreState {
             guard let fault = domain.lastFault else { return context.setResult(status: SystemCallStatus.noFault.rawValue) }
             stop(domain, exception: fault.vector, errorCode: fault.errorCode, faultAddress: fault.address,
                  instructionPointer: fault.instructionPointer)
+        case .trace:
+            guard let kind = TraceEventKind(rawValue: UInt16(truncatingIfNeeded: context.argument(0))), context.argument(0) >> 16 == 0,
+                  kind.isRecordableByDomains,
+                  let channel = TraceChannel(rawValue: UInt16(truncatingIfNeeded: context.argument(1))), context.argument(1) >> 16 == 0 else {
+                return context.setResult(status: SystemCallStatus.notRecordable.rawValue)
+            }
+            Tracing.record(kind, channel: channel, domain: UInt32(truncatingIfNeeded: domain.id), a: context.argument(2), b: context.argument(3))
+            context.setResult(status: SystemCallStatus.success.rawValue)
         case nil:
             context.setResult(status: SystemCallStatus.invalidSystemCall.rawValue)
         }

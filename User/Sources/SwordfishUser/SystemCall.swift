@@ -35,6 +35,16 @@ public enum SystemCall {
     public static func wait(until deadline: UInt64? = nil) throws(SystemCallStatus) {
         try call(.wait, deadline.map { max($0, 1) } ?? 0)
     }
+
+    /// Whether this core records a trace (`trace on` in the shell).
+    public static var isTracing: Bool { user_dispatcher().pointee.tracing != 0 }
+
+    /// Records an event in this core's trace (docs/tracing.md), if it records one: the
+    /// kernel stamps it with the time and this domain. Only kinds a domain may record.
+    public static func trace(_ kind: TraceEventKind, channel: TraceChannel = .monitorRing, a: UInt64 = 0, b: UInt64 = 0) {
+        guard isTracing else { return }
+        raw(SystemCallNumber.trace.rawValue, UInt64(kind.rawValue), UInt64(channel.rawValue), a, b)
+    }
 }
 
 /// Ends this program with `status` (the shell and the tests see it).

@@ -156,6 +156,7 @@ func flush(_ peer: Int) {
     while let message = outboxes[peer].first {
         do throws(ChannelError) {
             guard try senders[peer]!.send(message) else { break }
+            SystemCall.trace(.messageSent, a: TraceMessageWord.make(peer: peer, tag: message.tag), b: senders[peer]!.sent)
         } catch {
             broken[peer] = true
             outboxes[peer].removeAll()
@@ -549,6 +550,8 @@ func serveRequests() -> Bool {
         // A domain's start reaches the protocols before anything it asks: its request
         // may name it, and the start must go out on the rings first.
         _ = serveDomainEvents()
+        // A domain's request starts a protocol step here: its kind, and who asked.
+        SystemCall.trace(.protocolStep, a: message.words[0] & 0xFF, b: message.badge)
         if let (request, id) = MonitorRequest.decode(message.words) {
             handle(request, id: id, from: message.badge)
         } else {
@@ -574,6 +577,7 @@ func serveRings() -> Bool {
             }
             guard let message else { break }
             any = true
+            SystemCall.trace(.messageReceived, a: TraceMessageWord.make(peer: peer, tag: message.tag), b: receivers[peer]!.received)
             // 'C' tags are the capability protocols' (CapabilityMessage), the rest the
             // monitors' own.
             if message.tag >> 8 == 0x43 {

@@ -1,6 +1,6 @@
 // Misbehaves on purpose, in the way its argument names, so the kernel's tests can check
 // that only this domain stops: `kernel-read`, `kernel-write`, `unmapped`, `noncanonical`,
-// `privileged`, `bad-syscall`, `bad-pointer`, `direction-flag` (spins across timer ticks
+// `privileged`, `bad-syscall`, `bad-pointer`, `bad-trace`, `direction-flag` (spins across timer ticks
 // with DF set), `isolation a` and `isolation b` (run together: neither sees the other's
 // memory at the same address), `exit`; or that capability invocations are
 // refused with the right status: `cap-wrong-type`, `cap-rights`, `cap-overlap`,
@@ -58,6 +58,15 @@ else if what == "bad-syscall" {
     Swift.print("probe: bad pointers answered \(kernel.status) \(unmapped.status) \(huge.status)")
     let bad = SystemCallStatus.badAddress.rawValue
     exit(kernel.status == bad && unmapped.status == bad && huge.status == SystemCallStatus.badLength.rawValue ? 0 : 1)
+} else if what == "bad-trace" {
+    // Kinds only the kernel records, no kind, no channel, bits past the fields; then
+    // one a domain may record.
+    let trace = SystemCallNumber.trace.rawValue, mark = UInt64(TraceEventKind.mark.rawValue)
+    let refused = [SystemCall.raw(trace, 0), SystemCall.raw(trace, 0xFFFF), SystemCall.raw(trace, UInt64(TraceEventKind.systemCallEntry.rawValue)),
+                   SystemCall.raw(trace, mark, 9), SystemCall.raw(trace, mark | 1 << 16), SystemCall.raw(trace, mark, 1 << 16)]
+    let accepted = SystemCall.raw(trace, mark, 0, 1, 2)
+    Swift.print("probe: bad trace events answered \(refused.map { String($0.status) }.joined(separator: " ")), a mark \(accepted.status)")
+    exit(refused.allSatisfy { $0.status == SystemCallStatus.notRecordable.rawValue } && accepted.status == 0 ? 0 : 1)
 } else if what == "cap-wrong-type" {
     // Slot 0 is a CNode: it cannot be retyped into a frame.
     expect([("retype a CNode into a frame", refusal(try Capability.rootCNode.retype(to: .frame, size: 4096, into: Capability(slot: 5))),

@@ -31,7 +31,10 @@ typedef struct {
     uint64_t preemptions, upcalls;
     /// The domain's system-wide id (`SystemDomainID`), written at spawn.
     uint64_t identity;
-    uint64_t reserved[17];
+    /// 1 while this core records a trace (`trace on`): the `trace` system call then
+    /// records what the domain passes; 0 otherwise, when the library need not call it.
+    volatile uint64_t tracing;
+    uint64_t reserved[16];
     /// The program's name in the boot image, NUL-padded (written at spawn), so that the
     /// library's reports say which program they come from.
     char program_name[32];
