@@ -27,6 +27,8 @@ let package = Package(
         .library(name: "MonitorProtocols", targets: ["MonitorProtocols"]),
         .library(name: "CapabilityProtocols", targets: ["CapabilityProtocols"]),
         .library(name: "CapabilitySimulation", targets: ["CapabilitySimulation"]),
+        .library(name: "ShootdownProtocol", targets: ["ShootdownProtocol"]),
+        .library(name: "ShootdownSimulation", targets: ["ShootdownSimulation"]),
     ],
     targets: [
         // What the kernel and user programs agree on: status codes, numbers, layouts.
@@ -62,6 +64,12 @@ let package = Package(
         // Host only: the deterministic simulator of those protocols on 1–64 cores, and
         // the revoke cost figures; `swordfish simulate` and the tests run it.
         .target(name: "CapabilitySimulation", dependencies: ["CapabilityProtocols", "Basics", "Channel", "KnowledgeBase", "CoreTestSupport"]),
+        // TLB shootdown (unmap and protect) across the cores using an address space: one
+        // phase down a knowledge-base multicast tree, as a pure state machine the monitors drive.
+        .target(name: "ShootdownProtocol", dependencies: ["Basics", "CapabilityProtocols", "Channel", "KnowledgeBase", "PageTables"]),
+        // Host only: the deterministic simulator of that protocol with per-core TLBs, and
+        // the unmap cost figures (Fig. 6); `swordfish simulate --protocol unmap` runs it.
+        .target(name: "ShootdownSimulation", dependencies: ["ShootdownProtocol", "Basics", "CapabilityProtocols", "Channel", "KnowledgeBase", "PageTables", "CoreTestSupport"]),
         // Shared by the test suites: a seeded generator and fixture memory.
         .target(name: "CoreTestSupport", dependencies: ["Basics"], path: "Tests/TestSupport"),
         .testTarget(name: "BasicsTests", dependencies: ["Basics"]),
@@ -81,6 +89,7 @@ let package = Package(
         // Message round trips, protocol steps, and the deterministic simulator of N monitors.
         // Message round trips, protocol steps, seeds and every schedule of small cases.
         .testTarget(name: "CapabilityProtocolsTests", dependencies: ["CapabilityProtocols", "CapabilitySimulation", "Basics", "Channel", "KnowledgeBase", "CoreTestSupport"]),
+        .testTarget(name: "ShootdownProtocolTests", dependencies: ["ShootdownProtocol", "ShootdownSimulation", "Basics", "CapabilityProtocols", "Channel", "KnowledgeBase", "PageTables", "CoreTestSupport"]),
         .testTarget(name: "MonitorProtocolsTests", dependencies: ["ABI", "MonitorProtocols", "Basics", "Channel", "KnowledgeBase", "CoreTestSupport"]),
     ]
 )
