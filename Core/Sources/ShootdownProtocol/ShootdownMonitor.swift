@@ -21,10 +21,13 @@
 // - A core that stops never acknowledges. When a monitor learns that a core it waits
 //   for stopped, it stops waiting, names it, and sends the invalidate itself to the
 //   stopped core's children in the tree (and on down past any of them that also
-//   stopped), so every running participant is still reached. Those children accept an
-//   invalidate from any core above them and send their acknowledgement to the highest
-//   such core they heard from. Stopped cores travel up in the acknowledgements and the
-//   root's answer names them.
+//   stopped), so every running participant is still reached. A core accepts an
+//   invalidate from any core above it in the tree and acknowledges to the one it came
+//   from. Stopped cores travel up in the acknowledgements and the root's answer names
+//   them. The knowledge base's trees are at most two deep, so the cores taken over are
+//   leaves, which acknowledge at once; a deeper tree would also need a forwarder already
+//   waiting on its children to answer the core that took over (without it, that core
+//   would wait forever, which the simulator reports).
 // - Nothing waits on a clock: messages between running monitors are never lost, and every
 //   monitor eventually hears of every stop, so every operation ends.
 //
@@ -98,7 +101,7 @@ public struct ShootdownMonitor {
             let running = CoreMask(rawValue: participants.rawValue & ~stoppedCores.rawValue)
             let operation = ShootdownOperation(root: core, ticket: issueTicket())
             var run = ShootdownRun(operation: operation, change: change, participants: running,
-                                   tree: tree(from: core, over: running), ancestors: [], acknowledgeTo: nil)
+                                   tree: tree(from: core, over: running), acknowledgeTo: nil)
             run.requester = request
             run.stopped = CoreMask(rawValue: participants.rawValue & stoppedCores.rawValue)
             runs.append(run)
@@ -159,41 +162,17 @@ public struct ShootdownMonitor {
             counters.refused += 1
             return
         }
-        if let k = runIndex(operation) {
-            redirect(k, change, participants: participants, from: sender)
-            return
-        }
         let tree = tree(from: operation.root, over: participants)
-        let ancestors = Self.ancestors(of: core, in: tree)
-        guard ancestors.contains(sender), runs.count < coreCount * configuration.maximumOperations else {
+        // Above this core: its parent, or the root standing in for a stopped parent.
+        guard runIndex(operation) == nil, Self.ancestors(of: core, in: tree).contains(sender),
+              runs.count < coreCount * configuration.maximumOperations else {
             counters.refused += 1
             return
         }
         runs.append(ShootdownRun(operation: operation, change: change, participants: participants, tree: tree,
-                                 ancestors: ancestors, acknowledgeTo: sender))
+                                 acknowledgeTo: sender))
         forward(runs.count - 1)
         effects.append(.invalidate(change))
-    }
-
-    /// A second invalidate of run `k`: from a core higher up than the one this core
-    /// answers to, it took over for a stopped core in between, so the acknowledgement
-    /// goes to it instead; from a core lower down, it was written by a stopped core and
-    /// overtaken. The same sender twice, or another operation under the same name, is
-    /// refused.
-    mutating func redirect(_ k: Int, _ change: AddressSpaceChange, participants: CoreMask, from sender: CoreID) {
-        let run = runs[k]
-        guard run.change == change, run.participants == participants,
-              let position = run.ancestors.firstIndex(of: sender),
-              let current = run.acknowledgeTo.flatMap({ run.ancestors.firstIndex(of: $0) }),
-              position != current else {
-            counters.refused += 1
-            return
-        }
-        if position > current {
-            runs[k].acknowledgeTo = sender
-        } else {
-            counters.superseded += 1
-        }
     }
 
     mutating func receiveAcknowledge(_ operation: ShootdownOperation, stopped: CoreMask, from sender: CoreID) {
@@ -304,10 +283,7 @@ struct ShootdownRun: Equatable {
     var change: AddressSpaceChange
     var participants: CoreMask
     var tree: MulticastTree
-    /// The cores above this one in the tree, its parent first (empty at the root).
-    var ancestors: [CoreID]
-    /// Where the acknowledgement goes: the parent, or a core above it that took over
-    /// for a stopped core in between. Nil at the root.
+    /// Where the acknowledgement goes: the core the invalidate came from. Nil at the root.
     var acknowledgeTo: CoreID?
     /// Cores sent the invalidate that have not acknowledged.
     var waiting = CoreMask.none
@@ -339,8 +315,6 @@ public struct ShootdownCounters: Hashable, Sendable {
     /// repeat; an acknowledgement nobody waits for (unknown operation, a core not sent
     /// to, a repeat) or naming cores outside the operation.
     public var refused = 0
-    /// Invalidates overtaken by the same from a core that took over (normal after a stop).
-    public var superseded = 0
     /// Messages from cores known to have stopped, written before they stopped (normal).
     public var fromStoppedCores = 0
     /// Messages sent.
