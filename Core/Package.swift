@@ -69,7 +69,7 @@ let package = Package(
         .target(name: "ShootdownProtocol", dependencies: ["Basics", "CapabilityProtocols", "Channel", "KnowledgeBase", "PageTables"]),
         // Host only: the deterministic simulator of that protocol with per-core TLBs, and
         // the unmap cost figures (Fig. 6); `swordfish simulate --protocol unmap` runs it.
-        .target(name: "ShootdownSimulation", dependencies: ["ShootdownProtocol", "Basics", "CapabilityProtocols", "Channel", "KnowledgeBase", "PageTables", "CoreTestSupport"]),
+        .target(name: "ShootdownSimulation", dependencies: ["ShootdownProtocol", "CapabilitySimulation", "Basics", "CapabilityProtocols", "Channel", "KnowledgeBase", "PageTables", "CoreTestSupport"]),
         // Shared by the test suites: a seeded generator and fixture memory.
         .target(name: "CoreTestSupport", dependencies: ["Basics"], path: "Tests/TestSupport"),
         .testTarget(name: "BasicsTests", dependencies: ["Basics"]),
