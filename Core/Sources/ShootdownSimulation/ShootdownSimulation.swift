@@ -48,6 +48,8 @@ public struct ShootdownSimulation {
     /// Stops at some step (nil: none). Starts no shootdown and sends no garbage, so what
     /// every correct monitor must answer or drop does not depend on when it stops.
     let victim: Int?
+    /// What the seed chose before the first step, for the trace.
+    let setting: String
 
     public init(options: ShootdownSimulationOptions, seed: UInt64) {
         self.options = options
@@ -74,7 +76,7 @@ public struct ShootdownSimulation {
         machine = ShootdownMachine(coreCount: cores, configuration: ShootdownMonitor.Configuration(knowledge: knowledge, tree: tree),
                                    users: users, breakage: options.breakage)
         stalledUntil = Array(repeating: 0, count: cores)
-        machine.log("seed \(seed): \(cores) cores, \(perPackage) a package, \(tree) tree, users \(users.map { $0.cores.map(\.rawValue) }), slow \(slow.map(String.init) ?? "none"), victim \(victim.map(String.init) ?? "none")")
+        setting = "seed \(seed): \(cores) cores, \(perPackage) a package, \(tree) tree, space users \(users.map { $0.cores.map(\.rawValue) }), slow core \(slow.map(String.init) ?? "none"), stopping core \(victim.map(String.init) ?? "none")"
     }
 
     var cores: Int { options.cores }
@@ -91,6 +93,7 @@ public struct ShootdownSimulation {
 
     /// Runs the seed to the end; the violations (none when all is well).
     public mutating func run() -> [String] {
+        machine.log(setting)
         var steps = 0
         while machine.shootdowns.count < options.operations && steps < 10_000 && machine.violations.isEmpty {
             steps += 1
