@@ -13,6 +13,23 @@ import ShootdownSimulation
 extension CapabilityBreakage: ExpressibleByArgument {}
 extension ShootdownBreakage: ExpressibleByArgument {}
 
+/// One seed's run of a simulator, as `simulate` drives it.
+protocol SeededSimulation {
+    var tracing: Bool { get set }
+    /// Runs to the end; the violations found.
+    mutating func run() -> [String]
+    /// One line per step, when tracing.
+    var traceLines: [String] { get }
+}
+
+extension CapabilitySimulation: SeededSimulation {
+    var traceLines: [String] { machine.trace }
+}
+
+extension ShootdownSimulation: SeededSimulation {
+    var traceLines: [String] { machine.trace }
+}
+
 /// The protocols `simulate` runs.
 enum SimulatedProtocol: String, CaseIterable, ExpressibleByArgument {
     case capabilities, unmap
@@ -139,35 +156,29 @@ enum SimulationReport {
     }
 
     static func seeds(cores: Int, first: UInt64, count: Int, trace: Bool = false, breakage: CapabilityBreakage? = nil) -> Outcome {
-        seeds(first: first, count: count, trace: trace, replay: { replay(cores: cores, seed: $0, breakage: breakage) }) { seed in
-            var simulation = CapabilitySimulation(
-                options: SimulationOptions(cores: cores, garbage: breakage == nil, breakage: breakage), seed: seed)
-            simulation.tracing = trace
-            let found = simulation.run()
-            return (found, simulation.machine.trace)
+        seeds(first: first, count: count, trace: trace, replay: { replay(cores: cores, seed: $0, breakage: breakage) }) {
+            CapabilitySimulation(options: SimulationOptions(cores: cores, garbage: breakage == nil, breakage: breakage), seed: $0)
         }
     }
 
     static func unmapSeeds(cores: Int, first: UInt64, count: Int, trace: Bool = false, breakage: ShootdownBreakage? = nil) -> Outcome {
-        seeds(first: first, count: count, trace: trace, replay: { unmapReplay(cores: cores, seed: $0, breakage: breakage) }) { seed in
-            var simulation = ShootdownSimulation(
-                options: ShootdownSimulationOptions(cores: cores, garbage: breakage == nil, breakage: breakage), seed: seed)
-            simulation.tracing = trace
-            let found = simulation.run()
-            return (found, simulation.machine.trace)
+        seeds(first: first, count: count, trace: trace, replay: { unmapReplay(cores: cores, seed: $0, breakage: breakage) }) {
+            ShootdownSimulation(options: ShootdownSimulationOptions(cores: cores, garbage: breakage == nil, breakage: breakage), seed: $0)
         }
     }
 
     /// Runs seeds `first..<first + count`: a line per failing seed with its replay
     /// command (after its trace, when tracing), then the count.
-    static func seeds(first: UInt64, count: Int, trace: Bool, replay: (UInt64) -> String,
-                      run: (UInt64) -> (violations: [String], trace: [String])) -> Outcome {
+    static func seeds<Simulation: SeededSimulation>(first: UInt64, count: Int, trace: Bool, replay: (UInt64) -> String,
+                                                    simulation: (UInt64) -> Simulation) -> Outcome {
         var lines: [String] = []
         var violations = 0
         for seed in first..<first + UInt64(count) {
-            let result = run(seed)
-            if trace { lines += result.trace }
-            guard let first = result.violations.first else { continue }
+            var run = simulation(seed)
+            run.tracing = trace
+            let found = run.run()
+            if trace { lines += run.traceLines }
+            guard let first = found.first else { continue }
             violations += 1
             lines.append("seed \(seed): \(first) — replay: \(replay(seed))")
         }

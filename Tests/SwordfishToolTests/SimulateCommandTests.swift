@@ -51,20 +51,30 @@ final class SimulateCommandTests: XCTestCase {
         XCTAssertEqual(outcome.violations, 0)
     }
 
-    /// A broken protocol: one line per failing seed, each with the command that replays
-    /// it, then the count; and the replay finds the same violation.
+    /// A broken protocol's seeds: one line per failing seed, each ending with the command
+    /// that replays it (as `command` spells it), then the count; replaying the first
+    /// failing seed finds the same violation. Returns the replay's outcome.
+    func assertEachFailureReplays(_ outcome: SimulationReport.Outcome, count: Int, command: (UInt64) -> String,
+                                  replay: (UInt64) -> SimulationReport.Outcome,
+                                  file: StaticString = #filePath, line: UInt = #line) throws -> SimulationReport.Outcome {
+        XCTAssertGreaterThan(outcome.violations, 0, file: file, line: line)
+        XCTAssertEqual(outcome.lines.last, "\(count) schedules, \(outcome.violations) violations", file: file, line: line)
+        let failing = outcome.lines.dropLast()
+        XCTAssertEqual(failing.count, outcome.violations, file: file, line: line)
+        let first = try XCTUnwrap(failing.first, file: file, line: line)
+        let seed = try XCTUnwrap(first.firstMatch(of: /^seed (\d+): ./).flatMap { UInt64($0.1) }, file: file, line: line)
+        XCTAssertTrue(first.hasSuffix(" — replay: \(command(seed))"), first, file: file, line: line)
+        let replayed = replay(seed)
+        XCTAssertEqual(replayed.violations, 1, file: file, line: line)
+        XCTAssertTrue(replayed.lines.contains(first), file: file, line: line)
+        return replayed
+    }
+
     func testAFailingSeedPrintsItsReplay() throws {
         let outcome = SimulationReport.seeds(cores: 4, first: 0, count: 40, breakage: .forgetRemoteCopy)
-        XCTAssertGreaterThan(outcome.violations, 0)
-        XCTAssertEqual(outcome.lines.last, "40 schedules, \(outcome.violations) violations")
-        let failing = outcome.lines.dropLast()
-        XCTAssertEqual(failing.count, outcome.violations)
-        let line = try XCTUnwrap(failing.first)
-        let match = try XCTUnwrap(line.firstMatch(of: /^seed (\d+): (.+) — replay: swordfish simulate --cores 4 --seed (\d+) --breakage forgetRemoteCopy$/))
-        XCTAssertEqual(match.1, match.3)
-        let replay = SimulationReport.seeds(cores: 4, first: UInt64(match.1)!, count: 1, trace: true, breakage: .forgetRemoteCopy)
-        XCTAssertEqual(replay.violations, 1)
-        XCTAssertTrue(replay.lines.contains(line))
+        let replay = try assertEachFailureReplays(outcome, count: 40, command: { "swordfish simulate --cores 4 --seed \($0) --breakage forgetRemoteCopy" }) {
+            SimulationReport.seeds(cores: 4, first: $0, count: 1, trace: true, breakage: .forgetRemoteCopy)
+        }
         XCTAssertGreaterThan(replay.lines.count, 10, "the replay prints its trace")
     }
 
@@ -90,20 +100,14 @@ final class SimulateCommandTests: XCTestCase {
         XCTAssertEqual(outcome.violations, 0)
     }
 
-    /// An unmap that answers before its acknowledgements: one line per failing seed with
-    /// its replay command, then the count; and the replay finds the same violation.
+    /// An unmap that answers before its acknowledgements.
     func testAFailingUnmapSeedPrintsItsReplay() throws {
         let outcome = SimulationReport.unmapSeeds(cores: 4, first: 0, count: 20, breakage: .answerEarly)
-        XCTAssertGreaterThan(outcome.violations, 0)
-        XCTAssertEqual(outcome.lines.last, "20 schedules, \(outcome.violations) violations")
-        XCTAssertEqual(outcome.lines.count - 1, outcome.violations)
-        let line = try XCTUnwrap(outcome.lines.first)
-        let match = try XCTUnwrap(line.firstMatch(of: /^seed (\d+): (.+) — replay: swordfish simulate --protocol unmap --cores 4 --seed (\d+) --unmap-breakage answerEarly$/))
-        XCTAssertEqual(match.1, match.3)
-        let replay = SimulationReport.unmapSeeds(cores: 4, first: UInt64(match.1)!, count: 1, trace: true, breakage: .answerEarly)
-        XCTAssertEqual(replay.violations, 1)
-        XCTAssertTrue(replay.lines.contains(line))
-        XCTAssertTrue(replay.lines[0].hasPrefix("[0] seed \(match.1): 4 cores"), "the replay prints its trace")
+        let command = { (seed: UInt64) in "swordfish simulate --protocol unmap --cores 4 --seed \(seed) --unmap-breakage answerEarly" }
+        let replay = try assertEachFailureReplays(outcome, count: 20, command: command) {
+            SimulationReport.unmapSeeds(cores: 4, first: $0, count: 1, trace: true, breakage: .answerEarly)
+        }
+        XCTAssertTrue(replay.lines[0].hasPrefix("[0] seed "), "the replay prints its trace")
     }
 
     func testUnmapCostTableAndChart() throws {
