@@ -35,7 +35,7 @@ final class ShootdownSimulationTests: XCTestCase {
     func testFourCoreSeeds() { runSeeds(cores: 4, count: 2_500) }
     func testEightCoreSeeds() { runSeeds(cores: 8, count: 1_500) }
     func testSixteenCoreSeeds() { runSeeds(cores: 16, count: 400) }
-    func testSixtyFourCoreSeeds() { runSeeds(cores: 64, count: 50) }
+    func testSixtyFourCoreSeeds() { runSeeds(cores: 64, count: 30) }
 
     /// Many more seeds, run by hand: SWORDFISH_MANY_SEEDS=N.
     func testManySeeds() throws {
