@@ -205,7 +205,9 @@ public struct ShootdownMachine {
 
     /// Core `core` uses page `page` of space `space`: its TLB caches the current version.
     public mutating func touch(on core: Int, space: Int, page: Int) {
-        tlbs[core][space][page] = spaces[space].versions[page]
+        let version = spaces[space].versions[page]
+        tlbs[core][space][page] = version
+        log("core \(core) touches space \(space + 1) page \(Self.firstPage + UInt64(page)): caches v\(version)")
     }
 
     /// Core `core` stops: it takes no more steps, what waits on rings to it is lost, and
