@@ -313,7 +313,8 @@ public struct ShootdownCounters: Hashable, Sendable {
     /// Messages that decode but fit no state: an invalidate from a core not above this
     /// one in its tree, naming this core's own operation or not naming this core, a
     /// repeat; an acknowledgement nobody waits for (unknown operation, a core not sent
-    /// to, a repeat) or naming cores outside the operation.
+    /// to, a repeat) or naming cores outside the operation; an invalidate beyond what
+    /// every root's `maximumOperations` together allow.
     public var refused = 0
     /// Messages from cores known to have stopped, written before they stopped (normal).
     public var fromStoppedCores = 0
