@@ -59,6 +59,9 @@ struct LineChart {
             body.append(SVG.text(BenchReport.number(value), x: lastTick, y: gridBottom + 16, size: 10, colour: SVG.greyText, anchor: "middle"))
         }
         body.append(SVG.text(xLabel, x: Self.plotRight, y: gridBottom + 30, size: 11, colour: SVG.greyText, anchor: "end"))
+        // Each line's last value beside its end, moved down where ends meet so that no
+        // two labels overlap.
+        var labels: [(y: Double, x: Double, text: String, colour: String)] = []
         for series in panel.series where !series.points.isEmpty {
             let path = series.points.map { "\(SVG.format(x($0.x))),\(SVG.format(y($0.y)))" }.joined(separator: " ")
             body.append("<polyline points=\"\(path)\" fill=\"none\" stroke=\"\(series.colour)\" stroke-width=\"2\"/>")
@@ -66,9 +69,14 @@ struct LineChart {
                 body.append("<circle cx=\"\(SVG.format(x(point.x)))\" cy=\"\(SVG.format(y(point.y)))\" r=\"3\" fill=\"\(series.colour)\"/>")
             }
             if let last = series.points.last {
-                body.append(SVG.text("\(series.label) \(BenchReport.number(last.y))", x: x(last.x) + 8, y: y(last.y) + 4, size: 10, colour: series.colour))
+                labels.append((y(last.y) + 4, x(last.x) + 8, "\(series.label) \(BenchReport.number(last.y))", series.colour))
             }
         }
-        return gridBottom + 44
+        var below = -Double.infinity
+        for label in labels.sorted(by: { $0.y < $1.y }) {
+            below = max(label.y, below + 12)
+            body.append(SVG.text(label.text, x: label.x, y: below, size: 10, colour: label.colour))
+        }
+        return max(gridBottom, below) + 44
     }
 }
