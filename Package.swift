@@ -24,9 +24,12 @@ let package = Package(
                 // The boot image's parser, to find a user program's ELF for symbolising.
                 .product(name: "BootInfo", package: "Core"),
                 .product(name: "Basics", package: "Core"),
-                // `swordfish simulate`: the capability protocols' simulator.
+                // `swordfish simulate`: the capability and unmap protocols' simulators.
                 .product(name: "CapabilityProtocols", package: "Core"),
                 .product(name: "CapabilitySimulation", package: "Core"),
+                .product(name: "KnowledgeBase", package: "Core"),
+                .product(name: "ShootdownProtocol", package: "Core"),
+                .product(name: "ShootdownSimulation", package: "Core"),
             ]
         ),
         .executableTarget(name: "swordfish", dependencies: ["SwordfishTool"]),

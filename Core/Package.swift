@@ -28,6 +28,8 @@ let package = Package(
         .library(name: "CapabilityProtocols", targets: ["CapabilityProtocols"]),
         .library(name: "CapabilitySimulation", targets: ["CapabilitySimulation"]),
         .library(name: "Trace", targets: ["Trace"]),
+        .library(name: "ShootdownProtocol", targets: ["ShootdownProtocol"]),
+        .library(name: "ShootdownSimulation", targets: ["ShootdownSimulation"]),
     ],
     targets: [
         // What the kernel and user programs agree on: status codes, numbers, layouts.
@@ -65,6 +67,12 @@ let package = Package(
         .target(name: "CapabilitySimulation", dependencies: ["CapabilityProtocols", "Basics", "Channel", "KnowledgeBase", "CoreTestSupport"]),
         // Each core's trace buffer, written in the guest and read back on the host.
         .target(name: "Trace", dependencies: ["ABI", "Basics"]),
+        // TLB shootdown (unmap and protect) across the cores using an address space: one
+        // phase down a knowledge-base multicast tree, as a pure state machine the monitors drive.
+        .target(name: "ShootdownProtocol", dependencies: ["Basics", "CapabilityProtocols", "Channel", "KnowledgeBase", "PageTables"]),
+        // Host only: the deterministic simulator of that protocol with per-core TLBs, and
+        // the unmap cost figures (Fig. 6); `swordfish simulate --protocol unmap` runs it.
+        .target(name: "ShootdownSimulation", dependencies: ["ShootdownProtocol", "CapabilitySimulation", "Basics", "CapabilityProtocols", "Channel", "KnowledgeBase", "PageTables", "CoreTestSupport"]),
         // Shared by the test suites: a seeded generator and fixture memory.
         .target(name: "CoreTestSupport", dependencies: ["Basics"], path: "Tests/TestSupport"),
         .testTarget(name: "BasicsTests", dependencies: ["Basics"]),
@@ -85,6 +93,8 @@ let package = Package(
         // Message round trips, protocol steps, seeds and every schedule of small cases.
         .testTarget(name: "CapabilityProtocolsTests", dependencies: ["CapabilityProtocols", "CapabilitySimulation", "Basics", "Channel", "KnowledgeBase", "CoreTestSupport"]),
         .testTarget(name: "TraceTests", dependencies: ["ABI", "Trace"]),
+        // The unmap protocol's messages and steps, seeds, every schedule of small cases, its cost.
+        .testTarget(name: "ShootdownProtocolTests", dependencies: ["ShootdownProtocol", "ShootdownSimulation", "Basics", "CapabilityProtocols", "Channel", "KnowledgeBase", "PageTables", "CoreTestSupport"]),
         .testTarget(name: "MonitorProtocolsTests", dependencies: ["ABI", "MonitorProtocols", "Basics", "Channel", "KnowledgeBase", "CoreTestSupport"]),
     ]
 )

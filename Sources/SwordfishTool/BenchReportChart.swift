@@ -14,7 +14,7 @@ extension BenchReport {
 }
 
 /// The drawing behind `BenchReport.svg` (and, with its own words, the simulator's
-/// revoke cost chart): plain SVG 1.1 written by hand.
+/// revoke cost chart), from the shared pieces in SVG.swift.
 struct BenchChart {
     static let width = 960.0
     static let labelWidth = 220.0
@@ -63,37 +63,12 @@ struct BenchChart {
     }
 
     func render() -> String {
-        var body: [String] = []
-        var y = 28.0
-        body.append(text(title, x: 12, y: y, size: 16, weight: "bold"))
-        y += 18
-        for line in Self.wrap(subtitle, width: 150) {
-            body.append(text(line, x: 12, y: y, size: 10, colour: "#444444", family: "monospace"))
-            y += 13
-        }
-        y += 6
-        body.append(rect(x: 12, y: y - 9, width: 12, height: 10, colour: Self.swordfishColour))
-        body.append(text(sides.first, x: 30, y: y, size: 12))
-        // About 7 units a character at size 12.
-        let secondX = max(110, 30 + Double(sides.first.count) * 7 + 17)
-        body.append(rect(x: secondX, y: y - 9, width: 12, height: 10, colour: Self.linuxColour))
-        body.append(text(sides.second, x: secondX + 18, y: y, size: 12))
-        body.append(text(note, x: max(190, secondX + 18 + Double(sides.second.count) * 7 + 27), y: y, size: 11, colour: "#444444"))
-        y += 22
+        var (body, y) = SVG.header(title: title, subtitle: subtitle,
+                                   legend: [(sides.first, Self.swordfishColour), (sides.second, Self.linuxColour)], note: note)
         for panel in panels {
             y = draw(panel.unit, panel.rows, top: y, into: &body)
         }
-        let height = y + 10
-        return """
-            <?xml version="1.0" encoding="UTF-8"?>
-            <svg xmlns="http://www.w3.org/2000/svg" version="1.1" width="\(Self.format(Self.width))" height="\(Self.format(height))" viewBox="0 0 \(Self.format(Self.width)) \(Self.format(height))" font-family="sans-serif">
-            <title>\(Self.escape(documentTitle))</title>
-            <desc>\(Self.escape(subtitle))</desc>
-            <rect x="0" y="0" width="\(Self.format(Self.width))" height="\(Self.format(height))" fill="#ffffff"/>
-            \(body.joined(separator: "\n"))
-            </svg>
-
-            """
+        return SVG.document(width: Self.width, height: y + 10, title: documentTitle, description: subtitle, body: body)
     }
 
     /// One panel: a heading, the decade grid, a pair of bars per row. Returns the
@@ -101,17 +76,17 @@ struct BenchChart {
     private func draw(_ unit: String, _ rows: [BenchRow], top: Double, into body: inout [String]) -> Double {
         let values = rows.flatMap { [$0.swordfish.figure?.median, $0.linux.figure?.median] }.compactMap { $0 }.filter { $0 > 0 }
         let axis = Self.axis(for: values)
-        body.append(text("\(unit) (log scale)", x: 12, y: top + 4, size: 13, weight: "bold"))
+        body.append(SVG.text("\(unit) (log scale)", x: 12, y: top + 4, size: 13, weight: "bold"))
         let gridTop = top + 14
         let gridBottom = gridTop + Double(rows.count) * Self.rowHeight
         for exponent in axis.low...axis.high {
             let x = position(pow(10, Double(exponent)), axis)
-            body.append("<line x1=\"\(Self.format(x))\" y1=\"\(Self.format(gridTop))\" x2=\"\(Self.format(x))\" y2=\"\(Self.format(gridBottom))\" stroke=\"#dddddd\" stroke-width=\"1\"/>")
-            body.append(text(Self.decade(exponent), x: x, y: gridBottom + 14, size: 10, colour: "#444444", anchor: "middle"))
+            body.append(SVG.line(x1: x, y1: gridTop, x2: x, y2: gridBottom))
+            body.append(SVG.text(Self.decade(exponent), x: x, y: gridBottom + 14, size: 10, colour: SVG.greyText, anchor: "middle"))
         }
         for (index, row) in rows.enumerated() {
             let rowTop = gridTop + Double(index) * Self.rowHeight + 5
-            body.append(text(row.name, x: Self.labelWidth, y: rowTop + Self.barHeight + 4, size: 12, anchor: "end"))
+            body.append(SVG.text(row.name, x: Self.labelWidth, y: rowTop + Self.barHeight + 4, size: 12, anchor: "end"))
             bar(row.swordfish, side: sides.first, colour: Self.swordfishColour, y: rowTop, axis, into: &body)
             bar(row.linux, side: sides.second, colour: Self.linuxColour, y: rowTop + Self.barHeight + 2, axis, into: &body)
         }
@@ -122,12 +97,12 @@ struct BenchChart {
                      _ axis: (low: Int, high: Int), into body: inout [String]) {
         guard let value = cell.figure?.median, value > 0 else {
             let why = cell.absence ?? "no figure"
-            body.append(text("\(side): \(why)", x: Self.plotLeft + 4, y: y + Self.barHeight - 2, size: 10, colour: Self.absentColour))
+            body.append(SVG.text("\(side): \(why)", x: Self.plotLeft + 4, y: y + Self.barHeight - 2, size: 10, colour: Self.absentColour))
             return
         }
         let end = max(position(value, axis), Self.plotLeft + 1)
-        body.append(rect(x: Self.plotLeft, y: y, width: end - Self.plotLeft, height: Self.barHeight, colour: colour))
-        body.append(text(BenchReport.number(value), x: end + 4, y: y + Self.barHeight - 2, size: 10, colour: "#222222"))
+        body.append(SVG.rect(x: Self.plotLeft, y: y, width: end - Self.plotLeft, height: Self.barHeight, colour: colour))
+        body.append(SVG.text(BenchReport.number(value), x: end + 4, y: y + Self.barHeight - 2, size: 10, colour: "#222222"))
     }
 
     /// Decades that hold every value: 10^low ≤ min, max ≤ 10^high, at least one decade.
@@ -152,54 +127,6 @@ struct BenchChart {
         case 6..<9: return "\(Int(pow(10, Double(exponent - 6))))M"
         default: return "1e\(exponent)"
         }
-    }
-
-    private func text(_ content: String, x: Double, y: Double, size: Int, colour: String = "#000000",
-                      weight: String? = nil, anchor: String? = nil, family: String? = nil) -> String {
-        var attributes = "x=\"\(Self.format(x))\" y=\"\(Self.format(y))\" font-size=\"\(size)\" fill=\"\(colour)\""
-        if let weight { attributes += " font-weight=\"\(weight)\"" }
-        if let anchor { attributes += " text-anchor=\"\(anchor)\"" }
-        if let family { attributes += " font-family=\"\(family)\"" }
-        return "<text \(attributes)>\(Self.escape(content))</text>"
-    }
-
-    private func rect(x: Double, y: Double, width: Double, height: Double, colour: String) -> String {
-        "<rect x=\"\(Self.format(x))\" y=\"\(Self.format(y))\" width=\"\(Self.format(width))\" height=\"\(Self.format(height))\" fill=\"\(colour)\"/>"
-    }
-
-    static func format(_ value: Double) -> String {
-        String(format: "%.1f", value)
-    }
-
-    /// Text content and attribute values with XML's five special characters escaped.
-    static func escape(_ text: String) -> String {
-        var result = ""
-        for character in text {
-            switch character {
-            case "&": result += "&amp;"
-            case "<": result += "&lt;"
-            case ">": result += "&gt;"
-            case "\"": result += "&quot;"
-            case "'": result += "&apos;"
-            default: result.append(character)
-            }
-        }
-        return result
-    }
-
-    /// Splits at spaces into lines of at most `width` characters (longer words alone).
-    static func wrap(_ text: String, width: Int) -> [String] {
-        var lines: [String] = []
-        var current = ""
-        for word in text.split(separator: " ") {
-            if !current.isEmpty, current.count + 1 + word.count > width {
-                lines.append(current)
-                current = ""
-            }
-            current += (current.isEmpty ? "" : " ") + word
-        }
-        if !current.isEmpty { lines.append(current) }
-        return lines
     }
 }
 
