@@ -10,6 +10,17 @@
 //   %gs:8   the kernel stack pointer inside x86_enter_user
 //   %gs:16  the context of the user code now running
 //   %gs:24  scratch
+//   %gs:32  the context whose x87 registers the FPU holds: the last one entered
+//
+// Floating point. A trap saves the whole FPU state (`fxsave`) and an entry by `iretq`
+// reloads it. A system call is a call in the SysV sense (user.h declares the vector
+// and x87 registers clobbered), so its entry keeps only what a call keeps, MXCSR and
+// the x87 control word, in the context's fxsave image (with the x87 stack marked
+// empty), and `fxsave`/`fxrstor`, which TCG emulates slowly, leave the system-call
+// path. The kernel uses vector registers but never the x87 unit, so when the same
+// context goes back by `sysretq` the FPU still holds its x87 state: MXCSR is reloaded
+// and the vector registers zeroed (they may hold kernel data). After another context
+// ran, the image is reloaded whole.
 
 #define CTX_RAX 0
 #define CTX_RBX 8
@@ -35,6 +46,10 @@
 #define CTX_FROM_SYSCALL 168
 #define CTX_FPU 176
 
+#define CTX_FCW (CTX_FPU + 0)
+#define CTX_FTW (CTX_FPU + 4)
+#define CTX_MXCSR (CTX_FPU + 24)
+
 #define USER_CODE 0x23
 #define USER_DATA 0x1B
 
@@ -55,6 +70,10 @@
     movq CTX_R15(%rdi), %r15
 .endm
 
+.section .rodata
+kernel_mxcsr: .long 0x1F80
+kernel_fcw: .word 0x37F
+
 .section .text
 .global x86_enter_user
 x86_enter_user:
@@ -66,9 +85,10 @@ x86_enter_user:
     pushq %r15
     movq %rsp, %gs:8
     movq %rdi, %gs:16
-    fxrstor CTX_FPU(%rdi)
     cmpq $0, CTX_FROM_SYSCALL(%rdi)
     jne 1f
+    fxrstor CTX_FPU(%rdi)
+    movq %rdi, %gs:32
     // The iretq frame: user SS, RSP, RFLAGS (interrupts on), CS, RIP.
     pushq $USER_DATA
     pushq CTX_RSP(%rdi)
@@ -88,7 +108,26 @@ x86_enter_user:
 // Back from a system call by `sysretq`: RCX = RIP and R11 = RFLAGS, as `syscall` left
 // them (the caller checked that RIP is canonical: Intel's `sysretq` faults in ring 0
 // otherwise). The user's stack is loaded last, with interrupts still off.
-1:  movq CTX_RIP(%rdi), %rcx
+1:  cmpq %rdi, %gs:32
+    jne 2f
+    ldmxcsr CTX_MXCSR(%rdi)
+    pxor %xmm0, %xmm0
+    pxor %xmm1, %xmm1
+    pxor %xmm2, %xmm2
+    pxor %xmm3, %xmm3
+    pxor %xmm4, %xmm4
+    pxor %xmm5, %xmm5
+    pxor %xmm6, %xmm6
+    pxor %xmm7, %xmm7
+    pxor %xmm8, %xmm8
+    pxor %xmm9, %xmm9
+    pxor %xmm10, %xmm10
+    pxor %xmm11, %xmm11
+    pxor %xmm12, %xmm12
+    pxor %xmm13, %xmm13
+    pxor %xmm14, %xmm14
+    pxor %xmm15, %xmm15
+3:  movq CTX_RIP(%rdi), %rcx
     movq CTX_RFLAGS(%rdi), %r11
     andq $0x0CD5, %r11
     orq $0x202, %r11
@@ -97,6 +136,9 @@ x86_enter_user:
     movq CTX_RDI(%rdi), %rdi
     swapgs
     sysretq
+2:  fxrstor CTX_FPU(%rdi)
+    movq %rdi, %gs:32
+    jmp 3b
 
 // Saves every general register but %rax (already in the context) and returns to the
 // kernel; %rax = context, %ecx = the return value.
@@ -113,13 +155,9 @@ x86_enter_user:
     movq %r13, CTX_R13(%rax)
     movq %r14, CTX_R14(%rax)
     movq %r15, CTX_R15(%rax)
-    fxsave CTX_FPU(%rax)
-    // The kernel's own floating-point controls (callee-saved in the SysV ABI): the
-    // user may have changed MXCSR or the x87 control word.
-    movl $0x1F80, %gs:24
-    ldmxcsr %gs:24
-    movw $0x37F, %gs:24
-    fldcw %gs:24
+    // The kernel's own MXCSR (callee-saved in the SysV ABI): the user may have
+    // changed it.
+    ldmxcsr kernel_mxcsr(%rip)
     movq %gs:8, %rsp
     popq %r15
     popq %r14
@@ -147,6 +185,9 @@ x86_syscall_entry:
     movq %gs:24, %rcx
     movq %rcx, CTX_RAX(%rax)
     movq $1, CTX_FROM_SYSCALL(%rax)
+    stmxcsr CTX_MXCSR(%rax)             // what a call keeps; the x87 stack is empty
+    fnstcw CTX_FCW(%rax)
+    movb $0, CTX_FTW(%rax)
     xorl %ecx, %ecx                     // return value 0: a system call
     SAVE_AND_LEAVE
 
@@ -180,5 +221,7 @@ x86_user_trap:
     jne 1f
     movq %cr2, %rcx
 1:  movq %rcx, CTX_FAULT(%rax)
+    fxsave CTX_FPU(%rax)
+    fldcw kernel_fcw(%rip)
     movl $1, %ecx                       // return value 1: a trap
     SAVE_AND_LEAVE

@@ -5,21 +5,33 @@
 #include <stddef.h>
 #include <abi_layout.h>
 
+/// Inlined wherever Swift calls them: plain `static inline` functions carry clang's
+/// "no-builtins" (-ffreestanding), which LLVM will not inline into Swift code.
+#define USER_INLINE static inline __attribute__((always_inline))
+
+/// What a system call may change besides RAX and RDX, as for a function call: RCX and
+/// R11 (`syscall` itself), every vector register and the x87 registers (the kernel keeps
+/// MXCSR and the x87 control word, and skips saving the rest: docs/benchmarks.md).
+#define USER_SYSCALL_CLOBBERS "rcx", "r11", "memory", \
+    "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", \
+    "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", \
+    "st", "st(1)", "st(2)", "st(3)", "st(4)", "st(5)", "st(6)", "st(7)"
+
 typedef struct { uint64_t status, value; } user_syscall_result;
 
-static inline user_syscall_result user_syscall(uint64_t number, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3) {
+USER_INLINE user_syscall_result user_syscall(uint64_t number, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3) {
     user_syscall_result r;
     register uint64_t r10 __asm__("r10") = a3;
     __asm__ volatile("syscall"
                      : "=a"(r.status), "=d"(r.value)
                      : "a"(number), "D"(a0), "S"(a1), "d"(a2), "r"(r10)
-                     : "rcx", "r11", "memory");
+                     : USER_SYSCALL_CLOBBERS);
     return r;
 }
 
 /// A system call with six argument registers: `number` is the invoke system call (the
 /// ABI module has the numbers).
-static inline user_syscall_result user_invoke(uint64_t number, uint64_t target, uint64_t operation, uint64_t a0,
+USER_INLINE user_syscall_result user_invoke(uint64_t number, uint64_t target, uint64_t operation, uint64_t a0,
                                               uint64_t a1, uint64_t a2, uint64_t a3) {
     user_syscall_result r;
     register uint64_t r10 __asm__("r10") = a1;
@@ -28,7 +40,7 @@ static inline user_syscall_result user_invoke(uint64_t number, uint64_t target, 
     __asm__ volatile("syscall"
                      : "=a"(r.status), "=d"(r.value)
                      : "a"(number), "D"(target), "S"(operation), "d"(a0), "r"(r10), "r"(r8), "r"(r9)
-                     : "rcx", "r11", "memory");
+                     : USER_SYSCALL_CLOBBERS);
     return r;
 }
 
@@ -38,19 +50,19 @@ typedef sf_dispatcher_frame user_dispatcher_frame;
 
 /// The dispatcher frame's address, as the kernel passed it to _start.
 extern uint64_t user_dispatcher_address;
-static inline user_dispatcher_frame *user_dispatcher(void) { return (user_dispatcher_frame *)user_dispatcher_address; }
+USER_INLINE user_dispatcher_frame *user_dispatcher(void) { return (user_dispatcher_frame *)user_dispatcher_address; }
 /// Sets the disabled flag; the compiler barrier keeps every access to the scheduler's
 /// data on the right side of it.
-static inline void user_set_disabled(uint64_t disabled) {
+USER_INLINE void user_set_disabled(uint64_t disabled) {
     __asm__ volatile("" : : : "memory");
     user_dispatcher()->disabled = disabled;
     __asm__ volatile("" : : : "memory");
 }
-static inline uint64_t user_is_disabled(void) { return user_dispatcher()->disabled; }
+USER_INLINE uint64_t user_is_disabled(void) { return user_dispatcher()->disabled; }
 /// The kernel's counters, read afresh each time (the kernel changes them between any
 /// two instructions of a program that spins on them).
-static inline uint64_t user_preemptions(void) { return ((volatile user_dispatcher_frame *)user_dispatcher())->preemptions; }
-static inline uint64_t user_upcalls(void) { return ((volatile user_dispatcher_frame *)user_dispatcher())->upcalls; }
+USER_INLINE uint64_t user_preemptions(void) { return ((volatile user_dispatcher_frame *)user_dispatcher())->preemptions; }
+USER_INLINE uint64_t user_upcalls(void) { return ((volatile user_dispatcher_frame *)user_dispatcher())->upcalls; }
 
 /// A user-level thread's saved state: its stack pointer while switched out
 /// cooperatively (callee-saved registers on its stack), or a whole save area while it
@@ -76,24 +88,24 @@ _Noreturn void user_thread_enter(user_thread_state *to, uint64_t preempted, uint
 /// `swordfish_thread_main`.
 void user_thread_prepare(user_thread_state *state, uint64_t top);
 /// Copies the save area the kernel filled at preemption into `state`.
-static inline void user_thread_save_preempted(user_thread_state *state) { state->area = user_dispatcher()->enabled_area; }
+USER_INLINE void user_thread_save_preempted(user_thread_state *state) { state->area = user_dispatcher()->enabled_area; }
 /// Copies the save area the kernel filled at a fault into `state`.
-static inline void user_thread_save_faulted(user_thread_state *state) { state->area = user_dispatcher()->trap_area; }
+USER_INLINE void user_thread_save_faulted(user_thread_state *state) { state->area = user_dispatcher()->trap_area; }
 /// Registers the upcall entry (for run, page-fault and trap upcalls) and its stack.
 void user_dispatcher_register(void);
 
-static inline uint64_t user_timestamp(void) { uint32_t lo, hi; __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi)); return ((uint64_t)hi << 32) | lo; }
+USER_INLINE uint64_t user_timestamp(void) { uint32_t lo, hi; __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi)); return ((uint64_t)hi << 32) | lo; }
 
 /// Deliberate misbehaviour for the isolation tests (the probe program).
-static inline uint64_t user_read(uint64_t address) { return *(volatile uint64_t *)address; }
-static inline void user_write(uint64_t address, uint64_t value) { *(volatile uint64_t *)address = value; }
-static inline void user_halt(void) { __asm__ volatile("hlt"); }
+USER_INLINE uint64_t user_read(uint64_t address) { return *(volatile uint64_t *)address; }
+USER_INLINE void user_write(uint64_t address, uint64_t value) { *(volatile uint64_t *)address = value; }
+USER_INLINE void user_halt(void) { __asm__ volatile("hlt"); }
 /// Calls the code at `address`.
-static inline void user_call(uint64_t address) { ((void (*)(void))address)(); }
+USER_INLINE void user_call(uint64_t address) { ((void (*)(void))address)(); }
 /// Spins with the direction flag set for `cycles` TSC cycles (past a timer tick), then
 /// clears it: the kernel must not inherit the flag when the tick interrupts, and must
 /// give it back on return. Returns whether the flag was still set at the end.
-static inline int user_spin_with_direction_flag(uint64_t cycles) {
+USER_INLINE int user_spin_with_direction_flag(uint64_t cycles) {
     uint64_t start = user_timestamp(), flags;
     __asm__ volatile("std" : : : "memory");
     while (user_timestamp() - start < cycles) {}
