@@ -74,8 +74,9 @@ public final class Thread {
     public static func yield() {
         let wasDisabled = Dispatcher.disable()
         if !Scheduler.runQueue.isEmpty {
-            Scheduler.runQueue.append(Scheduler.current)
-            Scheduler.block()
+            let previous = Scheduler.current.state
+            Scheduler.runQueue.exchangeFirst(with: &Scheduler.current)
+            Scheduler.switchToCurrent(from: previous)
         }
         Dispatcher.restore(wasDisabled)
     }
@@ -99,11 +100,11 @@ enum Scheduler {
     static var nextID = 1
     /// The program's first thread (id 0), made on first use.
     static var current = Thread(id: 0, stack: nil, body: nil)
-    static var runQueue: [Thread] = []
+    static var runQueue = ThreadQueue()
 
     /// Takes the next runnable thread as the current one, sleeping in the kernel while
     /// only a waitset can make one runnable.
-    static func takeNext() -> Thread {
+    static func takeNext() {
         while runQueue.isEmpty {
             guard Waitset.wakeWaiters() else {
                 print("threads: every thread is blocked and no waitset waits: deadlock")
@@ -111,35 +112,42 @@ enum Scheduler {
             }
         }
         current = runQueue.removeFirst()
-        return current
     }
 
     /// Leaves the current thread, which the caller has queued where it belongs (run
     /// queue, a mutex, a join), for the next runnable one. Returns when something
     /// switches back to it.
     static func block() {
-        let previous = current
-        let next = takeNext()
-        guard next !== previous else { return }
+        let previous = current.state
+        takeNext()
+        switchToCurrent(from: previous)
+    }
+
+    /// Continues the current thread, unless it is the one whose state is `previous`;
+    /// returns when something switches back to that one. It takes no reference: the
+    /// queue or list the previous thread waits in holds it.
+    static func switchToCurrent(from previous: UnsafeMutablePointer<user_thread_state>) {
+        unowned(unsafe) let next = current
+        guard next.state != previous else { return }
         if next.preempted {
             next.preempted = false
-            let status = user_thread_switch_to_area(previous.state, next.state, SystemCallNumber.resume.rawValue)
+            let status = user_thread_switch_to_area(previous, next.state, SystemCallNumber.resume.rawValue)
             guard status == 0 else {
                 print("threads: the kernel refused a save area (status \(status))")
                 exit(71)
             }
         } else {
-            user_thread_switch(previous.state, next.state)
+            user_thread_switch(previous, next.state)
         }
     }
 
     /// Picks the next thread for a context that will never continue (an upcall, a
     /// finished thread); returns what `enter` needs, holding no references.
     static func abandon() -> (UnsafeMutablePointer<user_thread_state>, UInt64) {
-        let next = takeNext()
-        let preempted = next.preempted
-        next.preempted = false
-        return (next.state, preempted ? 1 : 0)
+        takeNext()
+        let preempted = current.preempted
+        current.preempted = false
+        return (current.state, preempted ? 1 : 0)
     }
 
     static func enter(_ target: (UnsafeMutablePointer<user_thread_state>, UInt64)) -> Never {
@@ -167,7 +175,7 @@ enum Scheduler {
     static func retry() {
         user_thread_save_faulted(current.state)
         current.preempted = true
-        runQueue.insert(current, at: 0)
+        runQueue.insertFirst(current)
     }
 
     /// The current thread faulted (its registers are in the trap save area). A new
