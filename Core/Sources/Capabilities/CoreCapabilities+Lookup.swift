@@ -4,12 +4,14 @@
 
 extension CoreCapabilities {
     /// The record of the CSpace's root CNode.
+    @inline(__always)
     func resolveRoot(_ cspace: CSpace) throws(CapabilityError) -> Int {
         guard let root = index(of: cspace.root), objects[root].type == .cnode else { throw .invalidRoot }
         return root
     }
 
     /// The slot an address names. Errors: invalidRoot, invalidSlot, notACNode.
+    @inline(__always)
     func resolve(_ address: CapabilityAddress, in cspace: CSpace) throws(CapabilityError) -> SlotLocation {
         let root = try resolveRoot(cspace)
         let rootSlots = cnodeSlots[root]
@@ -25,6 +27,7 @@ extension CoreCapabilities {
     }
 
     /// The capability node in an occupied slot. Errors: those of `resolve`, slotEmpty.
+    @inline(__always)
     func occupiedNode(at address: CapabilityAddress, in cspace: CSpace) throws(CapabilityError) -> Int {
         let slot = try resolve(address, in: cspace)
         guard let node = cnodeSlots[slot.cnode][slot.index] else { throw .slotEmpty }
@@ -42,6 +45,7 @@ extension CoreCapabilities {
     }
 
     /// The capability a node stands for.
+    @inline(__always)
     func capability(ofNode node: Int) -> Capability {
         let record = nodes[node]
         let object = objects[record.object]
@@ -53,6 +57,7 @@ extension CoreCapabilities {
 
     /// What the slot holds: type, extent, rights and badge; `Capability.null` for an
     /// empty slot. Errors: invalidRoot, invalidSlot, notACNode. O(1).
+    @inline(__always)
     public func identify(_ address: CapabilityAddress, in cspace: CSpace) throws(CapabilityError) -> Capability {
         let slot = try resolve(address, in: cspace)
         guard let node = cnodeSlots[slot.cnode][slot.index] else { return .null }
@@ -63,6 +68,7 @@ extension CoreCapabilities {
     /// invocation needs: errors slotEmpty, wrongType(found) unless the type is in
     /// `types` (any type when nil), insufficientRights unless it has all of `rights`.
     /// O(1).
+    @inline(__always)
     public func lookup(_ address: CapabilityAddress, in cspace: CSpace,
                        ofType types: CapabilityTypeSet? = nil,
                        requiring rights: CapabilityRights = []) throws(CapabilityError) -> (Capability, ObjectID) {
@@ -74,6 +80,7 @@ extension CoreCapabilities {
     }
 
     /// Whether an object the kernel remembered is still alive.
+    @inline(__always)
     public func isAlive(_ object: ObjectID) -> Bool { index(of: object) != nil }
 
     /// How many capabilities name the object (0 for an object kept alive only by its

@@ -126,11 +126,13 @@ struct SlotLocation: Equatable {
 // MARK: - Record keeping (used only by the invoke halves of the operations)
 
 extension CoreCapabilities {
+    @inline(__always)
     func id(of object: Int) -> ObjectID {
         ObjectID(index: Int32(object), generation: objects[object].generation)
     }
 
     /// The record index of a live object, nil if the ID is stale or out of range.
+    @inline(__always)
     func index(of id: ObjectID) -> Int? {
         let i = Int(id.index)
         guard i >= 0, i < objects.count, objects[i].isLive, objects[i].generation == id.generation

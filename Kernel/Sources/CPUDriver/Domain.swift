@@ -433,9 +433,9 @@ extension CoreState {
         // Only a destroyed object can be one of these, so the checks run only when some
         // object was destroyed since the last ones.
         if domain.livenessCheckedAt != capabilities.objectsDestroyed {
-            let lost = !capabilities.isAlive(domain.rootTable) ? "its address space (the PML4)"
-                : !capabilities.isAlive(domain.dispatcher) ? "its dispatcher"
-                : !capabilities.isAlive(domain.dispatcherFrameObject) ? "its dispatcher frame" : nil
+            let lost = !isAlive(domain.rootTable) ? "its address space (the PML4)"
+                : !isAlive(domain.dispatcher) ? "its dispatcher"
+                : !isAlive(domain.dispatcherFrameObject) ? "its dispatcher frame" : nil
             if let lost {
                 UserMode.useKernelAddressSpace(kernelRoot)
                 domain.state = .stopped("\(lost) was deleted")
@@ -458,14 +458,14 @@ extension CoreState {
     func wakes(_ domain: Domain, from waiting: Domain.Wait) -> Bool {
         switch waiting {
         case .endpoint(let endpoint):
-            return !capabilities.isAlive(endpoint)
+            return !isAlive(endpoint)
         case .anyEndpoint(let deadline):
             // A message or notification came, the deadline passed, an endpoint died, or
             // there is nothing left to wait for.
             if let deadline { if CPU.timestamp() >= deadline { return true } }
             return domain.messageArrived || domain.notified
                 || (deadline == nil && !endpointQueues.contains { $0.receiver == domain.id } && notificationReceiver != domain.id)
-                || endpointQueues.contains { $0.receiver == domain.id && !capabilities.isAlive($0.endpoint) }
+                || endpointQueues.contains { $0.receiver == domain.id && !isAlive($0.endpoint) }
         case .notification:
             return domain.notified
         }

@@ -46,7 +46,7 @@ extension CoreState {
     /// `wait` on a notify capability with the read right: the domain becomes this
     /// core's notification receiver and sleeps until a notification comes.
     func waitForNotification(by domain: Domain, on target: CapabilityAddress) -> InvocationStatus? {
-        guard let (capability, _) = try? capabilities.lookup(target, in: domain.cspace, ofType: [.notify]) else { return nil }
+        guard let (capability, _) = try? lookup(target, in: domain.cspace, ofType: [.notify]) else { return nil }
         guard capability.rights.contains(.read) else { return .insufficientRights }
         notificationReceiver = domain.id
         if domain.notified { domain.notified = false } else { domain.waiting = .notification }

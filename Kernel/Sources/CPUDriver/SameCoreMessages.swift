@@ -101,7 +101,7 @@ extension Domain {
 extension CoreState {
 
     func send(from domain: Domain, on target: CapabilityAddress, words: [UInt64], capability: CapabilityAddress?) -> InvocationStatus {
-        guard let (sentWith, endpoint) = try? capabilities.lookup(target, in: domain.cspace, ofType: [.endpoint], requiring: .write) else {
+        guard let (sentWith, endpoint) = try? lookup(target, in: domain.cspace, ofType: [.endpoint], requiring: .write) else {
             return InvocationStatus(CapabilityError.slotEmpty)
         }
         guard let index = endpointQueues.firstIndex(where: { $0.endpoint == endpoint }) else {
@@ -142,7 +142,7 @@ extension CoreState {
     /// has one). Only its receiver may wait on it.
     func wait(by domain: Domain, on target: CapabilityAddress) -> InvocationStatus {
         if let status = waitForNotification(by: domain, on: target) { return status }
-        guard let (_, endpoint) = try? capabilities.lookup(target, in: domain.cspace, ofType: [.endpoint], requiring: .read) else {
+        guard let (_, endpoint) = try? lookup(target, in: domain.cspace, ofType: [.endpoint], requiring: .read) else {
             return InvocationStatus(CapabilityError.slotEmpty)
         }
         guard let queue = endpointQueues.first(where: { $0.endpoint == endpoint }), queue.receiver == domain.id else {
@@ -153,7 +153,7 @@ extension CoreState {
     }
 
     func receive(by domain: Domain, on target: CapabilityAddress, destination: CapabilityAddress?, buffer: UInt64) -> InvocationStatus {
-        guard let (_, endpoint) = try? capabilities.lookup(target, in: domain.cspace, ofType: [.endpoint], requiring: .read) else {
+        guard let (_, endpoint) = try? lookup(target, in: domain.cspace, ofType: [.endpoint], requiring: .read) else {
             return InvocationStatus(CapabilityError.slotEmpty)
         }
         let index: Int
@@ -174,7 +174,7 @@ extension CoreState {
         guard copyToUser(domain, address: buffer, words: message.words, dryRun: true) else { return InvocationStatus.badBuffer }
         if let slot = message.capabilitySlot {
             // A capability revoked while it waited is gone: the words still arrive.
-            let waiting = (try? capabilities.identify(.root(slot.index), in: transit.cspace(of: slot)))?.type ?? .null
+            let waiting = (try? identify(.root(slot.index), in: transit.cspace(of: slot)))?.type ?? .null
             if waiting != .null {
                 guard let destination else { return InvocationStatus(CapabilityError.slotEmpty) }
                 do {
@@ -225,7 +225,7 @@ extension CoreState {
     /// the receive that follows says the endpoint is gone.
     func forgetDeadEndpoints() {
         endpointQueues.removeAll { queue in
-            guard !capabilities.isAlive(queue.endpoint) else { return false }
+            guard !isAlive(queue.endpoint) else { return false }
             for message in queue.messages { if let slot = message.capabilitySlot { releaseTransit(slot, of: message.sender) } }
             for receiver in domains where receiver.id == queue.receiver { receiver.messageArrived = true }
             return true
@@ -241,13 +241,21 @@ extension CoreState {
     }
 
     /// Writes `words` to the domain's memory at `address` (only if every byte is mapped
-    /// writable for user access); with `dryRun`, only checks.
+    /// writable for user access); with `dryRun`, only checks. One page walk per page the
+    /// words touch, not per word.
     func copyToUser(_ domain: Domain, address: UInt64, words: [UInt64], dryRun: Bool) -> Bool {
+        guard address & 7 == 0 else { return false }
         let frames = CoreMemory()
+        var page: (virtual: UInt64, physical: PhysicalAddress)? = nil
         for (i, word) in words.enumerated() {
             let (at, overflow) = address.addingReportingOverflow(UInt64(i * 8))
-            guard !overflow, at & 7 == 0, let physical = domain.addressSpace.translate(at, writable: true, frames: frames) else { return false }
-            if !dryRun { frames.pointer(to: physical).storeBytes(of: word, as: UInt64.self) }
+            guard !overflow else { return false }
+            let pageStart = at & ~0xFFF
+            if page?.virtual != pageStart {
+                guard let physical = domain.addressSpace.translate(pageStart, writable: true, frames: frames) else { return false }
+                page = (pageStart, physical)
+            }
+            if !dryRun, let page { frames.pointer(to: page.physical + (at & 0xFFF)).storeBytes(of: word, as: UInt64.self) }
         }
         return true
     }
