@@ -17,7 +17,8 @@
 //                the only operation that writes to user memory: every other result
 //                comes back in registers.)
 //   pong         makes an endpoint and answers every message on the peer's endpoint
-//                (slot 4) until a message says 0
+//                (slot 4) until a message says 0; it and ping sleep with wait before
+//                each receive
 //   ping <n>     makes an endpoint, waits for the peer's (slot 4), then measures n round
 //                trips and prints the BENCH line for same-core-roundtrip
 //   hog          puts capabilities in flight on endpoints of its own until the kernel
@@ -47,6 +48,18 @@ func receive() throws(InvocationStatus) -> [UInt64] {
         } catch .endpointEmpty {
             try endpoint.wait()
         }
+    }
+}
+
+/// Receives on an endpoint this domain has claimed, sleeping first until a message is
+/// there (`wait` returns at once if one is): a wait and a receive per message, where
+/// `receive()` tries the receive, waits and receives again.
+func awaitMessage() throws(InvocationStatus) -> [UInt64] {
+    while true {
+        try endpoint.wait()
+        do throws(InvocationStatus) {
+            return try endpoint.receive(capabilityDestination: arrived)
+        } catch .endpointEmpty {}
     }
 }
 
@@ -194,8 +207,9 @@ if role == "buffer-server" {
 }
 if role == "pong" {
     makeEndpoint()
+    claimEndpoint()
     while true {
-        guard let words = try? receive() else { exit(1) }
+        guard let words = try? awaitMessage() else { exit(1) }
         if words[0] == 0 { exit(0) }
         sendToPeer(words[0])
     }
@@ -209,7 +223,7 @@ if role == "pong" {
     for round in 0..<(rounds + rounds / 10) {
         let start = user_timestamp()
         sendToPeer(UInt64(round + 1))
-        guard let words = try? receive(), words[0] == UInt64(round + 1) else { exit(1) }
+        guard let words = try? awaitMessage(), words[0] == UInt64(round + 1) else { exit(1) }
         if round >= rounds / 10 { samples.append(user_timestamp() &- start) }       // after the warm-up
     }
     sendToPeer(0)
