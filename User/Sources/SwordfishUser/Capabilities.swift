@@ -92,10 +92,16 @@ public struct Capability: Hashable, Sendable {
     /// `receive`, with the badge of the capability the message was sent with (0 for
     /// none): a server tells its clients apart by the badges of their copies.
     public func receiveMessage(capabilityDestination: Capability? = nil) throws(InvocationStatus) -> (words: [UInt64], badge: UInt64) {
+        let (words, badge) = try receiveWords(capabilityDestination: capabilityDestination)
+        return ([words.0, words.1, words.2], badge)
+    }
+
+    /// `receiveMessage` with the words as they came, in no array: nothing allocated.
+    public func receiveWords(capabilityDestination: Capability? = nil) throws(InvocationStatus) -> (words: (UInt64, UInt64, UInt64), badge: UInt64) {
         var words: (UInt64, UInt64, UInt64) = (0, 0, 0)
         let buffer = withUnsafeMutablePointer(to: &words) { UInt64(UInt(bitPattern: $0)) }
         let badge = try invoke(.receive(capabilityInto: capabilityDestination?.address, buffer: buffer))
-        return ([words.0, words.1, words.2], badge)
+        return (words, badge)
     }
 
     /// Returns when a message is there to receive on this endpoint, sleeping until

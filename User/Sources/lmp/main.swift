@@ -51,14 +51,14 @@ func receive() throws(InvocationStatus) -> [UInt64] {
     }
 }
 
-/// Receives on an endpoint this domain has claimed, sleeping first until a message is
-/// there (`wait` returns at once if one is): a wait and a receive per message, where
-/// `receive()` tries the receive, waits and receives again.
-func awaitMessage() throws(InvocationStatus) -> [UInt64] {
+/// The first word of the next message on an endpoint this domain has claimed, sleeping
+/// first until a message is there (`wait` returns at once if one is): a wait and a
+/// receive per message, where `receive()` tries the receive, waits and receives again.
+func awaitMessage() throws(InvocationStatus) -> UInt64 {
     while true {
         try endpoint.wait()
         do throws(InvocationStatus) {
-            return try endpoint.receive(capabilityDestination: arrived)
+            return try endpoint.receiveWords(capabilityDestination: arrived).words.0
         } catch .endpointEmpty {}
     }
 }
@@ -209,9 +209,9 @@ if role == "pong" {
     makeEndpoint()
     claimEndpoint()
     while true {
-        guard let words = try? awaitMessage() else { exit(1) }
-        if words[0] == 0 { exit(0) }
-        sendToPeer(words[0])
+        guard let word = try? awaitMessage() else { exit(1) }
+        if word == 0 { exit(0) }
+        sendToPeer(word)
     }
 } else if role == "ping" {
     guard let rounds = arguments.integer(at: 1), rounds > 0 else { exit(2) }
@@ -223,7 +223,7 @@ if role == "pong" {
     for round in 0..<(rounds + rounds / 10) {
         let start = user_timestamp()
         sendToPeer(UInt64(round + 1))
-        guard let words = try? awaitMessage(), words[0] == UInt64(round + 1) else { exit(1) }
+        guard let word = try? awaitMessage(), word == UInt64(round + 1) else { exit(1) }
         if round >= rounds / 10 { samples.append(user_timestamp() &- start) }       // after the warm-up
     }
     sendToPeer(0)
