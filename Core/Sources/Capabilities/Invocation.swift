@@ -28,7 +28,7 @@ public enum Invocation: Equatable, Sendable {
     case mint(destination: CapabilityAddress, rights: CapabilityRights, badge: UInt64)
     case delete
     case revoke
-    case send(words: [UInt64], capability: CapabilityAddress?)
+    case send(words: MessageWords, capability: CapabilityAddress?)
     case receive(destination: CapabilityAddress?, buffer: UInt64)
     case wait
     case map(entry: UInt64, source: CapabilityAddress, rights: CapabilityRights)
@@ -79,9 +79,9 @@ public enum Invocation: Equatable, Sendable {
         case .delete: return .delete
         case .revoke: return .revoke
         case .send:
-            if a3 == CapabilityOperation.noCapability { return .send(words: [a0, a1, a2], capability: nil) }
+            if a3 == CapabilityOperation.noCapability { return .send(words: MessageWords(a0, a1, a2), capability: nil) }
             guard let capability = CapabilityAddress(encoded: a3) else { throw .badAddress }
-            return .send(words: [a0, a1, a2], capability: capability)
+            return .send(words: MessageWords(a0, a1, a2), capability: capability)
         case .receive:
             if a0 == CapabilityOperation.noCapability { return .receive(destination: nil, buffer: a1) }
             guard let destination = CapabilityAddress(encoded: a0) else { throw .badAddress }

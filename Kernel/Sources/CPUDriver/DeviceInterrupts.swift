@@ -104,7 +104,7 @@ extension CoreState {
         } else {
             guard endpointQueues[queue].messages.count < EndpointQueue.capacity else { return }
             let words = InterruptMessage(irq: connection.irq, count: connection.pending).words
-            endpointQueues[queue].messages.append(WaitingMessage(sender: connection.domain, words: [words.0, words.1, words.2],
+            endpointQueues[queue].messages.append(WaitingMessage(sender: connection.domain, words: MessageWords(words.0, words.1, words.2),
                                                                  capabilitySlot: nil, interrupt: connection.irq))
         }
         interruptConnections[index].pending = 0

@@ -24,7 +24,7 @@ struct WaitingMessage {
     /// it, so a server can tell its clients apart (the monitor gives every domain a
     /// copy of its endpoint badged with the domain's id).
     var badge: UInt64 = 0
-    var words: [UInt64]
+    var words: MessageWords
     /// Where the message's capability waits in the core's transit CNodes.
     var capabilitySlot: KernelSlots.Slot?
     /// The IRQ, for an interrupt message from the kernel (DeviceInterrupts.swift).
@@ -100,7 +100,7 @@ extension Domain {
 
 extension CoreState {
 
-    func send(from domain: Domain, on target: CapabilityAddress, words: [UInt64], capability: CapabilityAddress?) -> InvocationStatus {
+    func send(from domain: Domain, on target: CapabilityAddress, words: MessageWords, capability: CapabilityAddress?) -> InvocationStatus {
         guard let (sentWith, endpoint) = try? lookup(target, in: domain.cspace, ofType: [.endpoint], requiring: .write) else {
             return InvocationStatus(CapabilityError.slotEmpty)
         }
@@ -243,7 +243,7 @@ extension CoreState {
     /// Writes `words` to the domain's memory at `address` (only if every byte is mapped
     /// writable for user access); with `dryRun`, only checks. One page walk per page the
     /// words touch, not per word.
-    func copyToUser(_ domain: Domain, address: UInt64, words: [UInt64], dryRun: Bool) -> Bool {
+    func copyToUser<Words: Collection<UInt64>>(_ domain: Domain, address: UInt64, words: Words, dryRun: Bool) -> Bool {
         guard address & 7 == 0 else { return false }
         let frames = CoreMemory()
         var page: (virtual: UInt64, physical: PhysicalAddress)? = nil
