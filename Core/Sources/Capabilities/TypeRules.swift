@@ -144,10 +144,12 @@ public enum MappingRole: Equatable, Sendable {
 public struct CapabilityTypeSet: Hashable, Sendable, ExpressibleByArrayLiteral {
     public var bits: UInt32
     public init(bits: UInt32) { self.bits = bits }
+    @inline(__always)
     public init(arrayLiteral types: CapabilityType...) {
         bits = 0
         for type in types { bits |= 1 << UInt32(type.rawValue) }
     }
+    @inline(__always)
     public func contains(_ type: CapabilityType) -> Bool { bits & (1 << UInt32(type.rawValue)) != 0 }
     public var isEmpty: Bool { bits == 0 }
 }

@@ -129,10 +129,15 @@ struct AddressSpaceBuilder {
 }
 
 extension CoreState {
-    /// Carries out what the capability rules decided (see the top of this file).
+    /// Carries out what the capability rules decided (see the top of this file). Inlined:
+    /// every entry to user mode asks, and there is seldom anything to do.
+    @inline(__always)
     func applyMemoryEffects() {
-        guard capabilities.hasEffects else { return }
-        for effect in capabilities.takeEffects() {
+        if capabilities.hasEffects { applyEffects(capabilities.takeEffects()) }
+    }
+
+    func applyEffects(_ effects: [MemoryEffect]) {
+        for effect in effects {
             switch effect {
             case .clear(let base, let size, let type):
                 UnsafeMutableRawPointer(bitPattern: UInt(base))!.initializeMemory(as: UInt8.self, repeating: 0, count: Int(size))

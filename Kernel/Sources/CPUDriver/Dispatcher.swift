@@ -120,9 +120,16 @@ extension CoreState {
     }
 
     /// Sets the domain's registers up for its pending upcall, if any. False if the frame
-    /// names an entry or stack outside user memory (the domain is then stopped).
+    /// names an entry or stack outside user memory (the domain is then stopped). Inlined:
+    /// every entry to user mode asks, and seldom is there an upcall.
+    @inline(__always)
     func enterUpcall(_ domain: Domain) -> Bool {
         guard let upcall = domain.pendingUpcall else { return true }
+        return start(upcall, in: domain)
+    }
+
+    /// The pending `upcall`, now entered.
+    func start(_ upcall: Upcall, in domain: Domain) -> Bool {
         domain.pendingUpcall = nil
         let entry = domain.frameWord(upcall.entryOffset), arguments: (UInt64, UInt64, UInt64, UInt64)
         switch upcall {
