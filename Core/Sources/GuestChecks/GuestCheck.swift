@@ -13,7 +13,7 @@ public enum GuestCheck: CaseIterable, Sendable {
     case perCoreState, frameAllocator, everyFrame, heapRandom, timerTicks, ipiRoundTrip, channelStreams
     case monitorDomain, programRuns, programCache, heapOnDemand, spareBlock, kernelRead, kernelWrite, unmappedAddress, noncanonicalAddress
     case privilegedInstruction, unknownSystemCall, badPointers, badTraceEvents, exitStatus, resumeNoncanonical
-    case blockNotHeld, cnodeCopy, directionFlag, isolation
+    case blockNotHeld, cnodeCopy, directionFlag, systemCallRegisters, isolation
     case wrongType, rightsShrink, retypeOverlap, badSlots
     case mapDouble, mapOccupied, mapRefusals, mapWriteUnmap, mapRevoked
     case randomInvocations, invariantsAfterFuzzing
@@ -117,6 +117,7 @@ public enum GuestCheck: CaseIterable, Sendable {
         case .blockNotHeld: return "user mode: a domain holds no copy of its address space's RAM block"
         case .cnodeCopy: return "user mode: a copy of its root CNode does not outlive the domain"
         case .directionFlag: return "user mode: the direction flag survives preemption and does not leak into the kernel"
+        case .systemCallRegisters: return "user mode: a system call returns the vector registers zeroed, MXCSR and the x87 control word kept"
         case .isolation: return "user mode: a domain cannot see another domain's memory"
         case .wrongType: return "capabilities: a wrong type is refused"
         case .rightsShrink: return "capabilities: rights only shrink"

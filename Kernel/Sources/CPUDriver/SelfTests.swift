@@ -202,6 +202,7 @@ enum SelfTests {
         tally.check(.blockNotHeld, exited(0, outcome("probe", "block-not-held")))
         tally.check(.cnodeCopy, exited(0, outcome("probe", "cnode-copy")))
         tally.check(.directionFlag, exited(0, outcome("probe", "direction-flag")))
+        tally.check(.systemCallRegisters, exited(0, outcome("probe", "syscall-registers")))
         // Two domains at once, the same addresses, different frames.
         if let probe = image.program(named: Array("probe".utf8)),
            let a = try? state.spawn(probe, arguments: Array("isolation a".utf8)),

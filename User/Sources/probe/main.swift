@@ -1,7 +1,7 @@
 // Misbehaves on purpose, in the way its argument names, so the kernel's tests can check
 // that only this domain stops: `kernel-read`, `kernel-write`, `unmapped`, `noncanonical`,
 // `privileged`, `bad-syscall`, `bad-pointer`, `bad-trace`, `direction-flag` (spins across timer ticks
-// with DF set), `isolation a` and `isolation b` (run together: neither sees the other's
+// with DF set), `syscall-registers` (what a system call keeps and clears), `isolation a` and `isolation b` (run together: neither sees the other's
 // memory at the same address), `exit`; or that capability invocations are
 // refused with the right status: `cap-wrong-type`, `cap-rights`, `cap-overlap`,
 // `cap-bad-slot`; or that its own address space, built from page-table and frame
@@ -202,6 +202,13 @@ else if what == "bad-syscall" {
     }
     print("probe: \(Thread.preemptions - before) preemptions with DF set, flag kept \(kept)")
     exit(kept && Thread.preemptions >= before + 2 ? 0 : 1)
+} else if what == "syscall-registers" {
+    // A system call answered at once: the vector registers (all ones before) must come
+    // back zeroed, whatever the kernel kept in them, and the unusual MXCSR and x87
+    // control word set before it must come back as they were.
+    let wrong = user_syscall_register_check(0xFFFF)
+    if wrong != 0 { print("probe: after a system call: \(wrong & 1 != 0 ? "vector registers not zeroed " : "")\(wrong & 2 != 0 ? "MXCSR changed " : "")\(wrong & 4 != 0 ? "x87 control word changed" : "")") }
+    exit(wrong == 0 ? 0 : 1)
 } else if what == "isolation", let which = arguments[1] {
     // Two of these run together, each with its own marker value: each finds zero at
     // the marker, writes its value, lets the other run and finds its own value still

@@ -113,6 +113,36 @@ USER_INLINE int user_spin_with_direction_flag(uint64_t cycles) {
     return (flags >> 10) & 1;
 }
 
+/// For the probe: sets MXCSR (rounding down) and the x87 control word (53-bit
+/// precision) to unusual values and every vector register to all ones, makes system
+/// call `number` (one the kernel answers at once), and says what came back wrong: bit 0
+/// a vector register not zeroed, bit 1 MXCSR changed, bit 2 the x87 control word
+/// changed. The caller's MXCSR and control word are restored.
+USER_INLINE uint64_t user_syscall_register_check(uint64_t number) {
+    uint32_t mxcsr = 0x3F80, saved_mxcsr, mxcsr_after;
+    uint16_t fcw = 0x27F, saved_fcw, fcw_after;
+    uint64_t high, low;
+    __asm__ volatile("stmxcsr %[sm]\n\tfnstcw %[sf]\n\tldmxcsr %[m]\n\tfldcw %[f]\n\t"
+                     "pcmpeqd %%xmm0, %%xmm0\n\tmovdqa %%xmm0, %%xmm1\n\tmovdqa %%xmm0, %%xmm2\n\t"
+                     "movdqa %%xmm0, %%xmm3\n\tmovdqa %%xmm0, %%xmm4\n\tmovdqa %%xmm0, %%xmm5\n\t"
+                     "movdqa %%xmm0, %%xmm6\n\tmovdqa %%xmm0, %%xmm7\n\tmovdqa %%xmm0, %%xmm8\n\t"
+                     "movdqa %%xmm0, %%xmm9\n\tmovdqa %%xmm0, %%xmm10\n\tmovdqa %%xmm0, %%xmm11\n\t"
+                     "movdqa %%xmm0, %%xmm12\n\tmovdqa %%xmm0, %%xmm13\n\tmovdqa %%xmm0, %%xmm14\n\t"
+                     "movdqa %%xmm0, %%xmm15\n\t"
+                     "syscall\n\t"
+                     "por %%xmm1, %%xmm0\n\tpor %%xmm2, %%xmm0\n\tpor %%xmm3, %%xmm0\n\tpor %%xmm4, %%xmm0\n\t"
+                     "por %%xmm5, %%xmm0\n\tpor %%xmm6, %%xmm0\n\tpor %%xmm7, %%xmm0\n\tpor %%xmm8, %%xmm0\n\t"
+                     "por %%xmm9, %%xmm0\n\tpor %%xmm10, %%xmm0\n\tpor %%xmm11, %%xmm0\n\tpor %%xmm12, %%xmm0\n\t"
+                     "por %%xmm13, %%xmm0\n\tpor %%xmm14, %%xmm0\n\tpor %%xmm15, %%xmm0\n\t"
+                     "movq %%xmm0, %[low]\n\tpsrldq $8, %%xmm0\n\tmovq %%xmm0, %[high]\n\t"
+                     "stmxcsr %[am]\n\tfnstcw %[af]\n\tldmxcsr %[sm]\n\tfldcw %[sf]"
+                     : [low] "=&r"(low), [high] "=&r"(high), [am] "=m"(mxcsr_after), [af] "=m"(fcw_after),
+                       [sm] "=m"(saved_mxcsr), [sf] "=m"(saved_fcw), "+a"(number)
+                     : [m] "m"(mxcsr), [f] "m"(fcw)
+                     : "rdx", USER_SYSCALL_CLOBBERS);
+    return ((low | high) != 0 ? 1 : 0) | (mxcsr_after != mxcsr ? 2 : 0) | (fcw_after != fcw ? 4 : 0);
+}
+
 /// The argument string the kernel passed at start (address and length).
 uint64_t user_argument_bytes(void);
 uint64_t user_argument_count(void);
