@@ -78,35 +78,49 @@ struct TraceSession {
         guard FileManager.default.createFile(atPath: log, contents: nil), let logFile = FileHandle(forWritingAtPath: log) else {
             throw .fileNotWritable(path: log, reason: "cannot create the file")
         }
-        defer { try? logFile.close() }
-
         let qemu = QEMUProcess(configuration: configuration, input: .pipe, mergesStandardError: true)
         try qemu.start()
         let lines = ["trace on"] + commands + ["trace off"]
-        let finished = DispatchSemaphore(value: 0)
+        let finished = DispatchSemaphore(value: 0), outputDone = DispatchSemaphore(value: 0)
+        // However this ends, QEMU goes and the reader is done with the log before it closes.
+        defer {
+            qemu.stop()
+            _ = outputDone.wait(timeout: .now() + 5)
+            try? logFile.close()
+        }
         let collected = Collected()
         Thread {
             var scanner = ConsoleScanner()
-            var prompts = 0
+            var next = 0
+            // The line sent last, until the shell echoes it: a prompt the shell prints
+            // again around other output before that is not the answer's end.
+            var unechoed: String? = nil
             while let chunk = qemu.readOutput() {
                 logFile.write(Data(chunk))
                 for event in scanner.consume(chunk) {
                     switch event {
                     case .line(let line):
                         collected.add(line)
+                        if let sent = unechoed, line.hasSuffix(sent) { unechoed = nil }
                         if PanicLine.isHeadline(line) { finished.signal() }
+                    case .prompt where unechoed == nil:
+                        guard next < lines.count else {
+                            finished.signal()
+                            continue
+                        }
+                        _ = qemu.send(Array((lines[next] + "\n").utf8))
+                        unechoed = lines[next]
+                        next += 1
                     case .prompt:
-                        if prompts < lines.count { _ = qemu.send(Array((lines[prompts] + "\n").utf8)) }
-                        if prompts == lines.count { finished.signal() }
-                        prompts += 1
+                        break
                     }
                 }
             }
             finished.signal()
+            outputDone.signal()
         }.start()
 
         guard finished.wait(timeout: .now() + .milliseconds(Int(timeout / .milliseconds(1)))) == .success else {
-            qemu.stop()
             throw .traceFailed("the commands did not finish within \(timeout); the console is in \(log)")
         }
         // Every core answered `trace off` with where its buffer lies.
@@ -115,14 +129,9 @@ struct TraceSession {
             if let buffer = Self.buffer(in: line) { latest[buffer.core] = (buffer.address, buffer.bytes) }
         }
         guard !latest.isEmpty else {
-            qemu.stop()
             throw .traceFailed("no core reported a trace buffer at `trace off`; the console is in \(log)")
         }
-        let monitor: QEMUMonitor
-        do { monitor = try QEMUMonitor(path: configuration.monitorSocket!) } catch {
-            qemu.stop()
-            throw error
-        }
+        let monitor = try QEMUMonitor(path: configuration.monitorSocket!)
         var dumps: [TraceDump] = [], unreadable: [(core: Int, reason: String)] = []
         try monitor.run("stop")
         for (core, region) in latest.sorted(by: { $0.key < $1.key }) {

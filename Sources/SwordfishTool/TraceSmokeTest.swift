@@ -48,16 +48,6 @@ enum TraceSmokeTest {
             TestRunner.report("FAIL trace: \(error)")
             return TestCounts(failed: 1)
         }
-        var counts = TestCounts()
-        for (name, problems) in problems(of: timeline) {
-            if problems.isEmpty {
-                counts.passed += 1
-            } else {
-                counts.failed += 1
-                problems.forEach { TestRunner.report("FAIL trace: \(name): \($0) (\(repository.relative(log)))") }
-            }
-        }
-        TestRunner.report("trace: \(counts)")
-        return counts
+        return TestCounts.judging(problems(of: timeline), suite: "trace", log: repository.relative(log))
     }
 }
