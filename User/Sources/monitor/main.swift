@@ -440,6 +440,8 @@ func handle(_ request: MonitorRequest, id: UInt32, from client: UInt64) {
         handOut(count, from: base, of: Capability(slot: InitialSlot.ioPorts), id: id, to: client)
     case .interrupt(let irq):
         handOut(1, from: irq, of: Capability(slot: InitialSlot.interrupts), id: id, to: client)
+    case .deviceMemory(let base, let bytes):
+        handOut(bytes, from: base, of: Capability(slot: InitialSlot.deviceMemory), id: id, to: client)
     case .printKnowledge, .knowledgeDigest:
         handleKnowledge(request, id: id, from: client)
     case .allocate, .free, .memoryStatus, .sendCapability, .receiveCapability, .receiveCopy, .revokeCapability, .retypeCapability:

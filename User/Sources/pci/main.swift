@@ -7,6 +7,10 @@
 //   pci check <vendor:device>…
 //                       exit 0 if every named function is there and the scan found no
 //                       problem (the guest test)
+//   pci bars            a driver's BAR from the monitor: the first page of the display's
+//                       framebuffer (BAR0 of QEMU's 1234:1111), mapped, must read back
+//                       what was written; device memory that is RAM, the local APIC, not
+//                       page-aligned or already held must be refused
 import PCI
 import SwordfishUser
 
@@ -84,7 +88,45 @@ case "check"?:
     }
     print("pci: \(functions.count) functions, every one asked for is there")
     exit(0)
+case "bars"?:
+    guard let display = functions.first(where: { $0.vendor == 0x1234 && $0.device == 0x1111 }),
+          case .memory(let base, _, _, _)? = display.bars.first(where: { $0.index == 0 })?.bar else {
+        print("pci: no display with a memory BAR0 to try")
+        exit(1)
+    }
+    let page = Capability(slot: 6), other = Capability(slot: 7)
+    do throws(MonitorStatus) { try Monitor.deviceMemory(base, bytes: 4096, into: page) } catch {
+        print("pci: the framebuffer's first page was refused: \(error)")
+        exit(1)
+    }
+    guard page.type == .deviceFrame else { print("pci: it came as \(page.type), not a device frame"); exit(1) }
+    let window: UInt64 = 5 << 39                          // PML4 entry 5, tables in slots 3–5
+    do throws(InvocationStatus) {
+        let table = try makePageTable(from: .ram, into: 3, pml4Entry: 5)
+        try table.map(page, at: 0, rights: [.read, .write])
+    } catch {
+        print("pci: mapping the framebuffer page: \(error)")
+        exit(1)
+    }
+    let pixels = UnsafeMutablePointer<UInt32>(bitPattern: UInt(window))!
+    pixels[0] = 0x5357_4F52
+    pixels[1023] = 0xD15C_0FEE
+    guard pixels[0] == 0x5357_4F52, pixels[1023] == 0xD15C_0FEE else { print("pci: the framebuffer page did not keep what was written"); exit(1) }
+    var wrong: [String] = []
+    for (what, address) in [("RAM", UInt64(0x10_0000)), ("the local APIC", 0xFEE0_0000), ("a part not page-aligned", base + 8),
+                            ("a page already held", base)] {
+        do throws(MonitorStatus) {
+            try Monitor.deviceMemory(address, bytes: 4096, into: other)
+            wrong.append("\(what) was handed out")
+            _ = try? other.delete()
+        } catch {
+            if error != .unavailable { wrong.append("\(what): \(error), expected unavailable") }
+        }
+    }
+    guard wrong.isEmpty else { print("pci: \(wrong.joined(separator: "; "))"); exit(1) }
+    print("pci: the display's framebuffer page reads back what was written; every refusal was right")
+    exit(0)
 default:
-    print("usage: pci list | check <vendor:device>…")
+    print("usage: pci list | check <vendor:device>… | bars")
     exit(2)
 }
