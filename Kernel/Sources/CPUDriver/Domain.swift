@@ -140,6 +140,8 @@ extension CoreState {
     /// invocation (AddressSpaces.swift).
     func spawn(_ program: BootImage.Program, arguments: [UInt8]) throws(SpawnError) -> Domain {
         guard arguments.count <= 1024 else { throw .argumentsTooLong }
+        // The last domain's block may become this one's spare (takeSpareBlock).
+        releaseEnded()
         let image: ELFImage
         do { image = try ELFImage(file: program.bytes, limits: ELFLimits(allowedRange: UserMode.userRange)) } catch { throw .badImage(error) }
         let plan = image.loadPlan
@@ -334,16 +336,40 @@ extension CoreState {
         return true
     }
 
-    /// Frees everything a finished domain held.
+    /// Frees everything a finished domain held, now.
     func reap(_ domain: Domain) {
-        UserMode.useKernelAddressSpace(kernelRoot)
+        retire(domain)
+        releaseEnded()
+    }
+
+    /// Takes a finished domain off the core: it never runs again, its interrupts and
+    /// the messages waiting for it are gone, and a send to its endpoints finds no
+    /// receiver. What it holds (its RAM block and with it every capability, table and
+    /// mapping made from it) `releaseEnded` gives back later: tearing down a domain's
+    /// capabilities one by one takes longer than the rest of a short program's life,
+    /// and its end should reach the monitor, and from there whoever awaits it, first.
+    func retire(_ domain: Domain) {
         forgetInterrupts(of: domain)
         forgetEndpoints(of: domain)
-        release(cspace: domain.cspace, sharedPages: domain.sharedPages, keeperSlot: domain.keeperSlot, frames: domain.frames,
-                spare: domain.block)
-        domain.frames.removeAll()
         domains.removeAll { $0 === domain }
         if notificationReceiver == domain.id { notificationReceiver = nil }
+        ended.append(domain)
+    }
+
+    /// Gives back what the domains retired since the last call held; true if there were
+    /// any. Runs when the core has nothing else to run, before a spawn (which may take
+    /// the spare block), when memory is short, and before the core reports its memory.
+    @discardableResult
+    func releaseEnded() -> Bool {
+        guard !ended.isEmpty else { return false }
+        UserMode.useKernelAddressSpace(kernelRoot)
+        for domain in ended {
+            release(cspace: domain.cspace, sharedPages: domain.sharedPages, keeperSlot: domain.keeperSlot, frames: domain.frames,
+                    spare: domain.block)
+            domain.frames.removeAll()
+        }
+        ended.removeAll()
+        return true
     }
 
     /// Runs this core's domains (and handles links meanwhile) until `done` holds or
@@ -351,7 +377,10 @@ extension CoreState {
     func runDomains(milliseconds: UInt64, until done: () -> Bool) {
         _ = waitUntil(milliseconds: milliseconds) {
             _ = runNextDomain()
-            return done()
+            guard done() else { return false }
+            // What the caller checks next (memory, the spare block) is as after a reap.
+            releaseEnded()
+            return true
         }
     }
 
@@ -402,9 +431,11 @@ extension CoreState {
             finishIfDone(domain)
             return true
         }
-        // Nothing could run: let in what is pending (the kernel runs with interrupts
-        // off, and no entry to user mode will take it), such as a notification that
-        // wakes the monitor. With a domain to run, its entry takes it, as a preemption.
+        // Nothing could run: time to give back what ended domains held, then let in
+        // what is pending (the kernel runs with interrupts off, and no entry to user
+        // mode will take it), such as a notification that wakes the monitor. With a
+        // domain to run, its entry takes it, as a preemption.
+        if releaseEnded() { return true }
         CPU.takePendingInterrupts()
         return false
     }
@@ -494,7 +525,7 @@ extension CoreState {
             finishedDomains.appendDroppingOldest((domain.name, domain.state))
             print("domain \(domain.name) (\(domain.id)) on core \(id.rawValue) stopped: \(reason)")
         }
-        reap(domain)
+        retire(domain)
     }
 }
 
