@@ -213,12 +213,13 @@ extension CoreState {
             applyMemoryEffects()
             // The program's pages, filled as the ELF load plan says; then the stack,
             // with the argument string at the start of its top page.
-            for page in own where filled {
+            let ownPages: [(address: UInt64, rights: CapabilityRights)] = own.map { page in
                 var rights: CapabilityRights = .read
                 if page.permissions.contains(.writable) { rights.insert(.write) }
                 if page.permissions.contains(.executable) { rights.insert(.execute) }
-                filled = try builder.mapPage(at: page.virtualAddress, rights: rights, in: self) { page.fill($0, from: program.bytes) } != nil
+                return (address: page.virtualAddress, rights: rights)
             }
+            filled = try builder.mapPages(ownPages, in: self) { index, memory in own[index].fill(memory, from: program.bytes) } != nil
             if let shared {
                 let space = try capabilities.createCSpace(at: frames[1 + blockFrames], slotCount: ProgramCache.slots(for: shared.pages.count))
                 sharedSpace = space
@@ -228,9 +229,11 @@ extension CoreState {
                     try builder.mapShared(slot, in: space, at: page.address, rights: page.rights, in: self)
                 }
             }
-            for index in 0..<UserLayout.stackPages where filled {
-                let page = stackBottom + UInt64(index) * 4096
-                _ = try builder.mapPage(at: page, rights: [.read, .write], in: self) { memory in
+            if filled {
+                let stack: [(address: UInt64, rights: CapabilityRights)] = (0..<UserLayout.stackPages).map {
+                    (address: stackBottom + UInt64($0) * 4096, rights: [.read, .write])
+                }
+                _ = try builder.mapPages(stack, in: self) { index, memory in
                     if index == UserLayout.stackPages - 1 {
                         for (i, byte) in arguments.enumerated() { memory[i] = byte }
                     }
@@ -238,7 +241,7 @@ extension CoreState {
                 }
             }
             // The dispatcher frame (zeroed: no upcalls until the library registers them).
-            frameSlot = try builder.mapPage(at: DispatcherFrame.userAddress, rights: [.read, .write], in: self) { _ in true }!
+            frameSlot = try builder.mapPages([(address: DispatcherFrame.userAddress, rights: [.read, .write])], in: self) { _, _ in true }!
         } catch {
             // The block may still sit in the set-up slot, with everything made from it.
             _ = try? capabilities.revoke(.root(layout.setUpSlot), in: cspace)
