@@ -90,9 +90,10 @@ extension CoreState {
     }
 
     /// Gives back every entry no domain maps (but `kept`'s, which a spawn is about to
-    /// map); true if any was.
+    /// map), once the domains that ended have let go of theirs; true if any was.
     @discardableResult
     func evictUnusedPrograms(keeping kept: [UInt8]? = nil) -> Bool {
+        releaseEnded()
         let unused = programCache.entries.filter { entry in
             entry.program != kept && (entry.firstPage.map { capabilities.copyCount(of: $0) <= 1 } ?? true)
         }

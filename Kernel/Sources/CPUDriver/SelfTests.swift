@@ -173,7 +173,6 @@ enum SelfTests {
         // by programs no domain runs any more (the program cache gives those back), nor
         // kept as the spare block for the next spawn.
         func available() -> Int {
-            state.releaseEnded()
             state.evictUnusedPrograms()
             state.freeSpareBlock()
             return CoreBlock.current!.pointee.frames.freeFrames + CoreBlock.current!.pointee.heap.pagesHeld
