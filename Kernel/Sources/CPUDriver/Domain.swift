@@ -437,10 +437,14 @@ extension CoreState {
         // Nothing could run: time to give back what ended domains held, then let in
         // what is pending (the kernel runs with interrupts off, and no entry to user
         // mode will take it), such as a notification that wakes the monitor. With a
-        // domain to run, its entry takes it, as a preemption.
+        // domain to run, its entry takes it, as a preemption. What came in may have
+        // woken a domain: then this counts as work, or the caller would halt past it
+        // until the next tick.
         if releaseEnded() { return true }
         CPU.takePendingInterrupts()
-        return false
+        return domains.contains { domain in
+            domain.state.isRunnable && (domain.waiting.map { wakes(domain, from: $0) } ?? true)
+        }
     }
 
     /// Runs the domain's user code until it traps back (at its pending upcall, if any),
