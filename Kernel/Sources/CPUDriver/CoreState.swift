@@ -95,6 +95,9 @@ final class CoreState {
     /// The RAM block of the domain that ended last, kept for the next spawn that needs
     /// one of its size (Domain.swift).
     var spareBlock: PhysicalRange? = nil
+    /// Domains that ended and are off the core, whose memory and capabilities
+    /// `releaseEnded` has yet to give back (Domain.swift).
+    var ended: [Domain] = []
     /// The domains on this core, the next one to run, and how recent ones ended.
     var domains: [Domain] = []
     var nextToRun = 0
