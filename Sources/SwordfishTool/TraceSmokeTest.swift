@@ -16,9 +16,9 @@ enum TraceSmokeTest {
         let quiet = timeline.dumps.filter { $0.events.isEmpty }.map { "core \($0.core) recorded nothing" }
         var unmatched: [String] = []
         if timeline.flows.isEmpty { unmatched.append("no message was matched at all") }
-        if timeline.unmatchedSends + timeline.unmatchedReceipts > 0 {
-            unmatched.append("\(timeline.unmatchedSends) sends and \(timeline.unmatchedReceipts) receipts unmatched")
-        }
+        // A receipt without its send is a message sent before tracing began (the
+        // monitors may still be talking after boot); a send without its receipt is lost.
+        if timeline.unmatchedSends > 0 { unmatched.append("\(timeline.unmatchedSends) sends have no receipt") }
         let multicast = KernelMessage.Tag.multicast.rawValue
         let reached = Set(timeline.flows.filter { $0.channel == .kernelLink && $0.tag == multicast }.map(\.to))
         let missed = (1..<cores).filter { !reached.contains($0) }.map { "core \($0) received no multicast" }
