@@ -30,6 +30,11 @@ let package = Package(
                 .product(name: "KnowledgeBase", package: "Core"),
                 .product(name: "ShootdownProtocol", package: "Core"),
                 .product(name: "ShootdownSimulation", package: "Core"),
+                // `swordfish trace`: the guest's trace buffers, read back.
+                .product(name: "Trace", package: "Core"),
+                .product(name: "ABI", package: "Core"),
+                .product(name: "KernelMessages", package: "Core"),
+                .product(name: "MonitorProtocols", package: "Core"),
             ]
         ),
         .executableTarget(name: "swordfish", dependencies: ["SwordfishTool"]),

@@ -28,6 +28,7 @@ let package = Package(
         .library(name: "CapabilityProtocols", targets: ["CapabilityProtocols"]),
         .library(name: "CapabilitySimulation", targets: ["CapabilitySimulation"]),
         .library(name: "Trace", targets: ["Trace"]),
+        .library(name: "PCI", targets: ["PCI"]),
         .library(name: "ShootdownProtocol", targets: ["ShootdownProtocol"]),
         .library(name: "ShootdownSimulation", targets: ["ShootdownSimulation"]),
     ],
@@ -65,6 +66,9 @@ let package = Package(
         // Host only: the deterministic simulator of those protocols on 1–64 cores, and
         // the revoke cost figures; `swordfish simulate` and the tests run it.
         .target(name: "CapabilitySimulation", dependencies: ["CapabilityProtocols", "Basics", "Channel", "KnowledgeBase", "CoreTestSupport"]),
+        // PCI configuration space as the user-level device manager reads it: functions,
+        // bridges, BARs, each checked.
+        .target(name: "PCI"),
         // Each core's trace buffer, written in the guest and read back on the host.
         .target(name: "Trace", dependencies: ["ABI", "Basics"]),
         // TLB shootdown (unmap and protect) across the cores using an address space: one
@@ -93,6 +97,7 @@ let package = Package(
         // Message round trips, protocol steps, seeds and every schedule of small cases.
         .testTarget(name: "CapabilityProtocolsTests", dependencies: ["CapabilityProtocols", "CapabilitySimulation", "Basics", "Channel", "KnowledgeBase", "CoreTestSupport"]),
         .testTarget(name: "TraceTests", dependencies: ["ABI", "Trace"]),
+        .testTarget(name: "PCITests", dependencies: ["PCI"]),
         // The unmap protocol's messages and steps, seeds, every schedule of small cases, its cost.
         .testTarget(name: "ShootdownProtocolTests", dependencies: ["ShootdownProtocol", "ShootdownSimulation", "Basics", "CapabilityProtocols", "Channel", "KnowledgeBase", "PageTables", "CoreTestSupport"]),
         .testTarget(name: "MonitorProtocolsTests", dependencies: ["ABI", "MonitorProtocols", "Basics", "Channel", "KnowledgeBase", "CoreTestSupport"]),

@@ -14,6 +14,7 @@ let extraDependencies: [String: [Target.Dependency]] = [
                 .product(name: "CapabilityProtocols", package: "Core")],
     "shell": [.product(name: "LineEditor", package: "Core"), .product(name: "ShellCommands", package: "Core")],
     "checks": [.product(name: "GuestChecks", package: "Core")],
+    "pci": [.product(name: "PCI", package: "Core")],
 ]
 
 /// Every program links the same way.
@@ -21,6 +22,8 @@ func program(_ name: String) -> Target {
     .executableTarget(
         name: name,
         dependencies: ["SwordfishUser"] + (extraDependencies[name] ?? []),
+        // The shell lines `swordfish test` runs for the program are not sources.
+        exclude: FileManager.default.fileExists(atPath: "\(here)/Sources/\(name)/guest-tests") ? ["guest-tests"] : [],
         swiftSettings: [.swiftLanguageMode(.v5)],
         linkerSettings: [.unsafeFlags([
             "-Xclang-linker", "-nostdlib", "-Xclang-linker", "-static", "-Xclang-linker", "-fuse-ld=lld",
@@ -34,7 +37,7 @@ func program(_ name: String) -> Target {
 /// Every program, one folder of Sources each (`swordfish new` adds to this list; a
 /// folder made by hand needs its name here too). `swordfish build` packs each into the
 /// boot image.
-let programs = ["capfuzz", "capshare", "checks", "hello", "lmp", "monitor", "monitor-ping", "names", "pingpong", "probe", "rtc", "shell", "threads", "uchan", "ubench"]
+let programs = ["capfuzz", "capshare", "checks", "hello", "lmp", "monitor", "monitor-ping", "names", "pci", "pingpong", "probe", "rtc", "shell", "threads", "uchan", "ubench"]
 
 let package = Package(
     name: "User",

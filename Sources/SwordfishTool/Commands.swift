@@ -6,7 +6,7 @@ public struct SwordfishCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "swordfish",
         abstract: "Build, boot and test the Swordfish multikernel.",
-        subcommands: [Build.self, Run.self, Test.self, Bench.self, New.self, Simulate.self]
+        subcommands: [Build.self, Run.self, Test.self, Bench.self, New.self, Simulate.self, TraceCommand.self]
     )
 
     public init() {}

@@ -24,6 +24,9 @@ public struct QEMUConfiguration: Equatable, Sendable {
     /// NUMA nodes QEMU gives the machine (0: none, no SRAT): RAM split equally, cores in
     /// consecutive blocks (`-numa` with a memory backend each).
     public var numaNodes: Int
+    /// A Unix socket where QEMU serves its human monitor (HMP), for `swordfish trace` to
+    /// stop the guest and save its trace buffers from guest memory; nil: no monitor.
+    public var monitorSocket: String?
 
     public init(
         kernel: String,
@@ -34,7 +37,8 @@ public struct QEMUConfiguration: Equatable, Sendable {
         waitsForDebugger: Bool = false,
         initrd: String? = nil,
         countsInstructions: Bool = false,
-        numaNodes: Int = 0
+        numaNodes: Int = 0,
+        monitorSocket: String? = nil
     ) {
         self.kernel = kernel
         self.cores = cores
@@ -45,6 +49,7 @@ public struct QEMUConfiguration: Equatable, Sendable {
         self.initrd = initrd
         self.countsInstructions = countsInstructions
         self.numaNodes = numaNodes
+        self.monitorSocket = monitorSocket
     }
 
     /// The `-object`/`-numa` arguments of `numaNodes` nodes.
@@ -81,7 +86,7 @@ public struct QEMUConfiguration: Equatable, Sendable {
         arguments += [
             "-display", "none",
             "-serial", "stdio",
-            "-monitor", "none",
+            "-monitor", monitorSocket.map { "unix:\($0),server=on,wait=off" } ?? "none",
             "-no-reboot",
             "-device", "isa-debug-exit,iobase=0x\(String(Self.debugExitPort, radix: 16)),iosize=0x04",
         ]

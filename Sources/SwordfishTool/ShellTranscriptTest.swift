@@ -28,13 +28,21 @@ struct ShellTranscriptTest {
             return TestCounts(failed: 1)
         }
         let text = FileManager.default.contents(atPath: logPath).map { String(decoding: $0, as: UTF8.self) } ?? ""
+        return TestCounts.judging(problems(text, ending), suite: suite, log: repository.relative(logPath))
+    }
+}
+
+extension TestCounts {
+    /// One test per named check: passed when it found no problem, else a `FAIL` line per
+    /// problem; then the suite's `<suite>: N passed, M failed` line.
+    static func judging(_ checks: [(String, [String])], suite: String, log: String) -> TestCounts {
         var counts = TestCounts()
-        for (name, problems) in problems(text, ending) {
+        for (name, problems) in checks {
             if problems.isEmpty {
                 counts.passed += 1
             } else {
                 counts.failed += 1
-                problems.forEach { TestRunner.report("FAIL \(suite): \(name): \($0) (\(repository.relative(logPath)))") }
+                problems.forEach { TestRunner.report("FAIL \(suite): \(name): \($0) (\(log))") }
             }
         }
         TestRunner.report("\(suite): \(counts)")

@@ -165,6 +165,7 @@ public struct TestRunner: Sendable {
         total += ConsoleSmokeTest.run(repository: repository, kernel: kernel, accelerator: choice.accelerator)
         total += TerminalSmokeTest.run(repository: repository, kernel: kernel, accelerator: choice.accelerator)
         total += ProgramTests.run(repository: repository, kernel: kernel, accelerator: choice.accelerator)
+        total += TraceSmokeTest.run(repository: repository, kernel: kernel, accelerator: choice.accelerator)
         return total
     }
 

@@ -26,6 +26,8 @@ public enum ToolError: Error, Equatable, Sendable, CustomStringConvertible {
     /// Something the tool fetches or installs is missing and the tool may not get it
     /// itself (the Linux guest's packages, gcc); `command` gets it.
     case missingPackage(what: String, command: String)
+    /// `swordfish trace` could not collect the trace, for this reason.
+    case traceFailed(String)
 
     public var description: String {
         switch self {
@@ -57,6 +59,8 @@ public enum ToolError: Error, Equatable, Sendable, CustomStringConvertible {
             return "cannot write \(path): \(reason)"
         case .missingPackage(let what, let command):
             return "\(what) is missing; get it with: \(command)"
+        case .traceFailed(let reason):
+            return "no trace: \(reason)"
         }
     }
 }

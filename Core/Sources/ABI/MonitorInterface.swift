@@ -66,6 +66,9 @@ public enum MonitorRequest: Equatable, Sendable {
     /// IRQ `irq`, as the reply's capability (words 1 and 2: base and count, or the IRQ).
     case ioPorts(base: UInt64, count: UInt64)
     case interrupt(irq: UInt64)
+    /// Device memory `base ..< base + bytes` (whole pages: a BAR, or part of one) from
+    /// the bootstrap core's monitor, as the reply's capability (a device frame).
+    case deviceMemory(base: UInt64, bytes: UInt64)
     /// Capabilities across cores (docs/capabilities.md). `allocate`: RAM of at most
     /// `MemoryService.pieceBytes` from this core's memory service, as the reply's
     /// capability (values: base, size); `free` (carrying it) gives it back, revoking
@@ -104,7 +107,7 @@ public enum MonitorRequest: Equatable, Sendable {
         case awaitEnd, printKnowledge, knowledgeDigest
         case ioPorts, interrupt, printCounters, state
         case allocate, free, memoryStatus, sendCapability, receiveCapability, revokeCapability, retypeCapability
-        case receiveCopy
+        case receiveCopy, deviceMemory
     }
 
     /// The three words of request `id` (24 bits of it are sent).
@@ -132,6 +135,7 @@ public enum MonitorRequest: Equatable, Sendable {
         case .knowledgeDigest: return (head(.knowledgeDigest), 0, 0)
         case .ioPorts(let base, let count): return (head(.ioPorts), base, count)
         case .interrupt(let irq): return (head(.interrupt), irq, 0)
+        case .deviceMemory(let base, let bytes): return (head(.deviceMemory), base, bytes)
         case .allocate(let bytes): return (head(.allocate), bytes, 0)
         case .free: return (head(.free), 0, 0)
         case .memoryStatus: return (head(.memoryStatus), 0, 0)
@@ -186,6 +190,7 @@ public enum MonitorRequest: Equatable, Sendable {
         case .knowledgeDigest: return (.knowledgeDigest, id)
         case .ioPorts: return (.ioPorts(base: words[1], count: words[2]), id)
         case .interrupt: return (.interrupt(irq: words[1]), id)
+        case .deviceMemory: return (.deviceMemory(base: words[1], bytes: words[2]), id)
         case .allocate: return (.allocate(bytes: words[1]), id)
         case .free: return (.free, id)
         case .memoryStatus: return (.memoryStatus, id)

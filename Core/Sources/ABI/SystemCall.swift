@@ -221,6 +221,10 @@ public enum InitialSlot {
     public static let serviceEndpoint: UInt32 = 7
     /// The monitor only: the frame of its core's binding pool (`BindingPool`).
     public static let bindingPool: UInt32 = 12
+    /// Core 0's monitor only: device memory below 4 GiB for drivers' BARs (the window
+    /// above everything the memory map names, up to the I/O APIC). Other domains' user
+    /// library keeps its notify right here.
+    public static let deviceMemory: UInt32 = 49
     /// RAM for the user library's heap (`HeapRAM.bytes`), which retypes and maps its
     /// pages only as the heap grows: a spawn makes none of them.
     public static let heapRAM: UInt32 = 50

@@ -93,6 +93,23 @@ extension Array where Element == MemoryMapEntry {
     /// The size of the pages the allocator hands out; usable ranges are trimmed to it.
     public static var pageSize: UInt64 { 4096 }
 
+    /// Where the I/O APIC's registers start on every PC: the top of the window below.
+    public static var ioAPICBase: UInt64 { 0xFEC0_0000 }
+
+    /// Device memory for drivers below 4 GiB: from the end of the last entry of any kind
+    /// that starts below the I/O APIC (rounded up to a page) to the I/O APIC, where
+    /// firmware puts 32-bit PCI BARs. Nothing the map names (RAM, ACPI, firmware) and
+    /// none of the interrupt controllers or firmware above it lie in it; nil if the map
+    /// leaves no room, or names no RAM at all (then it says nothing to trust).
+    public var deviceWindowBelow4GiB: PhysicalRange? {
+        guard contains(where: { $0.kind == .usable }) else { return nil }
+        let top = Self.ioAPICBase
+        let below = self.filter { $0.range.start.rawValue < top }.map { $0.range.end.rawValue }.max() ?? 0
+        let start = (below + Self.pageSize - 1) / Self.pageSize * Self.pageSize
+        guard start < top else { return nil }
+        return PhysicalRange(start: PhysicalAddress(start), end: PhysicalAddress(top))
+    }
+
     /// RAM the kernel may use: the usable entries merged (overlapping or adjacent ones
     /// join), minus every range of any other kind (firmware maps can overlap, and then
     /// the reservation wins), each piece shrunk inwards to whole 4 KiB pages. Sorted,

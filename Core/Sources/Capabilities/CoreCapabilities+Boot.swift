@@ -43,7 +43,7 @@ extension CoreCapabilities {
     }
 
     /// A root's extent: valid for its type, aligned, inside its space, clear of other
-    /// roots in the same space. O(roots); roots are made at boot.
+    /// roots in the same space. O(log roots).
     func checkRoot(_ type: CapabilityType, base: UInt64, size: UInt64) throws(CapabilityError) {
         let rules = type.rules
         guard rules.size.isValidExtent(size) else { throw .sizeNotAllowed }
@@ -53,13 +53,14 @@ extension CoreCapabilities {
             throw .regionExhausted
         }
         guard rules.space != .none else { return }
-        var root = firstRoot
-        while let current = root {
-            let other = objects[current]
+        // Only the roots just below and at or above `base` in the ordered list can reach
+        // into [base, end): those further out are separated from it by these two.
+        let position = rootPosition(space: rules.space, base: base)
+        for neighbour in max(position - 1, 0)..<min(position + 1, rootsByAddress.count) {
+            let other = objects[rootsByAddress[neighbour]]
             if other.type.rules.space == rules.space, other.base < end, base < other.end {
                 throw .regionInUse
             }
-            root = other.nextSibling
         }
     }
 }

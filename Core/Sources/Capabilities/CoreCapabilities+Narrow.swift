@@ -1,5 +1,6 @@
 // Narrow: a capability for part of a range of counted units (I/O ports, interrupts,
-// cores), made as a child of the range, so that revoking the range removes it.
+// cores) or of device memory (whole pages), made as a child of the range, so that
+// revoking the range removes it.
 //
 // Retype carves an object upwards from its watermark and never searches for a hole.
 // Narrow does search: a range of units is not space to be used up but names hardware
@@ -9,7 +10,8 @@
 // starts below the new range: O(children), at most the range's size.
 //
 // Checks, in order: the source resolves (invalidRoot, invalidSlot, notACNode,
-// slotEmpty); it is a range of units (wrongType); the units lie in it (outsideRange);
+// slotEmpty); it is a range of units or device memory (wrongType); device memory in
+// whole pages (misaligned); the units lie in it (outsideRange);
 // no live child overlaps them (regionInUse); the destination is an empty slot
 // (invalidRoot, invalidSlot, notACNode, slotOccupied). The new capability has the
 // source's rights and badge, as a retype split has.
@@ -19,7 +21,13 @@ extension CoreCapabilities {
                                 into destination: CapabilityAddress, in cspace: CSpace) throws(CapabilityError) {
         let sourceNode = try occupiedNode(at: source, in: cspace)
         let capability = capability(ofNode: sourceNode)
-        guard capability.type.rules.size == .units else { throw .wrongType(capability.type) }
+        // Ranges of units, and device memory in whole pages (a driver's BARs, which lie
+        // wherever the firmware put them).
+        let isDeviceMemory = capability.type == .deviceFrame
+        guard capability.type.rules.size == .units || isDeviceMemory else { throw .wrongType(capability.type) }
+        if isDeviceMemory {
+            guard first % CapabilityType.pageBytes == 0, count % CapabilityType.pageBytes == 0 else { throw .misaligned }
+        }
         guard capability.covers(first, count: count) else { throw .outsideRange }
         let object = nodes[sourceNode].object
         let end = first + count

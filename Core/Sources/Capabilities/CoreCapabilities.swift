@@ -61,6 +61,11 @@ public struct CoreCapabilities: Equatable {
     /// The list of objects without a parent, linked through their sibling links.
     var firstRoot: Int?
     var lastRoot: Int?
+    /// The same roots but those of `ObjectSpace.none`, ordered by space and then base:
+    /// roots of one space are disjoint, so a new root can overlap only its two
+    /// neighbours here (`checkRoot`). The kernel makes roots for every domain it starts,
+    /// so this check must not walk them all.
+    var rootsByAddress: [Int] = []
 
     /// Objects alive on this core.
     public private(set) var liveObjectCount = 0
@@ -190,8 +195,23 @@ extension CoreCapabilities {
         } else {
             lastRoot = object
         }
+        if parent == nil, type.rules.space != .none {
+            rootsByAddress.insert(object, at: rootPosition(space: type.rules.space, base: base))
+        }
         liveObjectCount += 1
         return object
+    }
+
+    /// The index in `rootsByAddress` of the first root that sorts at or after `base` in
+    /// `space`. O(log roots).
+    func rootPosition(space: ObjectSpace, base: UInt64) -> Int {
+        var low = 0, high = rootsByAddress.count
+        while low < high {
+            let middle = (low + high) / 2
+            let other = objects[rootsByAddress[middle]]
+            if (other.type.rules.space.rawValue, other.base) < (space.rawValue, base) { low = middle + 1 } else { high = middle }
+        }
+        return low
     }
 
     /// Unlinks a dead object (no copies, no children) from the tree and frees its record.
@@ -210,6 +230,11 @@ extension CoreCapabilities {
             objects[parent].lastChild = record.previousSibling
         } else {
             lastRoot = record.previousSibling
+        }
+        if record.parent == nil, record.type.rules.space != .none {
+            var position = rootPosition(space: record.type.rules.space, base: record.base)
+            while rootsByAddress[position] != object { position += 1 }
+            rootsByAddress.remove(at: position)
         }
         objects[object] = ObjectRecord(generation: record.generation &+ 1)
         cnodeSlots[object] = []

@@ -31,6 +31,9 @@ public struct InvariantViolation: Equatable, Sendable {
         case parent
         /// Two roots of the same space overlap.
         case rootsOverlap
+        /// The ordered index of roots (`rootsByAddress`) is not the roots outside
+        /// `ObjectSpace.none` in (space, base) order.
+        case rootIndex
         /// An object's list of copies disagrees with its count, or a copy names another object.
         case copies
         /// A capability's slot does not point back at it, or a slot points at a free node.
@@ -58,6 +61,7 @@ public struct InvariantViolation: Equatable, Sendable {
             case .siblings: "siblings"
             case .parent: "parent"
             case .rootsOverlap: "roots overlap"
+            case .rootIndex: "root index"
             case .copies: "copies"
             case .slot: "slot"
             case .rights: "rights"
@@ -276,6 +280,9 @@ extension CoreCapabilities {
         for object in objects where object.isLive && object.parent == nil { parentless += 1 }
         if parentless != roots.count { found.append(InvariantViolation(.siblings, -1)) }
         roots.sort { ($0.space, $0.base) < ($1.space, $1.base) }
+        if rootsByAddress != roots.filter({ $0.space != ObjectSpace.none.rawValue }).map({ $0.record }) {
+            found.append(InvariantViolation(.rootIndex, -1))
+        }
         for (first, second) in zip(roots, roots.dropFirst())
         where first.space != ObjectSpace.none.rawValue && first.space == second.space && first.end > second.base {
             found.append(InvariantViolation(.rootsOverlap, second.record))

@@ -74,6 +74,7 @@ public enum ShellCommand: Equatable {
         "oncore <core> <program> [args]  run it on that core",
         "ps              every domain on every core, as the monitors' replicas know them",
         "names           every registered name and the domain that holds it",
+        "lspci           every PCI function: address, vendor:device, kind, interrupt, BARs",
         "spawn <core> <program> [args]  start a program on any core (through the monitors)",
         "kill <core>.<domain>  stop a domain on any core (through the monitors)",
         "fuzz <seed> <count>  random capability invocations, then the invariant check",
@@ -106,6 +107,7 @@ public enum ShellCommand: Equatable {
             self = .runOnCore(core: core, line: Self.join(words.dropFirst(2)))
         // The monitors' services: the `names` program asks this core's monitor.
         case Array("ps".utf8): self = words.count == 1 ? .run(program: Array("names".utf8), arguments: Array("ps".utf8)) : .usage("usage: ps")
+        case Array("lspci".utf8): self = words.count == 1 ? .run(program: Array("pci".utf8), arguments: Array("list".utf8)) : .usage("usage: lspci")
         case Array("names".utf8):
             self = words.count == 1 ? .run(program: Array("names".utf8), arguments: Array("list".utf8)) : .usage("usage: names")
         case Array("spawn".utf8):

@@ -18,6 +18,15 @@ public struct TraceDump: Equatable, Sendable {
     /// Events of no known kind, skipped.
     public var malformed: Int
 
+    public init(core: Int, cyclesPerMicrosecond: UInt64, events: [TraceEvent], lost: UInt64 = 0, missing: Int = 0, malformed: Int = 0) {
+        self.core = core
+        self.cyclesPerMicrosecond = cyclesPerMicrosecond
+        self.events = events
+        self.lost = lost
+        self.missing = missing
+        self.malformed = malformed
+    }
+
     public enum Failure: Error, Equatable, Sendable {
         case tooShort, notATrace, unknownVersion(UInt32), badCapacity(UInt64)
     }

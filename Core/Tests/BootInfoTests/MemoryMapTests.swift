@@ -31,6 +31,24 @@ final class MemoryMapTests: XCTestCase {
         XCTAssertEqual(entries.usableRanges, [range(0, 0x9_F000), range(0x10_0000, 0x7FE_0000)])
     }
 
+    func testTheDeviceWindowLiesAboveEverythingTheMapNames() {
+        // QEMU's pc machine with 512 MiB.
+        let small: [MemoryMapEntry] = [entry(0, 0x9_FC00, .usable), entry(0x9_FC00, 0xA_0000, .reserved), entry(0xF_0000, 0x10_0000, .reserved),
+                                       entry(0x10_0000, 0x1FFE_0000, .usable), entry(0x1FFE_0000, 0x2000_0000, .reserved),
+                                       entry(0xFEFF_C000, 0xFF00_0000, .reserved), entry(0xFFFC_0000, 0x1_0000_0000, .reserved)]
+        XCTAssertEqual(small.deviceWindowBelow4GiB, range(0x2000_0000, 0xFEC0_0000))
+        // With 4 GiB, low RAM ends at 3 GiB and the rest lies above 4 GiB.
+        let large = [entry(0x10_0000, 0xC000_0000, .usable), entry(0x1_0000_0000, 0x1_4000_0000, .usable)]
+        XCTAssertEqual(large.deviceWindowBelow4GiB, range(0xC000_0000, 0xFEC0_0000))
+        // An entry ending mid-page pushes the start to the next page; one that reaches
+        // the I/O APIC leaves no window.
+        XCTAssertEqual([entry(0, 0x10_0000, .usable), entry(0, 0x2000_0010, .acpiNonVolatile)].deviceWindowBelow4GiB,
+                       range(0x2000_1000, 0xFEC0_0000))
+        XCTAssertNil([entry(0x10_0000, 0xFED0_0000, .usable)].deviceWindowBelow4GiB)
+        XCTAssertNil([MemoryMapEntry]().deviceWindowBelow4GiB)
+        XCTAssertNil([entry(0xF_0000, 0x10_0000, .reserved)].deviceWindowBelow4GiB)
+    }
+
     func testKinds() throws {
         let memory = StartInfoBuilder.machine([
             (0x1000, 1, 1), (0x2000, 1, 2), (0x3000, 1, 3), (0x4000, 1, 4), (0x5000, 1, 5), (0x6000, 1, 7), (0x7000, 1, 0),

@@ -87,6 +87,7 @@ final class MonitorInterfaceTests: XCTestCase {
             .awaitEnd(domain: 0x3_0000_0001),
             .printKnowledge, .knowledgeDigest,
             .ioPorts(base: 0x70, count: 2), .ioPorts(base: .max, count: .max), .interrupt(irq: 8),
+            .deviceMemory(base: 0xFEBC_0000, bytes: 4096),
             .allocate(bytes: 65536), .free, .memoryStatus, .sendCapability(domain: 0x2_0000_0004),
             .receiveCapability(source: 0), .receiveCapability(source: 0xFF_FFFF), .receiveCopy(type: .frame, base: 0x1234_5000, size: 4096), .revokeCapability, .retypeCapability(count: 16),
         ]

@@ -118,6 +118,34 @@ final class DeviceInvocationTests: XCTestCase {
         fixture.assertSound()
     }
 
+    func testNarrowCutsDeviceMemoryInWholePages() throws {
+        var fixture = Fixture()
+        let space = fixture.space
+        let window = CapabilityAddress.root(25), bar: UInt64 = 0xFEBC_0000
+        try fixture.core.createRoot(.deviceFrame, base: 0xE000_0000, size: 0x1EC0_0000, at: window, in: space)
+        try fixture.core.narrow(window, first: bar, count: 0x2_0000, into: .root(26), in: space)
+        XCTAssertEqual(fixture.identify(.root(26)), Capability(type: .deviceFrame, base: bar, size: 0x2_0000, rights: [.read, .write, .execute]))
+        try fixture.core.narrow(window, first: 0xE000_0000, count: 4096, into: .root(27), in: space)
+        fixture.assertSound()
+        func narrow(_ first: UInt64, _ count: UInt64) -> (inout CoreCapabilities) throws(CapabilityError) -> Void {
+            { core throws(CapabilityError) in try core.narrow(window, first: first, count: count, into: .root(28), in: space) }
+        }
+        fixture.assertRefused(.misaligned, narrow(bar + 8, 4096))
+        fixture.assertRefused(.misaligned, narrow(0xF000_0000, 100))
+        fixture.assertRefused(.outsideRange, narrow(0xFEE0_0000, 4096))          // the local APIC lies past it
+        fixture.assertRefused(.outsideRange, narrow(0x10_0000, 4096))            // RAM is not in it
+        fixture.assertRefused(.outsideRange, narrow(0xF000_0000, 0))
+        fixture.assertRefused(.regionInUse, narrow(bar + 0x1000, 4096))
+        // A frame of RAM is no device memory to cut.
+        try fixture.core.retype(Fixture.ram, to: .frame, size: 4096, count: 1, into: .root(29), in: space)
+        fixture.assertRefused(.wrongType(.frame)) { core throws(CapabilityError) in
+            try core.narrow(.root(29), first: 0, count: 4096, into: .root(28), in: space)
+        }
+        _ = try fixture.core.revoke(window, in: space)
+        XCTAssertTrue(fixture.identify(.root(26)).isNull)
+        fixture.assertSound()
+    }
+
     func testNarrowTakesRangesInAnyOrder() throws {
         var fixture = Fixture()
         let space = fixture.space

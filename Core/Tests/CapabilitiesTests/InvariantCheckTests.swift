@@ -61,6 +61,11 @@ final class InvariantCheckTests: XCTestCase {
         XCTAssertTrue(kinds().contains(.rootsOverlap))
     }
 
+    func testRootIndex() {
+        fixture.core.rootsByAddress.removeLast()
+        XCTAssertEqual(kinds(), [.rootIndex])
+    }
+
     func testCopyCountAndCNodeSlots() {
         fixture.core.objects[record(.root(20))].copyCount = 2
         fixture.core.cnodeSlots[record(.root(22))].append(nil)

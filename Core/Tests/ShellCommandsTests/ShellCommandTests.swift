@@ -34,6 +34,8 @@ final class ShellCommandTests: XCTestCase {
         // The monitors' services run the names program on core 0.
         let names = Array("names".utf8)
         XCTAssertEqual(parse("ps"), .run(program: names, arguments: Array("ps".utf8)))
+        XCTAssertEqual(parse("lspci"), .run(program: Array("pci".utf8), arguments: Array("list".utf8)))
+        XCTAssertEqual(parse("lspci -v"), .usage("usage: lspci"))
         XCTAssertEqual(parse("names"), .run(program: names, arguments: Array("list".utf8)))
         XCTAssertEqual(parse("spawn 1  hello  a b"), .run(program: names, arguments: Array("spawn 1 hello a b".utf8)))
         XCTAssertEqual(parse("kill 1.5"), .run(program: names, arguments: Array("kill 1.5".utf8)))

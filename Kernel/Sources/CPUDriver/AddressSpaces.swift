@@ -69,15 +69,16 @@ struct AddressSpaceBuilder {
         return count
     }
 
-    /// Retypes one object of `type` from the address-space RAM into the next slot.
-    mutating func make(_ type: CapabilityType, in state: CoreState) throws(CapabilityError) -> UInt32 {
+    /// Retypes `count` objects of `type` from the address-space RAM into the next slots
+    /// (one retype, one clear of them all). The first slot and the first object's base.
+    mutating func make(_ type: CapabilityType, count: Int = 1, in state: CoreState) throws(CapabilityError) -> (slot: UInt32, base: UInt64) {
         let slot = nextSlot
-        _ = try state.capabilities.retype(AddressSpaceLayout.leaf(AddressSpaceLayout.ram), to: type,
-                                          size: type == .frame ? CapabilityType.pageBytes : 0, count: 1,
-                                          into: AddressSpaceLayout.leaf(slot), in: cspace)
-        nextSlot += 1
+        let made = try state.capabilities.retype(AddressSpaceLayout.leaf(AddressSpaceLayout.ram), to: type,
+                                                 size: type == .frame ? CapabilityType.pageBytes : 0, count: count,
+                                                 into: AddressSpaceLayout.leaf(slot), in: cspace)
+        nextSlot += UInt32(count)
         state.applyMemoryEffects()
-        return slot
+        return (slot, made.base)
     }
 
     /// The slot of the page table that maps `page`, making and mapping the tables on
@@ -91,7 +92,7 @@ struct AddressSpaceBuilder {
                 continue
             }
             let type: CapabilityType = level == 3 ? .pdpt : level == 2 ? .pageDirectory : .pageTable
-            let slot = try make(type, in: state)
+            let slot = try make(type, in: state).slot
             try state.capabilities.map(AddressSpaceLayout.leaf(slot), into: AddressSpaceLayout.leaf(parent),
                                        entry: prefix & 511, rights: [], in: cspace)
             state.applyMemoryEffects()
@@ -111,20 +112,25 @@ struct AddressSpaceBuilder {
         state.applyMemoryEffects()
     }
 
-    /// Makes a frame, lets `fill` write it, and maps it at `page` with `rights`. The
-    /// frame's slot, or nil when `fill` refused.
-    mutating func mapPage(at page: UInt64, rights: CapabilityRights, in state: CoreState,
-                          fill: (UnsafeMutableRawBufferPointer) -> Bool) throws(CapabilityError) -> UInt32? {
-        let table = try pageTable(for: page, in: state)
-        let frame = try make(.frame, in: state)
-        let base = try state.capabilities.identify(AddressSpaceLayout.leaf(frame), in: cspace).base
-        guard fill(UnsafeMutableRawBufferPointer(start: UnsafeMutableRawPointer(bitPattern: UInt(base)), count: 4096)) else {
-            return nil
+    /// Makes one frame per page of `pages` (in one retype, after the tables they need),
+    /// lets `fill` write each (given its index in `pages`), and maps it at its address
+    /// with its rights. The first frame's slot (the others follow it), or nil when
+    /// `fill` refused a page.
+    mutating func mapPages(_ pages: [(address: UInt64, rights: CapabilityRights)], in state: CoreState,
+                           fill: (Int, UnsafeMutableRawBufferPointer) -> Bool) throws(CapabilityError) -> UInt32? {
+        var tables: [UInt32] = []
+        for page in pages { tables.append(try pageTable(for: page.address, in: state)) }
+        guard !pages.isEmpty else { return nextSlot }
+        let (first, base) = try make(.frame, count: pages.count, in: state)
+        for (index, page) in pages.enumerated() {
+            let frame = first + UInt32(index)
+            let memory = UnsafeMutableRawPointer(bitPattern: UInt(base + UInt64(index) * CapabilityType.pageBytes))
+            guard fill(index, UnsafeMutableRawBufferPointer(start: memory, count: Int(CapabilityType.pageBytes))) else { return nil }
+            try state.capabilities.map(AddressSpaceLayout.leaf(frame), into: AddressSpaceLayout.leaf(tables[index]),
+                                       entry: (page.address >> 12) & 511, rights: page.rights, in: cspace)
         }
-        try state.capabilities.map(AddressSpaceLayout.leaf(frame), into: AddressSpaceLayout.leaf(table),
-                                   entry: (page >> 12) & 511, rights: rights, in: cspace)
         state.applyMemoryEffects()
-        return frame
+        return first
     }
 }
 

@@ -68,6 +68,9 @@ final class CoreState {
     /// Core 0 only: the memory plan it made at boot, and the NUMA layout it followed
     /// (for the check that every share lies on its core's node).
     var memoryPlan: (plan: MemoryPlan, numa: MemoryPlan.NUMALayout?)? = nil
+    /// Core 0 only: device memory for drivers (`deviceWindowBelow4GiB` of the memory
+    /// map), which its monitor hands out.
+    var deviceWindow: PhysicalRange? = nil
     /// This core's children in the current multicast tree, and the multicast in flight.
     var multicastChildren: [CoreID] = []
     var multicast = MulticastState()
@@ -92,6 +95,9 @@ final class CoreState {
     /// The RAM block of the domain that ended last, kept for the next spawn that needs
     /// one of its size (Domain.swift).
     var spareBlock: PhysicalRange? = nil
+    /// Domains that ended and are off the core, whose memory and capabilities
+    /// `releaseEnded` has yet to give back (Domain.swift).
+    var ended: [Domain] = []
     /// The domains on this core, the next one to run, and how recent ones ended.
     var domains: [Domain] = []
     var nextToRun = 0

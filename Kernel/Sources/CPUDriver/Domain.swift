@@ -141,6 +141,8 @@ extension CoreState {
     /// invocation (AddressSpaces.swift).
     func spawn(_ program: BootImage.Program, arguments: [UInt8]) throws(SpawnError) -> Domain {
         guard arguments.count <= 1024 else { throw .argumentsTooLong }
+        // The last domain's block may become this one's spare (takeSpareBlock).
+        releaseEnded()
         let image: ELFImage
         do { image = try ELFImage(file: program.bytes, limits: ELFLimits(allowedRange: UserMode.userRange)) } catch { throw .badImage(error) }
         let plan = image.loadPlan
@@ -212,12 +214,13 @@ extension CoreState {
             applyMemoryEffects()
             // The program's pages, filled as the ELF load plan says; then the stack,
             // with the argument string at the start of its top page.
-            for page in own where filled {
+            let ownPages: [(address: UInt64, rights: CapabilityRights)] = own.map { page in
                 var rights: CapabilityRights = .read
                 if page.permissions.contains(.writable) { rights.insert(.write) }
                 if page.permissions.contains(.executable) { rights.insert(.execute) }
-                filled = try builder.mapPage(at: page.virtualAddress, rights: rights, in: self) { page.fill($0, from: program.bytes) } != nil
+                return (address: page.virtualAddress, rights: rights)
             }
+            filled = try builder.mapPages(ownPages, in: self) { index, memory in own[index].fill(memory, from: program.bytes) } != nil
             if let shared {
                 let space = try capabilities.createCSpace(at: frames[1 + blockFrames], slotCount: ProgramCache.slots(for: shared.pages.count))
                 sharedSpace = space
@@ -227,9 +230,11 @@ extension CoreState {
                     try builder.mapShared(slot, in: space, at: page.address, rights: page.rights, in: self)
                 }
             }
-            for index in 0..<UserLayout.stackPages where filled {
-                let page = stackBottom + UInt64(index) * 4096
-                _ = try builder.mapPage(at: page, rights: [.read, .write], in: self) { memory in
+            if filled {
+                let stack: [(address: UInt64, rights: CapabilityRights)] = (0..<UserLayout.stackPages).map {
+                    (address: stackBottom + UInt64($0) * 4096, rights: [.read, .write])
+                }
+                _ = try builder.mapPages(stack, in: self) { index, memory in
                     if index == UserLayout.stackPages - 1 {
                         for (i, byte) in arguments.enumerated() { memory[i] = byte }
                     }
@@ -237,7 +242,7 @@ extension CoreState {
                 }
             }
             // The dispatcher frame (zeroed: no upcalls until the library registers them).
-            frameSlot = try builder.mapPage(at: DispatcherFrame.userAddress, rights: [.read, .write], in: self) { _ in true }!
+            frameSlot = try builder.mapPages([(address: DispatcherFrame.userAddress, rights: [.read, .write])], in: self) { _, _ in true }!
         } catch {
             // The block may still sit in the set-up slot, with everything made from it.
             _ = try? capabilities.revoke(.root(layout.setUpSlot), in: cspace)
@@ -336,16 +341,40 @@ extension CoreState {
         return true
     }
 
-    /// Frees everything a finished domain held.
+    /// Frees everything a finished domain held, now.
     func reap(_ domain: Domain) {
-        UserMode.useKernelAddressSpace(kernelRoot)
+        retire(domain)
+        releaseEnded()
+    }
+
+    /// Takes a finished domain off the core: it never runs again, its interrupts and
+    /// the messages waiting for it are gone, and a send to its endpoints finds no
+    /// receiver. What it holds (its RAM block and with it every capability, table and
+    /// mapping made from it) `releaseEnded` gives back later: tearing down a domain's
+    /// capabilities one by one takes longer than the rest of a short program's life,
+    /// and its end should reach the monitor, and from there whoever awaits it, first.
+    func retire(_ domain: Domain) {
         forgetInterrupts(of: domain)
         forgetEndpoints(of: domain)
-        release(cspace: domain.cspace, sharedPages: domain.sharedPages, keeperSlot: domain.keeperSlot, frames: domain.frames,
-                spare: domain.block)
-        domain.frames.removeAll()
         domains.removeAll { $0 === domain }
         if notificationReceiver == domain.id { notificationReceiver = nil }
+        ended.append(domain)
+    }
+
+    /// Gives back what the domains retired since the last call held; true if there were
+    /// any. Runs when the core has nothing else to run, before a spawn (which may take
+    /// the spare block), when memory is short, and before the core reports its memory.
+    @discardableResult
+    func releaseEnded() -> Bool {
+        guard !ended.isEmpty else { return false }
+        UserMode.useKernelAddressSpace(kernelRoot)
+        for domain in ended {
+            release(cspace: domain.cspace, sharedPages: domain.sharedPages, keeperSlot: domain.keeperSlot, frames: domain.frames,
+                    spare: domain.block)
+            domain.frames.removeAll()
+        }
+        ended.removeAll()
+        return true
     }
 
     /// Runs this core's domains (and handles links meanwhile) until `done` holds or
@@ -353,7 +382,10 @@ extension CoreState {
     func runDomains(milliseconds: UInt64, until done: () -> Bool) {
         _ = waitUntil(milliseconds: milliseconds) {
             _ = runNextDomain()
-            return done()
+            guard done() else { return false }
+            // What the caller checks next (memory, the spare block) is as after a reap.
+            releaseEnded()
+            return true
         }
     }
 
@@ -416,11 +448,17 @@ extension CoreState {
             finishIfDone(domain)
             return true
         }
-        // Nothing could run: let in what is pending (the kernel runs with interrupts
-        // off, and no entry to user mode will take it), such as a notification that
-        // wakes the monitor. With a domain to run, its entry takes it, as a preemption.
+        // Nothing could run: time to give back what ended domains held, then let in
+        // what is pending (the kernel runs with interrupts off, and no entry to user
+        // mode will take it), such as a notification that wakes the monitor. With a
+        // domain to run, its entry takes it, as a preemption. What came in may have
+        // woken a domain: then this counts as work, or the caller would halt past it
+        // until the next tick.
+        if releaseEnded() { return true }
         CPU.takePendingInterrupts()
-        return false
+        return domains.contains { domain in
+            domain.state.isRunnable && (domain.waiting.map { wakes(domain, from: $0) } ?? true)
+        }
     }
 
     /// Runs the domain's user code until it traps back (at its pending upcall, if any),
@@ -508,7 +546,7 @@ extension CoreState {
             finishedDomains.appendDroppingOldest((domain.name, domain.state))
             print("domain \(domain.name) (\(domain.id)) on core \(id.rawValue) stopped: \(reason)")
         }
-        reap(domain)
+        retire(domain)
     }
 }
 

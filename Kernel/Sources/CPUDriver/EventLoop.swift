@@ -65,7 +65,9 @@ extension CoreState {
             if id == .bootstrap { Console.receive(bytes, isEnd: isEnd, from: source, state: self) }
         case .ping(let token, let wake): send(.pong(token: token), to: source, notify: wake)
         case .pong(let token): pongs[source.rawValue] = token
-        case .statusRequest: send(.statusReply(status), to: source)
+        case .statusRequest:
+            releaseEnded()                               // the memory as after every end
+            send(.statusReply(status), to: source)
         case .statusReply(let status): statusReplies[source.rawValue] = status
         case .runTests(let live): deferred.append(.runTests(live))
         case .startMonitor(let live): deferred.append(.startMonitor(live))

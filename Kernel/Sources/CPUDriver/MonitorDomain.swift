@@ -2,7 +2,8 @@
 // with the core's initial capabilities: its CNode and RAM like any domain, and the
 // authority no other domain starts with: its dispatcher, a notify capability for every
 // core (read: it is the one notifications wake), the kernel capability, on the
-// bootstrap core the I/O ports and interrupts, and a frame capability for each of its
+// bootstrap core the I/O ports, interrupts and device memory (the window below 4 GiB
+// where PCI BARs lie), and a frame capability for each of its
 // rings to and from every other core's monitor (`MonitorRingLayout`). All but the
 // dispatcher (a copy of the one spawn made) are roots, capabilities with no parent,
 // made here and nowhere else. The rings are memory the bootstrap core set aside beside
@@ -42,6 +43,15 @@ extension CoreState {
             if id == .bootstrap {
                 try capabilities.createRoot(.ioPortRange, base: 0, size: ObjectSpace.ioPorts.limit, at: .root(InitialSlot.ioPorts), in: cspace)
                 try capabilities.createRoot(.irq, base: 0, size: Self.interruptCount, at: .root(InitialSlot.interrupts), in: cspace)
+                if let window = deviceWindow {
+                    // Without it drivers get no BARs; the monitor is still wanted.
+                    do throws(CapabilityError) {
+                        try capabilities.createRoot(.deviceFrame, base: window.start.rawValue, size: window.size,
+                                                    at: .root(InitialSlot.deviceMemory), in: cspace)
+                    } catch {
+                        print("core \(id.rawValue): no device memory for drivers (\(InvocationStatus(error).name))")
+                    }
+                }
             }
             if id.rawValue < MonitorRingLayout.maximumCores {
                 try capabilities.createRoot(.frame, base: Link.bindingPage(core: id.rawValue, page: 0, count: coreCount, area: channelArea),

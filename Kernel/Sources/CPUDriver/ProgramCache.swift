@@ -79,19 +79,21 @@ extension CoreState {
         return entry
     }
 
-    /// What `attempt` gives, or if nothing, what it gives once the spare block and the
-    /// entries no domain maps (but `program`'s, which a spawn is about to map) are given
-    /// back.
+    /// What `attempt` gives, or if nothing, what it gives once ended domains' memory,
+    /// the spare block and the entries no domain maps (but `program`'s, which a spawn
+    /// is about to map) are given back.
     func evictingIfShort<T>(keeping program: [UInt8], _ attempt: () -> T?) -> T? {
         if let result = attempt() { return result }
+        let released = releaseEnded()
         let freed = freeSpareBlock()
-        return evictUnusedPrograms(keeping: program) || freed ? attempt() : nil
+        return evictUnusedPrograms(keeping: program) || freed || released ? attempt() : nil
     }
 
     /// Gives back every entry no domain maps (but `kept`'s, which a spawn is about to
-    /// map); true if any was.
+    /// map), once the domains that ended have let go of theirs; true if any was.
     @discardableResult
     func evictUnusedPrograms(keeping kept: [UInt8]? = nil) -> Bool {
+        releaseEnded()
         let unused = programCache.entries.filter { entry in
             entry.program != kept && (entry.firstPage.map { capabilities.copyCount(of: $0) <= 1 } ?? true)
         }

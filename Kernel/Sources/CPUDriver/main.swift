@@ -106,6 +106,7 @@ func bootstrapCoreMain() -> Never {
                           share: plan.shares[0], testMode: testMode, streamMessages: streamMessages)
     state.attach()
     state.memoryPlan = (plan, srat.map { numaLayout($0, cores: cores.apicIDs) })
+    state.deviceWindow = memoryMap.deviceWindowBelow4GiB
     // Device interrupts for user domains go through this core's I/O APICs (mapped in 5).
     if case .success(let table) = madt, !table.ioAPICs.isEmpty {
         state.interruptRouting = InterruptRouting(madt: table, controllers: table.ioAPICs.map {

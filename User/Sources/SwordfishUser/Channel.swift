@@ -54,6 +54,8 @@ public final class Connection {
         /// The monitors did not carry the capability (it is not RAM from a memory
         /// service or a frame made from it, or it cannot be shared): nothing was sent.
         case capabilityNotSent(MonitorStatus)
+        /// This side closed the connection.
+        case closed
 
         public var description: String {
             switch self {
@@ -62,6 +64,7 @@ public final class Connection {
             case .peerNotReading: return "peerNotReading"
             case .refused(let status): return "refused (\(status))"
             case .capabilityNotSent(let status): return "capability not sent (\(status))"
+            case .closed: return "closed"
             }
         }
     }
@@ -90,11 +93,15 @@ public final class Connection {
     var transport: Transport
     /// Why the connection stopped working, if it has.
     public private(set) var failure: Failure?
+    /// Where its page is mapped (across cores), until it is closed.
+    var window: UInt64?
 
     /// The page of a binding, mapped; the client sends on the first ring.
     init(page: Capability, isClient: Bool, peer: SystemDomainID) throws(MonitorStatus) {
         self.peer = peer
-        let base = UnsafeMutableRawPointer(bitPattern: UInt(try ChannelWindow.map(page)))!
+        let address = try ChannelWindow.map(page)
+        window = address
+        let base = UnsafeMutableRawPointer(bitPattern: UInt(address))!
         let slots = Ring.slots(inBytes: BindingPool.ringBytes)
         let first = base, second = base + BindingPool.ringBytes
         let clientBell = base + BindingPool.doorbellOffset, serverBell = clientBell + Ring.lineSize
@@ -318,6 +325,23 @@ public final class Connection {
         if case .rings(_, _, let doorbell, _) = transport { doorbell.announceAwake() }
     }
 
+    /// Ends this side: across cores its page is unmapped, which frees its place for
+    /// another connection (a domain maps `ChannelWindow.pages.count` at once); on one
+    /// core its endpoints are deleted. Every later call throws `closed`. The peer is not
+    /// told: it finds `peerEnded` once this domain ends.
+    public func close() {
+        guard failure != .closed else { return }
+        failure = .closed
+        switch transport {
+        case .rings:
+            if let window { ChannelWindow.unmap(window) }
+            window = nil
+        case .endpoints(let to, let from):
+            _ = try? to.delete()
+            _ = try? from.delete()
+        }
+    }
+
     /// True once the peer no longer runs, as this core's monitor knows it.
     func peerHasEnded() -> Bool { (try? Monitor.isAlive(peer)) == false }
 
@@ -432,5 +456,12 @@ enum ChannelWindow {
         } catch {
             throw .outOfResources
         }
+    }
+
+    /// Unmaps the page `map` put at `address` and frees its slot.
+    static func unmap(_ address: UInt64) {
+        let entry = Int((address - base) / BindingPool.pageBytes)
+        try? table?.unmap(at: entry)
+        _ = try? Capability(slot: pages.lowerBound + UInt32(entry)).delete()
     }
 }

@@ -128,6 +128,15 @@ public enum Monitor {
         _ = try ask(.interrupt(irq: UInt64(irq)), capabilityDestination: destination)
     }
 
+    /// Device memory `base ..< base + bytes` (whole pages of a BAR the device manager
+    /// found) from the bootstrap core's monitor (elsewhere `noSuchCore`), as a device
+    /// frame in `destination`, mapped uncached. `unavailable` for anything outside the
+    /// window below 4 GiB that holds no RAM and no interrupt controller, for a part not
+    /// page-aligned, or for one another driver holds.
+    public static func deviceMemory(_ base: UInt64, bytes: UInt64, into destination: Capability) throws(MonitorStatus) {
+        _ = try ask(.deviceMemory(base: base, bytes: bytes), capabilityDestination: destination)
+    }
+
     // MARK: Capabilities across cores (docs/capabilities.md)
 
     /// RAM of `bytes` (at most `MemoryService.pieceBytes`) from this core's memory

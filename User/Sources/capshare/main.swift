@@ -269,6 +269,11 @@ func carry(to cores: [Int]) -> Never {
             fail("connection to core \(core): \(error)")
         }
         guard case .exited(0) = awaitEnd(client) else { fail("the client on core \(core) failed") }
+        // Its place goes to the next (a domain maps a handful of connections at once).
+        connection.close()
+        do throws(Connection.Failure) { try connection.send([0]); fail("a closed connection sent") } catch {
+            guard error == .closed else { fail("a closed connection: \(error), expected closed") }
+        }
     }
     print("capshare: a frame sent on a connection to \(cores.count) cores, mapped and marked by each")
     exit(0)

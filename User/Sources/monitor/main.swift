@@ -440,6 +440,8 @@ func handle(_ request: MonitorRequest, id: UInt32, from client: UInt64) {
         handOut(count, from: base, of: Capability(slot: InitialSlot.ioPorts), id: id, to: client)
     case .interrupt(let irq):
         handOut(1, from: irq, of: Capability(slot: InitialSlot.interrupts), id: id, to: client)
+    case .deviceMemory(let base, let bytes):
+        handOut(bytes, from: base, of: Capability(slot: InitialSlot.deviceMemory), id: id, to: client)
     case .printKnowledge, .knowledgeDigest:
         handleKnowledge(request, id: id, from: client)
     case .allocate, .free, .memoryStatus, .sendCapability, .receiveCapability, .receiveCopy, .revokeCapability, .retypeCapability:
@@ -704,6 +706,30 @@ func expire() {
     perform(state.tick(now: now()))
 }
 
+/// How long a monitor that awaits an answer keeps polling once it has nothing to do,
+/// in TSC cycles (about 30 µs at the rates these machines run): an answer that comes
+/// that soon is taken without a wake-up. Past it the monitor sleeps, and leaves the
+/// core, and under emulation the host's processor, to the domains; the answer's
+/// notification wakes it.
+let pollBudget: UInt64 = 80_000
+/// How long such a sleep lasts at most, in TSC cycles (about a millisecond): the
+/// monitor then looks at its deadlines (the protocols' timeouts, a silent peer's) again.
+let deadlineCheck: UInt64 = 2_600_000
+/// When the monitor last found nothing to do after a round with work; nil while busy.
+var idleSince: UInt64? = nil
+
+/// Nothing to do now, but an answer (from another monitor or the kernel) or a deadline
+/// is awaited: poll within the budget, then sleep until a notification or the next
+/// look at the deadlines. Messages waiting for room in a ring keep it polling: the peer
+/// that makes the room sends no notification.
+func awaitAnswer() {
+    let now = user_timestamp()
+    let since = idleSince ?? now
+    idleSince = since
+    if now &- since < pollBudget || outboxes.contains(where: { !$0.isEmpty }) { return yield() }
+    try? SystemCall.wait(until: min(now &+ deadlineCheck, capabilityDeadlines.min() ?? .max))
+}
+
 print("monitor on core \(core) of \(coreCount): rings to \(peers.count) other monitors")
 startMemoryService()
 if core == CoreID.bootstrap.rawValue { publishKnowledge() }
@@ -716,13 +742,16 @@ while true {
         returnLeases()
     }
     expire()
-    if busy { continue }
+    if busy {
+        idleSince = nil
+        continue
+    }
     if pings.isEmpty && binds.isEmpty && stateQueries.isEmpty && state.isIdle && capabilities.isIdle {
         // Sleeps until a request, a notification or a domain event comes (any of them
         // since the last poll wakes it at once), or a domain's wait for a capability
         // ends.
         try? SystemCall.wait(until: capabilityDeadlines.min())
     } else {
-        yield()                                          // a deadline to watch: no sleep
+        awaitAnswer()
     }
 }
