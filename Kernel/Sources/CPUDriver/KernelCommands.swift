@@ -65,15 +65,23 @@ struct KernelCommands {
         return true
     }
 
+    /// Sends `message` to every other core that started, does `meanwhile`, and waits up to
+    /// half a second until each has answered (`answered(core)`); a stopped core leaves it
+    /// unanswered.
+    func askOtherCores(_ message: KernelMessage, meanwhile: () -> Void = {}, answered: (Int) -> Bool) {
+        for core in 1..<max(state.coreCount, 1) where !state.failedCores[core] {
+            state.send(message, to: CoreID(core))
+        }
+        meanwhile()
+        _ = state.waitUntil(milliseconds: 500) {
+            (1..<max(state.coreCount, 1)).allSatisfy { state.failedCores[$0] || answered($0) }
+        }
+    }
+
     /// Asks every other core for its status; nil entries did not answer in time.
     func collectStatus() -> [CoreStatus?] {
         for core in 0..<state.coreCount { state.statusReplies[core] = nil }
-        for core in 1..<max(state.coreCount, 1) where !state.failedCores[core] {
-            state.send(.statusRequest, to: CoreID(core))
-        }
-        _ = state.waitUntil(milliseconds: 500) {
-            (1..<max(state.coreCount, 1)).allSatisfy { state.failedCores[$0] || state.statusReplies[$0] != nil }
-        }
+        askOtherCores(.statusRequest) { state.statusReplies[$0] != nil }
         var result = state.statusReplies
         result[0] = state.status
         return result

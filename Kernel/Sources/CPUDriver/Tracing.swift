@@ -58,15 +58,16 @@ extension CoreState {
 extension KernelCommands {
     /// `trace on|off`: switches every core that runs and prints one line per core,
     /// `trace: core <n> buffer <address> bytes <count> on|off` (or why there is none).
+    /// Core 0 turns on once it has asked the others (its requests are no sends the
+    /// others could record receiving) and before they answer, and off only after they
+    /// answered, so what the others send it while they trace is received while it traces.
     func traceEverywhere(on: Bool) {
         for core in 0..<state.coreCount { state.traceReplies[core] = nil }
-        for core in 1..<max(state.coreCount, 1) where !state.failedCores[core] {
-            state.send(.traceSwitch(on: on), to: CoreID(core))
+        func switchHere() {
+            if case .traceBuffer(let address, let bytes, let here) = state.switchTrace(on: on) { state.traceReplies[0] = (address, bytes, here) }
         }
-        if case .traceBuffer(let address, let bytes, let here) = state.switchTrace(on: on) { state.traceReplies[0] = (address, bytes, here) }
-        _ = state.waitUntil(milliseconds: 500) {
-            (1..<max(state.coreCount, 1)).allSatisfy { state.failedCores[$0] || state.traceReplies[$0] != nil }
-        }
+        askOtherCores(.traceSwitch(on: on), meanwhile: { if on { switchHere() } }) { state.traceReplies[$0] != nil }
+        if !on { switchHere() }
         for core in 0..<state.coreCount where !state.failedCores[core] {
             guard let reply = state.traceReplies[core] else {
                 print("trace: core \(core) did not answer")
