@@ -98,25 +98,41 @@ func frames(_ count: Int) -> (ram: Capability, frames: [Capability]) {
     return (ram, frames)
 }
 
-func spread(to cores: [Int]) -> Never {
-    let (_, made) = frames(16)
-    let frame = made[0]
-    let words = mapped(frame)
+/// A `holder` on each core, the `index`th marking word 1 + index.
+func spawnHolders(on cores: [Int]) -> [SystemDomainID] {
+    cores.enumerated().map { spawn("holder \($0.offset)", on: $0.element) }
+}
+
+/// RAM from the memory service retyped into 16 frames; the first, with the magic word,
+/// goes to every holder, and this returns once each has mapped and marked it.
+func shareFirstFrame(with holders: [SystemDomainID]) -> (ram: Capability, frames: [Capability]) {
+    let made = frames(16)
+    let words = mapped(made.frames[0])
     words[0] = magic
-    var holders: [SystemDomainID] = []
-    for (index, core) in cores.enumerated() {
-        let holder = spawn("holder \(index)", on: core)
-        holders.append(holder)
-        if case let refused = status({ () throws(MonitorStatus) in try Monitor.send(frame, to: holder) }), refused != .success {
+    for holder in holders {
+        if case let refused = status({ () throws(MonitorStatus) in try Monitor.send(made.frames[0], to: holder) }), refused != .success {
             fail("send to \(holder): \(refused)")
         }
     }
-    // Every holder has mapped it and seen the magic word.
     let deadline = user_timestamp() &+ 30 &* second
-    while (0..<cores.count).contains(where: { words[1 + $0] != 1 }) {
+    while (0..<holders.count).contains(where: { words[1 + $0] != 1 }) {
         guard user_timestamp() < deadline else { fail("not every holder marked the frame") }
         try? SystemCall.wait(until: user_timestamp() &+ second / 100)
     }
+    return made
+}
+
+/// Each holder must end stopped: a revoke took its mapping, and its next touch faulted.
+func awaitStopped(_ holders: [SystemDomainID]) {
+    for holder in holders {
+        let end = awaitEnd(holder)
+        guard end == .stopped else { fail("holder \(holder) \(end), expected stopped (its mapping should be gone)") }
+    }
+}
+
+func spread(to cores: [Int]) -> Never {
+    let holders = spawnHolders(on: cores)
+    let frame = shareFirstFrame(with: holders).frames[0]
     // Shared across cores: only the monitors may revoke it.
     do throws(InvocationStatus) { _ = try frame.revoke(); fail("a local revoke of a shared frame went through") } catch {
         guard error == .sharedAcrossCores else { fail("local revoke: \(error), expected sharedAcrossCores") }
@@ -125,10 +141,7 @@ func spread(to cores: [Int]) -> Never {
         fail("revoke: \(refused)")
     }
     guard frame.type == .frame else { fail("the revoke did not leave this domain its copy") }
-    for holder in holders {
-        let end = awaitEnd(holder)
-        guard end == .stopped else { fail("holder \(holder) \(end), expected stopped (its mapping should be gone)") }
-    }
+    awaitStopped(holders)
     print("capshare: a frame mapped on \(cores.count) other cores, revoked from here: every mapping gone")
     exit(0)
 }
@@ -322,13 +335,10 @@ func abandon(on cores: [Int]) -> Never {
         }
     }
     let total = awaitWholeService("the memory service is not whole to begin with")
-    let holders = cores.enumerated().map { spawn("holder \($0.offset)", on: $0.element) }
+    let holders = spawnHolders(on: cores)
     let quitter = spawn("quitter " + holders.map { "\($0)" }.joined(separator: " "), on: Program.identity.core)
     guard case .exited(0) = awaitEnd(quitter) else { fail("the quitter failed") }
-    for holder in holders {
-        let end = awaitEnd(holder)
-        guard end == .stopped else { fail("holder \(holder) \(end), expected stopped (the revoke should take its mapping)") }
-    }
+    awaitStopped(holders)
     // The quitter's piece comes back once the monitors finish with it.
     _ = awaitWholeService("the memory service did not get the quitter's piece back")
     // Every piece, held at once, takes a retype again: none is left mid-protocol.
@@ -352,19 +362,7 @@ func abandon(on cores: [Int]) -> Never {
 }
 
 func quit(holders: [SystemDomainID]) -> Never {
-    let (ram, made) = frames(16)
-    let words = mapped(made[0])
-    words[0] = magic
-    for holder in holders {
-        if case let refused = status({ () throws(MonitorStatus) in try Monitor.send(made[0], to: holder) }), refused != .success {
-            fail("quitter: send to \(holder): \(refused)")
-        }
-    }
-    let deadline = user_timestamp() &+ 30 &* second
-    while (0..<holders.count).contains(where: { words[1 + $0] != 1 }) {
-        guard user_timestamp() < deadline else { fail("quitter: not every holder marked the frame") }
-        try? SystemCall.wait(until: user_timestamp() &+ second / 100)
-    }
+    let (ram, made) = shareFirstFrame(with: holders)
     // Asked, not awaited: this domain is gone before the monitors answer.
     do throws(MonitorStatus) {
         if let first = holders.first { try Monitor.post(.sendCapability(domain: first.rawValue), carrying: made[1]) }
