@@ -101,14 +101,23 @@ public enum ProgramTests {
     }
 
     /// The console split at each typed line: what followed `line`'s echo up to the next
-    /// prompt, by test.
+    /// prompt, by test. Output of an earlier program that arrives while a line waits
+    /// makes the shell draw the prompt and the line again; such a redraw does not end
+    /// the line's output.
     static func outputs(of console: String, for tests: [ProgramTest]) -> [String?] {
         var rest = Substring(console)
         return tests.map { test in
-            guard let echo = rest.range(of: prompt + test.line) else { return nil }
-            rest = rest[echo.upperBound...]
-            let end = rest.range(of: prompt)?.lowerBound ?? rest.endIndex
-            return String(rest[..<end])
+            let echo = prompt + test.line
+            guard let first = rest.range(of: echo) else { return nil }
+            rest = rest[first.upperBound...]
+            var output = ""
+            while true {
+                let end = rest.range(of: prompt)?.lowerBound ?? rest.endIndex
+                output += rest[..<end]
+                rest = rest[end...]
+                guard rest.hasPrefix(echo + "\n") else { return output }
+                rest = rest.dropFirst(echo.count)
+            }
         }
     }
 

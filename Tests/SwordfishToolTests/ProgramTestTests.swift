@@ -38,4 +38,11 @@ final class ProgramTestTests: XCTestCase {
         let console = "boot\nswordfish> run a\nA\nswordfish> run b\nB\nswordfish> halt\n"
         XCTAssertEqual(ProgramTests.outputs(of: console, for: tests), ["\nA\n", "\nB\n", nil])
     }
+
+    func testARedrawnLineDoesNotEndItsOutput() {
+        let tests = [ProgramTest(program: "a", line: "run a"), ProgramTest(program: "b", line: "run b")]
+        // An earlier program's line arrives while `run b` waits: the shell draws it again.
+        let console = "swordfish> run a\nA\nswordfish> run b\nlate\nswordfish> run b\nB\nswordfish> halt\n"
+        XCTAssertEqual(ProgramTests.outputs(of: console, for: tests), ["\nA\n", "\nlate\n\nB\n"])
+    }
 }
