@@ -1,7 +1,8 @@
 // What the Embedded Swift runtime needs from a user program: memory (a heap over pages
 // it maps from its own heap RAM as it grows, using the same allocator code as the
 // kernel) and character output (a line buffer sent to the console by system call).
-// Both are shared by all of the program's threads, so they run disabled.
+// Both are shared by all of the program's threads, so they run disabled, and once the
+// domain spans cores, under a lock each (Spanning.swift).
 import UserRuntimeC
 import Basics
 import Memory
@@ -128,7 +129,11 @@ func memory() -> UnsafeMutablePointer<UserMemory>? {
 @_cdecl("posix_memalign")
 func posixMemalign(_ result: UnsafeMutablePointer<UnsafeMutableRawPointer?>, _ alignment: Int, _ size: Int) -> CInt {
     let wasDisabled = Dispatcher.disable()
-    defer { Dispatcher.restore(wasDisabled) }
+    Span.acquire(&Span.heapWord)
+    defer {
+        Span.release(&Span.heapWord)
+        Dispatcher.restore(wasDisabled)
+    }
     result.pointee = nil
     // A request the heap can never meet would otherwise grow the window to its end.
     guard size >= 0, alignment > 0, alignment & (alignment - 1) == 0, alignment <= 4096 else { return 22 }
@@ -148,7 +153,11 @@ func posixMemalign(_ result: UnsafeMutablePointer<UnsafeMutableRawPointer?>, _ a
 @_cdecl("user_free")
 func userFree(_ pointer: UnsafeMutableRawPointer?) {
     let wasDisabled = Dispatcher.disable()
-    defer { Dispatcher.restore(wasDisabled) }
+    Span.acquire(&Span.heapWord)
+    defer {
+        Span.release(&Span.heapWord)
+        Dispatcher.restore(wasDisabled)
+    }
     guard let pointer, let memory = memory() else { return }
     try? memory.pointee.heap.free(pointer, frames: &memory.pointee.frames)
 }
@@ -156,7 +165,11 @@ func userFree(_ pointer: UnsafeMutableRawPointer?) {
 @_cdecl("putchar")
 func putchar(_ character: CInt) -> CInt {
     let wasDisabled = Dispatcher.disable()
-    defer { Dispatcher.restore(wasDisabled) }
+    Span.acquire(&Span.consoleWord)
+    defer {
+        Span.release(&Span.consoleWord)
+        Dispatcher.restore(wasDisabled)
+    }
     let byte = UInt8(truncatingIfNeeded: character)
     if !lineBufferReady { lineBuffer.reserveCapacity(256); lineBufferReady = true }
     lineBuffer.append(byte)
