@@ -81,6 +81,9 @@ public struct Monitor: Sendable {
     var spanGuests: [SpanGuest] = []
     /// Spans handed to the guest side, waiting for its report.
     var spansStarting: [LocalSpan] = []
+    /// Other cores' ended domains whose dispatchers here are being stopped; each is
+    /// answered `unspanDone` once none is left (Spans.swift).
+    var unspansAnswering: [DomainID] = []
     /// The knowledge base arriving from the source, and when this monitor last heard of
     /// it (or asked for it).
     var knowledgeAssembly: KnowledgeAssembly? = nil
@@ -104,7 +107,7 @@ public struct Monitor: Sendable {
     /// knowledge base is here (if it is replicated).
     public var isIdle: Bool {
         pending.isEmpty && abandonedSpawns.isEmpty && spawning.isEmpty && assemblies.isEmpty && !awaitsKnowledge
-            && unspanning.isEmpty && spansStarting.isEmpty
+            && unspanning.isEmpty && spansStarting.isEmpty && unspansAnswering.isEmpty
     }
 
     /// Requests waiting on another monitor.

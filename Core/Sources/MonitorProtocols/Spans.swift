@@ -18,8 +18,8 @@
 //   end (D ends on H):
 //   H → C    unspanRequest(D), to every core that may run a dispatcher of D: those
 //            that started one and those whose answer never came.
-//   C        stops D's dispatchers here (killLocally, carried out before the answer is
-//            sent), then
+//   C        stops D's dispatchers here (killLocally; one still being built is stopped
+//            once built), and once the guest side reported each one's end:
 //   C → H    unspanDone(D)
 //   H        once every such core answered: releaseSpanned(D), and H's kernel frees
 //            D's memory.
@@ -114,6 +114,8 @@ extension Monitor {
         let dispatcher = addLocalDomain(local, program: program)
         spanGuests.append(SpanGuest(home: started.home, local: local))
         send(.spanStarted(started.ticket, dispatcher), to: started.asker)
+        // Its domain ended while it was being built: stop it at once.
+        if unspansAnswering.contains(started.home) { effects.append(.killLocally(local)) }
         return takeEffects()
     }
 
@@ -125,6 +127,7 @@ extension Monitor {
         }
         let failed = spansStarting.remove(at: i)
         send(.spanRefused(failed.ticket, error), to: failed.asker)
+        answerUnspanIfDone(failed.home)
         return takeEffects()
     }
 
@@ -132,7 +135,10 @@ extension Monitor {
     /// that may run a dispatcher of it to stop that; if it was a dispatcher for another
     /// core's domain, forget it.
     mutating func spansEnd(_ local: LocalDomainNumber) {
-        spanGuests.removeAll { $0.local == local }
+        if let i = spanGuests.firstIndex(where: { $0.local == local }) {
+            let home = spanGuests.remove(at: i).home
+            answerUnspanIfDone(home)
+        }
         guard let i = spanHomes.firstIndex(where: { $0.domain == local }) else { return }
         let home = spanHomes.remove(at: i)
         let id = DomainID(core: core, local: local)
@@ -166,11 +172,19 @@ extension Monitor {
 
     mutating func targetReceivesUnspan(_ domain: DomainID, from sender: CoreID) {
         guard domain.core == sender else { counters.wrongCore += 1; return }
-        // A span still being built here cannot be: the guest side builds it within the
-        // call that emitted spanLocally, before this message is read.
         for guest in spanGuests where guest.home == domain { effects.append(.killLocally(guest.local)) }
-        spanGuests.removeAll { $0.home == domain }
-        send(.unspanDone(domain), to: sender)
+        // A span of it still being built here is stopped once built (spanSucceeded).
+        unspansAnswering.append(domain)
+        answerUnspanIfDone(domain)
+    }
+
+    /// Answers the unspan of `domain` once none of its dispatchers runs or is being
+    /// built here: the guest side reported each one's end (`domainEnded`).
+    mutating func answerUnspanIfDone(_ domain: DomainID) {
+        guard unspansAnswering.contains(domain), !spanGuests.contains(where: { $0.home == domain }),
+              !spansStarting.contains(where: { $0.home == domain }) else { return }
+        unspansAnswering.removeAll { $0 == domain }
+        send(.unspanDone(domain), to: domain.core)
     }
 
     mutating func homeReceivesUnspanDone(_ domain: DomainID, from sender: CoreID) {
