@@ -11,7 +11,7 @@ import Memory
 /// by the heap's RAM capability (`InitialSlot.heapRAM`, which the kernel makes at spawn
 /// but neither clears nor maps) and mapped only as the heap grows. A spawn thus makes
 /// none of the heap's pages, and a program pays (retype, clear, map) for those it uses.
-/// The RAM holds, in order: a CNode of 64 slots in root slot 51 for the capabilities,
+/// The RAM holds, in order: a CNode of 128 slots in root slot 51 for the capabilities,
 /// the window's PDPT, page directory and page table (its slots 0–2), then the pages
 /// (slots 3 on, page `i` at entry `i` of the table).
 enum HeapWindow {
@@ -19,11 +19,11 @@ enum HeapWindow {
     static let ram = Capability(slot: InitialSlot.heapRAM)
     static let cnodeSlot: UInt32 = 51
     static let cnode = Capability(slot: cnodeSlot)
-    static let cnodeSlots: UInt64 = 64
+    static let cnodeSlots: UInt64 = 128
     static let tables = 3
-    /// The most pages the window holds: the heap's RAM less the CNode (64 slots of 64
-    /// bytes, one page) and the tables.
-    static let pages = HeapRAM.pages - 1 - tables
+    /// The most pages the window holds: the heap's RAM less the CNode (128 slots of 64
+    /// bytes, two pages) and the tables.
+    static let pages = HeapRAM.pages - 2 - tables
     /// Pages mapped when the heap starts (its allocator's bitmap takes the first), and
     /// the fewest added each time it grows: each growth is one retype and a map per
     /// page, so a few at a time keeps the invocations down without making many pages

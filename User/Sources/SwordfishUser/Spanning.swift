@@ -30,7 +30,7 @@ public enum Span {
     /// How long a dispatcher with nothing to run sleeps before it looks again, in TSC
     /// cycles, should a notification be lost (a few milliseconds here).
     static let nap: UInt64 = 20_000_000
-    static let upcallStackBytes = 16 * 1024
+    static let upcallStackBytes = 8 * 1024
 
     @inline(__always) static func acquire(_ word: UnsafeMutablePointer<UInt64>) {
         guard isSpanned else { return }
@@ -93,14 +93,15 @@ public enum Span {
         guard here.isHome else { throw .noMonitor }
         if core == here.identity.core { return here }
         if !isSpanned { prepareToSpan() }
-        let page = UnsafeMutableRawPointer.allocate(byteCount: 4096, alignment: 4096)
+        // The frame, and the upcall stack above it.
+        var memory: UnsafeMutableRawPointer? = nil
+        guard posixMemalign(&memory, 4096, 4096 + upcallStackBytes) == 0, let page = memory else { throw .outOfResources }
         page.initializeMemory(as: UInt8.self, repeating: 0, count: 4096)
-        let stack = UnsafeMutableRawPointer.allocate(byteCount: upcallStackBytes, alignment: 16)
         let frame = page.assumingMemoryBound(to: user_dispatcher_frame.self)
         let record = DispatcherRecord(isHome: false, frame: frame)
         // The frame holds the record for good: it is the new dispatcher's.
         let word = UInt64(UInt(bitPattern: Unmanaged.passRetained(record).toOpaque()))
-        user_dispatcher_prepare(frame, UInt64(UInt(bitPattern: stack + upcallStackBytes)), word)
+        user_dispatcher_prepare(frame, UInt64(UInt(bitPattern: page + 4096 + upcallStackBytes)), word)
         // On failure the frame and stack stay allocated: a span that timed out may still
         // start, and would run on them.
         _ = try Monitor.ask(.span(core: core, frameAddress: UInt64(UInt(bitPattern: page))))
@@ -125,8 +126,8 @@ public enum Span {
 
 extension Thread {
     /// Starts `body` in a new thread on core `core`, spanning the domain there first if
-    /// it has no dispatcher on that core. `noSuchCore`, `timedOut`, `outOfResources` and
-    /// the like if the span failed; `noMonitor` if asked on another core than the
+    /// it has no dispatcher on that core. `noSuchCore`, `timedOut`, `outOfResources` (also
+    /// when the heap has no room for the new dispatcher) and the like if the span failed; `noMonitor` if asked on another core than the
     /// home's for a core the domain does not span yet.
     public static func spawn(on core: Int, _ body: @escaping () -> Int) throws(MonitorStatus) -> Thread {
         start(body, on: try Span.dispatcher(on: core))

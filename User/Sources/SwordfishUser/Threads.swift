@@ -30,7 +30,7 @@ public final class Thread {
     public let id: Int
     let state: UnsafeMutablePointer<user_thread_state>
     /// Its stack (nil for the program's first thread, which runs on the stack the kernel
-    /// gave it, and once a joiner freed it).
+    /// gave it, and once it ended: its dispatcher frees it, `endedStack`).
     var stack: UnsafeMutableRawPointer?
     var body: (() -> Int)?
     /// Its registers are in `state.area` (the kernel preempted it), not on its stack.
@@ -60,7 +60,11 @@ public final class Thread {
 
     /// Starts `body` in a new thread on `dispatcher` (this domain's, on any core).
     static func start(_ body: @escaping () -> Int, on dispatcher: DispatcherRecord) -> Thread {
-        let stack = UnsafeMutableRawPointer.allocate(byteCount: stackBytes, alignment: 16)
+        var memory: UnsafeMutableRawPointer? = nil
+        guard posixMemalign(&memory, 16, stackBytes) == 0, let stack = memory else {
+            print("threads: no memory for a thread's stack")
+            exit(73)
+        }
         let wasDisabled = Dispatcher.disable()
         Span.lock()
         let thread = Thread(id: Scheduler.nextID, stack: stack, body: body, on: dispatcher)
@@ -82,10 +86,6 @@ public final class Thread {
             Scheduler.block()
         } else {
             Span.unlock()
-        }
-        if let stack {
-            stack.deallocate()
-            self.stack = nil
         }
         Dispatcher.restore(wasDisabled)
         return outcome!
@@ -127,6 +127,10 @@ final class DispatcherRecord {
     var inbox: [Thread] = []
     /// It sleeps in the kernel (or is about to): whoever fills its inbox notifies it.
     var sleeping = false
+    /// The stack of the thread that ended here last, freed when the next one ends: the
+    /// dispatcher runs on it until it switches to another thread, which a joiner on
+    /// another core cannot know, so the joiner never frees it.
+    var endedStack: UnsafeMutableRawPointer? = nil
     /// The first dispatcher's record, in the domain's first frame; false for those on
     /// other cores (which have no waitsets and no monitor connection).
     let isHome: Bool
@@ -241,7 +245,12 @@ enum Scheduler {
 
     /// The current thread ended: wake its joiners.
     static func finish(_ outcome: Thread.Outcome) {
+        let here = here
         let current = here.current!
+        // Running on this thread's stack (or the upcall stack): the one before is free.
+        here.endedStack?.deallocate()
+        here.endedStack = current.stack
+        current.stack = nil
         Span.lock()
         current.outcome = outcome
         current.body = nil
