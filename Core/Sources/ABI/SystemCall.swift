@@ -272,11 +272,9 @@ public enum DomainRAM {
 }
 
 /// The RAM capability for its heap every domain starts with (`InitialSlot.heapRAM`): the
-/// heap's pages, their page tables and the CNode for their capabilities. 512 KiB: a
-/// domain spanning eight cores takes a frame, an upcall stack and its threads' stacks
-/// for each from it (docs/spanning.md). The pages are made only as the heap grows.
+/// heap's pages, their page tables and the CNode for their capabilities.
 public enum HeapRAM {
-    public static let pages = 128
+    public static let pages = 64
     public static let bytes = UInt64(pages) * 4096
 }
 

@@ -11,7 +11,7 @@ import Memory
 /// by the heap's RAM capability (`InitialSlot.heapRAM`, which the kernel makes at spawn
 /// but neither clears nor maps) and mapped only as the heap grows. A spawn thus makes
 /// none of the heap's pages, and a program pays (retype, clear, map) for those it uses.
-/// The RAM holds, in order: a CNode of 128 slots in root slot 51 for the capabilities,
+/// The RAM holds, in order: a CNode of 64 slots in root slot 51 for the capabilities,
 /// the window's PDPT, page directory and page table (its slots 0–2), then the pages
 /// (slots 3 on, page `i` at entry `i` of the table).
 enum HeapWindow {
@@ -19,16 +19,19 @@ enum HeapWindow {
     static let ram = Capability(slot: InitialSlot.heapRAM)
     static let cnodeSlot: UInt32 = 51
     static let cnode = Capability(slot: cnodeSlot)
-    static let cnodeSlots: UInt64 = 128
+    static let cnodeSlots: UInt64 = 64
     static let tables = 3
-    /// The most pages the window holds: the heap's RAM less the CNode (128 slots of 64
-    /// bytes, two pages) and the tables.
-    static let pages = HeapRAM.pages - 2 - tables
+    /// The most pages the window holds: the heap's RAM less the CNode (64 slots of 64
+    /// bytes, one page) and the tables.
+    static let pages = HeapRAM.pages - 1 - tables
     /// Pages mapped when the heap starts (its allocator's bitmap takes the first), and
     /// the fewest added each time it grows: each growth is one retype and a map per
     /// page, so a few at a time keeps the invocations down without making many pages
     /// that a small program never touches.
     static let growth = 4
+    /// Pages the window's one page table maps: its own RAM's first, then pieces of the
+    /// memory service's RAM added to it (`UserMemory.extend`).
+    static let capacity = 512
 
     static func slot(_ index: Int) -> Capability { Capability(.leaf(cnodeSlot, UInt32(index))) }
 }
@@ -77,22 +80,22 @@ struct HeapPages {
 
 struct UserMemory {
     /// Over the whole window; the pages not yet mapped are taken out of use, and `grow`
-    /// gives them to it as it maps them.
+    /// and `extend` give them to it as they map them.
     var frames: FrameAllocator
     var heap = Heap()
     var pages: HeapPages
+    /// Pages mapped past the window's own RAM, from pieces of the memory service.
+    var extraPages = 0
 
     static func address(ofPage index: Int) -> PhysicalAddress { PhysicalAddress(HeapWindow.base + UInt64(index) * 4096) }
 
     init?() {
         guard var pages = try? HeapPages(), pages.map(count: HeapWindow.growth) > 0 else { return nil }
-        var range = PhysicalRange(start: Self.address(ofPage: 0), end: Self.address(ofPage: HeapWindow.pages))
+        var range = PhysicalRange(start: Self.address(ofPage: 0), end: Self.address(ofPage: HeapWindow.capacity))
         guard var frames = try? withUnsafePointer(to: &range, { (pointer) throws(MemoryError) -> FrameAllocator in
             try FrameAllocator(usable: UnsafeBufferPointer(start: pointer, count: 1), virtualOffset: 0)
         }) else { return nil }
-        if pages.mapped < HeapWindow.pages {
-            guard (try? frames.take(Self.address(ofPage: pages.mapped), count: HeapWindow.pages - pages.mapped)) != nil else { return nil }
-        }
+        guard (try? frames.take(Self.address(ofPage: pages.mapped), count: HeapWindow.capacity - pages.mapped)) != nil else { return nil }
         self.frames = frames
         self.pages = pages
     }
@@ -104,6 +107,26 @@ struct UserMemory {
         let added = pages.map(count: max(count, HeapWindow.growth))
         guard added > 0 else { return false }
         return (try? frames.free(Self.address(ofPage: first), count: added)) != nil
+    }
+
+    /// Adds the RAM at `piece` (a piece of the memory service) to the heap, once the
+    /// window's own RAM is all mapped: its first page becomes a CNode at `cnode` for the
+    /// others' frames, which are mapped after the window's pages. False if any step was
+    /// refused (what was made stays, unused).
+    mutating func extend(with piece: Capability, cnode slot: UInt32) -> Bool {
+        let cnode = Capability(slot: slot)
+        let count = Int(MemoryService.pieceBytes / 4096) - 1
+        let first = HeapWindow.pages + extraPages
+        guard pages.mapped == HeapWindow.pages, first + count <= HeapWindow.capacity,
+              (try? piece.retype(to: .cnode, size: HeapWindow.cnodeSlots, into: cnode)) != nil,
+              (try? piece.retype(to: .frame, size: 4096, count: count, into: Capability(.leaf(slot, 0)))) != nil else { return false }
+        for index in 0..<count {
+            guard (try? pages.table.map(Capability(.leaf(slot, UInt32(index))), at: first + index, rights: [.read, .write])) != nil else {
+                return false
+            }
+        }
+        extraPages += count
+        return (try? frames.free(Self.address(ofPage: first), count: count)) != nil
     }
 }
 

@@ -30,7 +30,10 @@ public enum Span {
     /// How long a dispatcher with nothing to run sleeps before it looks again, in TSC
     /// cycles, should a notification be lost (a few milliseconds here).
     static let nap: UInt64 = 20_000_000
-    static let upcallStackBytes = 8 * 1024
+    /// A new dispatcher's memory: one heap block of three pages, whose last page is its
+    /// frame and whose first two hold its upcall stack, growing down from the frame
+    /// (less the heap's 64-byte header of a large block, so that it takes exactly three).
+    static let dispatcherBlockBytes = 3 * 4096 - 64
 
     @inline(__always) static func acquire(_ word: UnsafeMutablePointer<UInt64>) {
         guard isSpanned else { return }
@@ -93,15 +96,16 @@ public enum Span {
         guard here.isHome else { throw .noMonitor }
         if core == here.identity.core { return here }
         if !isSpanned { prepareToSpan() }
-        // The frame, and the upcall stack above it.
         var memory: UnsafeMutableRawPointer? = nil
-        guard posixMemalign(&memory, 4096, 4096 + upcallStackBytes) == 0, let page = memory else { throw .outOfResources }
+        guard posixMemalign(&memory, 16, dispatcherBlockBytes) == 0, let block = memory else { throw .outOfResources }
+        let page = block + dispatcherBlockBytes - 4096
+        guard UInt(bitPattern: page) & 0xFFF == 0 else { fatalError("a large heap block does not end on a page") }
         page.initializeMemory(as: UInt8.self, repeating: 0, count: 4096)
         let frame = page.assumingMemoryBound(to: user_dispatcher_frame.self)
         let record = DispatcherRecord(isHome: false, frame: frame)
         // The frame holds the record for good: it is the new dispatcher's.
         let word = UInt64(UInt(bitPattern: Unmanaged.passRetained(record).toOpaque()))
-        user_dispatcher_prepare(frame, UInt64(UInt(bitPattern: page + 4096 + upcallStackBytes)), word)
+        user_dispatcher_prepare(frame, UInt64(UInt(bitPattern: page)), word)
         // On failure the frame and stack stay allocated: a span that timed out may still
         // start, and would run on them.
         _ = try Monitor.ask(.span(core: core, frameAddress: UInt64(UInt(bitPattern: page))))
@@ -113,11 +117,18 @@ public enum Span {
         return record
     }
 
-    /// Before the first span: maps the whole heap window (no other core can grow it),
-    /// then turns the locks on, while this is still the only dispatcher.
+    /// Before the first span: maps the whole heap window (no other core can grow it)
+    /// and adds a piece of this core's memory service to it (each span and thread takes
+    /// a few pages), then turns the locks on, while this is still the only dispatcher.
     static func prepareToSpan() {
+        let piece = try? LibrarySlots.take()
+        if let piece, (try? Monitor.allocate(MemoryService.pieceBytes, into: piece)) == nil { _ = try? piece.delete() }
+        let cnode = try? LibrarySlots.takeSlot()
         let wasDisabled = Dispatcher.disable()
-        if let memory = memory() { _ = memory.pointee.grow(atLeast: HeapWindow.pages) }
+        if let memory = memory() {
+            _ = memory.pointee.grow(atLeast: HeapWindow.pages)
+            if let piece, let cnode, piece.type == .physicalRAM { _ = memory.pointee.extend(with: piece, cnode: cnode) }
+        }
         homeCore = Program.identity.core
         isSpanned = true
         Dispatcher.restore(wasDisabled)

@@ -40,7 +40,8 @@ public final class Thread {
     /// The dispatcher it runs on.
     let dispatcher: DispatcherRecord
 
-    static let stackBytes = 16 * 1024
+    /// 16 KiB less the heap's header of a large block: a stack then takes four pages.
+    static let stackBytes = 16 * 1024 - 64
 
     init(id: Int, stack: UnsafeMutableRawPointer?, body: (() -> Int)?, on dispatcher: DispatcherRecord) {
         self.id = id
