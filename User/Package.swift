@@ -16,6 +16,7 @@ let extraDependencies: [String: [Target.Dependency]] = [
     "shell": [.product(name: "LineEditor", package: "Core"), .product(name: "ShellCommands", package: "Core")],
     "checks": [.product(name: "GuestChecks", package: "Core")],
     "pci": [.product(name: "PCI", package: "Core")],
+    "parallel": ["MatrixMultiply"],
 ]
 
 /// Every program links the same way.
@@ -38,7 +39,7 @@ func program(_ name: String) -> Target {
 /// Every program, one folder of Sources each (`swordfish new` adds to this list; a
 /// folder made by hand needs its name here too). `swordfish build` packs each into the
 /// boot image.
-let programs = ["capfuzz", "capshare", "checks", "hello", "lmp", "monitor", "monitor-ping", "names", "pci", "pingpong", "probe", "rtc", "shell", "span", "threads", "uchan", "ubench"]
+let programs = ["capfuzz", "capshare", "checks", "hello", "lmp", "monitor", "monitor-ping", "names", "parallel", "pci", "pingpong", "probe", "rtc", "shell", "span", "threads", "uchan", "ubench"]
 
 let package = Package(
     name: "User",
@@ -58,5 +59,8 @@ let package = Package(
             ],
             swiftSettings: [.swiftLanguageMode(.v5)]
         ),
+        // The parallel workload's compute kernel, shared with the Linux side of `swordfish
+        // bench` (Benchmarks/Linux/swordfish-bench.c), which gcc builds at -O2 too.
+        .target(name: "MatrixMultiply", cSettings: [.unsafeFlags(["-O2"])]),
     ] + programs.map(program)
 )

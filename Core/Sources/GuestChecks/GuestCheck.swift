@@ -30,7 +30,7 @@ public enum GuestCheck: CaseIterable, Sendable {
     case nameRace, nameAcrossCores, spawnAnywhere, killAnywhere, domainStates, userChannels, boundPeerKilled
     case peerNeverReads, peerWritesGarbage, sameCoreConnection, connectionInWaitset
     case memoryService, frameRevokedEverywhere, retypeRace, capabilityOnConnection, domainEndsMidProtocol
-    case spanningThreads, spanningFault, spanningEnd, spanningShootdown
+    case spanningThreads, spanningFault, spanningEnd, spanningShootdown, parallelWorkload
     case skippedCoreReported, lateCoreStaysInINIT
     case stopNeedsKernelCapability, outboxBounded
     // Reported only when something is missing; never expected.
@@ -58,7 +58,7 @@ public enum GuestCheck: CaseIterable, Sendable {
         case .nameRace, .nameAcrossCores, .spawnAnywhere, .killAnywhere, .domainStates, .userChannels, .boundPeerKilled,
              .peerNeverReads, .peerWritesGarbage, .connectionInWaitset, .stopNeedsKernelCapability, .outboxBounded,
              .frameRevokedEverywhere, .retypeRace, .capabilityOnConnection, .domainEndsMidProtocol,
-             .spanningThreads, .spanningFault, .spanningEnd, .spanningShootdown:
+             .spanningThreads, .spanningFault, .spanningEnd, .spanningShootdown, .parallelWorkload:
             return .bootstrapWithPeer
         case .skippedCoreReported, .lateCoreStaysInINIT: return .skippedCore
         case .bootImagePresent, .lmpPresent, .threadsPresent, .everyCoreStarted, .everyCoreReports, .checksRunner: return .onlyOnFailure
@@ -186,6 +186,7 @@ public enum GuestCheck: CaseIterable, Sendable {
         case .spanningThreads: return "spanning: a domain with a thread on every core: each runs on its core, sees what the first wrote, counts under one mutex, waits on one condition, and is joined"
         case .spanningFault: return "spanning: a thread that faults on another core ends alone, and its joiner learns where; the next thread there runs"
         case .spanningShootdown: return "spanning: a page read on every other core is unmapped; after unmap returns each reader faults at its next read, none reads it stale (also if never touched here)"
+        case .parallelWorkload: return "spanning: a blocked matrix multiply split over a thread on every core gives the result of one thread alone"
         case .spanningEnd: return "spanning: when a domain ends, its dispatcher spinning on another core is stopped by the monitors"
         case .domainEndsMidProtocol: return "capabilities: a domain that ends while its send and revoke are under way leaves nothing locked: the revoke takes every remote mapping, its memory returns, every piece retypes again"
         case .bootImagePresent: return "user mode: boot image present"
