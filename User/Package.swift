@@ -15,6 +15,8 @@ let extraDependencies: [String: [Target.Dependency]] = [
     "shell": [.product(name: "LineEditor", package: "Core"), .product(name: "ShellCommands", package: "Core")],
     "checks": [.product(name: "GuestChecks", package: "Core")],
     "pci": [.product(name: "PCI", package: "Core")],
+    "netd": [.product(name: "PCI", package: "Core"), .product(name: "Virtio", package: "Core"),
+             .product(name: "Network", package: "Core"), .product(name: "Basics", package: "Core")],
 ]
 
 /// Every program links the same way.
@@ -37,7 +39,7 @@ func program(_ name: String) -> Target {
 /// Every program, one folder of Sources each (`swordfish new` adds to this list; a
 /// folder made by hand needs its name here too). `swordfish build` packs each into the
 /// boot image.
-let programs = ["capfuzz", "capshare", "checks", "hello", "lmp", "monitor", "monitor-ping", "names", "pci", "pingpong", "probe", "rtc", "shell", "threads", "uchan", "ubench"]
+let programs = ["capfuzz", "capshare", "checks", "hello", "lmp", "monitor", "monitor-ping", "names", "netd", "pci", "pingpong", "probe", "rtc", "shell", "threads", "uchan", "ubench"]
 
 let package = Package(
     name: "User",

@@ -4,6 +4,7 @@
 // minting and mapping. Each function is one invocation; a refusal throws the kernel's
 // `InvocationStatus` and changes nothing.
 import UserRuntimeC
+import Basics
 
 /// A slot in this domain's CSpace, and the capability in it.
 public struct Capability: Hashable, Sendable {
