@@ -16,7 +16,7 @@ let extraDependencies: [String: [Target.Dependency]] = [
     "checks": [.product(name: "GuestChecks", package: "Core")],
     "pci": [.product(name: "PCI", package: "Core")],
     "netd": [.product(name: "PCI", package: "Core"), .product(name: "Virtio", package: "Core"),
-             .product(name: "Network", package: "Core"), .product(name: "Basics", package: "Core")],
+             .product(name: "Network", package: "Core"), .product(name: "Basics", package: "Core"), "LwIP"],
 ]
 
 /// Every program links the same way.
@@ -58,6 +58,16 @@ let package = Package(
                 .product(name: "Basics", package: "Core"),
             ],
             swiftSettings: [.swiftLanguageMode(.v5)]
+        ),
+        // lwIP (docs/network.md): `swordfish build` fetches Debian's source into a cache,
+        // unpacks it and builds it freestanding into .build/lwip/liblwip.a (LwIPBuild in
+        // the tool); this target is the port and the clients programs call.
+        .target(
+            name: "LwIP",
+            dependencies: [.product(name: "FreestandingC", package: "Core")],
+            exclude: ["port"],
+            cSettings: [.unsafeFlags(["-I", "\(here)/Sources/LwIP/port", "-I", "\(here)/.build/lwip/lwip-2.1.3/src/include"])],
+            linkerSettings: [.unsafeFlags(["-Xlinker", "\(here)/.build/lwip/liblwip.a"])]
         ),
     ] + programs.map(program)
 )

@@ -58,8 +58,14 @@ public struct QEMUConfiguration: Equatable, Sendable {
         self.hasNetwork = hasNetwork
     }
 
-    /// The user network and the device on it.
-    public static let networkArguments = ["-netdev", "user,id=n0", "-device", "virtio-net-pci,netdev=n0"]
+    /// The user network and the device on it. A TCP connection to 10.0.2.100 port 7
+    /// reaches a `cat` QEMU starts on the host: an echo server for the guest's TCP tests,
+    /// with no listener of the host's involved.
+    public static let networkArguments = [
+        "-netdev", "user,id=n0,guestfwd=tcp:\(echoServer):\(echoPort)-cmd:cat", "-device", "virtio-net-pci,netdev=n0",
+    ]
+    public static let echoServer = "10.0.2.100"
+    public static let echoPort = 7
 
     /// The `-object`/`-numa` arguments of `numaNodes` nodes.
     var numaArguments: [String] {

@@ -55,7 +55,7 @@ final class QEMUConfigurationTests: XCTestCase {
         var qemu = QEMUConfiguration(kernel: "k")
         XCTAssertFalse(qemu.command.arguments.contains("-netdev"))
         qemu.hasNetwork = true
-        XCTAssertEqual(value(after: "-netdev", in: qemu.command.arguments), "user,id=n0")
+        XCTAssertEqual(value(after: "-netdev", in: qemu.command.arguments), "user,id=n0,guestfwd=tcp:10.0.2.100:7-cmd:cat")
         XCTAssertTrue(qemu.command.arguments.contains("virtio-net-pci,netdev=n0"))
     }
 

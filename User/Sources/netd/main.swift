@@ -17,12 +17,17 @@
 //   netd ping [n]     the same with n pings (default 3), each answered or the run
 //                     fails; also checks that the level-triggered line stays masked
 //                     until acknowledged (the guest test)
+//   netd lwip [n] [bytes]
+//                     lwIP on the driver: n pings of the gateway through lwIP's raw API
+//                     (default 3), then a TCP stream of `bytes` bytes (default 65536)
+//                     to QEMU's echo at 10.0.2.100:7, every byte checked as it comes back
 import SwordfishUser
 import UserRuntimeC
 import Basics
 import PCI
 import Virtio
 import Network
+import LwIP
 
 // Root slots (below 40, the library's): configuration ports, the device's ports, its
 // interrupt, the endpoint interrupts come to, the RAM, its 16 frames, their page tables.
@@ -42,6 +47,10 @@ let receiveBuffers = 12                          // pages 6–11
 let transmitBuffers = 8                          // pages 12–15
 let transmitQueuePage = 3
 let firstBufferPage = 6
+
+/// Where QEMU's user network answers TCP with an echo (`guestfwd` to `cat`, in the tool's QEMU line).
+let echoServer = IPv4Address(10, 0, 2, 100)
+let echoPort: UInt16 = 7
 
 /// How long to wait for any one answer: about six seconds at 2.7 GHz, far more than
 /// QEMU's user network takes, so a missing answer is a failure, not a slow one.
@@ -65,16 +74,28 @@ guard (try? Monitor.ioPorts(PCIPortSpace.addressPort, count: PCIPortSpace.portCo
 var space = PCIPortSpace(read: { try? configurationPorts.read(port: $0, width: .doubleWord) },
                          write: { (try? configurationPorts.write(port: $0, width: .doubleWord, value: $1)) != nil })
 let (functions, _) = PCIEnumeration.scan(&space)
-guard let device = functions.first(where: { $0.vendor == VirtioNetwork.vendor && $0.device == VirtioNetwork.transitionalDevice }) else {
-    fail("no virtio network device (1af4:1000); boot with -device virtio-net-pci")
+// (Found through functions, not `guard let` at the top level: names a top-level guard
+// binds are captured by every function using them, which a C callback cannot.)
+func networkDevice() -> PCIFunction {
+    guard let device = functions.first(where: { $0.vendor == VirtioNetwork.vendor && $0.device == VirtioNetwork.transitionalDevice }) else {
+        fail("no virtio network device (1af4:1000); boot with -device virtio-net-pci")
+    }
+    guard device.interruptPin != 0, device.interruptLine < 16 else {
+        fail("\(device.address) has no legacy interrupt routed to an ISA line")
+    }
+    return device
 }
-guard case .io(let portBase, let portCount)? = device.bars.first(where: { $0.index == 0 })?.bar,
-      portCount >= LegacyRegister.networkBarBytes else {
-    fail("\(device.address) has no legacy I/O BAR 0 large enough")
+
+func legacyPorts(of device: PCIFunction) -> (base: UInt16, count: UInt16) {
+    guard case .io(let base, let count)? = device.bars.first(where: { $0.index == 0 })?.bar,
+          count >= LegacyRegister.networkBarBytes else {
+        fail("\(device.address) has no legacy I/O BAR 0 large enough")
+    }
+    return (base, count)
 }
-guard device.interruptPin != 0, device.interruptLine < 16 else {
-    fail("\(device.address) has no legacy interrupt routed to an ISA line")
-}
+
+let device = networkDevice()
+let (portBase, portCount) = legacyPorts(of: device)
 let irq = device.interruptLine
 // The device reads and writes the driver's memory itself, and raises its INTx line.
 space.updateCommand(of: device.address, enable: [.ioSpace, .busMaster], disable: .interruptDisable)
@@ -308,6 +329,8 @@ func awaitFrame(_ what: String, _ handle: (ReceivedFrame) -> Bool) {
     }
 }
 
+if arguments.first == "lwip" { runLwIP() }
+
 // MARK: The level-triggered line stays masked until acknowledged
 
 let pinging = arguments.first == "ping"
@@ -365,7 +388,71 @@ print("netd: receive queue (\(receiveQueue.layout.size) entries): \(received) pa
 print("netd: transmit queue (\(transmitQueue.layout.size) entries): \(sent) packets, \(transmitDrops) drops, \(transmitQueue.refused) refused entries")
 print("netd: \(interrupts) interrupts; \(refusedFrames) malformed frames dropped")
 print("netd: \(answered) of \(pings) pings to \(UserNetwork.gateway) answered")
-// A device left running would write into memory that goes back to the memory service.
-write(.deviceStatus, 0)
-do throws(MonitorStatus) { try Monitor.free(memory) } catch { fail("giving the memory back: \(error)") }
-exit(0)
+finish()
+
+/// Stops the device, gives its memory back and ends the program: a device left running
+/// would write into memory that goes back to the memory service.
+func finish() -> Never {
+    write(.deviceStatus, 0)
+    do throws(MonitorStatus) { try Monitor.free(memory) } catch { fail("giving the memory back: \(error)") }
+    exit(0)
+}
+
+// MARK: lwIP
+
+/// lwIP on this driver: every received frame goes to lwIP, every frame lwIP sends goes
+/// to the transmit queue. lwIP learns the gateway by its own ARP.
+func runLwIP() -> Never {
+    let sender: swordfish_lwip_sender = { frame, length in LwIPLink.transmit(frame, length) }
+    let mac = ourAddress.bytes
+    mac.withUnsafeBufferPointer { swordfish_lwip_start($0.baseAddress, UserNetwork.guest.rawValue, 0xFFFF_FF00,
+                                                       UserNetwork.gateway.rawValue, sender) }
+    let pings = arguments.integer(at: 1) ?? 3
+    let streamBytes = arguments.integer(at: 2) ?? 65536
+
+    /// Runs lwIP (frames in, timers) until `done`, or fails after `answerCycles`.
+    func run(until what: String, _ done: () -> Bool) {
+        let deadline = user_timestamp() &+ answerCycles
+        while true {
+            for frame in receivedFrames() { frame.withUnsafeBytes { swordfish_lwip_input($0.baseAddress, $0.count) } }
+            reclaimTransmitted()
+            swordfish_lwip_poll()
+            if done() { return }
+            guard user_timestamp() < deadline else { fail("lwIP: no \(what) came") }
+            // Wake for the device, or after about a millisecond for lwIP's timers.
+            if awaitInterrupt(until: min(deadline, user_timestamp() &+ (1 << 22))) { quietDevice() }
+        }
+    }
+
+    for sequence in 1...max(pings, 1) {
+        guard swordfish_lwip_ping(UserNetwork.gateway.rawValue, 0x4C57, UInt16(sequence), 32) == 0 else {
+            fail("lwIP refused echo request \(sequence)")
+        }
+        run(until: "echo reply \(sequence) from \(UserNetwork.gateway)") { swordfish_lwip_echo_replies() == UInt32(sequence) }
+    }
+    print("netd: lwIP: \(swordfish_lwip_echo_replies()) of \(pings) pings to \(UserNetwork.gateway) answered")
+    guard swordfish_lwip_tcp_echo(echoServer.rawValue, echoPort, streamBytes) == 0 else { fail("lwIP refused to connect") }
+    run(until: "TCP echo from \(echoServer):\(echoPort)") { swordfish_lwip_tcp_echo_state() != 0 }
+    let state = swordfish_lwip_tcp_echo_state()
+    guard state == 1 else {
+        fail("lwIP: the TCP echo ended with \(state) after \(swordfish_lwip_tcp_sent()) bytes sent, \(swordfish_lwip_tcp_echoed()) echoed")
+    }
+    print("netd: lwIP: \(swordfish_lwip_tcp_echoed()) bytes over TCP to \(echoServer):\(echoPort) came back the same")
+    print("netd: receive queue: \(received) packets, \(receiveDrops) drops; transmit queue: \(sent) packets, \(transmitDrops) drops")
+    finish()
+}
+
+/// lwIP's frames out. (A C function pointer cannot capture, and main.swift's own
+/// functions count as capturing its top-level variables; a type's function does not.)
+enum LwIPLink {
+    static func transmit(_ frame: UnsafeRawPointer?, _ length: Int) {
+        guard let frame else { return }
+        send(Array(UnsafeRawBufferPointer(start: frame, count: length)))
+    }
+}
+
+/// lwIP's failed assertion (arch/cc.h): the driver stops, the device with it.
+@_cdecl("swordfish_lwip_assert")
+func lwipAssertionFailed(_ message: UnsafePointer<CChar>, _ file: UnsafePointer<CChar>, _ line: Int32) {
+    fail("lwIP assertion \(String(cString: message)) failed at \(String(cString: file)):\(line)")
+}
