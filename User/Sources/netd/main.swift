@@ -130,6 +130,10 @@ expectRefusal("reading past the BAR", .outsideRange) { () throws(InvocationStatu
 expectRefusal("acknowledging IRQ \(irq) before connecting it", .notConnected) { () throws(InvocationStatus) in
     try interrupt.acknowledge(irq: irq)
 }
+// Physical addresses are answered for memory only.
+expectRefusal("the physical address of the device's ports", .wrongType) { () throws(InvocationStatus) in
+    _ = try devicePorts.physicalAddress()
+}
 
 /// The 16 pages: physical addresses in one block, mapped at `window`.
 var physicalBase: UInt64 = 0
