@@ -1,7 +1,8 @@
 // What the Embedded Swift runtime needs from a user program: memory (a heap over pages
 // it maps from its own heap RAM as it grows, using the same allocator code as the
 // kernel) and character output (a line buffer sent to the console by system call).
-// Both are shared by all of the program's threads, so they run disabled.
+// Both are shared by all of the program's threads, so they run disabled, and once the
+// domain spans cores, under a lock each (Spanning.swift).
 import UserRuntimeC
 import Basics
 import Memory
@@ -10,7 +11,7 @@ import Memory
 /// by the heap's RAM capability (`InitialSlot.heapRAM`, which the kernel makes at spawn
 /// but neither clears nor maps) and mapped only as the heap grows. A spawn thus makes
 /// none of the heap's pages, and a program pays (retype, clear, map) for those it uses.
-/// The RAM holds, in order: a CNode of 64 slots in root slot 51 for the capabilities,
+/// The RAM holds, in order: a CNode of 128 slots in root slot 51 for the capabilities,
 /// the window's PDPT, page directory and page table (its slots 0–2), then the pages
 /// (slots 3 on, page `i` at entry `i` of the table).
 enum HeapWindow {
@@ -18,11 +19,11 @@ enum HeapWindow {
     static let ram = Capability(slot: InitialSlot.heapRAM)
     static let cnodeSlot: UInt32 = 51
     static let cnode = Capability(slot: cnodeSlot)
-    static let cnodeSlots: UInt64 = 64
+    static let cnodeSlots: UInt64 = 128
     static let tables = 3
-    /// The most pages the window holds: the heap's RAM less the CNode (64 slots of 64
-    /// bytes, one page) and the tables.
-    static let pages = HeapRAM.pages - 1 - tables
+    /// The most pages the window holds: the heap's RAM less the CNode (128 slots of 64
+    /// bytes, two pages) and the tables.
+    static let pages = HeapRAM.pages - 2 - tables
     /// Pages mapped when the heap starts (its allocator's bitmap takes the first), and
     /// the fewest added each time it grows: each growth is one retype and a map per
     /// page, so a few at a time keeps the invocations down without making many pages
@@ -128,7 +129,11 @@ func memory() -> UnsafeMutablePointer<UserMemory>? {
 @_cdecl("posix_memalign")
 func posixMemalign(_ result: UnsafeMutablePointer<UnsafeMutableRawPointer?>, _ alignment: Int, _ size: Int) -> CInt {
     let wasDisabled = Dispatcher.disable()
-    defer { Dispatcher.restore(wasDisabled) }
+    Span.acquire(&Span.heapWord)
+    defer {
+        Span.release(&Span.heapWord)
+        Dispatcher.restore(wasDisabled)
+    }
     result.pointee = nil
     // A request the heap can never meet would otherwise grow the window to its end.
     guard size >= 0, alignment > 0, alignment & (alignment - 1) == 0, alignment <= 4096 else { return 22 }
@@ -148,7 +153,11 @@ func posixMemalign(_ result: UnsafeMutablePointer<UnsafeMutableRawPointer?>, _ a
 @_cdecl("user_free")
 func userFree(_ pointer: UnsafeMutableRawPointer?) {
     let wasDisabled = Dispatcher.disable()
-    defer { Dispatcher.restore(wasDisabled) }
+    Span.acquire(&Span.heapWord)
+    defer {
+        Span.release(&Span.heapWord)
+        Dispatcher.restore(wasDisabled)
+    }
     guard let pointer, let memory = memory() else { return }
     try? memory.pointee.heap.free(pointer, frames: &memory.pointee.frames)
 }
@@ -156,7 +165,11 @@ func userFree(_ pointer: UnsafeMutableRawPointer?) {
 @_cdecl("putchar")
 func putchar(_ character: CInt) -> CInt {
     let wasDisabled = Dispatcher.disable()
-    defer { Dispatcher.restore(wasDisabled) }
+    Span.acquire(&Span.consoleWord)
+    defer {
+        Span.release(&Span.consoleWord)
+        Dispatcher.restore(wasDisabled)
+    }
     let byte = UInt8(truncatingIfNeeded: character)
     if !lineBufferReady { lineBuffer.reserveCapacity(256); lineBufferReady = true }
     lineBuffer.append(byte)
