@@ -58,6 +58,8 @@ public enum Invocation: Equatable, Sendable {
     case portOut(port: UInt64, width: PortWidth, value: UInt32)
     case connect(irq: UInt64, endpoint: CapabilityAddress)
     case disconnect(irq: UInt64)
+    case acknowledge(irq: UInt64)
+    case physicalAddress
 
     /// The rights a map may ask for.
     public static var mapRights: CapabilityRights { [.read, .write, .execute] }
@@ -148,6 +150,8 @@ public enum Invocation: Equatable, Sendable {
             guard let endpoint = CapabilityAddress(encoded: a1) else { throw .badAddress }
             return .connect(irq: a0, endpoint: endpoint)
         case .disconnect: return .disconnect(irq: a0)
+        case .acknowledge: return .acknowledge(irq: a0)
+        case .physicalAddress: return .physicalAddress
         }
     }
 
@@ -218,9 +222,18 @@ public enum Invocation: Equatable, Sendable {
             guard receiver.type == .endpoint else { throw .wrongType(receiver.type) }
             guard receiver.rights.contains(.write) else { throw .insufficientRights }
             return (0, [])
-        case .disconnect(let irq):
+        case .disconnect(let irq), .acknowledge(let irq):
             try Self.checkInterrupt(irq, on: target, in: cspace, capabilities)
             return (0, [])
+        case .physicalAddress:
+            // Memory a domain holds may be given to a device to read and write, which
+            // needs its address; other objects' addresses are the kernel's business.
+            // (Types compared directly, as for notify above.)
+            let (capability, _) = try capabilities.lookup(target, in: cspace)
+            guard capability.type == .physicalRAM || capability.type == .frame || capability.type == .deviceFrame else {
+                throw .wrongType(capability.type)
+            }
+            return (capability.base, [])
         }
     }
 
