@@ -105,11 +105,7 @@ extension Monitor {
 
     /// The dispatcher of span `span` runs here, as `local`.
     public mutating func spanSucceeded(_ span: SpawnID, local: LocalDomainNumber) -> [MonitorEffect] {
-        guard let i = spansStarting.firstIndex(where: { $0.id == span }) else {
-            counters.unknownLocalReports += 1
-            return []
-        }
-        let started = spansStarting.remove(at: i)
+        guard let started = takeStartingSpan(span) else { return [] }
         let program = record(for: started.home)?.program ?? Name([UInt8]("span".utf8))!
         let dispatcher = addLocalDomain(local, program: program)
         spanGuests.append(SpanGuest(home: started.home, local: local))
@@ -121,14 +117,20 @@ extension Monitor {
 
     /// The dispatcher of span `span` could not be built, because of `error`.
     public mutating func spanFailed(_ span: SpawnID, error: MonitorError) -> [MonitorEffect] {
-        guard let i = spansStarting.firstIndex(where: { $0.id == span }) else {
-            counters.unknownLocalReports += 1
-            return []
-        }
-        let failed = spansStarting.remove(at: i)
+        guard let failed = takeStartingSpan(span) else { return [] }
         send(.spanRefused(failed.ticket, error), to: failed.asker)
         answerUnspanIfDone(failed.home)
         return takeEffects()
+    }
+
+    /// The span `span` handed to the guest side, no longer starting; nil (counted) if the
+    /// guest side reports one that is not.
+    mutating func takeStartingSpan(_ span: SpawnID) -> LocalSpan? {
+        guard let i = spansStarting.firstIndex(where: { $0.id == span }) else {
+            counters.unknownLocalReports += 1
+            return nil
+        }
+        return spansStarting.remove(at: i)
     }
 
     /// A domain of this core ended (from `domainEnded`): if it spanned, ask every core

@@ -161,6 +161,19 @@ public struct Capability: Hashable, Sendable {
     }
 }
 
+/// Nil if `body` is refused with `expected`; otherwise what happened instead, said for a
+/// check's failure (`what` names the attempt). For the programs that check that the
+/// capability rules refuse what they must.
+public func unexpectedOutcome(of what: String, expecting expected: InvocationStatus,
+                              _ body: () throws(InvocationStatus) -> Void) -> String? {
+    do throws(InvocationStatus) {
+        try body()
+        return "\(what) was allowed, expected \(expected)"
+    } catch {
+        return error == expected ? nil : "\(what) was refused with \(error), expected \(expected)"
+    }
+}
+
 /// Makes a PDPT, a page directory and a page table from `ram` into root slots `first`,
 /// `first + 1` and `first + 2`, and maps them below entry `pml4Entry` of this domain's
 /// PML4, each at entry 0: the page table (the capability returned) then maps the 2 MiB

@@ -114,12 +114,7 @@ do throws(MonitorStatus) {
 statusPort = portBase + LegacyRegister.deviceStatus.offset
 
 func expectRefusal(_ what: String, _ expected: InvocationStatus, _ body: () throws(InvocationStatus) -> Void) {
-    do throws(InvocationStatus) {
-        try body()
-        fail("\(what) was allowed, expected \(expected)")
-    } catch {
-        if error != expected { fail("\(what) was refused with \(error), expected \(expected)") }
-    }
+    if let problem = unexpectedOutcome(of: what, expecting: expected, body) { fail(problem) }
 }
 
 // The device's ports are exactly its BAR: the configuration ports and the port past

@@ -43,12 +43,7 @@ func writeRegister(_ index: UInt32, _ value: UInt32) throws(InvocationStatus) {
 
 /// Expects `body` to be refused with `expected`.
 func expectRefusal(_ what: String, _ expected: InvocationStatus, _ body: () throws(InvocationStatus) -> Void) {
-    do throws(InvocationStatus) {
-        try body()
-        fail("\(what) was allowed, expected \(expected)")
-    } catch {
-        if error != expected { fail("\(what) was refused with \(error), expected \(expected)") }
-    }
+    if let problem = unexpectedOutcome(of: what, expecting: expected, body) { fail(problem) }
 }
 
 let registerA: UInt32 = 0x0A, registerB: UInt32 = 0x0B, registerC: UInt32 = 0x0C
