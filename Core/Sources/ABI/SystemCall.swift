@@ -75,6 +75,9 @@ public enum SystemCallStatus: UInt64, CaseIterable, Sendable, Error, CustomStrin
 ///                                       capability at `source` into `entry`; `rights`
 ///                                       are read | write | execute for a frame
 ///     unmap(entry)                      on a translation table (write right)
+///     protect(entry, rights)            on a page table (write right): the page mapped
+///                                       at `entry` gets `rights` (read implied), at
+///                                       most its capability's, in place (docs/spanning.md)
 ///     notify(core, domain)              on a notify capability (write right): wake
 ///                                       domain `domain` of core `core` (its local id;
 ///                                       0: the core's notification receiver, its
@@ -203,6 +206,7 @@ public enum CapabilityOperation: UInt64, CaseIterable, Sendable {
     case describe, adopt, markShared, sweep, retypeShared, grantMemory
     case spanPlace, span, releaseSpanned, invalidate
     case acknowledge, physicalAddress
+    case protect
 
     /// The capability argument of send and receive that means "no capability".
     public static let noCapability: UInt64 = .max
@@ -345,6 +349,10 @@ public struct InvocationWords: Equatable, Sendable {
     }
 
     public static func unmap(at entry: Int) -> Self { Self(.unmap, UInt64(truncatingIfNeeded: entry)) }
+
+    public static func protect(at entry: Int, rights: CapabilityRights) -> Self {
+        Self(.protect, UInt64(truncatingIfNeeded: entry), UInt64(rights.rawValue))
+    }
 
     public static func notify(core: Int, domain: Int = 0) -> Self {
         Self(.notify, UInt64(truncatingIfNeeded: core), UInt64(truncatingIfNeeded: domain))

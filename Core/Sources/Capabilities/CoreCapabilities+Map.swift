@@ -97,6 +97,27 @@ extension CoreCapabilities {
         removeMapping(of: mappedEntries[object][position.index].node)
     }
 
+    /// Gives the page mapped at entry `entry` of the page table at `table` the rights
+    /// `rights` (read is implied), in place: fewer (write taken away, the `mprotect`
+    /// of docs/spanning.md) or more, up to its capability's. Errors: those of the table
+    /// (wrongType for a table above a page table), entryOutOfRange, entryEmpty,
+    /// insufficientRights. O(entries).
+    public mutating func protect(entry: UInt64, in table: CapabilityAddress, rights: CapabilityRights,
+                                 in cspace: CSpace) throws(CapabilityError) {
+        let (object, level) = try decodeTable(table, in: cspace)
+        guard level == 1 else { throw .wrongType(objects[object].type) }
+        let index = try checkEntry(entry, level: level)
+        let position = mappedPosition(in: object, entry: index)
+        guard position.found else { throw .entryEmpty }
+        let node = mappedEntries[object][position.index].node
+        let wanted = rights.union(.read)
+        guard nodes[node].rights.isSuperset(of: wanted) else { throw .insufficientRights }
+        let page = objects[nodes[node].object]
+        effects.append(.change(TableEntry(table: objects[object].base, level: level, entry: index),
+                               .page(base: page.base, rights: wanted, isDevice: page.type == .deviceFrame),
+                               invalidation(of: object, entry: index, level: level)))
+    }
+
     /// Where the capability at `address` is mapped; nil if it is not. Errors: those of
     /// resolution, slotEmpty. O(1).
     public func mapping(at address: CapabilityAddress, in cspace: CSpace) throws(CapabilityError) -> MappingRecord? {
@@ -164,15 +185,18 @@ extension CoreCapabilities {
         mappedEntries[mapping.table].remove(at: position.index)
         nodes[node].mapping = nil
         guard case .table(let level) = objects[mapping.table].type.rules.mapping else { return }
-        var budget = Self.reachBudget
-        let invalidation: TLBInvalidation
-        switch reach(of: mapping.table, budget: &budget) {
-        case .unreachable: invalidation = .none
-        case .aliased: invalidation = .everything
-        case .at(let base): invalidation = level == 1 ? .page(base + UInt64(mapping.entry) << 12) : .everything
-        }
         effects.append(.remove(TableEntry(table: objects[mapping.table].base, level: level, entry: mapping.entry),
-                               invalidation))
+                               invalidation(of: mapping.table, entry: mapping.entry, level: level)))
+    }
+
+    /// What the TLB may hold of entry `entry` of `table` (at `level`) once it changes.
+    func invalidation(of table: Int, entry: Int, level: Int) -> TLBInvalidation {
+        var budget = Self.reachBudget
+        switch reach(of: table, budget: &budget) {
+        case .unreachable: return .none
+        case .aliased: return .everything
+        case .at(let base): return level == 1 ? .page(base + UInt64(entry) << 12) : .everything
+        }
     }
 
     /// How many mapped copies `reach` may look at before it gives up and answers

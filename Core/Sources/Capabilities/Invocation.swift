@@ -33,6 +33,7 @@ public enum Invocation: Equatable, Sendable {
     case wait
     case map(entry: UInt64, source: CapabilityAddress, rights: CapabilityRights)
     case unmap(entry: UInt64)
+    case protect(entry: UInt64, rights: CapabilityRights)
     case notify(core: UInt64, domain: UInt64)
     case spawn(name: UInt64, nameLength: UInt64, arguments: UInt64, argumentsLength: UInt64)
     case kill(domain: UInt64)
@@ -100,6 +101,11 @@ public enum Invocation: Equatable, Sendable {
             }
             return .map(entry: a0, source: source, rights: CapabilityRights(rawValue: UInt8(a2)))
         case .unmap: return .unmap(entry: a0)
+        case .protect:
+            guard a1 <= UInt64(UInt8.max), mapRights.isSuperset(of: CapabilityRights(rawValue: UInt8(a1))) else {
+                throw .unknownRights(a1)
+            }
+            return .protect(entry: a0, rights: CapabilityRights(rawValue: UInt8(a1)))
         case .notify: return .notify(core: a0, domain: a1)
         case .spawn: return .spawn(name: a0, nameLength: a1, arguments: a2, argumentsLength: a3)
         case .kill: return .kill(domain: a0)
@@ -189,6 +195,9 @@ public enum Invocation: Equatable, Sendable {
             return (0, [])
         case .unmap(let entry):
             try capabilities.unmap(entry: entry, from: target, in: cspace)
+            return (0, [])
+        case .protect(let entry, let rights):
+            try capabilities.protect(entry: entry, in: target, rights: rights, in: cspace)
             return (0, [])
         case .notify(let core, _):
             // Which cores a notify capability may wake is its range; the kernel sends the

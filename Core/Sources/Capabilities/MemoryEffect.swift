@@ -60,6 +60,10 @@ public enum MemoryEffect: Hashable, Sendable {
     case install(TableEntry, MappedObject)
     /// Clear the entry, then invalidate.
     case remove(TableEntry, TLBInvalidation)
+    /// Write the entry over the one there (the same page with other rights: `protect`),
+    /// then invalidate. Never cleared in between, so no walk on another core that runs
+    /// the address space finds it empty.
+    case change(TableEntry, MappedObject, TLBInvalidation)
 }
 
 extension CoreCapabilities {

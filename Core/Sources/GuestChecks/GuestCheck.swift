@@ -185,7 +185,7 @@ public enum GuestCheck: CaseIterable, Sendable {
         case .capabilityOnConnection: return "capabilities: a frame sent on a connection to a domain on every core (by the kernel or the monitors) arrives where the receiver named; one the monitors do not carry is refused"
         case .spanningThreads: return "spanning: a domain with a thread on every core: each runs on its core, sees what the first wrote, counts under one mutex, waits on one condition, and is joined"
         case .spanningFault: return "spanning: a thread that faults on another core ends alone, and its joiner learns where; the next thread there runs"
-        case .spanningShootdown: return "spanning: a page read on every other core is unmapped; after unmap returns each reader faults at its next read, none reads it stale (also if never touched here)"
+        case .spanningShootdown: return "spanning: a page used on every other core is unmapped (or write-protected); after that returns each user faults at its next use, none uses it stale"
         case .parallelWorkload: return "spanning: a blocked matrix multiply split over a thread on every core gives the result of one thread alone"
         case .spanningEnd: return "spanning: when a domain ends, its dispatcher spinning on another core is stopped by the monitors"
         case .domainEndsMidProtocol: return "capabilities: a domain that ends while its send and revoke are under way leaves nothing locked: the revoke takes every remote mapping, its memory returns, every piece retypes again"

@@ -315,6 +315,9 @@ struct Harness {
             case .remove(let entry, _):
                 XCTAssertNotNil(hardware[entry.table]?[entry.entry], "\(context): remove of an empty entry")
                 hardware[entry.table]?[entry.entry] = nil
+            case .change(let entry, let object, _):
+                XCTAssertNotNil(hardware[entry.table]?[entry.entry], "\(context): change of an empty entry")
+                if case .page(let base, _, _) = object { XCTAssertEqual(hardware[entry.table]?[entry.entry], base, "\(context): change to another page") }
             }
         }
     }

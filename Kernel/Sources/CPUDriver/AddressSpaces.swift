@@ -142,6 +142,26 @@ extension CoreState {
         if capabilities.hasEffects { applyEffects(capabilities.takeEffects()) }
     }
 
+    /// Drops what this core's TLB may hold of an entry that changed.
+    static func dropCached(_ invalidation: TLBInvalidation) {
+        switch invalidation {
+        case .none: break
+        case .page(let address): UserPageTables.invalidate(page: address)
+        case .everything: UserPageTables.invalidateAll()
+        }
+    }
+
+    /// The hardware entry for what the rules put in a table.
+    static func pageTableEntry(for object: MappedObject) -> UInt64 {
+        switch object {
+        case .page(let base, let rights, let isDevice):
+            return UserPageTables.pageEntry(PhysicalAddress(base), writable: rights.contains(.write),
+                                            executable: rights.contains(.execute), uncached: isDevice)
+        case .table(let base):
+            return UserPageTables.tableEntry(PhysicalAddress(base))
+        }
+    }
+
     func applyEffects(_ effects: [MemoryEffect]) {
         for effect in effects {
             switch effect {
@@ -152,19 +172,14 @@ extension CoreState {
                         UserPageTables.shareKernelSlot(into: PhysicalAddress(root))
                     }
                 }
-            case .install(let entry, .page(let base, let rights, let isDevice)):
-                UserPageTables.store(UserPageTables.pageEntry(PhysicalAddress(base), writable: rights.contains(.write),
-                                                              executable: rights.contains(.execute), uncached: isDevice),
-                                     in: PhysicalAddress(entry.table), at: entry.entry)
-            case .install(let entry, .table(let base)):
-                UserPageTables.store(UserPageTables.tableEntry(PhysicalAddress(base)), in: PhysicalAddress(entry.table), at: entry.entry)
+            case .install(let entry, let object):
+                UserPageTables.store(Self.pageTableEntry(for: object), in: PhysicalAddress(entry.table), at: entry.entry)
             case .remove(let entry, let invalidation):
                 UserPageTables.store(0, in: PhysicalAddress(entry.table), at: entry.entry)
-                switch invalidation {
-                case .none: break
-                case .page(let address): UserPageTables.invalidate(page: address)
-                case .everything: UserPageTables.invalidateAll()
-                }
+                Self.dropCached(invalidation)
+            case .change(let entry, let object, let invalidation):
+                UserPageTables.store(Self.pageTableEntry(for: object), in: PhysicalAddress(entry.table), at: entry.entry)
+                Self.dropCached(invalidation)
             }
         }
     }

@@ -41,9 +41,8 @@ enum BenchMode {
         userChannelRoundTrip(state, rounds: quick ? 100 : 1000, sleeping: true)
         remoteSpawn(state, rounds: quick ? 20 : 200)
         capabilityRows(state, rounds: quick ? 20 : 200)
-        unmapSharedPage(state, rounds: quick ? 20 : 200)
+        shootdownRows(state, rounds: quick ? 20 : 200)
         parallelMultiply(state, rounds: quick ? 3 : 20)
-        unsupported("mprotect-shared-page", "no protect operation on mappings yet")
         unsupported("tcp-loopback-stream", "no network stack yet")
         print("BENCH done")
         Machine.exit(success: true)
@@ -90,14 +89,20 @@ enum BenchMode {
         }
     }
 
-    /// `span unmap-bench`: a domain spanning every core unmaps a page its threads on the
-    /// other cores read, with the monitors' shootdown; it prints the line.
-    static func unmapSharedPage(_ state: CoreState, rounds: Int) {
+    /// `span unmap-bench` and `span protect-bench`: a domain spanning every core unmaps
+    /// (write-protects) a page its threads on the other cores read, with the monitors'
+    /// shootdown; the program prints the lines.
+    static func shootdownRows(_ state: CoreState, rounds: Int) {
         let cores = (0..<state.coreCount).filter { !state.failedCores[$0] }
-        guard cores.count > 1 else { return unsupported("unmap-shared-page", "one core") }
         let list = cores.map { String($0) }.joined(separator: " ")
-        guard case .exited(0)? = SelfTests.runHere(state, "span", "unmap-bench \(rounds) " + list, milliseconds: 120_000) else {
-            return unsupported("unmap-shared-page", "span unmap-bench did not complete")
+        for (row, mode): (StaticString, String) in [("unmap-shared-page", "unmap-bench"), ("mprotect-shared-page", "protect-bench")] {
+            guard cores.count > 1 else {
+                unsupported(row, "one core")
+                continue
+            }
+            if case .exited(0)? = SelfTests.runHere(state, "span", "\(mode) \(rounds) " + list, milliseconds: 120_000) {} else {
+                unsupported(row, "span did not complete")
+            }
         }
     }
 

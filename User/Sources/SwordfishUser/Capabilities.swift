@@ -119,6 +119,13 @@ public struct Capability: Hashable, Sendable {
     /// Removes the mapping at entry `entry` of this translation table.
     public func unmap(at entry: Int) throws(InvocationStatus) { try invoke(.unmap(at: entry)) }
 
+    /// Gives the page mapped at entry `entry` of this page table `rights` (read implied,
+    /// at most its capability's). In a domain that spans cores, `Span.protect` also
+    /// makes every other core drop the old rights.
+    public func protect(at entry: Int, rights: CapabilityRights) throws(InvocationStatus) {
+        try invoke(.protect(at: entry, rights: rights))
+    }
+
     /// Wakes domain `domain` (its local id) of core `core` with a notification, or with
     /// `domain` 0 that core's monitor (a notify capability covering that core, write
     /// right): how a sender tells a peer that may sleep to look at its ring.

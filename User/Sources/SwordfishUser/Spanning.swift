@@ -136,12 +136,12 @@ public enum Span {
 }
 
 extension Span {
-    /// Why `unmap` failed.
+    /// Why `unmap` or `protect` failed.
     public enum Failure: Error, Equatable {
-        /// The kernel refused the unmap (nothing changed).
-        case unmap(InvocationStatus)
-        /// The page is unmapped here, but the shootdown was refused or did not finish: other
-        /// cores may still hold the old translation.
+        /// The kernel refused the change (nothing changed).
+        case refused(InvocationStatus)
+        /// The page table changed here, but the shootdown was refused or did not finish:
+        /// other cores may still hold the old translation.
         case shootdown(MonitorStatus)
     }
 
@@ -150,10 +150,24 @@ extension Span {
     /// translation (the monitors' shootdown; on one core the kernel's own `invlpg`
     /// suffices). Only the home dispatcher can ask the monitor.
     public static func unmap(entry: Int, of table: Capability, at address: UInt64) throws(Failure) {
-        do { try table.unmap(at: entry) } catch { throw .unmap(error) }
+        do { try table.unmap(at: entry) } catch { throw .refused(error) }
+        try shootDown(address, protect: false)
+    }
+
+    /// Gives the page mapped at entry `entry` of page table `table` (at `address`)
+    /// `rights` (read implied), and returns once no core that runs a dispatcher of this
+    /// domain can still use the old ones: taking write away is `mprotect` to read-only.
+    public static func protect(entry: Int, of table: Capability, at address: UInt64,
+                               rights: CapabilityRights) throws(Failure) {
+        do { try table.protect(at: entry, rights: rights) } catch { throw .refused(error) }
+        try shootDown(address, protect: true)
+    }
+
+    /// Every other core this domain spans drops its translations of the page at `address`.
+    static func shootDown(_ address: UInt64, protect: Bool) throws(Failure) {
         guard isSpanned else { return }
         guard Scheduler.here.isHome else { throw .shootdown(.noMonitor) }
-        do { _ = try Monitor.ask(.shootdown(address: address, pages: 1, protect: false)) } catch { throw .shootdown(error) }
+        do { _ = try Monitor.ask(.shootdown(address: address, pages: 1, protect: protect)) } catch { throw .shootdown(error) }
     }
 }
 

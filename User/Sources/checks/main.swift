@@ -174,7 +174,8 @@ if let peer {
     tally.check(.spanningFault, run("span", "fault \(peer)"))
     tally.check(.spanningEnd, run("span", "watch \(peer)"))
     tally.check(.parallelWorkload, run("parallel", "check " + coreList, within: 120))
-    tally.check(.spanningShootdown, run("span", "unmap " + coreList) ?? run("span", "unmap-untouched " + coreList))
+    tally.check(.spanningShootdown, run("span", "unmap " + coreList) ?? run("span", "unmap-untouched " + coreList)
+                ?? run("span", "protect " + coreList))
 }
 print("\(kernelPassed + tally.passed) passed, \(kernelFailed + tally.failed) failed")
 powerOff(success: kernelFailed + tally.failed == 0)

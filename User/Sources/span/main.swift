@@ -22,11 +22,17 @@
 //   span unmap-untouched <core>…
 //                          the same, but this core never touches the page (the first
 //                          thread writes it)
+//   span protect <core>…   the same with writers, and the write right taken away
+//                          (`Span.protect`): each writer's next write must fault
 //   span unmap-bench <rounds> <core>…
 //                          the unmap-shared-page row: the page is mapped again each
 //                          round, and threads on the other cores read it until it is
 //                          unmapped (a thread that faults on it waits for the next
 //                          mapping); one sample is `Span.unmap`
+//   span protect-bench <rounds> <core>…
+//                          the mprotect-shared-page row: the same readers, the page
+//                          made writable again each round; one sample is
+//                          `Span.protect` to read-only
 import SwordfishUser
 import UserRuntimeC
 
@@ -143,13 +149,31 @@ func mapSharedPage() -> (table: Capability, frame: Capability) {
     }
 }
 
-func unmapUnderReaders(on cores: [Int], touchedHere: Bool) {
+/// What the shootdown check takes from the page its threads use.
+enum Change: Equatable {
+    /// The page, from readers (touched here first, or only by the first reader).
+    case unmap(touchedHere: Bool)
+    /// Its write right, from writers.
+    case protect
+
+    func apply(_ table: Capability) throws(Span.Failure) {
+        switch self {
+        case .unmap: try Span.unmap(entry: 0, of: table, at: sharedPage)
+        case .protect: try Span.protect(entry: 0, of: table, at: sharedPage, rights: .read)
+        }
+    }
+}
+
+func shootdownUnderUse(on cores: [Int], _ change: Change) {
     let (table, _) = mapSharedPage()
     let others = cores.filter { $0 != Program.identity.core }
-    guard !others.isEmpty else { fail("unmap needs another core") }
+    guard !others.isEmpty else { fail("the check needs another core") }
+    let touchedHere: Bool
+    if case .unmap(let here) = change { touchedHere = here } else { touchedHere = true }
     if touchedHere { user_write(sharedPage, sharedMagic) }
+    let writes = change == .protect
     let mutex = Mutex()
-    var reading = 0
+    var using = 0
     var threads: [(core: Int, thread: Thread)] = []
     for (index, core) in others.enumerated() {
         threads.append((core, start(on: core) {
@@ -157,43 +181,45 @@ func unmapUnderReaders(on cores: [Int], touchedHere: Bool) {
             var counted = false
             while true {
                 let done = user_load_acquire(&unmapped)
-                let value = user_read(sharedPage)
+                if writes { user_write(sharedPage, sharedMagic) } else if user_read(sharedPage) != sharedMagic { continue }  // not written yet
                 if done != 0 { return 1 }
-                guard value == sharedMagic else { continue }       // not written yet
                 if !counted {
                     counted = true
-                    mutex.withLock { reading += 1 }
+                    mutex.withLock { using += 1 }
                 }
             }
         }))
     }
     // Every thread's core now holds the translation, and goes on using it.
-    while mutex.withLock({ reading }) < others.count { Thread.yield() }
-    do throws(Span.Failure) { try Span.unmap(entry: 0, of: table, at: sharedPage) } catch { fail("unmap: \(error)") }
+    while mutex.withLock({ using }) < others.count { Thread.yield() }
+    do throws(Span.Failure) { try change.apply(table) } catch { fail("\(writes ? "protect" : "unmap"): \(error)") }
     user_store_release(&unmapped, 1)
     for (core, thread) in threads {
         switch thread.join() {
         case .faulted(14, sharedPage): break
-        case .returned(1): fail("the thread on core \(core) read the page after unmap returned")
+        case .returned(1): fail("the thread on core \(core) used the page the old way after the change returned")
         case .returned(let value): fail("the thread on core \(core) returned \(value)")
         case .faulted(let vector, let address): fail("the thread on core \(core) faulted (vector \(vector)) at \(address)")
         }
     }
-    print("span: unmapped under \(others.count) readers\(touchedHere ? "" : " (never touched here)"); each faulted at its next read")
+    print("span: \(writes ? "protected under \(others.count) writers" : "unmapped under \(others.count) readers")\(touchedHere ? "" : " (never touched here)"); each faulted at its next use")
     exit(0)
 }
 
-/// The round the bench is in; odd while the page is mapped.
+/// The round the bench is in; odd while the page is mapped (and writable).
 nonisolated(unsafe) var benchPhase: UInt64 = 0
 
-func unmapBench(rounds: Int, on cores: [Int]) {
+/// The unmap-shared-page and mprotect-shared-page rows: readers on the other cores keep
+/// the page's translation; one sample is the change, shootdown included. A reader that
+/// faults on the page (unmapped) waits for the next round's mapping.
+func shootdownBench(_ change: Change, rounds: Int, on cores: [Int]) {
+    let row = change == .protect ? "mprotect-shared-page" : "unmap-shared-page"
     let (table, frame) = mapSharedPage()
     let others = cores.filter { $0 != Program.identity.core }
     guard !others.isEmpty else {
-        print("BENCH name=unmap-shared-page unsupported reason=one core")
+        print("BENCH name=\(row) unsupported reason=one core")
         exit(0)
     }
-    // A reader that faults on the page waits for its next mapping, then reads again.
     Thread.pageFaultHandler = { address in
         guard address & ~0xFFF == sharedPage else { return false }
         let phase = user_load_acquire(&benchPhase)
@@ -215,19 +241,23 @@ func unmapBench(rounds: Int, on cores: [Int]) {
     var samples: [UInt64] = []
     for round in 0..<(rounds + rounds / 10 + 1) {
         if round > 0 {
-            do throws(InvocationStatus) { try table.map(frame, at: 0, rights: [.read, .write]) } catch { fail("map again: \(error)") }
+            do throws(InvocationStatus) {
+                if change == .protect { try table.protect(at: 0, rights: [.read, .write]) } else { try table.map(frame, at: 0, rights: [.read, .write]) }
+            } catch {
+                fail("restoring the page: \(error)")
+            }
         }
         let phase = UInt64(2 * round + 1)
         user_store_release(&benchPhase, phase)
-        // Every reader has the translation of this mapping.
+        // Every reader has the translation of this round's mapping.
         while (0..<others.count).contains(where: { user_load_acquire(seen + $0) != phase }) { Thread.yield() }
         let start = user_timestamp()
-        do throws(Span.Failure) { try Span.unmap(entry: 0, of: table, at: sharedPage) } catch { fail("unmap: \(error)") }
+        do throws(Span.Failure) { try change.apply(table) } catch { fail("\(row): \(error)") }
         let cycles = user_timestamp() &- start
         user_store_release(&benchPhase, phase + 1)
         if round > rounds / 10 { samples.append(cycles) }
     }
-    Benchmark.report("unmap-shared-page", cycles: samples)
+    Benchmark.report(row, cycles: samples)
     exit(0)
 }
 
@@ -236,10 +266,12 @@ case "threads"?: threads(on: (1..<arguments.count).compactMap { arguments.intege
 case "fault"?: fault(on: arguments.integer(at: 1) ?? 1)
 case "leave"?: leave(from: arguments.integer(at: 1) ?? 1)
 case "watch"?: watch(arguments.integer(at: 1) ?? 1)
-case "unmap"?: unmapUnderReaders(on: (1..<arguments.count).compactMap { arguments.integer(at: $0) }, touchedHere: true)
-case "unmap-untouched"?: unmapUnderReaders(on: (1..<arguments.count).compactMap { arguments.integer(at: $0) }, touchedHere: false)
-case "unmap-bench"?: unmapBench(rounds: arguments.integer(at: 1) ?? 100, on: (2..<arguments.count).compactMap { arguments.integer(at: $0) })
+case "unmap"?: shootdownUnderUse(on: (1..<arguments.count).compactMap { arguments.integer(at: $0) }, .unmap(touchedHere: true))
+case "unmap-untouched"?: shootdownUnderUse(on: (1..<arguments.count).compactMap { arguments.integer(at: $0) }, .unmap(touchedHere: false))
+case "protect"?: shootdownUnderUse(on: (1..<arguments.count).compactMap { arguments.integer(at: $0) }, .protect)
+case "unmap-bench"?: shootdownBench(.unmap(touchedHere: true), rounds: arguments.integer(at: 1) ?? 100, on: (2..<arguments.count).compactMap { arguments.integer(at: $0) })
+case "protect-bench"?: shootdownBench(.protect, rounds: arguments.integer(at: 1) ?? 100, on: (2..<arguments.count).compactMap { arguments.integer(at: $0) })
 default:
-    print("usage: span threads <core>… | fault <core> | leave <core> | watch <core> | unmap <core>… | unmap-untouched <core>… | unmap-bench <rounds> <core>…")
+    print("usage: span threads <core>… | fault <core> | leave <core> | watch <core> | unmap <core>… | unmap-untouched <core>… | protect <core>… | unmap-bench <rounds> <core>… | protect-bench <rounds> <core>…")
     exit(2)
 }
