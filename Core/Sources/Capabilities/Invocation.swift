@@ -6,7 +6,8 @@
 //
 // The operations and their arguments are declared in the ABI (`CapabilityOperation`).
 // Addresses use `CapabilityAddress(encoded:)`. Here the capability rules check the
-// endpoint; the kernel's same-core message code (LMP) does the rest of 6, 7 and 8.
+// endpoints; the kernel's same-core message code (LMP) does the rest of send, receive,
+// wait and call.
 
 import ABI
 
@@ -54,6 +55,7 @@ public enum Invocation: Equatable, Sendable {
     case portOut(port: UInt64, width: PortWidth, value: UInt32)
     case connect(irq: UInt64, endpoint: CapabilityAddress)
     case disconnect(irq: UInt64)
+    case call(words: MessageWords, receiver: CapabilityAddress)
 
     /// The rights a map may ask for.
     public static var mapRights: CapabilityRights { [.read, .write, .execute] }
@@ -140,6 +142,9 @@ public enum Invocation: Equatable, Sendable {
             guard let endpoint = CapabilityAddress(encoded: a1) else { throw .badAddress }
             return .connect(irq: a0, endpoint: endpoint)
         case .disconnect: return .disconnect(irq: a0)
+        case .call:
+            guard let receiver = CapabilityAddress(encoded: a3) else { throw .badAddress }
+            return .call(words: MessageWords(a0, a1, a2), receiver: receiver)
         }
     }
 
@@ -171,6 +176,10 @@ public enum Invocation: Equatable, Sendable {
             return (0, [])
         case .receive, .wait:
             _ = try capabilities.lookup(target, in: cspace, ofType: [.endpoint], requiring: .read)
+            return (0, [])
+        case .call(_, let receiver):
+            _ = try capabilities.lookup(target, in: cspace, ofType: [.endpoint], requiring: .write)
+            _ = try capabilities.lookup(receiver, in: cspace, ofType: [.endpoint], requiring: .read)
             return (0, [])
         case .map(let entry, let source, let rights):
             try capabilities.map(source, into: target, entry: entry, rights: rights, in: cspace)
