@@ -368,21 +368,23 @@ if role == "call-refusals" {
             failed = true
         }
     }
-    let refused: [(String, InvocationStatus?, InvocationStatus)] = [
-        ("a call to an empty slot", refusal(empty, receivingOn: endpoint), .slotEmpty),
-        ("a call to RAM", refusal(.ram, receivingOn: endpoint), .wrongType),
-        ("a call on a receive-only copy", refusal(readOnly, receivingOn: endpoint), .insufficientRights),
-        ("a call receiving on an empty slot", refusal(endpoint, receivingOn: empty), .slotEmpty),
-        ("a call receiving on RAM", refusal(endpoint, receivingOn: .ram), .wrongType),
-        ("a call receiving on a send-only copy", refusal(endpoint, receivingOn: writeOnly), .insufficientRights),
-        ("a call receiving on an endpoint it does not receive on", refusal(endpoint, receivingOn: unclaimed), .notEndpointOwner),
-        ("a call to an endpoint with no receiver", refusal(unclaimed, receivingOn: endpoint), .noReceiver),
-        ("a call to a malformed address", rawRefusal(1 << 40, receivingOn: endpoint.address.encoded), .badAddress),
-        ("a call receiving on a malformed address", rawRefusal(endpoint.address.encoded, receivingOn: 1 << 40), .badAddress),
-        ("a call to a slot past the CNode", rawRefusal(UInt64(InitialSlot.rootSlots), receivingOn: endpoint.address.encoded), .invalidSlot),
+    // Each call made, then checked, one at a time: a message one of them sent is
+    // found right after it.
+    let refused: [(String, () -> InvocationStatus?, InvocationStatus)] = [
+        ("a call to an empty slot", { refusal(empty, receivingOn: endpoint) }, .slotEmpty),
+        ("a call to RAM", { refusal(.ram, receivingOn: endpoint) }, .wrongType),
+        ("a call on a receive-only copy", { refusal(readOnly, receivingOn: endpoint) }, .insufficientRights),
+        ("a call receiving on an empty slot", { refusal(endpoint, receivingOn: empty) }, .slotEmpty),
+        ("a call receiving on RAM", { refusal(endpoint, receivingOn: .ram) }, .wrongType),
+        ("a call receiving on a send-only copy", { refusal(endpoint, receivingOn: writeOnly) }, .insufficientRights),
+        ("a call receiving on an endpoint it does not receive on", { refusal(endpoint, receivingOn: unclaimed) }, .notEndpointOwner),
+        ("a call to an endpoint with no receiver", { refusal(unclaimed, receivingOn: endpoint) }, .noReceiver),
+        ("a call to a malformed address", { rawRefusal(1 << 40, receivingOn: endpoint.address.encoded) }, .badAddress),
+        ("a call receiving on a malformed address", { rawRefusal(endpoint.address.encoded, receivingOn: 1 << 40) }, .badAddress),
+        ("a call to a slot past the CNode", { rawRefusal(UInt64(InitialSlot.rootSlots), receivingOn: endpoint.address.encoded) }, .invalidSlot),
     ]
-    for (what, got, wanted) in refused {
-        expect(what, got, wanted)
+    for (what, call, wanted) in refused {
+        expect(what, call(), wanted)
         expectNothingSent(after: what)
     }
     // A full endpoint: eight messages, then the call is refused and the eight stay.
