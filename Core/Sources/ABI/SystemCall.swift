@@ -79,18 +79,17 @@ public enum SystemCallStatus: UInt64, CaseIterable, Sendable, Error, CustomStrin
 ///                                       does (no capability), then receive on the
 ///                                       endpoint at `receiver` (read right; this domain
 ///                                       must receive on it already, as for wait),
-///                                       sleeping until a message is there → its badge.
-///                                       Send, wait and receive in one kernel entry (the
-///                                       IPC call of L4 and seL4): the message's words
-///                                       come back in the registers they were sent in
-///                                       (`CallRegisters`). Every refusal but two comes
+///                                       sleeping until a message is there → its words
+///                                       and badge, in registers (`CallRegisters`). Send,
+///                                       wait and receive in one kernel entry (the IPC
+///                                       call of L4 and seL4). Every refusal but two comes
 ///                                       before anything is sent; `capabilityWaiting`
 ///                                       (the message there carries a capability, which
 ///                                       only receive takes: it stays queued) and
 ///                                       `slotEmpty` after a sleep (the receiving
 ///                                       endpoint died) come after the words went. When
 ///                                       the send wakes its receiver and the caller
-///                                       sleeps, the kernel switches straight to it
+///                                       sleeps, the kernel switches straight to it.
 ///     notify(core, domain)              on a notify capability (write right): wake
 ///                                       domain `domain` of core `core` (its local id;
 ///                                       0: the core's notification receiver, its

@@ -117,7 +117,8 @@ public struct Capability: Hashable, Sendable {
     /// (the words went, and the message waiting on `endpoint` carries a capability: take
     /// it with `receive(capabilityDestination:)`) and `slotEmpty` once the call slept
     /// (the words went, and `endpoint` died meanwhile). The call takes no capability
-    /// either way; send one with `send(_:capability:)`.
+    /// either way; send one with `send(_:capability:)`. While it sleeps the whole domain
+    /// sleeps, as with `wait`: a program with threads waits through a `Waitset`.
     public func call(_ words: (UInt64, UInt64, UInt64), receivingOn endpoint: Capability) throws(InvocationStatus) -> (words: (UInt64, UInt64, UInt64), badge: UInt64) {
         let call = InvocationWords.call(words, receivingOn: endpoint.address)
         let result = user_invoke_call(SystemCallNumber.invoke.rawValue, address.encoded, call.operation.rawValue, call.a0, call.a1, call.a2, call.a3)
