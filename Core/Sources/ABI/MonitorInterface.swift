@@ -98,6 +98,11 @@ public enum MonitorRequest: Equatable, Sendable {
     /// Retype the carried RAM into `count` equal frames (refused while it has
     /// descendants anywhere); they then come by `receiveCapability(source: id)`.
     case retypeCapability(count: Int)
+    /// A dispatcher of the asking domain on `core`, in its address space, with the page
+    /// mapped writable at `frameAddress` as its dispatcher frame (which the library
+    /// filled: upcall entries and stack, disabled): reply value 0 the new dispatcher's
+    /// system-wide id (docs/spanning.md).
+    case span(core: Int, frameAddress: UInt64)
 
     /// The most bytes of a name in a request.
     public static let nameBytes = 16
@@ -107,7 +112,7 @@ public enum MonitorRequest: Equatable, Sendable {
         case awaitEnd, printKnowledge, knowledgeDigest
         case ioPorts, interrupt, printCounters, state
         case allocate, free, memoryStatus, sendCapability, receiveCapability, revokeCapability, retypeCapability
-        case receiveCopy, deviceMemory
+        case receiveCopy, deviceMemory, span
     }
 
     /// The three words of request `id` (24 bits of it are sent).
@@ -144,6 +149,7 @@ public enum MonitorRequest: Equatable, Sendable {
         case .receiveCopy(let type, let base, let size): return (head(.receiveCopy, Int(type.rawValue)), base, size)
         case .revokeCapability: return (head(.revokeCapability), 0, 0)
         case .retypeCapability(let count): return (head(.retypeCapability, count), 0, 0)
+        case .span(let core, let frameAddress): return (head(.span, core), frameAddress, 0)
         }
     }
 
@@ -201,6 +207,7 @@ public enum MonitorRequest: Equatable, Sendable {
             return (.receiveCopy(type: type, base: words[1], size: words[2]), id)
         case .revokeCapability: return (.revokeCapability, id)
         case .retypeCapability: return (.retypeCapability(count: number), id)
+        case .span: return (.span(core: number, frameAddress: words[1]), id)
         }
     }
 }
@@ -274,6 +281,10 @@ public enum MonitorStatus: UInt64, CaseIterable, Sendable, Error, CustomStringCo
     case notRetypeable
     /// The memory service has no free memory of that size.
     case outOfMemory
+    /// The domain has a dispatcher on that core already.
+    case alreadySpanned
+    /// The address names no page the domain has mapped writable (span's frame).
+    case badAddress
 
     public var description: String {
         switch self {
@@ -297,6 +308,8 @@ public enum MonitorStatus: UInt64, CaseIterable, Sendable, Error, CustomStringCo
         case .revoked: return "revoked"
         case .notRetypeable: return "notRetypeable"
         case .outOfMemory: return "outOfMemory"
+        case .alreadySpanned: return "alreadySpanned"
+        case .badAddress: return "badAddress"
         }
     }
 }

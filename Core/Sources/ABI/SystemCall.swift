@@ -159,6 +159,23 @@ public enum SystemCallStatus: UInt64, CaseIterable, Sendable, Error, CustomStrin
 ///                                       least a page) from this core's free memory, for
 ///                                       the memory service → `outOfMemory` if none
 ///
+///   For spanned domains (docs/spanning.md):
+///
+///     spanPlace(domain, address, buffer) this core's domain `domain`'s PML4 and the
+///                                       physical page mapped writable at `address` (the
+///                                       frame it prepared for a new dispatcher), as two
+///                                       words at `buffer`; from now on the domain's
+///                                       memory stays held at its end until
+///                                       `releaseSpanned`
+///     span(buffer)                      a dispatcher here for another core's domain:
+///                                       four words at `buffer` (its `SystemDomainID`,
+///                                       PML4, frame, the frame's address), checked as
+///                                       for adopt (never this core's memory) → its local
+///                                       domain id. It starts at its run upcall, as the
+///                                       frame says
+///     releaseSpanned(domain)            every other core stopped this core's ended
+///                                       domain `domain`'s dispatchers: free its memory
+///
 /// `wait` on a notify capability (read right) makes the domain its core's notification
 /// receiver and sleeps until a notification comes (at once if one came since the last
 /// wait); the wait system call then wakes on notifications too.
@@ -186,6 +203,7 @@ public enum CapabilityOperation: UInt64, CaseIterable, Sendable {
     case narrow, portIn, portOut, connect, disconnect
     case command, programNames, echo, domainState
     case describe, adopt, markShared, sweep, retypeShared, grantMemory
+    case spanPlace, span, releaseSpanned
     case call
 
     /// The capability argument of send and receive that means "no capability".

@@ -50,6 +50,9 @@ public enum Invocation: Equatable, Sendable {
     case sweep(slot: CapabilityAddress)
     case retypeShared(slot: CapabilityAddress, size: UInt64, offset: UInt64, destination: CapabilityAddress)
     case grantMemory(bytes: UInt64, destination: CapabilityAddress)
+    case spanPlace(domain: UInt64, address: UInt64, buffer: UInt64)
+    case span(buffer: UInt64)
+    case releaseSpanned(domain: UInt64)
     case narrow(first: UInt64, count: UInt64, destination: CapabilityAddress)
     case portIn(port: UInt64, width: PortWidth)
     case portOut(port: UInt64, width: PortWidth, value: UInt32)
@@ -128,6 +131,9 @@ public enum Invocation: Equatable, Sendable {
         case .grantMemory:
             guard let destination = CapabilityAddress(encoded: a1) else { throw .badAddress }
             return .grantMemory(bytes: a0, destination: destination)
+        case .spanPlace: return .spanPlace(domain: a0, address: a1, buffer: a2)
+        case .span: return .span(buffer: a0)
+        case .releaseSpanned: return .releaseSpanned(domain: a0)
         case .narrow:
             guard let destination = CapabilityAddress(encoded: a2) else { throw .badAddress }
             return .narrow(first: a0, count: a1, destination: destination)
@@ -198,7 +204,7 @@ public enum Invocation: Equatable, Sendable {
             guard core >= capability.base, core - capability.base < capability.size else { throw .outsideRange }
             return (0, [])
         case .spawn, .kill, .domainEvent, .poolFrame, .knowledge, .command, .programNames, .echo, .domainState,
-             .describe, .adopt, .markShared, .sweep, .retypeShared, .grantMemory:
+             .describe, .adopt, .markShared, .sweep, .retypeShared, .grantMemory, .spanPlace, .span, .releaseSpanned:
             // The kernel's services, for the holder of the kernel capability; the CPU
             // driver does the rest (compared directly, as for notify above).
             let (capability, _) = try capabilities.lookup(target, in: cspace)

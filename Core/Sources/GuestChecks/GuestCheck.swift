@@ -31,6 +31,7 @@ public enum GuestCheck: CaseIterable, Sendable {
     case nameRace, nameAcrossCores, spawnAnywhere, killAnywhere, domainStates, userChannels, boundPeerKilled
     case peerNeverReads, peerWritesGarbage, sameCoreConnection, connectionInWaitset
     case memoryService, frameRevokedEverywhere, retypeRace, capabilityOnConnection, domainEndsMidProtocol
+    case spanningThreads, spanningFault, spanningEnd
     case skippedCoreReported, lateCoreStaysInINIT
     case stopNeedsKernelCapability, outboxBounded
     // Reported only when something is missing; never expected.
@@ -57,7 +58,8 @@ public enum GuestCheck: CaseIterable, Sendable {
             return .bootstrap
         case .nameRace, .nameAcrossCores, .spawnAnywhere, .killAnywhere, .domainStates, .userChannels, .boundPeerKilled,
              .peerNeverReads, .peerWritesGarbage, .connectionInWaitset, .stopNeedsKernelCapability, .outboxBounded,
-             .frameRevokedEverywhere, .retypeRace, .capabilityOnConnection, .domainEndsMidProtocol:
+             .frameRevokedEverywhere, .retypeRace, .capabilityOnConnection, .domainEndsMidProtocol,
+             .spanningThreads, .spanningFault, .spanningEnd:
             return .bootstrapWithPeer
         case .skippedCoreReported, .lateCoreStaysInINIT: return .skippedCore
         case .bootImagePresent, .lmpPresent, .threadsPresent, .everyCoreStarted, .everyCoreReports, .checksRunner: return .onlyOnFailure
@@ -185,6 +187,9 @@ public enum GuestCheck: CaseIterable, Sendable {
         case .frameRevokedEverywhere: return "capabilities: a frame sent to every other core and mapped there, revoked from its origin (a domain's own revoke refused): every mapping is gone"
         case .retypeRace: return "capabilities: RAM retyped on two cores at once: exactly one succeeds (a domain's own retype of shared RAM refused)"
         case .capabilityOnConnection: return "capabilities: a frame sent on a connection to a domain on every core (same core by the kernel, others by the monitors) arrives in the slot the receiver named and is mapped there; one the monitors do not carry is refused and the connection goes on"
+        case .spanningThreads: return "spanning: a domain with a thread on every core: each runs on its core, sees what the first wrote, counts under one mutex, waits on one condition, and is joined"
+        case .spanningFault: return "spanning: a thread that faults on another core ends alone, and its joiner learns where; the next thread there runs"
+        case .spanningEnd: return "spanning: when a domain ends, its dispatcher spinning on another core is stopped by the monitors"
         case .domainEndsMidProtocol: return "capabilities: a domain that ends while its send and revoke are under way leaves nothing locked: the revoke takes every remote mapping, its memory returns, every piece retypes again"
         case .bootImagePresent: return "user mode: boot image present"
         case .lmpPresent: return "same-core messages: lmp program present"

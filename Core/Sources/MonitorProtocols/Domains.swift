@@ -136,6 +136,7 @@ extension Monitor {
         remember(domain, ended: end)
         broadcast(.domainEnded(domain, end))
         homeReleasesNames(of: domain)
+        spansEnd(local)
         return takeEffects()
     }
 

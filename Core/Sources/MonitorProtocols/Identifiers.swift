@@ -153,6 +153,8 @@ public enum MonitorError: UInt8, CaseIterable, Sendable {
     /// The other monitor did not answer in time. What this leaves behind is documented
     /// per request in docs/monitors.md: a registration is released, a spawn is undone.
     case timedOut
+    /// The domain has a dispatcher on that core already (Spans.swift).
+    case alreadySpanned
 }
 
 /// What a local request ends with.

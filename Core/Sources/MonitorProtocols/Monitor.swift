@@ -71,6 +71,19 @@ public struct Monitor: Sendable {
     /// Spawn requests whose argument pieces are still arriving (at most one per core,
     /// since a monitor sends the pieces of one request back to back on a FIFO ring).
     var assemblies: [SpawnAssembly] = []
+    /// Spanned domains of this core, each with the cores that may run a dispatcher of it
+    /// (Spans.swift).
+    var spanHomes: [SpanHome] = []
+    /// Ended spanned domains of this core whose memory its kernel holds until the cores
+    /// left in each record say they stopped its dispatchers.
+    var unspanning: [SpanHome] = []
+    /// Dispatchers running here for other cores' domains.
+    var spanGuests: [SpanGuest] = []
+    /// Spans handed to the guest side, waiting for its report.
+    var spansStarting: [LocalSpan] = []
+    /// Other cores' ended domains whose dispatchers here are being stopped; each is
+    /// answered `unspanDone` once none is left (Spans.swift).
+    var unspansAnswering: [DomainID] = []
     /// The knowledge base arriving from the source, and when this monitor last heard of
     /// it (or asked for it).
     var knowledgeAssembly: KnowledgeAssembly? = nil
@@ -90,10 +103,11 @@ public struct Monitor: Sendable {
         knowledgeHeard = now
     }
 
-    /// True when no request, spawn or argument assembly is in progress, and the
+    /// True when no request, spawn, span, end of a span or argument assembly is in progress, and the
     /// knowledge base is here (if it is replicated).
     public var isIdle: Bool {
         pending.isEmpty && abandonedSpawns.isEmpty && spawning.isEmpty && assemblies.isEmpty && !awaitsKnowledge
+            && unspanning.isEmpty && spansStarting.isEmpty && unspansAnswering.isEmpty
     }
 
     /// Requests waiting on another monitor.
@@ -146,6 +160,11 @@ public struct Monitor: Sendable {
         case .knowledgePiece(let generation, let index, let bytes):
             replicaReceivesKnowledgePiece(generation: generation, index: index, bytes: bytes, from: sender)
         case .knowledgeRequest: sourceReceivesKnowledgeRequest(from: sender)
+        case .spanRequest(let ticket, let domain, let place): targetReceivesSpan(ticket, domain: domain, place: place, from: sender)
+        case .spanStarted(let ticket, let dispatcher): askerReceivesSpanAnswer(ticket, .spawned(dispatcher), from: sender)
+        case .spanRefused(let ticket, let error): askerReceivesSpanAnswer(ticket, .failed(error), from: sender)
+        case .unspanRequest(let domain): targetReceivesUnspan(domain, from: sender)
+        case .unspanDone(let domain): homeReceivesUnspanDone(domain, from: sender)
         case .ping, .pong, .bindRequest, .bindAnswer, .statesRequest, .statesAnswer,
              .lendRequest, .lendAnswer, .lendReturn, .lendReturned:
             effects.append(.driverMessage(message, from: sender))
@@ -177,9 +196,10 @@ public struct Monitor: Sendable {
                     counters.abandonedForgotten += 1
                 }
                 abandonedSpawns.append(AbandonedSpawn(ticket: request.ticket, target: request.peer))
-            case .unregister, .kill:
+            case .unregister, .kill, .span:
                 // Nothing to undo: the request stays queued at its monitor and still takes
-                // effect, which is what the caller asked for.
+                // effect, which is what the caller asked for. (A span's core stays in its
+                // domain's set, so the domain's end stops a dispatcher that started late.)
                 break
             }
         }
@@ -258,6 +278,12 @@ public enum MonitorEffect: Equatable, Sendable {
     /// Stop this core's domain; report `domainEnded(_:how:)` when it is gone (as for any end).
     /// Sent again if a second kill comes first, so stopping should be idempotent.
     case killLocally(LocalDomainNumber)
+    /// Build a dispatcher of `home` (another core's domain) here at `place`, then report
+    /// `spanSucceeded` or `spanFailed` with this `SpawnID` (Spans.swift).
+    case spanLocally(SpawnID, home: DomainID, place: SpanPlace)
+    /// Every core that may have run a dispatcher of this core's ended domain stopped it:
+    /// its kernel may now free the domain's memory.
+    case releaseSpanned(LocalDomainNumber)
     /// A message the driver answers itself (ping, binding, states), decoded and checked here
     /// like every other.
     case driverMessage(MonitorMessage, from: CoreID)
@@ -346,6 +372,7 @@ struct PendingRequest: Sendable {
         case unregister
         case spawn
         case kill
+        case span(LocalDomainNumber)
     }
     var ticket: Ticket
     var request: RequestID

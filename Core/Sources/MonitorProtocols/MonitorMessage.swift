@@ -37,6 +37,11 @@
 //   lendAnswer         w0 token, w1 the lent piece's base (0: none)
 //   lendReturn         w0 token, w1 the piece's base
 //   lendReturned       w0 token, w1 1 if taken back, 0 if not
+//   spanRequest        w0 ticket, w1 domain, w2 PML4, w3 dispatcher frame, w4 its address
+//   spanStarted        w0 ticket, w1 the new dispatcher's domain id
+//   spanRefused        w0 ticket, w1 error
+//   unspanRequest      w0 domain (the spanned domain, at its home)
+//   unspanDone         w0 domain
 //
 // A domain id is one word (see `DomainID.word`); a decoded one names a core of the
 // system, which is why decoding takes the core count.
@@ -105,6 +110,16 @@ public enum MonitorMessage: Equatable, Sendable {
     /// it into the pool again; answered with whether that was done.
     case lendReturn(token: UInt64, base: UInt64)
     case lendReturned(token: UInt64, accepted: Bool)
+    /// From a spanned domain's home (Spans.swift): run a dispatcher of `domain` here, in
+    /// its address space, at `place`.
+    case spanRequest(Ticket, domain: DomainID, place: SpanPlace)
+    /// From the core that runs it: the new dispatcher, as a domain of that core; or why not.
+    case spanStarted(Ticket, DomainID)
+    case spanRefused(Ticket, MonitorError)
+    /// From the home, once `domain` ended: stop its dispatcher here, then answer.
+    case unspanRequest(DomainID)
+    /// Its dispatcher here is stopped and will never run again.
+    case unspanDone(DomainID)
 
     /// The longest argument line a spawn carries: five pieces. A shell line is shorter;
     /// the bound keeps a half-received request's buffer small.
@@ -136,6 +151,7 @@ public enum MonitorMessage: Equatable, Sendable {
         case killRequest, killAnswer, ping, pong, bindRequest, bindAnswer
         case knowledgeHeader, knowledgePiece, knowledgeRequest, statesRequest, statesAnswer
         case lendRequest, lendAnswer, lendReturn, lendReturned
+        case spanRequest, spanStarted, spanRefused, unspanRequest, unspanDone
     }
 
     /// The most pages of a binding pool a `bindRequest` may name.
@@ -186,7 +202,7 @@ public enum MonitorMessage: Equatable, Sendable {
             m.words[6] = endpoint.rawValue
         case .registerGranted(let ticket):
             m.words[0] = UInt64(ticket.rawValue)
-        case .registerRefused(let ticket, let error), .spawnRefused(let ticket, let error):
+        case .registerRefused(let ticket, let error), .spawnRefused(let ticket, let error), .spanRefused(let ticket, let error):
             m.words[0] = UInt64(ticket.rawValue)
             m.words[1] = UInt64(error.rawValue)
         case .registerCancel(let ticket, let name):
@@ -215,9 +231,15 @@ public enum MonitorMessage: Equatable, Sendable {
             let count = min(bytes.count, Self.argumentBytesPerPiece)
             m.words[0] = UInt64(ticket.rawValue) | UInt64(count) << 32
             Self.put(bytes.prefix(count), at: 1, into: &m)
-        case .spawnStarted(let ticket, let domain), .killRequest(let ticket, let domain):
+        case .spawnStarted(let ticket, let domain), .killRequest(let ticket, let domain), .spanStarted(let ticket, let domain):
             m.words[0] = UInt64(ticket.rawValue)
             m.words[1] = domain.word
+        case .spanRequest(let ticket, let domain, let place):
+            m.words[0] = UInt64(ticket.rawValue)
+            m.words[1] = domain.word
+            (m.words[2], m.words[3], m.words[4]) = (place.root, place.frame, place.frameAddress)
+        case .unspanRequest(let domain), .unspanDone(let domain):
+            m.words[0] = domain.word
         case .ping(let token), .pong(let token), .statesRequest(let token):
             m.words[0] = token
         case .statesAnswer(let token, let states, let last):
@@ -285,6 +307,11 @@ public enum MonitorMessage: Equatable, Sendable {
         case .lendAnswer: return .lendAnswer
         case .lendReturn: return .lendReturn
         case .lendReturned: return .lendReturned
+        case .spanRequest: return .spanRequest
+        case .spanStarted: return .spanStarted
+        case .spanRefused: return .spanRefused
+        case .unspanRequest: return .unspanRequest
+        case .unspanDone: return .unspanDone
         }
     }
 
@@ -326,9 +353,23 @@ public enum MonitorMessage: Equatable, Sendable {
         case .registerGranted:
             guard ticketOnly, unused(from: 1) else { return nil }
             self = .registerGranted(ticket())
-        case .registerRefused, .spawnRefused:
+        case .registerRefused, .spawnRefused, .spanRefused:
             guard ticketOnly, let e = error(1), unused(from: 2) else { return nil }
-            self = tag == .registerRefused ? .registerRefused(ticket(), e) : .spawnRefused(ticket(), e)
+            switch tag {
+            case .registerRefused: self = .registerRefused(ticket(), e)
+            case .spawnRefused: self = .spawnRefused(ticket(), e)
+            default: self = .spanRefused(ticket(), e)
+            }
+        case .spanRequest:
+            guard ticketOnly, let id = domain(1), let place = SpanPlace(root: w[2], frame: w[3], frameAddress: w[4]),
+                  unused(from: 5) else { return nil }
+            self = .spanRequest(ticket(), domain: id, place: place)
+        case .spanStarted:
+            guard ticketOnly, let id = domain(1), unused(from: 2) else { return nil }
+            self = .spanStarted(ticket(), id)
+        case .unspanRequest, .unspanDone:
+            guard let id = domain(0), unused(from: 1) else { return nil }
+            self = tag == .unspanRequest ? .unspanRequest(id) : .unspanDone(id)
         case .registerCancel:
             guard let n = name(), unused(from: 5) else { return nil }
             self = .registerCancel(Ticket(n.label), name: n.name)

@@ -54,6 +54,10 @@ final class MonitorMessageTests: XCTestCase {
             .statesAnswer(token: .max, states: (1...5).map { DomainStateEntry(local: LocalDomainNumber($0), state: $0 == 3 ? .running : .sleeping) },
                           last: false),
             .statesAnswer(token: 1, states: [DomainStateEntry(local: LocalDomainNumber(.max), state: .running)], last: true),
+            .spanRequest(Ticket(5), domain: DomainID(core: CoreID(2), local: LocalDomainNumber(9)),
+                         place: SpanPlace(root: 0x1000, frame: 0xF_FFFF_FFFF_F000, frameAddress: 0x7FFF_FFFF_F000)!),
+            .spanStarted(Ticket(5), DomainID(core: CoreID(1), local: LocalDomainNumber(3))), .spanRefused(Ticket(6), .outOfResources),
+            .unspanRequest(DomainID(core: CoreID(2), local: LocalDomainNumber(9))), .unspanDone(DomainID(core: CoreID(0), local: LocalDomainNumber(1))),
         ]
     }
 
@@ -200,6 +204,13 @@ final class MonitorMessageTests: XCTestCase {
         refused(.lendReturn, [1, 0], "a return of no piece")
         refused(.lendReturn, [1, 0x2000, 1], "an unused word set")
         refused(.lendReturned, [1, 2], "an answer neither yes nor no")
+        refused(.spanRequest, [1, 1, 0x1001, 0x2000, 0x3000], "a PML4 not page-aligned")
+        refused(.spanRequest, [1, 1, 0, 0x2000, 0x3000], "no PML4")
+        refused(.spanRequest, [1, 1, 0x1000, 1 << 52, 0x3000], "a frame past 2⁵² bytes")
+        refused(.spanRequest, [1, 1, 0x1000, 0x2000, 1 << 47], "a frame address in the upper half")
+        refused(.spanRequest, [1, UInt64(coreCount) << 32, 0x1000, 0x2000, 0x3000], "a domain on a core the system lacks")
+        refused(.spanRequest, [1, 1, 0x1000, 0x2000, 0x3000, 1], "an unused word set")
+        refused(.unspanDone, [1, 1], "an unused word set")
     }
 
     /// Random slots (mostly small words, so many decode) never trap, and whatever
@@ -220,6 +231,10 @@ final class MonitorMessageTests: XCTestCase {
                     raw.words[i] = random.chance(50) ? UInt64(random.below(36)) << 32 : UInt64(random.below(50)) << 48 | UInt64(random.below(3))
                 default: raw.words[i] = random.next() >> UInt64(random.pick([0, 24, 31, 40, 56, 60, 63]))
                 }
+            }
+            // A span names pages: give it some, or random words almost never make one.
+            if raw.tag == MonitorMessage.Tag.spanRequest.rawValue && random.chance(50) {
+                for i in 2...4 { raw.words[i] = UInt64(1 + random.below(1 << 20)) << 12 }
             }
             if let message = MonitorMessage(decoding: raw, coreCount: coreCount) {
                 decoded += 1

@@ -12,6 +12,7 @@ import Channel
 enum GuestWork: Equatable {
     case spawn(SpawnID, program: Name, arguments: [UInt8])
     case kill(LocalDomainNumber)
+    case span(SpawnID, home: DomainID)
 }
 
 struct SimulatedMachine {
@@ -22,6 +23,8 @@ struct SimulatedMachine {
     var guestWork: [[GuestWork]]
     /// Every answer given, in order.
     var answers: [(request: RequestID, answer: MonitorAnswer)] = []
+    /// Every `releaseSpanned`, as the domain whose memory its core's kernel may free.
+    var releases: [DomainID] = []
     var delivered = 0
 
     init(coreCount: Int, configuration: Monitor.Configuration = Monitor.Configuration(), breakage: Breakage? = nil) {
@@ -43,6 +46,8 @@ struct SimulatedMachine {
             case .answer(let request, let answer): answers.append((request, answer))
             case .spawnLocally(let id, let program, let arguments): guestWork[core].append(.spawn(id, program: program, arguments: arguments))
             case .killLocally(let local): guestWork[core].append(.kill(local))
+            case .spanLocally(let id, let home, _): guestWork[core].append(.span(id, home: home))
+            case .releaseSpanned(let local): releases.append(DomainID(core: CoreID(core), local: local))
             case .driverMessage: break                   // the simulated drivers send none
             }
         }

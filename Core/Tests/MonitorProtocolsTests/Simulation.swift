@@ -15,7 +15,8 @@
 // never given while the model says another live domain holds the name (two winners);
 // a spawn's answer names the domain the spawn really started; lookups are answered at
 // once; the caller's own replica already shows what `registered` or `spawned`
-// reports. Checked when the run is quiet (nothing in flight, no guest work, no monitor
+// reports; a spanned domain's memory is released only after it ended and no
+// dispatcher of it runs on any core (the span protocol's safety), and once only. Checked when the run is quiet (nothing in flight, no guest work, no monitor
 // waiting): every request answered exactly once; every replica's domain table equal
 // and equal to the ground truth; every replica's name table equal, equal to the model,
 // and naming only live domains; no domain left running by a spawn whose caller was
@@ -75,6 +76,7 @@ struct IssuedRequest {
         case lookup(Name)
         case spawn(target: Int, Name, argumentBytes: Int)
         case kill(DomainID)
+        case span(DomainID, target: Int)
     }
     var core: Int
     var kind: Kind
@@ -95,6 +97,9 @@ struct Simulation {
     var live: [DomainRecord] = []
     var ended: [DomainID] = []
     var startedBy: [(request: RequestID, domain: DomainID)] = []
+    /// Dispatchers running for spanned domains: (their home domain, the dispatcher).
+    var spanDispatchers: [(home: DomainID, dispatcher: DomainID)] = []
+    var releasesChecked = 0
     var nextLocal: [UInt32]
     var requests: [IssuedRequest] = []
     var answersChecked = 0
@@ -230,6 +235,10 @@ struct Simulation {
             // One target in (cores + 1) is not in the system.
             let length = random.chance(10) ? MonitorMessage.maximumArgumentBytes + 1 + random.below(20) : random.below(120)
             kind = .spawn(target: random.below(cores + 1), random.chance(20) ? Name("nosuch")! : Name("hello")!, argumentBytes: length)
+        } else if roll < 88 {
+            let homes = locals.filter { domain in !spanDispatchers.contains { $0.dispatcher == domain.id } }
+            guard !homes.isEmpty else { return }
+            kind = .span(random.pick(homes).id, target: random.below(cores + 1))
         } else {
             guard !live.isEmpty else { return }
             kind = random.chance(85) ? .kill(random.pick(live).id)
@@ -259,6 +268,9 @@ struct Simulation {
             while arguments.count < length { arguments.append(UInt8(truncatingIfNeeded: 97 + arguments.count % 26)) }
             machine.at(core) { $0.spawn(program, arguments: arguments, on: CoreID(target), request: id) }
         case .kill(let domain): machine.at(core) { $0.kill(domain, request: id) }
+        case .span(let domain, let target):
+            let place = SpanPlace(root: 0x10_0000, frame: 0x20_0000, frameAddress: 0x80_0000_0000)!
+            machine.at(core) { $0.span(domain.local, at: place, on: CoreID(target), request: id) }
         }
     }
 
@@ -287,8 +299,35 @@ struct Simulation {
         case .kill(let local):
             let domain = DomainID(core: CoreID(core), local: local)
             if live.contains(where: { $0.id == domain }) { end(domain) }
+        case .span(let span, let home):
+            if random.chance(15) {
+                log("core \(core) fails span \(span.rawValue)")
+                machine.at(core) { $0.spanFailed(span, error: .outOfResources) }
+                return true
+            }
+            let local = LocalDomainNumber(nextLocal[core])
+            nextLocal[core] += 1
+            let dispatcher = DomainID(core: CoreID(core), local: local)
+            live.append(DomainRecord(id: dispatcher, program: machine.monitors[core].record(for: home)?.program ?? Name("span")!))
+            spanDispatchers.append((home, dispatcher))
+            log("core \(core) starts \(describe(dispatcher)) for span \(span.rawValue) of \(describe(home))")
+            machine.at(core) { $0.spanSucceeded(span, local: local) }
         }
         return true
+    }
+
+    /// Each release names a domain that ended, once, when no dispatcher of it runs.
+    mutating func checkReleases() {
+        while releasesChecked < machine.releases.count {
+            let domain = machine.releases[releasesChecked]
+            releasesChecked += 1
+            log("core \(domain.core.rawValue) releases \(describe(domain))'s memory")
+            if !ended.contains(domain) { violation("memory of \(describe(domain)) released while it runs") }
+            if machine.releases[..<(releasesChecked - 1)].contains(domain) { violation("memory of \(describe(domain)) released twice") }
+            for running in spanDispatchers where running.home == domain && live.contains(where: { $0.id == running.dispatcher }) {
+                violation("memory of \(describe(domain)) released while its dispatcher \(describe(running.dispatcher)) runs")
+            }
+        }
     }
 
     mutating func end(_ domain: DomainID) {
@@ -384,6 +423,7 @@ struct Simulation {
             if answer == .failed(.timedOut) { timeouts += 1 }
             check(answer, to: requests[index].kind, id: id, on: requests[index].core)
         }
+        checkReleases()
     }
 
     mutating func check(_ answer: MonitorAnswer, to kind: IssuedRequest.Kind, id: RequestID, on core: Int) {
@@ -425,6 +465,12 @@ struct Simulation {
             }
         case (.kill(let domain), _):
             if domain.core.rawValue >= cores && answer != .failed(.noSuchCore) { violation("kill on missing core answered \(answer)") }
+        case (.span(let domain, let target), _):
+            if (target >= cores || target == core) && answer != .failed(.noSuchCore) { violation("span of \(describe(domain)) to core \(target) answered \(answer)") }
+            if case .spawned(let dispatcher) = answer,
+               !spanDispatchers.contains(where: { $0.home == domain && $0.dispatcher == dispatcher && dispatcher.core.rawValue == target }) {
+                violation("span \(id.rawValue) answered \(describe(dispatcher)), which it did not start")
+            }
         default:
             break
         }
@@ -441,6 +487,13 @@ struct Simulation {
 
     mutating func finalChecks() {
         if !machine.isQuiet { violation("not quiet at the end") }
+        // Every dispatcher of an ended domain was stopped, and the domain's memory released.
+        for (home, dispatcher) in spanDispatchers where ended.contains(home) && live.contains(where: { $0.id == dispatcher }) {
+            violation("\(describe(dispatcher)) still runs for \(describe(home)), which ended")
+        }
+        for (home, _) in spanDispatchers where ended.contains(home) && !machine.releases.contains(home) {
+            violation("memory of \(describe(home)) never released")
+        }
         for (i, request) in requests.enumerated() where request.answers.count != 1 {
             violation("request \(i + 1) (\(request.kind)) answered \(request.answers.count) times")
         }

@@ -114,6 +114,13 @@ public enum UserMode {
     /// (a kernel bug: it panics).
     nonisolated(unsafe) public static var directionFlagLeaked: () -> Never = { CPU.stop() }
 
+    /// Points the FS base at `address` for the user code entered next: where each
+    /// dispatcher finds its frame (`%fs:self_address`). The kernel never uses FS itself,
+    /// so the value lasts until the next call.
+    public static func setDispatcherBase(_ address: UInt64) {
+        CPU.writeMSR(0xC000_0100, address)
+    }
+
     /// Back to the kernel's own tables (when no user code will run for a while).
     public static func useKernelAddressSpace(_ root: UInt64) {
         if x86_read_cr3() != root { x86_write_cr3(root) }

@@ -104,6 +104,9 @@ final class CoreState {
     /// The domains on this core, the next one to run, and how recent ones ended.
     var domains: [Domain] = []
     var nextToRun = 0
+    /// What the FS base holds (UserMode.setDispatcherBase): the frame address of the
+    /// dispatcher entered last.
+    var dispatcherBase: UInt64 = 0
     var nextDomainID = 0
     /// The id of this core's monitor (MonitorDomain.swift), once started.
     var monitorDomain: Int? = nil

@@ -45,6 +45,7 @@ enum DispatcherFrame {
     static var upcalls: Int { MemoryLayout<sf_dispatcher_frame>.offset(of: \.upcalls)! }
     static var identity: Int { MemoryLayout<sf_dispatcher_frame>.offset(of: \.identity)! }
     static var tracing: Int { MemoryLayout<sf_dispatcher_frame>.offset(of: \.tracing)! }
+    static var selfAddress: Int { MemoryLayout<sf_dispatcher_frame>.offset(of: \.self_address)! }
     static var programName: Int { MemoryLayout<sf_dispatcher_frame>.offset(of: \.program_name)! }
     static let programNameBytes = 32
     static var enabledArea: Int { MemoryLayout<sf_dispatcher_frame>.offset(of: \.enabled_area)! }

@@ -27,7 +27,9 @@ final class Domain {
     let addressSpace: UserAddressSpace
     /// The PML4 object: while it lives, `addressSpace.root` is a PML4 with the kernel's
     /// slot; once it dies (revoked or deleted by someone) the domain cannot run again.
-    let rootTable: ObjectID
+    /// Nil for a dispatcher of another core's domain (SpannedDomains.swift), whose
+    /// tables that core's kernel holds until this one stopped running them.
+    let rootTable: ObjectID?
     /// The domain's capabilities: slot 0 its root CNode, slot 1 the RAM it was given,
     /// the last slot its address space (`AddressSpaceLayout`).
     let cspace: CSpace
@@ -58,10 +60,15 @@ final class Domain {
     var pendingUpcall: Upcall? = nil
     /// The last fault handed to its dispatcher, for the message if it gives up on it.
     var lastFault: (vector: UInt8, errorCode: UInt64, address: UInt64, instructionPointer: UInt64)? = nil
-    /// The page shared with its dispatcher (see DispatcherFrame), and the frame object
-    /// that maps it.
+    /// The page shared with its dispatcher (see DispatcherFrame), the frame object that
+    /// maps it (nil as for `rootTable`), and where the domain sees it.
     let dispatcherFrame: PhysicalAddress
-    let dispatcherFrameObject: ObjectID
+    let dispatcherFrameObject: ObjectID?
+    let dispatcherAddress: UInt64
+    /// The domain has (or asked for) dispatchers on other cores, which run in its page
+    /// tables: at its end its memory stays held until its monitor says every one of
+    /// them stopped (`releaseSpanned`).
+    var spannedElsewhere = false
     /// `CoreCapabilities.objectsDestroyed` when `enter` last found these three alive.
     var livenessCheckedAt: UInt64 = .max
     /// The dispatcher object (its capability's object): the kernel-only page that holds
@@ -86,9 +93,10 @@ final class Domain {
         case call(ObjectID)
     }
 
-    init(id: Int, name: String, addressSpace: UserAddressSpace, rootTable: ObjectID, cspace: CSpace, sharedPages: CSpace?,
+    init(id: Int, name: String, addressSpace: UserAddressSpace, rootTable: ObjectID?, cspace: CSpace, sharedPages: CSpace?,
          keeperSlot: KernelSlots.Slot, context: UserContext, dispatcher: ObjectID, dispatcherFrame: PhysicalAddress,
-         frameObject: ObjectID, frames: [PhysicalAddress], block: PhysicalRange) {
+         frameObject: ObjectID?, dispatcherAddress: UInt64 = DispatcherFrame.userAddress, frames: [PhysicalAddress],
+         block: PhysicalRange) {
         self.id = id
         self.name = name
         self.addressSpace = addressSpace
@@ -100,6 +108,7 @@ final class Domain {
         self.dispatcher = dispatcher
         self.dispatcherFrame = dispatcherFrame
         self.dispatcherFrameObject = frameObject
+        self.dispatcherAddress = dispatcherAddress
         self.frames = frames
         self.block = block
     }
@@ -267,7 +276,6 @@ extension CoreState {
                                   entry: image.entry, stack: argumentsAddress - 16)
         context.registers.pointee.rdi = argumentsAddress
         context.registers.pointee.rsi = UInt64(arguments.count)
-        context.registers.pointee.rdx = DispatcherFrame.userAddress
         nextDomainID += 1
         let domain = Domain(id: nextDomainID, name: String(decoding: program.name, as: UTF8.self),
                             addressSpace: UserAddressSpace(root: PhysicalAddress(root.base)), rootTable: rootTable,
@@ -277,6 +285,7 @@ extension CoreState {
         domain.dispatcherWords.storeBytes(of: SystemDomainID(core: id.rawValue, local: UInt32(domain.id)).rawValue,
                                           toByteOffset: DispatcherFrame.identity, as: UInt64.self)
         domain.setFrameWord(DispatcherFrame.tracing, Tracing.isOn ? 1 : 0)
+        domain.setFrameWord(DispatcherFrame.selfAddress, DispatcherFrame.userAddress)
         for (index, byte) in program.name.prefix(DispatcherFrame.programNameBytes - 1).enumerated() {
             domain.dispatcherWords.storeBytes(of: byte, toByteOffset: DispatcherFrame.programName + index, as: UInt8.self)
         }
@@ -369,14 +378,15 @@ extension CoreState {
     /// the spare block), when memory is short, and before the core reports its memory.
     @discardableResult
     func releaseEnded() -> Bool {
-        guard !ended.isEmpty else { return false }
+        // A spanned domain's memory waits for its monitor (SpannedDomains.swift).
+        guard ended.contains(where: { !$0.spannedElsewhere }) else { return false }
         UserMode.useKernelAddressSpace(kernelRoot)
-        for domain in ended {
+        for domain in ended where !domain.spannedElsewhere {
             release(cspace: domain.cspace, sharedPages: domain.sharedPages, keeperSlot: domain.keeperSlot, frames: domain.frames,
                     spare: domain.block)
             domain.frames.removeAll()
         }
-        ended.removeAll()
+        ended.removeAll { !$0.spannedElsewhere }
         return true
     }
 
@@ -483,9 +493,9 @@ extension CoreState {
         // Only a destroyed object can be one of these, so the checks run only when some
         // object was destroyed since the last ones.
         if domain.livenessCheckedAt != capabilities.objectsDestroyed {
-            let lost = !isAlive(domain.rootTable) ? "its address space (the PML4)"
+            let lost = !(domain.rootTable.map { isAlive($0) } ?? true) ? "its address space (the PML4)"
                 : !isAlive(domain.dispatcher) ? "its dispatcher"
-                : !isAlive(domain.dispatcherFrameObject) ? "its dispatcher frame" : nil
+                : !(domain.dispatcherFrameObject.map { isAlive($0) } ?? true) ? "its dispatcher frame" : nil
             if let lost {
                 UserMode.useKernelAddressSpace(kernelRoot)
                 domain.state = .stopped("\(lost) was deleted")
@@ -500,6 +510,10 @@ extension CoreState {
             return nil
         }
         guard enterUpcall(domain) else { return nil }
+        if dispatcherBase != domain.dispatcherAddress {
+            UserMode.setDispatcherBase(domain.dispatcherAddress)
+            dispatcherBase = domain.dispatcherAddress
+        }
         return UserMode.run(domain.context, in: domain.addressSpace.root)
     }
 

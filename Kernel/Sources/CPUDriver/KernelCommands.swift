@@ -134,7 +134,7 @@ struct KernelCommands {
             case (.runnable, .anyEndpoint?): doing = "waiting on its waitset"
             case (.exited, _), (.stopped, _): doing = "ending"
             }
-            let alive = state.capabilities.isAlive(domain.dispatcherFrameObject)
+            let alive = domain.dispatcherFrameObject.map { state.capabilities.isAlive($0) } ?? true
             let preemptions = alive ? domain.frameWord(DispatcherFrame.preemptions) : 0
             let upcalls = alive ? domain.frameWord(DispatcherFrame.upcalls) : 0
             print("\(padRight("\(domain.id)", 6))\(padRight(domain.name, 12))\(padRight(doing, 26))\(padRight("\(preemptions)", 13))\(upcalls)")

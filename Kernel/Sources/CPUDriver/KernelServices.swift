@@ -7,7 +7,8 @@
 // the shell, the commands that need the kernel and the boot image's program names; and
 // for capabilities that cross cores, what the monitor's protocols need of this core's
 // database (describe, adopt, markShared, sweep, retypeShared) and memory for the
-// memory service (grantMemory). Every
+// memory service (grantMemory); and for spanned domains, the place of a new dispatcher,
+// the dispatcher itself, and the release of an ended domain's memory. Every
 // argument is untrusted: the strings are copied from the monitor's memory with the
 // usual checks, and a bad one gets a status.
 import ABI
@@ -108,10 +109,8 @@ extension CoreState {
             // objects only as copies of what lives. Beyond that the kernel trusts its
             // monitor, which names only objects the protocols carried (as Barrelfish's do).
             let (end, overflow) = base.addingReportingOverflow(size)
-            let object = PhysicalRange(start: PhysicalAddress(base), end: PhysicalAddress(end))
-            let links = PhysicalRange(start: PhysicalAddress(channelArea), end: PhysicalAddress(channelArea + Link.areaBytes(cores: coreCount)))
             guard !overflow, size > 0 else { return (.regionExhausted, 0) }
-            let own = (share + [links, KernelImage.range]).contains { $0.overlaps(object) }
+            let own = isOwnMemory(PhysicalRange(start: PhysicalAddress(base), end: PhysicalAddress(end)))
             return capabilityStatus { () throws(CapabilityError) in
                 try capabilities.adopt(type, base: base, size: size, mayCreateRoot: !own, at: destination, in: domain.cspace)
             }
@@ -137,6 +136,27 @@ extension CoreState {
                 return (InvocationStatus(error), 0)
             }
             return (.success, 0)
+        case .spanPlace(let local, let address, let buffer):
+            guard copyToUser(domain, address: buffer, words: [0, 0], dryRun: true) else { return (.badBuffer, 0) }
+            guard let place = spanPlace(of: local, frameAddress: address) else { return (.badAddress, 0) }
+            _ = copyToUser(domain, address: buffer, words: [place.root, place.frame], dryRun: false)
+            return (.success, 0)
+        case .span(let buffer):
+            guard let bytes = copyFromUser(domain, address: buffer, length: 32) else { return (.badBuffer, 0) }
+            var words = [UInt64](repeating: 0, count: 4)
+            for (index, byte) in bytes.enumerated() { words[index / 8] |= UInt64(byte) << (8 * UInt64(index % 8)) }
+            let home = SystemDomainID(rawValue: words[0])
+            guard home.core != id.rawValue, home.core < coreCount else { return (.outsideRange, 0) }
+            do throws(SpawnError) {
+                return (.success, UInt64(try spanDispatcher(of: home, root: words[1], frame: words[2], frameAddress: words[3]).id))
+            } catch {
+                switch error {
+                case .capabilities(let failure): return (InvocationStatus(failure), 0)
+                default: return (.outOfMemory, 0)
+                }
+            }
+        case .releaseSpanned(let local):
+            return releaseSpanned(local) ? (.success, 0) : (.noSuchDomain, 0)
         case .programNames(let buffer, let length):
             var names: [UInt8] = []
             for program in bootImage?.programs ?? [] { names += program.name + [0] }

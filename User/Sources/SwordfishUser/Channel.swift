@@ -424,13 +424,17 @@ func receiveWaiting(on endpoint: Capability, capabilityDestination: Capability?)
 }
 
 /// Root slots 40–48: the library's for connections (listeners' and connections'
-/// endpoints, a capability on its way in).
+/// endpoints, a capability on its way in) and, once a domain spans, the heap's piece of
+/// the memory service and its CNode (Spanning.swift).
 enum LibrarySlots {
     static let range: ClosedRange<UInt32> = 40...48
 
-    static func take() throws(MonitorStatus) -> Capability {
+    static func take() throws(MonitorStatus) -> Capability { Capability(slot: try takeSlot()) }
+
+    /// The first empty one.
+    static func takeSlot() throws(MonitorStatus) -> UInt32 {
         guard let slot = range.first(where: { Capability(slot: $0).type == .null }) else { throw .outOfResources }
-        return Capability(slot: slot)
+        return slot
     }
 }
 

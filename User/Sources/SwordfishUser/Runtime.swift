@@ -1,7 +1,8 @@
 // What the Embedded Swift runtime needs from a user program: memory (a heap over pages
 // it maps from its own heap RAM as it grows, using the same allocator code as the
 // kernel) and character output (a line buffer sent to the console by system call).
-// Both are shared by all of the program's threads, so they run disabled.
+// Both are shared by all of the program's threads, so they run disabled, and once the
+// domain spans cores, under a lock each (Spanning.swift).
 import UserRuntimeC
 import Basics
 import Memory
@@ -28,6 +29,9 @@ enum HeapWindow {
     /// page, so a few at a time keeps the invocations down without making many pages
     /// that a small program never touches.
     static let growth = 4
+    /// Pages the window's one page table maps: its own RAM's first, then pieces of the
+    /// memory service's RAM added to it (`UserMemory.extend`).
+    static let capacity = 512
 
     static func slot(_ index: Int) -> Capability { Capability(.leaf(cnodeSlot, UInt32(index))) }
 }
@@ -76,22 +80,22 @@ struct HeapPages {
 
 struct UserMemory {
     /// Over the whole window; the pages not yet mapped are taken out of use, and `grow`
-    /// gives them to it as it maps them.
+    /// and `extend` give them to it as they map them.
     var frames: FrameAllocator
     var heap = Heap()
     var pages: HeapPages
+    /// Pages mapped past the window's own RAM, from pieces of the memory service.
+    var extraPages = 0
 
     static func address(ofPage index: Int) -> PhysicalAddress { PhysicalAddress(HeapWindow.base + UInt64(index) * 4096) }
 
     init?() {
         guard var pages = try? HeapPages(), pages.map(count: HeapWindow.growth) > 0 else { return nil }
-        var range = PhysicalRange(start: Self.address(ofPage: 0), end: Self.address(ofPage: HeapWindow.pages))
+        var range = PhysicalRange(start: Self.address(ofPage: 0), end: Self.address(ofPage: HeapWindow.capacity))
         guard var frames = try? withUnsafePointer(to: &range, { (pointer) throws(MemoryError) -> FrameAllocator in
             try FrameAllocator(usable: UnsafeBufferPointer(start: pointer, count: 1), virtualOffset: 0)
         }) else { return nil }
-        if pages.mapped < HeapWindow.pages {
-            guard (try? frames.take(Self.address(ofPage: pages.mapped), count: HeapWindow.pages - pages.mapped)) != nil else { return nil }
-        }
+        guard (try? frames.take(Self.address(ofPage: pages.mapped), count: HeapWindow.capacity - pages.mapped)) != nil else { return nil }
         self.frames = frames
         self.pages = pages
     }
@@ -103,6 +107,26 @@ struct UserMemory {
         let added = pages.map(count: max(count, HeapWindow.growth))
         guard added > 0 else { return false }
         return (try? frames.free(Self.address(ofPage: first), count: added)) != nil
+    }
+
+    /// Adds the RAM at `piece` (a piece of the memory service) to the heap, once the
+    /// window's own RAM is all mapped: its first page becomes a CNode at `cnode` for the
+    /// others' frames, which are mapped after the window's pages. False if any step was
+    /// refused (what was made stays, unused).
+    mutating func extend(with piece: Capability, cnode slot: UInt32) -> Bool {
+        let cnode = Capability(slot: slot)
+        let count = Int(MemoryService.pieceBytes / 4096) - 1
+        let first = HeapWindow.pages + extraPages
+        guard pages.mapped == HeapWindow.pages, first + count <= HeapWindow.capacity,
+              (try? piece.retype(to: .cnode, size: HeapWindow.cnodeSlots, into: cnode)) != nil,
+              (try? piece.retype(to: .frame, size: 4096, count: count, into: Capability(.leaf(slot, 0)))) != nil else { return false }
+        for index in 0..<count {
+            guard (try? pages.table.map(Capability(.leaf(slot, UInt32(index))), at: first + index, rights: [.read, .write])) != nil else {
+                return false
+            }
+        }
+        extraPages += count
+        return (try? frames.free(Self.address(ofPage: first), count: count)) != nil
     }
 }
 
@@ -128,7 +152,11 @@ func memory() -> UnsafeMutablePointer<UserMemory>? {
 @_cdecl("posix_memalign")
 func posixMemalign(_ result: UnsafeMutablePointer<UnsafeMutableRawPointer?>, _ alignment: Int, _ size: Int) -> CInt {
     let wasDisabled = Dispatcher.disable()
-    defer { Dispatcher.restore(wasDisabled) }
+    Span.acquire(&Span.heapWord)
+    defer {
+        Span.release(&Span.heapWord)
+        Dispatcher.restore(wasDisabled)
+    }
     result.pointee = nil
     // A request the heap can never meet would otherwise grow the window to its end.
     guard size >= 0, alignment > 0, alignment & (alignment - 1) == 0, alignment <= 4096 else { return 22 }
@@ -148,7 +176,11 @@ func posixMemalign(_ result: UnsafeMutablePointer<UnsafeMutableRawPointer?>, _ a
 @_cdecl("user_free")
 func userFree(_ pointer: UnsafeMutableRawPointer?) {
     let wasDisabled = Dispatcher.disable()
-    defer { Dispatcher.restore(wasDisabled) }
+    Span.acquire(&Span.heapWord)
+    defer {
+        Span.release(&Span.heapWord)
+        Dispatcher.restore(wasDisabled)
+    }
     guard let pointer, let memory = memory() else { return }
     try? memory.pointee.heap.free(pointer, frames: &memory.pointee.frames)
 }
@@ -156,7 +188,11 @@ func userFree(_ pointer: UnsafeMutableRawPointer?) {
 @_cdecl("putchar")
 func putchar(_ character: CInt) -> CInt {
     let wasDisabled = Dispatcher.disable()
-    defer { Dispatcher.restore(wasDisabled) }
+    Span.acquire(&Span.consoleWord)
+    defer {
+        Span.release(&Span.consoleWord)
+        Dispatcher.restore(wasDisabled)
+    }
     let byte = UInt8(truncatingIfNeeded: character)
     if !lineBufferReady { lineBuffer.reserveCapacity(256); lineBufferReady = true }
     lineBuffer.append(byte)

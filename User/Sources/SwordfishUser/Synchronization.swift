@@ -1,6 +1,11 @@
-// Blocking synchronisation between the threads of one domain. The threads share one
-// core, so the dispatcher's disabled flag is all the atomicity needed: no spinning, and
-// a thread that must wait leaves the core to the others (Threads.swift).
+// Blocking synchronisation between the threads of one domain. On one core the
+// dispatcher's disabled flag is all the atomicity needed. Once the domain spans cores
+// (Spanning.swift) their state is also taken under `Span.lock`: a mutex another core's
+// thread holds is spun on briefly, then the thread that must wait leaves its core to
+// the others, and the thread that wakes it (on any core) puts it back on its own
+// dispatcher, notifying that one if it sleeps (Threads.swift, `makeRunnable`).
+
+import UserRuntimeC
 
 /// A lock that a thread waiting for it sleeps on. Unlocking hands it straight to the
 /// first waiter, so waiters get it in order and none starves.
@@ -8,30 +13,47 @@ public final class Mutex {
     var locked = false
     var waiters: [Thread] = []
 
+    /// Times `lock` looks again before sleeping, when another core may hold the mutex
+    /// for a moment: a sleep and a notification cost far more than a short wait.
+    static let spins = 200
+
     public init() {}
 
     public func lock() {
         let wasDisabled = Dispatcher.disable()
+        Span.lock()
+        if locked && Span.isSpanned {
+            for _ in 0..<Self.spins where locked {
+                Span.unlock()
+                user_pause()
+                Span.lock()
+            }
+        }
         if locked {
             waiters.append(Scheduler.current)
+            Span.unlock()
             Scheduler.block()                   // unlock made us the owner
         } else {
             locked = true
+            Span.unlock()
         }
         Dispatcher.restore(wasDisabled)
     }
 
     public func unlock() {
         let wasDisabled = Dispatcher.disable()
-        unlockDisabled()
+        Span.lock()
+        unlockLocked()
+        Span.unlock()
         Dispatcher.restore(wasDisabled)
     }
 
-    func unlockDisabled() {
+    /// With `Span.lock` held.
+    func unlockLocked() {
         if waiters.isEmpty {
             locked = false
         } else {
-            Scheduler.runQueue.append(waiters.removeFirst())
+            Scheduler.makeRunnable(waiters.removeFirst())
         }
     }
 
@@ -54,8 +76,10 @@ public final class Condition {
     /// Call with `mutex` held.
     public func wait(_ mutex: Mutex) {
         let wasDisabled = Dispatcher.disable()
+        Span.lock()
         waiters.append(Scheduler.current)
-        mutex.unlockDisabled()
+        mutex.unlockLocked()
+        Span.unlock()
         Scheduler.block()
         Dispatcher.restore(wasDisabled)
         mutex.lock()
@@ -64,15 +88,19 @@ public final class Condition {
     /// Wakes one waiter, if there is one.
     public func signal() {
         let wasDisabled = Dispatcher.disable()
-        if !waiters.isEmpty { Scheduler.runQueue.append(waiters.removeFirst()) }
+        Span.lock()
+        if !waiters.isEmpty { Scheduler.makeRunnable(waiters.removeFirst()) }
+        Span.unlock()
         Dispatcher.restore(wasDisabled)
     }
 
     /// Wakes every waiter.
     public func broadcast() {
         let wasDisabled = Dispatcher.disable()
-        Scheduler.runQueue.append(contentsOf: waiters)
+        Span.lock()
+        for waiter in waiters { Scheduler.makeRunnable(waiter) }
         waiters.removeAll()
+        Span.unlock()
         Dispatcher.restore(wasDisabled)
     }
 }

@@ -58,7 +58,8 @@ public func yield() { SystemCall.raw(SystemCallNumber.yield.rawValue) }
 
 /// This program, as the kernel started it.
 public enum Program {
-    /// This domain's system-wide id, as the kernel wrote it into the dispatcher frame.
+    /// The running dispatcher's system-wide id, as its kernel wrote it into its frame (a
+    /// spanned domain has one per core; the home's is the id the monitors know it by).
     public static var identity: SystemDomainID { SystemDomainID(rawValue: user_dispatcher().pointee.identity) }
 
     /// Its name in the boot image (what `run` was given), as the kernel wrote it into

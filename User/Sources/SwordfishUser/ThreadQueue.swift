@@ -42,13 +42,13 @@ struct ThreadQueue {
         return thread
     }
 
-    /// Queues `thread` last and gives back the first in its place (a yield), moving both
-    /// references. The queue must not be empty.
-    mutating func exchangeFirst(with thread: inout Thread) {
-        swap(&thread, &slot(0).pointee)
+    /// Queues `thread` (which must be there) last and gives back the first in its place
+    /// (a yield), moving both references. The queue must not be empty.
+    mutating func exchangeFirst(with thread: inout Thread?) {
         let first = slot(0).move()
         head = (head + 1) & (capacity - 1)
-        slot(count - 1).initialize(to: first)
+        slot(count - 1).initialize(to: thread.take()!)
+        thread = first
     }
 
     private mutating func grow() {

@@ -8,6 +8,12 @@
 // The scheduler's data is touched only while the dispatcher is disabled, so the kernel
 // never upcalls in the middle of it: a preemption while disabled simply resumes. The
 // heap and console buffer take the same care (Runtime.swift).
+//
+// Each dispatcher has its own scheduler record (`DispatcherRecord`: current thread, run
+// queue), found through its frame; a domain spanning several cores (Spanning.swift) has
+// one per core, and what threads of different dispatchers share (a thread's end and
+// joiners, mutexes, conditions, another dispatcher's inbox) is also taken under
+// `Span.lock`, which costs nothing until the domain spans.
 import ABI
 import UserRuntimeC
 import Basics
@@ -24,33 +30,49 @@ public final class Thread {
     public let id: Int
     let state: UnsafeMutablePointer<user_thread_state>
     /// Its stack (nil for the program's first thread, which runs on the stack the kernel
-    /// gave it, and once a joiner freed it).
+    /// gave it, and once it ended: its dispatcher frees it, `endedStack`).
     var stack: UnsafeMutableRawPointer?
     var body: (() -> Int)?
     /// Its registers are in `state.area` (the kernel preempted it), not on its stack.
     var preempted = false
     public internal(set) var outcome: Outcome? = nil
     var joiners: [Thread] = []
+    /// The dispatcher it runs on.
+    let dispatcher: DispatcherRecord
 
-    static let stackBytes = 16 * 1024
+    /// 16 KiB less the heap's header of a large block: a stack then takes four pages.
+    static let stackBytes = 16 * 1024 - 64
 
-    init(id: Int, stack: UnsafeMutableRawPointer?, body: (() -> Int)?) {
+    init(id: Int, stack: UnsafeMutableRawPointer?, body: (() -> Int)?, on dispatcher: DispatcherRecord) {
         self.id = id
         self.stack = stack
         self.body = body
+        self.dispatcher = dispatcher
         state = UnsafeMutablePointer<user_thread_state>.allocate(capacity: 1)
     }
 
     deinit { state.deallocate() }
 
-    /// Starts `body` in a new thread; it runs when the scheduler gets to it.
+    /// Starts `body` in a new thread on this dispatcher; it runs when the scheduler gets
+    /// to it.
     public static func spawn(_ body: @escaping () -> Int) -> Thread {
-        let stack = UnsafeMutableRawPointer.allocate(byteCount: stackBytes, alignment: 16)
+        start(body, on: Scheduler.here)
+    }
+
+    /// Starts `body` in a new thread on `dispatcher` (this domain's, on any core).
+    static func start(_ body: @escaping () -> Int, on dispatcher: DispatcherRecord) -> Thread {
+        var memory: UnsafeMutableRawPointer? = nil
+        guard posixMemalign(&memory, 16, stackBytes) == 0, let stack = memory else {
+            print("threads: no memory for a thread's stack")
+            exit(73)
+        }
         let wasDisabled = Dispatcher.disable()
-        let thread = Thread(id: Scheduler.nextID, stack: stack, body: body)
+        Span.lock()
+        let thread = Thread(id: Scheduler.nextID, stack: stack, body: body, on: dispatcher)
         user_thread_prepare(thread.state, UInt64(UInt(bitPattern: stack + stackBytes)))
         Scheduler.nextID += 1
-        Scheduler.runQueue.append(thread)
+        Scheduler.makeRunnable(thread)
+        Span.unlock()
         Dispatcher.restore(wasDisabled)
         return thread
     }
@@ -58,13 +80,13 @@ public final class Thread {
     /// Waits until the thread ends, and says how.
     public func join() -> Outcome {
         let wasDisabled = Dispatcher.disable()
+        Span.lock()
         if outcome == nil {
             joiners.append(Scheduler.current)
+            Span.unlock()
             Scheduler.block()
-        }
-        if let stack {
-            stack.deallocate()
-            self.stack = nil
+        } else {
+            Span.unlock()
         }
         Dispatcher.restore(wasDisabled)
         return outcome!
@@ -73,9 +95,10 @@ public final class Thread {
     /// Lets the other runnable threads of this domain run first.
     public static func yield() {
         let wasDisabled = Dispatcher.disable()
-        if !Scheduler.runQueue.isEmpty {
-            let previous = Scheduler.current.state
-            Scheduler.runQueue.exchangeFirst(with: &Scheduler.current)
+        let here = Scheduler.here
+        if !here.runQueue.isEmpty {
+            let previous = here.current!.state
+            here.runQueue.exchangeFirst(with: &here.current)
             Scheduler.switchToCurrent(from: previous)
         }
         Dispatcher.restore(wasDisabled)
@@ -95,30 +118,96 @@ public final class Thread {
     public static var upcalls: UInt64 { user_upcalls() }
 }
 
+/// One dispatcher's scheduler: its current thread and run queue (touched only by that
+/// dispatcher, disabled), and its inbox, where threads of other dispatchers put the
+/// threads they make runnable here (under `Span.lock`).
+final class DispatcherRecord {
+    /// Nil only in a new dispatcher before its first thread (Spanning.swift).
+    var current: Thread? = nil
+    var runQueue = ThreadQueue()
+    var inbox: [Thread] = []
+    /// It sleeps in the kernel (or is about to): whoever fills its inbox notifies it.
+    var sleeping = false
+    /// The stack of the thread that ended here last, freed when the next one ends: the
+    /// dispatcher runs on it until it switches to another thread, which a joiner on
+    /// another core cannot know, so the joiner never frees it.
+    var endedStack: UnsafeMutableRawPointer? = nil
+    /// The first dispatcher's record, in the domain's first frame; false for those on
+    /// other cores (which have no waitsets and no monitor connection).
+    let isHome: Bool
+    /// Its frame, for its id (which its kernel writes there when it makes it).
+    let frame: UnsafeMutablePointer<user_dispatcher_frame>
+
+    init(isHome: Bool, frame: UnsafeMutablePointer<user_dispatcher_frame>) {
+        self.isHome = isHome
+        self.frame = frame
+    }
+
+    var identity: SystemDomainID { SystemDomainID(rawValue: frame.pointee.identity) }
+}
+
 /// The run queue and the switching; every function here runs disabled.
 enum Scheduler {
+    /// Numbers for new threads (under `Span.lock`).
     static var nextID = 1
-    /// The program's first thread (id 0), made on first use.
-    static var current = Thread(id: 0, stack: nil, body: nil)
-    static var runQueue = ThreadQueue()
+
+    /// The running dispatcher's record, from its frame (the home's is made on first use,
+    /// with the program's first thread, id 0, as its current one).
+    static var here: DispatcherRecord {
+        @inline(__always) get {
+            let word = user_library()
+            if word != 0 { return Unmanaged<DispatcherRecord>.fromOpaque(UnsafeRawPointer(bitPattern: UInt(word))!).takeUnretainedValue() }
+            return makeHomeRecord()
+        }
+    }
+
+    static func makeHomeRecord() -> DispatcherRecord {
+        let record = DispatcherRecord(isHome: true, frame: user_dispatcher())
+        record.current = Thread(id: 0, stack: nil, body: nil, on: record)
+        user_set_library(UInt64(UInt(bitPattern: Unmanaged.passRetained(record).toOpaque())))
+        return record
+    }
+
+    static var current: Thread { here.current! }
+
+    /// Makes `thread` runnable where it runs: here, on the run queue; on another
+    /// dispatcher, in its inbox, notifying it if it sleeps. With `Span.lock` held.
+    static func makeRunnable(_ thread: Thread) {
+        let target = thread.dispatcher
+        guard target !== here else { return target.runQueue.append(thread) }
+        target.inbox.append(thread)
+        if target.sleeping {
+            let id = target.identity
+            try? Monitor.wakeRight.notify(core: id.core, domain: Int(id.local))
+        }
+    }
 
     /// Takes the next runnable thread as the current one, sleeping in the kernel while
-    /// only a waitset can make one runnable.
+    /// only a waitset or another dispatcher can make one runnable.
     static func takeNext() {
-        while runQueue.isEmpty {
-            guard Waitset.wakeWaiters() else {
-                print("threads: every thread is blocked and no waitset waits: deadlock")
-                exit(70)
+        let here = here
+        while here.runQueue.isEmpty {
+            guard Span.isSpanned else {
+                guard Waitset.wakeWaiters() else {
+                    print("threads: every thread is blocked and no waitset waits: deadlock")
+                    exit(70)
+                }
+                continue
             }
+            if Span.collectInbox(of: here) { break }
+            // Asleep (the inbox said so under the lock): another dispatcher notifies; the
+            // nap's end bounds what a lost notification could cost.
+            if !(here.isHome && Waitset.wakeWaiters()) { try? SystemCall.wait(until: user_timestamp() &+ Span.nap) }
+            Span.wake(here)
         }
-        current = runQueue.removeFirst()
+        here.current = here.runQueue.removeFirst()
     }
 
     /// Leaves the current thread, which the caller has queued where it belongs (run
     /// queue, a mutex, a join), for the next runnable one. Returns when something
     /// switches back to it.
     static func block() {
-        let previous = current.state
+        let previous = here.current!.state
         takeNext()
         switchToCurrent(from: previous)
     }
@@ -145,6 +234,7 @@ enum Scheduler {
     /// finished thread); returns what `enter` needs, holding no references.
     static func abandon() -> (UnsafeMutablePointer<user_thread_state>, UInt64) {
         takeNext()
+        let current = here.current!
         let preempted = current.preempted
         current.preempted = false
         return (current.state, preempted ? 1 : 0)
@@ -156,26 +246,38 @@ enum Scheduler {
 
     /// The current thread ended: wake its joiners.
     static func finish(_ outcome: Thread.Outcome) {
+        let here = here
+        let current = here.current!
+        // Running on this thread's stack (or the upcall stack): the one before is free.
+        here.endedStack?.deallocate()
+        here.endedStack = current.stack
+        current.stack = nil
+        Span.lock()
         current.outcome = outcome
         current.body = nil
-        runQueue.append(contentsOf: current.joiners)
+        for joiner in current.joiners { makeRunnable(joiner) }
         current.joiners.removeAll()
+        Span.unlock()
     }
 
     /// The kernel preempted the current thread (its registers are in the enabled save
     /// area): queue it behind the others.
     static func preempted() {
+        let here = here
+        let current = here.current!
         user_thread_save_preempted(current.state)
         current.preempted = true
-        runQueue.append(current)
+        here.runQueue.append(current)
     }
 
     /// The current thread's page fault was fixed: it retries first, from the trap save
     /// area.
     static func retry() {
+        let here = here
+        let current = here.current!
         user_thread_save_faulted(current.state)
         current.preempted = true
-        runQueue.insertFirst(current)
+        here.runQueue.insertFirst(current)
     }
 
     /// The current thread faulted (its registers are in the trap save area). A new
@@ -209,9 +311,11 @@ func upcall(kind: UInt64, vector: UInt64, address: UInt64, errorCode: UInt64) ->
 /// released before the upcall's stack is abandoned.
 func decide(kind: UInt64, vector: UInt64, address: UInt64) -> (UnsafeMutablePointer<user_thread_state>, UInt64) {
     switch kind {
+    case 0 where Scheduler.here.current == nil:
+        break                                   // a new dispatcher's first upcall (Spanning.swift)
     case 0:
         Scheduler.preempted()
-        Waitset.pollWaiting()                   // a message may have come meanwhile
+        if Scheduler.here.isHome { Waitset.pollWaiting() }  // a message may have come meanwhile
     case 1 where Thread.pageFaultHandler?(address) == true:
         Scheduler.retry()
     default:

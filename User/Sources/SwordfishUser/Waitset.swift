@@ -152,7 +152,7 @@ public final class Waitset {
         for waitset in withWaiters {
             waitset.poll()
             guard !waitset.pending.isEmpty else { continue }
-            Scheduler.runQueue.append(contentsOf: waitset.waiters)
+            Scheduler.here.runQueue.append(contentsOf: waitset.waiters)
             waitset.waiters.removeAll()
             woke = true
         }

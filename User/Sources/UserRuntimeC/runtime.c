@@ -21,3 +21,13 @@ void user_dispatcher_register(void) {
     __asm__ volatile("" : : : "memory");
     frame->run_entry = (uint64_t)swordfish_upcall;      // from here on the kernel upcalls
 }
+
+void user_dispatcher_prepare(user_dispatcher_frame *frame, uint64_t stack_top, uint64_t record) {
+    frame->disabled = 1;
+    frame->upcall_stack = stack_top;
+    frame->page_fault_entry = (uint64_t)swordfish_upcall;
+    frame->trap_entry = (uint64_t)swordfish_upcall;
+    frame->run_entry = (uint64_t)swordfish_upcall;
+    frame->library = record;
+    for (size_t i = 0; i < sizeof frame->program_name; i++) frame->program_name[i] = user_dispatcher()->program_name[i];
+}

@@ -1,5 +1,5 @@
 // A user program starts here with RDI = its argument string and RSI = its length (both
-// on its stack, placed by the kernel) and RDX = its dispatcher frame. The library
+// on its stack, placed by the kernel); the kernel points FS at its dispatcher frame. The library
 // registers its upcalls, then main (the Swift program's top-level code) runs as the
 // first thread; if it returns, the program exits with status 0 (system call 1).
 .section .text.start, "ax"
@@ -9,7 +9,6 @@ _start:
     andq $~15, %rsp
     movq %rdi, user_arguments(%rip)
     movq %rsi, user_arguments_length(%rip)
-    movq %rdx, user_dispatcher_address(%rip)
     call user_dispatcher_register
     xorl %edi, %edi
     xorl %esi, %esi
@@ -24,5 +23,4 @@ _start:
 .global user_arguments, user_arguments_length
 user_arguments: .skip 8
 user_arguments_length: .skip 8
-.global user_dispatcher_address
-user_dispatcher_address: .skip 8
+

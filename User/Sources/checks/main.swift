@@ -170,6 +170,9 @@ if let peer {
     tally.check(.retypeRace, run("capshare", "race \(peer)"))
     tally.check(.capabilityOnConnection, run("capshare", "carry " + coreList, within: 120))
     tally.check(.domainEndsMidProtocol, run("capshare", "abandon " + otherCores, within: 120))
+    tally.check(.spanningThreads, run("span", "threads " + coreList, within: 120))
+    tally.check(.spanningFault, run("span", "fault \(peer)"))
+    tally.check(.spanningEnd, run("span", "watch \(peer)"))
 }
 print("\(kernelPassed + tally.passed) passed, \(kernelFailed + tally.failed) failed")
 powerOff(success: kernelFailed + tally.failed == 0)

@@ -289,6 +289,7 @@ func status(of error: MonitorError) -> MonitorStatus {
     case .argumentsTooLong: return .argumentsTooLong
     case .busy: return .busy
     case .timedOut: return .timedOut
+    case .alreadySpanned: return .alreadySpanned
     }
 }
 
@@ -329,6 +330,19 @@ func perform(_ effects: [MonitorEffect]) {
             }
         case .killLocally(let local):
             _ = Capability.invokeRaw(kernel.address.encoded, CapabilityOperation.kill.rawValue, UInt64(local.rawValue))
+        case .spanLocally(let span, let home, let place):
+            let words = [home.word, place.root, place.frame, place.frameAddress]
+            let (status, local) = words.withUnsafeBufferPointer { buffer in
+                Capability.invokeRaw(kernel.address.encoded, CapabilityOperation.span.rawValue, UInt64(UInt(bitPattern: buffer.baseAddress)))
+            }
+            if status == InvocationStatus.success.rawValue {
+                spawnedHere.append(Int(local))
+                perform(state.spanSucceeded(span, local: LocalDomainNumber(UInt32(truncatingIfNeeded: local))))
+            } else {
+                perform(state.spanFailed(span, error: .outOfResources))
+            }
+        case .releaseSpanned(let local):
+            _ = Capability.invokeRaw(kernel.address.encoded, CapabilityOperation.releaseSpanned.rawValue, UInt64(local.rawValue))
         case .driverMessage(let message, let from):
             handle(message, from: from.rawValue)
         }
@@ -383,6 +397,19 @@ func handle(_ request: MonitorRequest, id: UInt32, from client: UInt64) {
         guard let name = Name(program) else { return reply(MonitorReply(status: .noSuchProgram, id: id), to: client) }
         guard target >= 0, target < coreCount else { return reply(MonitorReply(status: .noSuchCore, id: id), to: client) }
         ask { state.spawn(name, arguments: arguments, on: CoreID(target), request: $0) }
+    case .span(let target, let frameAddress):
+        // The kernel reads the place from the domain's own tables, and holds its memory
+        // at its end from now on (Core's Spans.swift).
+        var place = [UInt64](repeating: 0, count: 2)
+        let found = place.withUnsafeMutableBufferPointer { buffer in
+            Capability.invokeRaw(kernel.address.encoded, CapabilityOperation.spanPlace.rawValue, client, frameAddress,
+                                 UInt64(UInt(bitPattern: buffer.baseAddress))).status
+        }
+        guard found == InvocationStatus.success.rawValue,
+              let at = SpanPlace(root: place[0], frame: place[1], frameAddress: frameAddress) else {
+            return reply(MonitorReply(status: .badAddress, id: id), to: client)
+        }
+        ask { state.span(owner.local, at: at, on: CoreID(target), request: $0) }
     case .bind(let bytes):
         guard let name = Name(bytes), let record = state.record(for: name) else {
             return reply(MonitorReply(status: .noSuchName, id: id), to: client)

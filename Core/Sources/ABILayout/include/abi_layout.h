@@ -20,8 +20,8 @@ typedef struct {
 } sf_save_area;
 _Static_assert(sizeof(sf_save_area) == 688, "save area layout");
 
-/// The page a domain shares with its core's kernel, at the same address in every
-/// domain. The user library registers its upcall entries and stack and keeps the
+/// The page a dispatcher shares with its core's kernel (at the same address in every
+/// domain's first dispatcher; a spanned domain's others are where its library put them). The user library registers its upcall entries and stack and keeps the
 /// disabled flag; the kernel fills the save areas, the fault words and the counters.
 typedef struct {
     volatile uint64_t disabled;
@@ -34,7 +34,13 @@ typedef struct {
     /// 1 while this core records a trace (`trace on`): the `trace` system call then
     /// records what the domain passes; 0 otherwise, when the library need not call it.
     volatile uint64_t tracing;
-    uint64_t reserved[16];
+    /// Where the domain sees this frame (written by the kernel, which also points the
+    /// FS base at it on every entry): each dispatcher of a spanned domain has its own
+    /// frame, so the library finds it through FS (`%fs:self_address`), not a global.
+    uint64_t self_address;
+    /// The user library's own word: its record for this dispatcher (the scheduler's).
+    uint64_t library;
+    uint64_t reserved[14];
     /// The program's name in the boot image, NUL-padded (written at spawn), so that the
     /// library's reports say which program they come from.
     char program_name[32];

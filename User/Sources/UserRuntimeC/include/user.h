@@ -73,9 +73,29 @@ USER_INLINE user_call_invocation_result user_invoke_call(uint64_t number, uint64
 typedef sf_save_area user_save_area;
 typedef sf_dispatcher_frame user_dispatcher_frame;
 
-/// The dispatcher frame's address, as the kernel passed it to _start.
-extern uint64_t user_dispatcher_address;
-USER_INLINE user_dispatcher_frame *user_dispatcher(void) { return (user_dispatcher_frame *)user_dispatcher_address; }
+/// The running dispatcher's frame: the kernel points FS at it on every entry, and it
+/// holds its own address. (A spanned domain has one dispatcher per core, each with its
+/// own frame, in one address space: a global could not say which is running.)
+USER_INLINE user_dispatcher_frame *user_dispatcher(void) {
+    user_dispatcher_frame *frame;
+    __asm__ volatile("movq %%fs:%c1, %0" : "=r"(frame) : "i"(offsetof(user_dispatcher_frame, self_address)));
+    return frame;
+}
+/// The library's word in the running dispatcher's frame (its scheduler record).
+USER_INLINE uint64_t user_library(void) {
+    uint64_t word;
+    __asm__ volatile("movq %%fs:%c1, %0" : "=r"(word) : "i"(offsetof(user_dispatcher_frame, library)));
+    return word;
+}
+USER_INLINE void user_set_library(uint64_t word) { user_dispatcher()->library = word; }
+
+/// A spin lock word shared by the dispatchers of a spanned domain (0 free, 1 held).
+USER_INLINE int user_try_lock(volatile uint64_t *word) { return __atomic_exchange_n(word, 1, __ATOMIC_ACQUIRE) == 0; }
+USER_INLINE void user_unlock(volatile uint64_t *word) { __atomic_store_n(word, 0, __ATOMIC_RELEASE); }
+USER_INLINE void user_pause(void) { __asm__ volatile("pause"); }
+/// A word other cores write, read afresh (for spinning on it).
+USER_INLINE uint64_t user_load_acquire(volatile uint64_t *word) { return __atomic_load_n(word, __ATOMIC_ACQUIRE); }
+USER_INLINE void user_store_release(volatile uint64_t *word, uint64_t value) { __atomic_store_n(word, value, __ATOMIC_RELEASE); }
 /// Sets the disabled flag; the compiler barrier keeps every access to the scheduler's
 /// data on the right side of it.
 USER_INLINE void user_set_disabled(uint64_t disabled) {
@@ -118,6 +138,10 @@ USER_INLINE void user_thread_save_preempted(user_thread_state *state) { state->a
 USER_INLINE void user_thread_save_faulted(user_thread_state *state) { state->area = user_dispatcher()->trap_area; }
 /// Registers the upcall entry (for run, page-fault and trap upcalls) and its stack.
 void user_dispatcher_register(void);
+/// Fills `frame` (a zeroed page) for a new dispatcher of this domain on another core:
+/// the upcall entry, its stack ending at `stack_top`, disabled (it starts at its run
+/// upcall), the program's name and the library's `record`.
+void user_dispatcher_prepare(user_dispatcher_frame *frame, uint64_t stack_top, uint64_t record);
 
 USER_INLINE uint64_t user_timestamp(void) { uint32_t lo, hi; __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi)); return ((uint64_t)hi << 32) | lo; }
 
