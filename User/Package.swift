@@ -11,7 +11,8 @@ let here = URL(fileURLWithPath: #filePath).deletingLastPathComponent().path
 let extraDependencies: [String: [Target.Dependency]] = [
     "monitor": [.product(name: "Channel", package: "Core"), .product(name: "MonitorProtocols", package: "Core"),
                 .product(name: "Basics", package: "Core"), .product(name: "KnowledgeBase", package: "Core"),
-                .product(name: "CapabilityProtocols", package: "Core")],
+                .product(name: "CapabilityProtocols", package: "Core"), .product(name: "ShootdownProtocol", package: "Core"),
+                .product(name: "PageTables", package: "Core")],
     "shell": [.product(name: "LineEditor", package: "Core"), .product(name: "ShellCommands", package: "Core")],
     "checks": [.product(name: "GuestChecks", package: "Core")],
     "pci": [.product(name: "PCI", package: "Core")],

@@ -175,6 +175,9 @@ public enum SystemCallStatus: UInt64, CaseIterable, Sendable, Error, CustomStrin
 ///                                       frame says
 ///     releaseSpanned(domain)            every other core stopped this core's ended
 ///                                       domain `domain`'s dispatchers: free its memory
+///     invalidate(address, pages)        drop this core's cached translations of the
+///                                       user pages `address ..< address + pages × 4096`
+///                                       (the monitors' shootdown)
 ///
 /// `wait` on a notify capability (read right) makes the domain its core's notification
 /// receiver and sleeps until a notification comes (at once if one came since the last
@@ -203,7 +206,7 @@ public enum CapabilityOperation: UInt64, CaseIterable, Sendable {
     case narrow, portIn, portOut, connect, disconnect
     case command, programNames, echo, domainState
     case describe, adopt, markShared, sweep, retypeShared, grantMemory
-    case spanPlace, span, releaseSpanned
+    case spanPlace, span, releaseSpanned, invalidate
     case call
 
     /// The capability argument of send and receive that means "no capability".

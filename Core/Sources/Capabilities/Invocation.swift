@@ -53,6 +53,7 @@ public enum Invocation: Equatable, Sendable {
     case spanPlace(domain: UInt64, address: UInt64, buffer: UInt64)
     case span(buffer: UInt64)
     case releaseSpanned(domain: UInt64)
+    case invalidate(address: UInt64, pages: UInt64)
     case narrow(first: UInt64, count: UInt64, destination: CapabilityAddress)
     case portIn(port: UInt64, width: PortWidth)
     case portOut(port: UInt64, width: PortWidth, value: UInt32)
@@ -134,6 +135,7 @@ public enum Invocation: Equatable, Sendable {
         case .spanPlace: return .spanPlace(domain: a0, address: a1, buffer: a2)
         case .span: return .span(buffer: a0)
         case .releaseSpanned: return .releaseSpanned(domain: a0)
+        case .invalidate: return .invalidate(address: a0, pages: a1)
         case .narrow:
             guard let destination = CapabilityAddress(encoded: a2) else { throw .badAddress }
             return .narrow(first: a0, count: a1, destination: destination)
@@ -204,7 +206,7 @@ public enum Invocation: Equatable, Sendable {
             guard core >= capability.base, core - capability.base < capability.size else { throw .outsideRange }
             return (0, [])
         case .spawn, .kill, .domainEvent, .poolFrame, .knowledge, .command, .programNames, .echo, .domainState,
-             .describe, .adopt, .markShared, .sweep, .retypeShared, .grantMemory, .spanPlace, .span, .releaseSpanned:
+             .describe, .adopt, .markShared, .sweep, .retypeShared, .grantMemory, .spanPlace, .span, .releaseSpanned, .invalidate:
             // The kernel's services, for the holder of the kernel capability; the CPU
             // driver does the rest (compared directly, as for notify above).
             let (capability, _) = try capabilities.lookup(target, in: cspace)

@@ -31,7 +31,7 @@ public enum GuestCheck: CaseIterable, Sendable {
     case nameRace, nameAcrossCores, spawnAnywhere, killAnywhere, domainStates, userChannels, boundPeerKilled
     case peerNeverReads, peerWritesGarbage, sameCoreConnection, connectionInWaitset
     case memoryService, frameRevokedEverywhere, retypeRace, capabilityOnConnection, domainEndsMidProtocol
-    case spanningThreads, spanningFault, spanningEnd
+    case spanningThreads, spanningFault, spanningEnd, spanningShootdown
     case skippedCoreReported, lateCoreStaysInINIT
     case stopNeedsKernelCapability, outboxBounded
     // Reported only when something is missing; never expected.
@@ -59,7 +59,7 @@ public enum GuestCheck: CaseIterable, Sendable {
         case .nameRace, .nameAcrossCores, .spawnAnywhere, .killAnywhere, .domainStates, .userChannels, .boundPeerKilled,
              .peerNeverReads, .peerWritesGarbage, .connectionInWaitset, .stopNeedsKernelCapability, .outboxBounded,
              .frameRevokedEverywhere, .retypeRace, .capabilityOnConnection, .domainEndsMidProtocol,
-             .spanningThreads, .spanningFault, .spanningEnd:
+             .spanningThreads, .spanningFault, .spanningEnd, .spanningShootdown:
             return .bootstrapWithPeer
         case .skippedCoreReported, .lateCoreStaysInINIT: return .skippedCore
         case .bootImagePresent, .lmpPresent, .threadsPresent, .everyCoreStarted, .everyCoreReports, .checksRunner: return .onlyOnFailure
@@ -189,6 +189,7 @@ public enum GuestCheck: CaseIterable, Sendable {
         case .capabilityOnConnection: return "capabilities: a frame sent on a connection to a domain on every core (same core by the kernel, others by the monitors) arrives in the slot the receiver named and is mapped there; one the monitors do not carry is refused and the connection goes on"
         case .spanningThreads: return "spanning: a domain with a thread on every core: each runs on its core, sees what the first wrote, counts under one mutex, waits on one condition, and is joined"
         case .spanningFault: return "spanning: a thread that faults on another core ends alone, and its joiner learns where; the next thread there runs"
+        case .spanningShootdown: return "spanning: a page read in a loop on every other core is unmapped; once unmap returns each reader faults at its next read and none reads it stale; again with the page never touched on the unmapping core"
         case .spanningEnd: return "spanning: when a domain ends, its dispatcher spinning on another core is stopped by the monitors"
         case .domainEndsMidProtocol: return "capabilities: a domain that ends while its send and revoke are under way leaves nothing locked: the revoke takes every remote mapping, its memory returns, every piece retypes again"
         case .bootImagePresent: return "user mode: boot image present"

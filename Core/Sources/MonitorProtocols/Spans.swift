@@ -146,6 +146,12 @@ extension Monitor {
         if home.cores.isEmpty { effects.append(.releaseSpanned(local)) } else { unspanning.append(home) }
     }
 
+    /// The other cores that may run a dispatcher of this core's domain `local` (the
+    /// participants of its shootdowns, with this core).
+    public func spanCores(of local: LocalDomainNumber) -> [CoreID] {
+        spanHomes.first { $0.domain == local }?.cores ?? []
+    }
+
     /// Ended spanned domains of this core whose memory stays held, waiting on cores that
     /// have not answered.
     public var spansHeld: Int { unspanning.count }

@@ -157,6 +157,8 @@ extension CoreState {
             }
         case .releaseSpanned(let local):
             return releaseSpanned(local) ? (.success, 0) : (.noSuchDomain, 0)
+        case .invalidate(let address, let pages):
+            return invalidate(address: address, pages: pages) ? (.success, 0) : (.outsideRange, 0)
         case .programNames(let buffer, let length):
             var names: [UInt8] = []
             for program in bootImage?.programs ?? [] { names += program.name + [0] }

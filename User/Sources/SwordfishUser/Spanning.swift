@@ -135,6 +135,28 @@ public enum Span {
     }
 }
 
+extension Span {
+    /// Why `unmap` failed.
+    public enum Failure: Error, Equatable {
+        /// The kernel refused the unmap (nothing changed).
+        case unmap(InvocationStatus)
+        /// The page is unmapped here, but the shootdown was refused or did not finish: other
+        /// cores may still hold the old translation.
+        case shootdown(MonitorStatus)
+    }
+
+    /// Unmaps entry `entry` of page table `table`, which maps the page at `address`, and
+    /// returns once no core that runs a dispatcher of this domain can still use the old
+    /// translation (the monitors' shootdown; on one core the kernel's own `invlpg`
+    /// suffices). Only the home dispatcher can ask the monitor.
+    public static func unmap(entry: Int, of table: Capability, at address: UInt64) throws(Failure) {
+        do { try table.unmap(at: entry) } catch { throw .unmap(error) }
+        guard isSpanned else { return }
+        guard Scheduler.here.isHome else { throw .shootdown(.noMonitor) }
+        do { _ = try Monitor.ask(.shootdown(address: address, pages: 1, protect: false)) } catch { throw .shootdown(error) }
+    }
+}
+
 extension Thread {
     /// Starts `body` in a new thread on core `core`, spanning the domain there first if
     /// it has no dispatcher on that core. `noSuchCore`, `timedOut`, `outOfResources` (also

@@ -374,11 +374,6 @@ func quit(holders: [SystemDomainID]) -> Never {
 }
 
 /// Prints the BENCH line of `samples` (TSC cycles) for the host tool.
-func report(_ row: String, _ samples: [UInt64]) {
-    let sorted = samples.sorted()
-    print("BENCH name=\(row) unit=cycles median=\(sorted[sorted.count / 2]) p99=\(sorted[sorted.count * 99 / 100]) samples=\(sorted.count)")
-}
-
 /// cross-core-cap-transfer: a frame to an `echo` on `core`, which sends it straight
 /// back; one sample is the round trip, both receives included.
 func transferBench(rounds: Int, with core: Int) -> Never {
@@ -398,7 +393,7 @@ func transferBench(rounds: Int, with core: Int) -> Never {
         if round > rounds / 10 { samples.append(user_timestamp() &- start) }
         _ = try? back.delete()
     }
-    report("cross-core-cap-transfer", samples)
+    Benchmark.report("cross-core-cap-transfer", cycles: samples)
     _ = awaitEnd(echo)
     exit(0)
 }
@@ -443,7 +438,7 @@ func revokeBench(rounds: Int, cores: [Int]) -> Never {
         }
         if round > rounds / 10 { samples.append(user_timestamp() &- start) }
     }
-    report("revoke-remote-copies", samples)
+    Benchmark.report("revoke-remote-copies", cycles: samples)
     for holder in holders { try? Monitor.kill(holder) }
     exit(0)
 }

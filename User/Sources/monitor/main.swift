@@ -23,6 +23,8 @@ import CapabilityProtocols
 import Channel
 import KnowledgeBase
 import MonitorProtocols
+import PageTables
+import ShootdownProtocol
 import SwordfishUser
 import UserRuntimeC
 
@@ -349,6 +351,44 @@ func perform(_ effects: [MonitorEffect]) {
     }
 }
 
+// MARK: TLB shootdown
+
+/// This core's side of the shootdown protocol (Core's ShootdownProtocol), made once the
+/// knowledge base's replica is here (every monitor computes the same tree from it).
+var shootdowns: ShootdownMonitor? = nil
+/// Domains waiting for their shootdown: (request, client, the request's id).
+var shootdownWaiters: [(request: UInt64, client: UInt64, id: UInt32)] = []
+var nextShootdown: UInt64 = 1
+
+func hasShootdowns() -> Bool {
+    if shootdowns == nil, let replica = state.knowledge {
+        shootdowns = ShootdownMonitor(core: CoreID(core), coreCount: coreCount, configuration: .init(knowledge: replica.base))
+    }
+    return shootdowns != nil
+}
+
+func performShootdown(_ effects: [ShootdownEffect]) {
+    for effect in effects {
+        switch effect {
+        case .send(let message, let to):
+            send(message.encode(), to: to.rawValue)
+        case .invalidate(let change):
+            _ = Capability.invokeRaw(kernel.address.encoded, CapabilityOperation.invalidate.rawValue,
+                                     change.range.start.rawValue, change.range.pages)
+        case .answer(let request, let status, let stopped):
+            guard let index = shootdownWaiters.firstIndex(where: { $0.request == request.rawValue }) else { continue }
+            let waiter = shootdownWaiters.remove(at: index)
+            let answer: MonitorStatus = switch status {
+            case .completed: .success
+            case .busy: .busy
+            case .invalidChange: .badAddress
+            case .invalidParticipants: .noSuchCore
+            }
+            reply(MonitorReply(status: answer, id: waiter.id, values: (stopped.rawValue, 0)), to: waiter.client)
+        }
+    }
+}
+
 /// `value` right-aligned in `width` columns.
 func pad(_ value: Int, _ width: Int) -> String {
     let text = String(value)
@@ -410,6 +450,20 @@ func handle(_ request: MonitorRequest, id: UInt32, from client: UInt64) {
             return reply(MonitorReply(status: .badAddress, id: id), to: client)
         }
         ask { state.span(owner.local, at: at, on: CoreID(target), request: $0) }
+    case .shootdown(let address, let pages, let protect):
+        guard hasShootdowns() else { return reply(MonitorReply(status: .noKnowledge, id: id), to: client) }
+        var participants = CoreMask.none
+        participants.insert(CoreID(core))
+        for other in state.spanCores(of: owner.local) { participants.insert(other) }
+        // The address space's name: its home core and domain (the kernels invalidate the
+        // range whatever the space; the name keeps operations apart in traces).
+        let space = AddressSpaceID(UInt32(core & 0xFF) << 24 | UInt32(truncatingIfNeeded: client) & 0xFF_FFFF)
+        let change = AddressSpaceChange(space: space, range: VirtualRange(start: VirtualAddress(address), pages: pages),
+                                        kind: protect ? .protect : .unmap)
+        let request = nextShootdown
+        nextShootdown += 1
+        shootdownWaiters.append((request, client, id))
+        performShootdown(shootdowns!.start(change, participants: participants, request: ShootdownRequestID(request)))
     case .bind(let bytes):
         guard let name = Name(bytes), let record = state.record(for: name) else {
             return reply(MonitorReply(status: .noSuchName, id: id), to: client)
@@ -611,6 +665,9 @@ func serveRings() -> Bool {
             // monitors' own.
             if message.tag >> 8 == 0x43 {
                 perform(capabilities.receive(message, from: CoreID(peer)))
+            } else if message.tag >> 8 == 0x54 {
+                // 'T': the TLB shootdown's (ShootdownMessage).
+                if hasShootdowns() { performShootdown(shootdowns!.receive(message, from: CoreID(peer))) } else { dropped += 1 }
             } else {
                 perform(state.receive(message, from: CoreID(peer)))
             }

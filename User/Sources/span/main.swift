@@ -14,6 +14,19 @@
 //                          its exit status
 //   span watch <core>      runs `leave` and checks that the monitors stopped the
 //                          dispatcher it left spinning (it leaves the domain table)
+//   span unmap <core>…     a page mapped here, read in a loop by a thread on each other
+//                          core; once every one has read it, it is unmapped here
+//                          (`Span.unmap`, with the monitors' shootdown): each thread's
+//                          next read must fault, and none may read it after the unmap
+//                          returned
+//   span unmap-untouched <core>…
+//                          the same, but this core never touches the page (the first
+//                          thread writes it)
+//   span unmap-bench <rounds> <core>…
+//                          the unmap-shared-page row: the page is mapped again each
+//                          round, and threads on the other cores read it until it is
+//                          unmapped (a thread that faults on it waits for the next
+//                          mapping); one sample is `Span.unmap`
 import SwordfishUser
 import UserRuntimeC
 
@@ -110,12 +123,123 @@ func watch(_ core: Int) {
     exit(0)
 }
 
+/// The page the unmap checks share, at 1 TiB (PML4 entry 2), and what it holds.
+let sharedPage: UInt64 = 2 << 39
+let sharedMagic: UInt64 = 0x5348_4152_4544                 // "SHARED"
+/// Set once `Span.unmap` returned: a thread that reads the page after seeing it read a
+/// stale translation.
+nonisolated(unsafe) var unmapped: UInt64 = 0
+
+/// A page table for the shared page (root slots 3–5) and its frame (slot 6), mapped.
+func mapSharedPage() -> (table: Capability, frame: Capability) {
+    do throws(InvocationStatus) {
+        let table = try makePageTable(from: .ram, into: 3, pml4Entry: 2)
+        let frame = Capability(slot: 6)
+        _ = try Capability.ram.retype(to: .frame, size: 4096, into: frame)
+        try table.map(frame, at: 0, rights: [.read, .write])
+        return (table, frame)
+    } catch {
+        fail("mapping the shared page: \(error)")
+    }
+}
+
+func unmapUnderReaders(on cores: [Int], touchedHere: Bool) {
+    let (table, _) = mapSharedPage()
+    let others = cores.filter { $0 != Program.identity.core }
+    guard !others.isEmpty else { fail("unmap needs another core") }
+    if touchedHere { user_write(sharedPage, sharedMagic) }
+    let mutex = Mutex()
+    var reading = 0
+    var threads: [(core: Int, thread: Thread)] = []
+    for (index, core) in others.enumerated() {
+        threads.append((core, start(on: core) {
+            if !touchedHere && index == 0 { user_write(sharedPage, sharedMagic) }
+            var counted = false
+            while true {
+                let done = user_load_acquire(&unmapped)
+                let value = user_read(sharedPage)
+                if done != 0 { return 1 }
+                guard value == sharedMagic else { continue }       // not written yet
+                if !counted {
+                    counted = true
+                    mutex.withLock { reading += 1 }
+                }
+            }
+        }))
+    }
+    // Every thread's core now holds the translation, and goes on using it.
+    while mutex.withLock({ reading }) < others.count { Thread.yield() }
+    do throws(Span.Failure) { try Span.unmap(entry: 0, of: table, at: sharedPage) } catch { fail("unmap: \(error)") }
+    user_store_release(&unmapped, 1)
+    for (core, thread) in threads {
+        switch thread.join() {
+        case .faulted(14, sharedPage): break
+        case .returned(1): fail("the thread on core \(core) read the page after unmap returned")
+        case .returned(let value): fail("the thread on core \(core) returned \(value)")
+        case .faulted(let vector, let address): fail("the thread on core \(core) faulted (vector \(vector)) at \(address)")
+        }
+    }
+    print("span: unmapped under \(others.count) readers\(touchedHere ? "" : " (never touched here)"); each faulted at its next read")
+    exit(0)
+}
+
+/// The round the bench is in; odd while the page is mapped.
+nonisolated(unsafe) var benchPhase: UInt64 = 0
+
+func unmapBench(rounds: Int, on cores: [Int]) {
+    let (table, frame) = mapSharedPage()
+    let others = cores.filter { $0 != Program.identity.core }
+    guard !others.isEmpty else {
+        print("BENCH name=unmap-shared-page unsupported reason=one core")
+        exit(0)
+    }
+    // A reader that faults on the page waits for its next mapping, then reads again.
+    Thread.pageFaultHandler = { address in
+        guard address & ~0xFFF == sharedPage else { return false }
+        let phase = user_load_acquire(&benchPhase)
+        while user_load_acquire(&benchPhase) == phase { user_pause() }
+        return true
+    }
+    // The phase each reader last read the page in (written by it, read here).
+    let seen = UnsafeMutablePointer<UInt64>.allocate(capacity: others.count)
+    seen.initialize(repeating: 0, count: others.count)
+    for (index, core) in others.enumerated() {
+        _ = start(on: core) {
+            while true {
+                let phase = user_load_acquire(&benchPhase)
+                _ = user_read(sharedPage)
+                if seen[index] != phase { user_store_release(seen + index, phase) }
+            }
+        }
+    }
+    var samples: [UInt64] = []
+    for round in 0..<(rounds + rounds / 10 + 1) {
+        if round > 0 {
+            do throws(InvocationStatus) { try table.map(frame, at: 0, rights: [.read, .write]) } catch { fail("map again: \(error)") }
+        }
+        let phase = UInt64(2 * round + 1)
+        user_store_release(&benchPhase, phase)
+        // Every reader has the translation of this mapping.
+        while (0..<others.count).contains(where: { user_load_acquire(seen + $0) != phase }) { Thread.yield() }
+        let start = user_timestamp()
+        do throws(Span.Failure) { try Span.unmap(entry: 0, of: table, at: sharedPage) } catch { fail("unmap: \(error)") }
+        let cycles = user_timestamp() &- start
+        user_store_release(&benchPhase, phase + 1)
+        if round > rounds / 10 { samples.append(cycles) }
+    }
+    Benchmark.report("unmap-shared-page", cycles: samples)
+    exit(0)
+}
+
 switch arguments[0] {
 case "threads"?: threads(on: (1..<arguments.count).compactMap { arguments.integer(at: $0) })
 case "fault"?: fault(on: arguments.integer(at: 1) ?? 1)
 case "leave"?: leave(from: arguments.integer(at: 1) ?? 1)
 case "watch"?: watch(arguments.integer(at: 1) ?? 1)
+case "unmap"?: unmapUnderReaders(on: (1..<arguments.count).compactMap { arguments.integer(at: $0) }, touchedHere: true)
+case "unmap-untouched"?: unmapUnderReaders(on: (1..<arguments.count).compactMap { arguments.integer(at: $0) }, touchedHere: false)
+case "unmap-bench"?: unmapBench(rounds: arguments.integer(at: 1) ?? 100, on: (2..<arguments.count).compactMap { arguments.integer(at: $0) })
 default:
-    print("usage: span threads <core>… | fault <core> | leave <core> | watch <core>")
+    print("usage: span threads <core>… | fault <core> | leave <core> | watch <core> | unmap <core>… | unmap-untouched <core>… | unmap-bench <rounds> <core>…")
     exit(2)
 }

@@ -130,9 +130,7 @@ func talk(to name: String, count: Int, mode: String?) {
     }
     print("uchan: \(count) messages to \(name) on core \(connection.peer.core) and back, in order")
     if !samples.isEmpty {
-        samples.sort()
-        let row = mode == "bench" ? "cross-core-user-roundtrip" : "cross-core-user-wake-roundtrip"
-        print("BENCH name=\(row) unit=cycles median=\(samples[samples.count / 2]) p99=\(samples[samples.count * 99 / 100]) samples=\(samples.count)")
+        Benchmark.report(mode == "bench" ? "cross-core-user-roundtrip" : "cross-core-user-wake-roundtrip", cycles: samples)
     }
 }
 
