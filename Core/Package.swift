@@ -29,6 +29,8 @@ let package = Package(
         .library(name: "CapabilitySimulation", targets: ["CapabilitySimulation"]),
         .library(name: "Trace", targets: ["Trace"]),
         .library(name: "PCI", targets: ["PCI"]),
+        .library(name: "Virtio", targets: ["Virtio"]),
+        .library(name: "Network", targets: ["Network"]),
         .library(name: "ShootdownProtocol", targets: ["ShootdownProtocol"]),
         .library(name: "ShootdownSimulation", targets: ["ShootdownSimulation"]),
     ],
@@ -69,6 +71,12 @@ let package = Package(
         // PCI configuration space as the user-level device manager reads it: functions,
         // bridges, BARs, each checked.
         .target(name: "PCI"),
+        // A virtio device's queues as its driver keeps them, checking every used entry the
+        // device writes, and the legacy interface's registers.
+        .target(name: "Virtio"),
+        // The frames the network driver builds and reads by itself (ARP, ICMP echo), each
+        // read checked.
+        .target(name: "Network"),
         // Each core's trace buffer, written in the guest and read back on the host.
         .target(name: "Trace", dependencies: ["ABI", "Basics"]),
         // TLB shootdown (unmap and protect) across the cores using an address space: one
@@ -98,6 +106,8 @@ let package = Package(
         .testTarget(name: "CapabilityProtocolsTests", dependencies: ["CapabilityProtocols", "CapabilitySimulation", "Basics", "Channel", "KnowledgeBase", "CoreTestSupport"]),
         .testTarget(name: "TraceTests", dependencies: ["ABI", "Trace"]),
         .testTarget(name: "PCITests", dependencies: ["PCI"]),
+        .testTarget(name: "VirtioTests", dependencies: ["Virtio"]),
+        .testTarget(name: "NetworkTests", dependencies: ["Network"]),
         // The unmap protocol's messages and steps, seeds, every schedule of small cases, its cost.
         .testTarget(name: "ShootdownProtocolTests", dependencies: ["ShootdownProtocol", "ShootdownSimulation", "Basics", "CapabilityProtocols", "Channel", "KnowledgeBase", "PageTables", "CoreTestSupport"]),
         .testTarget(name: "MonitorProtocolsTests", dependencies: ["ABI", "MonitorProtocols", "Basics", "Channel", "KnowledgeBase", "CoreTestSupport"]),

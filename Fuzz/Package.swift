@@ -14,6 +14,8 @@ let harnesses: [(name: String, modules: [String])] = [
     ("FuzzPVHMemoryMap", ["BootInfo"]),
     ("FuzzBootImage", ["BootInfo", "ELF"]),
     ("FuzzKnowledgeBase", ["KnowledgeBase"]),
+    ("FuzzFrames", ["Network"]),
+    ("FuzzVirtqueue", ["Virtio"]),
 ]
 
 let package = Package(

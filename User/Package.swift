@@ -16,6 +16,9 @@ let extraDependencies: [String: [Target.Dependency]] = [
     "shell": [.product(name: "LineEditor", package: "Core"), .product(name: "ShellCommands", package: "Core")],
     "checks": [.product(name: "GuestChecks", package: "Core")],
     "pci": [.product(name: "PCI", package: "Core")],
+    "parallel": ["MatrixMultiply"],
+    "netd": [.product(name: "PCI", package: "Core"), .product(name: "Virtio", package: "Core"),
+             .product(name: "Network", package: "Core"), .product(name: "Basics", package: "Core"), "LwIP"],
 ]
 
 /// Every program links the same way.
@@ -38,7 +41,7 @@ func program(_ name: String) -> Target {
 /// Every program, one folder of Sources each (`swordfish new` adds to this list; a
 /// folder made by hand needs its name here too). `swordfish build` packs each into the
 /// boot image.
-let programs = ["capfuzz", "capshare", "checks", "hello", "lmp", "monitor", "monitor-ping", "names", "pci", "pingpong", "probe", "rtc", "shell", "span", "threads", "uchan", "ubench"]
+let programs = ["capfuzz", "capshare", "checks", "hello", "lmp", "monitor", "monitor-ping", "names", "netd", "parallel", "pci", "pingpong", "probe", "rtc", "shell", "span", "threads", "uchan", "ubench"]
 
 let package = Package(
     name: "User",
@@ -57,6 +60,19 @@ let package = Package(
                 .product(name: "Basics", package: "Core"),
             ],
             swiftSettings: [.swiftLanguageMode(.v5)]
+        ),
+        // The parallel workload's compute kernel, shared with the Linux side of `swordfish
+        // bench` (Benchmarks/Linux/swordfish-bench.c), which gcc builds at -O2 too.
+        .target(name: "MatrixMultiply", cSettings: [.unsafeFlags(["-O2"])]),
+        // lwIP (docs/network.md): `swordfish build` fetches Debian's source into a cache,
+        // unpacks it and builds it freestanding into .build/lwip/liblwip.a (LwIPBuild in
+        // the tool); this target is the port and the clients programs call.
+        .target(
+            name: "LwIP",
+            dependencies: [.product(name: "FreestandingC", package: "Core")],
+            exclude: ["port"],
+            cSettings: [.unsafeFlags(["-I", "\(here)/Sources/LwIP/port", "-I", "\(here)/.build/lwip/lwip-2.1.3/src/include"])],
+            linkerSettings: [.unsafeFlags(["-Xlinker", "\(here)/.build/lwip/liblwip.a"])]
         ),
     ] + programs.map(program)
 )

@@ -711,6 +711,55 @@ static void exit_qemu(int code) {
     outb((unsigned char)code, DEBUG_EXIT_PORT);
 }
 
+// ---------------------------------------------------------------------------------
+// parallel-matmul: the blocked matrix multiply Swordfish's `parallel` program runs, from
+// the same source, with one pinned thread per CPU each taking an equal share of the rows.
+// One sample is a run, threads created and joined included; every run's result is
+// checked against one thread's.
+
+#include "../../User/Sources/MatrixMultiply/matrix_multiply.c"
+
+struct rows {
+    int first, last;
+};
+
+static void *multiply_rows(void *argument) {
+    struct rows *rows = argument;
+    matrix_multiply_rows(rows->first, rows->last);
+    return NULL;
+}
+
+static void bench_parallel_matmul(void) {
+    int threads = cpu_count > 64 ? 64 : cpu_count;
+    matrix_fill();
+    matrix_multiply_rows(0, MATRIX_N);
+    int64_t expected = matrix_checksum();
+    int n = quick ? 3 : 20, w = 1;
+    struct samples s = samples_make(n);
+    for (int round = 0; round < w + n; round++) {
+        pthread_t thread[64];
+        struct rows rows[64];
+        matrix_fill();
+        uint64_t start = rdtsc();
+        for (int t = 0; t < threads; t++) {
+            rows[t] = (struct rows){MATRIX_N * t / threads, MATRIX_N * (t + 1) / threads};
+            pthread_attr_t attributes;
+            cpu_set_t set;
+            CPU_ZERO(&set);
+            CPU_SET(t, &set);
+            pthread_attr_init(&attributes);
+            pthread_attr_setaffinity_np(&attributes, sizeof set, &set);
+            if (pthread_create(&thread[t], &attributes, multiply_rows, &rows[t]) != 0) die("pthread_create");
+            pthread_attr_destroy(&attributes);
+        }
+        for (int t = 0; t < threads; t++) pthread_join(thread[t], NULL);
+        uint64_t cycles = rdtsc() - start;
+        if (matrix_checksum() != expected) die("parallel-matmul: a run's result differs from one thread's");
+        if (round >= w) record(&s, cycles);
+    }
+    report("parallel-matmul", "cycles", &s);
+}
+
 int main(int argc, char **argv) {
     if (argc == 2 && strcmp(argv[1], "nothing") == 0) return 0;   // spawn-remote's child
     if (argc == 3 && strcmp(argv[1], "exit") == 0) {
@@ -749,6 +798,7 @@ int main(int argc, char **argv) {
         for (size_t i = 0; i < sizeof cross / sizeof cross[0]; i++) unsupported(cross[i], "one-cpu");
     }
     bench_tcp();
+    bench_parallel_matmul();
     printf("BENCH done\n");
     fflush(stdout);
     return 0;

@@ -230,10 +230,10 @@ public struct BenchOperation: Equatable, Sendable {
                        linux: "no counterpart: inside the kernel"),
         BenchOperation("map-unmap-page", "map then unmap one page on one core (mmap with MAP_POPULATE + munmap; map + unmap invocations)"),
         BenchOperation("thread-yield-roundtrip", "two threads of one process on one core hand it to each other (sched_yield; user-level threads)"),
-        BenchOperation("unmap-shared-page", "munmap of a page in use on every core (TLB shootdown)",
-                       swordfish: "not yet: no shared mappings"),
+        BenchOperation("unmap-shared-page", "munmap of a page in use on every core (TLB shootdown)"),
         BenchOperation("mprotect-shared-page", "mprotect to read-only of a page in use on every core",
-                       swordfish: "not yet: no shared mappings"),
+                       swordfish: "not yet: no protect operation on mappings"),
+        BenchOperation("parallel-matmul", "a 128² blocked matrix multiply, one thread per core (pthreads; threads of a spanning domain)"),
         BenchOperation("tcp-loopback-stream", unit: "MB/s", "TCP over 127.0.0.1, one stream",
                        swordfish: "not yet: no network stack"),
     ]

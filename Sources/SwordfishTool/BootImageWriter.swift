@@ -63,6 +63,7 @@ public struct UserPrograms: Sendable {
     /// guest carves the image out of its RAM); the whole ELFs go beside it, in
     /// `symbolsFolder(of: destination)`, for symbolising a program's faults.
     public func buildImage(at destination: String) throws(ToolError) {
+        try LwIPBuild(repository: repository).run()
         let directory = try SwiftBuild.run(command, what: "the user programs")
         let symbols = Self.symbolsFolder(of: destination)
         try? FileManager.default.removeItem(atPath: symbols)

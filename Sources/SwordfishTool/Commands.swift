@@ -65,7 +65,7 @@ struct BootOptions: ParsableArguments {
         return QEMUConfiguration(
             kernel: kernel, cores: cores, memory: memory, accelerator: choice.accelerator,
             kernelArguments: kernelArguments, waitsForDebugger: gdb, initrd: KernelBuild.existingBootImage(for: kernel),
-            numaNodes: numa
+            numaNodes: numa, hasNetwork: true
         )
     }
 }

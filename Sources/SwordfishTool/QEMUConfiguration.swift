@@ -27,6 +27,10 @@ public struct QEMUConfiguration: Equatable, Sendable {
     /// A Unix socket where QEMU serves its human monitor (HMP), for `swordfish trace` to
     /// stop the guest and save its trace buffers from guest memory; nil: no monitor.
     public var monitorSocket: String?
+    /// A virtio network device (transitional, so with the legacy I/O-port interface) on
+    /// QEMU's user network, which the guest reaches as 10.0.2.15 behind the gateway
+    /// 10.0.2.2 (`netd`, docs/network.md). It takes the place of the machine's default NIC.
+    public var hasNetwork: Bool
 
     public init(
         kernel: String,
@@ -38,7 +42,8 @@ public struct QEMUConfiguration: Equatable, Sendable {
         initrd: String? = nil,
         countsInstructions: Bool = false,
         numaNodes: Int = 0,
-        monitorSocket: String? = nil
+        monitorSocket: String? = nil,
+        hasNetwork: Bool = false
     ) {
         self.kernel = kernel
         self.cores = cores
@@ -50,7 +55,17 @@ public struct QEMUConfiguration: Equatable, Sendable {
         self.countsInstructions = countsInstructions
         self.numaNodes = numaNodes
         self.monitorSocket = monitorSocket
+        self.hasNetwork = hasNetwork
     }
+
+    /// The user network and the device on it. A TCP connection to 10.0.2.100 port 7
+    /// reaches a `cat` QEMU starts on the host: an echo server for the guest's TCP tests,
+    /// with no listener of the host's involved.
+    public static let networkArguments = [
+        "-netdev", "user,id=n0,guestfwd=tcp:\(echoServer):\(echoPort)-cmd:cat", "-device", "virtio-net-pci,netdev=n0",
+    ]
+    public static let echoServer = "10.0.2.100"
+    public static let echoPort = 7
 
     /// The `-object`/`-numa` arguments of `numaNodes` nodes.
     var numaArguments: [String] {
@@ -90,6 +105,9 @@ public struct QEMUConfiguration: Equatable, Sendable {
             "-no-reboot",
             "-device", "isa-debug-exit,iobase=0x\(String(Self.debugExitPort, radix: 16)),iosize=0x04",
         ]
+        if hasNetwork {
+            arguments += Self.networkArguments
+        }
         if waitsForDebugger {
             arguments += ["-s", "-S"]
         }

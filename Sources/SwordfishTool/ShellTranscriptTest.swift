@@ -18,7 +18,7 @@ struct ShellTranscriptTest {
     func run(repository: Repository, kernel: String, accelerator: Accelerator, timeout: Duration) -> TestCounts {
         let logPath = "\(repository.logs)/\(log).log"
         let configuration = QEMUConfiguration(kernel: kernel, cores: 2, memory: MemorySize(mebibytes: 256)!, accelerator: accelerator,
-                                              kernelArguments: "", initrd: KernelBuild.existingBootImage(for: kernel))
+                                              kernelArguments: "", initrd: KernelBuild.existingBootImage(for: kernel), hasNetwork: true)
         RawOutput.note("\(suite): printf '…' | \(configuration.command) > \(repository.relative(logPath))")
         let ending: GuestEnding
         do {

@@ -158,7 +158,7 @@ public struct TestRunner: Sendable {
             let qemu = QEMUConfiguration(
                 kernel: kernel, cores: configuration.cores, memory: configuration.memory,
                 accelerator: choice.accelerator, kernelArguments: configuration.kernelArguments,
-                initrd: KernelBuild.existingBootImage(for: kernel), numaNodes: configuration.numaNodes
+                initrd: KernelBuild.existingBootImage(for: kernel), numaNodes: configuration.numaNodes, hasNetwork: true
             )
             total += run(configuration, qemu, symbolizer)
         }

@@ -119,7 +119,7 @@ final class BenchReportTests: XCTestCase {
         XCTAssertNil(syscall.ratio)
         XCTAssertEqual(rows.row("tcp-loopback-stream")?.swordfish, .absent("not yet: no network stack"))
         // Not printed at all: the catalogue's sentence.
-        XCTAssertEqual(rows.row("unmap-shared-page")?.swordfish, .absent("not yet: no shared mappings"))
+        XCTAssertEqual(rows.row("mprotect-shared-page")?.swordfish, .absent("not yet: no protect operation on mappings"))
         XCTAssertEqual(rows.row("ipi-roundtrip")?.linux, .absent("no counterpart: inside the kernel"))
         XCTAssertNil(rows.row("ipi-roundtrip")?.ratio)
         let oneCPU = report(

@@ -19,7 +19,7 @@ final class CommandTests: XCTestCase {
         let qemu = command.boot.configuration(kernel: "k", probe: HostProbe(pathExists: { _ in true }))
         XCTAssertEqual(qemu, QEMUConfiguration(
             kernel: "k", cores: 4, memory: MemorySize(mebibytes: 4096)!, accelerator: .tcg,
-            kernelArguments: "test quiet", waitsForDebugger: true
+            kernelArguments: "test quiet", waitsForDebugger: true, hasNetwork: true
         ))
     }
 

@@ -51,6 +51,14 @@ final class QEMUConfigurationTests: XCTestCase {
         XCTAssertTrue(printed.hasSuffix("-device isa-debug-exit,iobase=0xf4,iosize=0x04"))
     }
 
+    func testTheNetworkIsAVirtioDeviceOnTheUserNetwork() {
+        var qemu = QEMUConfiguration(kernel: "k")
+        XCTAssertFalse(qemu.command.arguments.contains("-netdev"))
+        qemu.hasNetwork = true
+        XCTAssertEqual(value(after: "-netdev", in: qemu.command.arguments), "user,id=n0,guestfwd=tcp:10.0.2.100:7-cmd:cat")
+        XCTAssertTrue(qemu.command.arguments.contains("virtio-net-pci,netdev=n0"))
+    }
+
     func testExitStatusMapping() {
         XCTAssertEqual(QEMUExitStatus.toolStatus(forQEMUStatus: 1), 0, "guest wrote 0: success")
         XCTAssertEqual(QEMUExitStatus.toolStatus(forQEMUStatus: 3), 1, "guest wrote 1: failure")

@@ -200,6 +200,16 @@ public enum SystemCallStatus: UInt64, CaseIterable, Sendable, Error, CustomStrin
 ///                                       at `endpoint` (write right)
 ///     disconnect(irq)                   on interrupts (read right): stop delivering it
 ///                                       (only the domain that connected it)
+///     acknowledge(irq)                  on interrupts (read right): the driver has
+///                                       quieted its device. A level-triggered line
+///                                       (a PCI device's INTx) stays masked from the
+///                                       interrupt's arrival until this, so a device
+///                                       still asserting it cannot storm the core;
+///                                       on an edge-triggered line it changes nothing.
+///                                       Only the domain that connected it: notConnected
+///     physicalAddress                   on RAM, a frame or a device frame: its base
+///                                       address, for a driver to hand its own buffers
+///                                       to a device (as Barrelfish's frame identify)
 public enum CapabilityOperation: UInt64, CaseIterable, Sendable {
     case identify = 0, retype, copy, mint, delete, revoke, send, receive, wait, map, unmap, notify
     case spawn, kill, domainEvent, poolFrame, knowledge
@@ -207,6 +217,7 @@ public enum CapabilityOperation: UInt64, CaseIterable, Sendable {
     case command, programNames, echo, domainState
     case describe, adopt, markShared, sweep, retypeShared, grantMemory
     case spanPlace, span, releaseSpanned, invalidate
+    case acknowledge, physicalAddress
     case call
 
     /// The capability argument of send and receive that means "no capability".
@@ -423,6 +434,10 @@ public struct InvocationWords: Equatable, Sendable {
     }
 
     public static func disconnect(irq: UInt8) -> Self { Self(.disconnect, UInt64(irq)) }
+
+    public static func acknowledge(irq: UInt8) -> Self { Self(.acknowledge, UInt64(irq)) }
+
+    public static var physicalAddress: Self { Self(.physicalAddress) }
 }
 
 /// The width of one port access (`portIn`, `portOut`): the instruction's operand size.

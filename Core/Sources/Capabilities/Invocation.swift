@@ -59,6 +59,8 @@ public enum Invocation: Equatable, Sendable {
     case portOut(port: UInt64, width: PortWidth, value: UInt32)
     case connect(irq: UInt64, endpoint: CapabilityAddress)
     case disconnect(irq: UInt64)
+    case acknowledge(irq: UInt64)
+    case physicalAddress
     case call(words: MessageWords, receiver: CapabilityAddress)
 
     /// The rights a map may ask for.
@@ -150,6 +152,8 @@ public enum Invocation: Equatable, Sendable {
             guard let endpoint = CapabilityAddress(encoded: a1) else { throw .badAddress }
             return .connect(irq: a0, endpoint: endpoint)
         case .disconnect: return .disconnect(irq: a0)
+        case .acknowledge: return .acknowledge(irq: a0)
+        case .physicalAddress: return .physicalAddress
         case .call:
             guard let receiver = CapabilityAddress(encoded: a3) else { throw .badAddress }
             return .call(words: MessageWords(a0, a1, a2), receiver: receiver)
@@ -227,9 +231,18 @@ public enum Invocation: Equatable, Sendable {
             guard receiver.type == .endpoint else { throw .wrongType(receiver.type) }
             guard receiver.rights.contains(.write) else { throw .insufficientRights }
             return (0, [])
-        case .disconnect(let irq):
+        case .disconnect(let irq), .acknowledge(let irq):
             try Self.checkInterrupt(irq, on: target, in: cspace, capabilities)
             return (0, [])
+        case .physicalAddress:
+            // Memory a domain holds may be given to a device to read and write, which
+            // needs its address; other objects' addresses are the kernel's business.
+            // (Types compared directly, as for notify above.)
+            let (capability, _) = try capabilities.lookup(target, in: cspace)
+            guard capability.type == .physicalRAM || capability.type == .frame || capability.type == .deviceFrame else {
+                throw .wrongType(capability.type)
+            }
+            return (capability.base, [])
         }
     }
 

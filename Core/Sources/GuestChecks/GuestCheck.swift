@@ -31,7 +31,7 @@ public enum GuestCheck: CaseIterable, Sendable {
     case nameRace, nameAcrossCores, spawnAnywhere, killAnywhere, domainStates, userChannels, boundPeerKilled
     case peerNeverReads, peerWritesGarbage, sameCoreConnection, connectionInWaitset
     case memoryService, frameRevokedEverywhere, retypeRace, capabilityOnConnection, domainEndsMidProtocol
-    case spanningThreads, spanningFault, spanningEnd, spanningShootdown
+    case spanningThreads, spanningFault, spanningEnd, spanningShootdown, parallelWorkload
     case skippedCoreReported, lateCoreStaysInINIT
     case stopNeedsKernelCapability, outboxBounded
     // Reported only when something is missing; never expected.
@@ -59,7 +59,7 @@ public enum GuestCheck: CaseIterable, Sendable {
         case .nameRace, .nameAcrossCores, .spawnAnywhere, .killAnywhere, .domainStates, .userChannels, .boundPeerKilled,
              .peerNeverReads, .peerWritesGarbage, .connectionInWaitset, .stopNeedsKernelCapability, .outboxBounded,
              .frameRevokedEverywhere, .retypeRace, .capabilityOnConnection, .domainEndsMidProtocol,
-             .spanningThreads, .spanningFault, .spanningEnd, .spanningShootdown:
+             .spanningThreads, .spanningFault, .spanningEnd, .spanningShootdown, .parallelWorkload:
             return .bootstrapWithPeer
         case .skippedCoreReported, .lateCoreStaysInINIT: return .skippedCore
         case .bootImagePresent, .lmpPresent, .threadsPresent, .everyCoreStarted, .everyCoreReports, .checksRunner: return .onlyOnFailure
@@ -139,7 +139,7 @@ public enum GuestCheck: CaseIterable, Sendable {
         case .receiverRevokes: return "same-core messages: the receiver revokes and ends"
         case .roundTrips: return "same-core messages: a round trip each way, 100 times, one call per message"
         case .callMeetsSplit: return "same-core messages: a call answers and is answered by send, wait and receive, 100 times each way"
-        case .callRefusals: return "same-core messages: a call with bad capabilities, rights or addresses, or to an unclaimed, receiverless or full endpoint, is refused and sends nothing; one that finds a capability waiting leaves it for receive"
+        case .callRefusals: return "same-core messages: a call with bad slots, rights or addresses, or to an unclaimed, receiverless or full endpoint, sends nothing; a capability waiting stays for receive"
         case .callEndpointDies: return "same-core messages: a call asleep for its answer ends with slotEmpty when its endpoint is destroyed"
         case .receiveBuffers: return "same-core messages: a read-only, kernel, unmapped or misaligned buffer is refused and nothing changes"
         case .roundRobin: return "dispatchers: two that never yield share the core round-robin"
@@ -183,13 +183,14 @@ public enum GuestCheck: CaseIterable, Sendable {
         case .peerNeverReads: return "channels: a peer that never reads gives its sender an error, not a hang"
         case .peerWritesGarbage: return "channels: a peer that writes garbage into the channel's page gives an error, nothing worse"
         case .sameCoreConnection: return "channels: two domains on one core connect by name and exchange 10,000 messages in order"
-        case .memoryService: return "capabilities: a domain on each core in turn allocates until outOfMemory (its core's pieces, then other cores' lent, nearest first) and frees it all; every run gets the same count and the free figures return"
+        case .memoryService: return "capabilities: a domain on each core allocates until outOfMemory (its core's pieces, then others' lent, nearest first) and frees it all; same count each run, free figures return"
         case .frameRevokedEverywhere: return "capabilities: a frame sent to every other core and mapped there, revoked from its origin (a domain's own revoke refused): every mapping is gone"
         case .retypeRace: return "capabilities: RAM retyped on two cores at once: exactly one succeeds (a domain's own retype of shared RAM refused)"
-        case .capabilityOnConnection: return "capabilities: a frame sent on a connection to a domain on every core (same core by the kernel, others by the monitors) arrives in the slot the receiver named and is mapped there; one the monitors do not carry is refused and the connection goes on"
+        case .capabilityOnConnection: return "capabilities: a frame sent on a connection to a domain on every core (by the kernel or the monitors) arrives where the receiver named; one the monitors do not carry is refused"
         case .spanningThreads: return "spanning: a domain with a thread on every core: each runs on its core, sees what the first wrote, counts under one mutex, waits on one condition, and is joined"
         case .spanningFault: return "spanning: a thread that faults on another core ends alone, and its joiner learns where; the next thread there runs"
-        case .spanningShootdown: return "spanning: a page read in a loop on every other core is unmapped; once unmap returns each reader faults at its next read and none reads it stale; again with the page never touched on the unmapping core"
+        case .spanningShootdown: return "spanning: a page read on every other core is unmapped; after unmap returns each reader faults at its next read, none reads it stale (also if never touched here)"
+        case .parallelWorkload: return "spanning: a blocked matrix multiply split over a thread on every core gives the result of one thread alone"
         case .spanningEnd: return "spanning: when a domain ends, its dispatcher spinning on another core is stopped by the monitors"
         case .domainEndsMidProtocol: return "capabilities: a domain that ends while its send and revoke are under way leaves nothing locked: the revoke takes every remote mapping, its memory returns, every piece retypes again"
         case .bootImagePresent: return "user mode: boot image present"

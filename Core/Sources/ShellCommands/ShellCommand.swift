@@ -75,6 +75,7 @@ public enum ShellCommand: Equatable {
         "ps              every domain on every core, as the monitors' replicas know them",
         "names           every registered name and the domain that holds it",
         "lspci           every PCI function: address, vendor:device, kind, interrupt, BARs",
+        "net             addresses, a ping of the gateway, packets and drops per queue",
         "spawn <core> <program> [args]  start a program on any core (through the monitors)",
         "kill <core>.<domain>  stop a domain on any core (through the monitors)",
         "fuzz <seed> <count>  random capability invocations, then the invariant check",
@@ -108,6 +109,7 @@ public enum ShellCommand: Equatable {
         // The monitors' services: the `names` program asks this core's monitor.
         case Array("ps".utf8): self = words.count == 1 ? .run(program: Array("names".utf8), arguments: Array("ps".utf8)) : .usage("usage: ps")
         case Array("lspci".utf8): self = words.count == 1 ? .run(program: Array("pci".utf8), arguments: Array("list".utf8)) : .usage("usage: lspci")
+        case Array("net".utf8): self = words.count == 1 ? .run(program: Array("netd".utf8), arguments: Array("status".utf8)) : .usage("usage: net")
         case Array("names".utf8):
             self = words.count == 1 ? .run(program: Array("names".utf8), arguments: Array("list".utf8)) : .usage("usage: names")
         case Array("spawn".utf8):

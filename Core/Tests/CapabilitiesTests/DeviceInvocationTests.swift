@@ -22,6 +22,8 @@ final class DeviceInvocationTests: XCTestCase {
         XCTAssertEqual(try decode(.narrow(first: 0x70, count: 2, into: .root(9))), .narrow(first: 0x70, count: 2, destination: .root(9)))
         XCTAssertEqual(try decode(.connect(irq: 8, endpoint: .leaf(3, 4))), .connect(irq: 8, endpoint: .leaf(3, 4)))
         XCTAssertEqual(try decode(.disconnect(irq: 8)), .disconnect(irq: 8))
+        XCTAssertEqual(try decode(.acknowledge(irq: 11)), .acknowledge(irq: 11))
+        XCTAssertEqual(try decode(.physicalAddress), .physicalAddress)
     }
 
     func testBadWidthsAndValuesAreRefusedWhileDecoding() {
@@ -191,6 +193,31 @@ final class DeviceInvocationTests: XCTestCase {
         refuse(.insufficientRights, .disconnect(irq: 40), on: .root(22))
         refuse(.wrongType(.ioPortRange), connect, on: Fixture.ports)
         refuse(.wrongType(.ioPortRange), .disconnect(irq: 40), on: Fixture.ports)
+        // Acknowledging a level-triggered line is checked as disconnecting it is.
+        XCTAssertNoThrow(try Invocation.acknowledge(irq: 40).perform(on: &fixture.core, target: Fixture.interrupts, in: space))
+        refuse(.outsideRange, .acknowledge(irq: 8))
+        refuse(.insufficientRights, .acknowledge(irq: 40), on: .root(22))
+        refuse(.wrongType(.ioPortRange), .acknowledge(irq: 40), on: Fixture.ports)
+    }
+
+    func testPhysicalAddressIsAnsweredForMemoryOnly() throws {
+        var fixture = Fixture()
+        let space = fixture.space
+        _ = try fixture.core.retype(Fixture.ram, to: .frame, size: 0x2000, count: 2, into: .root(20), in: space)
+        _ = try fixture.core.retype(Fixture.device, to: .deviceFrame, size: 4096, count: 1, into: .root(22), in: space)
+        let physicalAddress = Invocation.physicalAddress
+        XCTAssertEqual(try physicalAddress.perform(on: &fixture.core, target: Fixture.ram, in: space).value, Fixture.ramBase)
+        XCTAssertEqual(try physicalAddress.perform(on: &fixture.core, target: .root(21), in: space).value, Fixture.ramBase + 0x2000)
+        XCTAssertEqual(try physicalAddress.perform(on: &fixture.core, target: .root(22), in: space).value,
+                       fixture.identify(Fixture.device).base)
+        for (target, type) in [(Fixture.ports, CapabilityType.ioPortRange), (Fixture.interrupts, .irq), (Fixture.kernel, .kernel)] {
+            fixture.assertRefused(.wrongType(type)) { core throws(CapabilityError) in
+                _ = try physicalAddress.perform(on: &core, target: target, in: space)
+            }
+        }
+        fixture.assertRefused(.slotEmpty) { core throws(CapabilityError) in
+            _ = try physicalAddress.perform(on: &core, target: .root(30), in: space)
+        }
     }
 
     func testRandomDeviceInvocationsNeverBreakTheInvariants() {

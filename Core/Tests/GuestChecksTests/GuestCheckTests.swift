@@ -14,6 +14,14 @@ final class GuestCheckTests: XCTestCase {
         }
     }
 
+    func testEveryPassLineFitsOneConsoleLine() {
+        // A user program's console buffer sends a line at 200 bytes (Runtime.swift's
+        // putchar): a longer PASS line arrives cut in two, and the host misses the check.
+        for name in names(GuestCheck.allCases) {
+            XCTAssertLessThanOrEqual("PASS core 99: \(name)\n".utf8.count, 200, name)
+        }
+    }
+
     func testEveryCoreRunsItsOwnChecksAndCoreZeroTheGlobalOnes() {
         let local = GuestCheck.allCases.filter { $0.scope == .everyCore }
         for core in 0..<4 {

@@ -36,6 +36,8 @@ final class ShellCommandTests: XCTestCase {
         XCTAssertEqual(parse("ps"), .run(program: names, arguments: Array("ps".utf8)))
         XCTAssertEqual(parse("lspci"), .run(program: Array("pci".utf8), arguments: Array("list".utf8)))
         XCTAssertEqual(parse("lspci -v"), .usage("usage: lspci"))
+        XCTAssertEqual(parse("net"), .run(program: Array("netd".utf8), arguments: Array("status".utf8)))
+        XCTAssertEqual(parse("net up"), .usage("usage: net"))
         XCTAssertEqual(parse("names"), .run(program: names, arguments: Array("list".utf8)))
         XCTAssertEqual(parse("spawn 1  hello  a b"), .run(program: names, arguments: Array("spawn 1 hello a b".utf8)))
         XCTAssertEqual(parse("kill 1.5"), .run(program: names, arguments: Array("kill 1.5".utf8)))

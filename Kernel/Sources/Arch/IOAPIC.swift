@@ -65,4 +65,13 @@ public struct IOAPIC {
     public func mask(_ gsi: UInt32) {
         write(Self.firstRedirection + 2 * (gsi - globalInterruptBase), Self.masked)
     }
+
+    /// Holds back or lets through input `gsi`, keeping the route `route(_:…)` gave it:
+    /// a level-triggered line is held back from its interrupt until the driver has
+    /// quieted the device, since it would interrupt again at once after the EOI.
+    public func setHeld(_ gsi: UInt32, _ held: Bool) {
+        let entry = Self.firstRedirection + 2 * (gsi - globalInterruptBase)
+        let low = Self.read(entry, at: base)
+        write(entry, held ? low | Self.masked : low & ~Self.masked)
+    }
 }

@@ -42,6 +42,7 @@ enum BenchMode {
         remoteSpawn(state, rounds: quick ? 20 : 200)
         capabilityRows(state, rounds: quick ? 20 : 200)
         unmapSharedPage(state, rounds: quick ? 20 : 200)
+        parallelMultiply(state, rounds: quick ? 3 : 20)
         unsupported("mprotect-shared-page", "no protect operation on mappings yet")
         unsupported("tcp-loopback-stream", "no network stack yet")
         print("BENCH done")
@@ -97,6 +98,15 @@ enum BenchMode {
         let list = cores.map { String($0) }.joined(separator: " ")
         guard case .exited(0)? = SelfTests.runHere(state, "span", "unmap-bench \(rounds) " + list, milliseconds: 120_000) else {
             return unsupported("unmap-shared-page", "span unmap-bench did not complete")
+        }
+    }
+
+    /// `parallel bench`: the blocked matrix multiply over a thread on every core of a
+    /// spanning domain (on one core, one thread); it prints the line.
+    static func parallelMultiply(_ state: CoreState, rounds: Int) {
+        let list = (0..<state.coreCount).filter { !state.failedCores[$0] }.map { String($0) }.joined(separator: " ")
+        guard case .exited(0)? = SelfTests.runHere(state, "parallel", "bench \(rounds) " + list, milliseconds: 300_000) else {
+            return unsupported("parallel-matmul", "parallel bench did not complete")
         }
     }
 

@@ -8,6 +8,11 @@
 // interrupt storm costs no memory. A message that finds the endpoint full stays counted
 // here and goes with the next interrupt.
 //
+// A level-triggered line (a PCI device's INTx, shared and asserted until the device is
+// quieted) is masked at the I/O APIC when its interrupt arrives, before the EOI, and
+// stays masked until the driver says it has quieted the device (`acknowledge`): else
+// the line, still asserted after the EOI, would interrupt again at once, forever.
+//
 // Only the bootstrap core has the MADT and the I/O APICs (`InterruptRouting`), since
 // only its monitor holds interrupt capabilities; on other cores connect answers
 // `noInterruptController`. When a domain ends, its interrupts are masked and forgotten.
@@ -34,6 +39,8 @@ struct InterruptConnection {
     let endpoint: ObjectID
     /// Interrupts not yet counted into a message on the endpoint.
     var pending: UInt64 = 0
+    /// A level-triggered line masked since its last interrupt, until the driver acknowledges.
+    var held = false
 }
 
 extension CoreState {
@@ -81,6 +88,20 @@ extension CoreState {
         return .success
     }
 
+    /// Lets `irq`'s line interrupt again after its driver quieted the device; nothing
+    /// to do for an edge-triggered line, which was never held.
+    func acknowledge(_ irq: UInt8, for domain: Domain) -> InvocationStatus {
+        guard let index = interruptConnections.firstIndex(where: { $0.irq == irq && $0.domain == domain.id }) else {
+            return .notConnected
+        }
+        let connection = interruptConnections[index]
+        if connection.route.levelTriggered, connection.held {
+            interruptConnections[index].held = false
+            connection.controller.setHeld(connection.route.globalInterrupt, false)
+        }
+        return .success
+    }
+
     /// Masks and forgets every interrupt a finished domain connected.
     func forgetInterrupts(of domain: Domain) {
         while let index = interruptConnections.firstIndex(where: { $0.domain == domain.id }) { forgetInterrupt(at: index) }
@@ -96,6 +117,10 @@ extension CoreState {
         guard let index = interruptConnections.firstIndex(where: { $0.vector == vector }) else { return }
         interruptConnections[index].pending &+= 1
         let connection = interruptConnections[index]
+        if connection.route.levelTriggered {
+            connection.controller.setHeld(connection.route.globalInterrupt, true)
+            interruptConnections[index].held = true
+        }
         // An endpoint that died takes its interrupt with it: no one can receive it.
         guard capabilities.isAlive(connection.endpoint) else { return forgetInterrupt(at: index) }
         guard let queue = endpointQueues.firstIndex(where: { $0.endpoint == connection.endpoint }) else { return }

@@ -416,8 +416,15 @@ enum SelfTests {
     /// meanwhile.
     static func runHere(_ state: CoreState, _ program: String, _ arguments: String = "",
                         milliseconds: UInt64 = 60_000) -> Domain.State? {
-        guard let image = state.bootImage?.program(named: Array(program.utf8)),
-              let domain = try? state.spawn(image, arguments: Array(arguments.utf8)) else { return nil }
+        guard let image = state.bootImage?.program(named: Array(program.utf8)) else {
+            print("\(program): not in the boot image")
+            return nil
+        }
+        let domain: Domain
+        do { domain = try state.spawn(image, arguments: Array(arguments.utf8)) } catch {
+            print("\(program) \(arguments): did not start (\(error))")
+            return nil
+        }
         state.runDomains(milliseconds: milliseconds) { !state.domains.contains { $0 === domain } }
         return domain.state
     }

@@ -113,11 +113,12 @@ extension CoreState {
             } catch {
                 context.setResult(status: InvocationStatus(error).rawValue)
             }
-        case .disconnect(let irq):
+        case .disconnect(let irq), .acknowledge(let irq):
             do {
                 _ = try invocation.perform(on: &capabilities, target: target, in: domain.cspace)
                 guard let irq = UInt8(exactly: irq) else { return context.setResult(status: InvocationStatus.notConnected.rawValue) }
-                context.setResult(status: disconnect(irq, for: domain).rawValue)
+                let status = if case .acknowledge = invocation { acknowledge(irq, for: domain) } else { disconnect(irq, for: domain) }
+                context.setResult(status: status.rawValue)
             } catch {
                 context.setResult(status: InvocationStatus(error).rawValue)
             }

@@ -4,6 +4,7 @@
 // minting and mapping. Each function is one invocation; a refusal throws the kernel's
 // `InvocationStatus` and changes nothing.
 import UserRuntimeC
+import Basics
 
 /// A slot in this domain's CSpace, and the capability in it.
 public struct Capability: Hashable, Sendable {
@@ -167,6 +168,15 @@ public struct Capability: Hashable, Sendable {
 
     /// Stops delivering `irq` (connected by this domain) and masks it.
     public func disconnect(irq: UInt8) throws(InvocationStatus) { try invoke(.disconnect(irq: irq)) }
+
+    /// Says the device behind `irq` (connected by this domain) is quiet again: a
+    /// level-triggered line, masked since its interrupt arrived, may interrupt again.
+    public func acknowledge(irq: UInt8) throws(InvocationStatus) { try invoke(.acknowledge(irq: irq)) }
+
+    /// The physical address of this RAM, frame or device frame, for a device to reach it.
+    public func physicalAddress() throws(InvocationStatus) -> PhysicalAddress {
+        PhysicalAddress(try invoke(.physicalAddress))
+    }
 }
 
 /// Makes a PDPT, a page directory and a page table from `ram` into root slots `first`,

@@ -173,6 +173,7 @@ if let peer {
     tally.check(.spanningThreads, run("span", "threads " + coreList, within: 120))
     tally.check(.spanningFault, run("span", "fault \(peer)"))
     tally.check(.spanningEnd, run("span", "watch \(peer)"))
+    tally.check(.parallelWorkload, run("parallel", "check " + coreList, within: 120))
     tally.check(.spanningShootdown, run("span", "unmap " + coreList) ?? run("span", "unmap-untouched " + coreList))
 }
 print("\(kernelPassed + tally.passed) passed, \(kernelFailed + tally.failed) failed")

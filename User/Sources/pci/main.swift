@@ -14,22 +14,6 @@
 import PCI
 import SwordfishUser
 
-/// Configuration space through the I/O ports the monitor handed out.
-struct PortSpace: PCIConfigurationSpace {
-    let ports: Capability
-
-    mutating func read(_ address: PCIAddress, offset: UInt8) -> UInt32 {
-        guard (try? ports.write(port: 0xCF8, width: .doubleWord, value: address.configurationAddress(offset: offset))) != nil,
-              let value = try? ports.read(port: 0xCFC, width: .doubleWord) else { return 0xFFFF_FFFF }
-        return value
-    }
-
-    mutating func write(_ address: PCIAddress, offset: UInt8, value: UInt32) {
-        guard (try? ports.write(port: 0xCF8, width: .doubleWord, value: address.configurationAddress(offset: offset))) != nil else { return }
-        try? ports.write(port: 0xCFC, width: .doubleWord, value: value)
-    }
-}
-
 func hex(_ value: UInt64, digits: Int = 4) -> String {
     let text = String(value, radix: 16)
     return String(repeating: "0", count: max(digits - text.count, 0)) + text
@@ -57,12 +41,13 @@ func line(_ function: PCIFunction) -> String {
 
 let ports = Capability(slot: 2)
 do throws(MonitorStatus) {
-    try Monitor.ioPorts(0xCF8, count: 8, into: ports)
+    try Monitor.ioPorts(PCIPortSpace.addressPort, count: PCIPortSpace.portCount, into: ports)
 } catch {
     print("pci: no configuration ports (\(error)); run it on core 0")
     exit(1)
 }
-var space = PortSpace(ports: ports)
+var space = PCIPortSpace(read: { try? ports.read(port: $0, width: .doubleWord) },
+                         write: { (try? ports.write(port: $0, width: .doubleWord, value: $1)) != nil })
 let (functions, problems) = PCIEnumeration.scan(&space)
 
 switch arguments.first {
