@@ -23,6 +23,9 @@ public enum InvocationStatus: UInt64, CaseIterable, Sendable {
     /// The sender has as many capabilities in flight (waiting in messages) as its quota,
     /// which grows with its memory.
     case tooManyInFlight = 54
+    /// A call's words went, but the message waiting for it carries a capability, which
+    /// only receive (given a slot for it) takes: the message stays first in the queue.
+    case capabilityWaiting = 55
     // Map and unmap.
     case entryOutOfRange = 56, entryReserved, entryOccupied, entryEmpty, alreadyMapped, pageSizeMismatch
     // Ranges (notify).
@@ -77,6 +80,7 @@ extension InvocationStatus: CustomStringConvertible {
         case .noReceiver: return "noReceiver"
         case .tooManyEndpoints: return "tooManyEndpoints"
         case .tooManyInFlight: return "tooManyInFlight"
+        case .capabilityWaiting: return "capabilityWaiting"
         case .entryOutOfRange: return "entryOutOfRange"
         case .entryReserved: return "entryReserved"
         case .entryOccupied: return "entryOccupied"

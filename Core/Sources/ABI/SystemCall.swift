@@ -78,6 +78,21 @@ public enum SystemCallStatus: UInt64, CaseIterable, Sendable, Error, CustomStrin
 ///     protect(entry, rights)            on a page table (write right): the page mapped
 ///                                       at `entry` gets `rights` (read implied), at
 ///                                       most its capability's, in place (docs/spanning.md)
+///     call(w0, w1, w2, receiver)        on an endpoint (write right): send w0…w2 as send
+///                                       does (no capability), then receive on the
+///                                       endpoint at `receiver` (read right; this domain
+///                                       must receive on it already, as for wait),
+///                                       sleeping until a message is there → its words
+///                                       and badge, in registers (`CallRegisters`). Send,
+///                                       wait and receive in one kernel entry (the IPC
+///                                       call of L4 and seL4). Every refusal but two comes
+///                                       before anything is sent; `capabilityWaiting`
+///                                       (the message there carries a capability, which
+///                                       only receive takes: it stays queued) and
+///                                       `slotEmpty` after a sleep (the receiving
+///                                       endpoint died) come after the words went. When
+///                                       the send wakes its receiver and the caller
+///                                       sleeps, the kernel switches straight to it.
 ///     notify(core, domain)              on a notify capability (write right): wake
 ///                                       domain `domain` of core `core` (its local id;
 ///                                       0: the core's notification receiver, its
@@ -206,7 +221,7 @@ public enum CapabilityOperation: UInt64, CaseIterable, Sendable {
     case describe, adopt, markShared, sweep, retypeShared, grantMemory
     case spanPlace, span, releaseSpanned, invalidate
     case acknowledge, physicalAddress
-    case protect
+    case protect, call
 
     /// The capability argument of send and receive that means "no capability".
     public static let noCapability: UInt64 = .max
@@ -236,6 +251,20 @@ public struct CapabilityIdentity: Equatable, Sendable {
 /// A same-core message: this many words, and at most one capability.
 public enum MessageLayout {
     public static let words = 3
+    /// The most messages one endpoint holds; a send to a full one is refused
+    /// (`endpointFull`) rather than made to wait.
+    public static let endpointCapacity = 8
+}
+
+/// The call invocation's message registers (x86-64): the words go in a0…a2 (RDX, R10,
+/// R8) and the answer's words come back in the same three, its badge in a3's (R9), the
+/// status in RAX as for every invocation. So a message never touches memory on its way:
+/// no buffer to check or walk to, as in seL4's message registers.
+public enum CallRegisters {
+    /// The invoke convention's argument registers (0: RDI, the target) that carry the words.
+    public static let words = 2...4
+    /// The argument register the badge comes back in.
+    public static let badge = 5
 }
 
 /// Where a domain finds its capabilities when it starts: root CNode slots, and the
@@ -342,6 +371,10 @@ public struct InvocationWords: Equatable, Sendable {
 
     public static func receive(capabilityInto destination: CapabilityAddress?, buffer: UInt64) -> Self {
         Self(.receive, destination?.encoded ?? CapabilityOperation.noCapability, buffer)
+    }
+
+    public static func call(_ words: (UInt64, UInt64, UInt64), receivingOn receiver: CapabilityAddress) -> Self {
+        Self(.call, words.0, words.1, words.2, receiver.encoded)
     }
 
     public static func map(_ source: CapabilityAddress, at entry: Int, rights: CapabilityRights) -> Self {

@@ -6,7 +6,8 @@
 //
 // The operations and their arguments are declared in the ABI (`CapabilityOperation`).
 // Addresses use `CapabilityAddress(encoded:)`. Here the capability rules check the
-// endpoint; the kernel's same-core message code (LMP) does the rest of 6, 7 and 8.
+// endpoints; the kernel's same-core message code (LMP) does the rest of send, receive,
+// wait and call.
 
 import ABI
 
@@ -61,6 +62,7 @@ public enum Invocation: Equatable, Sendable {
     case disconnect(irq: UInt64)
     case acknowledge(irq: UInt64)
     case physicalAddress
+    case call(words: MessageWords, receiver: CapabilityAddress)
 
     /// The rights a map may ask for.
     public static var mapRights: CapabilityRights { [.read, .write, .execute] }
@@ -158,6 +160,9 @@ public enum Invocation: Equatable, Sendable {
         case .disconnect: return .disconnect(irq: a0)
         case .acknowledge: return .acknowledge(irq: a0)
         case .physicalAddress: return .physicalAddress
+        case .call:
+            guard let receiver = CapabilityAddress(encoded: a3) else { throw .badAddress }
+            return .call(words: MessageWords(a0, a1, a2), receiver: receiver)
         }
     }
 
@@ -189,6 +194,10 @@ public enum Invocation: Equatable, Sendable {
             return (0, [])
         case .receive, .wait:
             _ = try capabilities.lookup(target, in: cspace, ofType: [.endpoint], requiring: .read)
+            return (0, [])
+        case .call(_, let receiver):
+            _ = try capabilities.lookup(target, in: cspace, ofType: [.endpoint], requiring: .write)
+            _ = try capabilities.lookup(receiver, in: cspace, ofType: [.endpoint], requiring: .read)
             return (0, [])
         case .map(let entry, let source, let rights):
             try capabilities.map(source, into: target, entry: entry, rights: rights, in: cspace)

@@ -18,6 +18,7 @@ public enum GuestCheck: CaseIterable, Sendable {
     case mapDouble, mapOccupied, mapRefusals, mapWriteUnmap, mapRevoked
     case randomInvocations, invariantsAfterFuzzing
     case messageArrives, endpointFull, revokedEndpoint, receiverRevokes, roundTrips, receiveBuffers
+    case callMeetsSplit, callRefusals, callEndpointDies
     case roundRobin, preemption, join, mutex, condition, heapStress, threadFault, demandPaging
     case firstThreadFault, badDispatcherCalls, badUpcallEntry, loseDispatcher, loseDispatcherFrame
     case losePML4, waitsetTwoEndpoints, waitsetSleeps, waitsetEndpointDies
@@ -136,7 +137,10 @@ public enum GuestCheck: CaseIterable, Sendable {
         case .endpointFull: return "same-core messages: a full endpoint refuses the sender"
         case .revokedEndpoint: return "same-core messages: a revoked endpoint cannot be sent to"
         case .receiverRevokes: return "same-core messages: the receiver revokes and ends"
-        case .roundTrips: return "same-core messages: a round trip each way, 100 times"
+        case .roundTrips: return "same-core messages: a round trip each way, 100 times, one call per message"
+        case .callMeetsSplit: return "same-core messages: a call answers and is answered by send, wait and receive, 100 times each way"
+        case .callRefusals: return "same-core messages: a call with bad slots, rights or addresses, or to an unclaimed, receiverless or full endpoint, sends nothing; a capability waiting stays for receive"
+        case .callEndpointDies: return "same-core messages: a call asleep for its answer ends with slotEmpty when its endpoint is destroyed"
         case .receiveBuffers: return "same-core messages: a read-only, kernel, unmapped or misaligned buffer is refused and nothing changes"
         case .roundRobin: return "dispatchers: two that never yield share the core round-robin"
         case .preemption: return "dispatchers: threads that never yield are preempted, FPU state intact"

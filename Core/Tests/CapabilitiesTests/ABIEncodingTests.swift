@@ -25,6 +25,36 @@ final class ABIEncodingTests: XCTestCase {
         XCTAssertEqual(try decode(.wait), .wait)
         XCTAssertEqual(try decode(.map(leaf, at: 511, rights: [.read, .write])), .map(entry: 511, source: leaf, rights: [.read, .write]))
         XCTAssertEqual(try decode(.unmap(at: 3)), .unmap(entry: 3))
+        XCTAssertEqual(try decode(.call((7, 8, 9), receivingOn: leaf)), .call(words: [7, 8, 9], receiver: leaf))
+    }
+
+    /// A call names two endpoints: the target it sends on (write right) and the one it
+    /// receives on (read right); the rules refuse either before the kernel sends anything.
+    func testCallChecksBothEndpoints() throws {
+        var fixture = Fixture()
+        let endpoint = CapabilityAddress.root(20), readOnly = CapabilityAddress.root(21), writeOnly = CapabilityAddress.root(22)
+        try fixture.core.retype(Fixture.ram, to: .endpoint, size: 0, count: 1, into: endpoint, in: fixture.space)
+        try fixture.core.mint(endpoint, to: readOnly, rights: [.read], badge: 0, in: fixture.space)
+        try fixture.core.mint(endpoint, to: writeOnly, rights: [.write], badge: 0, in: fixture.space)
+        func refusal(_ target: CapabilityAddress, _ receiver: CapabilityAddress) -> CapabilityError? {
+            do {
+                _ = try Invocation.call(words: [1, 2, 3], receiver: receiver).perform(on: &fixture.core, target: target, in: fixture.space)
+                return nil
+            } catch {
+                return error as? CapabilityError
+            }
+        }
+        XCTAssertNil(refusal(endpoint, endpoint))
+        XCTAssertNil(refusal(writeOnly, readOnly))
+        XCTAssertEqual(refusal(readOnly, endpoint), .insufficientRights)
+        XCTAssertEqual(refusal(endpoint, writeOnly), .insufficientRights)
+        XCTAssertEqual(refusal(Fixture.ram, endpoint), .wrongType(.physicalRAM))
+        XCTAssertEqual(refusal(endpoint, Fixture.ram), .wrongType(.physicalRAM))
+        XCTAssertEqual(refusal(.root(30), endpoint), .slotEmpty)
+        XCTAssertEqual(refusal(endpoint, .root(30)), .slotEmpty)
+        XCTAssertThrowsError(try Invocation.decode(operation: CapabilityOperation.call.rawValue, 1, 2, 3, 1 << 40)) {
+            XCTAssertEqual($0 as? InvocationError, .badAddress)
+        }
     }
 
     func testEveryOperationNumberIsDecoded() {

@@ -51,6 +51,18 @@ public struct UserContext {
         registers.pointee.rax = status
         registers.pointee.rdx = value
     }
+    /// Sets argument register `index` (as `argument` numbers them) for the return: how
+    /// the call invocation hands back a message in registers (`CallRegisters`).
+    public func setArgument(_ index: Int, _ value: UInt64) {
+        switch index {
+        case 0: registers.pointee.rdi = value
+        case 1: registers.pointee.rsi = value
+        case 2: registers.pointee.rdx = value
+        case 3: registers.pointee.r10 = value
+        case 4: registers.pointee.r8 = value
+        default: registers.pointee.r9 = value
+        }
+    }
 }
 
 public enum UserMode {

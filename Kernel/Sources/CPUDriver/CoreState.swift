@@ -84,6 +84,9 @@ final class CoreState {
     /// for capabilities in waiting messages.
     var endpointQueues: [EndpointQueue] = []
     var transit = KernelCNodes()
+    /// The domain a call just woke while its caller went to sleep: the scheduler gives
+    /// it the core at once, without a pass through the event loop (SameCoreMessages.swift).
+    var directSwitch: Domain? = nil
     /// Device interrupts (DeviceInterrupts.swift): the machine's wiring (bootstrap core
     /// only) and the IRQs connected to domains' endpoints.
     var interruptRouting: InterruptRouting? = nil

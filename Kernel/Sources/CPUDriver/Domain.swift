@@ -88,6 +88,9 @@ final class Domain {
         case anyEndpoint(deadline: UInt64?)
         /// `wait` on a notify capability: until a notification comes.
         case notification
+        /// The receive half of a call: until a message arrives there (which the kernel
+        /// hands over in the caller's registers as it comes), or it dies.
+        case call(ObjectID)
     }
 
     init(id: Int, name: String, addressSpace: UserAddressSpace, rootTable: ObjectID?, cspace: CSpace, sharedPages: CSpace?,
@@ -403,7 +406,7 @@ extension CoreState {
     func runNextDomain() -> Bool {
         guard !domains.isEmpty else { return false }
         for offset in 0..<domains.count {
-            let domain = domains[(nextToRun + offset) % domains.count]
+            var domain = domains[(nextToRun + offset) % domains.count]
             guard domain.state.isRunnable else { continue }
             if let waiting = domain.waiting {
                 guard wakes(domain, from: waiting) else { continue }
@@ -412,7 +415,7 @@ extension CoreState {
                 switch waiting {
                 case .anyEndpoint(_): domain.messageArrived = false; domain.notified = false
                 case .notification: domain.notified = false
-                case .endpoint: break
+                case .endpoint, .call: break
                 }
                 domain.waiting = nil
             }
@@ -421,7 +424,7 @@ extension CoreState {
             // System calls that leave the domain runnable go straight back to it: the
             // event loop gets control again at the next interrupt (at least every tick)
             // or when the domain yields, ends or faults.
-            let traced = UInt32(truncatingIfNeeded: domain.id)
+            var traced = UInt32(truncatingIfNeeded: domain.id)
             Tracing.record(.domainEntered, domain: traced)
             var exit = enter(domain)
             var leaving = TraceLeaveReason.systemCall
@@ -433,7 +436,16 @@ extension CoreState {
                 Tracing.record(.systemCallExit, domain: traced, a: number, b: domain.context.systemCallNumber)
                 guard number != SystemCallNumber.yield.rawValue, domain.state.isRunnable, domain.waiting == nil else {
                     leaving = number == SystemCallNumber.yield.rawValue ? .yield : domain.waiting != nil ? .wait : .exit
-                    break
+                    // A call that put its caller to sleep and woke the domain it sent to
+                    // gives that domain the core now (SameCoreMessages.swift).
+                    guard let next = takeDirectSwitch() else { break }
+                    Tracing.record(.domainLeft, domain: traced, a: leaving.rawValue)
+                    domain = next
+                    traced = UInt32(truncatingIfNeeded: domain.id)
+                    domain.timesScheduled += 1
+                    Tracing.record(.domainEntered, domain: traced)
+                    exit = enter(domain)
+                    continue
                 }
                 exit = enter(domain)
             }
@@ -509,7 +521,7 @@ extension CoreState {
     /// while the domain slept wakes it too (receive then says why).
     func wakes(_ domain: Domain, from waiting: Domain.Wait) -> Bool {
         switch waiting {
-        case .endpoint(let endpoint):
+        case .endpoint(let endpoint), .call(let endpoint):
             return !isAlive(endpoint)
         case .anyEndpoint(let deadline):
             // A message or notification came, the deadline passed, an endpoint died, or

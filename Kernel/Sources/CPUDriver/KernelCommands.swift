@@ -129,6 +129,7 @@ struct KernelCommands {
             switch (domain.state, domain.waiting) {
             case (.runnable, nil): doing = "runnable"
             case (.runnable, .endpoint?): doing = "waiting on an endpoint"
+            case (.runnable, .call?): doing = "waiting for a call's answer"
             case (.runnable, .notification?): doing = "waiting for a notification"
             case (.runnable, .anyEndpoint?): doing = "waiting on its waitset"
             case (.exited, _), (.stopped, _): doing = "ending"

@@ -10,6 +10,11 @@
 // has nothing else to do sleeps: on one endpoint with the `wait` invocation, or on all
 // of its endpoints with the wait system call (what the user library's waitset does
 // when none of its threads can run), until a message arrives or an endpoint dies.
+//
+// The call invocation is send, wait and receive in one kernel entry, the message in
+// registers both ways: the fast path of a request and its answer, or of a server's
+// answer and its next request. A message for a caller asleep in its call goes straight
+// into its registers, and the scheduler switches straight to the domain a caller woke.
 import Arch
 import ABI
 import Basics
@@ -32,7 +37,7 @@ struct WaitingMessage {
 }
 
 struct EndpointQueue {
-    static let capacity = 8
+    static let capacity = MessageLayout.endpointCapacity
     /// Endpoints one domain may receive on at once: no domain can use up the core's
     /// heap. (Capabilities in flight have a quota from the domain's memory: KernelSlots.)
     static let perDomain = 16
@@ -124,18 +129,122 @@ extension CoreState {
             }
             message.capabilitySlot = slot
         }
-        endpointQueues[index].messages.append(message)
-        messageArrived(at: index)
+        deliver(message, at: index)
         return InvocationStatus.success
     }
 
-    /// Wakes the receiver of the endpoint queue at `index`, which has a new message.
-    func messageArrived(at index: Int) {
-        let endpoint = endpointQueues[index].endpoint
-        for sleeper in domains where sleeper.id == endpointQueues[index].receiver {
-            sleeper.messageArrived = true
-            if case .endpoint(endpoint)? = sleeper.waiting { sleeper.waiting = nil }
+    /// Send, wait and receive in one kernel entry: the call invocation (the IPC call of
+    /// L4 and seL4, Barrelfish's LMP send with its receiver's donated time). Everything
+    /// is checked before the words go: both capabilities (the target an endpoint with
+    /// the write right, `receiver` one with the read right), that this domain receives
+    /// on `receiver` (claimed by a receive, as for wait), that the target has a receiver
+    /// and room. Then the words go as a send's would, and the answer is taken as a
+    /// receive's would be, into the caller's registers (`CallRegisters`): at once if a
+    /// message is there, else when one arrives (`answerCall`), the caller sleeping
+    /// meanwhile. If the send woke its receiver and the caller sleeps, the scheduler
+    /// runs that receiver next without a pass through the event loop (`directSwitch`).
+    func call(from domain: Domain, on target: CapabilityAddress, words: MessageWords, receivingOn receiver: CapabilityAddress) {
+        let context = domain.context
+        let sentWith: Capability, sendEndpoint: ObjectID, receiveEndpoint: ObjectID
+        do throws(CapabilityError) {
+            (sentWith, sendEndpoint) = try lookup(target, in: domain.cspace, ofType: [.endpoint], requiring: .write)
+            (_, receiveEndpoint) = try lookup(receiver, in: domain.cspace, ofType: [.endpoint], requiring: .read)
+        } catch {
+            return context.setResult(status: InvocationStatus(error).rawValue)
         }
+        guard let own = endpointQueues.firstIndex(where: { $0.endpoint == receiveEndpoint }), endpointQueues[own].receiver == domain.id else {
+            return context.setResult(status: InvocationStatus.notEndpointOwner.rawValue)
+        }
+        guard let index = endpointQueues.firstIndex(where: { $0.endpoint == sendEndpoint }) else {
+            return context.setResult(status: InvocationStatus.noReceiver.rawValue)
+        }
+        guard endpointQueues[index].messages.count < EndpointQueue.capacity else {
+            return context.setResult(status: InvocationStatus.endpointFull.rawValue)
+        }
+        let woken = deliver(WaitingMessage(sender: domain.id, badge: sentWith.badge, words: words, capabilitySlot: nil), at: index)
+        // The receive half (the send took no queue away, so `own` still names it).
+        guard endpointQueues[own].messages.isEmpty else { return answerCall(of: domain, from: own) }
+        // Woken without an answer, the caller sees that its endpoint died (its
+        // capability went with it): `wakes` ends the sleep only then.
+        context.setResult(status: InvocationStatus.slotEmpty.rawValue)
+        domain.waiting = .call(receiveEndpoint)
+        directSwitch = woken
+    }
+
+    /// Puts `message` on the endpoint queue at `index` for its receiver, or, if the
+    /// receiver sleeps in a call on it and nothing is queued before it, hands it over in
+    /// the receiver's registers without queueing it. Returns the receiver if this woke it.
+    @discardableResult
+    func deliver(_ message: WaitingMessage, at index: Int) -> Domain? {
+        if endpointQueues[index].messages.isEmpty, message.capabilitySlot == nil,
+           let caller = receiver(of: index), case .call(endpointQueues[index].endpoint)? = caller.waiting {
+            hand(message, to: caller)
+            return caller
+        }
+        endpointQueues[index].messages.append(message)
+        return messageArrived(at: index)
+    }
+
+    /// The receiver of the endpoint queue at `index`, if it is on this core still.
+    func receiver(of index: Int) -> Domain? {
+        let id = endpointQueues[index].receiver
+        return domains.first { $0.id == id }
+    }
+
+    /// Tells the receiver of the endpoint queue at `index` that it has a new message:
+    /// ends its wait on that endpoint, answers its call there, or marks the edge its
+    /// next wait system call sees. Returns the receiver if this woke it.
+    @discardableResult
+    func messageArrived(at index: Int) -> Domain? {
+        guard let sleeper = receiver(of: index) else { return nil }
+        let endpoint = endpointQueues[index].endpoint
+        switch sleeper.waiting {
+        case .call(endpoint)?:
+            answerCall(of: sleeper, from: index)
+            return sleeper
+        case .endpoint(endpoint)?:
+            sleeper.messageArrived = true
+            sleeper.waiting = nil
+            return sleeper
+        default:
+            sleeper.messageArrived = true
+            return nil
+        }
+    }
+
+    /// The receive half of `caller`'s call, from the endpoint queue at `index`, which
+    /// has a message: the first one, taken off the queue and handed over; or, if it
+    /// carries a capability (which only a receive naming a slot takes), left first in the
+    /// queue, and the call answers `capabilityWaiting`. Either way the caller wakes.
+    func answerCall(of caller: Domain, from index: Int) {
+        let message = endpointQueues[index].messages[0]
+        guard message.capabilitySlot == nil else {
+            caller.waiting = nil
+            caller.messageArrived = true
+            return caller.context.setResult(status: InvocationStatus.capabilityWaiting.rawValue)
+        }
+        endpointQueues[index].messages.removeFirst()
+        hand(message, to: caller)
+    }
+
+    /// Ends `caller`'s call with `message`, which carries no capability: status, words
+    /// and badge in its registers (`CallRegisters`), as a receive would have written them.
+    func hand(_ message: WaitingMessage, to caller: Domain) {
+        let context = caller.context
+        context.setResult(status: InvocationStatus.success.rawValue)
+        for (register, word) in zip(CallRegisters.words, message.words) { context.setArgument(register, word) }
+        context.setArgument(CallRegisters.badge, message.badge)
+        caller.receivedBadge = message.badge
+        caller.waiting = nil
+    }
+
+    /// The domain a call just woke (`directSwitch`), if it can run now; either way
+    /// `directSwitch` is cleared.
+    func takeDirectSwitch() -> Domain? {
+        guard let next = directSwitch else { return nil }
+        directSwitch = nil
+        guard next.state.isRunnable, next.waiting == nil, domains.contains(where: { $0 === next }) else { return nil }
+        return next
     }
 
     /// Puts the domain to sleep until `target`'s endpoint has a message (at once if it

@@ -402,6 +402,13 @@ enum SelfTests {
         tally.check(.receiverRevokes, exited(0, revoked.first))
         let pingPong = state.runPair(program, "pong", "ping 100", bothWays: true)
         tally.check(.roundTrips, exited(0, pingPong.second) ?? exited(0, pingPong.first))
+        let splitPong = state.runPair(program, "pong split", "ping 100", bothWays: true)
+        let splitPing = state.runPair(program, "pong", "ping 100 split", bothWays: true)
+        tally.check(.callMeetsSplit, exited(0, splitPong.second) ?? exited(0, splitPong.first)
+                        ?? exited(0, splitPing.second) ?? exited(0, splitPing.first))
+        tally.check(.callRefusals, exited(0, runHere(state, "lmp", "call-refusals")))
+        let killed = state.runPair(program, "call-sleeper", "endpoint-killer", bothWays: true)
+        tally.check(.callEndpointDies, exited(0, killed.first) ?? exited(0, killed.second))
     }
 
     /// Runs `program` with `arguments` on this core to its end, for at most

@@ -86,6 +86,8 @@ extension CoreState {
             context.setResult(status: status.rawValue, value: status == .success ? domain.receivedBadge : 0)
         case .wait:
             context.setResult(status: wait(by: domain, on: target).rawValue)
+        case .call(let words, let receiver):
+            call(from: domain, on: target, words: words, receivingOn: receiver)
         case .notify(let core, let local):
             do {
                 _ = try invocation.perform(on: &capabilities, target: target, in: domain.cspace)

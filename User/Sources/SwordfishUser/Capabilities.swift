@@ -109,6 +109,24 @@ public struct Capability: Hashable, Sendable {
     /// then (this domain must have received on it once, which makes it the receiver).
     public func wait() throws(InvocationStatus) { try invoke(.wait) }
 
+    /// Sends three words on this endpoint (write right) and returns the message that
+    /// arrives next on `endpoint` (read right; this domain must have received on it
+    /// once, which makes it the receiver), with its badge, sleeping until it comes:
+    /// send, `wait` and `receiveWords` in one kernel entry, the words in registers both
+    /// ways. A client's request and its answer, or a server's answer and its next
+    /// request. A refusal throws before anything is sent, except two: `capabilityWaiting`
+    /// (the words went, and the message waiting on `endpoint` carries a capability: take
+    /// it with `receive(capabilityDestination:)`) and `slotEmpty` once the call slept
+    /// (the words went, and `endpoint` died meanwhile). The call takes no capability
+    /// either way; send one with `send(_:capability:)`. While it sleeps the whole domain
+    /// sleeps, as with `wait`: a program with threads waits through a `Waitset`.
+    public func call(_ words: (UInt64, UInt64, UInt64), receivingOn endpoint: Capability) throws(InvocationStatus) -> (words: (UInt64, UInt64, UInt64), badge: UInt64) {
+        let call = InvocationWords.call(words, receivingOn: endpoint.address)
+        let result = user_invoke_call(SystemCallNumber.invoke.rawValue, address.encoded, call.operation.rawValue, call.a0, call.a1, call.a2, call.a3)
+        guard result.status == InvocationStatus.success.rawValue else { throw InvocationStatus(rawValue: result.status) ?? .unknownOperation }
+        return (result.words, result.badge)
+    }
+
     /// Maps `source` into entry `entry` of this translation table (write right): a
     /// 4 KiB frame into a page table with `rights` (read is implied), or the next-lower
     /// table into a PML4, PDPT or page directory.

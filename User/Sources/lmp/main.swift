@@ -16,11 +16,22 @@
 //                the capability slot; then a good receive gets it whole. (Receive is
 //                the only operation that writes to user memory: every other result
 //                comes back in registers.)
-//   pong         makes an endpoint and answers every message on the peer's endpoint
-//                (slot 4) until a message says 0; it and ping sleep with wait before
-//                each receive
-//   ping <n>     makes an endpoint, waits for the peer's (slot 4), then measures n round
-//                trips and prints the BENCH line for same-core-roundtrip
+//   pong [split] makes an endpoint and answers every message on the peer's endpoint
+//                (slot 4) until a message says 0: each answer with a call, which also
+//                waits for and takes the next message (one invocation per message); with
+//                `split`, by send, then wait and receive (three)
+//   ping <n> [split]  makes an endpoint, waits for the peer's (slot 4), then measures n
+//                round trips, each a call (or with `split` a send, a wait and a receive),
+//                and prints the BENCH line for same-core-roundtrip
+//   call-refusals  alone: calls that must be refused (a bad target or receiving
+//                endpoint, missing rights, an endpoint it does not receive on, one with
+//                no receiver, a full one) send nothing; a message carrying a capability
+//                is left for receive (capabilityWaiting); a good call on its own
+//                endpoint answers with its words and badge
+//   call-sleeper, endpoint-killer  run together: the sleeper calls the killer and
+//                sleeps for the answer; the killer takes the message and destroys the
+//                sleeper's endpoint (revoking its copy, then deleting it): the call
+//                must end with slotEmpty
 //   hog          puts capabilities in flight on endpoints of its own until the kernel
 //                answers tooManyInFlight (its quota), tells the peer (slot 4), receives
 //                the peer's capability, and checks a message taken frees a slot
@@ -80,6 +91,21 @@ func sendToPeer(_ word: UInt64) {
             yield()
         } catch {
             print("lmp: send: \(error)")
+            exit(1)
+        }
+    }
+}
+
+/// Sends `word` to the peer and returns the first word of the answer on this domain's
+/// endpoint, in one call; yields while the peer's endpoint is full.
+func callPeer(_ word: UInt64) -> UInt64 {
+    while true {
+        do throws(InvocationStatus) {
+            return try peer.call((word, 0, 0), receivingOn: endpoint).words.0
+        } catch .endpointFull {
+            yield()
+        } catch {
+            print("lmp: call: \(error)")
             exit(1)
         }
     }
@@ -205,16 +231,25 @@ if role == "buffer-server" {
     for _ in 0..<200 { yield() }
     exit(failed ? 1 : 0)
 }
+/// Sends `word` to the peer and returns the answer's first word: one call, or with
+/// `split` a send, a wait and a receive.
+func exchange(_ word: UInt64, split: Bool) -> UInt64 {
+    guard split else { return callPeer(word) }
+    sendToPeer(word)
+    guard let answer = try? awaitMessage() else { exit(1) }
+    return answer
+}
+
 if role == "pong" {
+    let split = arguments[1] == "split"
     makeEndpoint()
     claimEndpoint()
-    while true {
-        guard let word = try? awaitMessage() else { exit(1) }
-        if word == 0 { exit(0) }
-        sendToPeer(word)
-    }
+    guard var word = try? awaitMessage() else { exit(1) }
+    while word != 0 { word = exchange(word, split: split) }
+    exit(0)
 } else if role == "ping" {
     guard let rounds = arguments.integer(at: 1), rounds > 0 else { exit(2) }
+    let split = arguments[2] == "split"
     makeEndpoint()
     claimEndpoint()
     while peer.type != .endpoint { yield() }
@@ -222,8 +257,7 @@ if role == "pong" {
     samples.reserveCapacity(rounds)
     for round in 0..<(rounds + rounds / 10) {
         let start = user_timestamp()
-        sendToPeer(UInt64(round + 1))
-        guard let word = try? awaitMessage(), word == UInt64(round + 1) else { exit(1) }
+        guard exchange(UInt64(round + 1), split: split) == UInt64(round + 1) else { exit(1) }
         if round >= rounds / 10 { samples.append(user_timestamp() &- start) }       // after the warm-up
     }
     sendToPeer(0)
@@ -293,5 +327,125 @@ if role == "hog" {
     for _ in 0..<100 { yield() }
     exit(0)
 }
-print("usage: lmp server | client | buffer-server | revoker | late-client | pong | ping <n> | hog | hog-peer")
+if role == "call-refusals" {
+    // Slot 2 its endpoint (claimed), 5 a second endpoint it never receives on (so it has
+    // no receiver), 6 a receive-only and 7 a send-only copy of slot 2, 8 a copy badged
+    // 42; slot 9 stays empty. After each refusal the endpoint must still be empty: the
+    // refused call sent nothing.
+    let unclaimed = Capability(slot: 5), readOnly = Capability(slot: 6), writeOnly = Capability(slot: 7)
+    let badged = Capability(slot: 8), empty = Capability(slot: 9)
+    makeEndpoint()
+    claimEndpoint()
+    do throws(InvocationStatus) {
+        try Capability.ram.retype(to: .endpoint, into: unclaimed)
+        try endpoint.mint(to: readOnly, rights: [.read])
+        try endpoint.mint(to: writeOnly, rights: [.write])
+        try endpoint.mint(to: badged, rights: [.read, .write], badge: 42)
+    } catch {
+        print("lmp: setting up: \(error)")
+        exit(1)
+    }
+    var failed = false
+    func expect(_ what: String, _ got: InvocationStatus?, _ wanted: InvocationStatus?) {
+        guard got != wanted else { return }
+        print("lmp: \(what) answered \(got.map { "\($0)" } ?? "success"), not \(wanted.map { "\($0)" } ?? "success")")
+        failed = true
+    }
+    func refusal(_ target: Capability, receivingOn receiver: Capability) -> InvocationStatus? {
+        do throws(InvocationStatus) { _ = try target.call((7, 8, 9), receivingOn: receiver); return nil } catch { return error }
+    }
+    func rawRefusal(_ target: UInt64, receivingOn receiver: UInt64) -> InvocationStatus? {
+        let status = Capability.invokeRaw(target, CapabilityOperation.call.rawValue, 7, 8, 9, receiver).status
+        return status == 0 ? nil : InvocationStatus(rawValue: status) ?? .unknownOperation
+    }
+    func expectNothingSent(after what: String) {
+        do throws(InvocationStatus) {
+            let words = try endpoint.receive()
+            print("lmp: \(what) sent \(list(words))")
+            failed = true
+        } catch .endpointEmpty {} catch {
+            print("lmp: receive after \(what): \(error)")
+            failed = true
+        }
+    }
+    // Each call made, then checked, one at a time: a message one of them sent is
+    // found right after it.
+    let refused: [(String, () -> InvocationStatus?, InvocationStatus)] = [
+        ("a call to an empty slot", { refusal(empty, receivingOn: endpoint) }, .slotEmpty),
+        ("a call to RAM", { refusal(.ram, receivingOn: endpoint) }, .wrongType),
+        ("a call on a receive-only copy", { refusal(readOnly, receivingOn: endpoint) }, .insufficientRights),
+        ("a call receiving on an empty slot", { refusal(endpoint, receivingOn: empty) }, .slotEmpty),
+        ("a call receiving on RAM", { refusal(endpoint, receivingOn: .ram) }, .wrongType),
+        ("a call receiving on a send-only copy", { refusal(endpoint, receivingOn: writeOnly) }, .insufficientRights),
+        ("a call receiving on an endpoint it does not receive on", { refusal(endpoint, receivingOn: unclaimed) }, .notEndpointOwner),
+        ("a call to an endpoint with no receiver", { refusal(unclaimed, receivingOn: endpoint) }, .noReceiver),
+        ("a call to a malformed address", { rawRefusal(1 << 40, receivingOn: endpoint.address.encoded) }, .badAddress),
+        ("a call receiving on a malformed address", { rawRefusal(endpoint.address.encoded, receivingOn: 1 << 40) }, .badAddress),
+        ("a call to a slot past the CNode", { rawRefusal(UInt64(InitialSlot.rootSlots), receivingOn: endpoint.address.encoded) }, .invalidSlot),
+    ]
+    for (what, call, wanted) in refused {
+        expect(what, call(), wanted)
+        expectNothingSent(after: what)
+    }
+    // A full endpoint: eight messages, then the call is refused and the eight stay.
+    for word in 1...UInt64(MessageLayout.endpointCapacity) { try? endpoint.send((word, 0, 0)) }
+    expect("a call to a full endpoint", refusal(endpoint, receivingOn: endpoint), .endpointFull)
+    for word in 1...UInt64(MessageLayout.endpointCapacity) {
+        let got = try? endpoint.receive()
+        if got != [word, 0, 0] { print("lmp: after the refused call, message \(word) was \(list(got))"); failed = true }
+    }
+    expectNothingSent(after: "a call to a full endpoint")
+    // A message with a capability first: the call's words go, the call answers
+    // capabilityWaiting, and both messages stay for receive, in order.
+    try? endpoint.send((1, 2, 3), capability: .ram)
+    expect("a call with a capability waiting", refusal(endpoint, receivingOn: endpoint), .capabilityWaiting)
+    let first = try? endpoint.receive(capabilityDestination: arrived)
+    let second = try? endpoint.receive()
+    if first != [1, 2, 3] || arrived.type != .physicalRAM || second != [7, 8, 9] {
+        print("lmp: after capabilityWaiting: \(list(first)), capability type \(arrived.type.rawValue), then \(list(second))")
+        failed = true
+    }
+    // A good call on its own endpoint, through the badged copy: its own words come back
+    // at once, with the badge.
+    do throws(InvocationStatus) {
+        let answer = try badged.call((4, 5, 6), receivingOn: endpoint)
+        if answer.words != (4, 5, 6) || answer.badge != 42 {
+            print("lmp: a call to itself answered (\(answer.words.0) \(answer.words.1) \(answer.words.2)), badge \(answer.badge)")
+            failed = true
+        }
+    } catch {
+        print("lmp: a call to itself: \(error)")
+        failed = true
+    }
+    expectNothingSent(after: "a good call")
+    exit(failed ? 1 : 0)
+}
+if role == "call-sleeper" {
+    makeEndpoint()
+    claimEndpoint()
+    while peer.type != .endpoint { yield() }
+    do throws(InvocationStatus) {
+        let answer = try peer.call((1, 0, 0), receivingOn: endpoint)
+        print("lmp: a call whose endpoint died was answered \(answer.words.0)")
+        exit(1)
+    } catch {
+        if error != .slotEmpty { print("lmp: a call whose endpoint died answered \(error), not slotEmpty") }
+        exit(error == .slotEmpty ? 0 : 1)
+    }
+} else if role == "endpoint-killer" {
+    makeEndpoint()
+    claimEndpoint()
+    guard let word = try? awaitMessage(), word == 1 else { exit(1) }
+    // The sleeper's endpoint: revoking this copy deletes the sleeper's, deleting it
+    // then destroys the object.
+    do throws(InvocationStatus) {
+        try peer.revoke()
+        try peer.delete()
+    } catch {
+        print("lmp: destroying the sleeper's endpoint: \(error)")
+        exit(1)
+    }
+    exit(0)
+}
+print("usage: lmp server | client | buffer-server | revoker | late-client | pong [split] | ping <n> [split] | call-refusals | call-sleeper | endpoint-killer | hog | hog-peer")
 exit(2)

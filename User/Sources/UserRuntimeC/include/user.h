@@ -19,13 +19,16 @@
 
 typedef struct { uint64_t status, value; } user_syscall_result;
 
+/// R8, R9 and R10 may come back changed too: the call invocation returns its answer's
+/// words and badge there (`CallRegisters` in the ABI module), and a program that feeds
+/// the kernel raw words may make one through any of these wrappers.
 USER_INLINE user_syscall_result user_syscall(uint64_t number, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3) {
     user_syscall_result r;
     register uint64_t r10 __asm__("r10") = a3;
     __asm__ volatile("syscall"
-                     : "=a"(r.status), "=d"(r.value)
-                     : "a"(number), "D"(a0), "S"(a1), "d"(a2), "r"(r10)
-                     : USER_SYSCALL_CLOBBERS);
+                     : "=a"(r.status), "=d"(r.value), "+r"(r10)
+                     : "a"(number), "D"(a0), "S"(a1), "d"(a2)
+                     : "r8", "r9", USER_SYSCALL_CLOBBERS);
     return r;
 }
 
@@ -38,9 +41,31 @@ USER_INLINE user_syscall_result user_invoke(uint64_t number, uint64_t target, ui
     register uint64_t r8 __asm__("r8") = a2;
     register uint64_t r9 __asm__("r9") = a3;
     __asm__ volatile("syscall"
-                     : "=a"(r.status), "=d"(r.value)
-                     : "a"(number), "D"(target), "S"(operation), "d"(a0), "r"(r10), "r"(r8), "r"(r9)
+                     : "=a"(r.status), "=d"(r.value), "+r"(r10), "+r"(r8), "+r"(r9)
+                     : "a"(number), "D"(target), "S"(operation), "d"(a0)
                      : USER_SYSCALL_CLOBBERS);
+    return r;
+}
+
+/// The call invocation: three words out and, on success, the answer's three words and
+/// badge back in the same registers (`CallRegisters` in the ABI module: the words in
+/// RDX, R10 and R8, the badge in R9).
+typedef struct { uint64_t status, words[3], badge; } user_call_invocation_result;
+
+USER_INLINE user_call_invocation_result user_invoke_call(uint64_t number, uint64_t target, uint64_t operation, uint64_t w0,
+                                       uint64_t w1, uint64_t w2, uint64_t receiver) {
+    user_call_invocation_result r;
+    register uint64_t r10 __asm__("r10") = w1;
+    register uint64_t r8 __asm__("r8") = w2;
+    register uint64_t r9 __asm__("r9") = receiver;
+    __asm__ volatile("syscall"
+                     : "=a"(r.status), "+d"(w0), "+r"(r10), "+r"(r8), "+r"(r9)
+                     : "a"(number), "D"(target), "S"(operation)
+                     : USER_SYSCALL_CLOBBERS);
+    r.words[0] = w0;
+    r.words[1] = r10;
+    r.words[2] = r8;
+    r.badge = r9;
     return r;
 }
 
