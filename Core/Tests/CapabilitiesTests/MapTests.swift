@@ -92,6 +92,43 @@ final class MapTests: XCTestCase {
         f.assertSound()
     }
 
+    /// Protect rewrites a mapped page's entry with new rights, in place (never clearing
+    /// it), and invalidates it; the capability's rights bound what it may give.
+    func testProtectChangesRightsInPlace() throws {
+        var f = try makeTables()
+        try installHierarchy(&f)
+        try f.core.map(Self.frame, into: Self.pt, entry: 5, rights: [.write], in: f.space)
+        _ = f.core.takeEffects()
+        let entry = TableEntry(table: base(f, Self.pt), level: 1, entry: 5)
+        try f.core.protect(entry: 5, in: Self.pt, rights: [], in: f.space)
+        XCTAssertEqual(f.core.takeEffects(), [
+            .change(entry, .page(base: base(f, Self.frame), rights: .read, isDevice: false), .page(Self.ptAddress + 5 * 4096)),
+        ])
+        try f.core.protect(entry: 5, in: Self.pt, rights: [.write], in: f.space)
+        XCTAssertEqual(f.core.takeEffects(), [
+            .change(entry, .page(base: base(f, Self.frame), rights: [.read, .write], isDevice: false), .page(Self.ptAddress + 5 * 4096)),
+        ])
+        XCTAssertEqual(try f.core.mapping(at: Self.frame, in: f.space)?.entry, 5, "still mapped, by the same copy")
+        // Refusals change nothing.
+        func refused(_ expected: CapabilityError, _ body: () throws(CapabilityError) -> Void, _ what: String) {
+            do throws(CapabilityError) {
+                try body()
+                XCTFail("\(what) was allowed")
+            } catch {
+                XCTAssertEqual(error, expected, what)
+            }
+            XCTAssertFalse(f.core.hasEffects, what)
+        }
+        refused(.entryEmpty, { () throws(CapabilityError) in try f.core.protect(entry: 6, in: Self.pt, rights: [], in: f.space) }, "an empty entry")
+        refused(.entryOutOfRange, { () throws(CapabilityError) in try f.core.protect(entry: 512, in: Self.pt, rights: [], in: f.space) }, "entry 512")
+        refused(.wrongType(.pageDirectory), { () throws(CapabilityError) in try f.core.protect(entry: 3, in: Self.pd, rights: [], in: f.space) }, "a table above a page table")
+        try f.core.mint(.root(15), to: .root(40), rights: .read, in: f.space)
+        try f.core.map(.root(40), into: Self.pt, entry: 7, rights: [], in: f.space)
+        _ = f.core.takeEffects()
+        refused(.insufficientRights, { () throws(CapabilityError) in try f.core.protect(entry: 7, in: Self.pt, rights: [.write], in: f.space) }, "write past a read-only copy")
+        f.assertSound()
+    }
+
     /// The kernel maps a shared page from a copy in a CSpace of its own: the rights of
     /// that copy bound the mapping, and the page goes when the copy goes, whoever else
     /// holds copies; the table's owner cannot name the copy, so cannot unmap it by it.
