@@ -78,11 +78,20 @@ public enum QEMUInstaller {
     }
 
     public static func ensureInstalled() throws(ToolError) {
-        guard Executables.find(QEMUConfiguration.executable) == nil else { return }
-        guard geteuid() == 0, Executables.find("apt-get") != nil else {
-            throw .qemuMissing(installCommand: installCommand)
-        }
-        RawOutput.note("\(QEMUConfiguration.executable) is missing; installing \(package)")
+        try DebianPackages.ensure(QEMUConfiguration.executable, from: package,
+                                  orThrow: .qemuMissing(installCommand: installCommand))
+    }
+}
+
+/// Installing the Debian package of a program the tool needs, when it may.
+public enum DebianPackages {
+    /// Nothing if `executable` is on the PATH. Otherwise, as root, `apt-get update` and
+    /// `apt-get install -y package` (a fresh machine may have no package lists yet);
+    /// without root, `missing`, which says the command to run.
+    public static func ensure(_ executable: String, from package: String, orThrow missing: ToolError) throws(ToolError) {
+        guard Executables.find(executable) == nil else { return }
+        guard geteuid() == 0, Executables.find("apt-get") != nil else { throw missing }
+        RawOutput.note("\(executable) is missing; installing \(package)")
         let update = ShellCommand("apt-get", ["update"])
         let updateStatus = try Subprocess.run(update, output: .standardError).status
         guard updateStatus == 0 else {
@@ -92,7 +101,7 @@ public enum QEMUInstaller {
         let installStatus = try Subprocess.run(
             install, output: .standardError, environment: ["DEBIAN_FRONTEND": "noninteractive"]
         ).status
-        guard installStatus == 0, Executables.find(QEMUConfiguration.executable) != nil else {
+        guard installStatus == 0, Executables.find(executable) != nil else {
             throw .commandFailed(command: "DEBIAN_FRONTEND=noninteractive \(install)", status: installStatus)
         }
     }

@@ -62,6 +62,9 @@ public struct LwIPBuild: Sendable {
         let sourceRoot = "\(output)/\(Self.folder)"
         if !FileManager.default.fileExists(atPath: "\(sourceRoot)/src/core/init.c") {
             make(output)
+            // Debian's tarball is xz-compressed, and xz-utils is not on every minimal system.
+            try DebianPackages.ensure("xz", from: "xz-utils",
+                                      orThrow: .missingPackage(what: "xz", command: "sudo apt-get install -y xz-utils"))
             let unpack = ShellCommand("tar", ["-xf", tarballPath, "-C", output])
             let status = try Subprocess.run(unpack, output: .standardError).status
             guard status == 0 else { throw .commandFailed(command: "\(unpack)", status: status) }
