@@ -209,9 +209,8 @@ func shootdownUnderUse(on cores: [Int], _ change: Change) {
 /// The round the bench is in; odd while the page is mapped (and writable).
 nonisolated(unsafe) var benchPhase: UInt64 = 0
 
-/// The unmap-shared-page and mprotect-shared-page rows: readers on the other cores keep
-/// the page's translation; one sample is the change, shootdown included. A reader that
-/// faults on the page (unmapped) waits for the next round's mapping.
+/// The unmap-shared-page and mprotect-shared-page rows: readers on the other cores hold
+/// the page's translation; one sample is the change, shootdown included.
 func shootdownBench(_ change: Change, rounds: Int, on cores: [Int]) {
     let row = change == .protect ? "mprotect-shared-page" : "unmap-shared-page"
     let (table, frame) = mapSharedPage()
@@ -229,12 +228,18 @@ func shootdownBench(_ change: Change, rounds: Int, on cores: [Int]) {
     // The phase each reader last read the page in (written by it, read here).
     let seen = UnsafeMutablePointer<UInt64>.allocate(capacity: others.count)
     seen.initialize(repeating: 0, count: others.count)
+    // Each reader touches the page once per round, as Linux's do, then waits for the
+    // next round; one that races the change faults and waits in the handler.
     for (index, core) in others.enumerated() {
         _ = start(on: core) {
             while true {
                 let phase = user_load_acquire(&benchPhase)
+                guard phase & 1 == 1, seen[index] != phase else {
+                    user_pause()
+                    continue
+                }
                 _ = user_read(sharedPage)
-                if seen[index] != phase { user_store_release(seen + index, phase) }
+                user_store_release(seen + index, phase)
             }
         }
     }
