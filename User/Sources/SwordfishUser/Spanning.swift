@@ -74,24 +74,24 @@ public enum Span {
     /// The cores this domain has a dispatcher on, the home first.
     public static var cores: [Int] {
         guard isSpanned else { return [Program.identity.core] }
+        return locked { [homeCore] + dispatchers.map { $0.core } }
+    }
+
+    /// `body`'s result, run disabled under the scheduler's lock (from enabled code).
+    static func locked<Result>(_ body: () -> Result) -> Result {
         let wasDisabled = Dispatcher.disable()
         lock()
-        var cores = [homeCore]
-        for dispatcher in dispatchers { cores.append(dispatcher.core) }
-        unlock()
-        Dispatcher.restore(wasDisabled)
-        return cores
+        defer {
+            unlock()
+            Dispatcher.restore(wasDisabled)
+        }
+        return body()
     }
 
     /// This domain's dispatcher on `core`, made through the monitors the first time
     /// (only the home dispatcher can ask: the others have no monitor connection).
     static func dispatcher(on core: Int) throws(MonitorStatus) -> DispatcherRecord {
-        let wasDisabled = Dispatcher.disable()
-        lock()
-        let found = dispatchers.first { $0.core == core }?.record
-        unlock()
-        Dispatcher.restore(wasDisabled)
-        if let found { return found }
+        if let found = locked({ dispatchers.first { $0.core == core }?.record }) { return found }
         let here = Scheduler.here
         guard here.isHome else { throw .noMonitor }
         if core == here.identity.core { return here }
@@ -109,11 +109,7 @@ public enum Span {
         // On failure the frame and stack stay allocated: a span that timed out may still
         // start, and would run on them.
         _ = try Monitor.ask(.span(core: core, frameAddress: UInt64(UInt(bitPattern: page))))
-        let disabled = Dispatcher.disable()
-        lock()
-        dispatchers.append((core, record))
-        unlock()
-        Dispatcher.restore(disabled)
+        locked { dispatchers.append((core, record)) }
         return record
     }
 
