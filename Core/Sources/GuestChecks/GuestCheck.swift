@@ -27,7 +27,7 @@ public enum GuestCheck: CaseIterable, Sendable {
     case inFlightQuota
     // Core 0, over all cores.
     case sharesDisjoint, sharesOnTheirNodes, multicast, monitorsAnswer, monitorOnEveryCore, knowledgeReplicas, monitorSurvivesRevoke
-    case userDriver
+    case waitAfterAsk, userDriver
     case nameRace, nameAcrossCores, spawnAnywhere, killAnywhere, domainStates, userChannels, boundPeerKilled
     case peerNeverReads, peerWritesGarbage, sameCoreConnection, connectionInWaitset
     case memoryService, frameRevokedEverywhere, retypeRace, capabilityOnConnection, domainEndsMidProtocol
@@ -53,7 +53,7 @@ public enum GuestCheck: CaseIterable, Sendable {
 
     public var scope: Scope {
         switch self {
-        case .sharesDisjoint, .sharesOnTheirNodes, .multicast, .monitorsAnswer, .monitorOnEveryCore, .knowledgeReplicas, .monitorSurvivesRevoke, .sameCoreConnection, .userDriver,
+        case .sharesDisjoint, .sharesOnTheirNodes, .multicast, .monitorsAnswer, .monitorOnEveryCore, .knowledgeReplicas, .monitorSurvivesRevoke, .waitAfterAsk, .sameCoreConnection, .userDriver,
              .memoryService:
             return .bootstrap
         case .nameRace, .nameAcrossCores, .spawnAnywhere, .killAnywhere, .domainStates, .userChannels, .boundPeerKilled,
@@ -177,6 +177,7 @@ public enum GuestCheck: CaseIterable, Sendable {
         case .domainStates: return "monitors: a spinning domain reads as running and a sleeping one as sleeping, on this core and another"
         case .boundPeerKilled: return "channels: a domain killed while bound leaves its peer with an error, not a hang"
         case .userChannels: return "channels: every ordered pair of cores binds by name and exchanges 10,000 messages in order, each way"
+        case .waitAfterAsk: return "monitors: after its ask is answered, a domain's wait for anything sleeps until its deadline"
         case .monitorSurvivesRevoke: return "monitors: a domain that revokes its copy of the monitor's endpoint takes it from nobody else"
         case .monitorOnEveryCore: return "monitors: every core's replica of the domain table (what ps lists) has a monitor on every core"
         case .connectionInWaitset: return "channels: a thread waits on a waitset for a connection from another core, sleeping between messages"
