@@ -177,6 +177,7 @@ if let peer {
     tally.check(.parallelWorkload, run("parallel", "check " + coreList, within: 120))
     tally.check(.spanningShootdown, run("span", "unmap " + coreList) ?? run("span", "unmap-untouched " + coreList)
                 ?? run("span", "protect " + coreList))
+    tally.check(.spanningUnmapCode, run("span", "unmap-code " + coreList))
 }
 print("\(kernelPassed + tally.passed) passed, \(kernelFailed + tally.failed) failed")
 powerOff(success: kernelFailed + tally.failed == 0)

@@ -22,6 +22,10 @@
 //   span unmap-untouched <core>…
 //                          the same, but this core never touches the page (the first
 //                          thread writes it)
+//   span unmap-code <core>…
+//                          the same, but the threads call code in the page (a `ret`)
+//                          instead of reading it: each one's next call must fault, its
+//                          thread alone
 //   span protect <core>…   the same with writers, and the write right taken away
 //                          (`Span.protect`): each writer's next write must fault
 //   span unmap-bench <rounds> <core>…
@@ -155,10 +159,12 @@ enum Change: Equatable {
     case unmap(touchedHere: Bool)
     /// Its write right, from writers.
     case protect
+    /// The page, from threads that run code in it.
+    case unmapCode
 
     func apply(_ table: Capability) throws(Span.Failure) {
         switch self {
-        case .unmap: try Span.unmap(entry: 0, of: table, at: sharedPage)
+        case .unmap, .unmapCode: try Span.unmap(entry: 0, of: table, at: sharedPage)
         case .protect: try Span.protect(entry: 0, of: table, at: sharedPage, rights: .read)
         }
     }
@@ -171,7 +177,8 @@ func shootdownUnderUse(on cores: [Int], _ change: Change) {
     let touchedHere: Bool
     if case .unmap(let here) = change { touchedHere = here } else { touchedHere = true }
     if touchedHere { user_write(sharedPage, sharedMagic) }
-    let writes = change == .protect
+    let writes = change == .protect, executes = change == .unmapCode
+    if executes { makeSharedPageCode(table) }
     let mutex = Mutex()
     var using = 0
     var threads: [(core: Int, thread: Thread)] = []
@@ -181,7 +188,7 @@ func shootdownUnderUse(on cores: [Int], _ change: Change) {
             var counted = false
             while true {
                 let done = user_load_acquire(&unmapped)
-                if writes { user_write(sharedPage, sharedMagic) } else if user_read(sharedPage) != sharedMagic { continue }  // not written yet
+                if executes { callSharedPage() } else if writes { user_write(sharedPage, sharedMagic) } else if user_read(sharedPage) != sharedMagic { continue }  // not written yet
                 if done != 0 { return 1 }
                 if !counted {
                     counted = true
@@ -202,8 +209,22 @@ func shootdownUnderUse(on cores: [Int], _ change: Change) {
         case .faulted(let vector, let address): fail("the thread on core \(core) faulted (vector \(vector)) at \(address)")
         }
     }
-    print("span: \(writes ? "protected under \(others.count) writers" : "unmapped under \(others.count) readers")\(touchedHere ? "" : " (never touched here)"); each faulted at its next use")
+    let users = executes ? "threads running code in it" : writes ? "writers" : "readers"
+    print("span: \(writes ? "protected" : "unmapped") under \(others.count) \(users)\(touchedHere ? "" : " (never touched here)"); each faulted at its next use")
     exit(0)
+}
+
+/// Turns the shared page into code: one `ret`, read and executable, not writable.
+func makeSharedPageCode(_ table: Capability) {
+    user_write(sharedPage, 0xC3)
+    do throws(InvocationStatus) { try table.protect(at: 0, rights: [.read, .execute]) } catch {
+        fail("making the shared page code: \(error)")
+    }
+}
+
+/// Calls the code in the shared page.
+func callSharedPage() {
+    unsafeBitCast(UInt(sharedPage), to: (@convention(c) () -> Void).self)()
 }
 
 /// The round the bench is in; odd while the page is mapped (and writable).
@@ -272,11 +293,12 @@ case "fault"?: fault(on: arguments.integer(at: 1) ?? 1)
 case "leave"?: leave(from: arguments.integer(at: 1) ?? 1)
 case "watch"?: watch(arguments.integer(at: 1) ?? 1)
 case "unmap"?: shootdownUnderUse(on: (1..<arguments.count).compactMap { arguments.integer(at: $0) }, .unmap(touchedHere: true))
+case "unmap-code"?: shootdownUnderUse(on: (1..<arguments.count).compactMap { arguments.integer(at: $0) }, .unmapCode)
 case "unmap-untouched"?: shootdownUnderUse(on: (1..<arguments.count).compactMap { arguments.integer(at: $0) }, .unmap(touchedHere: false))
 case "protect"?: shootdownUnderUse(on: (1..<arguments.count).compactMap { arguments.integer(at: $0) }, .protect)
 case "unmap-bench"?: shootdownBench(.unmap(touchedHere: true), rounds: arguments.integer(at: 1) ?? 100, on: (2..<arguments.count).compactMap { arguments.integer(at: $0) })
 case "protect-bench"?: shootdownBench(.protect, rounds: arguments.integer(at: 1) ?? 100, on: (2..<arguments.count).compactMap { arguments.integer(at: $0) })
 default:
-    print("usage: span threads <core>… | fault <core> | leave <core> | watch <core> | unmap <core>… | unmap-untouched <core>… | protect <core>… | unmap-bench <rounds> <core>… | protect-bench <rounds> <core>…")
+    print("usage: span threads <core>… | fault <core> | leave <core> | watch <core> | unmap <core>… | unmap-code <core>… | unmap-untouched <core>… | protect <core>… | unmap-bench <rounds> <core>… | protect-bench <rounds> <core>…")
     exit(2)
 }
