@@ -16,6 +16,7 @@
 // What a core that stops without saying so costs is unchanged: requests time out, and a
 // spanned domain's memory stays held (Spans.swift). The notice is trusted only from the
 // core itself (the kernel's link tells who sent it), so no core can stop another's work.
+import ABI
 import Basics
 
 extension Monitor {

@@ -22,6 +22,10 @@
 //   span unmap-untouched <core>…
 //                          the same, but this core never touches the page (the first
 //                          thread writes it)
+//   span survive <core>    a thread on that core reads a page in a loop until the core
+//                          stops (the stopped-core suite types `panic <core>`); unmap
+//                          then returns for the rest, a thread here goes on, and the
+//                          domain ends as usual
 //   span unmap-code <core>…
 //                          the same, but the threads call code in the page (a `ret`)
 //                          instead of reading it: each one's next call must fault, its
@@ -227,6 +231,48 @@ func callSharedPage() {
     unsafeBitCast(UInt(sharedPage), to: (@convention(c) () -> Void).self)()
 }
 
+/// Set by `survive`'s reader once it has read the page; then by the first thread once
+/// the thread on its own core may end.
+nonisolated(unsafe) var readerRan: UInt64 = 0
+nonisolated(unsafe) var survivorMayEnd: UInt64 = 0
+
+/// A thread on `core` reads the shared page in a loop and one on this core counts,
+/// until someone stops `core` (`panic <core>` in the shell, as the stopped-core suite
+/// types once this says so). Then an unmap must return for the rest, the thread here
+/// must have gone on, and the domain ends as usual: its memory waits for no answer from
+/// the stopped core.
+func survive(_ core: Int) {
+    let (table, _) = mapSharedPage()
+    user_write(sharedPage, sharedMagic)
+    _ = start(on: core) {
+        while true {
+            _ = user_read(sharedPage)
+            user_store_release(&readerRan, 1)
+        }
+    }
+    let counter = start(on: Program.identity.core) {
+        var count = 0
+        while user_load_acquire(&survivorMayEnd) == 0 { count += 1 }
+        return count
+    }
+    while user_load_acquire(&readerRan) == 0 { Thread.yield() }
+    print("span: a thread on core \(core) reads the page; stop core \(core) now")
+    // The monitors heard of the stop once a ping to its monitor is refused.
+    let second: UInt64 = 2_000_000_000
+    let deadline = user_timestamp() &+ 120 &* second
+    while true {
+        do throws(MonitorStatus) { try Monitor.ping(core: core) } catch .noSuchCore { break } catch {}
+        guard user_timestamp() < deadline else { fail("core \(core) did not stop within 120 s") }
+        try? SystemCall.wait(until: user_timestamp() &+ second / 100)
+    }
+    let named: [Int]
+    do throws(Span.Failure) { named = try Span.unmap(entry: 0, of: table, at: sharedPage) } catch { fail("unmap after core \(core) stopped: \(error)") }
+    user_store_release(&survivorMayEnd, 1)
+    guard case .returned(let count) = counter.join(), count > 0 else { fail("the thread on this core did not go on") }
+    print("span: core \(core) stopped; unmap returned for the rest\(named.isEmpty ? "" : " (named stopped: \(named))"); the thread here went on")
+    exit(0)
+}
+
 /// The round the bench is in; odd while the page is mapped (and writable).
 nonisolated(unsafe) var benchPhase: UInt64 = 0
 
@@ -293,6 +339,7 @@ case "fault"?: fault(on: arguments.integer(at: 1) ?? 1)
 case "leave"?: leave(from: arguments.integer(at: 1) ?? 1)
 case "watch"?: watch(arguments.integer(at: 1) ?? 1)
 case "unmap"?: shootdownUnderUse(on: (1..<arguments.count).compactMap { arguments.integer(at: $0) }, .unmap(touchedHere: true))
+case "survive"?: survive(arguments.integer(at: 1) ?? 1)
 case "unmap-code"?: shootdownUnderUse(on: (1..<arguments.count).compactMap { arguments.integer(at: $0) }, .unmapCode)
 case "unmap-untouched"?: shootdownUnderUse(on: (1..<arguments.count).compactMap { arguments.integer(at: $0) }, .unmap(touchedHere: false))
 case "protect"?: shootdownUnderUse(on: (1..<arguments.count).compactMap { arguments.integer(at: $0) }, .protect)
