@@ -8,7 +8,7 @@
 // the ring.
 
 /// What a correct peer cannot send.
-public enum FrameLinkError: Error, Equatable, Sendable {
+public enum FrameLinkError: Error, Equatable, Sendable, CustomStringConvertible {
     /// A kind of message that does not exist, or bits set that must be clear.
     case malformed
     /// A frame of no bytes or longer than `FrameRing.maximumFrame`.
@@ -17,6 +17,15 @@ public enum FrameLinkError: Error, Equatable, Sendable {
     case overrun
     /// A release behind the last one, or past what was sent.
     case badRelease
+
+    public var description: String {
+        switch self {
+        case .malformed: return "malformed"
+        case .badLength: return "badLength"
+        case .overrun: return "overrun"
+        case .badRelease: return "badRelease"
+        }
+    }
 }
 
 /// The placement rule both sides follow. Positions count bytes since the link started

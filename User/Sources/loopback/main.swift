@@ -102,7 +102,9 @@ func tcpStream(_ link: ChannelLink, bytes: UInt64) -> UInt64 {
 
 /// The receiver's counts of good and bad datagrams, asked for until they come.
 func udpAnswer(_ link: ChannelLink) -> (good: UInt32, bad: UInt32) {
-    var asked: UInt64 = 0
+    // Asked first, so an answer from before does not count.
+    _ = swordfish_loop_udp_ask()
+    var asked = user_timestamp()
     var good: UInt32 = 0, bad: UInt32 = 0
     run(link, until: "the UDP receiver's counts") {
         if swordfish_loop_udp_answer(&good, &bad) != 0 { return true }
