@@ -37,6 +37,27 @@ void swordfish_loop_deliver(void) {
     }
 }
 
+static swordfish_loop_reserve reserve;
+static swordfish_loop_commit commit;
+
+/// lwIP's frames out: the pbuf chain copied once, into the ring.
+static err_t ring_output(struct netif *netif, struct pbuf *frame) {
+    (void)netif;
+    void *place = reserve(frame->tot_len);
+    if (place == NULL) return ERR_OK;           // dropped, as a wire would
+    pbuf_copy_partial(frame, place, frame->tot_len, 0);
+    commit(frame->tot_len);
+    return ERR_OK;
+}
+
+void swordfish_loop_attach(swordfish_loop_reserve r, swordfish_loop_commit c) {
+    reserve = r;
+    commit = c;
+    if (netif_default == NULL) return;
+    netif_default->linkoutput = ring_output;
+    NETIF_SET_CHECKSUM_CTRL(netif_default, NETIF_CHECKSUM_DISABLE_ALL);
+}
+
 void swordfish_loop_resolve(uint32_t address) {
     ip4_addr_t a;
     a.addr = lwip_htonl(address);
@@ -53,21 +74,48 @@ int swordfish_loop_resolved(uint32_t address) {
 
 // MARK: The checksum both ends of the stream keep
 
-/// Fletcher-like over 64-bit sums: the second sum weighs every byte by its place, so a
-/// byte lost, added, changed or moved changes it.
-struct sum { uint64_t a, b; };
+/// Fletcher-like over the stream's 64-bit words (little-endian, a last partial word
+/// zero-filled): the second sum weighs every word by its place, so bytes lost, added,
+/// changed or moved change it. Chunks may end anywhere; `carry` holds a partial word.
+struct sum { uint64_t a, b, carry; unsigned carried; };
 
 static void sum_add(struct sum *s, const uint8_t *bytes, size_t count) {
+    while (count > 0 && s->carried > 0) {
+        s->carry |= (uint64_t)*bytes++ << (8 * s->carried);
+        count--;
+        if (++s->carried == 8) {
+            s->a += s->carry;
+            s->b += s->a;
+            s->carry = 0;
+            s->carried = 0;
+        }
+    }
     uint64_t a = s->a, b = s->b;
-    for (size_t i = 0; i < count; i++) {
-        a += bytes[i];
+    for (; count >= 8; count -= 8, bytes += 8) {
+        uint64_t word;
+        __builtin_memcpy(&word, bytes, 8);
+        a += word;
         b += a;
     }
     s->a = a;
     s->b = b;
+    for (; count > 0; count--) s->carry |= (uint64_t)*bytes++ << (8 * s->carried++);
 }
 
-static uint64_t sum_value(const struct sum *s) { return s->b ^ (s->a << 40); }
+/// The sum of `words` whole words whose own sums (from zero) are `block`, added at once.
+static void sum_add_block(struct sum *s, const struct sum *block, uint64_t words) {
+    s->b += words * s->a + block->b;
+    s->a += block->a;
+}
+
+static uint64_t sum_value(const struct sum *s) {
+    uint64_t a = s->a, b = s->b;
+    if (s->carried > 0) {
+        a += s->carry;
+        b += a;
+    }
+    return b ^ (a << 40) ^ (a >> 24);
+}
 
 // MARK: The TCP receiver
 
@@ -119,7 +167,7 @@ static err_t receiver_accepted(void *argument, struct tcp_pcb *pcb, err_t error)
     for (size_t i = 0; i < sizeof receivings / sizeof receivings[0]; i++) {
         if (receivings[i].bytes != UINT64_MAX) continue;
         receivings[i].bytes = 0;
-        receivings[i].sum = (struct sum){0, 0};
+        receivings[i].sum = (struct sum){0, 0, 0, 0};
         tcp_arg(pcb, &receivings[i]);
         tcp_recv(pcb, receiver_received);
         tcp_err(pcb, receiver_error);
@@ -149,6 +197,8 @@ uint32_t swordfish_loop_tcp_receiver_failures(void) { return receiver_failures; 
 // MARK: The TCP sender
 
 static uint8_t pattern[65536];
+/// The pattern's own sums: a whole 64 KiB write adds them at once.
+static struct sum pattern_sum;
 static struct tcp_pcb *source;
 static uint64_t source_total, source_sent, source_connected_at;
 static struct sum source_sum;
@@ -189,8 +239,13 @@ static void source_push(void) {
         if (count > 0xFFFF) count = 0xFFFF;
         if (count == 0) break;
         u8_t more = source_sent + count < source_total ? TCP_WRITE_FLAG_MORE : 0;
-        if (tcp_write(source, pattern + offset, (u16_t)count, TCP_WRITE_FLAG_COPY | more) != ERR_OK) break;
-        sum_add(&source_sum, pattern + offset, (size_t)count);
+        // By reference: the pattern never changes while lwIP holds it.
+        if (tcp_write(source, pattern + offset, (u16_t)count, more) != ERR_OK) break;
+        if (offset == 0) {
+            // A write of 64 KiB starts: its sum, whole or (the last) partial.
+            if (left >= sizeof pattern) sum_add_block(&source_sum, &pattern_sum, sizeof pattern / 8);
+            else sum_add(&source_sum, pattern, (size_t)left);
+        }
         source_sent += count;
     }
     if (source == NULL) return;
@@ -253,12 +308,14 @@ int swordfish_loop_tcp_send(uint32_t address, uint16_t port, uint64_t bytes) {
             pattern[i] = (uint8_t)(x >> 32);
         }
         if (pattern[0] == 0 && pattern[1] == 0) pattern[0] = 1;
+        pattern_sum = (struct sum){0, 0, 0, 0};
+        sum_add(&pattern_sum, pattern, sizeof pattern);
     }
     source = tcp_new();
     if (source == NULL) return -1;
     source_total = bytes;
     source_sent = 0;
-    source_sum = (struct sum){0, 0};
+    source_sum = (struct sum){0, 0, 0, 0};
     answer_bytes = 0;
     source_state = 0;
     source_shut = 0;

@@ -61,7 +61,7 @@ final class ChannelLink {
         } catch {
             throw LinkSetupError(what: "retyping the ring's memory: \(error)")
         }
-        for extra in Self.pages..<frames { try? Capability(slot: Self.ownFrames + UInt32(extra)).delete() }
+        for extra in Self.pages..<frames { _ = try? Capability(slot: Self.ownFrames + UInt32(extra)).delete() }
         do throws(InvocationStatus) {
             table = try makePageTable(from: .ram, into: Self.tableSlots, pml4Entry: 5)
             for page in 0..<Self.pages {
@@ -94,27 +94,42 @@ final class ChannelLink {
         if let problem { throw LinkSetupError(what: problem) }
     }
 
-    /// lwIP's frame out: into the ring, its length into the batch. With no room, it
-    /// takes the peer's messages (releases) until there is, for up to `patience`.
-    func transmit(_ frame: UnsafeRawPointer, _ length: Int) {
+    /// Where lwIP's frame of `length` bytes goes in the ring (then `commit`), or nil to
+    /// drop it. With no room, it takes the peer's messages (releases) until there is,
+    /// for up to `patience`.
+    func reserve(_ length: Int) -> UnsafeMutableRawPointer? {
         guard failure == nil, length > 0, length <= FrameRing.maximumFrame else {
             framesDropped += 1
-            return
+            return nil
         }
         let since = user_timestamp()
         while true {
-            if let offset = sender.place(length) {
-                (ownRing + offset).copyMemory(from: frame, byteCount: length)
-                batch.append(length)
-                framesSent += 1
-                if batch.isFull { post(FrameLinkMessage.frames(batch).words); batch = FrameBatch() }
-                return
-            }
+            if let offset = sender.place(length) { return ownRing + offset }
             flush()
             pump(insideLwIP: true)
-            guard failure == nil else { return }
-            if user_timestamp() &- since > Self.patience { return drop("the peer released no room for \(Self.patience) cycles") }
+            guard failure == nil else { return nil }
+            if user_timestamp() &- since > Self.patience {
+                drop("the peer released no room for \(Self.patience) cycles")
+                return nil
+            }
         }
+    }
+
+    /// The frame `reserve` placed is written: its length goes into the batch.
+    func commit(_ length: Int) {
+        batch.append(length)
+        framesSent += 1
+        if batch.isFull {
+            post(FrameLinkMessage.frames(batch).words)
+            batch = FrameBatch()
+        }
+    }
+
+    /// Sends a frame of the program's own (the vandal's).
+    func transmit(_ frame: UnsafeRawPointer, _ length: Int) {
+        guard let place = reserve(length) else { return }
+        place.copyMemory(from: frame, byteCount: length)
+        commit(length)
     }
 
     /// Sends `words` now, or after the ones waiting.
@@ -198,13 +213,15 @@ struct LinkSetupError: Error {
     var what: String
 }
 
-/// The link lwIP's interface sends on. (A C function pointer cannot capture; a type's
-/// function does not.)
+/// The link lwIP's interface writes into. (A C function pointer cannot capture; a
+/// type's function does not.)
 enum LwIPLink {
     nonisolated(unsafe) static var link: ChannelLink?
 
-    static func transmit(_ frame: UnsafeRawPointer?, _ length: Int) {
-        guard let frame, let link else { return }
-        link.transmit(frame, length)
+    static func attach(_ link: ChannelLink) {
+        Self.link = link
+        let reserve: swordfish_loop_reserve = { length in LwIPLink.link?.reserve(length) }
+        let commit: swordfish_loop_commit = { length in LwIPLink.link?.commit(length) }
+        swordfish_loop_attach(reserve, commit)
     }
 }

@@ -50,10 +50,11 @@ func connect(to name: String) -> Connection {
 func startStack(on connection: Connection, at address: UInt32) -> ChannelLink {
     let link: ChannelLink
     do throws(LinkSetupError) { link = try ChannelLink(connection) } catch { fail("setting up the link: \(error.what)") }
-    LwIPLink.link = link
-    let sender: swordfish_lwip_sender = { frame, length in LwIPLink.transmit(frame, length) }
+    // lwIP's own output is replaced at once by the ring's (attach).
+    let unused: swordfish_lwip_sender = { _, _ in }
     let mac: [UInt8] = [0x02, 0, 0, 0, 0, UInt8(address & 0xFF)]
-    mac.withUnsafeBufferPointer { swordfish_lwip_start($0.baseAddress, address, 0xFFFF_FF00, 0, sender) }
+    mac.withUnsafeBufferPointer { swordfish_lwip_start($0.baseAddress, address, 0xFFFF_FF00, 0, unused) }
+    LwIPLink.attach(link)
     return link
 }
 

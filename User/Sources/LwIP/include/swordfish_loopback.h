@@ -8,6 +8,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/// Where a frame of `length` bytes is to be written for the link (it may wait for room),
+/// or NULL to drop it; then the frame, once written.
+typedef void *(*swordfish_loop_reserve)(size_t length);
+typedef void (*swordfish_loop_commit)(size_t length);
+/// Makes lwIP's interface (started by swordfish_lwip_start) write its frames straight
+/// into the link's ring through these, and turns its checksums off: the channel does
+/// not corrupt frames, and the stream is checked end to end.
+void swordfish_loop_attach(swordfish_loop_reserve reserve, swordfish_loop_commit commit);
+
 /// Frames the queue holds before the program must hand them to lwIP.
 #define SWORDFISH_LOOP_QUEUE 24
 

@@ -35,3 +35,10 @@
 #define TCP_SND_QUEUELEN 32
 /* init.c checks that every queued segment has a pool entry. */
 #define MEMP_NUM_TCP_SEG 32
+
+/* IP loopback across cores (User/Sources/loopback): a channel, not a wire, carries its
+ * frames, so that interface turns checksums off as Linux's loopback device does (its
+ * stream is checked end to end instead); every other interface keeps them. The TCP
+ * sender there queues its data by reference (PBUF_ROM), a pbuf per segment. */
+#define LWIP_CHECKSUM_CTRL_PER_NETIF 1
+#define MEMP_NUM_PBUF 64
