@@ -253,6 +253,7 @@ case "bench":
         before = good
     }
     reportRate("udp-loopback-packets", unit: "packets/s", packets)
+    print("loopback: \(link.framesSent) frames sent, \(link.framesReceived) received, \(link.framesDropped) dropped")
     finish(link, peer: peer)
     exit(0)
 case "vandal":
