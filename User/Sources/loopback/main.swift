@@ -261,7 +261,7 @@ case "vandal":
     let (peer, connection) = startPeer("vandal", on: core)
     let link = startStack(on: connection, at: clientAddress)
     guard swordfish_loop_tcp_listen(tcpPort) == 0 else { fail("lwIP refused to listen") }
-    let deadline = user_timestamp() &+ stepCycles
+    let deadline = user_timestamp() &+ stepCycles / 4
     while link.failure == nil {
         step(link)
         guard user_timestamp() < deadline else { fail("the vandal's garbage was never noticed") }
