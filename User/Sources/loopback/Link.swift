@@ -132,14 +132,18 @@ final class ChannelLink {
         commit(length)
     }
 
-    /// Sends `words` now, or after the ones waiting.
+    /// Sends `words` now, or after the ones waiting (at most `outboxLimit` of them: a
+    /// peer that reads none of its messages drops the link, not this domain's memory).
     func post(_ words: [UInt64]) {
         guard failure == nil else { return }
         if outbox.isEmpty {
             do throws(Connection.Failure) { if try connection.trySend(words) { return } } catch { return drop("sending: \(error)") }
         }
+        guard outbox.count < Self.outboxLimit else { return drop("the peer reads no messages") }
         outbox.append(words)
     }
+
+    static let outboxLimit = 4096
 
     /// Sends the batch and whatever waits, as far as the channel has room.
     func flush() {

@@ -10,7 +10,11 @@
 //                                   random bytes and garbage messages: lwIP drops the
 //                                   frames, the garbage drops the link, and this side
 //                                   goes on (its stack still runs) and ends cleanly
-//   peer <name> serve|sink|vandal   the peer's side (started by the above; `sink` echoes
+//   deaf <core>                     a peer there sets the link up, then never reads: this
+//                                   side's sends give up after their patience, drop the
+//                                   link, and it goes on
+//   peer <name> serve|sink|vandal|deaf
+//                                   the peer's side (started by the above; `sink` echoes
 //                                   no datagrams)
 import SwordfishUser
 import UserRuntimeC
@@ -144,6 +148,10 @@ func servePeer(_ name: String, role: String) -> Never {
     do throws(MonitorStatus) { connection = try Listener(name: name).accept() } catch { fail("serve \(name): \(error)") }
     let link = startStack(on: connection, at: serverAddress)
     if role == "vandal" { vandalize(link) }
+    if role == "deaf" {
+        // Never reads again: the other side's sends must give up, not wait for ever.
+        while true { try? SystemCall.wait(until: user_timestamp() &+ 10_000_000_000) }
+    }
     guard swordfish_loop_tcp_listen(tcpPort) == 0, swordfish_loop_udp_serve(udpPort, role == "sink" ? 0 : 1) == 0 else { fail("lwIP refused to listen") }
     while !link.peerClosed {
         step(link)
@@ -273,8 +281,33 @@ case "vandal":
     try? Monitor.kill(peer)
     print("loopback: the stack outlived the vandal's garbage")
     exit(0)
+case "deaf":
+    // A peer that sets the link up and then never reads: the stream fills the ring, the
+    // sender waits for a release for its patience, then drops the link and goes on.
+    guard let core = arguments.integer(at: 1) else { exit(2) }
+    let (peer, connection) = startPeer("deaf", on: core)
+    let link = startStack(on: connection, at: clientAddress)
+    swordfish_loop_resolve(serverAddress)
+    guard swordfish_loop_udp_open(serverAddress, udpPort) == 0 else { fail("lwIP refused a UDP socket") }
+    let deadline = user_timestamp() &+ stepCycles / 4
+    var sequence: UInt32 = 0
+    while link.failure == nil {
+        // lwIP keeps one datagram waiting for the ARP answer that never comes; its
+        // requests (one a second) and these fill the ring.
+        _ = swordfish_loop_udp_send(sequence)
+        sequence += 1
+        swordfish_loop_resolve(serverAddress)
+        step(link)
+        guard user_timestamp() < deadline else { fail("a peer that never reads stalled this side") }
+    }
+    print("loopback: the link to a peer that never reads dropped: \(link.failure!)")
+    let after = user_timestamp() &+ 50_000_000
+    while user_timestamp() < after { step(link) }
+    try? Monitor.kill(peer)
+    print("loopback: the stack outlived the deaf peer")
+    exit(0)
 default:
-    print("usage: loopback check|bench|vandal <core> …")
+    print("usage: loopback check|bench|vandal|deaf <core> …")
     exit(2)
 }
 
