@@ -37,16 +37,10 @@ func dotted(_ address: UInt32) -> String {
     "\(address >> 24).\(address >> 16 & 0xFF).\(address >> 8 & 0xFF).\(address & 0xFF)"
 }
 
-/// Connects to `name`, waiting up to a while for its server to register it.
+/// Connects to `name`, waiting up to 20 s for its server to register it.
 func connect(to name: String) -> Connection {
-    let start = user_timestamp()
-    while true {
-        do throws(MonitorStatus) {
-            return try Connection.connect(to: name)
-        } catch {
-            guard error == .noSuchName, user_timestamp() &- start < 50_000_000_000 else { fail("connect to \(name): \(error)") }
-            yield()
-        }
+    do throws(MonitorStatus) { return try Connection.connect(to: name, waitingUpTo: 50_000_000_000) } catch {
+        fail("connect to \(name): \(error)")
     }
 }
 
@@ -264,47 +258,36 @@ case "bench":
     print("loopback: \(link.framesSent) frames sent, \(link.framesReceived) received, \(link.framesDropped) dropped")
     finish(link, peer: peer)
     exit(0)
-case "vandal":
+case "vandal", "deaf":
+    // A vandal sends random frames, then garbage; a deaf peer never reads, so this
+    // side's frames (ARP requests and the datagram lwIP keeps waiting for their answer)
+    // fill the ring and the send gives up after its patience. Either way the link drops,
+    // not this domain, and its stack goes on.
     guard let core = arguments.integer(at: 1) else { exit(2) }
-    let (peer, connection) = startPeer("vandal", on: core)
+    let vandal = what == "vandal"
+    let (peer, connection) = startPeer(what, on: core)
     let link = startStack(on: connection, at: clientAddress)
-    guard swordfish_loop_tcp_listen(tcpPort) == 0 else { fail("lwIP refused to listen") }
-    let deadline = user_timestamp() &+ stepCycles / 4
-    while link.failure == nil {
-        step(link)
-        guard user_timestamp() < deadline else { fail("the vandal's garbage was never noticed") }
+    guard swordfish_loop_tcp_listen(tcpPort) == 0, swordfish_loop_udp_open(serverAddress, udpPort) == 0 else {
+        fail("lwIP refused a socket")
     }
-    print("loopback: \(link.framesReceived) frames of random bytes went to lwIP, then the link dropped: \(link.failure!)")
+    let deadline = user_timestamp() &+ stepCycles / 4
+    var sequence: UInt32 = 0
+    while link.failure == nil {
+        if !vandal {
+            _ = swordfish_loop_udp_send(sequence)
+            sequence += 1
+            swordfish_loop_resolve(serverAddress)
+        }
+        step(link)
+        guard user_timestamp() < deadline else { fail(vandal ? "the vandal's garbage was never noticed" : "a peer that never reads stalled this side") }
+    }
+    print(vandal ? "loopback: \(link.framesReceived) frames of random bytes went to lwIP, then the link dropped: \(link.failure!)"
+                 : "loopback: the link to a peer that never reads dropped: \(link.failure!)")
     // The stack goes on: its timers run and the frames it sends now go nowhere.
     let after = user_timestamp() &+ 50_000_000
     while user_timestamp() < after { step(link) }
     try? Monitor.kill(peer)
-    print("loopback: the stack outlived the vandal's garbage")
-    exit(0)
-case "deaf":
-    // A peer that sets the link up and then never reads: the stream fills the ring, the
-    // sender waits for a release for its patience, then drops the link and goes on.
-    guard let core = arguments.integer(at: 1) else { exit(2) }
-    let (peer, connection) = startPeer("deaf", on: core)
-    let link = startStack(on: connection, at: clientAddress)
-    swordfish_loop_resolve(serverAddress)
-    guard swordfish_loop_udp_open(serverAddress, udpPort) == 0 else { fail("lwIP refused a UDP socket") }
-    let deadline = user_timestamp() &+ stepCycles / 4
-    var sequence: UInt32 = 0
-    while link.failure == nil {
-        // lwIP keeps one datagram waiting for the ARP answer that never comes; its
-        // requests (one a second) and these fill the ring.
-        _ = swordfish_loop_udp_send(sequence)
-        sequence += 1
-        swordfish_loop_resolve(serverAddress)
-        step(link)
-        guard user_timestamp() < deadline else { fail("a peer that never reads stalled this side") }
-    }
-    print("loopback: the link to a peer that never reads dropped: \(link.failure!)")
-    let after = user_timestamp() &+ 50_000_000
-    while user_timestamp() < after { step(link) }
-    try? Monitor.kill(peer)
-    print("loopback: the stack outlived the deaf peer")
+    print("loopback: the stack outlived the \(vandal ? "vandal's garbage" : "deaf peer")")
     exit(0)
 default:
     print("usage: loopback check|bench|vandal|deaf <core> …")
