@@ -16,9 +16,11 @@ enum GuestBoot {
     /// - Parameter stopAfter: asked about each console line and prompt; one for which it
     ///   returns a duration stops QEMU that long afterwards, as a panic does (`swordfish
     ///   bench` uses it for a guest that ignores its command line, or forgets to exit).
+    /// - Parameter panicStops: whether a panic stops QEMU (a second later); not when the
+    ///   test stops a core on purpose and watches the others go on.
     static func run(
         _ configuration: QEMUConfiguration, log path: String, timeout: Duration, input: [UInt8]? = nil,
-        replies: [ConsoleReply] = [],
+        replies: [ConsoleReply] = [], panicStops: Bool = true,
         stopAfter: @escaping @Sendable (ConsoleScanner.Event) -> Duration? = { _ in nil }
     ) throws(ToolError) -> GuestEnding {
         guard FileManager.default.createFile(atPath: path, contents: nil),
@@ -53,7 +55,7 @@ enum GuestBoot {
                         DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(Int(delay / .milliseconds(1)))) { qemu.stop() }
                     }
                     // Let the rest of the report (registers, backtrace) reach the log.
-                    if case .line(let line) = event, PanicLine.isHeadline(line), panicked.set() {
+                    if panicStops, case .line(let line) = event, PanicLine.isHeadline(line), panicked.set() {
                         DispatchQueue.global().asyncAfter(deadline: .now() + 1) { qemu.stop() }
                     }
                 }

@@ -101,7 +101,8 @@ for peer in peers {
     senders[peer] = RingSender(region: page(2 * peer), slots: slots)
     receivers[peer] = RingReceiver(region: page(2 * peer + 1), slots: slots)
 }
-/// Peers whose ring carried something no correct monitor writes: not used again.
+/// Peers whose ring carried something no correct monitor writes, or that stopped for
+/// good: not used again.
 var broken: [Bool] = Array(repeating: false, count: coreCount)
 var dropped = 0
 
@@ -752,6 +753,14 @@ func serveDomainEvents() -> Bool {
         case .started:
             if let index = spawnedHere.firstIndex(of: event.domain) { spawnedHere.remove(at: index); continue }
             if let program = Name(event.program) { perform(state.domainStarted(local, program: program)) }
+        case .coreStopped:
+            // Its kernel said so as it panicked: nothing there answers or runs any more.
+            guard event.domain < coreCount, event.domain != core else { dropped += 1; continue }
+            broken[event.domain] = true
+            outboxes[event.domain].removeAll()
+            print("monitor on core \(core): core \(event.domain) stopped; not waiting on it any more")
+            perform(state.coreStopped(CoreID(event.domain)))
+            if hasShootdowns() { performShootdown(shootdowns!.coreStopped(CoreID(event.domain))) }
         case .exited, .stopped:
             perform(state.domainEnded(local, how: event.kind == .exited ? .exited(status: event.status) : .stopped))
             let client = UInt64(event.domain)
