@@ -814,12 +814,15 @@ var idleSince: UInt64? = nil
 /// Nothing to do now, but an answer (from another monitor or the kernel) or a deadline
 /// is awaited: poll within the budget, then sleep until a notification or the next
 /// look at the deadlines. Messages waiting for room in a ring keep it polling: the peer
-/// that makes the room sends no notification.
+/// that makes the room sends no notification. So does a shootdown this core started,
+/// as Linux's initiator spins for its IPIs' answers: its caller waits on it, and a core
+/// that halts here wakes late when the host is busy (whole milliseconds under TCG).
+/// Other domains on this core still run between polls.
 func awaitAnswer() {
     let now = user_timestamp()
     let since = idleSince ?? now
     idleSince = since
-    if now &- since < pollBudget || outboxes.contains(where: { !$0.isEmpty }) { return yield() }
+    if now &- since < pollBudget || outboxes.contains(where: { !$0.isEmpty }) || !shootdownWaiters.isEmpty { return yield() }
     try? SystemCall.wait(until: min(now &+ deadlineCheck, capabilityDeadlines.min() ?? .max))
 }
 
@@ -839,7 +842,9 @@ while true {
         idleSince = nil
         continue
     }
-    if pings.isEmpty && binds.isEmpty && stateQueries.isEmpty && state.isIdle && capabilities.isIdle {
+    // A shootdown's acknowledgements come within microseconds: poll for them first.
+    if pings.isEmpty && binds.isEmpty && stateQueries.isEmpty && state.isIdle && capabilities.isIdle
+        && (shootdowns?.isIdle ?? true) {
         // Sleeps until a request, a notification or a domain event comes (any of them
         // since the last poll wakes it at once), or a domain's wait for a capability
         // ends.
