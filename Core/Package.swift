@@ -31,6 +31,7 @@ let package = Package(
         .library(name: "PCI", targets: ["PCI"]),
         .library(name: "Virtio", targets: ["Virtio"]),
         .library(name: "Network", targets: ["Network"]),
+        .library(name: "FrameLink", targets: ["FrameLink"]),
         .library(name: "ShootdownProtocol", targets: ["ShootdownProtocol"]),
         .library(name: "ShootdownSimulation", targets: ["ShootdownSimulation"]),
     ],
@@ -77,6 +78,9 @@ let package = Package(
         // The frames the network driver builds and reads by itself (ARP, ICMP echo), each
         // read checked.
         .target(name: "Network"),
+        // A network link over a channel: where frames go in a sender's shared ring, and
+        // the descriptor and release messages, each checked (IP loopback across cores).
+        .target(name: "FrameLink"),
         // Each core's trace buffer, written in the guest and read back on the host.
         .target(name: "Trace", dependencies: ["ABI", "Basics"]),
         // TLB shootdown (unmap and protect) across the cores using an address space: one
@@ -108,6 +112,7 @@ let package = Package(
         .testTarget(name: "PCITests", dependencies: ["PCI"]),
         .testTarget(name: "VirtioTests", dependencies: ["Virtio"]),
         .testTarget(name: "NetworkTests", dependencies: ["Network"]),
+        .testTarget(name: "FrameLinkTests", dependencies: ["FrameLink", "CoreTestSupport"]),
         // The unmap protocol's messages and steps, seeds, every schedule of small cases, its cost.
         .testTarget(name: "ShootdownProtocolTests", dependencies: ["ShootdownProtocol", "ShootdownSimulation", "Basics", "CapabilityProtocols", "Channel", "KnowledgeBase", "PageTables", "CoreTestSupport"]),
         .testTarget(name: "MonitorProtocolsTests", dependencies: ["ABI", "MonitorProtocols", "Basics", "Channel", "KnowledgeBase", "CoreTestSupport"]),
