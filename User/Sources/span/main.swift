@@ -239,14 +239,7 @@ func callSharedPage() {
 /// retyped: the stale translation on `core` must keep reaching this domain's own page,
 /// never memory put to another use.
 func keep(on core: Int) {
-    let (table, frame) = mapSharedPage()
-    user_write(sharedPage, sharedMagic)
-    _ = start(on: core) {
-        while true {
-            _ = user_read(sharedPage)
-            user_store_release(&readerRan, 1)
-        }
-    }
+    let (table, frame) = mapSharedPageForReader(on: core)
     while user_load_acquire(&readerRan) == 0 { Thread.yield() }
     do throws(InvocationStatus) { try table.unmap(at: 0) } catch { fail("the bare unmap: \(error)") }
     let spare = Capability(slot: 7)
@@ -258,6 +251,20 @@ func keep(on core: Int) {
     }
     print("span: with a thread on core \(core), delete, revoke and retype were refused (spanningDomain)")
     exit(0)
+}
+
+/// The shared page, mapped and written here, and a thread on `core` reading it in a
+/// loop (`readerRan` says it has) until the domain ends or the core stops.
+func mapSharedPageForReader(on core: Int) -> (table: Capability, frame: Capability) {
+    let mapped = mapSharedPage()
+    user_write(sharedPage, sharedMagic)
+    _ = start(on: core) {
+        while true {
+            _ = user_read(sharedPage)
+            user_store_release(&readerRan, 1)
+        }
+    }
+    return mapped
 }
 
 /// What `body` was refused with, nil if it went through.
@@ -281,14 +288,7 @@ nonisolated(unsafe) var survivorMayEnd: UInt64 = 0
 /// must have gone on, and the domain ends as usual: its memory waits for no answer from
 /// the stopped core.
 func survive(_ core: Int) {
-    let (table, _) = mapSharedPage()
-    user_write(sharedPage, sharedMagic)
-    _ = start(on: core) {
-        while true {
-            _ = user_read(sharedPage)
-            user_store_release(&readerRan, 1)
-        }
-    }
+    let (table, _) = mapSharedPageForReader(on: core)
     let counter = start(on: Program.identity.core) {
         var count = 0
         while user_load_acquire(&survivorMayEnd) == 0 { count += 1 }
