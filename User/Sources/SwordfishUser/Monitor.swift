@@ -205,7 +205,16 @@ public enum Monitor {
     /// once it comes (a capability in it goes to `capabilityDestination`).
     public static func ask(_ request: MonitorRequest, carrying capability: Capability? = nil,
                            capabilityDestination: Capability? = nil) throws(MonitorStatus) -> (UInt64, UInt64) {
-        let id = try post(request, carrying: capability)
+        let id: UInt32
+        if capability == nil && capabilityDestination == nil, let (sent, first) = try call(request) {
+            id = sent
+            if let first, first.id == id {
+                guard first.status == .success else { throw first.status }
+                return first.values
+            }
+        } else {
+            id = try post(request, carrying: capability)
+        }
         while true {
             let words: [UInt64]
             do throws(InvocationStatus) {
@@ -219,6 +228,27 @@ public enum Monitor {
             guard let answer = MonitorReply(words: words), answer.id == id else { continue }   // a stale answer
             guard answer.status == .success else { throw answer.status }
             return answer.values
+        }
+    }
+
+    /// Sends `request` and waits for the first answer in one kernel entry (the `call`
+    /// invocation): its id, and that answer (nil if it carries a capability, which the
+    /// caller's receive then takes; a stale one the caller passes over). Nil if it was not
+    /// sent because the monitor's queue is full (the caller posts, which waits for room).
+    static func call(_ request: MonitorRequest) throws(MonitorStatus) -> (UInt32, MonitorReply?)? {
+        guard service.type == .endpoint else { throw .noMonitor }
+        try claimAnswers()
+        let id = nextID
+        nextID &+= 1
+        do throws(InvocationStatus) {
+            let answer = try service.call(request.words(id: id), receivingOn: answers).words
+            return (id, MonitorReply(words: [answer.0, answer.1, answer.2]))
+        } catch .endpointFull {
+            return nil
+        } catch .capabilityWaiting {
+            return (id, nil)
+        } catch {
+            throw .noMonitor
         }
     }
 
