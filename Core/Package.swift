@@ -31,6 +31,7 @@ let package = Package(
         .library(name: "PCI", targets: ["PCI"]),
         .library(name: "Virtio", targets: ["Virtio"]),
         .library(name: "Network", targets: ["Network"]),
+        .library(name: "HTTP", targets: ["HTTP"]),
         .library(name: "ShootdownProtocol", targets: ["ShootdownProtocol"]),
         .library(name: "ShootdownSimulation", targets: ["ShootdownSimulation"]),
     ],
@@ -77,6 +78,9 @@ let package = Package(
         // The frames the network driver builds and reads by itself (ARP, ICMP echo), each
         // read checked.
         .target(name: "Network"),
+        // HTTP/1.1 requests as the guest's web server reads them (each checked, with limits),
+        // its answers, and the files it serves.
+        .target(name: "HTTP"),
         // Each core's trace buffer, written in the guest and read back on the host.
         .target(name: "Trace", dependencies: ["ABI", "Basics"]),
         // TLB shootdown (unmap and protect) across the cores using an address space: one
@@ -108,6 +112,7 @@ let package = Package(
         .testTarget(name: "PCITests", dependencies: ["PCI"]),
         .testTarget(name: "VirtioTests", dependencies: ["Virtio"]),
         .testTarget(name: "NetworkTests", dependencies: ["Network"]),
+        .testTarget(name: "HTTPTests", dependencies: ["HTTP"]),
         // The unmap protocol's messages and steps, seeds, every schedule of small cases, its cost.
         .testTarget(name: "ShootdownProtocolTests", dependencies: ["ShootdownProtocol", "ShootdownSimulation", "Basics", "CapabilityProtocols", "Channel", "KnowledgeBase", "PageTables", "CoreTestSupport"]),
         .testTarget(name: "MonitorProtocolsTests", dependencies: ["ABI", "MonitorProtocols", "Basics", "Channel", "KnowledgeBase", "CoreTestSupport"]),
