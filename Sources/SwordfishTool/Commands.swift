@@ -47,9 +47,15 @@ struct BootOptions: ParsableArguments {
     @Option(name: .customLong("append"), help: ArgumentHelp("The kernel command line.", valueName: "kernel args"))
     var kernelArguments = ""
 
+    @Option(help: ArgumentHelp("Forward host port 127.0.0.1:PORT to the guest's port 80 and start the web server (httpd).", valueName: "port"))
+    var http: Int?
+
     func validate() throws {
         guard (1...255).contains(cores) else {
             throw ValidationError("--cores must be between 1 and 255")
+        }
+        if let http, !(1...65535).contains(http) {
+            throw ValidationError("--http must be a port between 1 and 65535")
         }
         guard numa == 0 || ((1...cores).contains(numa) && memory.mebibytes % UInt64(numa) == 0) else {
             throw ValidationError("--numa must be between 1 and the core count, and divide the memory into whole MiB")
@@ -65,7 +71,7 @@ struct BootOptions: ParsableArguments {
         return QEMUConfiguration(
             kernel: kernel, cores: cores, memory: memory, accelerator: choice.accelerator,
             kernelArguments: kernelArguments, waitsForDebugger: gdb, initrd: KernelBuild.existingBootImage(for: kernel),
-            numaNodes: numa, hasNetwork: true
+            numaNodes: numa, hasNetwork: true, httpPort: http
         )
     }
 }
@@ -128,8 +134,13 @@ extension SwordfishCommand {
             let session = ConsoleSession(
                 configuration: boot.configuration(kernel: kernel),
                 symbolizer: Symbolizer(kernel: kernel, sourceRoot: repository.root),
-                timeout: timeout.map { .seconds($0) }
+                timeout: timeout.map { .seconds($0) },
+                // The web server starts in the background, so the prompt comes back.
+                startupLine: boot.http == nil ? nil : "httpd"
             )
+            if let port = boot.http {
+                RawOutput.note("httpd: http://127.0.0.1:\(port)/ once the guest says it serves")
+            }
             let status = try session.run()
             if status != 0 {
                 throw ExitCode(status)

@@ -27,11 +27,15 @@
 
 /* Memory: lwIP's heap and pools are static arrays in the program's data. */
 #define MEM_ALIGNMENT 8
-#define MEM_SIZE (64 * 1024)
+#define MEM_SIZE (512 * 1024)
 #define PBUF_POOL_SIZE 32
 #define TCP_MSS 1460
 #define TCP_WND (8 * TCP_MSS)
 #define TCP_SND_BUF (8 * TCP_MSS)
 #define TCP_SND_QUEUELEN 32
 /* init.c checks that every queued segment has a pool entry. */
-#define MEMP_NUM_TCP_SEG 32
+#define MEMP_NUM_TCP_SEG 1024
+/* httpd (tcp_server.c): 256 connections at once plus the ones closing, and the
+ * segments and pbufs of their answers (sent straight from the files, PBUF_ROM). */
+#define MEMP_NUM_TCP_PCB 320
+#define MEMP_NUM_PBUF 1024
