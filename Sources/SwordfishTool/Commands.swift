@@ -169,6 +169,9 @@ extension SwordfishCommand {
         @Flag(help: "Run only the guest suites (no bench smoke test).")
         var guestOnly = false
 
+        @Flag(help: "Run only the web server's guest suite (http): curl and raw requests from the host.")
+        var httpOnly = false
+
         @Option(help: "Seconds each guest boot may take.")
         var timeout = 180
 
@@ -186,8 +189,8 @@ extension SwordfishCommand {
         var kernel: String?
 
         func validate() throws {
-            guard !(hostOnly && guestOnly) else {
-                throw ValidationError("--host-only and --guest-only exclude each other")
+            guard [hostOnly, guestOnly, httpOnly].filter({ $0 }).count <= 1 else {
+                throw ValidationError("--host-only, --guest-only and --http-only exclude each other")
             }
             guard timeout > 0 else {
                 throw ValidationError("--timeout must be positive")
@@ -204,9 +207,10 @@ extension SwordfishCommand {
         /// The suites these options select, for `repository`.
         func runner(for repository: Repository) throws(ToolError) -> TestRunner {
             var runner = TestRunner(repository: repository)
-            runner.runsHostSuites = !guestOnly
+            runner.runsHostSuites = !guestOnly && !httpOnly
             runner.runsGuestSuites = !hostOnly
-            runner.runsBenchSmokeTest = !hostOnly && !guestOnly
+            runner.runsOnlyHTTPSuite = httpOnly
+            runner.runsBenchSmokeTest = !hostOnly && !guestOnly && !httpOnly
             runner.timeout = .seconds(timeout)
             runner.accelerator = accel
             runner.prebuiltKernel = try kernel.map(KernelBuild.existing)

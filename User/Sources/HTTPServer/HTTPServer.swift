@@ -46,6 +46,10 @@ public enum HTTPServer {
         /// Close once `output` is sent (a request without keep-alive, an error, the peer's FIN).
         var closeAfterSending = false
         var peerClosed = false
+        /// The answer is out and the FIN sent: what still comes is read and dropped until
+        /// the peer closes too (or the timeout), so that its unread bytes do not make
+        /// the close a reset that could destroy the answer before the client reads it.
+        var draining = false
         var lastActivity: UInt64
     }
 
@@ -130,9 +134,16 @@ public enum HTTPServer {
                 guard send(id, piece) else { break }
                 continue
             }
-            if connections[id]!.closeAfterSending || connections[id]!.peerClosed {
+            if connections[id]!.peerClosed {
                 swordfish_tcp_close(UInt32(id))
                 connections[id] = nil
+                return
+            }
+            if connections[id]!.closeAfterSending {
+                if !connections[id]!.draining {
+                    connections[id]!.draining = true
+                    swordfish_tcp_shutdown(UInt32(id))
+                }
                 return
             }
             guard readRequest(id) else { break }
@@ -206,7 +217,10 @@ public enum HTTPServer {
         for id in 0..<connections.count {
             guard let connection = connections[id], now &- connection.lastActivity > idleCycles else { continue }
             timedOut += 1
-            if !connection.output.isEmpty || connection.closeAfterSending {
+            if connection.draining {
+                swordfish_tcp_close(UInt32(id))
+                connections[id] = nil
+            } else if !connection.output.isEmpty || connection.closeAfterSending {
                 swordfish_tcp_abort(UInt32(id))
                 connections[id] = nil
             } else if !connection.input.isEmpty {

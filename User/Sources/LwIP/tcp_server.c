@@ -36,16 +36,16 @@ static err_t received(void *argument, struct tcp_pcb *pcb, struct pbuf *data, er
         pbuf_free(data);
         return ERR_OK;
     }
-    u16_t total = data->tot_len;
+    // Taken at once (the program copies what it keeps): lwIP resets a connection closed
+    // with data it still counts as unread.
+    tcp_recved(pcb, data->tot_len);
     aborted = NULL;
     for (struct pbuf *part = data; part != NULL && connections[connection] == pcb; part = part->next) {
         handler(connection, SWORDFISH_TCP_RECEIVED, part->payload, part->len);
     }
     pbuf_free(data);
-    // The handler may have closed or aborted it; an aborted pcb must not be touched.
-    if (aborted == pcb) return ERR_ABRT;
-    if (connections[connection] == pcb) tcp_recved(pcb, total);
-    return ERR_OK;
+    // The handler may have aborted it: lwIP must not touch the pcb again.
+    return aborted == pcb ? ERR_ABRT : ERR_OK;
 }
 
 static err_t sent(void *argument, struct tcp_pcb *pcb, u16_t length) {
@@ -114,6 +114,10 @@ int swordfish_tcp_write(uint32_t connection, const void *data, size_t length, in
 
 void swordfish_tcp_flush(uint32_t connection) {
     if (connection < SWORDFISH_TCP_CONNECTIONS && connections[connection] != NULL) tcp_output(connections[connection]);
+}
+
+void swordfish_tcp_shutdown(uint32_t connection) {
+    if (connection < SWORDFISH_TCP_CONNECTIONS && connections[connection] != NULL) tcp_shutdown(connections[connection], 0, 1);
 }
 
 void swordfish_tcp_close(uint32_t connection) {

@@ -456,6 +456,7 @@ func runHTTPServer() -> Never {
     guard HTTPServer.start(port: port) else { fail("httpd: lwIP refused port \(port)") }
     print("httpd: serving \(UserNetwork.guest) port \(port) (\(ourAddress))")
     var lastSweep = user_timestamp()
+    var lastStatus = "", lastStatusTime = lastSweep
     while true {
         for frame in receivedFrames() { frame.withUnsafeBytes { swordfish_lwip_input($0.baseAddress, $0.count) } }
         reclaimTransmitted()
@@ -464,6 +465,13 @@ func runHTTPServer() -> Never {
         if now &- lastSweep > 1 << 28 {
             HTTPServer.sweep(now: now)
             lastSweep = now
+        }
+        // The counts, when they changed, every second or so.
+        if now &- lastStatusTime > 1 << 32 {
+            lastStatusTime = now
+            let status = HTTPServer.status
+            if status != lastStatus { print("httpd: \(status); \(receiveDrops) receive drops, \(transmitDrops) transmit drops") }
+            lastStatus = status
         }
         if awaitInterrupt(until: user_timestamp() &+ (1 << 22)) { quietDevice() }
     }

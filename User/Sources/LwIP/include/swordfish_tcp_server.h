@@ -32,6 +32,8 @@ size_t swordfish_tcp_room(uint32_t connection);
 int swordfish_tcp_write(uint32_t connection, const void *data, size_t length, int copy, int more);
 /// Sends what is queued.
 void swordfish_tcp_flush(uint32_t connection);
+/// Sends a FIN after what is queued; the connection still receives (and reports) until closed.
+void swordfish_tcp_shutdown(uint32_t connection);
 /// Closes `connection` after what is queued (no events follow); the number is free.
 void swordfish_tcp_close(uint32_t connection);
 /// Resets `connection` (no events follow); the number is free.
