@@ -152,6 +152,9 @@ public struct BenchRun: Sendable {
         }
         if qemuMissing == nil, let linuxImage {
             linux = boot("Linux", configuration(kernel: linuxImage.kernel, initrd: linuxImage.initrd, arguments: linuxArguments), log: "linux")
+            linux.console.consume(HTTPBench.measure(
+                configuration(kernel: linuxImage.kernel, initrd: linuxImage.initrd, arguments: LinuxGuest.httpCommandLine),
+                command: nil, ready: "httpd: serving", log: "\(repository.logs)/\(logName)-http-linux.log", quick: quick))
         }
         var host: [HostBenchRow]?
         var hostProblem: String?

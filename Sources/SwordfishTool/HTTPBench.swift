@@ -15,9 +15,10 @@ enum HTTPBench {
     }
 
     /// The row's `BENCH` line for a guest booted by `configuration` with the network and
-    /// the forwarding added, whose server `command` (typed at its console) starts, ready
+    /// the forwarding added, whose server `command` (typed at its console; Linux's init
+    /// starts its own) starts, ready
     /// once a console line contains `ready`; `halt` ends it after the measurement.
-    static func measure(_ base: QEMUConfiguration, command: String, ready: String, log path: String, quick: Bool) -> String {
+    static func measure(_ base: QEMUConfiguration, command: String?, ready: String, log path: String, quick: Bool) -> String {
         do {
             try DebianPackages.ensure("ab", from: "apache2-utils",
                                       orThrow: .missingPackage(what: "ab", command: "sudo apt-get install -y apache2-utils"))
@@ -31,7 +32,7 @@ enum HTTPBench {
         let result = Result()
         RawOutput.note("\(row): \(configuration.command) > \(path), then ab \(abArguments(port: port, quick: quick).joined(separator: " "))")
         do {
-            _ = try GuestBoot.run(configuration, log: path, timeout: .seconds(quick ? 200 : 600), input: Array("\(command)\n".utf8),
+            _ = try GuestBoot.run(configuration, log: path, timeout: .seconds(quick ? 200 : 600), input: command.map { Array("\($0)\n".utf8) },
                                   whenLine: (ready, { send in
                 result.set(run(port: port, quick: quick))
                 _ = send(Array("halt\n".utf8))
