@@ -12,6 +12,8 @@ struct ShellTranscriptTest {
     var input: [UInt8]
     /// Sent once the console shows their cue.
     var replies: [ConsoleReply] = []
+    /// Whether a panic ends the boot (not where the test stops a core on purpose).
+    var panicStops = true
     /// The problems each check finds in the console, by check name.
     var problems: (_ console: String, _ ending: GuestEnding) -> [(String, [String])]
 
@@ -22,7 +24,8 @@ struct ShellTranscriptTest {
         RawOutput.note("\(suite): printf '…' | \(configuration.command) > \(repository.relative(logPath))")
         let ending: GuestEnding
         do {
-            ending = try GuestBoot.run(configuration, log: logPath, timeout: timeout, input: input, replies: replies)
+            ending = try GuestBoot.run(configuration, log: logPath, timeout: timeout, input: input, replies: replies,
+                                       panicStops: panicStops)
         } catch {
             TestRunner.report("FAIL \(suite): \(error)")
             return TestCounts(failed: 1)

@@ -171,6 +171,7 @@ public struct TestRunner: Sendable {
         total += TerminalSmokeTest.run(repository: repository, kernel: kernel, accelerator: choice.accelerator)
         total += ProgramTests.run(repository: repository, kernel: kernel, accelerator: choice.accelerator)
         total += TraceSmokeTest.run(repository: repository, kernel: kernel, accelerator: choice.accelerator)
+        total += StoppedCoreTest.run(repository: repository, kernel: kernel, accelerator: choice.accelerator)
         total += HTTPSuite.run(repository: repository, kernel: kernel, accelerator: choice.accelerator)
         return total
     }

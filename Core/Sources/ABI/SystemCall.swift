@@ -520,6 +520,9 @@ public struct DomainEvent: Equatable, Sendable {
         case exited
         /// The kernel stopped it (a fault, a kill).
         case stopped
+        /// Another core stopped for good (its kernel panicked and said so): `domain` is
+        /// that core's number, and `program` is empty.
+        case coreStopped
     }
 
     public static let words = 8

@@ -27,11 +27,11 @@ public enum GuestCheck: CaseIterable, Sendable {
     case inFlightQuota
     // Core 0, over all cores.
     case sharesDisjoint, sharesOnTheirNodes, multicast, monitorsAnswer, monitorOnEveryCore, knowledgeReplicas, monitorSurvivesRevoke
-    case userDriver
+    case waitAfterAsk, userDriver
     case nameRace, nameAcrossCores, spawnAnywhere, killAnywhere, domainStates, userChannels, boundPeerKilled
     case peerNeverReads, peerWritesGarbage, sameCoreConnection, connectionInWaitset
     case memoryService, frameRevokedEverywhere, retypeRace, capabilityOnConnection, domainEndsMidProtocol
-    case spanningThreads, spanningFault, spanningEnd, spanningShootdown, parallelWorkload
+    case spanningThreads, spanningFault, spanningEnd, spanningShootdown, spanningUnmapCode, parallelWorkload
     case skippedCoreReported, lateCoreStaysInINIT
     case stopNeedsKernelCapability, outboxBounded
     // Reported only when something is missing; never expected.
@@ -53,13 +53,13 @@ public enum GuestCheck: CaseIterable, Sendable {
 
     public var scope: Scope {
         switch self {
-        case .sharesDisjoint, .sharesOnTheirNodes, .multicast, .monitorsAnswer, .monitorOnEveryCore, .knowledgeReplicas, .monitorSurvivesRevoke, .sameCoreConnection, .userDriver,
+        case .sharesDisjoint, .sharesOnTheirNodes, .multicast, .monitorsAnswer, .monitorOnEveryCore, .knowledgeReplicas, .monitorSurvivesRevoke, .waitAfterAsk, .sameCoreConnection, .userDriver,
              .memoryService:
             return .bootstrap
         case .nameRace, .nameAcrossCores, .spawnAnywhere, .killAnywhere, .domainStates, .userChannels, .boundPeerKilled,
              .peerNeverReads, .peerWritesGarbage, .connectionInWaitset, .stopNeedsKernelCapability, .outboxBounded,
              .frameRevokedEverywhere, .retypeRace, .capabilityOnConnection, .domainEndsMidProtocol,
-             .spanningThreads, .spanningFault, .spanningEnd, .spanningShootdown, .parallelWorkload:
+             .spanningThreads, .spanningFault, .spanningEnd, .spanningShootdown, .spanningUnmapCode, .parallelWorkload:
             return .bootstrapWithPeer
         case .skippedCoreReported, .lateCoreStaysInINIT: return .skippedCore
         case .bootImagePresent, .lmpPresent, .threadsPresent, .everyCoreStarted, .everyCoreReports, .checksRunner: return .onlyOnFailure
@@ -177,6 +177,7 @@ public enum GuestCheck: CaseIterable, Sendable {
         case .domainStates: return "monitors: a spinning domain reads as running and a sleeping one as sleeping, on this core and another"
         case .boundPeerKilled: return "channels: a domain killed while bound leaves its peer with an error, not a hang"
         case .userChannels: return "channels: every ordered pair of cores binds by name and exchanges 10,000 messages in order, each way"
+        case .waitAfterAsk: return "monitors: after its ask is answered, a domain's wait for anything sleeps until its deadline"
         case .monitorSurvivesRevoke: return "monitors: a domain that revokes its copy of the monitor's endpoint takes it from nobody else"
         case .monitorOnEveryCore: return "monitors: every core's replica of the domain table (what ps lists) has a monitor on every core"
         case .connectionInWaitset: return "channels: a thread waits on a waitset for a connection from another core, sleeping between messages"
@@ -190,6 +191,7 @@ public enum GuestCheck: CaseIterable, Sendable {
         case .spanningThreads: return "spanning: a domain with a thread on every core: each runs on its core, sees what the first wrote, counts under one mutex, waits on one condition, and is joined"
         case .spanningFault: return "spanning: a thread that faults on another core ends alone, and its joiner learns where; the next thread there runs"
         case .spanningShootdown: return "spanning: a page used on every other core is unmapped (or write-protected); after that returns each user faults at its next use, none uses it stale"
+        case .spanningUnmapCode: return "spanning: unmapping the page its siblings run code from faults them, not the kernel"
         case .parallelWorkload: return "spanning: a blocked matrix multiply split over a thread on every core gives the result of one thread alone"
         case .spanningEnd: return "spanning: when a domain ends, its dispatcher spinning on another core is stopped by the monitors"
         case .domainEndsMidProtocol: return "capabilities: a domain that ends while its send and revoke are under way leaves nothing locked: the revoke takes every remote mapping, its memory returns, every piece retypes again"

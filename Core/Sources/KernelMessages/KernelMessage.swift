@@ -58,6 +58,10 @@ public enum KernelMessage: Equatable {
     /// is none) and whether it is on.
     case traceSwitch(on: Bool)
     case traceBuffer(address: UInt64, bytes: UInt64, on: Bool)
+    /// The sender's kernel panicked and stops for good: the last thing its panic path
+    /// sends (without allocating), so that the receivers' monitors stop waiting on it.
+    /// It names no core: a core can only say that it stops itself.
+    case stopping
 
     /// Bytes of a console line one message carries.
     public static let textBytesPerMessage = 48
@@ -68,6 +72,7 @@ public enum KernelMessage: Equatable {
         case place, treeChildren, multicast, multicastAck, startMonitor, wake
         case panicCheck, panicAnswer
         case traceSwitch, traceBuffer
+        case stopping
     }
 
     /// `line` cut into the messages `make` builds from each piece and whether it is the
@@ -150,6 +155,7 @@ public enum KernelMessage: Equatable {
         case .traceBuffer(let address, let bytes, let on): return ChannelMessage(tag: Tag.traceBuffer.rawValue, address, bytes, on ? 1 : 0)
         case .multicastAck(let id, let reached, let duplicates):
             return ChannelMessage(tag: Tag.multicastAck.rawValue, id, UInt64(reached), UInt64(duplicates))
+        case .stopping: return ChannelMessage(tag: Tag.stopping.rawValue, 0)
         }
     }
 
@@ -234,6 +240,7 @@ public enum KernelMessage: Equatable {
         case .multicastAck:
             guard w[1] <= UInt64(coreCount), w[2] <= UInt64(coreCount) * 1_000_000 else { return nil }
             return .multicastAck(id: w[0], reached: Int(w[1]), duplicates: Int(w[2]))
+        case .stopping: return .stopping
         }
     }
 }

@@ -84,6 +84,9 @@ public struct Monitor: Sendable {
     /// Other cores' ended domains whose dispatchers here are being stopped; each is
     /// answered `unspanDone` once none is left (Spans.swift).
     var unspansAnswering: [DomainID] = []
+    /// Cores that said they stopped for good, sorted (StoppedCores.swift): nothing is
+    /// sent to them and nothing waits on them.
+    var stoppedCores: [CoreID] = []
     /// The knowledge base arriving from the source, and when this monitor last heard of
     /// it (or asked for it).
     var knowledgeAssembly: KnowledgeAssembly? = nil
@@ -120,6 +123,11 @@ public struct Monitor: Sendable {
     public mutating func receive(_ slot: ChannelMessage, from sender: CoreID) -> [MonitorEffect] {
         guard sender.rawValue >= 0, sender.rawValue < coreCount, sender != core else {
             counters.badSender += 1
+            return []
+        }
+        // Read after its notice: whatever a stopped core wrote before it stopped is stale.
+        guard !stoppedCores.contains(sender) else {
+            counters.fromStoppedCores += 1
             return []
         }
         guard let message = MonitorMessage(decoding: slot, coreCount: coreCount) else {
@@ -215,7 +223,9 @@ public struct Monitor: Sendable {
         return effects
     }
 
-    mutating func send(_ message: MonitorMessage, to target: CoreID) { effects.append(.send(message, to: target)) }
+    mutating func send(_ message: MonitorMessage, to target: CoreID) {
+        if !stoppedCores.contains(target) { effects.append(.send(message, to: target)) }
+    }
 
     /// The cores whose monitors take part.
     var members: [CoreID] {
@@ -236,6 +246,7 @@ public struct Monitor: Sendable {
     mutating func ask(_ peer: CoreID, _ kind: PendingRequest.Kind, for request: RequestID,
                       _ messages: (Ticket) -> [MonitorMessage]) {
         guard pending.count < configuration.maximumPending else { return answer(request, .failed(.busy)) }
+        guard !stoppedCores.contains(peer) else { return answer(request, .failed(.noSuchCore)) }
         let ticket = nextTicket
         nextTicket = Ticket(nextTicket.rawValue &+ 1 == 0 ? 1 : nextTicket.rawValue &+ 1)
         pending.append(PendingRequest(ticket: ticket, request: request, peer: peer,
@@ -320,8 +331,11 @@ public struct NameRecord: Equatable, Sendable {
 public struct MonitorCounters: Equatable, Sendable {
     /// Slots that did not decode (unknown tag, bad field).
     public var undecodable = 0
-    /// Slots from a core outside the system or from this core itself.
+    /// Slots from a core outside the system or from this core itself, and notices of a
+    /// stopped core that cannot be (this core, one outside the system, one already stopped).
     public var badSender = 0
+    /// Slots from a core read after it said it stopped, dropped.
+    public var fromStoppedCores = 0
     /// Answers to a ticket never issued, from the wrong core or of the wrong kind.
     public var strayAnswers = 0
     /// Answers to a request that had already timed out (expected after timeouts).
@@ -355,7 +369,8 @@ public struct MonitorCounters: Equatable, Sendable {
          ("lateAnswers", lateAnswers), ("notHome", notHome), ("wrongCore", wrongCore),
          ("unknownRecords", unknownRecords), ("badSpawnPieces", badSpawnPieces),
          ("unknownLocalReports", unknownLocalReports), ("spawnsUndone", spawnsUndone),
-         ("abandonedForgotten", abandonedForgotten), ("badKnowledge", badKnowledge), ("staleKnowledge", staleKnowledge)]
+         ("abandonedForgotten", abandonedForgotten), ("badKnowledge", badKnowledge), ("staleKnowledge", staleKnowledge),
+         ("fromStoppedCores", fromStoppedCores)]
     }
 
     /// Messages dropped because they did not fit (not late answers, undone spawns or

@@ -78,7 +78,7 @@ extension Monitor {
     public mutating func span(_ domain: LocalDomainNumber, at place: SpanPlace, on target: CoreID,
                               request: RequestID) -> [MonitorEffect] {
         let id = DomainID(core: core, local: domain)
-        if !isValidCore(target) || target == core {
+        if !isValidCore(target) || target == core || hasStopped(target) {
             answer(request, .failed(.noSuchCore))
         } else if domainIndex(id) == nil {
             answer(request, .failed(.noSuchDomain))
@@ -110,8 +110,8 @@ extension Monitor {
         let dispatcher = addLocalDomain(local, program: program)
         spanGuests.append(SpanGuest(home: started.home, local: local))
         send(.spanStarted(started.ticket, dispatcher), to: started.asker)
-        // Its domain ended while it was being built: stop it at once.
-        if unspansAnswering.contains(started.home) { effects.append(.killLocally(local)) }
+        // Its domain ended while it was being built, or its home stopped: stop it at once.
+        if unspansAnswering.contains(started.home) || hasStopped(started.home.core) { effects.append(.killLocally(local)) }
         return takeEffects()
     }
 

@@ -64,6 +64,10 @@ public struct ShootdownMonitor {
     var runs: [ShootdownRun] = []
     var nextTicket: UInt32 = 1
     var effects: [ShootdownEffect] = []
+    /// The latest tree built, kept because a domain's operations all have the same root
+    /// and participants, and building one from the knowledge base is most of a step's
+    /// work (it is a function of the two alone, so keeping it changes nothing else).
+    var lastTree: (root: CoreID, participants: CoreMask, tree: MulticastTree)? = nil
     /// A protocol broken on purpose, only by the tests that check the simulator's checker.
     public var breakage: ShootdownBreakage? = nil
 
@@ -260,8 +264,11 @@ public struct ShootdownMonitor {
             && cores.cores.allSatisfy { configuration.knowledge.facts(of: $0) != nil }
     }
 
-    func tree(from root: CoreID, over participants: CoreMask) -> MulticastTree {
-        configuration.knowledge.multicastTree(from: root, to: participants.cores, kind: configuration.tree)
+    mutating func tree(from root: CoreID, over participants: CoreMask) -> MulticastTree {
+        if let last = lastTree, last.root == root, last.participants == participants { return last.tree }
+        let tree = configuration.knowledge.multicastTree(from: root, to: participants.cores, kind: configuration.tree)
+        lastTree = (root, participants, tree)
+        return tree
     }
 
     /// The cores above `core` in `tree`, its parent first; empty for the root and for a

@@ -34,7 +34,7 @@ final class KernelMessageTests: XCTestCase {
             .treeChildren(total: 7, offset: 5, children: [CoreID(6), CoreID(7)]),
             .multicast(id: 9), .multicastAck(id: 9, reached: 3, duplicates: 0),
             .wake(domain: 0), .wake(domain: .max),
-            .traceSwitch(on: true), .traceSwitch(on: false),
+            .traceSwitch(on: true), .traceSwitch(on: false), .stopping,
             .traceBuffer(address: 0x20_0000, bytes: 524_352, on: true), .traceBuffer(address: 0, bytes: 0, on: false),
         ]
     }

@@ -248,7 +248,7 @@ final class MonitorTests: XCTestCase {
         XCTAssertEqual(receive(&m, .spawnArguments(Ticket(1), bytes: [1]), from: 1), [])
         XCTAssertEqual(m.counters.badSpawnPieces, 1)
         XCTAssertEqual(m.domains.count, 3, "nothing applied")
-        XCTAssertEqual(m.counters.all.count, 13)
+        XCTAssertEqual(m.counters.all.count, 14)
     }
 
     func testTooManyRequestsInFlightAreRefusedBusy() {

@@ -24,6 +24,8 @@ struct CoreBlock {
     /// This core's trace buffer, made at the first `trace on`, and whether it records.
     var trace: TraceBuffer? = nil
     var tracing = false
+    /// Set once the panic path began telling the other cores this one stops.
+    var stopping = false
 
     static let structOffset = 64
     static let rangesOffset = 2048

@@ -33,6 +33,8 @@ final class CoreState {
     var links: [Link?]
     /// Cores known not to have started (set on core 0 during boot).
     var failedCores: [Bool]
+    /// Cores that said they stopped for good (KernelMessage.stopping, from their panic).
+    var stoppedCores: [Bool]
     /// The core the command line said not to start (tests of the start-up timeout).
     var skippedCore: Int? = nil
     /// On core 0: that core, its hand-off record and when it was started (it answers
@@ -151,6 +153,7 @@ final class CoreState {
         self.streamMessages = streamMessages
         links = Array(repeating: nil, count: apicIDs.count)
         failedCores = Array(repeating: false, count: apicIDs.count)
+        stoppedCores = Array(repeating: false, count: apicIDs.count)
         pongs = Array(repeating: 0, count: apicIDs.count)
         statusReplies = Array(repeating: nil, count: apicIDs.count)
         testReplies = Array(repeating: nil, count: apicIDs.count)

@@ -107,6 +107,7 @@ extension CoreState {
         case .traceSwitch(let on): send(switchTrace(on: on), to: source)
         case .traceBuffer(let address, let bytes, let on): traceReplies[source.rawValue] = (address, bytes, on)
         case .multicastAck(let id, let reached, let duplicates): handleMulticastAck(id: id, reached: reached, duplicates: duplicates)
+        case .stopping: coreStopped(source)
         }
     }
 

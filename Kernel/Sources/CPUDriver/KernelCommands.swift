@@ -69,12 +69,12 @@ struct KernelCommands {
     /// half a second until each has answered (`answered(core)`); a stopped core leaves it
     /// unanswered.
     func askOtherCores(_ message: KernelMessage, meanwhile: () -> Void = {}, answered: (Int) -> Bool) {
-        for core in 1..<max(state.coreCount, 1) where !state.failedCores[core] {
+        for core in 1..<max(state.coreCount, 1) where !state.failedCores[core] && !state.stoppedCores[core] {
             state.send(message, to: CoreID(core))
         }
         meanwhile()
         _ = state.waitUntil(milliseconds: 500) {
-            (1..<max(state.coreCount, 1)).allSatisfy { state.failedCores[$0] || answered($0) }
+            (1..<max(state.coreCount, 1)).allSatisfy { state.failedCores[$0] || state.stoppedCores[$0] || answered($0) }
         }
     }
 
@@ -94,6 +94,8 @@ struct KernelCommands {
             let apic = state.apicIDs[core].rawValue
             if state.failedCores[core] {
                 print("\(pad(core, 4))  \(pad(Int(apic), 4))  not started")
+            } else if state.stoppedCores[core] {
+                print("\(pad(core, 4))  \(pad(Int(apic), 4))  stopped (it panicked)")
             } else if let s = status[core] {
                 print("\(pad(core, 4))  \(pad(Int(apic), 4))  up       \(pad(Int(s.ticks), 10))  \(pad(Int(s.domains), 7))  \(pad(Int(s.dropped), 7))")
             } else {

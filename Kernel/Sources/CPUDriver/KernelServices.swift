@@ -16,6 +16,8 @@ import Arch
 import Basics
 import BootInfo
 import Capabilities
+import Channel
+import KernelMessages
 import KnowledgeBase
 import Memory
 import ShellCommands
@@ -43,6 +45,27 @@ extension CoreState {
         guard let monitor = monitorDomain, domain.id != monitor else { return }
         domainEvents.append(DomainEvent(kind: kind, domain: domain.id, status: status, program: Array(domain.name.utf8)))
         notificationArrived()
+    }
+
+    /// Core `stopped` said it stops for good: its monitor's peers stop waiting on it
+    /// (their protocols' `coreStopped`), so this core's monitor hears of it once.
+    func coreStopped(_ stopped: CoreID) {
+        guard !stoppedCores[stopped.rawValue] else { return }
+        stoppedCores[stopped.rawValue] = true
+        guard monitorDomain != nil else { return }
+        domainEvents.append(DomainEvent(kind: .coreStopped, domain: stopped.rawValue, program: []))
+        notificationArrived()
+    }
+
+    /// Tells every other core that this one stops for good (`KernelMessage.stopping`):
+    /// the panic path's last words. Straight into each ring that has room, then an IPI;
+    /// nothing allocated and no lock taken, since the heap or a lock may be what broke.
+    func announceStopping() {
+        let message = KernelMessage.stopping.encode()
+        for core in links.indices where links[core] != nil && links[core]!.broken == nil {
+            guard (try? links[core]!.sender.send(message)) == true else { continue }
+            apic.sendInterrupt(LocalAPIC.notifyVector, to: apicIDs[core])
+        }
     }
 
     /// The kernel-capability invocations, once the capability rules passed them.

@@ -1,8 +1,8 @@
 // What a core does when something goes wrong in the kernel: say which core, what
 // happened and where, in a fixed format the host tool recognises and symbolises
 // (`PANIC core N: …`, then registers, then a frame-pointer backtrace), and stop this
-// core only. The other cores go on; core 0 notices a stopped core when it stops
-// answering. The panic path writes the serial port directly and never allocates: the
+// core only. The other cores go on: the last thing a panic does is tell them it stops
+// (KernelMessage.stopping), and a core that cannot is noticed when it stops answering. The panic path writes the serial port directly and never allocates: the
 // heap may be what broke.
 import Arch
 import Basics
@@ -38,6 +38,12 @@ enum Panic {
     }
 
     static func footer() -> Never {
+        // The other cores' monitors stop waiting on this one. A panic on the way (the
+        // links may be what broke) skips it the second time.
+        if let block = CoreBlock.current, !block.pointee.stopping {
+            block.pointee.stopping = true
+            CoreState.current?.announceStopping()
+        }
         SerialPort.write("core ")
         writeCore()
         SerialPort.write(" stopped\n")

@@ -203,7 +203,9 @@ extension CoreState {
             answerCall(of: sleeper, from: index)
             return sleeper
         case .endpoint(endpoint)?:
-            sleeper.messageArrived = true
+            // The wait that ends takes this message: no edge is left for the next wait
+            // system call, or a domain that asks and then waits for anything (the shell
+            // while a program runs) would wake at once every time, and spin.
             sleeper.waiting = nil
             return sleeper
         default:

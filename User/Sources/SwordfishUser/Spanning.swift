@@ -144,26 +144,34 @@ extension Span {
     /// Unmaps entry `entry` of page table `table`, which maps the page at `address`, and
     /// returns once no core that runs a dispatcher of this domain can still use the old
     /// translation (the monitors' shootdown; on one core the kernel's own `invlpg`
-    /// suffices). Only the home dispatcher can ask the monitor.
-    public static func unmap(entry: Int, of table: Capability, at address: UInt64) throws(Failure) {
+    /// suffices). Only the home dispatcher can ask the monitor. Returns the cores that
+    /// stopped for good while it waited (nothing runs there any more, so their old
+    /// translations cannot be used; a core known stopped before is not asked at all).
+    @discardableResult
+    public static func unmap(entry: Int, of table: Capability, at address: UInt64) throws(Failure) -> [Int] {
         do { try table.unmap(at: entry) } catch { throw .refused(error) }
-        try shootDown(address, protect: false)
+        return try shootDown(address, protect: false)
     }
 
     /// Gives the page mapped at entry `entry` of page table `table` (at `address`)
     /// `rights` (read implied), and returns once no core that runs a dispatcher of this
     /// domain can still use the old ones: taking write away is `mprotect` to read-only.
+    /// Returns the cores that stopped meanwhile, as `unmap` does.
+    @discardableResult
     public static func protect(entry: Int, of table: Capability, at address: UInt64,
-                               rights: CapabilityRights) throws(Failure) {
+                               rights: CapabilityRights) throws(Failure) -> [Int] {
         do { try table.protect(at: entry, rights: rights) } catch { throw .refused(error) }
-        try shootDown(address, protect: true)
+        return try shootDown(address, protect: true)
     }
 
-    /// Every other core this domain spans drops its translations of the page at `address`.
-    static func shootDown(_ address: UInt64, protect: Bool) throws(Failure) {
-        guard isSpanned else { return }
+    /// Every other core this domain spans drops its translations of the page at `address`;
+    /// the cores that stopped instead.
+    static func shootDown(_ address: UInt64, protect: Bool) throws(Failure) -> [Int] {
+        guard isSpanned else { return [] }
         guard Scheduler.here.isHome else { throw .shootdown(.noMonitor) }
-        do { _ = try Monitor.ask(.shootdown(address: address, pages: 1, protect: protect)) } catch { throw .shootdown(error) }
+        let stopped: UInt64
+        do { stopped = try Monitor.ask(.shootdown(address: address, pages: 1, protect: protect)).0 } catch { throw .shootdown(error) }
+        return (0..<64).filter { stopped >> UInt64($0) & 1 != 0 }
     }
 }
 

@@ -149,6 +149,7 @@ let otherCores = cores.filter { $0 != 0 }.map { String($0) }.joined(separator: "
 tally.check(.monitorsAnswer, onEach("monitor-ping", coreList))
 tally.check(.monitorOnEveryCore, onEach("names", "monitors " + coreList))
 tally.check(.monitorSurvivesRevoke, run("probe", "revoke-monitor") ?? run("names", "monitors 0"))
+tally.check(.waitAfterAsk, run("probe", "wait-after-ask"))
 tally.check(.sameCoreConnection, run("uchan", "local 10000"))
 tally.check(.knowledgeReplicas, onEach("names", "skb-check \(digest)"))
 // A device driver in user mode: the RTC's periodic interrupt, through the monitor; a
@@ -176,6 +177,7 @@ if let peer {
     tally.check(.parallelWorkload, run("parallel", "check " + coreList, within: 120))
     tally.check(.spanningShootdown, run("span", "unmap " + coreList) ?? run("span", "unmap-untouched " + coreList)
                 ?? run("span", "protect " + coreList))
+    tally.check(.spanningUnmapCode, run("span", "unmap-code " + coreList))
 }
 print("\(kernelPassed + tally.passed) passed, \(kernelFailed + tally.failed) failed")
 powerOff(success: kernelFailed + tally.failed == 0)

@@ -101,7 +101,8 @@ for peer in peers {
     senders[peer] = RingSender(region: page(2 * peer), slots: slots)
     receivers[peer] = RingReceiver(region: page(2 * peer + 1), slots: slots)
 }
-/// Peers whose ring carried something no correct monitor writes: not used again.
+/// Peers whose ring carried something no correct monitor writes, or that stopped for
+/// good: not used again.
 var broken: [Bool] = Array(repeating: false, count: coreCount)
 var dropped = 0
 
@@ -752,6 +753,14 @@ func serveDomainEvents() -> Bool {
         case .started:
             if let index = spawnedHere.firstIndex(of: event.domain) { spawnedHere.remove(at: index); continue }
             if let program = Name(event.program) { perform(state.domainStarted(local, program: program)) }
+        case .coreStopped:
+            // Its kernel said so as it panicked: nothing there answers or runs any more.
+            guard event.domain < coreCount, event.domain != core else { dropped += 1; continue }
+            broken[event.domain] = true
+            outboxes[event.domain].removeAll()
+            print("monitor on core \(core): core \(event.domain) stopped; not waiting on it any more")
+            perform(state.coreStopped(CoreID(event.domain)))
+            if hasShootdowns() { performShootdown(shootdowns!.coreStopped(CoreID(event.domain))) }
         case .exited, .stopped:
             perform(state.domainEnded(local, how: event.kind == .exited ? .exited(status: event.status) : .stopped))
             let client = UInt64(event.domain)
@@ -805,12 +814,15 @@ var idleSince: UInt64? = nil
 /// Nothing to do now, but an answer (from another monitor or the kernel) or a deadline
 /// is awaited: poll within the budget, then sleep until a notification or the next
 /// look at the deadlines. Messages waiting for room in a ring keep it polling: the peer
-/// that makes the room sends no notification.
+/// that makes the room sends no notification. So does a shootdown this core started,
+/// as Linux's initiator spins for its IPIs' answers: its caller waits on it, and a core
+/// that halts here wakes late when the host is busy (whole milliseconds under TCG).
+/// Other domains on this core still run between polls.
 func awaitAnswer() {
     let now = user_timestamp()
     let since = idleSince ?? now
     idleSince = since
-    if now &- since < pollBudget || outboxes.contains(where: { !$0.isEmpty }) { return yield() }
+    if now &- since < pollBudget || outboxes.contains(where: { !$0.isEmpty }) || !shootdownWaiters.isEmpty { return yield() }
     try? SystemCall.wait(until: min(now &+ deadlineCheck, capabilityDeadlines.min() ?? .max))
 }
 
@@ -830,7 +842,9 @@ while true {
         idleSince = nil
         continue
     }
-    if pings.isEmpty && binds.isEmpty && stateQueries.isEmpty && state.isIdle && capabilities.isIdle {
+    // A shootdown's acknowledgements come within microseconds: poll for them first.
+    if pings.isEmpty && binds.isEmpty && stateQueries.isEmpty && state.isIdle && capabilities.isIdle
+        && (shootdowns?.isIdle ?? true) {
         // Sleeps until a request, a notification or a domain event comes (any of them
         // since the last poll wakes it at once), or a domain's wait for a capability
         // ends.

@@ -9,8 +9,9 @@
 // `map-refusals`, `map-write-unmap`, `map-revoked` (which must stop with a page fault),
 // `block-not-held`; `resume-noncanonical` (must be stopped by the kernel), `cnode-copy`
 // (must leave nothing behind); `revoke-monitor` (revokes its badged copy of the
-// monitor's endpoint: the monitor must go on serving, this domain included).
-// Exit status 0 means the kernel answered as it should.
+// monitor's endpoint: the monitor must go on serving, this domain included);
+// `wait-after-ask` (after a reply from the monitor, a wait for anything sleeps until its
+// deadline: the reply its ask took leaves nothing to wake it). Exit status 0 means the kernel answered as it should.
 import SwordfishUser
 import UserRuntimeC
 
@@ -224,6 +225,20 @@ else if what == "bad-syscall" {
     let revoked = refusal(try monitor.revoke())
     let asked: InvocationStatus? = (try? Monitor.ping(core: 0)) == nil ? .noReceiver : nil
     expect([("revoke", revoked, nil), ("ask the monitor", asked, nil)])
+} else if what == "wait-after-ask" {
+    // Nothing else can come: this domain receives only its replies, and nobody notifies it.
+    var early = 0
+    for _ in 0..<5 {
+        do throws(MonitorStatus) { try Monitor.ping(core: 0) } catch {
+            print("probe: the monitor did not answer: \(error)")
+            exit(1)
+        }
+        let deadline = user_timestamp() &+ 2_000_000
+        try? SystemCall.wait(until: deadline)
+        if user_timestamp() < deadline { early += 1 }
+    }
+    print("probe: \(early) of 5 waits after an ask returned before their deadline")
+    exit(early == 0 ? 0 : 1)
 } else if what == "exit" {
     exit(7)
 }

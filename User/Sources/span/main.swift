@@ -22,6 +22,14 @@
 //   span unmap-untouched <core>…
 //                          the same, but this core never touches the page (the first
 //                          thread writes it)
+//   span survive <core>    a thread on that core reads a page in a loop until the core
+//                          stops (the stopped-core suite types `panic <core>`); unmap
+//                          then returns for the rest, a thread here goes on, and the
+//                          domain ends as usual
+//   span unmap-code <core>…
+//                          the same, but the threads call code in the page (a `ret`)
+//                          instead of reading it: each one's next call must fault, its
+//                          thread alone
 //   span protect <core>…   the same with writers, and the write right taken away
 //                          (`Span.protect`): each writer's next write must fault
 //   span unmap-bench <rounds> <core>…
@@ -155,10 +163,12 @@ enum Change: Equatable {
     case unmap(touchedHere: Bool)
     /// Its write right, from writers.
     case protect
+    /// The page, from threads that run code in it.
+    case unmapCode
 
     func apply(_ table: Capability) throws(Span.Failure) {
         switch self {
-        case .unmap: try Span.unmap(entry: 0, of: table, at: sharedPage)
+        case .unmap, .unmapCode: try Span.unmap(entry: 0, of: table, at: sharedPage)
         case .protect: try Span.protect(entry: 0, of: table, at: sharedPage, rights: .read)
         }
     }
@@ -171,7 +181,8 @@ func shootdownUnderUse(on cores: [Int], _ change: Change) {
     let touchedHere: Bool
     if case .unmap(let here) = change { touchedHere = here } else { touchedHere = true }
     if touchedHere { user_write(sharedPage, sharedMagic) }
-    let writes = change == .protect
+    let writes = change == .protect, executes = change == .unmapCode
+    if executes { makeSharedPageCode(table) }
     let mutex = Mutex()
     var using = 0
     var threads: [(core: Int, thread: Thread)] = []
@@ -181,7 +192,7 @@ func shootdownUnderUse(on cores: [Int], _ change: Change) {
             var counted = false
             while true {
                 let done = user_load_acquire(&unmapped)
-                if writes { user_write(sharedPage, sharedMagic) } else if user_read(sharedPage) != sharedMagic { continue }  // not written yet
+                if executes { callSharedPage() } else if writes { user_write(sharedPage, sharedMagic) } else if user_read(sharedPage) != sharedMagic { continue }  // not written yet
                 if done != 0 { return 1 }
                 if !counted {
                     counted = true
@@ -202,7 +213,63 @@ func shootdownUnderUse(on cores: [Int], _ change: Change) {
         case .faulted(let vector, let address): fail("the thread on core \(core) faulted (vector \(vector)) at \(address)")
         }
     }
-    print("span: \(writes ? "protected under \(others.count) writers" : "unmapped under \(others.count) readers")\(touchedHere ? "" : " (never touched here)"); each faulted at its next use")
+    let users = executes ? "threads running code in it" : writes ? "writers" : "readers"
+    print("span: \(writes ? "protected" : "unmapped") under \(others.count) \(users)\(touchedHere ? "" : " (never touched here)"); each faulted at its next use")
+    exit(0)
+}
+
+/// Turns the shared page into code: one `ret`, read and executable, not writable.
+func makeSharedPageCode(_ table: Capability) {
+    user_write(sharedPage, 0xC3)
+    do throws(InvocationStatus) { try table.protect(at: 0, rights: [.read, .execute]) } catch {
+        fail("making the shared page code: \(error)")
+    }
+}
+
+/// Calls the code in the shared page.
+func callSharedPage() {
+    unsafeBitCast(UInt(sharedPage), to: (@convention(c) () -> Void).self)()
+}
+
+/// Set by `survive`'s reader once it has read the page; then by the first thread once
+/// the thread on its own core may end.
+nonisolated(unsafe) var readerRan: UInt64 = 0
+nonisolated(unsafe) var survivorMayEnd: UInt64 = 0
+
+/// A thread on `core` reads the shared page in a loop and one on this core counts,
+/// until someone stops `core` (`panic <core>` in the shell, as the stopped-core suite
+/// types once this says so). Then an unmap must return for the rest, the thread here
+/// must have gone on, and the domain ends as usual: its memory waits for no answer from
+/// the stopped core.
+func survive(_ core: Int) {
+    let (table, _) = mapSharedPage()
+    user_write(sharedPage, sharedMagic)
+    _ = start(on: core) {
+        while true {
+            _ = user_read(sharedPage)
+            user_store_release(&readerRan, 1)
+        }
+    }
+    let counter = start(on: Program.identity.core) {
+        var count = 0
+        while user_load_acquire(&survivorMayEnd) == 0 { count += 1 }
+        return count
+    }
+    while user_load_acquire(&readerRan) == 0 { Thread.yield() }
+    print("span: a thread on core \(core) reads the page; stop core \(core) now")
+    // The monitors heard of the stop once a ping to its monitor is refused.
+    let second: UInt64 = 2_000_000_000
+    let deadline = user_timestamp() &+ 120 &* second
+    while true {
+        do throws(MonitorStatus) { try Monitor.ping(core: core) } catch .noSuchCore { break } catch {}
+        guard user_timestamp() < deadline else { fail("core \(core) did not stop within 120 s") }
+        try? SystemCall.wait(until: user_timestamp() &+ second / 100)
+    }
+    let named: [Int]
+    do throws(Span.Failure) { named = try Span.unmap(entry: 0, of: table, at: sharedPage) } catch { fail("unmap after core \(core) stopped: \(error)") }
+    user_store_release(&survivorMayEnd, 1)
+    guard case .returned(let count) = counter.join(), count > 0 else { fail("the thread on this core did not go on") }
+    print("span: core \(core) stopped; unmap returned for the rest\(named.isEmpty ? "" : " (named stopped: \(named))"); the thread here went on")
     exit(0)
 }
 
@@ -272,11 +339,13 @@ case "fault"?: fault(on: arguments.integer(at: 1) ?? 1)
 case "leave"?: leave(from: arguments.integer(at: 1) ?? 1)
 case "watch"?: watch(arguments.integer(at: 1) ?? 1)
 case "unmap"?: shootdownUnderUse(on: (1..<arguments.count).compactMap { arguments.integer(at: $0) }, .unmap(touchedHere: true))
+case "survive"?: survive(arguments.integer(at: 1) ?? 1)
+case "unmap-code"?: shootdownUnderUse(on: (1..<arguments.count).compactMap { arguments.integer(at: $0) }, .unmapCode)
 case "unmap-untouched"?: shootdownUnderUse(on: (1..<arguments.count).compactMap { arguments.integer(at: $0) }, .unmap(touchedHere: false))
 case "protect"?: shootdownUnderUse(on: (1..<arguments.count).compactMap { arguments.integer(at: $0) }, .protect)
 case "unmap-bench"?: shootdownBench(.unmap(touchedHere: true), rounds: arguments.integer(at: 1) ?? 100, on: (2..<arguments.count).compactMap { arguments.integer(at: $0) })
 case "protect-bench"?: shootdownBench(.protect, rounds: arguments.integer(at: 1) ?? 100, on: (2..<arguments.count).compactMap { arguments.integer(at: $0) })
 default:
-    print("usage: span threads <core>… | fault <core> | leave <core> | watch <core> | unmap <core>… | unmap-untouched <core>… | protect <core>… | unmap-bench <rounds> <core>… | protect-bench <rounds> <core>…")
+    print("usage: span threads <core>… | fault <core> | leave <core> | watch <core> | unmap <core>… | unmap-code <core>… | unmap-untouched <core>… | protect <core>… | unmap-bench <rounds> <core>… | protect-bench <rounds> <core>…")
     exit(2)
 }
