@@ -16,20 +16,14 @@ enum GuestBoot {
     /// - Parameter stopAfter: asked about each console line and prompt; one for which it
     ///   returns a duration stops QEMU that long afterwards, as a panic does (`swordfish
     ///   bench` uses it for a guest that ignores its command line, or forgets to exit).
-<<<<<<< HEAD
+    /// - Parameter panicStops: whether a panic stops QEMU (a second later); not when the
+    ///   test stops a core on purpose and watches the others go on.
     /// - Parameter whenLine: once a console line contains `cue`, `action` runs on a
     ///   thread of its own with a way to send QEMU input (the input stays open for it).
     static func run(
         _ configuration: QEMUConfiguration, log path: String, timeout: Duration, input: [UInt8]? = nil,
-        replies: [ConsoleReply] = [],
-        whenLine: (cue: String, action: @Sendable (_ send: @Sendable ([UInt8]) -> Bool) -> Void)? = nil,
-=======
-    /// - Parameter panicStops: whether a panic stops QEMU (a second later); not when the
-    ///   test stops a core on purpose and watches the others go on.
-    static func run(
-        _ configuration: QEMUConfiguration, log path: String, timeout: Duration, input: [UInt8]? = nil,
         replies: [ConsoleReply] = [], panicStops: Bool = true,
->>>>>>> main
+        whenLine: (cue: String, action: @Sendable (_ send: @Sendable ([UInt8]) -> Bool) -> Void)? = nil,
         stopAfter: @escaping @Sendable (ConsoleScanner.Event) -> Duration? = { _ in nil }
     ) throws(ToolError) -> GuestEnding {
         guard FileManager.default.createFile(atPath: path, contents: nil),
