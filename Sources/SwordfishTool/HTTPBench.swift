@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// The `http-requests` row of `swordfish bench`: requests per second for the 4 KiB file,
 /// measured from the host by ApacheBench (`ab`, Debian's apache2-utils, installed like
@@ -29,18 +30,19 @@ enum HTTPBench {
         var configuration = base
         configuration.hasNetwork = true
         configuration.httpPort = port
-        let result = Result()
+        let result = Mutex<String?>(nil)
         RawOutput.note("\(row): \(configuration.command) > \(path), then ab \(abArguments(port: port, quick: quick).joined(separator: " "))")
         do {
             _ = try GuestBoot.run(configuration, log: path, timeout: .seconds(quick ? 200 : 600), input: command.map { Array("\($0)\n".utf8) },
                                   whenLine: (ready, { send in
-                result.set(run(port: port, quick: quick))
+                let line = run(port: port, quick: quick)
+                result.withLock { $0 = line }
                 _ = send(Array("halt\n".utf8))
             }))
         } catch {
             return "BENCH name=\(row) unsupported reason=\(error)"
         }
-        return result.get() ?? "BENCH name=\(row) unsupported reason=the server never said it serves (\(path))"
+        return result.withLock { $0 } ?? "BENCH name=\(row) unsupported reason=the server never said it serves (\(path))"
     }
 
     /// Runs ab and turns its report into a `BENCH` line.
@@ -63,12 +65,5 @@ enum HTTPBench {
             return "BENCH name=\(row) unsupported reason=\(failed) failed and \(non2xx) non-2xx of \(complete) requests"
         }
         return "BENCH name=\(row) unit=requests/s median=\(String(format: "%.1f", rate)) samples=\(complete)"
-    }
-
-    final class Result: @unchecked Sendable {
-        private let lock = NSLock()
-        private var line: String?
-        func set(_ value: String) { lock.withLock { line = value } }
-        func get() -> String? { lock.withLock { line } }
     }
 }

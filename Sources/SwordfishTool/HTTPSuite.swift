@@ -1,5 +1,6 @@
 import Foundation
 import HTTP
+import Synchronization
 
 /// The web server from outside (issue 13, point 5): a boot with a free host port
 /// forwarded to the guest's port 80 (as `swordfish run --http` does), the shell's
@@ -25,12 +26,13 @@ public enum HTTPSuite {
         let configuration = QEMUConfiguration(kernel: kernel, cores: 2, memory: MemorySize(mebibytes: 512)!, accelerator: accelerator,
                                               initrd: KernelBuild.existingBootImage(for: kernel), hasNetwork: true, httpPort: port)
         RawOutput.note("\(suite): printf 'httpd\\n' | \(configuration.command) > \(log), then requests to 127.0.0.1:\(port)")
-        let results = CheckResults()
+        let results = Mutex<[(String, [String])]>([])
         let ending: GuestEnding
         do {
             ending = try GuestBoot.run(configuration, log: logPath, timeout: timeout, input: Array("httpd\n".utf8),
                                        whenLine: ("httpd: serving", { send in
-                results.set(HTTPSuite.checks(port: port, logPath: logPath))
+                let checks = HTTPSuite.checks(port: port, logPath: logPath)
+                results.withLock { $0 = checks }
                 _ = send(Array("halt\n".utf8))
             }))
         } catch {
@@ -38,7 +40,7 @@ public enum HTTPSuite {
             return TestCounts(failed: 1)
         }
         let console = FileManager.default.contents(atPath: logPath).map { String(decoding: $0, as: UTF8.self) } ?? ""
-        let checks = results.get()
+        let checks = results.withLock { $0 }
         var server: [String] = []
         if !console.contains("httpd: serving") { server.append("the guest never said 'httpd: serving'") }
         if checks.isEmpty { server.append("no request was made") }
@@ -47,14 +49,6 @@ public enum HTTPSuite {
             server.append("a panic or fault on the console")
         }
         return TestCounts.judging([("the server starts and the guest halts after the requests", server)] + checks, suite: suite, log: log)
-    }
-
-    /// The checks' results, handed from the thread that makes the requests.
-    final class CheckResults: @unchecked Sendable {
-        private let lock = NSLock()
-        private var checks: [(String, [String])] = []
-        func set(_ value: [(String, [String])]) { lock.withLock { checks = value } }
-        func get() -> [(String, [String])] { lock.withLock { checks } }
     }
 
     /// A 32-bit FNV-1a checksum, printed in failures to tell a file from another.
