@@ -31,6 +31,7 @@ let package = Package(
         .library(name: "PCI", targets: ["PCI"]),
         .library(name: "Virtio", targets: ["Virtio"]),
         .library(name: "Network", targets: ["Network"]),
+        .library(name: "FrameLink", targets: ["FrameLink"]),
         .library(name: "HTTP", targets: ["HTTP"]),
         .library(name: "ShootdownProtocol", targets: ["ShootdownProtocol"]),
         .library(name: "ShootdownSimulation", targets: ["ShootdownSimulation"]),
@@ -78,6 +79,9 @@ let package = Package(
         // The frames the network driver builds and reads by itself (ARP, ICMP echo), each
         // read checked.
         .target(name: "Network"),
+        // A network link over a channel: where frames go in a sender's shared ring, and
+        // the descriptor and release messages, each checked (IP loopback across cores).
+        .target(name: "FrameLink"),
         // HTTP/1.1 requests as the guest's web server reads them (each checked, with limits),
         // its answers, and the files it serves.
         .target(name: "HTTP"),
@@ -112,6 +116,7 @@ let package = Package(
         .testTarget(name: "PCITests", dependencies: ["PCI"]),
         .testTarget(name: "VirtioTests", dependencies: ["Virtio"]),
         .testTarget(name: "NetworkTests", dependencies: ["Network"]),
+        .testTarget(name: "FrameLinkTests", dependencies: ["FrameLink", "CoreTestSupport"]),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP"]),
         // The unmap protocol's messages and steps, seeds, every schedule of small cases, its cost.
         .testTarget(name: "ShootdownProtocolTests", dependencies: ["ShootdownProtocol", "ShootdownSimulation", "Basics", "CapabilityProtocols", "Channel", "KnowledgeBase", "PageTables", "CoreTestSupport"]),

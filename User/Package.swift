@@ -19,6 +19,7 @@ let extraDependencies: [String: [Target.Dependency]] = [
     "parallel": ["MatrixMultiply"],
     "netd": [.product(name: "PCI", package: "Core"), .product(name: "Virtio", package: "Core"),
              .product(name: "Network", package: "Core"), .product(name: "Basics", package: "Core"), "LwIP", "HTTPServer"],
+    "loopback": [.product(name: "FrameLink", package: "Core"), "LwIP"],
 ]
 
 /// Every program links the same way.
@@ -41,7 +42,7 @@ func program(_ name: String) -> Target {
 /// Every program, one folder of Sources each (`swordfish new` adds to this list; a
 /// folder made by hand needs its name here too). `swordfish build` packs each into the
 /// boot image.
-let programs = ["capfuzz", "capshare", "checks", "hello", "lmp", "monitor", "monitor-ping", "names", "netd", "parallel", "pci", "pingpong", "probe", "rtc", "shell", "span", "threads", "uchan", "ubench"]
+let programs = ["capfuzz", "capshare", "checks", "hello", "lmp", "loopback", "monitor", "monitor-ping", "names", "netd", "parallel", "pci", "pingpong", "probe", "rtc", "shell", "span", "threads", "uchan", "ubench"]
 
 let package = Package(
     name: "User",

@@ -603,6 +603,101 @@ static void bench_tcp(void) {
 }
 
 // ---------------------------------------------------------------------------------
+// udp-loopback-packets: 1,000-byte UDP datagrams over 127.0.0.1 from a sender on CPU 0
+// to a receiver on CPU 1 that checks each one's contents (the same pattern as
+// Swordfish's, User/Sources/LwIP/loopback.c) and answers a 16-byte request with its
+// counts. One sample per run: datagrams the receiver counted over the time from the
+// first send to its answer, in packets/s.
+
+#define DATAGRAM 1000
+static const char udp_request[16] = "report?";
+
+static uint8_t datagram_byte(uint32_t sequence, size_t index) {
+    return index < 4 ? (uint8_t)(sequence >> (8 * index)) : (uint8_t)(sequence * 31 + index * 7 + (index >> 8));
+}
+
+static void udp_receive(void *argument) {
+    int fd = *(int *)argument;
+    uint8_t buffer[2048];
+    uint32_t counts[2] = {0, 0};                 // good, bad
+    for (;;) {
+        struct sockaddr_in from;
+        socklen_t length = sizeof from;
+        ssize_t n = recvfrom(fd, buffer, sizeof buffer, 0, (struct sockaddr *)&from, &length);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            die("recvfrom");
+        }
+        if (n == sizeof udp_request && memcmp(buffer, udp_request, sizeof udp_request) == 0) {
+            if (sendto(fd, counts, sizeof counts, 0, (struct sockaddr *)&from, length) < 0) die("sendto");
+            continue;
+        }
+        if (n == 1 && buffer[0] == 'q') return;
+        uint32_t sequence = (uint32_t)buffer[0] | (uint32_t)buffer[1] << 8 | (uint32_t)buffer[2] << 16 | (uint32_t)buffer[3] << 24;
+        int good = n == DATAGRAM;
+        for (size_t i = 0; good && i < DATAGRAM; i++) good = buffer[i] == datagram_byte(sequence, i);
+        counts[good ? 0 : 1]++;
+    }
+}
+
+/// The receiver's counts: asked again every 10 ms until they come.
+static void udp_counts(int fd, uint32_t counts[2]) {
+    for (;;) {
+        if (send(fd, udp_request, sizeof udp_request, 0) < 0 && errno != ENOBUFS && errno != EAGAIN) die("send");
+        for (uint64_t until = monotonic_ns() + 10000000u; monotonic_ns() < until;) {
+            if (recv(fd, counts, 2 * sizeof(uint32_t), MSG_DONTWAIT) == 2 * sizeof(uint32_t)) return;
+        }
+    }
+}
+
+static void bench_udp(void) {
+    int runs = quick ? 3 : 7;
+    uint32_t datagrams = quick ? 20000 : 100000;
+    int receiver = socket(AF_INET, SOCK_DGRAM, 0), sender = socket(AF_INET, SOCK_DGRAM, 0);
+    if (receiver < 0 || sender < 0) die("socket");
+    struct sockaddr_in address = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t length = sizeof address;
+    if (bind(receiver, (struct sockaddr *)&address, sizeof address) != 0) die("bind");
+    if (getsockname(receiver, (struct sockaddr *)&address, &length) != 0) die("getsockname");
+    if (connect(sender, (struct sockaddr *)&address, sizeof address) != 0) die("connect");
+    pid_t pid = spawn_pinned(0, cpu_count > 1 ? 1 : 0, udp_receive, &receiver);
+    close(receiver);
+    uint8_t datagram[DATAGRAM];
+    struct samples s = samples_make(runs);
+    uint32_t sequence = 0, before[2] = {0, 0}, after[2];
+    for (int run = 0; run < runs + 1; run++) {           // run 0 is the warm-up
+        uint32_t count = run == 0 ? datagrams / 10 : datagrams;
+        uint64_t start = monotonic_ns();
+        for (uint32_t i = 0; i < count; i++, sequence++) {
+            for (size_t b = 0; b < DATAGRAM; b++) datagram[b] = datagram_byte(sequence, b);
+            while (send(sender, datagram, DATAGRAM, 0) < 0) {
+                if (errno != ENOBUFS && errno != EAGAIN && errno != EINTR) die("send");
+            }
+        }
+        udp_counts(sender, after);
+        uint64_t elapsed = monotonic_ns() - start;
+        if (after[1] != before[1]) die("udp: the receiver counted bad datagrams");
+        if (run > 0 && elapsed > 0) record(&s, (uint64_t)((double)(after[0] - before[0]) * 1e9 / (double)elapsed));
+        before[0] = after[0];
+        before[1] = after[1];
+    }
+    char quit = 'q';
+    send(sender, &quit, 1, 0);
+    reap(pid);
+    close(sender);
+    // Throughput: larger is better, so the p99 is taken from the slow end.
+    qsort(s.values, (size_t)s.count, sizeof(uint64_t), compare_u64);
+    if (s.count == 0) {
+        unsupported("udp-loopback-packets", "no samples");
+        return;
+    }
+    int p99 = s.count / 100;
+    printf("BENCH name=udp-loopback-packets unit=packets/s median=%llu p99=%llu samples=%d\n",
+           (unsigned long long)s.values[s.count / 2], (unsigned long long)s.values[p99], s.count);
+    fflush(stdout);
+}
+
+// ---------------------------------------------------------------------------------
 // spawn-remote: fork, pin the child to CPU 1, exec this (static) binary with `nothing`,
 // which exits at once, and wait for it: start a program on the other core and wait for
 // its end, as Swordfish's Monitor.spawn followed by Monitor.awaitEnd.
@@ -798,6 +893,7 @@ int main(int argc, char **argv) {
         for (size_t i = 0; i < sizeof cross / sizeof cross[0]; i++) unsupported(cross[i], "one-cpu");
     }
     bench_tcp();
+    bench_udp();
     bench_parallel_matmul();
     printf("BENCH done\n");
     fflush(stdout);

@@ -39,6 +39,10 @@ public enum InvocationStatus: UInt64, CaseIterable, Sendable {
     /// Revoke or retype of a capability whose copies or descendants may be on other
     /// cores: only the monitors do that, by protocol (the user library asks its monitor).
     case sharedAcrossCores = 80
+    /// Delete, revoke or retype by a domain that runs on other cores too (a spanning
+    /// domain, docs/spanning.md): memory it let go of could still be reached through
+    /// another core's TLB, so what it holds stays held until it ends.
+    case spanningDomain = 81
 }
 
 /// A refusal, as typed functions in the user library throw it (`success` is never thrown).
@@ -99,6 +103,7 @@ extension InvocationStatus: CustomStringConvertible {
         case .noInterruptController: return "noInterruptController"
         case .noFreeVector: return "noFreeVector"
         case .sharedAcrossCores: return "sharedAcrossCores"
+        case .spanningDomain: return "spanningDomain"
         }
     }
 }

@@ -316,3 +316,14 @@ extension InvocationStatus {
         }
     }
 }
+
+extension Invocation {
+    /// Whether it can let go of memory or put memory to a new use (delete, revoke,
+    /// retype): what a domain running on several cores may not do (docs/spanning.md).
+    public var releasesOrReusesMemory: Bool {
+        switch self {
+        case .delete, .revoke, .retype: return true
+        default: return false
+        }
+    }
+}

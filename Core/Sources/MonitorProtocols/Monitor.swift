@@ -127,7 +127,7 @@ public struct Monitor: Sendable {
         }
         // Read after its notice: whatever a stopped core wrote before it stopped is stale.
         guard !stoppedCores.contains(sender) else {
-            counters.fromStoppedCores += 1
+            counters.staleAfterStop += 1
             return []
         }
         guard let message = MonitorMessage(decoding: slot, coreCount: coreCount) else {
@@ -334,8 +334,10 @@ public struct MonitorCounters: Equatable, Sendable {
     /// Slots from a core outside the system or from this core itself, and notices of a
     /// stopped core that cannot be (this core, one outside the system, one already stopped).
     public var badSender = 0
-    /// Slots from a core read after it said it stopped, dropped.
-    public var fromStoppedCores = 0
+    /// Slots from a core read after it said it stopped, and records of what a stop
+    /// notice removed already (a removal, or a grant for a name of the stopped core):
+    /// a correct system sends these after a stop, so they are not counted as dropped.
+    public var staleAfterStop = 0
     /// Answers to a ticket never issued, from the wrong core or of the wrong kind.
     public var strayAnswers = 0
     /// Answers to a request that had already timed out (expected after timeouts).
@@ -370,7 +372,7 @@ public struct MonitorCounters: Equatable, Sendable {
          ("unknownRecords", unknownRecords), ("badSpawnPieces", badSpawnPieces),
          ("unknownLocalReports", unknownLocalReports), ("spawnsUndone", spawnsUndone),
          ("abandonedForgotten", abandonedForgotten), ("badKnowledge", badKnowledge), ("staleKnowledge", staleKnowledge),
-         ("fromStoppedCores", fromStoppedCores)]
+         ("staleAfterStop", staleAfterStop)]
     }
 
     /// Messages dropped because they did not fit (not late answers, undone spawns or

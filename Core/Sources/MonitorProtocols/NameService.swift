@@ -173,6 +173,8 @@ extension Monitor {
 
     mutating func replicaApplies(added record: NameRecord, from sender: CoreID) {
         guard home(of: record.name) == sender else { counters.notHome += 1; return }
+        // Granted before the home heard that the owner's core stopped (StoppedCores.swift).
+        guard !stoppedCores.contains(record.owner.core) else { counters.staleAfterStop += 1; return }
         let i = nameInsertionIndex(record.name)
         if i < names.count && names[i].name == record.name {
             // The home removes before it grants again, so a correct home never sends this.
@@ -185,7 +187,11 @@ extension Monitor {
 
     mutating func replicaApplies(removed name: Name, from sender: CoreID) {
         guard home(of: name) == sender else { counters.notHome += 1; return }
-        guard let i = nameIndex(name) else { counters.unknownRecords += 1; return }
+        guard let i = nameIndex(name) else {
+            // A notice may have removed it already: its owner's core stopped.
+            if stoppedCores.isEmpty { counters.unknownRecords += 1 } else { counters.staleAfterStop += 1 }
+            return
+        }
         names.remove(at: i)
     }
 }

@@ -7,7 +7,12 @@
 //   - requests waiting on its monitor are answered `noSuchCore` now, not at their
 //     timeout, and new ones are refused at once;
 //   - its domains leave the domain table (ended `stopped`), and the names they owned
-//     are released by their homes, as at any end;
+//     leave the name table: every replica drops them on its own notice, and each
+//     name's home also releases it to all, as at any end, so that a replica that has
+//     not had its notice yet sees the release before any new grant of the name (a
+//     grant to the stopped core's domain that arrives after the notice is ignored).
+//     The names whose home it was go too, since what it granted last may have reached
+//     some replicas only; they cannot be registered again (their home is gone);
 //   - a spanned domain of this core no longer counts on it: its end needs no answer from
 //     there (its dispatchers there will never run again), and one whose end already
 //     waits on it has its memory released once the other cores answered;
@@ -31,14 +36,19 @@ extension Monitor {
         pending.removeAll { $0.peer == stopped }
         abandonedSpawns.removeAll { $0.target == stopped }
         assemblies.removeAll { $0.asker == stopped }
-        var i = 0
-        while i < domains.count {
-            let domain = domains[i].id
-            guard domain.core == stopped else { i += 1; continue }
-            domains.remove(at: i)
-            remember(domain, ended: .stopped)
-            homeReleasesNames(of: domain)
+        for record in domains where record.id.core == stopped {
+            remember(record.id, ended: .stopped)
+            // As at any end, the home of each of its names releases it to every replica,
+            // on the same ring as any grant of the name that follows.
+            homeReleasesNames(of: record.id)
         }
+        domains.removeAll { $0.id.core == stopped }
+        // Every replica drops them on its own notice too (the home's release then finds
+        // nothing, and is counted stale). Names whose home stopped go as well: what it
+        // granted last reached some replicas only, and it can grant or release nothing
+        // more (registering one is refused).
+        let members = members
+        names.removeAll { $0.owner.core == stopped || $0.name.home(among: members) == stopped }
         for index in spanHomes.indices { spanHomes[index].cores.removeAll { $0 == stopped } }
         var released: [SpanHome] = []
         for index in unspanning.indices { unspanning[index].cores.removeAll { $0 == stopped } }

@@ -32,6 +32,7 @@ final class MonitorSimulationTests: XCTestCase {
     func testTwoCoreSeeds() { runSeeds(.twoCores, count: 300) }
     func testEightCoreSeeds() { runSeeds(.eightCores, count: 200) }
     func testContentionSeeds() { runSeeds(.contention, count: 500) }
+    func testStoppedCoreSeeds() { runSeeds(.stops, count: 500) }
 
     /// Faults must really produce what they are there for, or the runs above prove little.
     func testFaultsReachTimeoutsLateAnswersAndUndoneSpawns() {

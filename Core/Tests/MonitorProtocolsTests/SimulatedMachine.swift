@@ -26,6 +26,8 @@ struct SimulatedMachine {
     /// Every `releaseSpanned`, as the domain whose memory its core's kernel may free.
     var releases: [DomainID] = []
     var delivered = 0
+    /// Cores that stopped for good: nothing reaches them, and they do nothing.
+    var stopped: [Bool]
 
     init(coreCount: Int, configuration: Monitor.Configuration = Monitor.Configuration(), breakage: Breakage? = nil) {
         self.coreCount = coreCount
@@ -33,6 +35,14 @@ struct SimulatedMachine {
         for i in monitors.indices { monitors[i].breakage = breakage }
         queues = Array(repeating: [], count: coreCount * coreCount)
         guestWork = Array(repeating: [], count: coreCount)
+        stopped = Array(repeating: false, count: coreCount)
+    }
+
+    /// Core `core` stops for good: what waits on rings to it is never read.
+    mutating func stop(_ core: Int) {
+        stopped[core] = true
+        for from in 0..<coreCount { queues[queueIndex(from: from, to: core)] = [] }
+        guestWork[core] = []
     }
 
     func queueIndex(from: Int, to: Int) -> Int { from * coreCount + to }
@@ -42,7 +52,7 @@ struct SimulatedMachine {
     mutating func apply(_ effects: [MonitorEffect], at core: Int) {
         for effect in effects {
             switch effect {
-            case .send(let message, let to): queues[queueIndex(from: core, to: to.rawValue)].append(message.encode())
+            case .send(let message, let to): if !stopped[to.rawValue] { queues[queueIndex(from: core, to: to.rawValue)].append(message.encode()) }
             case .answer(let request, let answer): answers.append((request, answer))
             case .spawnLocally(let id, let program, let arguments): guestWork[core].append(.spawn(id, program: program, arguments: arguments))
             case .killLocally(let local): guestWork[core].append(.kill(local))
@@ -77,7 +87,9 @@ struct SimulatedMachine {
 
     var inFlight: Int { queues.reduce(0) { $0 + $1.count } }
 
-    var isQuiet: Bool { inFlight == 0 && guestWork.allSatisfy(\.isEmpty) && monitors.allSatisfy(\.isIdle) }
+    var isQuiet: Bool {
+        inFlight == 0 && guestWork.allSatisfy(\.isEmpty) && monitors.indices.allSatisfy { stopped[$0] || monitors[$0].isIdle }
+    }
 
     /// What must hold whenever nothing is in flight: every replica equal, and every
     /// name's record at its home equal to the record everywhere else (one follows from
@@ -85,7 +97,7 @@ struct SimulatedMachine {
     func replicaDifferences() -> [String] {
         var problems: [String] = []
         let first = monitors[0]
-        for m in monitors.dropFirst() {
+        for m in monitors.dropFirst() where !stopped[m.core.rawValue] {
             if m.domains != first.domains {
                 problems.append("domain table of core \(m.core.rawValue) \(describe(m.domains)) differs from core 0's \(describe(first.domains))")
             }

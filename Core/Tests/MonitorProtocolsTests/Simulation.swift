@@ -7,7 +7,9 @@
 //
 // Faults: a stalled core (its monitor does not run: no deliveries, ticks, requests or
 // guest work) and a held ring (its slots wait), both for longer than the request
-// timeout at times; domains ending at any moment; slots of garbage on a ring. Core 0's
+// timeout at times; domains ending at any moment; slots of garbage on a ring; a core
+// that stops for good (its domains gone, nothing reaches it), each other monitor told
+// at its own moment, while what it wrote before may still be on its rings. Core 0's
 // guest side publishes a knowledge base at a random step (before it, the others ask in
 // vain).
 //
@@ -41,11 +43,14 @@ struct SimulationOptions {
     var breakage: Breakage? = nil
     /// Whether core 0 publishes a knowledge base that every monitor must end up with.
     var knowledge = true
+    /// Whether a core other than 0 may stop for good, each other monitor told at its own
+    /// moment (`coreStopped`).
+    var stops = false
 }
 
 /// The named option sets the tests run; a failing seed's replay line names one.
 enum Scenario: String, CaseIterable {
-    case calm, faults, garbage, everything, twoCores, eightCores, contention
+    case calm, faults, garbage, everything, twoCores, eightCores, contention, stops
 
     var options: SimulationOptions {
         switch self {
@@ -60,6 +65,8 @@ enum Scenario: String, CaseIterable {
         // Two names fought over by three cores, with timeouts: races, cancels and
         // re-registrations in flight together, which uniform runs reach rarely.
         case .contention: return SimulationOptions(cores: 3, requests: 60, faults: true, names: 2)
+        // A core stops for good at a random moment, with spans, spawns and names to it in flight.
+        case .stops: return SimulationOptions(cores: 4, requests: 60, faults: true, stops: true)
         }
     }
 
@@ -110,6 +117,9 @@ struct Simulation {
     var timeouts = 0
     /// What core 0 published, once it has.
     var publishedKnowledge: KnowledgeBase? = nil
+    /// The core that stopped for good, and the cores not told yet.
+    var stoppedCore: Int? = nil
+    var notices: [Int] = []
     var tracing = false
     var trace: [String] = []
 
@@ -152,6 +162,7 @@ struct Simulation {
             else if roll < 72 { _ = doGuestWork() }
             else if roll < 94 { advanceTime() }
             else if options.faults || options.garbage { injectFault() }
+            if !notices.isEmpty && random.chance(10) { _ = deliverNotice() }
             checkAnswers()
         }
         settle()
@@ -164,10 +175,10 @@ struct Simulation {
     mutating func settle() {
         for _ in 0..<100_000 {
             publishKnowledge()
-            if machine.isQuiet { return }
+            if machine.isQuiet && notices.isEmpty { return }
             let roll = random.below(100)
             var progressed = false
-            if roll < 60 { progressed = deliverOne() } else if roll < 80 { progressed = doGuestWork() }
+            if roll < 60 { progressed = deliverOne() } else if roll < 80 { progressed = doGuestWork() } else if roll < 90 { progressed = deliverNotice() }
             if !progressed { advanceTime() }
             checkAnswers()
         }
@@ -187,6 +198,19 @@ struct Simulation {
             log("deliver \(from)→\(to): \(message)")
         }
         machine.deliver(from: from, to: to)
+        return true
+    }
+
+    /// Tells one core that may run now that the stopped core stopped; false if none may.
+    mutating func deliverNotice() -> Bool {
+        guard let stopped = stoppedCore else { return false }
+        checkAnswers()                                  // against the replicas they were given from
+        let ready = notices.filter { !isStalled($0) }
+        guard !ready.isEmpty else { return false }
+        let core = random.pick(ready)
+        notices.removeAll { $0 == core }
+        log("core \(core) hears that core \(stopped) stopped")
+        machine.at(core) { $0.coreStopped(CoreID(stopped)) }
         return true
     }
 
@@ -341,6 +365,7 @@ struct Simulation {
     // MARK: Faults
 
     mutating func injectFault() {
+        if options.stops, stoppedCore == nil, random.chance(8) { return stopCore() }
         let roll = random.below(100)
         if roll < 40 && options.garbage {
             injectGarbage()
@@ -363,6 +388,22 @@ struct Simulation {
             guard !candidates.isEmpty else { return }
             end(random.pick(candidates).id)
         }
+    }
+
+    /// A core other than 0 (whose guest side publishes the knowledge base) stops for good:
+    /// its domains no longer run, the names they held and those it was home to are gone,
+    /// and every other monitor is told later, each at its own moment.
+    mutating func stopCore() {
+        let core = 1 + random.below(cores - 1)
+        stoppedCore = core
+        stalledUntil[core] = .max
+        machine.stop(core)
+        log("core \(core) stops for good")
+        for record in live where record.id.core.rawValue == core { ended.append(record.id) }
+        live.removeAll { $0.id.core.rawValue == core }
+        let count = cores
+        held.removeAll { $0.owner.core.rawValue == core || $0.name.home(coreCount: count).rawValue == core }
+        notices = (0..<cores).filter { $0 != core }
     }
 
     /// A slot that a correct monitor must count as dropped exactly once.
@@ -491,15 +532,19 @@ struct Simulation {
         for (home, dispatcher) in spanDispatchers where ended.contains(home) && live.contains(where: { $0.id == dispatcher }) {
             violation("\(describe(dispatcher)) still runs for \(describe(home)), which ended")
         }
-        for (home, _) in spanDispatchers where ended.contains(home) && !machine.releases.contains(home) {
+        for (home, _) in spanDispatchers where ended.contains(home) && !machine.releases.contains(home)
+            && home.core.rawValue != stoppedCore {
             violation("memory of \(describe(home)) never released")
         }
-        for (i, request) in requests.enumerated() where request.answers.count != 1 {
+        // A request to the stopped core's own monitor may have died with it.
+        for (i, request) in requests.enumerated() where request.answers.count != 1
+            && !(request.core == stoppedCore && request.answers.isEmpty) {
             violation("request \(i + 1) (\(request.kind)) answered \(request.answers.count) times")
         }
         violations += machine.replicaDifferences()
         if options.knowledge {
-            for m in machine.monitors where m.knowledge?.base != publishedKnowledge || m.knowledge != machine.monitors[0].knowledge {
+            for m in machine.monitors where m.core.rawValue != stoppedCore
+                && (m.knowledge?.base != publishedKnowledge || m.knowledge != machine.monitors[0].knowledge) {
                 violation("core \(m.core.rawValue)'s knowledge replica (generation \(m.knowledge.map { "\($0.generation.rawValue)" } ?? "none")) differs from what core 0 published")
             }
         }
@@ -515,7 +560,9 @@ struct Simulation {
         for record in names where !live.contains(where: { $0.id == record.owner }) {
             violation("\(text(record.name)) held by \(describe(record.owner)), which has ended")
         }
-        for (i, request) in requests.enumerated() {
+        // (A caller on the stopped core is owed nothing: its kill of what it abandoned was
+        // dropped as the stale word of a stopped core.)
+        for (i, request) in requests.enumerated() where request.core != stoppedCore {
             let id = RequestID(UInt64(i + 1))
             switch (request.kind, request.answers.first) {
             case (.spawn, .failed?):

@@ -45,7 +45,7 @@ final class StoppedCoreTests: XCTestCase {
         XCTAssertEqual(m.receive(MonitorMessage.domainStarted(DomainRecord(id: domain(1, 7), program: Name("late")!)).encode(),
                                  from: CoreID(1)), [])
         XCTAssertNil(m.record(for: domain(1, 7)))
-        XCTAssertEqual(m.counters.fromStoppedCores, 1)
+        XCTAssertEqual(m.counters.staleAfterStop, 1)
     }
 
     func testASpannedDomainsEndNeedsNoAnswerFromAStoppedCore() {

@@ -82,7 +82,9 @@ extension CoreState {
             return (.success, UInt64(started.id))
         case .kill(let target):
             guard let victim = domains.first(where: { UInt64($0.id) == target }), victim.id != domain.id else { return (.noSuchDomain, 0) }
-            stop(victim, because: "killed by its monitor")
+            // A dispatcher of another core's domain is stopped when that domain ends (the
+            // unspan protocol) or is killed: its home core reports the domain's end.
+            stop(victim, because: victim.rootTable == nil ? "its domain on another core ended" : "killed by its monitor")
             return (.success, 0)
         case .domainEvent(let buffer):
             guard let event = domainEvents.waiting.first else { return (.success, 0) }

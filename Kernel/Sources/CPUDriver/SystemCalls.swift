@@ -78,6 +78,12 @@ extension CoreState {
         } catch {
             return context.setResult(status: InvocationStatus(error).rawValue)
         }
+        // Memory a spanning domain lets go of may still be in another core's TLB, and no
+        // kernel here can tell when every core dropped it: what it holds stays held
+        // until its end, which the monitors' unspan protocol guards (docs/spanning.md).
+        if domain.spannedElsewhere, invocation.releasesOrReusesMemory {
+            return context.setResult(status: InvocationStatus.spanningDomain.rawValue)
+        }
         switch invocation {
         case .send(let words, let capability):
             context.setResult(status: send(from: domain, on: target, words: words, capability: capability).rawValue)

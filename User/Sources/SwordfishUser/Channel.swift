@@ -145,6 +145,20 @@ public final class Connection {
         }
     }
 
+    /// Connects to the holder of `name`, waiting up to `cycles` for it to be registered
+    /// (a server just started on another core registers its name a little later).
+    public static func connect(to name: String, waitingUpTo cycles: UInt64) throws(MonitorStatus) -> Connection {
+        let start = user_timestamp()
+        while true {
+            do throws(MonitorStatus) {
+                return try connect(to: name)
+            } catch {
+                guard error == .noSuchName, user_timestamp() &- start < cycles else { throw error }
+                yield()
+            }
+        }
+    }
+
     /// Sends `words` (up to `Connection.words`), waiting for room up to `patience`.
     public func send(_ words: [UInt64]) throws(Failure) {
         try send(words, with: .none)

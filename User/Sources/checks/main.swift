@@ -178,6 +178,7 @@ if let peer {
     tally.check(.spanningShootdown, run("span", "unmap " + coreList) ?? run("span", "unmap-untouched " + coreList)
                 ?? run("span", "protect " + coreList))
     tally.check(.spanningUnmapCode, run("span", "unmap-code " + coreList))
+    tally.check(.spanningKeepsMemory, run("span", "keep \(peer)"))
 }
 print("\(kernelPassed + tally.passed) passed, \(kernelFailed + tally.failed) failed")
 powerOff(success: kernelFailed + tally.failed == 0)

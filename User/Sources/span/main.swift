@@ -22,6 +22,9 @@
 //   span unmap-untouched <core>…
 //                          the same, but this core never touches the page (the first
 //                          thread writes it)
+//   span keep <core>       a thread on that core reads a page in a loop; here it is
+//                          unmapped without a shootdown, and deleting the frame,
+//                          revoking it or retyping RAM must be refused (spanningDomain)
 //   span survive <core>    a thread on that core reads a page in a loop until the core
 //                          stops (the stopped-core suite types `panic <core>`); unmap
 //                          then returns for the rest, a thread here goes on, and the
@@ -231,6 +234,49 @@ func callSharedPage() {
     unsafeBitCast(UInt(sharedPage), to: (@convention(c) () -> Void).self)()
 }
 
+/// A thread on `core` reads the shared page in a loop; here the page is unmapped with a
+/// bare `unmap` (no shootdown), and the frame may then be neither deleted nor its RAM
+/// retyped: the stale translation on `core` must keep reaching this domain's own page,
+/// never memory put to another use.
+func keep(on core: Int) {
+    let (table, frame) = mapSharedPageForReader(on: core)
+    while user_load_acquire(&readerRan) == 0 { Thread.yield() }
+    do throws(InvocationStatus) { try table.unmap(at: 0) } catch { fail("the bare unmap: \(error)") }
+    let spare = Capability(slot: 7)
+    let refusals = [("delete", refusal { () throws(InvocationStatus) in try frame.delete() }),
+                    ("revoke", refusal { () throws(InvocationStatus) in try frame.revoke() }),
+                    ("retype", refusal { () throws(InvocationStatus) in _ = try Capability.ram.retype(to: .frame, size: 4096, into: spare) })]
+    for (what, status) in refusals where status != .spanningDomain {
+        fail("\(what) of what a spanning domain holds answered \(status.map { $0.name } ?? "ok"), not spanningDomain")
+    }
+    print("span: with a thread on core \(core), delete, revoke and retype were refused (spanningDomain)")
+    exit(0)
+}
+
+/// The shared page, mapped and written here, and a thread on `core` reading it in a
+/// loop (`readerRan` says it has) until the domain ends or the core stops.
+func mapSharedPageForReader(on core: Int) -> (table: Capability, frame: Capability) {
+    let mapped = mapSharedPage()
+    user_write(sharedPage, sharedMagic)
+    _ = start(on: core) {
+        while true {
+            _ = user_read(sharedPage)
+            user_store_release(&readerRan, 1)
+        }
+    }
+    return mapped
+}
+
+/// What `body` was refused with, nil if it went through.
+func refusal(_ body: () throws(InvocationStatus) -> Void) -> InvocationStatus? {
+    do throws(InvocationStatus) {
+        try body()
+        return nil
+    } catch {
+        return error
+    }
+}
+
 /// Set by `survive`'s reader once it has read the page; then by the first thread once
 /// the thread on its own core may end.
 nonisolated(unsafe) var readerRan: UInt64 = 0
@@ -242,14 +288,7 @@ nonisolated(unsafe) var survivorMayEnd: UInt64 = 0
 /// must have gone on, and the domain ends as usual: its memory waits for no answer from
 /// the stopped core.
 func survive(_ core: Int) {
-    let (table, _) = mapSharedPage()
-    user_write(sharedPage, sharedMagic)
-    _ = start(on: core) {
-        while true {
-            _ = user_read(sharedPage)
-            user_store_release(&readerRan, 1)
-        }
-    }
+    let (table, _) = mapSharedPageForReader(on: core)
     let counter = start(on: Program.identity.core) {
         var count = 0
         while user_load_acquire(&survivorMayEnd) == 0 { count += 1 }
@@ -340,6 +379,7 @@ case "leave"?: leave(from: arguments.integer(at: 1) ?? 1)
 case "watch"?: watch(arguments.integer(at: 1) ?? 1)
 case "unmap"?: shootdownUnderUse(on: (1..<arguments.count).compactMap { arguments.integer(at: $0) }, .unmap(touchedHere: true))
 case "survive"?: survive(arguments.integer(at: 1) ?? 1)
+case "keep"?: keep(on: arguments.integer(at: 1) ?? 1)
 case "unmap-code"?: shootdownUnderUse(on: (1..<arguments.count).compactMap { arguments.integer(at: $0) }, .unmapCode)
 case "unmap-untouched"?: shootdownUnderUse(on: (1..<arguments.count).compactMap { arguments.integer(at: $0) }, .unmap(touchedHere: false))
 case "protect"?: shootdownUnderUse(on: (1..<arguments.count).compactMap { arguments.integer(at: $0) }, .protect)

@@ -38,14 +38,8 @@ func fail(_ text: String) -> Never {
 
 /// Connects to `name`, waiting up to 20 s for its server to register it.
 func connect(to name: String) -> Connection {
-    let start = user_timestamp()
-    while true {
-        do throws(MonitorStatus) {
-            return try Connection.connect(to: name)
-        } catch {
-            guard error == .noSuchName, user_timestamp() &- start < 50_000_000_000 else { fail("connect to \(name): \(error)") }
-            yield()
-        }
+    do throws(MonitorStatus) { return try Connection.connect(to: name, waitingUpTo: 50_000_000_000) } catch {
+        fail("connect to \(name): \(error)")
     }
 }
 
