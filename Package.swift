@@ -35,6 +35,8 @@ let package = Package(
                 .product(name: "ABI", package: "Core"),
                 .product(name: "KernelMessages", package: "Core"),
                 .product(name: "MonitorProtocols", package: "Core"),
+                // The web server's test: the files it serves and the parser's limits.
+                .product(name: "HTTP", package: "Core"),
             ]
         ),
         .executableTarget(name: "swordfish", dependencies: ["SwordfishTool"]),

@@ -32,6 +32,7 @@ let package = Package(
         .library(name: "Virtio", targets: ["Virtio"]),
         .library(name: "Network", targets: ["Network"]),
         .library(name: "FrameLink", targets: ["FrameLink"]),
+        .library(name: "HTTP", targets: ["HTTP"]),
         .library(name: "ShootdownProtocol", targets: ["ShootdownProtocol"]),
         .library(name: "ShootdownSimulation", targets: ["ShootdownSimulation"]),
     ],
@@ -81,6 +82,9 @@ let package = Package(
         // A network link over a channel: where frames go in a sender's shared ring, and
         // the descriptor and release messages, each checked (IP loopback across cores).
         .target(name: "FrameLink"),
+        // HTTP/1.1 requests as the guest's web server reads them (each checked, with limits),
+        // its answers, and the files it serves.
+        .target(name: "HTTP"),
         // Each core's trace buffer, written in the guest and read back on the host.
         .target(name: "Trace", dependencies: ["ABI", "Basics"]),
         // TLB shootdown (unmap and protect) across the cores using an address space: one
@@ -113,6 +117,7 @@ let package = Package(
         .testTarget(name: "VirtioTests", dependencies: ["Virtio"]),
         .testTarget(name: "NetworkTests", dependencies: ["Network"]),
         .testTarget(name: "FrameLinkTests", dependencies: ["FrameLink", "CoreTestSupport"]),
+        .testTarget(name: "HTTPTests", dependencies: ["HTTP"]),
         // The unmap protocol's messages and steps, seeds, every schedule of small cases, its cost.
         .testTarget(name: "ShootdownProtocolTests", dependencies: ["ShootdownProtocol", "ShootdownSimulation", "Basics", "CapabilityProtocols", "Channel", "KnowledgeBase", "PageTables", "CoreTestSupport"]),
         .testTarget(name: "MonitorProtocolsTests", dependencies: ["ABI", "MonitorProtocols", "Basics", "Channel", "KnowledgeBase", "CoreTestSupport"]),

@@ -16,6 +16,7 @@ let harnesses: [(name: String, modules: [String])] = [
     ("FuzzKnowledgeBase", ["KnowledgeBase"]),
     ("FuzzFrames", ["Network"]),
     ("FuzzVirtqueue", ["Virtio"]),
+    ("FuzzHTTP", ["HTTP"]),
 ]
 
 let package = Package(

@@ -18,7 +18,7 @@ let extraDependencies: [String: [Target.Dependency]] = [
     "pci": [.product(name: "PCI", package: "Core")],
     "parallel": ["MatrixMultiply"],
     "netd": [.product(name: "PCI", package: "Core"), .product(name: "Virtio", package: "Core"),
-             .product(name: "Network", package: "Core"), .product(name: "Basics", package: "Core"), "LwIP"],
+             .product(name: "Network", package: "Core"), .product(name: "Basics", package: "Core"), "LwIP", "HTTPServer"],
     "loopback": [.product(name: "FrameLink", package: "Core"), "LwIP"],
 ]
 
@@ -74,6 +74,13 @@ let package = Package(
             exclude: ["port"],
             cSettings: [.unsafeFlags(["-I", "\(here)/Sources/LwIP/port", "-I", "\(here)/.build/lwip/lwip-2.1.3/src/include"])],
             linkerSettings: [.unsafeFlags(["-Xlinker", "\(here)/.build/lwip/liblwip.a"])]
+        ),
+        // httpd, the static web server on lwIP's TCP (docs/network.md): today it runs in
+        // the driver's domain (`netd httpd`, the shell's `httpd`), so it is a library netd links.
+        .target(
+            name: "HTTPServer",
+            dependencies: ["SwordfishUser", "LwIP", .product(name: "HTTP", package: "Core")],
+            swiftSettings: [.swiftLanguageMode(.v5)]
         ),
     ] + programs.map(program)
 )

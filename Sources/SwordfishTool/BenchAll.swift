@@ -145,9 +145,16 @@ public struct BenchRun: Sendable {
         if qemuMissing == nil, let swordfishKernel {
             swordfish = boot("Swordfish", configuration(kernel: swordfishKernel, initrd: KernelBuild.existingBootImage(for: swordfishKernel),
                                                         arguments: swordfishArguments), log: "swordfish")
+            // http-requests: a boot of its own, to the shell, with the network and httpd.
+            swordfish.console.consume(HTTPBench.measure(
+                configuration(kernel: swordfishKernel, initrd: KernelBuild.existingBootImage(for: swordfishKernel), arguments: ""),
+                command: "httpd", ready: "httpd: serving", log: "\(repository.logs)/\(logName)-http-swordfish.log", quick: quick))
         }
         if qemuMissing == nil, let linuxImage {
             linux = boot("Linux", configuration(kernel: linuxImage.kernel, initrd: linuxImage.initrd, arguments: linuxArguments), log: "linux")
+            linux.console.consume(HTTPBench.measure(
+                configuration(kernel: linuxImage.kernel, initrd: linuxImage.initrd, arguments: LinuxGuest.httpCommandLine),
+                command: nil, ready: "httpd: serving", log: "\(repository.logs)/\(logName)-http-linux.log", quick: quick))
         }
         var host: [HostBenchRow]?
         var hostProblem: String?

@@ -235,6 +235,8 @@ public struct BenchOperation: Equatable, Sendable {
         BenchOperation("parallel-matmul", "a 128² blocked matrix multiply, one thread per core (pthreads; threads of a spanning domain)"),
         BenchOperation("tcp-loopback-stream", unit: "MB/s", "one TCP stream between core 0 and core 1, 64 KiB writes (127.0.0.1; lwIP in two domains, frames over a channel)"),
         BenchOperation("udp-loopback-packets", unit: "packets/s", "1,000-byte UDP datagrams from core 0 to core 1 (127.0.0.1; lwIP in two domains, frames over a channel)"),
+        BenchOperation("http-requests", unit: "requests/s",
+                       "a 4 KiB file over HTTP from the host (ab -c 4, a connection per request) through QEMU's port forwarding (busybox httpd; httpd)"),
     ]
 }
 

@@ -47,9 +47,15 @@ struct BootOptions: ParsableArguments {
     @Option(name: .customLong("append"), help: ArgumentHelp("The kernel command line.", valueName: "kernel args"))
     var kernelArguments = ""
 
+    @Option(help: ArgumentHelp("Forward host port 127.0.0.1:PORT to the guest's port 80 and start the web server (httpd).", valueName: "port"))
+    var http: Int?
+
     func validate() throws {
         guard (1...255).contains(cores) else {
             throw ValidationError("--cores must be between 1 and 255")
+        }
+        if let http, !(1...65535).contains(http) {
+            throw ValidationError("--http must be a port between 1 and 65535")
         }
         guard numa == 0 || ((1...cores).contains(numa) && memory.mebibytes % UInt64(numa) == 0) else {
             throw ValidationError("--numa must be between 1 and the core count, and divide the memory into whole MiB")
@@ -65,7 +71,7 @@ struct BootOptions: ParsableArguments {
         return QEMUConfiguration(
             kernel: kernel, cores: cores, memory: memory, accelerator: choice.accelerator,
             kernelArguments: kernelArguments, waitsForDebugger: gdb, initrd: KernelBuild.existingBootImage(for: kernel),
-            numaNodes: numa, hasNetwork: true
+            numaNodes: numa, hasNetwork: true, httpPort: http
         )
     }
 }
@@ -128,8 +134,13 @@ extension SwordfishCommand {
             let session = ConsoleSession(
                 configuration: boot.configuration(kernel: kernel),
                 symbolizer: Symbolizer(kernel: kernel, sourceRoot: repository.root),
-                timeout: timeout.map { .seconds($0) }
+                timeout: timeout.map { .seconds($0) },
+                // The web server starts in the background, so the prompt comes back.
+                startupLine: boot.http == nil ? nil : "httpd"
             )
+            if let port = boot.http {
+                RawOutput.note("httpd: http://127.0.0.1:\(port)/ once the guest says it serves")
+            }
             let status = try session.run()
             if status != 0 {
                 throw ExitCode(status)
@@ -158,6 +169,9 @@ extension SwordfishCommand {
         @Flag(help: "Run only the guest suites (no bench smoke test).")
         var guestOnly = false
 
+        @Flag(help: "Run only the web server's guest suite (http): curl and raw requests from the host.")
+        var httpOnly = false
+
         @Option(help: "Seconds each guest boot may take.")
         var timeout = 180
 
@@ -175,8 +189,8 @@ extension SwordfishCommand {
         var kernel: String?
 
         func validate() throws {
-            guard !(hostOnly && guestOnly) else {
-                throw ValidationError("--host-only and --guest-only exclude each other")
+            guard [hostOnly, guestOnly, httpOnly].filter({ $0 }).count <= 1 else {
+                throw ValidationError("--host-only, --guest-only and --http-only exclude each other")
             }
             guard timeout > 0 else {
                 throw ValidationError("--timeout must be positive")
@@ -193,9 +207,10 @@ extension SwordfishCommand {
         /// The suites these options select, for `repository`.
         func runner(for repository: Repository) throws(ToolError) -> TestRunner {
             var runner = TestRunner(repository: repository)
-            runner.runsHostSuites = !guestOnly
+            runner.runsHostSuites = !guestOnly && !httpOnly
             runner.runsGuestSuites = !hostOnly
-            runner.runsBenchSmokeTest = !hostOnly && !guestOnly
+            runner.runsOnlyHTTPSuite = httpOnly
+            runner.runsBenchSmokeTest = !hostOnly && !guestOnly && !httpOnly
             runner.timeout = .seconds(timeout)
             runner.accelerator = accel
             runner.prebuiltKernel = try kernel.map(KernelBuild.existing)

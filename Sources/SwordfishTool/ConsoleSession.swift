@@ -30,6 +30,8 @@ public final class ConsoleSession: @unchecked Sendable {
     private let qemu: QEMUProcess
     private let symbolizer: Symbolizer
     private let timeout: Duration?
+    /// A shell line sent at the first prompt, before any input (`run --http`: `httpd`).
+    private let startupLine: String?
     private let condition = NSCondition()
     // Guarded by `condition`:
     private var promptsSeen = 0
@@ -39,10 +41,11 @@ public final class ConsoleSession: @unchecked Sendable {
     private var bootCorePanicked = false
 
     /// - Parameter timeout: how long QEMU may run before the session stops it.
-    public init(configuration: QEMUConfiguration, symbolizer: Symbolizer, timeout: Duration? = nil) {
+    public init(configuration: QEMUConfiguration, symbolizer: Symbolizer, timeout: Duration? = nil, startupLine: String? = nil) {
         self.qemu = QEMUProcess(configuration: configuration, input: .pipe, mergesStandardError: false)
         self.symbolizer = symbolizer
         self.timeout = timeout
+        self.startupLine = startupLine
     }
 
     /// Boots the guest and returns the tool's exit status once QEMU has exited.
@@ -230,8 +233,21 @@ public final class ConsoleSession: @unchecked Sendable {
         }
     }
 
+    /// Sends `startupLine` at the first prompt; false if QEMU exited first.
+    private func sendStartupLine() -> Bool {
+        guard let startupLine else { return true }
+        let ready = condition.withLock { () -> Bool in
+            while promptsSeen == 0, !qemuHasExited {
+                condition.wait()
+            }
+            return !qemuHasExited
+        }
+        return ready && qemu.send(Array((startupLine + "\n").utf8))
+    }
+
     /// Terminal input: every key to the guest, except the Ctrl-A commands.
     private func pumpKeys() {
+        guard sendStartupLine() else { return }
         var afterControlA = false
         while let keys = readInput() {
             var forward: [UInt8] = []
@@ -264,6 +280,8 @@ public final class ConsoleSession: @unchecked Sendable {
     private func pumpLines() {
         var input = PipedInput()
         var linesSent = 0
+        guard sendStartupLine() else { return }
+        if startupLine != nil { linesSent = 1 }
         func send(_ piece: PipedInput.Piece) -> Bool {
             guard case .line(let line) = piece else {
                 return qemu.send([PipedInput.interrupt])

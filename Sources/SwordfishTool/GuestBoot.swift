@@ -18,9 +18,12 @@ enum GuestBoot {
     ///   bench` uses it for a guest that ignores its command line, or forgets to exit).
     /// - Parameter panicStops: whether a panic stops QEMU (a second later); not when the
     ///   test stops a core on purpose and watches the others go on.
+    /// - Parameter whenLine: once a console line contains `cue`, `action` runs on a
+    ///   thread of its own with a way to send QEMU input (the input stays open for it).
     static func run(
         _ configuration: QEMUConfiguration, log path: String, timeout: Duration, input: [UInt8]? = nil,
         replies: [ConsoleReply] = [], panicStops: Bool = true,
+        whenLine: (cue: String, action: @Sendable (_ send: @Sendable ([UInt8]) -> Bool) -> Void)? = nil,
         stopAfter: @escaping @Sendable (ConsoleScanner.Event) -> Duration? = { _ in nil }
     ) throws(ToolError) -> GuestEnding {
         guard FileManager.default.createFile(atPath: path, contents: nil),
@@ -28,14 +31,14 @@ enum GuestBoot {
             throw .fileNotWritable(path: path, reason: "cannot create the file")
         }
         defer { try? log.close() }
-        let qemu = QEMUProcess(configuration: configuration, input: input == nil && replies.isEmpty ? .none : .pipe,
+        let qemu = QEMUProcess(configuration: configuration, input: input == nil && replies.isEmpty && whenLine == nil ? .none : .pipe,
                                mergesStandardError: true)
         let panicked = PanicFlag()
         try qemu.start()
         if let input {
             _ = qemu.send(input)
         }
-        if replies.isEmpty {
+        if replies.isEmpty, whenLine == nil {
             qemu.closeInput()
         }
 
@@ -43,9 +46,14 @@ enum GuestBoot {
         Thread {
             var scanner = ConsoleScanner()
             var unsent = replies[...]
+            var waitingFor = whenLine
             while let chunk = qemu.readOutput() {
                 log.write(Data(chunk))
                 for event in scanner.consume(chunk) {
+                    if case .line(let line) = event, let (cue, action) = waitingFor, line.contains(cue) {
+                        waitingFor = nil
+                        Thread { action { qemu.send($0) } }.start()
+                    }
                     if case .line(let line) = event, let reply = unsent.first, line.contains(reply.cue) {
                         _ = qemu.send(reply.bytes)
                         unsent.removeFirst()

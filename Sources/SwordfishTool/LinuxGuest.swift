@@ -1,4 +1,5 @@
 import Foundation
+import HTTP
 
 /// The Linux guest of `swordfish bench`: Debian's own kernel and busybox, and the
 /// benchmark program from `Benchmarks/Linux/`, booted under the QEMU line Swordfish gets.
@@ -53,6 +54,9 @@ public struct LinuxGuest: Sendable {
         "console=ttyS0 quiet panic=-1" + (countsInstructions ? " nosmp" : "") + (quick ? " -- quick" : "")
     }
 
+    /// The command line of the http-requests boot: `/init` starts busybox's httpd.
+    public static let httpCommandLine = "console=ttyS0 quiet panic=-1 -- httpd"
+
     /// Fetches what is missing, compiles the benchmark program and writes the initramfs.
     public func prepare() throws(ToolError) -> Image {
         do {
@@ -64,7 +68,14 @@ public struct LinuxGuest: Sendable {
         let busybox = try busyboxBinary()
         let benchmark = try compileBenchmark()
         let initrd = "\(cache)/initramfs.cpio"
-        let archive = LinuxGuestInitramfs.archive(busybox: try contents(of: busybox), benchmark: try contents(of: benchmark))
+        // The network driver's modules when the kernel package had them, and the 4 KiB
+        // file the http-requests row asks for.
+        let modules = LinuxGuestInitramfs.networkModules.compactMap { name in
+            FileManager.default.contents(atPath: "\(modulesFolder(release))/\(name).ko").map { (name, [UInt8]($0)) }
+        }
+        let archive = LinuxGuestInitramfs.archive(busybox: try contents(of: busybox), benchmark: try contents(of: benchmark),
+                                                  modules: modules.count == LinuxGuestInitramfs.networkModules.count ? modules : [],
+                                                  site: [(HTTPBench.path, HTTPSite.contents(of: HTTPBench.path))])
         guard FileManager.default.createFile(atPath: initrd, contents: Data(archive)) else {
             throw .fileNotWritable(path: initrd, reason: "cannot create the file")
         }
@@ -87,11 +98,22 @@ public struct LinuxGuest: Sendable {
         }
         let release = Self.release(ofKernelPackage: package)
         let path = "\(cache)/vmlinuz-\(release)"
-        if FileManager.default.fileExists(atPath: path) {
+        let modules = modulesFolder(release)
+        if FileManager.default.fileExists(atPath: path), FileManager.default.fileExists(atPath: modules) {
             return (path, release)
         }
         let extracted = try fetch(package)
         defer { try? FileManager.default.removeItem(atPath: extracted) }
+        // The virtio network driver's modules (for the http-requests row), where the
+        // package has them uncompressed; an empty folder says it has not.
+        try? FileManager.default.createDirectory(atPath: modules, withIntermediateDirectories: true)
+        let tree = "\(extracted)/lib/modules/\(release)/kernel"
+        for module in ["drivers/virtio/virtio_ring.ko", "drivers/virtio/virtio.ko", "drivers/virtio/virtio_pci_modern_dev.ko",
+                       "drivers/virtio/virtio_pci_legacy_dev.ko", "drivers/virtio/virtio_pci.ko",
+                       "net/core/failover.ko", "drivers/net/net_failover.ko", "drivers/net/virtio_net.ko"] {
+            let name = String(module.split(separator: "/").last!)
+            if FileManager.default.fileExists(atPath: "\(tree)/\(module)") { try? move("\(tree)/\(module)", to: "\(modules)/\(name)") }
+        }
         let boot = (try? FileManager.default.contentsOfDirectory(atPath: "\(extracted)/boot")) ?? []
         guard let image = boot.sorted().first(where: { $0.hasPrefix("vmlinuz-") }) else {
             throw .missingPackage(what: "boot/vmlinuz-* in \(package)", command: "apt-get download \(package)")
@@ -100,9 +122,13 @@ public struct LinuxGuest: Sendable {
         // Debian has moved on: the kernels fetched before are of no more use.
         for old in cached where old != release {
             try? FileManager.default.removeItem(atPath: "\(cache)/vmlinuz-\(old)")
+            try? FileManager.default.removeItem(atPath: modulesFolder(old))
         }
         return (path, release)
     }
+
+    /// Where the network driver's modules of kernel `release` are kept.
+    func modulesFolder(_ release: String) -> String { "\(cache)/modules-\(release)" }
 
     /// busybox from `busybox-static`, fetched once.
     func busyboxBinary() throws(ToolError) -> String {

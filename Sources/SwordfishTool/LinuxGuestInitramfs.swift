@@ -10,7 +10,14 @@ public enum LinuxGuestInitramfs {
     public static let benchmarkPath = "/swordfish-bench"
 
     /// The busybox applets `/init` calls by name.
-    static let applets = ["sh", "mount", "ip", "poweroff"]
+    static let applets = ["sh", "mount", "ip", "poweroff", "insmod", "httpd"]
+
+    /// The modules of QEMU's virtio network device, in the order they load (the Debian
+    /// kernel builds the driver as a module), each as `/lib/<name>.ko`.
+    public static let networkModules = ["virtio_ring", "virtio", "virtio_pci_modern_dev", "virtio_pci_legacy_dev", "virtio_pci",
+                                        "failover", "net_failover", "virtio_net"]
+    /// Where busybox's httpd serves from (the `http-requests` row).
+    public static let siteRoot = "/www"
 
     /// `/init`: busybox's shell runs it with the words after `--` on the kernel command
     /// line as arguments (`quick`), which it passes on to the benchmark program. The
@@ -22,6 +29,18 @@ public enum LinuxGuestInitramfs {
         mount -t proc proc /proc
         mount -t sysfs sysfs /sys
         ip link set lo up
+        # `-- httpd`: the http-requests row. The network as QEMU's user network gives it,
+        # busybox's httpd on port 80, then wait for a line on the console (the tool's halt).
+        if [ "$1" = httpd ]; then
+            for module in \(networkModules.joined(separator: " ")); do insmod /lib/$module.ko; done
+            ip link set eth0 up
+            ip addr add 10.0.2.15/24 dev eth0
+            ip route add default via 10.0.2.2
+            httpd -p 80 -h \(siteRoot) && echo "httpd: serving 10.0.2.15 port 80"
+            read line
+            \(benchmarkPath) exit 0
+            poweroff -f
+        fi
         if \(benchmarkPath) "$@"; then status=0; else status=1; fi
         \(benchmarkPath) exit $status
         poweroff -f
@@ -30,10 +49,18 @@ public enum LinuxGuestInitramfs {
 
     /// The archive: directories, `/dev/console` (so that `/init` has a console before
     /// anything is mounted), busybox with its applet links, the program and `/init`.
-    public static func archive(busybox: [UInt8], benchmark: [UInt8]) -> [UInt8] {
+    /// `modules` go to `/lib`, `site` (paths from `/`) under `siteRoot`.
+    public static func archive(busybox: [UInt8], benchmark: [UInt8], modules: [(name: String, contents: [UInt8])] = [],
+                               site: [(path: String, contents: [UInt8])] = []) -> [UInt8] {
         var archive = CPIOArchive()
-        for directory in ["bin", "dev", "proc", "sys", "tmp"] {
+        for directory in ["bin", "dev", "proc", "sys", "tmp", "lib", String(siteRoot.dropFirst())] {
             archive.addDirectory(directory)
+        }
+        for module in modules {
+            archive.addFile("lib/\(module.name).ko", contents: module.contents)
+        }
+        for file in site {
+            archive.addFile(String(siteRoot.dropFirst()) + file.path, contents: file.contents)
         }
         archive.addCharacterDevice("dev/console", major: 5, minor: 1, permissions: 0o600)
         archive.addFile("bin/busybox", contents: busybox, permissions: 0o755)

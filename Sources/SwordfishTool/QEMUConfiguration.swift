@@ -31,6 +31,9 @@ public struct QEMUConfiguration: Equatable, Sendable {
     /// QEMU's user network, which the guest reaches as 10.0.2.15 behind the gateway
     /// 10.0.2.2 (`netd`, docs/network.md). It takes the place of the machine's default NIC.
     public var hasNetwork: Bool
+    /// With the network: a host port QEMU forwards to the guest's port 80
+    /// (`hostfwd=tcp:127.0.0.1:PORT-:80`), where `httpd` serves (`swordfish run --http`).
+    public var httpPort: Int?
 
     public init(
         kernel: String,
@@ -43,7 +46,8 @@ public struct QEMUConfiguration: Equatable, Sendable {
         countsInstructions: Bool = false,
         numaNodes: Int = 0,
         monitorSocket: String? = nil,
-        hasNetwork: Bool = false
+        hasNetwork: Bool = false,
+        httpPort: Int? = nil
     ) {
         self.kernel = kernel
         self.cores = cores
@@ -56,14 +60,20 @@ public struct QEMUConfiguration: Equatable, Sendable {
         self.numaNodes = numaNodes
         self.monitorSocket = monitorSocket
         self.hasNetwork = hasNetwork
+        self.httpPort = httpPort
     }
 
     /// The user network and the device on it. A TCP connection to 10.0.2.100 port 7
     /// reaches a `cat` QEMU starts on the host: an echo server for the guest's TCP tests,
     /// with no listener of the host's involved.
-    public static let networkArguments = [
-        "-netdev", "user,id=n0,guestfwd=tcp:\(echoServer):\(echoPort)-cmd:cat", "-device", "virtio-net-pci,netdev=n0",
-    ]
+    public static let networkArguments = networkArguments(httpPort: nil)
+
+    /// The same, with host port `httpPort` (on the loopback address only) forwarded to the guest's port 80.
+    public static func networkArguments(httpPort: Int?) -> [String] {
+        let forward = httpPort.map { ",hostfwd=tcp:127.0.0.1:\($0)-:\(httpGuestPort)" } ?? ""
+        return ["-netdev", "user,id=n0,guestfwd=tcp:\(echoServer):\(echoPort)-cmd:cat\(forward)", "-device", "virtio-net-pci,netdev=n0"]
+    }
+    public static let httpGuestPort = 80
     public static let echoServer = "10.0.2.100"
     public static let echoPort = 7
 
@@ -106,7 +116,7 @@ public struct QEMUConfiguration: Equatable, Sendable {
             "-device", "isa-debug-exit,iobase=0x\(String(Self.debugExitPort, radix: 16)),iosize=0x04",
         ]
         if hasNetwork {
-            arguments += Self.networkArguments
+            arguments += Self.networkArguments(httpPort: httpPort)
         }
         if waitsForDebugger {
             arguments += ["-s", "-S"]

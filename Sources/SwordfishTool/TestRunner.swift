@@ -14,6 +14,8 @@ public struct TestRunner: Sendable {
     /// `swordfish bench --quick` against Linux: the slowest suite, and the only one that
     /// boots Linux, so only the full run (CI's) includes it.
     public var runsBenchSmokeTest = true
+    /// Of the guest suites, only the web server's (`--http-only`).
+    public var runsOnlyHTTPSuite = false
     public var configurations = GuestConfiguration.standardSet
     public var accelerator = AcceleratorRequest.auto
     public var timeout: Duration = .seconds(180)
@@ -145,6 +147,9 @@ public struct TestRunner: Sendable {
         if let warning = choice.warning {
             RawOutput.note("warning: \(warning)")
         }
+        if runsOnlyHTTPSuite {
+            return HTTPSuite.run(repository: repository, kernel: kernel, accelerator: choice.accelerator)
+        }
         let symbolizer = Symbolizer(kernel: kernel, sourceRoot: repository.root)
         var total = TestCounts()
         if let problem = LazyGlobalsCheck.problem(kernel: kernel) {
@@ -167,6 +172,7 @@ public struct TestRunner: Sendable {
         total += ProgramTests.run(repository: repository, kernel: kernel, accelerator: choice.accelerator)
         total += TraceSmokeTest.run(repository: repository, kernel: kernel, accelerator: choice.accelerator)
         total += StoppedCoreTest.run(repository: repository, kernel: kernel, accelerator: choice.accelerator)
+        total += HTTPSuite.run(repository: repository, kernel: kernel, accelerator: choice.accelerator)
         return total
     }
 

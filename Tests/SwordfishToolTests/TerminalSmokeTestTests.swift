@@ -10,7 +10,7 @@ final class TerminalSmokeTestTests: XCTestCase {
         id    name        state                     preemptions  upcalls
         help            this list
         hello from user mode
-        help  halt
+        help  httpd  halt
         latency matrix (round trip, cycles; row = from, column = to):
         threads: spinning until stopped
         ^C

@@ -76,6 +76,7 @@ public enum ShellCommand: Equatable {
         "names           every registered name and the domain that holds it",
         "lspci           every PCI function: address, vendor:device, kind, interrupt, BARs",
         "net             addresses, a ping of the gateway, packets and drops per queue",
+        "httpd [core]    start the web server (netd httpd) on port 80, in the background",
         "spawn <core> <program> [args]  start a program on any core (through the monitors)",
         "kill <core>.<domain>  stop a domain on any core (through the monitors)",
         "fuzz <seed> <count>  random capability invocations, then the invariant check",
@@ -110,6 +111,12 @@ public enum ShellCommand: Equatable {
         case Array("ps".utf8): self = words.count == 1 ? .run(program: Array("names".utf8), arguments: Array("ps".utf8)) : .usage("usage: ps")
         case Array("lspci".utf8): self = words.count == 1 ? .run(program: Array("pci".utf8), arguments: Array("list".utf8)) : .usage("usage: lspci")
         case Array("net".utf8): self = words.count == 1 ? .run(program: Array("netd".utf8), arguments: Array("status".utf8)) : .usage("usage: net")
+        // The web server runs until killed, so it starts through the monitors and the prompt comes back.
+        case Array("httpd".utf8):
+            if words.count <= 2, words.count == 1 || argument(1) != nil {
+                self = .run(program: Array("names".utf8), arguments: Array("spawn ".utf8) + (words.count == 2 ? words[1] : Array("0".utf8))
+                            + Array(" netd httpd".utf8))
+            } else { self = .usage("usage: httpd [core]") }
         case Array("names".utf8):
             self = words.count == 1 ? .run(program: Array("names".utf8), arguments: Array("list".utf8)) : .usage("usage: names")
         case Array("spawn".utf8):

@@ -9,7 +9,7 @@ final class ShellCompletionTests: XCTestCase {
     func testEveryNameIsACommand() {
         let names = ShellCommand.names.map { String(decoding: $0, as: UTF8.self) }
         XCTAssertEqual(names, ["help", "cores", "mem", "ipi", "uptime", "panic", "skb", "multicast", "trace", "bench",
-                               "domains", "run", "oncore", "ps", "names", "lspci", "net", "spawn", "kill", "fuzz", "halt"])
+                               "domains", "run", "oncore", "ps", "names", "lspci", "net", "httpd", "spawn", "kill", "fuzz", "halt"])
         for name in ShellCommand.names {
             if case .unknown = ShellCommand(parsing: name) { XCTFail("\(String(decoding: name, as: UTF8.self)) is no command") }
         }

@@ -372,8 +372,21 @@ func writeKnowledgeBaseSeeds() {
     write(Array(knowledgeBase(cores: 2).dropLast()), "FuzzKnowledgeBase", "invalid-truncated")
 }
 
+func writeHTTPSeeds() {
+    let seeds: [(String, String)] = [
+        ("valid-get", "GET /index.html HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: */*\r\n\r\n"),
+        ("valid-pipelined", "GET / HTTP/1.1\r\nHost: h\r\n\r\nHEAD /4k.bin HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n"),
+        ("valid-http10-keep-alive", "GET /1m.bin?x=1 HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n"),
+        ("invalid-no-host", "GET / HTTP/1.1\r\nUser-Agent: x\r\n\r\n"),
+        ("invalid-body", "GET / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhello"),
+        ("invalid-method", "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"),
+    ]
+    for (name, text) in seeds { write(Array(text.utf8), "FuzzHTTP", name) }
+}
+
 writeELFSeeds()
 writeBootImageSeeds()
 writeKnowledgeBaseSeeds()
 writeACPISeeds()
 writePVHSeeds()
+writeHTTPSeeds()

@@ -21,6 +21,8 @@
 //                     lwIP on the driver: n pings of the gateway through lwIP's raw API
 //                     (default 3), then a TCP stream of `bytes` bytes (default 65536)
 //                     to QEMU's echo at 10.0.2.100:7, every byte checked as it comes back
+//   netd httpd [port] httpd (User/Sources/httpd) on lwIP on the driver: serves the
+//                     site on `port` (default 80) until killed (the shell's `httpd`)
 import SwordfishUser
 import UserRuntimeC
 import Basics
@@ -28,6 +30,7 @@ import PCI
 import Virtio
 import Network
 import LwIP
+import HTTPServer
 
 // Root slots (below 40, the library's): configuration ports, the device's ports, its
 // interrupt, the endpoint interrupts come to, the RAM, its 16 frames, their page tables.
@@ -329,6 +332,7 @@ func awaitFrame(_ what: String, _ handle: (ReceivedFrame) -> Bool) {
 }
 
 if arguments.first == "lwip" { runLwIP() }
+if arguments.first == "httpd" { runHTTPServer() }
 
 // MARK: The level-triggered line stays masked until acknowledged
 
@@ -441,11 +445,47 @@ func runLwIP() -> Never {
     finish()
 }
 
+/// httpd on lwIP on this driver, until the domain is killed: frames in, lwIP's timers
+/// and the server's timeouts, then a sleep until the device's interrupt or the next tick.
+func runHTTPServer() -> Never {
+    let sender: swordfish_lwip_sender = { frame, length in LwIPLink.transmit(frame, length) }
+    let mac = ourAddress.bytes
+    mac.withUnsafeBufferPointer { swordfish_lwip_start($0.baseAddress, UserNetwork.guest.rawValue, 0xFFFF_FF00,
+                                                       UserNetwork.gateway.rawValue, sender) }
+    let port = UInt16(truncatingIfNeeded: arguments.integer(at: 1) ?? 80)
+    guard HTTPServer.start(port: port) else { fail("httpd: lwIP refused port \(port)") }
+    print("httpd: serving \(UserNetwork.guest) port \(port) (\(ourAddress))")
+    var lastSweep = user_timestamp()
+    var lastStatus = "", lastStatusTime = lastSweep
+    while true {
+        for frame in receivedFrames() { frame.withUnsafeBytes { swordfish_lwip_input($0.baseAddress, $0.count) } }
+        reclaimTransmitted()
+        swordfish_lwip_poll()
+        let now = user_timestamp()
+        if now &- lastSweep > 1 << 28 {
+            HTTPServer.sweep(now: now)
+            lastSweep = now
+        }
+        // The counts, when they changed, every second or so.
+        if now &- lastStatusTime > 1 << 32 {
+            lastStatusTime = now
+            let status = HTTPServer.status
+            if status != lastStatus { print("httpd: \(status); \(receiveDrops) receive drops, \(transmitDrops) transmit drops") }
+            lastStatus = status
+        }
+        if awaitInterrupt(until: user_timestamp() &+ (1 << 22)) { quietDevice() }
+    }
+}
+
 /// lwIP's frames out. (A C function pointer cannot capture, and main.swift's own
 /// functions count as capturing its top-level variables; a type's function does not.)
 enum LwIPLink {
     static func transmit(_ frame: UnsafeRawPointer?, _ length: Int) {
         guard let frame else { return }
+        // Under load (httpd) the device may still hold every transmit buffer: wait a
+        // little for one rather than drop the frame and leave it to TCP's retransmit.
+        let deadline = user_timestamp() &+ (1 << 24)
+        while freeTransmitBuffers.isEmpty, user_timestamp() < deadline { reclaimTransmitted() }
         send(Array(UnsafeRawBufferPointer(start: frame, count: length)))
     }
 }

@@ -27,18 +27,21 @@
 
 /* Memory: lwIP's heap and pools are static arrays in the program's data. */
 #define MEM_ALIGNMENT 8
-#define MEM_SIZE (64 * 1024)
+#define MEM_SIZE (512 * 1024)
 #define PBUF_POOL_SIZE 32
 #define TCP_MSS 1460
 #define TCP_WND (16 * TCP_MSS)
 #define TCP_SND_BUF (16 * TCP_MSS)
 #define TCP_SND_QUEUELEN 40
 /* init.c checks that every queued segment has a pool entry. */
-#define MEMP_NUM_TCP_SEG 40
+#define MEMP_NUM_TCP_SEG 1024
 
 /* IP loopback across cores (User/Sources/loopback): a channel, not a wire, carries its
  * frames, so that interface turns checksums off as Linux's loopback device does (its
  * stream is checked end to end instead); every other interface keeps them. The TCP
  * sender there queues its data by reference (PBUF_ROM), a pbuf per segment. */
 #define LWIP_CHECKSUM_CTRL_PER_NETIF 1
-#define MEMP_NUM_PBUF 64
+/* httpd (tcp_server.c): 256 connections at once plus the ones closing, and the
+ * segments and pbufs of their answers (sent straight from the files, PBUF_ROM). */
+#define MEMP_NUM_TCP_PCB 320
+#define MEMP_NUM_PBUF 1024
