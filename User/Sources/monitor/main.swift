@@ -318,19 +318,7 @@ func perform(_ effects: [MonitorEffect]) {
                 reply(MonitorReply(status: status(of: error), id: asked.id), to: asked.client)
             }
         case .spawnLocally(let spawn, let program, let arguments):
-            let (status, local) = program.bytes.withUnsafeBufferPointer { name in
-                arguments.withUnsafeBufferPointer { words in
-                    Capability.invokeRaw(kernel.address.encoded, CapabilityOperation.spawn.rawValue,
-                                         UInt64(UInt(bitPattern: name.baseAddress)), UInt64(name.count),
-                                         UInt64(UInt(bitPattern: words.baseAddress)), UInt64(words.count))
-                }
-            }
-            if status == InvocationStatus.success.rawValue {
-                spawnedHere.append(Int(local))
-                perform(state.spawnSucceeded(spawn, local: LocalDomainNumber(UInt32(truncatingIfNeeded: local))))
-            } else {
-                perform(state.spawnFailed(spawn, error: status == InvocationStatus.noSuchProgram.rawValue ? .noSuchProgram : .outOfResources))
-            }
+            spawnHere(PendingSpawn(spawn: spawn, program: program, arguments: arguments, deadline: user_timestamp() &+ patience))
         case .killLocally(let local):
             _ = Capability.invokeRaw(kernel.address.encoded, CapabilityOperation.kill.rawValue, UInt64(local.rawValue))
         case .spanLocally(let span, let home, let place):
@@ -346,9 +334,47 @@ func perform(_ effects: [MonitorEffect]) {
             }
         case .releaseSpanned(let local):
             _ = Capability.invokeRaw(kernel.address.encoded, CapabilityOperation.releaseSpanned.rawValue, UInt64(local.rawValue))
+            let waiting = spawnsAwaitingMemory
+            spawnsAwaitingMemory = []
+            for pending in waiting { spawnHere(pending) }
         case .driverMessage(let message, let from):
             handle(message, from: from.rawValue)
         }
+    }
+}
+
+/// A spawn the protocols handed this core, and when it stops waiting for memory.
+struct PendingSpawn {
+    var spawn: SpawnID
+    var program: Name
+    var arguments: [UInt8]
+    var deadline: UInt64
+}
+
+/// Spawns the kernel refused for memory while ended spanned domains' memory was still
+/// held (Spans.swift: it is freed once their other cores answer, which may take a while
+/// on a busy machine). Each is tried again after every release, and fails
+/// `outOfResources` at its deadline: a spawn right after a spanned domain's end does
+/// not fail for memory that is on its way back.
+var spawnsAwaitingMemory: [PendingSpawn] = []
+
+/// Starts `pending`'s program here and reports how it went, or waits for held memory.
+func spawnHere(_ pending: PendingSpawn) {
+    let (status, local) = pending.program.bytes.withUnsafeBufferPointer { name in
+        pending.arguments.withUnsafeBufferPointer { words in
+            Capability.invokeRaw(kernel.address.encoded, CapabilityOperation.spawn.rawValue,
+                                 UInt64(UInt(bitPattern: name.baseAddress)), UInt64(name.count),
+                                 UInt64(UInt(bitPattern: words.baseAddress)), UInt64(words.count))
+        }
+    }
+    if status == InvocationStatus.success.rawValue {
+        spawnedHere.append(Int(local))
+        perform(state.spawnSucceeded(pending.spawn, local: LocalDomainNumber(UInt32(truncatingIfNeeded: local))))
+    } else if status == InvocationStatus.outOfMemory.rawValue && state.spansHeld > 0
+                && Int64(bitPattern: user_timestamp() &- pending.deadline) < 0 {
+        spawnsAwaitingMemory.append(pending)
+    } else {
+        perform(state.spawnFailed(pending.spawn, error: status == InvocationStatus.noSuchProgram.rawValue ? .noSuchProgram : .outOfResources))
     }
 }
 
@@ -786,6 +812,8 @@ func expire() {
     func isPast(_ deadline: UInt64) -> Bool { Int64(bitPattern: clock &- deadline) >= 0 }
     for late in pings where isPast(late.deadline) { reply(MonitorReply(status: .timedOut, id: late.id), to: late.client) }
     pings.removeAll { isPast($0.deadline) }
+    for late in spawnsAwaitingMemory where isPast(late.deadline) { perform(state.spawnFailed(late.spawn, error: .outOfResources)) }
+    spawnsAwaitingMemory.removeAll { isPast($0.deadline) }
     // A bind whose server's monitor stayed silent: its page may yet reach the server,
     // so it stays leased to both until both have ended.
     for late in binds where isPast(late.deadline) {
@@ -844,7 +872,7 @@ while true {
     }
     // A shootdown's acknowledgements come within microseconds: poll for them first.
     if pings.isEmpty && binds.isEmpty && stateQueries.isEmpty && state.isIdle && capabilities.isIdle
-        && (shootdowns?.isIdle ?? true) {
+        && (shootdowns?.isIdle ?? true) && spawnsAwaitingMemory.isEmpty {
         // Sleeps until a request, a notification or a domain event comes (any of them
         // since the last poll wakes it at once), or a domain's wait for a capability
         // ends.
