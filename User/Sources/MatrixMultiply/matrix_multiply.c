@@ -14,7 +14,19 @@ void matrix_fill(void) {
     }
 }
 
+// Every run first raises the floating-point inexact flag, the same on both systems. Under
+// QEMU's TCG, SSE arithmetic takes its fast path (the host's FPU) only once that sticky
+// flag is set, since it cannot tell cheaply when a result is inexact, and this multiply's
+// results are all exact. A Linux thread inherits the flag from glibc's start-up; a
+// Swordfish thread starts from a clean MXCSR. Without this the emulator, not the system,
+// made one side's arithmetic 1.5x slower. On hardware the flag changes nothing.
+static void raise_inexact(void) {
+    volatile double third = 1.0;
+    third = third / 3.0;
+}
+
 void matrix_multiply_rows(int first, int last) {
+    raise_inexact();
     for (int i = first; i < last; i++) {
         for (int j = 0; j < MATRIX_N; j++) matrix_c[i * MATRIX_N + j] = 0.0;
     }
