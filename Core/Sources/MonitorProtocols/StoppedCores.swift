@@ -50,14 +50,9 @@ extension Monitor {
         let members = members
         names.removeAll { $0.owner.core == stopped || $0.name.home(among: members) == stopped }
         for index in spanHomes.indices { spanHomes[index].cores.removeAll { $0 == stopped } }
-        var released: [SpanHome] = []
         for index in unspanning.indices { unspanning[index].cores.removeAll { $0 == stopped } }
-        unspanning.removeAll { home in
-            guard home.cores.isEmpty else { return false }
-            released.append(home)
-            return true
-        }
-        for home in released { effects.append(.releaseSpanned(home.domain)) }
+        for home in unspanning where home.cores.isEmpty { effects.append(.releaseSpanned(home.domain)) }
+        unspanning.removeAll { $0.cores.isEmpty }
         for guest in spanGuests where guest.home.core == stopped { effects.append(.killLocally(guest.local)) }
         // Its own unspans need no answer any more: the home that would read it is gone.
         unspansAnswering.removeAll { $0.core == stopped }

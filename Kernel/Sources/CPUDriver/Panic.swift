@@ -2,8 +2,9 @@
 // happened and where, in a fixed format the host tool recognises and symbolises
 // (`PANIC core N: …`, then registers, then a frame-pointer backtrace), and stop this
 // core only. The other cores go on: the last thing a panic does is tell them it stops
-// (KernelMessage.stopping), and a core that cannot is noticed when it stops answering. The panic path writes the serial port directly and never allocates: the
-// heap may be what broke.
+// (KernelMessage.stopping), and a core that cannot is noticed when it stops answering.
+// The panic path writes the serial port directly and never allocates: the heap may be
+// what broke.
 import Arch
 import Basics
 import KernelMessages
