@@ -29,6 +29,7 @@ let package = Package(
         .library(name: "CapabilitySimulation", targets: ["CapabilitySimulation"]),
         .library(name: "Trace", targets: ["Trace"]),
         .library(name: "PCI", targets: ["PCI"]),
+        .library(name: "DeviceManagement", targets: ["DeviceManagement"]),
         .library(name: "Virtio", targets: ["Virtio"]),
         .library(name: "Network", targets: ["Network"]),
         .library(name: "FrameLink", targets: ["FrameLink"]),
@@ -73,6 +74,9 @@ let package = Package(
         // PCI configuration space as the user-level device manager reads it: functions,
         // bridges, BARs, each checked.
         .target(name: "PCI"),
+        // The device manager's interface (requests and answers, each checked), its claim
+        // table, and the order of stopping a dead driver's device before its memory is freed.
+        .target(name: "DeviceManagement", dependencies: ["PCI"]),
         // A virtio device's queues as its driver keeps them, checking every used entry the
         // device writes, and the legacy interface's registers.
         .target(name: "Virtio"),
@@ -114,6 +118,7 @@ let package = Package(
         .testTarget(name: "CapabilityProtocolsTests", dependencies: ["CapabilityProtocols", "CapabilitySimulation", "Basics", "Channel", "KnowledgeBase", "CoreTestSupport"]),
         .testTarget(name: "TraceTests", dependencies: ["ABI", "Trace"]),
         .testTarget(name: "PCITests", dependencies: ["PCI"]),
+        .testTarget(name: "DeviceManagementTests", dependencies: ["DeviceManagement", "PCI", "CoreTestSupport"]),
         .testTarget(name: "VirtioTests", dependencies: ["Virtio"]),
         .testTarget(name: "NetworkTests", dependencies: ["Network"]),
         .testTarget(name: "FrameLinkTests", dependencies: ["FrameLink", "CoreTestSupport"]),

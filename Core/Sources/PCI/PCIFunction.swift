@@ -80,10 +80,29 @@ public struct PCIFunction: Equatable, Sendable {
     /// A bridge's secondary bus.
     public var secondaryBus: UInt8?
 
+    public init(address: PCIAddress, vendor: UInt16, device: UInt16, classCode: UInt8, subclass: UInt8, programmingInterface: UInt8,
+                revision: UInt8, headerType: UInt8, bars: [PCIBarRegister], interruptPin: UInt8, interruptLine: UInt8, secondaryBus: UInt8?) {
+        self.address = address
+        self.vendor = vendor
+        self.device = device
+        self.classCode = classCode
+        self.subclass = subclass
+        self.programmingInterface = programmingInterface
+        self.revision = revision
+        self.headerType = headerType
+        self.bars = bars
+        self.interruptPin = interruptPin
+        self.interruptLine = interruptLine
+        self.secondaryBus = secondaryBus
+    }
+
     public var isBridge: Bool { headerType == 1 }
 
     /// What the class code says it is, in a few words.
-    public var kind: String {
+    public var kind: String { Self.kind(classCode: classCode, subclass: subclass) }
+
+    /// What a class code and subclass say a function is, in a few words.
+    public static func kind(classCode: UInt8, subclass: UInt8) -> String {
         switch (classCode, subclass) {
         case (0x01, 0x01): return "IDE controller"
         case (0x01, 0x06): return "SATA controller"
