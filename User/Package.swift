@@ -16,6 +16,7 @@ let extraDependencies: [String: [Target.Dependency]] = [
     "shell": [.product(name: "LineEditor", package: "Core"), .product(name: "ShellCommands", package: "Core")],
     "checks": [.product(name: "GuestChecks", package: "Core")],
     "pci": [.product(name: "PCI", package: "Core")],
+    "devmgr": [.product(name: "PCI", package: "Core"), .product(name: "Virtio", package: "Core")],
     "parallel": ["MatrixMultiply"],
     "netd": [.product(name: "PCI", package: "Core"), .product(name: "Virtio", package: "Core"),
              .product(name: "Network", package: "Core"), .product(name: "Basics", package: "Core"), "LwIP", "HTTPServer"],
@@ -42,7 +43,7 @@ func program(_ name: String) -> Target {
 /// Every program, one folder of Sources each (`swordfish new` adds to this list; a
 /// folder made by hand needs its name here too). `swordfish build` packs each into the
 /// boot image.
-let programs = ["capfuzz", "capshare", "checks", "hello", "lmp", "loopback", "monitor", "monitor-ping", "names", "netd", "parallel", "pci", "pingpong", "probe", "rtc", "shell", "span", "threads", "uchan", "ubench"]
+let programs = ["capfuzz", "capshare", "checks", "devmgr", "hello", "lmp", "loopback", "monitor", "monitor-ping", "names", "netd", "parallel", "pci", "pingpong", "probe", "rtc", "shell", "span", "threads", "uchan", "ubench"]
 
 let package = Package(
     name: "User",
@@ -58,7 +59,8 @@ let package = Package(
             dependencies: [
                 "UserRuntimeC", .product(name: "ABI", package: "Core"), .product(name: "Memory", package: "Core"),
                 .product(name: "ProgramArguments", package: "Core"), .product(name: "Channel", package: "Core"),
-                .product(name: "Basics", package: "Core"),
+                .product(name: "Basics", package: "Core"), .product(name: "DeviceManagement", package: "Core"),
+                .product(name: "PCI", package: "Core"),
             ],
             swiftSettings: [.swiftLanguageMode(.v5)]
         ),

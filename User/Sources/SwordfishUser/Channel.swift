@@ -325,7 +325,7 @@ public final class Connection {
 
     /// Tells the peer this side is about to sleep (so its next message rings it);
     /// false if a message is already there, and this side should not sleep.
-    func prepareToSleep() -> Bool {
+    public func prepareToSleep() -> Bool {
         guard case .rings(let sender, let receiver, var doorbell, let peerDoorbell) = transport else {
             return true                                  // the kernel wakes an endpoint's receiver
         }
@@ -335,7 +335,7 @@ public final class Connection {
     }
 
     /// This side is awake again: the peer need not ring.
-    func wakeUp() {
+    public func wakeUp() {
         if case .rings(_, _, let doorbell, _) = transport { doorbell.announceAwake() }
     }
 
@@ -386,6 +386,26 @@ public struct Listener {
         let arriving = try LibrarySlots.take()
         let words: [UInt64]
         do throws(InvocationStatus) { words = try receiveWaiting(on: endpoint, capabilityDestination: arriving) } catch { throw .outOfResources }
+        return try connection(from: words, arriving: arriving)
+    }
+
+    /// The next client's connection if one is asking now, else nil: for a server that
+    /// also watches other things (it sleeps with `SystemCall.wait`, which a client's
+    /// request on this name ends).
+    public func tryAccept() throws(MonitorStatus) -> Connection? {
+        let arriving = try LibrarySlots.take()
+        let words: [UInt64]
+        do throws(InvocationStatus) {
+            words = try endpoint.receive(capabilityDestination: arriving)
+        } catch .endpointEmpty {
+            return nil
+        } catch {
+            throw .outOfResources
+        }
+        return try connection(from: words, arriving: arriving)
+    }
+
+    func connection(from words: [UInt64], arriving: Capability) throws(MonitorStatus) -> Connection {
         // From another core, the monitors bring a binding page (`BindOffer`).
         if words[0] == BindOffer.marker, arriving.type == .frame {
             return try Connection(page: arriving, isClient: false, peer: SystemDomainID(rawValue: words[1]))

@@ -39,7 +39,12 @@ public enum Monitor {
     /// Who holds `name`; if the owner runs on this core and registered an endpoint, a
     /// copy of it arrives in `endpointDestination`.
     public static func lookup(_ name: String, endpointDestination: Capability? = nil) throws(MonitorStatus) -> SystemDomainID {
-        SystemDomainID(rawValue: try ask(.lookup(name: try checked(name)), capabilityDestination: endpointDestination).0)
+        // The endpoint must land somewhere even when the caller does not want it: an
+        // answer that carries a capability no receive takes would block every later one.
+        var destination: Capability
+        if let endpointDestination { destination = endpointDestination } else { destination = try LibrarySlots.take() }
+        defer { if endpointDestination == nil { _ = try? destination.delete() } }
+        return SystemDomainID(rawValue: try ask(.lookup(name: try checked(name)), capabilityDestination: destination).0)
     }
 
     /// Starts `program` on core `core` with `arguments` (at most 240 bytes); returns the

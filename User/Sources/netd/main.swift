@@ -1,9 +1,10 @@
 // netd: a driver for QEMU's virtio network device (virtio-net-pci, transitional, over
-// its legacy I/O-port interface), as a user domain on core 0, whose monitor holds the
-// devices (issue 13). It finds the device through configuration space, turns on its bus
-// mastering, gives the configuration ports back, and then holds exactly the
-// capabilities the device needs: the I/O ports of its BAR 0, its interrupt line, and
-// 64 KiB of RAM of its own for the two queues and their buffers. Every used entry the
+// its legacy I/O-port interface), as a user domain on core 0 (issue 13). It claims the
+// device from the device manager (devmgr), which holds configuration space and turns
+// on the device's bus mastering, and then holds exactly the capabilities the device
+// needs: the I/O ports of its BAR 0, its interrupt line, and 64 KiB of DMA memory for
+// the two queues and their buffers (devmgr's, which it frees only after stopping the
+// device once this domain has ended). Every used entry the
 // device writes is checked (Core/Sources/Virtio) and every frame the network sends is
 // read through bounds checks (Core/Sources/Network) before anything is done with it.
 //
@@ -32,9 +33,8 @@ import Network
 import LwIP
 import HTTPServer
 
-// Root slots (below 40, the library's): configuration ports, the device's ports, its
-// interrupt, the endpoint interrupts come to, the RAM, its 16 frames, their page tables.
-let configurationPorts = Capability(slot: 2)
+// Root slots (below 40, the library's): the device's ports, its interrupt, the endpoint
+// interrupts come to, (unused: RAM), the 16 frames of DMA memory, their page tables.
 let devicePorts = Capability(slot: 3)
 let interrupt = Capability(slot: 4)
 let events = Capability(slot: 5)
@@ -71,49 +71,44 @@ func fail(_ message: String) -> Never {
 
 // MARK: Finding the device
 
-guard (try? Monitor.ioPorts(PCIPortSpace.addressPort, count: PCIPortSpace.portCount, into: configurationPorts)) != nil else {
-    fail("no configuration ports; run it on core 0, with nothing else scanning")
-}
-var space = PCIPortSpace(read: { try? configurationPorts.read(port: $0, width: .doubleWord) },
-                         write: { (try? configurationPorts.write(port: $0, width: .doubleWord, value: $1)) != nil })
-let (functions, _) = PCIEnumeration.scan(&space)
-// (Found through functions, not `guard let` at the top level: names a top-level guard
-// binds are captured by every function using them, which a C callback cannot.)
-func networkDevice() -> PCIFunction {
-    guard let device = functions.first(where: { $0.vendor == VirtioNetwork.vendor && $0.device == VirtioNetwork.transitionalDevice }) else {
-        fail("no virtio network device (1af4:1000); boot with -device virtio-net-pci")
+// devmgr (User/Sources/devmgr) holds configuration space and the device: it hands this
+// driver the ports of the device's BAR 0 and its interrupt, and turns on its decoding
+// and bus mastering. (Found through functions, not `guard let` at the top level: names
+// a top-level guard binds are captured by every function using them, which a C
+// callback cannot.)
+func claimNetworkDevice() -> DeviceManager.Claim {
+    do throws(DeviceManager.Failure) {
+        return try DeviceManager.claim(.device(vendor: VirtioNetwork.vendor, device: VirtioNetwork.transitionalDevice)) { resource in
+            switch resource {
+            case .ioPorts(0, _, _): return devicePorts
+            case .interrupt: return interrupt
+            default: return nil
+            }
+        }
+    } catch {
+        fail("no virtio network device (1af4:1000) from devmgr: \(error)")
     }
-    guard device.interruptPin != 0, device.interruptLine < 16 else {
-        fail("\(device.address) has no legacy interrupt routed to an ISA line")
-    }
-    return device
 }
 
-func legacyPorts(of device: PCIFunction) -> (base: UInt16, count: UInt16) {
-    guard case .io(let base, let count)? = device.bars.first(where: { $0.index == 0 })?.bar,
-          count >= LegacyRegister.networkBarBytes else {
-        fail("\(device.address) has no legacy I/O BAR 0 large enough")
+func legacyPorts(of claim: DeviceManager.Claim) -> (base: UInt16, count: UInt16) {
+    guard let (base, count) = claim.ioPorts(bar: 0), count >= LegacyRegister.networkBarBytes, devicePorts.type == .ioPortRange else {
+        fail("\(claim.function.address) has no legacy I/O BAR 0 large enough")
     }
     return (base, count)
 }
 
-let device = networkDevice()
-let (portBase, portCount) = legacyPorts(of: device)
-let irq = device.interruptLine
-// The device reads and writes the driver's memory itself, and raises its INTx line.
-space.updateCommand(of: device.address, enable: [.ioSpace, .busMaster], disable: .interruptDisable)
-guard space.command(of: device.address).contains([.ioSpace, .busMaster]) else { fail("\(device.address) did not take bus mastering") }
-// Nothing else of configuration space is this driver's business.
-_ = try? configurationPorts.delete()
+func legacyInterrupt(of claim: DeviceManager.Claim) -> UInt8 {
+    guard let irq = claim.irq, interrupt.type == .irq else { fail("\(claim.function.address) has no legacy interrupt routed to an ISA line") }
+    return irq
+}
+
+let claim = claimNetworkDevice()
+let device = claim.function
+let (portBase, portCount) = legacyPorts(of: claim)
+let irq = legacyInterrupt(of: claim)
 
 // MARK: Its capabilities
 
-do throws(MonitorStatus) {
-    try Monitor.ioPorts(portBase, count: portCount, into: devicePorts)
-    try Monitor.interrupt(irq, into: interrupt)
-} catch {
-    fail("the monitor refused \(device.address)'s ports or IRQ \(irq): \(error)")
-}
 statusPort = portBase + LegacyRegister.deviceStatus.offset
 
 func expectRefusal(_ what: String, _ expected: InvocationStatus, _ body: () throws(InvocationStatus) -> Void) {
@@ -135,10 +130,10 @@ expectRefusal("the physical address of the device's ports", .wrongType) { () thr
 
 /// The 16 pages: physical addresses in one block, mapped at `window`.
 var physicalBase: UInt64 = 0
-do throws(MonitorStatus) {
-    let (base, _) = try Monitor.allocate(UInt64(pageCount * 4096), into: memory)
-    physicalBase = base
-    try Monitor.retype(memory, into: (0..<pageCount).map { Capability(slot: firstFrame + UInt32($0)) })
+do throws(DeviceManager.Failure) {
+    // devmgr's memory, which it keeps: freed only once this domain has ended and
+    // devmgr has stopped the device.
+    physicalBase = try DeviceManager.dmaMemory(bytes: UInt64(pageCount * 4096), into: (0..<pageCount).map { Capability(slot: firstFrame + UInt32($0)) })
 } catch {
     fail("no memory for the queues: \(error)")
 }
@@ -397,7 +392,7 @@ finish()
 /// would write into memory that goes back to the memory service.
 func finish() -> Never {
     write(.deviceStatus, 0)
-    do throws(MonitorStatus) { try Monitor.free(memory) } catch { fail("giving the memory back: \(error)") }
+    // devmgr frees the memory once this domain has ended.
     exit(0)
 }
 

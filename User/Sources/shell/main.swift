@@ -166,6 +166,20 @@ do throws(InvocationStatus) {
     exit(1)
 }
 
+// The device manager (User/Sources/devmgr), on this core, before the first prompt: it
+// holds configuration space and the PCI devices, and drivers claim theirs from it.
+func startDeviceManager() {
+    do throws(MonitorStatus) { _ = try Monitor.spawn("devmgr", on: Program.identity.core) } catch {
+        return print("shell: devmgr did not start (\(error)); no PCI devices")
+    }
+    let start = user_timestamp()
+    while (try? Monitor.lookup(DeviceManager.name)) == nil {
+        guard user_timestamp() &- start < 1 << 34 else { return print("shell: devmgr did not register its name") }
+        yield()
+    }
+}
+startDeviceManager()
+
 let programs = programNames()
 var editor = LineEditor(prompt: Array("swordfish> ".utf8), lineLimit: ShellCommand.lineLimit, historyLimit: 50)
 print("type 'help' for commands")
