@@ -114,6 +114,7 @@ public final class Connection {
     init(sendingTo to: Capability, receivingOn from: Capability, peer: SystemDomainID) {
         self.peer = peer
         transport = .endpoints(to: to, from: from)
+        LibrarySlots.reserve(to, from)
     }
 
     /// Connects to the holder of `name`, on whatever core it runs.
@@ -353,6 +354,7 @@ public final class Connection {
         case .endpoints(let to, let from):
             _ = try? to.delete()
             _ = try? from.delete()
+            LibrarySlots.release(to, from)
         }
     }
 
@@ -463,12 +465,27 @@ func receiveWaiting(on endpoint: Capability, capabilityDestination: Capability?)
 enum LibrarySlots {
     static let range: ClosedRange<UInt32> = 40...48
 
+    /// Slots a connection keeps even while they are empty: a peer's endpoint dies with
+    /// the peer, which empties the slot, and a slot taken again then would be deleted
+    /// when that connection is closed.
+    nonisolated(unsafe) static var reserved: [UInt32] = []
+
     static func take() throws(MonitorStatus) -> Capability { Capability(slot: try takeSlot()) }
 
-    /// The first empty one.
+    /// The first empty one no connection keeps.
     static func takeSlot() throws(MonitorStatus) -> UInt32 {
-        guard let slot = range.first(where: { Capability(slot: $0).type == .null }) else { throw .outOfResources }
+        guard let slot = range.first(where: { Capability(slot: $0).type == .null && !reserved.contains($0) }) else { throw .outOfResources }
         return slot
+    }
+
+    static func reserve(_ capabilities: Capability...) {
+        for capability in capabilities where capability.address.leafSlot == nil { reserved.append(capability.address.rootSlot) }
+    }
+
+    static func release(_ capabilities: Capability...) {
+        for capability in capabilities where capability.address.leafSlot == nil {
+            if let index = reserved.firstIndex(of: capability.address.rootSlot) { reserved.remove(at: index) }
+        }
     }
 }
 

@@ -334,14 +334,15 @@ func crashTest(_ how: String) -> Never {
     do throws(MonitorStatus) { driver = try Monitor.spawn("devmgr", arguments: how == "kill" ? "driver hang" : "driver fault", on: 0) } catch {
         fail("starting the driver: \(error)")
     }
-    // It claims the device and starts it; then it faults, or hangs and is killed here.
+    // It claims the device and starts it; then it faults, or hangs and is killed here
+    // once it has held the device a moment.
     let start = user_timestamp()
-    while networkListing().claimant != driver {
-        guard user_timestamp() &- start < 1 << 35, (try? Monitor.isAlive(driver)) == true else { fail("the driver never held the device") }
-        try? SystemCall.wait(until: user_timestamp() &+ (1 << 24))
-    }
     if how == "kill" {
-        try? SystemCall.wait(until: user_timestamp() &+ (1 << 27))
+        while networkListing().claimant != driver {
+            guard user_timestamp() &- start < 1 << 35, (try? Monitor.isAlive(driver)) == true else { fail("the driver never held the device") }
+            try? SystemCall.wait(until: user_timestamp() &+ (1 << 24))
+        }
+        try? SystemCall.wait(until: user_timestamp() &+ (1 << 28))
         do throws(MonitorStatus) { try Monitor.kill(driver) } catch { fail("killing the driver: \(error)") }
     }
     let end: DomainEnd
