@@ -20,6 +20,8 @@
 //   devmgr                    the service (the shell starts it)
 //   devmgr claim-twice        a client: claims 1af4:1000, shows it claimed, and must be
 //                             refused a second claim (a guest test)
+//   devmgr garbage            a client that sends 209 malformed requests: each must be
+//                             refused, and devmgr must still answer (a guest test)
 //   devmgr crash-test fault|kill
 //                             a client: starts `devmgr driver …` on core 0, a driver
 //                             that claims 1af4:1000, takes 64 KiB of DMA memory and
@@ -328,6 +330,32 @@ func claimTwice() -> Never {
     exit(0)
 }
 
+/// A client that sends what no client library sends: each must be refused as
+/// malformed, and devmgr must go on answering.
+func sendGarbage() -> Never {
+    let connection: Connection
+    do throws(MonitorStatus) { connection = try Connection.connect(to: DeviceManager.name) } catch { fail("connect: \(error)") }
+    var random = user_timestamp() | 1
+    var garbage: [[UInt64]] = [[0, 0, 0], [0xFF, 0, 0], [1 << 16 | 1, 0, 0], [1, UInt64.max, 0], [2, 0, 6], [3, 0, 0],
+                               [3 | 9 << 8, 0, 0], [3 | 1 << 8, 1 << 40, 0], [4, 4096, 7]]
+    for _ in 0..<200 {
+        random ^= random << 13; random ^= random >> 7; random ^= random << 17
+        garbage.append([random | 1 << 16, random &* 3, random >> 3])
+    }
+    for words in garbage {
+        do throws(Connection.Failure) {
+            try connection.send(words)
+            let answer = try connection.receive()
+            guard answerStatus(answer).refusal == .malformed else { fail("\(words) was not refused as malformed") }
+        } catch {
+            fail("the connection failed: \(error)")
+        }
+    }
+    let listed = networkListing()
+    print("devmgr: \(garbage.count) malformed requests refused; devmgr still lists \(listed.function.address)")
+    exit(0)
+}
+
 func crashTest(_ how: String) -> Never {
     guard how == "fault" || how == "kill" else { fail("crash-test fault|kill") }
     let driver: SystemDomainID
@@ -413,9 +441,10 @@ func runDriver(_ how: String) -> Never {
 switch arguments.first {
 case nil: serve()
 case "claim-twice"?: claimTwice()
+case "garbage"?: sendGarbage()
 case "crash-test"?: crashTest(arguments[1] ?? "fault")
 case "driver"?: runDriver(arguments[1] ?? "fault")
 default:
-    print("usage: devmgr [claim-twice | crash-test fault|kill | driver fault|hang]")
+    print("usage: devmgr [claim-twice | garbage | crash-test fault|kill | driver fault|hang]")
     exit(2)
 }
