@@ -346,7 +346,7 @@ func sendGarbage() -> Never {
         do throws(Connection.Failure) {
             try connection.send(words)
             let answer = try connection.receive()
-            guard answerStatus(answer).refusal == .malformed else { fail("\(words) was not refused as malformed") }
+            guard answerStatus(answer).refusal == .malformed else { fail("0x\(String(words[0], radix: 16)) 0x\(String(words[1], radix: 16)) 0x\(String(words[2], radix: 16)) was not refused as malformed") }
         } catch {
             fail("the connection failed: \(error)")
         }
