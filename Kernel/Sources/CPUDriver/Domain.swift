@@ -11,6 +11,7 @@ import ELF
 import Memory
 import PageTables
 import Capabilities
+import CapabilityProtocols
 
 final class Domain {
     enum State {
@@ -69,6 +70,9 @@ final class Domain {
     /// tables: at its end its memory stays held until its monitor says every one of
     /// them stopped (`releaseSpanned`).
     var spannedElsewhere = false
+    /// The cores its monitor asked to run a dispatcher of it (`spanPlace`): with this
+    /// core, the participants of its shootdowns.
+    var spanCores = CoreMask.none
     /// `CoreCapabilities.objectsDestroyed` when `enter` last found these three alive.
     var livenessCheckedAt: UInt64 = .max
     /// The dispatcher object (its capability's object): the kernel-only page that holds

@@ -103,11 +103,19 @@ extension CoreState {
                 context.setResult(status: InvocationStatus(error).rawValue)
             }
         case .spawn, .kill, .domainEvent, .poolFrame, .knowledge, .command, .programNames, .echo, .domainState,
-             .describe, .adopt, .markShared, .sweep, .retypeShared, .grantMemory, .spanPlace, .span, .releaseSpanned, .invalidate:
+             .describe, .adopt, .markShared, .sweep, .retypeShared, .grantMemory, .spanPlace, .span, .releaseSpanned, .adoptKnowledge:
             do {
                 _ = try invocation.perform(on: &capabilities, target: target, in: domain.cspace)
                 let (status, value) = performKernelService(invocation, for: domain)
                 context.setResult(status: status.rawValue, value: value)
+            } catch {
+                context.setResult(status: InvocationStatus(error).rawValue)
+            }
+        case .shootdown(let address, let pages, let protect):
+            do {
+                _ = try invocation.perform(on: &capabilities, target: target, in: domain.cspace)
+                let (status, stopped) = shootDown(for: domain, root: target, address: address, pages: pages, protect: protect)
+                context.setResult(status: status.rawValue, value: stopped)
             } catch {
                 context.setResult(status: InvocationStatus(error).rawValue)
             }
