@@ -81,6 +81,9 @@ final class CoreState {
     /// monitor gave it the knowledge base, and the shootdown its system call waits for.
     var shootdowns: ShootdownMonitor? = nil
     var shootdownWait = ShootdownWait()
+    var droppedTranslations = DroppedTranslations()
+    /// `releaseEnded` is under way (it must not run inside itself).
+    var releasingEnded = false
     /// The kernel's own page tables (what CR3 held when this core's state was made,
     /// before any domain ran): where the core goes when no domain's tables will do.
     let kernelRoot = KernelAddressSpace.root

@@ -11,6 +11,14 @@
 // - Another core takes an `invalidate` in its event loop (a notify IPI brings it out of
 //   user code), drops the pages with `invlpg` and acknowledges. The kernel runs with the
 //   interrupted domain's CR3, so its translations are exactly what must go.
+// - Memory another domain here lets go of (a revoke of a frame it shared with a spanned
+//   domain, or its end) may be mapped in a spanned domain's tables, and that mapping in
+//   another core's TLB. So whenever the capability rules remove or change entries while
+//   a domain here spans other cores, the invocation (or the release of an ended domain's
+//   memory) does not return before a shootdown over every such domain's cores: the
+//   memory cannot be handed out again while a stale translation reaches it. The
+//   spanned domain itself may not let memory go (`spanningDomain`); its own unmaps are
+//   followed by its own `shootdown`.
 // - A core that stops announces it (`KernelMessage.stopping`), and `coreStopped` lets the
 //   protocol go on without it. A core that hangs without stopping is not noticed: the
 //   caller gets `timedOut` after a second, with the change made and that core possibly
@@ -29,6 +37,34 @@ import ShootdownProtocol
 struct ShootdownWait {
     var request: UInt64 = 0
     var answer: (status: ShootdownStatus, stopped: CoreMask)? = nil
+}
+
+/// The user pages whose entries the capability rules removed or changed since the last
+/// look, in any address space: the lowest and highest, or everything.
+struct DroppedTranslations {
+    var lowest: UInt64 = .max
+    var highest: UInt64 = 0
+    var everything = false
+
+    var isEmpty: Bool { !everything && lowest > highest }
+
+    mutating func record(_ invalidation: TLBInvalidation) {
+        switch invalidation {
+        case .none: break
+        case .page(let address):
+            lowest = min(lowest, address & ~0xFFF)
+            highest = max(highest, address & ~0xFFF)
+        case .everything: everything = true
+        }
+    }
+
+    /// One range holding them all (the whole user half for `everything`).
+    var range: VirtualRange {
+        guard !everything, lowest <= highest, lowest < VirtualRange.userLimit, highest < VirtualRange.userLimit else {
+            return VirtualRange(start: VirtualAddress(0), pages: VirtualRange.userLimit / VirtualRange.pageSize)
+        }
+        return VirtualRange(start: VirtualAddress(lowest), pages: (highest - lowest) / VirtualRange.pageSize + 1)
+    }
 }
 
 extension CoreState {
@@ -62,9 +98,33 @@ extension CoreState {
             _ = invalidate(address: address, pages: pages)
             return (.success, 0)
         }
-        guard shootdowns != nil else { return (.noKnowledge, 0) }
         var participants = domain.spanCores
         participants.insert(id)
+        return run(change, over: participants)
+    }
+
+    /// Called after the capability rules may have dropped entries (an invocation by a
+    /// domain that does not span, the release of ended domains' memory): if any did while
+    /// a domain here spans other cores, returns only once those cores dropped them too.
+    func shootDownDroppedTranslations() {
+        applyMemoryEffects()
+        guard !droppedTranslations.isEmpty else { return }
+        let dropped = droppedTranslations
+        droppedTranslations = DroppedTranslations()
+        var participants = CoreMask.none
+        for domain in domains where domain.spannedElsewhere { participants = participants.union(domain.spanCores) }
+        for domain in ended where domain.spannedElsewhere { participants = participants.union(domain.spanCores) }
+        guard !participants.isEmpty else { return }
+        participants.insert(id)
+        let change = AddressSpaceChange(space: AddressSpaceID(UInt32(id.rawValue & 0xFF) << 24 | 1 << 23), range: dropped.range, kind: .unmap)
+        if run(change, over: participants).0 != .success {
+            print("core \(id.rawValue): a shootdown for memory let go of did not complete; a core may still reach it")
+        }
+    }
+
+    /// Runs one shootdown of `change` over `participants` and waits for its answer.
+    func run(_ change: AddressSpaceChange, over participants: CoreMask) -> (InvocationStatus, UInt64) {
+        guard shootdowns != nil else { return (.noKnowledge, 0) }
         shootdownWait.request &+= 1
         shootdownWait.answer = nil
         let request = shootdownWait.request

@@ -64,9 +64,17 @@ extension CoreState {
         }
     }
 
-    /// A capability invocation: decode every word first, then let the capability rules
-    /// check the capabilities and act.
+    /// A capability invocation, and after it, if it let go of memory that a spanned
+    /// domain here may map, the shootdown that makes it safe to reuse (Shootdowns.swift).
     func invoke(from domain: Domain) {
+        droppedTranslations = DroppedTranslations()
+        perform(invocationBy: domain)
+        if !domain.spannedElsewhere { shootDownDroppedTranslations() }
+    }
+
+    /// Decodes every word first, then lets the capability rules check the capabilities
+    /// and act.
+    func perform(invocationBy domain: Domain) {
         let context = domain.context
         guard let target = CapabilityAddress(encoded: context.argument(0)) else {
             return context.setResult(status: InvocationStatus(InvocationError.badAddress).rawValue)
