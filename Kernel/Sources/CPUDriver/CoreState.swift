@@ -78,9 +78,9 @@ final class CoreState {
     var multicastChildren: [CoreID] = []
     var multicast = MulticastState()
     /// This core's side of the TLB shootdown protocol (Shootdowns.swift), once its
-    /// monitor gave it the knowledge base, and the shootdown its system call waits for.
+    /// monitor gave it the knowledge base, and the shootdowns it waits for.
     var shootdowns: ShootdownMonitor? = nil
-    var shootdownWait = ShootdownWait()
+    var shootdownWaits = ShootdownWaits()
     var droppedTranslations = DroppedTranslations()
     /// `releaseEnded` is under way (it must not run inside itself).
     var releasingEnded = false

@@ -33,10 +33,20 @@ import KnowledgeBase
 import PageTables
 import ShootdownProtocol
 
-/// The shootdown the system call on this core waits for, and its answer once it came.
-struct ShootdownWait {
-    var request: UInt64 = 0
-    var answer: (status: ShootdownStatus, stopped: CoreMask)? = nil
+/// The shootdowns this core waits for, innermost last (a wait polls the links, and a
+/// message may release an ended domain's memory, which can need a shootdown of its own),
+/// and the answers that came for them.
+struct ShootdownWaits {
+    var lastRequest: UInt64 = 0
+    var waiting: [UInt64] = []
+    var answers: [(request: UInt64, status: ShootdownStatus, stopped: CoreMask)] = []
+
+    /// The answer to `request`, taken out, if it came.
+    mutating func take(_ request: UInt64) -> (status: ShootdownStatus, stopped: CoreMask)? {
+        guard let index = answers.firstIndex(where: { $0.request == request }) else { return nil }
+        let answer = answers.remove(at: index)
+        return (answer.status, answer.stopped)
+    }
 }
 
 /// The user pages whose entries the capability rules removed or changed since the last
@@ -125,13 +135,13 @@ extension CoreState {
     /// Runs one shootdown of `change` over `participants` and waits for its answer.
     func run(_ change: AddressSpaceChange, over participants: CoreMask) -> (InvocationStatus, UInt64) {
         guard shootdowns != nil else { return (.noKnowledge, 0) }
-        shootdownWait.request &+= 1
-        shootdownWait.answer = nil
-        let request = shootdownWait.request
+        shootdownWaits.lastRequest &+= 1
+        let request = shootdownWaits.lastRequest
+        shootdownWaits.waiting.append(request)
         perform(shootdowns!.start(change, participants: participants, request: ShootdownRequestID(request)))
-        _ = waitUntil(milliseconds: Self.shootdownPatienceMilliseconds) { shootdownWait.answer != nil }
-        guard let answer = shootdownWait.answer else { return (.timedOut, 0) }
-        shootdownWait.answer = nil
+        _ = waitUntil(milliseconds: Self.shootdownPatienceMilliseconds) { shootdownWaits.answers.contains { $0.request == request } }
+        shootdownWaits.waiting.removeAll { $0 == request }
+        guard let answer = shootdownWaits.take(request) else { return (.timedOut, 0) }
         switch answer.status {
         case .completed: return (.success, answer.stopped.rawValue)
         case .busy: return (.tooManyInFlight, 0)
@@ -163,7 +173,7 @@ extension CoreState {
                 _ = invalidate(address: change.range.start.rawValue, pages: change.range.pages)
             case .answer(let request, let status, let stopped):
                 // An answer nobody waits for any more (its caller timed out) is dropped.
-                if request.rawValue == shootdownWait.request { shootdownWait.answer = (status, stopped) }
+                if shootdownWaits.waiting.contains(request.rawValue) { shootdownWaits.answers.append((request.rawValue, status, stopped)) }
             }
         }
     }
