@@ -1,5 +1,7 @@
 // The boot image: the user programs `swordfish build` packs into one file that QEMU
-// loads as a boot module. Its layout, little-endian:
+// loads as a boot module, and the files beside them (User/Files: the web server's
+// site). An entry whose name holds a `/` is a file (`www/index.html`), any other a
+// program. Its layout, little-endian:
 //
 //   0   "SFIMAGE1"                 magic
 //   8   u32 count, u32 reserved
@@ -21,12 +23,14 @@ public struct BootImage {
         public let bytes: ByteReader
     }
 
+    /// The programs, and the files (entries whose names hold a `/`), in image order.
     public let programs: [Program]
+    public let files: [Program]
 
     public init(_ image: ByteReader) throws(BootInfoError) {
         guard image.matches(Self.magic, at: 0), let count = image.load(UInt32.self, at: 8) else { throw .badImageMagic }
         guard count <= UInt32(Self.maximumPrograms) else { throw .badImageEntry(index: count) }
-        var programs: [Program] = []
+        var programs: [Program] = [], files: [Program] = []
         for index in 0..<Int(count) {
             let base = 16 + index * Self.entryBytes
             guard let name = image.slice(at: base, length: Self.nameBytes),
@@ -38,10 +42,13 @@ public struct BootImage {
             }
             let nameBytes = Array(name.bytes)
             guard let end = nameBytes.firstIndex(of: 0), end > 0 else { throw .badImageEntry(index: UInt32(index)) }
-            programs.append(Program(name: Array(nameBytes[..<end]), bytes: bytes))
+            let entry = Program(name: Array(nameBytes[..<end]), bytes: bytes)
+            if entry.name.contains(UInt8(ascii: "/")) { files.append(entry) } else { programs.append(entry) }
         }
         self.programs = programs
+        self.files = files
     }
 
     public func program(named name: [UInt8]) -> Program? { programs.first { $0.name == name } }
+    public func file(named name: [UInt8]) -> Program? { files.first { $0.name == name } }
 }
