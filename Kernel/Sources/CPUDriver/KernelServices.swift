@@ -21,6 +21,7 @@ import KernelMessages
 import KnowledgeBase
 import Memory
 import ShellCommands
+import ShootdownProtocol
 
 /// Starts and ends of this core's domains, waiting for the monitor to read them.
 struct DomainEvents {
@@ -52,6 +53,7 @@ extension CoreState {
     func coreStopped(_ stopped: CoreID) {
         guard !stoppedCores[stopped.rawValue] else { return }
         stoppedCores[stopped.rawValue] = true
+        if shootdowns != nil { perform(shootdowns!.coreStopped(stopped)) }
         guard monitorDomain != nil else { return }
         domainEvents.append(DomainEvent(kind: .coreStopped, domain: stopped.rawValue, program: []))
         notificationArrived()
@@ -161,9 +163,9 @@ extension CoreState {
                 return (InvocationStatus(error), 0)
             }
             return (.success, 0)
-        case .spanPlace(let local, let address, let buffer):
+        case .spanPlace(let local, let address, let buffer, let core):
             guard copyToUser(domain, address: buffer, words: [0, 0], dryRun: true) else { return (.badBuffer, 0) }
-            guard let place = spanPlace(of: local, frameAddress: address) else { return (.badAddress, 0) }
+            guard let place = spanPlace(of: local, frameAddress: address, for: core) else { return (.badAddress, 0) }
             _ = copyToUser(domain, address: buffer, words: [place.root, place.frame], dryRun: false)
             return (.success, 0)
         case .span(let buffer):
@@ -182,8 +184,23 @@ extension CoreState {
             }
         case .releaseSpanned(let local):
             return releaseSpanned(local) ? (.success, 0) : (.noSuchDomain, 0)
-        case .invalidate(let address, let pages):
-            return invalidate(address: address, pages: pages) ? (.success, 0) : (.outsideRange, 0)
+        case .bootFile(let name, let length, let page, let frame):
+            guard length >= 1, length <= UInt64(BootImage.nameBytes),
+                  let bytes = copyFromUser(domain, address: name, length: Int(length)) else { return (.badBuffer, 0) }
+            guard let file = bootImage?.file(named: bytes) else { return (.noSuchFile, 0) }
+            guard let (capability, _) = try? capabilities.lookup(frame, in: domain.cspace), capability.type == .frame,
+                  capability.size == CapabilityType.pageBytes, capability.rights.contains(.write) else { return (.wrongType, 0) }
+            let size = UInt64(file.bytes.count)
+            guard page < max(1, (size + 4095) / 4096) else { return (.outsideRange, size) }
+            let start = Int(page) * 4096, count = min(4096, file.bytes.count - start)
+            let destination = UnsafeMutableRawPointer(bitPattern: UInt(capability.base))!
+            destination.initializeMemory(as: UInt8.self, repeating: 0, count: 4096)
+            if count > 0, let source = file.bytes.bytes.baseAddress { destination.copyMemory(from: source + start, byteCount: count) }
+            return (.success, size)
+        case .adoptKnowledge(let buffer, let length):
+            guard length <= UInt64(KnowledgeEncoding.size(cores: coreCount, caches: coreCount * KnowledgeEncoding.maximumCaches, dimension: coreCount)),
+                  let bytes = copyFromUser(domain, address: buffer, length: Int(length)) else { return (.badBuffer, 0) }
+            return (adoptKnowledge(bytes), 0)
         case .programNames(let buffer, let length):
             var names: [UInt8] = []
             for program in bootImage?.programs ?? [] { names += program.name + [0] }

@@ -41,7 +41,7 @@ public enum Monitor {
     public static func lookup(_ name: String, endpointDestination: Capability? = nil) throws(MonitorStatus) -> SystemDomainID {
         // The endpoint must land somewhere even when the caller does not want it: an
         // answer that carries a capability no receive takes would block every later one.
-        var destination: Capability
+        let destination: Capability
         if let endpointDestination { destination = endpointDestination } else { destination = try LibrarySlots.take() }
         defer { if endpointDestination == nil { _ = try? destination.delete() } }
         return SystemDomainID(rawValue: try ask(.lookup(name: try checked(name)), capabilityDestination: destination).0)
@@ -140,6 +140,14 @@ public enum Monitor {
     /// page-aligned, or for one another driver holds.
     public static func deviceMemory(_ base: UInt64, bytes: UInt64, into destination: Capability) throws(MonitorStatus) {
         _ = try ask(.deviceMemory(base: base, bytes: bytes), capabilityDestination: destination)
+    }
+
+    /// Page `page` of the boot image's file `name` (a path under User/Files, such as
+    /// `www/index.html`) written into `frame` (a writable 4 KiB frame of this domain's,
+    /// which keeps it), the rest of the page zeroed; the file's size in bytes.
+    /// `noSuchName` if the image has no such file, `badAddress` for a page past its end.
+    public static func bootFile(_ name: String, page: Int, into frame: Capability) throws(MonitorStatus) -> Int {
+        Int(try ask(.bootFile(name: try checked(name), page: page), carrying: frame).0)
     }
 
     // MARK: Capabilities across cores (docs/capabilities.md)
