@@ -91,6 +91,9 @@ public enum DeviceManagerRefusal: UInt8, Error, Equatable, Sendable, CustomStrin
     case outOfResources = 6
     /// A domain may hold only so many pieces of DMA memory at once.
     case tooManyPieces = 7
+    /// The claimant runs on another core than the devices: their capabilities (ports,
+    /// interrupts, device frames) are that core's and do not travel between cores.
+    case wrongCore = 8
 
     public var description: String {
         switch self {
@@ -101,6 +104,7 @@ public enum DeviceManagerRefusal: UInt8, Error, Equatable, Sendable, CustomStrin
         case .badSize: return "bad size"
         case .outOfResources: return "out of resources"
         case .tooManyPieces: return "too many pieces of DMA memory"
+        case .wrongCore: return "drivers run on the devices' core"
         }
     }
 }

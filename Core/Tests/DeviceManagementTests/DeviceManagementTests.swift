@@ -95,7 +95,7 @@ final class DeviceRequestTests: XCTestCase {
 }
 
 final class DeviceTableTests: XCTestCase {
-    let netd: UInt64 = 5, other: UInt64 = 1 << 32 | 3
+    let netd: UInt64 = 5, other: UInt64 = 3, elsewhere: UInt64 = 1 << 32 | 3
     let virtio = PCIAddress(bus: 0, device: 3, function: 0)!
 
     func testClaimsAndSecondClaimsRefused() throws {
@@ -114,6 +114,10 @@ final class DeviceTableTests: XCTestCase {
             XCTAssertEqual($0 as? DeviceManagerRefusal, .noSuchFunction)
         }
         XCTAssertEqual(try table.decideClaim(.classCode(3, subclass: 0), by: other), 3)
+        // A domain on another core than the devices gets nothing.
+        XCTAssertThrowsError(try table.decideClaim(.classCode(3, subclass: 0), by: elsewhere)) {
+            XCTAssertEqual($0 as? DeviceManagerRefusal, .wrongCore)
+        }
         XCTAssertEqual(table.claimants, [netd])
     }
 

@@ -20,6 +20,9 @@
 //   devmgr                    the service (the shell starts it)
 //   devmgr claim-twice        a client: claims 1af4:1000, shows it claimed, and must be
 //                             refused a second claim (a guest test)
+//   devmgr wrong-core         a client on another core (`oncore 1`): it lists the
+//                             devices over a channel between cores, and its claim is
+//                             refused (a guest test)
 //   devmgr garbage            a client that sends 209 malformed requests: each must be
 //                             refused, and devmgr must still answer (a guest test)
 //   devmgr crash-test fault|kill
@@ -119,7 +122,7 @@ func serve() -> Never {
         print("devmgr: the name \(DeviceManager.name) was refused (\(error)); is one running?")
         exit(1)
     }
-    var server = Server(space: space, table: DeviceTable(functions: functions), held: held)
+    var server = Server(space: space, table: DeviceTable(functions: functions, deviceCore: Program.identity.core), held: held)
     var clients: [Client] = []
     var lastLook = user_timestamp()
     while true {
@@ -330,6 +333,20 @@ func claimTwice() -> Never {
     exit(0)
 }
 
+/// A client on another core than the devices: it may list them, not claim them.
+func claimFromAnotherCore() -> Never {
+    let listing = networkListing()
+    do throws(DeviceManager.Failure) {
+        _ = try DeviceManager.claim(virtioNet) { _ in nil }
+        fail("core \(Program.identity.core) was granted \(listing.function.address)")
+    } catch .refused(.wrongCore) {
+        print("devmgr: core \(Program.identity.core) lists \(listing.function.address) but may not claim it (\(DeviceManagerRefusal.wrongCore))")
+    } catch {
+        fail("the claim: \(error)")
+    }
+    exit(0)
+}
+
 /// A client that sends what no client library sends: each must be refused as
 /// malformed, and devmgr must go on answering.
 func sendGarbage() -> Never {
@@ -442,9 +459,10 @@ switch arguments.first {
 case nil: serve()
 case "claim-twice"?: claimTwice()
 case "garbage"?: sendGarbage()
+case "wrong-core"?: claimFromAnotherCore()
 case "crash-test"?: crashTest(arguments[1] ?? "fault")
 case "driver"?: runDriver(arguments[1] ?? "fault")
 default:
-    print("usage: devmgr [claim-twice | garbage | crash-test fault|kill | driver fault|hang]")
+    print("usage: devmgr [claim-twice | wrong-core | garbage | crash-test fault|kill | driver fault|hang]")
     exit(2)
 }
