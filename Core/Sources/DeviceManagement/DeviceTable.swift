@@ -183,6 +183,7 @@ public struct DeviceTable: Sendable {
 /// registers) is reset: its status register, 0x12 into BAR 0 (virtio 1.0, §4.1.4.8).
 public func virtioLegacyStatusPort(of function: PCIFunction) -> UInt16? {
     guard function.vendor == 0x1AF4, (0x1000...0x103F).contains(function.device),
-          case .io(let base, let size)? = function.bars.first(where: { $0.index == 0 })?.bar, size >= 0x14 else { return nil }
+          case .io(let base, let size)? = function.bars.first(where: { $0.index == 0 })?.bar, size >= 0x14,
+          UInt32(base) + 0x14 <= 0x1_0000 else { return nil }
     return base + 0x12
 }

@@ -199,5 +199,8 @@ final class DeviceTableTests: XCTestCase {
         var small = functions[4]
         small.bars = [PCIBarRegister(index: 0, bar: .io(base: 0xC000, size: 16))]
         XCTAssertNil(virtioLegacyStatusPort(of: small))
+        // A BAR at the top of the port space (the device's to choose) has no room for the registers.
+        small.bars = [PCIBarRegister(index: 0, bar: .io(base: 0xFFF0, size: 32))]
+        XCTAssertNil(virtioLegacyStatusPort(of: small))
     }
 }

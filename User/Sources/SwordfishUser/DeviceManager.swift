@@ -185,7 +185,7 @@ public enum DeviceManager {
                 guard case .dmaPage(let index, _) = resource, index == page, index < frames.count else { return nil }
                 return frames[index]
             }
-            guard case .dmaPage(page, memory.physicalBase + UInt64(page * 4096)) = resource, capability != nil else { throw .garbled }
+            guard case .dmaPage(page, memory.physicalBase &+ UInt64(page * 4096)) = resource, capability != nil else { throw .garbled }
         }
         return memory.physicalBase
     }

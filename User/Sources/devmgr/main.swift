@@ -100,7 +100,8 @@ func serve() -> Never {
                 held[index].append(Held(resource: .ioPorts(bar: register.index, base: base, count: size), slot: nextSlot))
             case .memory(let base, let size, _, _):
                 // The monitor gives whole pages in its window below 4 GiB; others are listed only.
-                guard base % 4096 == 0, size % 4096 == 0, base + size <= 1 << 32,
+                // (A 64-bit BAR's base is the device's to choose: no sum that could overflow.)
+                guard base % 4096 == 0, size % 4096 == 0, base <= 1 << 32, size <= (1 << 32) - base,
                       (try? Monitor.deviceMemory(base, bytes: size, into: slot)) != nil else { continue }
                 held[index].append(Held(resource: .deviceMemory(bar: register.index, base: base, bytes: size), slot: nextSlot))
             }
@@ -127,7 +128,8 @@ func serve() -> Never {
     var lastLook = user_timestamp()
     while true {
         var busy = false
-        // New clients.
+        // New clients (at most three at once: a same-core connection keeps two of the
+        // library's nine slots; a fourth waits for one to end).
         while clients.count < 3, let connection = try? listener.tryAccept() {
             clients.append(Client(connection))
             busy = true
