@@ -25,6 +25,17 @@ enum Console {
         }
     }
 
+    /// A domain's output. On core 0, while the shell shows its prompt and line (so the
+    /// domain runs in the background: devmgr saying a driver ended, a spawned server),
+    /// it starts on a fresh line and the shell's line is drawn again after it, as for
+    /// another core's lines.
+    static func print(_ bytes: [UInt8], state: CoreState) {
+        let interrupting = state.id == .bootstrap && !state.consoleLineShown.isEmpty && !state.consoleAtLineStart
+        if interrupting { writeSerial(UInt8(ascii: "\n")) }
+        for byte in bytes { put(byte) }
+        if interrupting && state.consoleAtLineStart { for byte in state.consoleLineShown { writeSerial(byte) } }
+    }
+
     /// Only core 0 (or a core before it has state) writes the port. Core 0 remembers
     /// whether its own output ended mid-line (a prompt), in its own state.
     static func writeSerial(_ byte: UInt8) {
