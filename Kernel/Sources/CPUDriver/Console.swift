@@ -15,25 +15,35 @@ enum Console {
     static let maxQueuedMessages = 2048
 
     static func put(_ byte: UInt8) {
-        guard let state = CoreState.current, state.id != .bootstrap else {
-            writeSerial(byte)
-            return
-        }
+        guard let state = CoreState.current else { return writeSerial(byte) }
+        guard state.id != .bootstrap else { return putBesideShell(byte, state: state) }
         state.consoleLine.append(byte)
         if byte == UInt8(ascii: "\n") || state.consoleLine.count >= maxLine {
             sendLine(state)
         }
     }
 
-    /// A domain's output. On core 0, while the shell shows its prompt and line (so the
-    /// domain runs in the background: devmgr saying a driver ended, a spawned server),
-    /// it starts on a fresh line and the shell's line is drawn again after it, as for
-    /// another core's lines.
-    static func print(_ bytes: [UInt8], state: CoreState) {
-        let interrupting = state.id == .bootstrap && !state.consoleLineShown.isEmpty && !state.consoleAtLineStart
-        if interrupting { writeSerial(UInt8(ascii: "\n")) }
-        for byte in bytes { put(byte) }
-        if interrupting && state.consoleAtLineStart { for byte in state.consoleLineShown { writeSerial(byte) } }
+    /// Core 0's own output (the kernel's lines, its domains' prints). While the shell
+    /// shows its prompt and line, a line starts on a fresh line and the shell's line is
+    /// drawn again after it, as after another core's line: a domain in the background
+    /// (devmgr saying a driver ended, a spawned server) or a domain's end does not break
+    /// into the line being typed.
+    static func putBesideShell(_ byte: UInt8, state: CoreState) {
+        if !state.consoleLineInterrupted, !state.consoleAtLineStart, !state.consoleLineShown.isEmpty {
+            writeSerial(UInt8(ascii: "\n"))
+            state.consoleLineInterrupted = true
+        }
+        writeSerial(byte)
+        guard byte == UInt8(ascii: "\n"), state.consoleLineInterrupted else { return }
+        state.consoleLineInterrupted = false
+        for byte in state.consoleLineShown { writeSerial(byte) }
+    }
+
+    /// The shell's echo (core 0): written as it is.
+    static func echo(_ bytes: [UInt8], state: CoreState) {
+        for byte in bytes {
+            if state.id == .bootstrap { writeSerial(byte) } else { put(byte) }
+        }
     }
 
     /// Only core 0 (or a core before it has state) writes the port. Core 0 remembers

@@ -146,6 +146,9 @@ final class CoreState {
     /// On core 0: what the console shows again after another core's line (the shell's
     /// prompt and the line being edited, which it sets with `echo`).
     var consoleLineShown: [UInt8] = []
+    /// On core 0: a line of this core's own output (the kernel's or a domain's) broke
+    /// into the shell's shown line, which is drawn again when that line ends.
+    var consoleLineInterrupted = false
 
     init(id: CoreID, apicID: APICID, apicIDs: [APICID], apic: LocalAPIC, tscHz: UInt64,
          share: [PhysicalRange], testMode: Bool, streamMessages: Int) {

@@ -116,7 +116,7 @@ extension CoreState {
             guard length <= limit, lineLength <= limit else { return (.countTooLarge, 0) }
             guard let echo = copyFromUser(domain, address: bytes, length: Int(length)),
                   let shown = copyFromUser(domain, address: line, length: Int(lineLength)) else { return (.badBuffer, 0) }
-            for byte in echo { Console.put(byte) }
+            Console.echo(echo, state: self)
             consoleLineShown = shown
             return (.success, 0)
         case .domainState(let target):

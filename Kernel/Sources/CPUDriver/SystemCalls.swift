@@ -20,7 +20,7 @@ extension CoreState {
             guard let bytes = copyFromUser(domain, address: address, length: Int(length)) else {
                 return context.setResult(status: SystemCallStatus.badAddress.rawValue)
             }
-            Console.print(bytes, state: self)
+            for byte in bytes { Console.put(byte) }
             context.setResult(status: SystemCallStatus.success.rawValue)
         case .exit:
             domain.state = .exited(status: Int64(bitPattern: context.argument(0)))
