@@ -19,6 +19,7 @@
 import SwordfishUser
 import UserRuntimeC
 import FrameLink
+import FrameChannel
 import LwIP
 
 let clientAddress: UInt32 = 0x0A00_0001   // 10.0.0.1
@@ -47,7 +48,12 @@ func connect(to name: String) -> Connection {
 /// Sets the link up on `connection` and starts lwIP on it at `address`.
 func startStack(on connection: Connection, at address: UInt32) -> ChannelLink {
     let link: ChannelLink
-    do throws(LinkSetupError) { link = try ChannelLink(connection) } catch { fail("setting up the link: \(error.what)") }
+    do throws(LinkSetupError) {
+        link = try ChannelLink(connection, at: linkPlace(), deliver: { frame, length in swordfish_loop_queue(frame, length) == 0 },
+                               room: { Int(swordfish_loop_queue_room()) })
+    } catch {
+        fail("setting up the link: \(error.what)")
+    }
     // lwIP's own output is replaced at once by the ring's (attach).
     let unused: swordfish_lwip_sender = { _, _ in }
     let mac: [UInt8] = [0x02, 0, 0, 0, 0, UInt8(address & 0xFF)]
