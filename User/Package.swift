@@ -89,7 +89,8 @@ let package = Package(
         // descriptors (Core's FrameLink). Both ends of the IP loopback and of netd's clients.
         .target(
             name: "FrameChannel",
-            dependencies: ["SwordfishUser", .product(name: "FrameLink", package: "Core")],
+            dependencies: ["SwordfishUser", .product(name: "FrameLink", package: "Core"), .product(name: "Basics", package: "Core"),
+                           .product(name: "KnowledgeBase", package: "Core")],
             swiftSettings: [.swiftLanguageMode(.v5)]
         ),
     ] + programs.map(program)

@@ -386,6 +386,24 @@ public struct Listener {
         let arriving = try LibrarySlots.take()
         let words: [UInt64]
         do throws(InvocationStatus) { words = try receiveWaiting(on: endpoint, capabilityDestination: arriving) } catch { throw .outOfResources }
+        return try connection(from: words, arriving: arriving)
+    }
+
+    /// The next client's connection if one is waiting, else nil at once (a server that
+    /// polls other work between clients).
+    public func tryAccept() throws(MonitorStatus) -> Connection? {
+        let arriving = try LibrarySlots.take()
+        let words: [UInt64]
+        do throws(InvocationStatus) { words = try endpoint.receive(capabilityDestination: arriving) } catch .endpointEmpty {
+            return nil
+        } catch {
+            _ = try? arriving.delete()
+            throw .outOfResources
+        }
+        return try connection(from: words, arriving: arriving)
+    }
+
+    func connection(from words: [UInt64], arriving: Capability) throws(MonitorStatus) -> Connection {
         // From another core, the monitors bring a binding page (`BindOffer`).
         if words[0] == BindOffer.marker, arriving.type == .frame {
             return try Connection(page: arriving, isClient: false, peer: SystemDomainID(rawValue: words[1]))

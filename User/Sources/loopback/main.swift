@@ -177,7 +177,7 @@ func vandalize(_ link: ChannelLink) -> Never {
         for index in 0..<length { frame[index] = UInt8(truncatingIfNeeded: next()) }
         // Half of them look like IPv4 over Ethernet, so lwIP reads further.
         if length > 14, next() & 1 == 0 { frame[12] = 0x08; frame[13] = 0 }
-        frame.withUnsafeBytes { link.transmit($0.baseAddress!, length) }
+        _ = frame.withUnsafeBytes { link.transmit($0.baseAddress!, length) }
         step(link)
     }
     link.flush()

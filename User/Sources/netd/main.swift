@@ -7,22 +7,24 @@
 // device writes is checked (Core/Sources/Virtio) and every frame the network sends is
 // read through bounds checks (Core/Sources/Network) before anything is done with it.
 //
-// It speaks only ARP and ICMP echo, enough to prove the path both ways against QEMU's
-// user network: it asks who has the gateway 10.0.2.2 and pings it. A TCP/IP stack
-// (lwIP) on top is the next step.
+// As a service (`netd serve`) it is a switch between the device and its clients: each
+// client connects to the name "netd", gets an Ethernet address of its own and a link of
+// shared rings (User/Sources/FrameChannel), and runs its own lwIP on it (`httpd`).
+// Frames go where their destination address names (Core's EthernetSwitch).
 //
-//   netd [status]     bring the device up, learn the gateway's address, ping it once,
-//                     print the addresses and each queue's packets and drops (the
-//                     shell's `net`)
-//   netd ping [n]     the same with n pings (default 3), each answered or the run
-//                     fails; also checks that the level-triggered line stays masked
-//                     until acknowledged (the guest test)
+//   netd serve        the service, until killed (started by whoever needs it: the
+//                     shell's `httpd` and `net`, through NetdService)
+//   netd [status]     the running service's addresses and counts, per queue and per
+//                     client (it starts the service if it is not running): the shell's `net`
+//   netd ping [n]     a self-test of the driver alone: learns the gateway's address and
+//                     pings it n times (default 3), each answered or the run fails; also
+//                     checks that the level-triggered line stays masked until
+//                     acknowledged (the guest test)
 //   netd lwip [n] [bytes]
-//                     lwIP on the driver: n pings of the gateway through lwIP's raw API
-//                     (default 3), then a TCP stream of `bytes` bytes (default 65536)
-//                     to QEMU's echo at 10.0.2.100:7, every byte checked as it comes back
-//   netd httpd [port] httpd (User/Sources/httpd) on lwIP on the driver: serves the
-//                     site on `port` (default 80) until killed (the shell's `httpd`)
+//                     a self-test of lwIP on the driver alone: n pings of the gateway
+//                     through lwIP's raw API (default 3), then a TCP stream of `bytes`
+//                     bytes (default 65536) to QEMU's echo at 10.0.2.100:7, every byte
+//                     checked as it comes back
 import SwordfishUser
 import UserRuntimeC
 import Basics
@@ -30,7 +32,8 @@ import PCI
 import Virtio
 import Network
 import LwIP
-import HTTPServer
+import FrameLink
+import FrameChannel
 
 // Root slots (below 40, the library's): configuration ports, the device's ports, its
 // interrupt, the endpoint interrupts come to, the RAM, its 16 frames, their page tables.
@@ -68,6 +71,10 @@ func fail(_ message: String) -> Never {
     if let statusPort { _ = try? devicePorts.write(port: statusPort, value: 0) }
     exit(1)
 }
+
+// The status of a running service is asked for over a connection, before this
+// program touches the device (which the service holds).
+if arguments.first == nil || arguments.first == "status" { askStatus() }
 
 // MARK: Finding the device
 
@@ -332,7 +339,7 @@ func awaitFrame(_ what: String, _ handle: (ReceivedFrame) -> Bool) {
 }
 
 if arguments.first == "lwip" { runLwIP() }
-if arguments.first == "httpd" { runHTTPServer() }
+if arguments.first == "serve" { serve() }
 
 // MARK: The level-triggered line stays masked until acknowledged
 
@@ -445,38 +452,6 @@ func runLwIP() -> Never {
     finish()
 }
 
-/// httpd on lwIP on this driver, until the domain is killed: frames in, lwIP's timers
-/// and the server's timeouts, then a sleep until the device's interrupt or the next tick.
-func runHTTPServer() -> Never {
-    let sender: swordfish_lwip_sender = { frame, length in LwIPLink.transmit(frame, length) }
-    let mac = ourAddress.bytes
-    mac.withUnsafeBufferPointer { swordfish_lwip_start($0.baseAddress, UserNetwork.guest.rawValue, 0xFFFF_FF00,
-                                                       UserNetwork.gateway.rawValue, sender) }
-    let port = UInt16(truncatingIfNeeded: arguments.integer(at: 1) ?? 80)
-    guard HTTPServer.start(port: port) else { fail("httpd: lwIP refused port \(port)") }
-    print("httpd: serving \(UserNetwork.guest) port \(port) (\(ourAddress))")
-    var lastSweep = user_timestamp()
-    var lastStatus = "", lastStatusTime = lastSweep
-    while true {
-        for frame in receivedFrames() { frame.withUnsafeBytes { swordfish_lwip_input($0.baseAddress, $0.count) } }
-        reclaimTransmitted()
-        swordfish_lwip_poll()
-        let now = user_timestamp()
-        if now &- lastSweep > 1 << 28 {
-            HTTPServer.sweep(now: now)
-            lastSweep = now
-        }
-        // The counts, when they changed, every second or so.
-        if now &- lastStatusTime > 1 << 32 {
-            lastStatusTime = now
-            let status = HTTPServer.status
-            if status != lastStatus { print("httpd: \(status); \(receiveDrops) receive drops, \(transmitDrops) transmit drops") }
-            lastStatus = status
-        }
-        if awaitInterrupt(until: user_timestamp() &+ (1 << 22)) { quietDevice() }
-    }
-}
-
 /// lwIP's frames out. (A C function pointer cannot capture, and main.swift's own
 /// functions count as capturing its top-level variables; a type's function does not.)
 enum LwIPLink {
@@ -494,4 +469,203 @@ enum LwIPLink {
 @_cdecl("swordfish_lwip_assert")
 func lwipAssertionFailed(_ message: UnsafePointer<CChar>, _ file: UnsafePointer<CChar>, _ line: Int32) {
     fail("lwIP assertion \(String(cString: message)) failed at \(String(cString: file)):\(line)")
+}
+
+// MARK: The service
+
+/// What the switch keeps of a client: its link, its address, its counts.
+final class Client {
+    let link: ChannelLink
+    let address: EthernetAddress
+    let peer: SystemDomainID
+    var program: String
+    /// Frames it sent (that the switch took), frames it was sent, frames of its the
+    /// switch refused (not its source address, too short), frames to it its ring had no
+    /// room for.
+    var framesIn = 0, framesOut = 0, refused = 0, ringFull = 0
+
+    init(link: ChannelLink, address: EthernetAddress, peer: SystemDomainID) {
+        self.link = link
+        self.address = address
+        self.peer = peer
+        program = (try? Monitor.program(of: peer)) ?? "?"
+    }
+}
+
+/// The clients' links: one page table at PML4 entry 7 (root slots 26–28), 32 entries a
+/// client, and a CNode of 128 slots (root slot 29), 32 a client.
+let clientTableSlot: UInt32 = 26
+let clientCNodeSlot: UInt32 = 29
+let clientPML4Entry = 7
+let maximumClients = 4
+
+/// Frames clients sent, copied out of their rings, waiting for the switch.
+var pendingFrames: [(port: Int, frame: [UInt8])] = []
+let pendingLimit = 64
+var noClientDrops = 0
+var clients: [Client?] = []
+var switchTable = EthernetSwitch(ports: 0)
+
+/// Serves clients until killed: frames from the device go to the clients they name,
+/// frames from clients to the device or to each other; new clients are accepted between
+/// turns; a client whose link fails is dropped, and only it.
+func serve() -> Never {
+    let listener: Listener
+    do throws(MonitorStatus) { listener = try Listener(name: NetdService.name) } catch {
+        fail("cannot serve as \(NetdService.name): \(error)")
+    }
+    let table: Capability
+    do throws(InvocationStatus) {
+        table = try makePageTable(from: .ram, into: clientTableSlot, pml4Entry: clientPML4Entry)
+        try Capability.ram.retype(to: .cnode, size: 128, into: Capability(slot: clientCNodeSlot))
+    } catch {
+        fail("no room for clients' links: \(error)")
+    }
+    clients = [Client?](repeating: nil, count: maximumClients)
+    switchTable = EthernetSwitch(ports: maximumClients)
+    print("netd: serving \(ourAddress) on core \(Program.identity.core) as \"\(NetdService.name)\" (\(device.address), IRQ \(irq))")
+    while true {
+        var busy = false
+        // The device's frames to the clients they name.
+        for frame in receivedFrames() {
+            busy = true
+            forward(frame, from: .device)
+        }
+        reclaimTransmitted()
+        // Each client's frames, then whatever it waits for.
+        for port in 0..<maximumClients {
+            guard let client = clients[port] else { continue }
+            if client.link.pump() { busy = true }
+            client.link.checkPeer()
+            let waiting = pendingFrames
+            pendingFrames.removeAll()
+            for (from, frame) in waiting { forward(frame, from: .client(from)) }
+        }
+        for port in 0..<maximumClients {
+            guard let client = clients[port] else { continue }
+            client.link.flush()
+            if let failure = client.link.failure { disconnect(port, because: failure) }
+            else if client.link.peerClosed { disconnect(port, because: "it closed the link") }
+        }
+        // A new client, or a question.
+        do throws(MonitorStatus) {
+            if let connection = try listener.tryAccept() {
+                busy = true
+                welcome(connection, table: table)
+            }
+        } catch {
+            // A hello that was not one: that client's problem.
+        }
+        if !busy, awaitInterrupt(until: user_timestamp() &+ (1 << 20)) { quietDevice() }
+        else if busy, interruptWaiting() { quietDevice() }
+    }
+}
+
+/// Takes an interrupt message that waits, without sleeping.
+func interruptWaiting() -> Bool {
+    guard let words = try? events.receive(), let message = InterruptMessage(words: (words[0], words[1], words[2])),
+          message.irq == irq else { return false }
+    interrupts += message.count
+    return true
+}
+
+/// Sends `frame` where the switch says.
+func forward(_ frame: [UInt8], from: SwitchPort) {
+    let route = frame.withUnsafeBytes { switchTable.route($0, from: from) }
+    switch route {
+    case .failure(let drop):
+        if case .client(let port) = from { clients[port]?.refused += 1 }
+        if drop == .noClient { noClientDrops += 1 }
+    case .success(let ports):
+        if case .client(let port) = from { clients[port]?.framesIn += 1 }
+        for port in ports {
+            switch port {
+            case .device:
+                // Under load the device may hold every transmit buffer: wait a little.
+                let deadline = user_timestamp() &+ (1 << 24)
+                while freeTransmitBuffers.isEmpty, user_timestamp() < deadline { reclaimTransmitted() }
+                send(frame)
+            case .client(let index):
+                guard let client = clients[index] else { continue }
+                // A client whose ring is full loses the frame; nobody waits for it.
+                let taken = frame.withUnsafeBytes { client.link.transmit($0.baseAddress!, $0.count, waiting: false) }
+                if taken { client.framesOut += 1 } else { client.ringFull += 1 }
+            }
+        }
+    }
+}
+
+/// A new connection's first message: a link or a question; anything else, or nothing
+/// for a while, and the connection is closed.
+func welcome(_ connection: Connection, table: Capability) {
+    var request: [UInt64]? = nil
+    let deadline = user_timestamp() &+ (1 << 31)
+    while request == nil, connection.failure == nil, user_timestamp() < deadline {
+        request = try? connection.tryReceive()
+        if request == nil { yield() }
+    }
+    guard let request else { return connection.close() }
+    if request.first == NetdService.statusRequest {
+        printStatus()
+        _ = try? connection.send([NetdService.statusRequest, 0, 0])
+        return connection.close()
+    }
+    guard request.first == NetdService.linkRequest, let port = clients.firstIndex(where: { $0 == nil }) else {
+        if request.first == NetdService.linkRequest {
+            print("netd: a client on core \(connection.peer.core) found no free port")
+            _ = try? connection.send([0, 0, 0])
+        }
+        return connection.close()
+    }
+    let address = EthernetSwitch.address(ofClient: port, device: ourAddress)
+    do throws(Connection.Failure) { try connection.send([NetdService.linkRequest, address.rawValue, UInt64(port)]) } catch {
+        return connection.close()
+    }
+    let place = LinkPlace(table: table, firstEntry: port * 2 * ChannelLink.pages,
+                          address: UInt64(clientPML4Entry) << 39 + UInt64(port * 2 * ChannelLink.pages * 4096),
+                          cnode: clientCNodeSlot, firstSlot: UInt32(port * 32))
+    let link: ChannelLink
+    do throws(LinkSetupError) {
+        link = try ChannelLink(connection, at: place, deliver: { frame, length in
+            guard pendingFrames.count < pendingLimit else { return false }
+            pendingFrames.append((port, Array(UnsafeRawBufferPointer(start: frame, count: length))))
+            return true
+        }, room: { pendingLimit - pendingFrames.count })
+    } catch {
+        print("netd: a client's link failed to come up: \(error.what)")
+        connection.close()
+        // What the setup made goes back (a link that never came up holds no frames of
+        // the peer's that matter).
+        for index in 0..<LinkPlace.slotCount {
+            _ = try? Capability(.leaf(clientCNodeSlot, UInt32(port * 32 + index))).delete()
+        }
+        for entry in 0..<(2 * ChannelLink.pages) { _ = try? table.unmap(at: port * 2 * ChannelLink.pages + entry) }
+        return
+    }
+    let client = Client(link: link, address: address, peer: connection.peer)
+    clients[port] = client
+    switchTable.attach(address, at: port)
+    print("netd: client \(port) (\(client.program) on core \(connection.peer.core)) at \(address)")
+}
+
+/// Drops a client: its port and its link, its memory back to the memory service.
+func disconnect(_ port: Int, because reason: String) {
+    guard let client = clients[port] else { return }
+    print("netd: client \(port) (\(client.program)) gone: \(reason); \(client.framesIn) frames in, \(client.framesOut) out")
+    client.link.drop(reason)
+    client.link.release()
+    clients[port] = nil
+    switchTable.detach(port)
+}
+
+func printStatus() {
+    print("netd: \(device.address) virtio-net, I/O ports 0x\(String(portBase, radix: 16)) (\(portCount)), IRQ \(irq); on core \(Program.identity.core)")
+    print("netd: device \(ourAddress); \(clients.filter { $0 != nil }.count) of \(maximumClients) clients")
+    print("netd: receive queue (\(receiveQueue.layout.size) entries): \(received) packets, \(receiveDrops) drops, \(receiveQueue.refused) refused entries, \(noClientDrops) to no client")
+    print("netd: transmit queue (\(transmitQueue.layout.size) entries): \(sent) packets, \(transmitDrops) drops, \(transmitQueue.refused) refused entries")
+    print("netd: \(interrupts) interrupts; \(refusedFrames) malformed frames dropped")
+    for (port, client) in clients.enumerated() {
+        guard let client else { continue }
+        print("netd: client \(port) (\(client.program) on core \(client.peer.core)) \(client.address): \(client.framesIn) frames in, \(client.framesOut) out, \(client.refused) refused, \(client.ringFull) dropped (ring full)")
+    }
 }
