@@ -31,7 +31,7 @@ public enum NetdService {
     }
 
     /// Whether netd runs: its domain, if it has registered its name.
-    public static func running() -> SystemDomainID? { try? Monitor.lookup(name) }
+    public static func running() -> SystemDomainID? { try? Monitor.holder(of: name) }
 
     /// netd's domain, started (`netd serve`, on `core` or where `placement` says) if it
     /// is not running. `progress` hears what happens ("started netd on core 0").

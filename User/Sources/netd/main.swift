@@ -492,19 +492,21 @@ final class Client {
     }
 }
 
-/// The clients' links: one page table at PML4 entry 7 (root slots 26–28), 32 entries a
-/// client, and a CNode of 128 slots (root slot 29), 32 a client.
-let clientTableSlot: UInt32 = 26
-let clientCNodeSlot: UInt32 = 29
-let clientPML4Entry = 7
-let maximumClients = 4
-
-/// Frames clients sent, copied out of their rings, waiting for the switch.
-var pendingFrames: [(port: Int, frame: [UInt8])] = []
-let pendingLimit = 64
-var noClientDrops = 0
-var clients: [Client?] = []
-var switchTable = EthernetSwitch(ports: 0)
+/// The service's state. (In a type, not at the top level: main.swift's top-level
+/// variables are set as execution reaches them, after `serve` has started.)
+enum Service {
+    /// The clients' links: 16 pages each in the driver's page table (PML4 entry 5) from
+    /// entry 16, their capabilities in a CNode of 128 slots, 32 a client.
+    static var clientCNodeSlot: UInt32 = 0
+    static let firstClientEntry = 16
+    static let maximumClients = 4
+    /// Frames clients sent, copied out of their rings, waiting for the switch.
+    static var pendingFrames: [(port: Int, frame: [UInt8])] = []
+    static let pendingLimit = 64
+    static var noClientDrops = 0
+    static var clients: [Client?] = []
+    static var switchTable = EthernetSwitch(ports: 0)
+}
 
 /// Serves clients until killed: frames from the device go to the clients they name,
 /// frames from clients to the device or to each other; new clients are accepted between
@@ -514,15 +516,22 @@ func serve() -> Never {
     do throws(MonitorStatus) { listener = try Listener(name: NetdService.name) } catch {
         fail("cannot serve as \(NetdService.name): \(error)")
     }
-    let table: Capability
-    do throws(InvocationStatus) {
-        table = try makePageTable(from: .ram, into: clientTableSlot, pml4Entry: clientPML4Entry)
-        try Capability.ram.retype(to: .cnode, size: 128, into: Capability(slot: clientCNodeSlot))
-    } catch {
-        fail("no room for clients' links: \(error)")
+    // The clients' rings go into the driver's own page table (PML4 entry 5), past its
+    // 16 pages.
+    let table = Capability(slot: firstTable + 2)
+    var made: [String] = []
+    for slot in UInt32(26)..<40 {
+        do throws(InvocationStatus) {
+            try Capability.ram.retype(to: .cnode, size: 128, into: Capability(slot: slot))
+            Service.clientCNodeSlot = slot
+            break
+        } catch {
+            made.append("\(slot): \(error)")
+        }
     }
-    clients = [Client?](repeating: nil, count: maximumClients)
-    switchTable = EthernetSwitch(ports: maximumClients)
+    if Service.clientCNodeSlot == 0 { fail("no CNode for clients' links: \(made.joined(separator: ", "))") }
+    Service.clients = [Client?](repeating: nil, count: Service.maximumClients)
+    Service.switchTable = EthernetSwitch(ports: Service.maximumClients)
     print("netd: serving \(ourAddress) on core \(Program.identity.core) as \"\(NetdService.name)\" (\(device.address), IRQ \(irq))")
     while true {
         var busy = false
@@ -533,16 +542,16 @@ func serve() -> Never {
         }
         reclaimTransmitted()
         // Each client's frames, then whatever it waits for.
-        for port in 0..<maximumClients {
-            guard let client = clients[port] else { continue }
+        for port in 0..<Service.maximumClients {
+            guard let client = Service.clients[port] else { continue }
             if client.link.pump() { busy = true }
             client.link.checkPeer()
-            let waiting = pendingFrames
-            pendingFrames.removeAll()
+            let waiting = Service.pendingFrames
+            Service.pendingFrames.removeAll()
             for (from, frame) in waiting { forward(frame, from: .client(from)) }
         }
-        for port in 0..<maximumClients {
-            guard let client = clients[port] else { continue }
+        for port in 0..<Service.maximumClients {
+            guard let client = Service.clients[port] else { continue }
             client.link.flush()
             if let failure = client.link.failure { disconnect(port, because: failure) }
             else if client.link.peerClosed { disconnect(port, because: "it closed the link") }
@@ -571,13 +580,13 @@ func interruptWaiting() -> Bool {
 
 /// Sends `frame` where the switch says.
 func forward(_ frame: [UInt8], from: SwitchPort) {
-    let route = frame.withUnsafeBytes { switchTable.route($0, from: from) }
+    let route = frame.withUnsafeBytes { Service.switchTable.route($0, from: from) }
     switch route {
     case .failure(let drop):
-        if case .client(let port) = from { clients[port]?.refused += 1 }
-        if drop == .noClient { noClientDrops += 1 }
+        if case .client(let port) = from { Service.clients[port]?.refused += 1 }
+        if drop == .noClient { Service.noClientDrops += 1 }
     case .success(let ports):
-        if case .client(let port) = from { clients[port]?.framesIn += 1 }
+        if case .client(let port) = from { Service.clients[port]?.framesIn += 1 }
         for port in ports {
             switch port {
             case .device:
@@ -586,7 +595,7 @@ func forward(_ frame: [UInt8], from: SwitchPort) {
                 while freeTransmitBuffers.isEmpty, user_timestamp() < deadline { reclaimTransmitted() }
                 send(frame)
             case .client(let index):
-                guard let client = clients[index] else { continue }
+                guard let client = Service.clients[index] else { continue }
                 // A client whose ring is full loses the frame; nobody waits for it.
                 let taken = frame.withUnsafeBytes { client.link.transmit($0.baseAddress!, $0.count, waiting: false) }
                 if taken { client.framesOut += 1 } else { client.ringFull += 1 }
@@ -610,7 +619,7 @@ func welcome(_ connection: Connection, table: Capability) {
         _ = try? connection.send([NetdService.statusRequest, 0, 0])
         return connection.close()
     }
-    guard request.first == NetdService.linkRequest, let port = clients.firstIndex(where: { $0 == nil }) else {
+    guard request.first == NetdService.linkRequest, let port = Service.clients.firstIndex(where: { $0 == nil }) else {
         if request.first == NetdService.linkRequest {
             print("netd: a client on core \(connection.peer.core) found no free port")
             _ = try? connection.send([0, 0, 0])
@@ -621,50 +630,50 @@ func welcome(_ connection: Connection, table: Capability) {
     do throws(Connection.Failure) { try connection.send([NetdService.linkRequest, address.rawValue, UInt64(port)]) } catch {
         return connection.close()
     }
-    let place = LinkPlace(table: table, firstEntry: port * 2 * ChannelLink.pages,
-                          address: UInt64(clientPML4Entry) << 39 + UInt64(port * 2 * ChannelLink.pages * 4096),
-                          cnode: clientCNodeSlot, firstSlot: UInt32(port * 32))
+    let place = LinkPlace(table: table, firstEntry: Service.firstClientEntry + port * 2 * ChannelLink.pages,
+                          address: UInt64(UInt(bitPattern: window)) + UInt64((Service.firstClientEntry + port * 2 * ChannelLink.pages) * 4096),
+                          cnode: Service.clientCNodeSlot, firstSlot: UInt32(port * 32))
     let link: ChannelLink
     do throws(LinkSetupError) {
         link = try ChannelLink(connection, at: place, deliver: { frame, length in
-            guard pendingFrames.count < pendingLimit else { return false }
-            pendingFrames.append((port, Array(UnsafeRawBufferPointer(start: frame, count: length))))
+            guard Service.pendingFrames.count < Service.pendingLimit else { return false }
+            Service.pendingFrames.append((port, Array(UnsafeRawBufferPointer(start: frame, count: length))))
             return true
-        }, room: { pendingLimit - pendingFrames.count })
+        }, room: { Service.pendingLimit - Service.pendingFrames.count })
     } catch {
         print("netd: a client's link failed to come up: \(error.what)")
         connection.close()
         // What the setup made goes back (a link that never came up holds no frames of
         // the peer's that matter).
         for index in 0..<LinkPlace.slotCount {
-            _ = try? Capability(.leaf(clientCNodeSlot, UInt32(port * 32 + index))).delete()
+            _ = try? Capability(.leaf(Service.clientCNodeSlot, UInt32(port * 32 + index))).delete()
         }
-        for entry in 0..<(2 * ChannelLink.pages) { _ = try? table.unmap(at: port * 2 * ChannelLink.pages + entry) }
+        for entry in 0..<(2 * ChannelLink.pages) { _ = try? table.unmap(at: Service.firstClientEntry + port * 2 * ChannelLink.pages + entry) }
         return
     }
     let client = Client(link: link, address: address, peer: connection.peer)
-    clients[port] = client
-    switchTable.attach(address, at: port)
+    Service.clients[port] = client
+    Service.switchTable.attach(address, at: port)
     print("netd: client \(port) (\(client.program) on core \(connection.peer.core)) at \(address)")
 }
 
 /// Drops a client: its port and its link, its memory back to the memory service.
 func disconnect(_ port: Int, because reason: String) {
-    guard let client = clients[port] else { return }
+    guard let client = Service.clients[port] else { return }
     print("netd: client \(port) (\(client.program)) gone: \(reason); \(client.framesIn) frames in, \(client.framesOut) out")
     client.link.drop(reason)
     client.link.release()
-    clients[port] = nil
-    switchTable.detach(port)
+    Service.clients[port] = nil
+    Service.switchTable.detach(port)
 }
 
 func printStatus() {
     print("netd: \(device.address) virtio-net, I/O ports 0x\(String(portBase, radix: 16)) (\(portCount)), IRQ \(irq); on core \(Program.identity.core)")
-    print("netd: device \(ourAddress); \(clients.filter { $0 != nil }.count) of \(maximumClients) clients")
-    print("netd: receive queue (\(receiveQueue.layout.size) entries): \(received) packets, \(receiveDrops) drops, \(receiveQueue.refused) refused entries, \(noClientDrops) to no client")
+    print("netd: device \(ourAddress); \(Service.clients.filter { $0 != nil }.count) of \(Service.maximumClients) clients")
+    print("netd: receive queue (\(receiveQueue.layout.size) entries): \(received) packets, \(receiveDrops) drops, \(receiveQueue.refused) refused entries, \(Service.noClientDrops) to no client")
     print("netd: transmit queue (\(transmitQueue.layout.size) entries): \(sent) packets, \(transmitDrops) drops, \(transmitQueue.refused) refused entries")
     print("netd: \(interrupts) interrupts; \(refusedFrames) malformed frames dropped")
-    for (port, client) in clients.enumerated() {
+    for (port, client) in Service.clients.enumerated() {
         guard let client else { continue }
         print("netd: client \(port) (\(client.program) on core \(client.peer.core)) \(client.address): \(client.framesIn) frames in, \(client.framesOut) out, \(client.refused) refused, \(client.ringFull) dropped (ring full)")
     }
