@@ -11,6 +11,9 @@
 //   httpd orphan      the guest test of a driver that dies: a client at 10.0.2.16 pings
 //                     the gateway through netd, then kills netd; the link drops, this
 //                     domain says so and ends cleanly
+//   httpd vandal      the guest test of a bad client: it sends frames posing as the
+//                     gateway (netd refuses them), then a message no correct client
+//                     sends (netd drops its link, and only its)
 import SwordfishUser
 import UserRuntimeC
 import Basics
@@ -109,6 +112,8 @@ case "serve":
     serve(port: UInt16(truncatingIfNeeded: arguments.integer(at: 1) ?? 80))
 case "orphan":
     orphan()
+case "vandal":
+    vandal()
 default:
     print("usage: httpd start [core] [port] | serve [port] | orphan")
     exit(2)
@@ -169,6 +174,23 @@ func orphan() -> Never {
     let after = user_timestamp() &+ 50_000_000
     while user_timestamp() < after { _ = step(link) }
     print("httpd: the client outlived its driver")
+    exit(0)
+}
+
+/// A bad client: frames with another's source address, then garbage.
+func vandal() -> Never {
+    let (link, _) = startStack(at: IPv4Address(10, 0, 2, 17))
+    let gatewayMAC = EthernetAddress(rawValue: 0x5255_0A00_0202)
+    let frame = Frames.arpReply(from: gatewayMAC, at: UserNetwork.gateway, to: .broadcast, at: UserNetwork.guest)
+    let posing = 20
+    for _ in 0..<posing { _ = frame.withUnsafeBytes { link.transmit($0.baseAddress!, $0.count) } }
+    link.flush()
+    link.post([0x77, 0, 0])
+    link.flush()
+    print("httpd: sent \(posing) frames posing as the gateway, then a message of no kind")
+    // netd drops the link; this side waits a little for it to say so, then ends.
+    let until = user_timestamp() &+ (1 << 30)
+    while user_timestamp() < until { try? SystemCall.wait(until: until) }
     exit(0)
 }
 

@@ -660,7 +660,7 @@ func welcome(_ connection: Connection, table: Capability) {
 /// Drops a client: its port and its link, its memory back to the memory service.
 func disconnect(_ port: Int, because reason: String) {
     guard let client = Service.clients[port] else { return }
-    print("netd: client \(port) (\(client.program)) gone: \(reason); \(client.framesIn) frames in, \(client.framesOut) out")
+    print("netd: client \(port) (\(client.program)) gone: \(reason); \(client.framesIn) frames in, \(client.refused) refused, \(client.framesOut) out")
     client.link.drop(reason)
     client.link.release()
     Service.clients[port] = nil
