@@ -42,6 +42,8 @@ let package = Package(
                 .product(name: "ShellCommands", package: "Core"),
                 .product(name: "KnowledgeBase", package: "Core"),
                 .product(name: "KernelMessages", package: "Core"),
+                .product(name: "ShootdownProtocol", package: "Core"),
+                .product(name: "CapabilityProtocols", package: "Core"),
                 .product(name: "ELF", package: "Core"),
                 .product(name: "Capabilities", package: "Core"),
                 .product(name: "GuestChecks", package: "Core"),

@@ -26,6 +26,8 @@ enum GuestBoot {
         whenLine: (cue: String, action: @Sendable (_ send: @Sendable ([UInt8]) -> Bool) -> Void)? = nil,
         stopAfter: @escaping @Sendable (ConsoleScanner.Event) -> Duration? = { _ in nil }
     ) throws(ToolError) -> GuestEnding {
+        // The log's folder (results/logs) need not exist yet on a fresh clone.
+        try? FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         guard FileManager.default.createFile(atPath: path, contents: nil),
               let log = FileHandle(forWritingAtPath: path) else {
             throw .fileNotWritable(path: path, reason: "cannot create the file")

@@ -75,6 +75,7 @@ struct TraceSession {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         var configuration = configuration
         configuration.monitorSocket = "\(directory)/monitor.sock"
+        try? FileManager.default.createDirectory(atPath: (log as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         guard FileManager.default.createFile(atPath: log, contents: nil), let logFile = FileHandle(forWritingAtPath: log) else {
             throw .fileNotWritable(path: log, reason: "cannot create the file")
         }

@@ -157,14 +157,14 @@ struct TraceTimeline {
 
     static func hex(_ tag: UInt16) -> String { "0x" + String(tag, radix: 16) }
 
-    /// A message's name: its tag's case on the kernels' links, or in the monitors',
-    /// capability or shootdown protocols on the monitors' rings; else the number.
+    /// A message's name: its tag's case in the kernels' or the shootdown protocol on the
+    /// kernels' links, or in the monitors' or capability protocols on the monitors'
+    /// rings; else the number.
     static func name(of tag: UInt16, on channel: UInt16) -> String {
         if channel == TraceChannel.kernelLink.rawValue {
-            return KernelMessage.Tag(rawValue: tag).map { "\($0)" } ?? hex(tag)
+            return KernelMessage.Tag(rawValue: tag).map { "\($0)" } ?? ShootdownMessage.Tag(rawValue: tag).map { "\($0)" } ?? hex(tag)
         }
-        return MonitorMessage.Tag(rawValue: tag).map { "\($0)" } ?? CapabilityMessage.Tag(rawValue: tag).map { "\($0)" }
-            ?? ShootdownMessage.Tag(rawValue: tag).map { "\($0)" } ?? hex(tag)
+        return MonitorMessage.Tag(rawValue: tag).map { "\($0)" } ?? CapabilityMessage.Tag(rawValue: tag).map { "\($0)" } ?? hex(tag)
     }
 
     // MARK: Summary

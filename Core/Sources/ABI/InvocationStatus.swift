@@ -43,6 +43,10 @@ public enum InvocationStatus: UInt64, CaseIterable, Sendable {
     /// domain, docs/spanning.md): memory it let go of could still be reached through
     /// another core's TLB, so what it holds stays held until it ends.
     case spanningDomain = 81
+    /// A shootdown that a core neither acknowledged nor was known to have stopped for
+    /// within its bound (a core that hangs without panicking): the change is made, but
+    /// that core may still hold the old translation (docs/shootdown.md).
+    case timedOut = 82
 }
 
 /// A refusal, as typed functions in the user library throw it (`success` is never thrown).
@@ -104,6 +108,7 @@ extension InvocationStatus: CustomStringConvertible {
         case .noFreeVector: return "noFreeVector"
         case .sharedAcrossCores: return "sharedAcrossCores"
         case .spanningDomain: return "spanningDomain"
+        case .timedOut: return "timedOut"
         }
     }
 }

@@ -103,12 +103,6 @@ public enum MonitorRequest: Equatable, Sendable {
     /// filled: upcall entries and stack, disabled): reply value 0 the new dispatcher's
     /// system-wide id (docs/spanning.md).
     case span(core: Int, frameAddress: UInt64)
-    /// The asking domain's page tables no longer map `pages` pages from `address` (or,
-    /// `protect`, no longer let them be written): answered once every core that may run
-    /// a dispatcher of it dropped the old translations, by the monitors' shootdown down
-    /// the knowledge base's tree (docs/shootdown.md). Reply value 0: the cores (a mask)
-    /// that had stopped and were left out.
-    case shootdown(address: UInt64, pages: UInt64, protect: Bool)
 
     /// The most bytes of a name in a request.
     public static let nameBytes = 16
@@ -118,7 +112,7 @@ public enum MonitorRequest: Equatable, Sendable {
         case awaitEnd, printKnowledge, knowledgeDigest
         case ioPorts, interrupt, printCounters, state
         case allocate, free, memoryStatus, sendCapability, receiveCapability, revokeCapability, retypeCapability
-        case receiveCopy, deviceMemory, span, shootdown
+        case receiveCopy, deviceMemory, span
     }
 
     /// The three words of request `id` (24 bits of it are sent).
@@ -156,7 +150,6 @@ public enum MonitorRequest: Equatable, Sendable {
         case .revokeCapability: return (head(.revokeCapability), 0, 0)
         case .retypeCapability(let count): return (head(.retypeCapability, count), 0, 0)
         case .span(let core, let frameAddress): return (head(.span, core), frameAddress, 0)
-        case .shootdown(let address, let pages, let protect): return (head(.shootdown, protect ? 1 : 0), address, pages)
         }
     }
 
@@ -215,9 +208,6 @@ public enum MonitorRequest: Equatable, Sendable {
         case .revokeCapability: return (.revokeCapability, id)
         case .retypeCapability: return (.retypeCapability(count: number), id)
         case .span: return (.span(core: number, frameAddress: words[1]), id)
-        case .shootdown:
-            guard number <= 1 else { return nil }
-            return (.shootdown(address: words[1], pages: words[2], protect: number == 1), id)
         }
     }
 }

@@ -164,12 +164,14 @@ public enum SystemCallStatus: UInt64, CaseIterable, Sendable, Error, CustomStrin
 ///
 ///   For spanned domains (docs/spanning.md):
 ///
-///     spanPlace(domain, address, buffer) this core's domain `domain`'s PML4 and the
+///     spanPlace(domain, address, buffer, core)
+///                                       this core's domain `domain`'s PML4 and the
 ///                                       physical page mapped writable at `address` (the
-///                                       frame it prepared for a new dispatcher), as two
-///                                       words at `buffer`; from now on the domain's
-///                                       memory stays held at its end until
-///                                       `releaseSpanned`
+///                                       frame it prepared for a new dispatcher on
+///                                       `core`), as two words at `buffer`; from now on
+///                                       the domain's memory stays held at its end until
+///                                       `releaseSpanned`, and `core` takes part in its
+///                                       shootdowns
 ///     span(buffer)                      a dispatcher here for another core's domain:
 ///                                       four words at `buffer` (its `SystemDomainID`,
 ///                                       PML4, frame, the frame's address), checked as
@@ -178,9 +180,10 @@ public enum SystemCallStatus: UInt64, CaseIterable, Sendable, Error, CustomStrin
 ///                                       frame says
 ///     releaseSpanned(domain)            every other core stopped this core's ended
 ///                                       domain `domain`'s dispatchers: free its memory
-///     invalidate(address, pages)        drop this core's cached translations of the
-///                                       user pages `address ..< address + pages × 4096`
-///                                       (the monitors' shootdown)
+///     adoptKnowledge(buffer, length)    the monitor's replica of the knowledge base,
+///                                       encoded as for knowledge, `length` bytes at
+///                                       `buffer`: the trees this kernel's shootdowns
+///                                       run down (`badBuffer` if it does not decode)
 ///
 /// `wait` on a notify capability (read right) makes the domain its core's notification
 /// receiver and sleeps until a notification comes (at once if one came since the last
@@ -210,6 +213,16 @@ public enum SystemCallStatus: UInt64, CaseIterable, Sendable, Error, CustomStrin
 ///                                       still asserting it cannot storm the core;
 ///                                       on an edge-triggered line it changes nothing.
 ///                                       Only the domain that connected it: notConnected
+///     shootdown(address, pages, protect) on a PML4 (write right), the calling
+///                                       domain's own: return only once no core the
+///                                       address space runs on can still use a
+///                                       translation of the user pages `address ..<
+///                                       address + pages × 4096` that an unmap (or, with
+///                                       `protect` 1, a protect) changed → the cores that
+///                                       stopped meanwhile, a mask. The CPU drivers run
+///                                       the shootdown protocol down the knowledge base's
+///                                       tree (docs/shootdown.md); `timedOut` if a core
+///                                       neither answered nor stopped within a second
 ///     physicalAddress                   on RAM, a frame or a device frame: its base
 ///                                       address, for a driver to hand its own buffers
 ///                                       to a device (as Barrelfish's frame identify)
@@ -219,9 +232,9 @@ public enum CapabilityOperation: UInt64, CaseIterable, Sendable {
     case narrow, portIn, portOut, connect, disconnect
     case command, programNames, echo, domainState
     case describe, adopt, markShared, sweep, retypeShared, grantMemory
-    case spanPlace, span, releaseSpanned, invalidate
+    case spanPlace, span, releaseSpanned, adoptKnowledge
     case acknowledge, physicalAddress
-    case protect, call
+    case protect, call, shootdown
 
     /// The capability argument of send and receive that means "no capability".
     public static let noCapability: UInt64 = .max
@@ -385,6 +398,10 @@ public struct InvocationWords: Equatable, Sendable {
 
     public static func protect(at entry: Int, rights: CapabilityRights) -> Self {
         Self(.protect, UInt64(truncatingIfNeeded: entry), UInt64(rights.rawValue))
+    }
+
+    public static func shootdown(address: UInt64, pages: UInt64, protect: Bool) -> Self {
+        Self(.shootdown, address, pages, protect ? 1 : 0)
     }
 
     public static func notify(core: Int, domain: Int = 0) -> Self {

@@ -51,10 +51,11 @@ public enum Invocation: Equatable, Sendable {
     case sweep(slot: CapabilityAddress)
     case retypeShared(slot: CapabilityAddress, size: UInt64, offset: UInt64, destination: CapabilityAddress)
     case grantMemory(bytes: UInt64, destination: CapabilityAddress)
-    case spanPlace(domain: UInt64, address: UInt64, buffer: UInt64)
+    case spanPlace(domain: UInt64, address: UInt64, buffer: UInt64, core: UInt64)
     case span(buffer: UInt64)
     case releaseSpanned(domain: UInt64)
-    case invalidate(address: UInt64, pages: UInt64)
+    case adoptKnowledge(buffer: UInt64, length: UInt64)
+    case shootdown(address: UInt64, pages: UInt64, protect: Bool)
     case narrow(first: UInt64, count: UInt64, destination: CapabilityAddress)
     case portIn(port: UInt64, width: PortWidth)
     case portOut(port: UInt64, width: PortWidth, value: UInt32)
@@ -140,10 +141,13 @@ public enum Invocation: Equatable, Sendable {
         case .grantMemory:
             guard let destination = CapabilityAddress(encoded: a1) else { throw .badAddress }
             return .grantMemory(bytes: a0, destination: destination)
-        case .spanPlace: return .spanPlace(domain: a0, address: a1, buffer: a2)
+        case .spanPlace: return .spanPlace(domain: a0, address: a1, buffer: a2, core: a3)
         case .span: return .span(buffer: a0)
         case .releaseSpanned: return .releaseSpanned(domain: a0)
-        case .invalidate: return .invalidate(address: a0, pages: a1)
+        case .adoptKnowledge: return .adoptKnowledge(buffer: a0, length: a1)
+        case .shootdown:
+            guard a2 <= 1 else { throw .countTooLarge }
+            return .shootdown(address: a0, pages: a1, protect: a2 == 1)
         case .narrow:
             guard let destination = CapabilityAddress(encoded: a2) else { throw .badAddress }
             return .narrow(first: a0, count: a1, destination: destination)
@@ -208,6 +212,13 @@ public enum Invocation: Equatable, Sendable {
         case .protect(let entry, let rights):
             try capabilities.protect(entry: entry, in: target, rights: rights, in: cspace)
             return (0, [])
+        case .shootdown:
+            // The CPU driver runs it for the domain whose root this is (its own only).
+            // (Compared directly, as for notify below.)
+            let (capability, _) = try capabilities.lookup(target, in: cspace)
+            guard capability.type == .pml4 else { throw .wrongType(capability.type) }
+            guard capability.rights.contains(.write) else { throw .insufficientRights }
+            return (0, [])
         case .notify(let core, _):
             // Which cores a notify capability may wake is its range; the kernel sends the
             // IPI. (The type is compared here rather than through a `[.notify]` type set:
@@ -219,7 +230,7 @@ public enum Invocation: Equatable, Sendable {
             guard core >= capability.base, core - capability.base < capability.size else { throw .outsideRange }
             return (0, [])
         case .spawn, .kill, .domainEvent, .poolFrame, .knowledge, .command, .programNames, .echo, .domainState,
-             .describe, .adopt, .markShared, .sweep, .retypeShared, .grantMemory, .spanPlace, .span, .releaseSpanned, .invalidate:
+             .describe, .adopt, .markShared, .sweep, .retypeShared, .grantMemory, .spanPlace, .span, .releaseSpanned, .adoptKnowledge:
             // The kernel's services, for the holder of the kernel capability; the CPU
             // driver does the rest (compared directly, as for notify above).
             let (capability, _) = try capabilities.lookup(target, in: cspace)

@@ -31,7 +31,7 @@ public enum GuestCheck: CaseIterable, Sendable {
     case nameRace, nameAcrossCores, spawnAnywhere, killAnywhere, domainStates, userChannels, boundPeerKilled
     case peerNeverReads, peerWritesGarbage, sameCoreConnection, connectionInWaitset
     case memoryService, frameRevokedEverywhere, retypeRace, capabilityOnConnection, domainEndsMidProtocol
-    case spanningThreads, spanningFault, spanningEnd, spanningShootdown, spanningUnmapCode, spanningKeepsMemory, parallelWorkload
+    case spanningThreads, spanningFault, spanningEnd, spanningShootdown, spanningUnmapCode, spanningKeepsMemory, spanningLentMemory, parallelWorkload
     case skippedCoreReported, lateCoreStaysInINIT
     case stopNeedsKernelCapability, outboxBounded
     // Reported only when something is missing; never expected.
@@ -59,7 +59,7 @@ public enum GuestCheck: CaseIterable, Sendable {
         case .nameRace, .nameAcrossCores, .spawnAnywhere, .killAnywhere, .domainStates, .userChannels, .boundPeerKilled,
              .peerNeverReads, .peerWritesGarbage, .connectionInWaitset, .stopNeedsKernelCapability, .outboxBounded,
              .frameRevokedEverywhere, .retypeRace, .capabilityOnConnection, .domainEndsMidProtocol,
-             .spanningThreads, .spanningFault, .spanningEnd, .spanningShootdown, .spanningUnmapCode, .spanningKeepsMemory, .parallelWorkload:
+             .spanningThreads, .spanningFault, .spanningEnd, .spanningShootdown, .spanningUnmapCode, .spanningKeepsMemory, .spanningLentMemory, .parallelWorkload:
             return .bootstrapWithPeer
         case .skippedCoreReported, .lateCoreStaysInINIT: return .skippedCore
         case .bootImagePresent, .lmpPresent, .threadsPresent, .everyCoreStarted, .everyCoreReports, .checksRunner: return .onlyOnFailure
@@ -193,6 +193,7 @@ public enum GuestCheck: CaseIterable, Sendable {
         case .spanningShootdown: return "spanning: a page used on every other core is unmapped (or write-protected); after that returns each user faults at its next use, none uses it stale"
         case .spanningUnmapCode: return "spanning: unmapping the page its siblings run code from faults them, not the kernel"
         case .spanningKeepsMemory: return "spanning: a domain on several cores may not delete, revoke or retype (what it unmapped stays its own)"
+        case .spanningLentMemory: return "spanning: a frame another domain lent is revoked and reused; the reader on another core faults, never sees the new bytes"
         case .parallelWorkload: return "spanning: a blocked matrix multiply split over a thread on every core gives the result of one thread alone"
         case .spanningEnd: return "spanning: when a domain ends, its dispatcher spinning on another core is stopped by the monitors"
         case .domainEndsMidProtocol: return "capabilities: a domain that ends while its send and revoke are under way leaves nothing locked: the revoke takes every remote mapping, its memory returns, every piece retypes again"

@@ -61,7 +61,7 @@ public enum KnowledgeEncoding {
 
     /// The encoded size of a base of `cores` cores, `caches` caches in all and a
     /// `dimension`-square matrix.
-    static func size(cores: Int, caches: Int, dimension: Int) -> Int {
+    public static func size(cores: Int, caches: Int, dimension: Int) -> Int {
         8 + cores * 23 + caches * 6 + dimension * dimension * 8
     }
 

@@ -148,8 +148,8 @@ extension Monitor {
         if home.cores.isEmpty { effects.append(.releaseSpanned(local)) } else { unspanning.append(home) }
     }
 
-    /// The other cores that may run a dispatcher of this core's domain `local` (the
-    /// participants of its shootdowns, with this core).
+    /// The other cores that may run a dispatcher of this core's domain `local`: those the
+    /// home kernel's shootdowns reach, as it learned them from `spanPlace`.
     public func spanCores(of local: LocalDomainNumber) -> [CoreID] {
         spanHomes.first { $0.domain == local }?.cores ?? []
     }

@@ -64,10 +64,11 @@ public struct ShootdownMonitor {
     var runs: [ShootdownRun] = []
     var nextTicket: UInt32 = 1
     var effects: [ShootdownEffect] = []
-    /// The latest tree built, kept because a domain's operations all have the same root
-    /// and participants, and building one from the knowledge base is most of a step's
-    /// work (it is a function of the two alone, so keeping it changes nothing else).
-    var lastTree: (root: CoreID, participants: CoreMask, tree: MulticastTree)? = nil
+    /// The latest tree built and this core's ancestors in it, kept because a domain's
+    /// operations all have the same root and participants, and building them from the
+    /// knowledge base is most of a step's work (they are a function of the two alone,
+    /// so keeping them changes nothing else).
+    var lastTree: (root: CoreID, participants: CoreMask, tree: MulticastTree, ancestors: [CoreID])? = nil
     /// A protocol broken on purpose, only by the tests that check the simulator's checker.
     public var breakage: ShootdownBreakage? = nil
 
@@ -166,9 +167,9 @@ public struct ShootdownMonitor {
             counters.refused += 1
             return
         }
-        let tree = tree(from: operation.root, over: participants)
+        let (tree, ancestors) = treeAndAncestors(from: operation.root, over: participants)
         // Above this core: its parent, or the root standing in for a stopped parent.
-        guard runIndex(operation) == nil, Self.ancestors(of: core, in: tree).contains(sender),
+        guard runIndex(operation) == nil, ancestors.contains(sender),
               runs.count < coreCount * configuration.maximumOperations else {
             counters.refused += 1
             return
@@ -260,15 +261,26 @@ public struct ShootdownMonitor {
     /// True if every core in `cores` is one of the machine's and the knowledge base
     /// knows it (a tree reaches no other core).
     func isKnown(_ cores: CoreMask) -> Bool {
-        cores.rawValue & ~CoreMask.all(coreCount).rawValue == 0
-            && cores.cores.allSatisfy { configuration.knowledge.facts(of: $0) != nil }
+        guard cores.rawValue & ~CoreMask.all(coreCount).rawValue == 0 else { return false }
+        var bits = cores.rawValue
+        while bits != 0 {
+            guard configuration.knowledge.facts(of: CoreID(bits.trailingZeroBitCount)) != nil else { return false }
+            bits &= bits - 1
+        }
+        return true
     }
 
     mutating func tree(from root: CoreID, over participants: CoreMask) -> MulticastTree {
-        if let last = lastTree, last.root == root, last.participants == participants { return last.tree }
+        treeAndAncestors(from: root, over: participants).tree
+    }
+
+    /// The tree from `root` over `participants`, and this core's ancestors in it.
+    mutating func treeAndAncestors(from root: CoreID, over participants: CoreMask) -> (tree: MulticastTree, ancestors: [CoreID]) {
+        if let last = lastTree, last.root == root, last.participants == participants { return (last.tree, last.ancestors) }
         let tree = configuration.knowledge.multicastTree(from: root, to: participants.cores, kind: configuration.tree)
-        lastTree = (root, participants, tree)
-        return tree
+        let ancestors = Self.ancestors(of: core, in: tree)
+        lastTree = (root, participants, tree, ancestors)
+        return (tree, ancestors)
     }
 
     /// The cores above `core` in `tree`, its parent first; empty for the root and for a

@@ -177,9 +177,11 @@ extension CoreState {
             case .remove(let entry, let invalidation):
                 UserPageTables.store(0, in: PhysicalAddress(entry.table), at: entry.entry)
                 Self.dropCached(invalidation)
+                droppedTranslations.record(invalidation)
             case .change(let entry, let object, let invalidation):
                 UserPageTables.store(Self.pageTableEntry(for: object), in: PhysicalAddress(entry.table), at: entry.entry)
                 Self.dropCached(invalidation)
+                droppedTranslations.record(invalidation)
             }
         }
     }

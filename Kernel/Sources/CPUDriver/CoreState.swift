@@ -8,6 +8,7 @@ import Basics
 import KernelMessages
 import Channel
 import KnowledgeBase
+import ShootdownProtocol
 import Memory
 import BootInfo
 import Capabilities
@@ -76,6 +77,13 @@ final class CoreState {
     /// This core's children in the current multicast tree, and the multicast in flight.
     var multicastChildren: [CoreID] = []
     var multicast = MulticastState()
+    /// This core's side of the TLB shootdown protocol (Shootdowns.swift), once its
+    /// monitor gave it the knowledge base, and the shootdowns it waits for.
+    var shootdowns: ShootdownMonitor? = nil
+    var shootdownWaits = ShootdownWaits()
+    var droppedTranslations = DroppedTranslations()
+    /// `releaseEnded` is under way (it must not run inside itself).
+    var releasingEnded = false
     /// The kernel's own page tables (what CR3 held when this core's state was made,
     /// before any domain ran): where the core goes when no domain's tables will do.
     let kernelRoot = KernelAddressSpace.root

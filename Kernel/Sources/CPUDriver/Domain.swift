@@ -11,6 +11,7 @@ import ELF
 import Memory
 import PageTables
 import Capabilities
+import CapabilityProtocols
 
 final class Domain {
     enum State {
@@ -69,6 +70,9 @@ final class Domain {
     /// tables: at its end its memory stays held until its monitor says every one of
     /// them stopped (`releaseSpanned`).
     var spannedElsewhere = false
+    /// The cores its monitor asked to run a dispatcher of it (`spanPlace`): with this
+    /// core, the participants of its shootdowns.
+    var spanCores = CoreMask.none
     /// `CoreCapabilities.objectsDestroyed` when `enter` last found these three alive.
     var livenessCheckedAt: UInt64 = .max
     /// The dispatcher object (its capability's object): the kernel-only page that holds
@@ -320,7 +324,9 @@ extension CoreState {
             _ = try? capabilities.delete(.root(0), in: cspace)
         }
         if let sharedPages { _ = try? capabilities.delete(.root(0), in: sharedPages) }
-        applyMemoryEffects()
+        // Before any of it is free again, no core may reach it through a spanned
+        // domain's tables (Shootdowns.swift).
+        shootDownDroppedTranslations()
         if let spare {
             freeSpareBlock()
             spareBlock = spare
@@ -378,8 +384,12 @@ extension CoreState {
     /// the spare block), when memory is short, and before the core reports its memory.
     @discardableResult
     func releaseEnded() -> Bool {
-        // A spanned domain's memory waits for its monitor (SpannedDomains.swift).
-        guard ended.contains(where: { !$0.spannedElsewhere }) else { return false }
+        // A spanned domain's memory waits for its monitor (SpannedDomains.swift). Not
+        // again while a release waits for a shootdown (whose polling answers a status
+        // request with a release).
+        guard !releasingEnded, ended.contains(where: { !$0.spannedElsewhere }) else { return false }
+        releasingEnded = true
+        defer { releasingEnded = false }
         UserMode.useKernelAddressSpace(kernelRoot)
         for domain in ended where !domain.spannedElsewhere {
             release(cspace: domain.cspace, sharedPages: domain.sharedPages, keeperSlot: domain.keeperSlot, frames: domain.frames,

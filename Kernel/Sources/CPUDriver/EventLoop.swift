@@ -10,6 +10,7 @@ import KernelMessages
 import KnowledgeBase
 import Channel
 import Memory
+import ShootdownProtocol
 
 extension CoreState {
     /// Sends `message` to `core` and, unless the caller knows it is awake, wakes it
@@ -55,6 +56,7 @@ extension CoreState {
     }
 
     func handle(_ raw: ChannelMessage, from source: CoreID) {
+        if ShootdownMessage.Tag(rawValue: raw.tag) != nil { return receiveShootdown(raw, from: source) }
         guard let message = KernelMessage.decode(raw, coreCount: coreCount) else {
             malformedMessages += 1
             print("core \(id.rawValue): dropped a malformed message (tag \(raw.tag)) from core \(source.rawValue)")

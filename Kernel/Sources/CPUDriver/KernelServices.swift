@@ -21,6 +21,7 @@ import KernelMessages
 import KnowledgeBase
 import Memory
 import ShellCommands
+import ShootdownProtocol
 
 /// Starts and ends of this core's domains, waiting for the monitor to read them.
 struct DomainEvents {
@@ -52,6 +53,7 @@ extension CoreState {
     func coreStopped(_ stopped: CoreID) {
         guard !stoppedCores[stopped.rawValue] else { return }
         stoppedCores[stopped.rawValue] = true
+        if shootdowns != nil { perform(shootdowns!.coreStopped(stopped)) }
         guard monitorDomain != nil else { return }
         domainEvents.append(DomainEvent(kind: .coreStopped, domain: stopped.rawValue, program: []))
         notificationArrived()
@@ -161,9 +163,9 @@ extension CoreState {
                 return (InvocationStatus(error), 0)
             }
             return (.success, 0)
-        case .spanPlace(let local, let address, let buffer):
+        case .spanPlace(let local, let address, let buffer, let core):
             guard copyToUser(domain, address: buffer, words: [0, 0], dryRun: true) else { return (.badBuffer, 0) }
-            guard let place = spanPlace(of: local, frameAddress: address) else { return (.badAddress, 0) }
+            guard let place = spanPlace(of: local, frameAddress: address, for: core) else { return (.badAddress, 0) }
             _ = copyToUser(domain, address: buffer, words: [place.root, place.frame], dryRun: false)
             return (.success, 0)
         case .span(let buffer):
@@ -182,8 +184,10 @@ extension CoreState {
             }
         case .releaseSpanned(let local):
             return releaseSpanned(local) ? (.success, 0) : (.noSuchDomain, 0)
-        case .invalidate(let address, let pages):
-            return invalidate(address: address, pages: pages) ? (.success, 0) : (.outsideRange, 0)
+        case .adoptKnowledge(let buffer, let length):
+            guard length <= UInt64(KnowledgeEncoding.size(cores: coreCount, caches: coreCount * KnowledgeEncoding.maximumCaches, dimension: coreCount)),
+                  let bytes = copyFromUser(domain, address: buffer, length: Int(length)) else { return (.badBuffer, 0) }
+            return (adoptKnowledge(bytes), 0)
         case .programNames(let buffer, let length):
             var names: [UInt8] = []
             for program in bootImage?.programs ?? [] { names += program.name + [0] }

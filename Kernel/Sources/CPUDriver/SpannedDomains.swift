@@ -13,6 +13,7 @@ import ABI
 import Arch
 import Basics
 import Capabilities
+import CapabilityProtocols
 import Memory
 
 extension CoreState {
@@ -27,11 +28,13 @@ extension CoreState {
     /// This core's domain `local`'s PML4 and the page mapped writable at `address` in
     /// it, for a dispatcher on another core; nil if there is no such domain or page. The
     /// domain is held at its end from now on, whatever becomes of the span.
-    func spanPlace(of local: UInt64, frameAddress address: UInt64) -> (root: UInt64, frame: UInt64)? {
-        guard let domain = domains.first(where: { UInt64($0.id) == local }), domain.rootTable != nil,
+    func spanPlace(of local: UInt64, frameAddress address: UInt64, for core: UInt64) -> (root: UInt64, frame: UInt64)? {
+        guard core < UInt64(coreCount), core != UInt64(id.rawValue),
+              let domain = domains.first(where: { UInt64($0.id) == local }), domain.rootTable != nil,
               address & 0xFFF == 0, UserMode.userRange.contains(address),
               let frame = domain.addressSpace.translate(address, writable: true, frames: CoreMemory()) else { return nil }
         domain.spannedElsewhere = true
+        domain.spanCores.insert(CoreID(Int(core)))
         return (domain.addressSpace.root.rawValue, frame.rawValue)
     }
 
@@ -106,12 +109,11 @@ extension CoreState {
         return domain
     }
 
-    /// The monitors' shootdown reached this core: no translation of the user pages
-    /// `address ..< address + pages × 4096` may stay cached here. The monitor asks while
-    /// it runs, so CR3 holds its own tables and loading them dropped every other address
-    /// space's translations already (no PCIDs, user pages never global); the `invlpg`s
-    /// make the guarantee this call's own, should that ever change. False for pages
-    /// outside user memory.
+    /// A shootdown reached this core (Shootdowns.swift): no translation of the user pages
+    /// `address ..< address + pages × 4096` may stay cached here. Only the address space
+    /// in CR3 can hold any (no PCIDs, user pages never global: loading CR3 dropped the
+    /// others), and the kernel runs in the interrupted domain's, so `invlpg` here is
+    /// enough. False for pages outside user memory.
     func invalidate(address: UInt64, pages: UInt64) -> Bool {
         let bytes = pages.multipliedReportingOverflow(by: 4096)
         guard pages > 0, address & 0xFFF == 0, UserMode.userRange.contains(address), !bytes.overflow,

@@ -64,9 +64,17 @@ extension CoreState {
         }
     }
 
-    /// A capability invocation: decode every word first, then let the capability rules
-    /// check the capabilities and act.
+    /// A capability invocation, and after it, if it let go of memory that a spanned
+    /// domain here may map, the shootdown that makes it safe to reuse (Shootdowns.swift).
     func invoke(from domain: Domain) {
+        droppedTranslations = DroppedTranslations()
+        perform(invocationBy: domain)
+        if !domain.spannedElsewhere { shootDownDroppedTranslations() }
+    }
+
+    /// Decodes every word first, then lets the capability rules check the capabilities
+    /// and act.
+    func perform(invocationBy domain: Domain) {
         let context = domain.context
         guard let target = CapabilityAddress(encoded: context.argument(0)) else {
             return context.setResult(status: InvocationStatus(InvocationError.badAddress).rawValue)
@@ -103,11 +111,19 @@ extension CoreState {
                 context.setResult(status: InvocationStatus(error).rawValue)
             }
         case .spawn, .kill, .domainEvent, .poolFrame, .knowledge, .command, .programNames, .echo, .domainState,
-             .describe, .adopt, .markShared, .sweep, .retypeShared, .grantMemory, .spanPlace, .span, .releaseSpanned, .invalidate:
+             .describe, .adopt, .markShared, .sweep, .retypeShared, .grantMemory, .spanPlace, .span, .releaseSpanned, .adoptKnowledge:
             do {
                 _ = try invocation.perform(on: &capabilities, target: target, in: domain.cspace)
                 let (status, value) = performKernelService(invocation, for: domain)
                 context.setResult(status: status.rawValue, value: value)
+            } catch {
+                context.setResult(status: InvocationStatus(error).rawValue)
+            }
+        case .shootdown(let address, let pages, let protect):
+            do {
+                _ = try invocation.perform(on: &capabilities, target: target, in: domain.cspace)
+                let (status, stopped) = shootDown(for: domain, root: target, address: address, pages: pages, protect: protect)
+                context.setResult(status: status.rawValue, value: stopped)
             } catch {
                 context.setResult(status: InvocationStatus(error).rawValue)
             }

@@ -136,15 +136,17 @@ extension Span {
     public enum Failure: Error, Equatable {
         /// The kernel refused the change (nothing changed).
         case refused(InvocationStatus)
-        /// The page table changed here, but the shootdown was refused or did not finish:
-        /// other cores may still hold the old translation.
-        case shootdown(MonitorStatus)
+        /// The page table changed here, but the shootdown was refused or did not finish
+        /// (`timedOut`: a core neither answered nor stopped): other cores may still hold
+        /// the old translation.
+        case shootdown(InvocationStatus)
     }
 
     /// Unmaps entry `entry` of page table `table`, which maps the page at `address`, and
     /// returns once no core that runs a dispatcher of this domain can still use the old
-    /// translation (the monitors' shootdown; on one core the kernel's own `invlpg`
-    /// suffices). Only the home dispatcher can ask the monitor. Returns the cores that
+    /// translation (the kernels' shootdown down the knowledge base's tree; on one core
+    /// the kernel's own `invlpg` suffices). Only the home dispatcher holds the page
+    /// tables. Returns the cores that
     /// stopped for good while it waited (nothing runs there any more, so their old
     /// translations cannot be used; a core known stopped before is not asked at all).
     @discardableResult
@@ -168,9 +170,12 @@ extension Span {
     /// the cores that stopped instead.
     static func shootDown(_ address: UInt64, protect: Bool) throws(Failure) -> [Int] {
         guard isSpanned else { return [] }
-        guard Scheduler.here.isHome else { throw .shootdown(.noMonitor) }
         let stopped: UInt64
-        do { stopped = try Monitor.ask(.shootdown(address: address, pages: 1, protect: protect)).0 } catch { throw .shootdown(error) }
+        do {
+            stopped = try Capability.ownPML4.invoke(.shootdown(address: address, pages: 1, protect: protect))
+        } catch {
+            throw .shootdown(error)
+        }
         return (0..<64).filter { stopped >> UInt64($0) & 1 != 0 }
     }
 }

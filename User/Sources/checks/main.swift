@@ -179,6 +179,7 @@ if let peer {
                 ?? run("span", "protect " + coreList))
     tally.check(.spanningUnmapCode, run("span", "unmap-code " + coreList))
     tally.check(.spanningKeepsMemory, run("span", "keep \(peer)"))
+    tally.check(.spanningLentMemory, run("span", "lent \(peer)"))
 }
 print("\(kernelPassed + tally.passed) passed, \(kernelFailed + tally.failed) failed")
 powerOff(success: kernelFailed + tally.failed == 0)

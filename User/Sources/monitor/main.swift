@@ -24,7 +24,6 @@ import Channel
 import KnowledgeBase
 import MonitorProtocols
 import PageTables
-import ShootdownProtocol
 import SwordfishUser
 import UserRuntimeC
 
@@ -380,39 +379,26 @@ func spawnHere(_ pending: PendingSpawn) {
 
 // MARK: TLB shootdown
 
-/// This core's side of the shootdown protocol (Core's ShootdownProtocol), made once the
-/// knowledge base's replica is here (every monitor computes the same tree from it).
-var shootdowns: ShootdownMonitor? = nil
-/// Domains waiting for their shootdown: (request, client, the request's id).
-var shootdownWaiters: [(request: UInt64, client: UInt64, id: UInt32)] = []
-var nextShootdown: UInt64 = 1
+/// The kernels run the shootdown protocol (docs/shootdown.md) down the trees of the
+/// knowledge base, so each kernel gets this monitor's replica, again whenever its
+/// generation changes (the kernel keeps the one it has while a shootdown is in flight;
+/// the next round tries again).
+var knowledgeInKernel: UInt64? = nil
 
-func hasShootdowns() -> Bool {
-    if shootdowns == nil, let replica = state.knowledge {
-        shootdowns = ShootdownMonitor(core: CoreID(core), coreCount: coreCount, configuration: .init(knowledge: replica.base))
+func giveKernelKnowledge() {
+    guard let replica = state.knowledge, knowledgeInKernel != UInt64(replica.generation.rawValue) else { return }
+    let bytes = replica.base.encoded()
+    var words = [UInt64](repeating: 0, count: (bytes.count + 7) / 8)
+    for (index, byte) in bytes.enumerated() { words[index / 8] |= UInt64(byte) << (8 * UInt64(index % 8)) }
+    let (status, _) = words.withUnsafeBufferPointer { buffer in
+        Capability.invokeRaw(kernel.address.encoded, CapabilityOperation.adoptKnowledge.rawValue,
+                             UInt64(UInt(bitPattern: buffer.baseAddress)), UInt64(bytes.count))
     }
-    return shootdowns != nil
-}
-
-func performShootdown(_ effects: [ShootdownEffect]) {
-    for effect in effects {
-        switch effect {
-        case .send(let message, let to):
-            send(message.encode(), to: to.rawValue)
-        case .invalidate(let change):
-            _ = Capability.invokeRaw(kernel.address.encoded, CapabilityOperation.invalidate.rawValue,
-                                     change.range.start.rawValue, change.range.pages)
-        case .answer(let request, let status, let stopped):
-            guard let index = shootdownWaiters.firstIndex(where: { $0.request == request.rawValue }) else { continue }
-            let waiter = shootdownWaiters.remove(at: index)
-            let answer: MonitorStatus = switch status {
-            case .completed: .success
-            case .busy: .busy
-            case .invalidChange: .badAddress
-            case .invalidParticipants: .noSuchCore
-            }
-            reply(MonitorReply(status: answer, id: waiter.id, values: (stopped.rawValue, 0)), to: waiter.client)
-        }
+    if status == InvocationStatus.success.rawValue {
+        knowledgeInKernel = UInt64(replica.generation.rawValue)
+    } else if status != InvocationStatus.tooManyInFlight.rawValue {
+        knowledgeInKernel = UInt64(replica.generation.rawValue)
+        print("monitor on core \(core): the kernel refused the knowledge base (status \(status)); no shootdowns here")
     }
 }
 
@@ -470,27 +456,13 @@ func handle(_ request: MonitorRequest, id: UInt32, from client: UInt64) {
         var place = [UInt64](repeating: 0, count: 2)
         let found = place.withUnsafeMutableBufferPointer { buffer in
             Capability.invokeRaw(kernel.address.encoded, CapabilityOperation.spanPlace.rawValue, client, frameAddress,
-                                 UInt64(UInt(bitPattern: buffer.baseAddress))).status
+                                 UInt64(UInt(bitPattern: buffer.baseAddress)), UInt64(target)).status
         }
         guard found == InvocationStatus.success.rawValue,
               let at = SpanPlace(root: place[0], frame: place[1], frameAddress: frameAddress) else {
             return reply(MonitorReply(status: .badAddress, id: id), to: client)
         }
         ask { state.span(owner.local, at: at, on: CoreID(target), request: $0) }
-    case .shootdown(let address, let pages, let protect):
-        guard hasShootdowns() else { return reply(MonitorReply(status: .noKnowledge, id: id), to: client) }
-        var participants = CoreMask.none
-        participants.insert(CoreID(core))
-        for other in state.spanCores(of: owner.local) { participants.insert(other) }
-        // The address space's name: its home core and domain (the kernels invalidate the
-        // range whatever the space; the name keeps operations apart in traces).
-        let space = AddressSpaceID(UInt32(core & 0xFF) << 24 | UInt32(truncatingIfNeeded: client) & 0xFF_FFFF)
-        let change = AddressSpaceChange(space: space, range: VirtualRange(start: VirtualAddress(address), pages: pages),
-                                        kind: protect ? .protect : .unmap)
-        let request = nextShootdown
-        nextShootdown += 1
-        shootdownWaiters.append((request, client, id))
-        performShootdown(shootdowns!.start(change, participants: participants, request: ShootdownRequestID(request)))
     case .bind(let bytes):
         guard let name = Name(bytes), let record = state.record(for: name) else {
             return reply(MonitorReply(status: .noSuchName, id: id), to: client)
@@ -692,9 +664,6 @@ func serveRings() -> Bool {
             // monitors' own.
             if message.tag >> 8 == 0x43 {
                 perform(capabilities.receive(message, from: CoreID(peer)))
-            } else if message.tag >> 8 == 0x54 {
-                // 'T': the TLB shootdown's (ShootdownMessage).
-                if hasShootdowns() { performShootdown(shootdowns!.receive(message, from: CoreID(peer))) } else { dropped += 1 }
             } else {
                 perform(state.receive(message, from: CoreID(peer)))
             }
@@ -786,7 +755,6 @@ func serveDomainEvents() -> Bool {
             outboxes[event.domain].removeAll()
             print("monitor on core \(core): core \(event.domain) stopped; not waiting on it any more")
             perform(state.coreStopped(CoreID(event.domain)))
-            if hasShootdowns() { performShootdown(shootdowns!.coreStopped(CoreID(event.domain))) }
         case .exited, .stopped:
             perform(state.domainEnded(local, how: event.kind == .exited ? .exited(status: event.status) : .stopped))
             let client = UInt64(event.domain)
@@ -842,15 +810,13 @@ var idleSince: UInt64? = nil
 /// Nothing to do now, but an answer (from another monitor or the kernel) or a deadline
 /// is awaited: poll within the budget, then sleep until a notification or the next
 /// look at the deadlines. Messages waiting for room in a ring keep it polling: the peer
-/// that makes the room sends no notification. So does a shootdown this core started,
-/// as Linux's initiator spins for its IPIs' answers: its caller waits on it, and a core
-/// that halts here wakes late when the host is busy (whole milliseconds under TCG).
-/// Other domains on this core still run between polls.
+/// that makes the room sends no notification. Other domains on this core still run
+/// between polls.
 func awaitAnswer() {
     let now = user_timestamp()
     let since = idleSince ?? now
     idleSince = since
-    if now &- since < pollBudget || outboxes.contains(where: { !$0.isEmpty }) || !shootdownWaiters.isEmpty { return yield() }
+    if now &- since < pollBudget || outboxes.contains(where: { !$0.isEmpty }) { return yield() }
     try? SystemCall.wait(until: min(now &+ deadlineCheck, capabilityDeadlines.min() ?? .max))
 }
 
@@ -866,13 +832,13 @@ while true {
         returnLeases()
     }
     expire()
+    giveKernelKnowledge()
     if busy {
         idleSince = nil
         continue
     }
-    // A shootdown's acknowledgements come within microseconds: poll for them first.
     if pings.isEmpty && binds.isEmpty && stateQueries.isEmpty && state.isIdle && capabilities.isIdle
-        && (shootdowns?.isIdle ?? true) && spawnsAwaitingMemory.isEmpty {
+        && spawnsAwaitingMemory.isEmpty {
         // Sleeps until a request, a notification or a domain event comes (any of them
         // since the last poll wakes it at once), or a domain's wait for a capability
         // ends.

@@ -35,6 +35,14 @@
 //                          thread alone
 //   span protect <core>…   the same with writers, and the write right taken away
 //                          (`Span.protect`): each writer's next write must fault
+//   span lent <core>       a `lender` domain on this core sends a frame it wrote over a
+//                          connection; here it is mapped and read in a loop by a thread
+//                          on that core; then the lender revokes it, retypes the same
+//                          memory into a new frame and writes something else there.
+//                          The reader's next read must fault, and it may never see the
+//                          lender's new bytes (the kernel's shootdown for memory let go
+//                          of, docs/spanning.md)
+//   span lender            that lender (connects to `spanlent`)
 //   span unmap-bench <rounds> <core>…
 //                          the unmap-shared-page row: the page is mapped again each
 //                          round, and threads on the other cores read it until it is
@@ -45,6 +53,7 @@
 //                          made writable again each round; one sample is
 //                          `Span.protect` to read-only
 import SwordfishUser
+import Basics
 import UserRuntimeC
 
 func fail(_ why: String) -> Never {
@@ -234,6 +243,101 @@ func callSharedPage() {
     unsafeBitCast(UInt(sharedPage), to: (@convention(c) () -> Void).self)()
 }
 
+/// The connection `lent` and `lender` speak on, and what the lender writes before and
+/// after it takes its frame back.
+let lentName = "spanlent"
+let lentBefore: UInt64 = 0x4C45_4E54                            // "LENT"
+let lentAfter: UInt64 = 0x5245_5553_4544                        // "REUSED"
+/// The value the reader of `lent` saw that was not `lentBefore` (0: none).
+nonisolated(unsafe) var lentStale: UInt64 = 0
+
+func lent(on core: Int) {
+    let listener: Listener
+    do throws(MonitorStatus) { listener = try Listener(name: lentName) } catch { fail("listen: \(error)") }
+    let lender: SystemDomainID
+    do throws(MonitorStatus) { lender = try Monitor.spawn("span", arguments: "lender", on: Program.identity.core) } catch {
+        fail("starting the lender: \(error)")
+    }
+    let connection: Connection
+    do throws(MonitorStatus) { connection = try listener.accept() } catch { fail("accept: \(error)") }
+    let frame = Capability(slot: 6)
+    do throws(Connection.Failure) {
+        guard try connection.receive(capabilityInto: frame).carriedCapability else { fail("the lender sent no frame") }
+    } catch {
+        fail("the lender's frame: \(error)")
+    }
+    do throws(InvocationStatus) {
+        let table = try makePageTable(from: .ram, into: 3, pml4Entry: 2)
+        try table.map(frame, at: 0, rights: .read)
+    } catch {
+        fail("mapping the lender's frame: \(error)")
+    }
+    guard user_read(sharedPage) == lentBefore else { fail("the lender's frame does not hold what it wrote") }
+    let reader = start(on: core) {
+        while true {
+            let value = user_read(sharedPage)
+            if value != lentBefore && user_load_acquire(&lentStale) == 0 { user_store_release(&lentStale, value) }
+            user_store_release(&readerRan, 1)
+        }
+    }
+    while user_load_acquire(&readerRan) == 0 { Thread.yield() }
+    do throws(Connection.Failure) {
+        try connection.send([1])                                 // take it back
+        _ = try connection.receive(polls: 1 << 20)               // done: revoked, reused, written
+    } catch {
+        fail("the lender: \(error)")
+    }
+    let ending = reader.join()
+    if user_load_acquire(&lentStale) != 0 {
+        fail("the thread on core \(core) read \(user_load_acquire(&lentStale)) through the revoked frame's stale translation")
+    }
+    guard case .faulted(14, sharedPage) = ending else { fail("the reader on core \(core) did not end by a fault at the page") }
+    do throws(MonitorStatus) {
+        guard case .exited(0) = try Monitor.awaitEnd(of: lender) else { fail("the lender failed") }
+    } catch {
+        fail("the lender's end: \(error)")
+    }
+    print("span: the lender took its frame back and reused it; the reader on core \(core) faulted, never reading the new bytes")
+    exit(0)
+}
+
+func lender() {
+    let connection: Connection
+    do throws(MonitorStatus) { connection = try Connection.connect(to: lentName) } catch { fail("lender: connect: \(error)") }
+    let frame = Capability(slot: 6)
+    let table: Capability
+    do throws(InvocationStatus) {
+        table = try makePageTable(from: .ram, into: 3, pml4Entry: 2)
+        _ = try Capability.ram.retype(to: .frame, size: 4096, into: frame)
+        try table.map(frame, at: 0, rights: [.read, .write])
+    } catch {
+        fail("lender: the frame: \(error)")
+    }
+    user_write(sharedPage, lentBefore)
+    do throws(Connection.Failure) {
+        try connection.send([0], carrying: frame)
+        _ = try connection.receive(polls: 1 << 20)
+    } catch {
+        fail("lender: \(error)")
+    }
+    // Every copy goes (the other domain's mapping with it), then the memory is put to
+    // a new use and written.
+    do throws(InvocationStatus) {
+        let before = try frame.physicalAddress()
+        _ = try frame.revoke()
+        try frame.delete()
+        _ = try Capability.ram.retype(to: .frame, size: 4096, into: frame)
+        // Else the check would prove nothing: a stale read would find the old bytes.
+        guard try frame.physicalAddress() == before else { fail("lender: the retype did not reuse the frame's memory") }
+        try table.map(frame, at: 0, rights: [.read, .write])
+    } catch {
+        fail("lender: taking the frame back: \(error)")
+    }
+    user_write(sharedPage, lentAfter)
+    do throws(Connection.Failure) { try connection.send([2]) } catch { fail("lender: \(error)") }
+    exit(0)
+}
+
 /// A thread on `core` reads the shared page in a loop; here the page is unmapped with a
 /// bare `unmap` (no shootdown), and the frame may then be neither deleted nor its RAM
 /// retyped: the stale translation on `core` must keep reaching this domain's own page,
@@ -383,6 +487,8 @@ case "keep"?: keep(on: arguments.integer(at: 1) ?? 1)
 case "unmap-code"?: shootdownUnderUse(on: (1..<arguments.count).compactMap { arguments.integer(at: $0) }, .unmapCode)
 case "unmap-untouched"?: shootdownUnderUse(on: (1..<arguments.count).compactMap { arguments.integer(at: $0) }, .unmap(touchedHere: false))
 case "protect"?: shootdownUnderUse(on: (1..<arguments.count).compactMap { arguments.integer(at: $0) }, .protect)
+case "lent"?: lent(on: arguments.integer(at: 1) ?? 1)
+case "lender"?: lender()
 case "unmap-bench"?: shootdownBench(.unmap(touchedHere: true), rounds: arguments.integer(at: 1) ?? 100, on: (2..<arguments.count).compactMap { arguments.integer(at: $0) })
 case "protect-bench"?: shootdownBench(.protect, rounds: arguments.integer(at: 1) ?? 100, on: (2..<arguments.count).compactMap { arguments.integer(at: $0) })
 default:
