@@ -37,11 +37,8 @@ func startStack(at address: IPv4Address) -> (ChannelLink, EthernetAddress) {
     case .failure(let error): fail(error.what)
     }
     let ethernet: EthernetAddress
-    let port: Int
     switch NetdService.requestLink(on: connection) {
-    case .success(let answer):
-        ethernet = EthernetAddress(rawValue: answer.address)
-        port = answer.port
+    case .success(let answer): ethernet = EthernetAddress(rawValue: answer.address)
     case .failure(let error): fail(error.what)
     }
     let table: Capability
@@ -63,7 +60,6 @@ func startStack(at address: IPv4Address) -> (ChannelLink, EthernetAddress) {
     LwIPLink.attach(link)
     // The frames go to a real network, whose peers check the checksums.
     swordfish_loop_checksums_on()
-    _ = port
     return (link, ethernet)
 }
 

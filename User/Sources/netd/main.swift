@@ -497,7 +497,7 @@ final class Client {
 enum Service {
     /// The clients' links: 16 pages each in the driver's page table (PML4 entry 5) from
     /// entry 16, their capabilities in a CNode of 128 slots, 32 a client.
-    static var clientCNodeSlot: UInt32 = 0
+    static let clientCNodeSlot: UInt32 = 26
     static let firstClientEntry = 16
     static let maximumClients = 4
     /// Frames clients sent, copied out of their rings, waiting for the switch.
@@ -519,17 +519,12 @@ func serve() -> Never {
     // The clients' rings go into the driver's own page table (PML4 entry 5), past its
     // 16 pages.
     let table = Capability(slot: firstTable + 2)
-    var made: [String] = []
-    for slot in UInt32(26)..<40 {
-        do throws(InvocationStatus) {
-            try Capability.ram.retype(to: .cnode, size: 128, into: Capability(slot: slot))
-            Service.clientCNodeSlot = slot
-            break
-        } catch {
-            made.append("\(slot): \(error)")
-        }
+    // Their capabilities: a CNode of 128 slots from this domain's RAM in root slot 26.
+    do throws(InvocationStatus) {
+        try Capability.ram.retype(to: .cnode, size: 128, into: Capability(slot: Service.clientCNodeSlot))
+    } catch {
+        fail("no CNode for clients' links: \(error)")
     }
-    if Service.clientCNodeSlot == 0 { fail("no CNode for clients' links: \(made.joined(separator: ", "))") }
     Service.clients = [Client?](repeating: nil, count: Service.maximumClients)
     Service.switchTable = EthernetSwitch(ports: Service.maximumClients)
     print("netd: serving \(ourAddress) on core \(Program.identity.core) as \"\(NetdService.name)\" (\(device.address), IRQ \(irq))")
