@@ -75,6 +75,8 @@ public final class ChannelLink {
     public private(set) var framesSent = 0, framesReceived = 0, framesDropped = 0
     /// How long a waiting send waits for the peer to release room, in counter cycles.
     public static let patience: UInt64 = 20_000_000_000
+    /// How long setting up waits for the peer's pages, in counter cycles.
+    public static let setupPatience: UInt64 = 1 << 33
     /// When this side last asked whether the peer still runs.
     var lastAlive: UInt64 = 0
 
@@ -120,9 +122,19 @@ public final class ChannelLink {
             for page in 0..<Self.pages {
                 try connection.send([Self.pageKind, UInt64(page), 0], carrying: place.ownFrame(page))
             }
+            // A peer that sends no pages is given up on (a server must not wait for ever).
+            let deadline = user_timestamp() &+ Self.setupPatience
             for page in 0..<Self.pages {
                 let frame = place.peerFrame(page)
-                let (words, carried) = try connection.receive(capabilityInto: frame)
+                var message = try connection.tryReceive(capabilityInto: frame)
+                while message == nil, user_timestamp() < deadline {
+                    yield()
+                    message = try connection.tryReceive(capabilityInto: frame)
+                }
+                guard let (words, carried) = message else {
+                    problem = "the peer sent no page \(page) of its ring in time"
+                    break
+                }
                 guard carried, words == [Self.pageKind, UInt64(page), 0], frame.type == .frame else {
                     problem = "the peer sent no page \(page) of its ring"
                     break

@@ -243,7 +243,7 @@ public final class Connection {
 
     /// The next message, if one is there, and whether a capability came with it (into
     /// `destination`; dropped when it is nil).
-    func tryReceive(capabilityInto destination: Capability?) throws(Failure) -> (words: [UInt64], carriedCapability: Bool)? {
+    public func tryReceive(capabilityInto destination: Capability?) throws(Failure) -> (words: [UInt64], carriedCapability: Bool)? {
         if let failure { throw failure }
         switch transport {
         case .rings(let sender, var receiver, let doorbell, let peerDoorbell):

@@ -506,6 +506,9 @@ enum Service {
     static var noClientDrops = 0
     static var clients: [Client?] = []
     static var switchTable = EthernetSwitch(ports: 0)
+    /// Connections that have not said what they want yet, and until when they may wait.
+    static var greeting: [(connection: Connection, deadline: UInt64)] = []
+    static let maximumGreeting = 2
 }
 
 /// Serves clients until killed: frames from the device go to the clients they name,
@@ -551,14 +554,30 @@ func serve() -> Never {
             if let failure = client.link.failure { disconnect(port, because: failure) }
             else if client.link.peerClosed { disconnect(port, because: "it closed the link") }
         }
-        // A new client, or a question.
-        do throws(MonitorStatus) {
-            if let connection = try listener.tryAccept() {
-                busy = true
-                welcome(connection, table: table)
+        // A new client, or a question: kept until it says which, without waiting for it.
+        if Service.greeting.count < Service.maximumGreeting {
+            do throws(MonitorStatus) {
+                if let connection = try listener.tryAccept() {
+                    busy = true
+                    Service.greeting.append((connection, user_timestamp() &+ (1 << 31)))
+                }
+            } catch {
+                // A hello that was not one, or no slot free: that client's problem.
             }
-        } catch {
-            // A hello that was not one: that client's problem.
+        }
+        var index = 0
+        while index < Service.greeting.count {
+            let (connection, deadline) = Service.greeting[index]
+            if let request = try? connection.tryReceive() {
+                Service.greeting.remove(at: index)
+                busy = true
+                welcome(connection, request: request, table: table)
+            } else if connection.failure != nil || user_timestamp() > deadline {
+                Service.greeting.remove(at: index)
+                connection.close()
+            } else {
+                index += 1
+            }
         }
         if !busy, awaitInterrupt(until: user_timestamp() &+ (1 << 20)) { quietDevice() }
         else if busy, interruptWaiting() { quietDevice() }
@@ -599,16 +618,9 @@ func forward(_ frame: [UInt8], from: SwitchPort) {
     }
 }
 
-/// A new connection's first message: a link or a question; anything else, or nothing
-/// for a while, and the connection is closed.
-func welcome(_ connection: Connection, table: Capability) {
-    var request: [UInt64]? = nil
-    let deadline = user_timestamp() &+ (1 << 31)
-    while request == nil, connection.failure == nil, user_timestamp() < deadline {
-        request = try? connection.tryReceive()
-        if request == nil { yield() }
-    }
-    guard let request else { return connection.close() }
+/// A new connection's first message: a link or a question; anything else and the
+/// connection is closed.
+func welcome(_ connection: Connection, request: [UInt64], table: Capability) {
     if request.first == NetdService.statusRequest {
         printStatus()
         _ = try? connection.send([NetdService.statusRequest, 0, 0])
