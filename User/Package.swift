@@ -45,7 +45,7 @@ func program(_ name: String) -> Target {
 /// Every program, one folder of Sources each (`swordfish new` adds to this list; a
 /// folder made by hand needs its name here too). `swordfish build` packs each into the
 /// boot image.
-let programs = ["capfuzz", "capshare", "checks", "hello", "httpd", "lmp", "loopback", "monitor", "monitor-ping", "names", "netd", "parallel", "pci", "pingpong", "probe", "rtc", "shell", "span", "threads", "uchan", "ubench"]
+let programs = ["capfuzz", "capshare", "cat", "checks", "hello", "httpd", "lmp", "loopback", "monitor", "monitor-ping", "names", "netd", "parallel", "pci", "pingpong", "probe", "rtc", "shell", "span", "threads", "uchan", "ubench"]
 
 let package = Package(
     name: "User",

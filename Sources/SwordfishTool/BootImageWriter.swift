@@ -1,9 +1,10 @@
+import ABI
 import Basics
 import BootInfo
 import Foundation
 
-/// Packs the user programs into the boot image the kernel reads as its first boot
-/// module (format: Core/Sources/BootInfo/BootImage.swift).
+/// Packs the user programs and the files of User/Files into the boot image the kernel
+/// reads as its first boot module (format: Core/Sources/BootInfo/BootImage.swift).
 public enum BootImageWriter {
     public static let nameBytes = 48
 
@@ -91,10 +92,28 @@ public struct UserPrograms: Sendable {
             }
             programs.append((name, bytes))
         }
-        let image = try BootImageWriter.image(programs)
+        let image = try BootImageWriter.image(programs + bootFiles())
         guard FileManager.default.createFile(atPath: destination, contents: image) else {
             throw .fileNotWritable(path: destination, reason: "could not create it")
         }
+    }
+
+    /// Every file under User/Files, named by its path there (`www/index.html`), in name
+    /// order. The monitors hand them out by a name of at most `MonitorRequest.nameBytes`.
+    func bootFiles() throws(ToolError) -> [(name: String, bytes: Data)] {
+        let folder = "\(repository.root)/User/Files"
+        guard let paths = FileManager.default.enumerator(atPath: folder)?.allObjects as? [String] else { return [] }
+        var files: [(name: String, bytes: Data)] = []
+        for path in paths.sorted() {
+            var isFolder: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: "\(folder)/\(path)", isDirectory: &isFolder), !isFolder.boolValue else { continue }
+            guard path.utf8.count <= MonitorRequest.nameBytes else {
+                throw .invalidConfiguration("User/Files/\(path): a boot file's path may have at most \(MonitorRequest.nameBytes) bytes")
+            }
+            guard let bytes = FileManager.default.contents(atPath: "\(folder)/\(path)") else { throw .programNotBuilt(name: path, path: folder) }
+            files.append((path, bytes))
+        }
+        return files
     }
 
     /// Where `buildImage` puts the whole ELFs of the image at `image`.

@@ -47,6 +47,8 @@ public enum InvocationStatus: UInt64, CaseIterable, Sendable {
     /// within its bound (a core that hangs without panicking): the change is made, but
     /// that core may still hold the old translation (docs/shootdown.md).
     case timedOut = 82
+    /// No file of that name in the boot image (`bootFile`).
+    case noSuchFile = 83
 }
 
 /// A refusal, as typed functions in the user library throw it (`success` is never thrown).
@@ -109,6 +111,7 @@ extension InvocationStatus: CustomStringConvertible {
         case .sharedAcrossCores: return "sharedAcrossCores"
         case .spanningDomain: return "spanningDomain"
         case .timedOut: return "timedOut"
+        case .noSuchFile: return "noSuchFile"
         }
     }
 }

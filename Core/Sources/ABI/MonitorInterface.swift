@@ -103,6 +103,12 @@ public enum MonitorRequest: Equatable, Sendable {
     /// filled: upcall entries and stack, disabled): reply value 0 the new dispatcher's
     /// system-wide id (docs/spanning.md).
     case span(core: Int, frameAddress: UInt64)
+    /// Page `page` of the boot image's file `name` (`www/index.html`: User/Files), written
+    /// into the 4 KiB frame the request carries (the asker's; it keeps its own copy),
+    /// the rest of the page zeroed: reply value 0 the file's size in bytes.
+    /// `noSuchName` if there is no such file, `badAddress` for a page past its end or a
+    /// capability that is no writable 4 KiB frame.
+    case bootFile(name: [UInt8], page: Int)
 
     /// The most bytes of a name in a request.
     public static let nameBytes = 16
@@ -112,7 +118,7 @@ public enum MonitorRequest: Equatable, Sendable {
         case awaitEnd, printKnowledge, knowledgeDigest
         case ioPorts, interrupt, printCounters, state
         case allocate, free, memoryStatus, sendCapability, receiveCapability, revokeCapability, retypeCapability
-        case receiveCopy, deviceMemory, span
+        case receiveCopy, deviceMemory, span, bootFile
     }
 
     /// The three words of request `id` (24 bits of it are sent).
@@ -150,6 +156,7 @@ public enum MonitorRequest: Equatable, Sendable {
         case .revokeCapability: return (head(.revokeCapability), 0, 0)
         case .retypeCapability(let count): return (head(.retypeCapability, count), 0, 0)
         case .span(let core, let frameAddress): return (head(.span, core), frameAddress, 0)
+        case .bootFile(let name, let page): return Self.withName(head(.bootFile, page), name)
         }
     }
 
@@ -172,10 +179,11 @@ public enum MonitorRequest: Equatable, Sendable {
         switch kind {
         case .hello: return (.hello, id)
         case .ping: return (.ping(core: number), id)
-        case .register, .unregister, .lookup, .spawn, .bind:
+        case .register, .unregister, .lookup, .spawn, .bind, .bootFile:
             let name = bytes(words)
             guard !name.isEmpty else { return nil }
             switch kind {
+            case .bootFile: return (.bootFile(name: name, page: number), id)
             case .register: return (.register(name: name), id)
             case .unregister: return (.unregister(name: name), id)
             case .lookup: return (.lookup(name: name), id)

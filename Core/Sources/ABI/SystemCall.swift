@@ -180,6 +180,12 @@ public enum SystemCallStatus: UInt64, CaseIterable, Sendable, Error, CustomStrin
 ///                                       frame says
 ///     releaseSpanned(domain)            every other core stopped this core's ended
 ///                                       domain `domain`'s dispatchers: free its memory
+///     bootFile(name, length, page, frame)
+///                                       copy page `page` of the boot image's file named
+///                                       by the `length` bytes at `name` into the 4 KiB
+///                                       frame at `frame` (write right), zeroing the rest
+///                                       → the file's size. `noSuchFile`, `outsideRange`
+///                                       for a page past its end
 ///     adoptKnowledge(buffer, length)    the monitor's replica of the knowledge base,
 ///                                       encoded as for knowledge, `length` bytes at
 ///                                       `buffer`: the trees this kernel's shootdowns
@@ -234,7 +240,7 @@ public enum CapabilityOperation: UInt64, CaseIterable, Sendable {
     case describe, adopt, markShared, sweep, retypeShared, grantMemory
     case spanPlace, span, releaseSpanned, adoptKnowledge
     case acknowledge, physicalAddress
-    case protect, call, shootdown
+    case protect, call, shootdown, bootFile
 
     /// The capability argument of send and receive that means "no capability".
     public static let noCapability: UInt64 = .max

@@ -1,5 +1,7 @@
 // The boot image: the user programs `swordfish build` packs into one file that QEMU
-// loads as a boot module. Its layout, little-endian:
+// loads as a boot module, and the files beside them (User/Files: the web server's
+// site). An entry whose name holds a `/` is a file (`www/index.html`), any other a
+// program. Its layout, little-endian:
 //
 //   0   "SFIMAGE1"                 magic
 //   8   u32 count, u32 reserved
@@ -15,18 +17,26 @@ public struct BootImage {
     public static let nameBytes = 48
     public static let maximumPrograms = 256
 
-    public struct Program {
+    /// One entry: a program, or a file if its name holds a `/`.
+    public struct Entry {
         /// The name, without padding.
         public let name: [UInt8]
         public let bytes: ByteReader
-    }
 
-    public let programs: [Program]
+        public var isFile: Bool { name.contains(UInt8(ascii: "/")) }
+    }
+    public typealias Program = Entry
+
+    /// Every entry, in image order.
+    public let entries: [Entry]
+    /// The programs and the files, in image order.
+    public var programs: [Entry] { entries.filter { !$0.isFile } }
+    public var files: [Entry] { entries.filter { $0.isFile } }
 
     public init(_ image: ByteReader) throws(BootInfoError) {
         guard image.matches(Self.magic, at: 0), let count = image.load(UInt32.self, at: 8) else { throw .badImageMagic }
         guard count <= UInt32(Self.maximumPrograms) else { throw .badImageEntry(index: count) }
-        var programs: [Program] = []
+        var entries: [Entry] = []
         for index in 0..<Int(count) {
             let base = 16 + index * Self.entryBytes
             guard let name = image.slice(at: base, length: Self.nameBytes),
@@ -38,10 +48,11 @@ public struct BootImage {
             }
             let nameBytes = Array(name.bytes)
             guard let end = nameBytes.firstIndex(of: 0), end > 0 else { throw .badImageEntry(index: UInt32(index)) }
-            programs.append(Program(name: Array(nameBytes[..<end]), bytes: bytes))
+            entries.append(Entry(name: Array(nameBytes[..<end]), bytes: bytes))
         }
-        self.programs = programs
+        self.entries = entries
     }
 
-    public func program(named name: [UInt8]) -> Program? { programs.first { $0.name == name } }
+    public func program(named name: [UInt8]) -> Entry? { entries.first { !$0.isFile && $0.name == name } }
+    public func file(named name: [UInt8]) -> Entry? { entries.first { $0.isFile && $0.name == name } }
 }

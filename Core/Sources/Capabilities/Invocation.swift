@@ -55,6 +55,7 @@ public enum Invocation: Equatable, Sendable {
     case span(buffer: UInt64)
     case releaseSpanned(domain: UInt64)
     case adoptKnowledge(buffer: UInt64, length: UInt64)
+    case bootFile(name: UInt64, length: UInt64, page: UInt64, frame: CapabilityAddress)
     case shootdown(address: UInt64, pages: UInt64, protect: Bool)
     case narrow(first: UInt64, count: UInt64, destination: CapabilityAddress)
     case portIn(port: UInt64, width: PortWidth)
@@ -145,6 +146,9 @@ public enum Invocation: Equatable, Sendable {
         case .span: return .span(buffer: a0)
         case .releaseSpanned: return .releaseSpanned(domain: a0)
         case .adoptKnowledge: return .adoptKnowledge(buffer: a0, length: a1)
+        case .bootFile:
+            guard let frame = CapabilityAddress(encoded: a3) else { throw .badAddress }
+            return .bootFile(name: a0, length: a1, page: a2, frame: frame)
         case .shootdown:
             guard a2 <= 1 else { throw .countTooLarge }
             return .shootdown(address: a0, pages: a1, protect: a2 == 1)
@@ -230,7 +234,7 @@ public enum Invocation: Equatable, Sendable {
             guard core >= capability.base, core - capability.base < capability.size else { throw .outsideRange }
             return (0, [])
         case .spawn, .kill, .domainEvent, .poolFrame, .knowledge, .command, .programNames, .echo, .domainState,
-             .describe, .adopt, .markShared, .sweep, .retypeShared, .grantMemory, .spanPlace, .span, .releaseSpanned, .adoptKnowledge:
+             .describe, .adopt, .markShared, .sweep, .retypeShared, .grantMemory, .spanPlace, .span, .releaseSpanned, .adoptKnowledge, .bootFile:
             // The kernel's services, for the holder of the kernel capability; the CPU
             // driver does the rest (compared directly, as for notify above).
             let (capability, _) = try capabilities.lookup(target, in: cspace)

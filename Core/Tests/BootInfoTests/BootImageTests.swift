@@ -35,6 +35,20 @@ final class BootImageTests: XCTestCase {
         XCTAssertEqual(try parse(image([])).get(), [])
     }
 
+    /// An entry whose name holds a `/` is a file (User/Files), never a program: a
+    /// spawn cannot start it, and `file(named:)` finds only files.
+    func testFilesAreApartFromPrograms() {
+        let bytes = image([("hello", [1]), ("www/index.html", [2, 3]), ("probe", [4])])
+        bytes.withUnsafeBytes { raw in
+            guard let image = try? BootImage(ByteReader(raw)) else { return XCTFail("the image did not parse") }
+            XCTAssertEqual(image.programs.map { String(decoding: $0.name, as: UTF8.self) }, ["hello", "probe"])
+            XCTAssertEqual(image.files.map { String(decoding: $0.name, as: UTF8.self) }, ["www/index.html"])
+            XCTAssertNil(image.program(named: Array("www/index.html".utf8)))
+            XCTAssertNil(image.file(named: Array("hello".utf8)))
+            XCTAssertEqual(image.file(named: Array("www/index.html".utf8)).map { Array($0.bytes.bytes) }, [2, 3])
+        }
+    }
+
     func testRefusesMalformedImages() {
         XCTAssertEqual(parse(Array("NOTANIMG".utf8) + [0, 0, 0, 0, 0, 0, 0, 0]), .failure(.badImageMagic))
         XCTAssertEqual(parse(Array("SFIMAGE1".utf8)), .failure(.badImageMagic))
@@ -76,8 +90,9 @@ final class BootImageTests: XCTestCase {
                     let image = try BootImage(ByteReader(raw))
                     outcomes.parsed += 1
                     XCTAssertTrue(magicIntact, "round \(round)")
-                    XCTAssertEqual(image.programs.count, count, "round \(round)")
-                    for (i, program) in image.programs.enumerated() {
+                    XCTAssertEqual(image.entries.count, count, "round \(round)")
+                    XCTAssertEqual(image.programs.count + image.files.count, count, "round \(round)")
+                    for (i, program) in image.entries.enumerated() {
                         let entry = 16 + i * 64
                         let name = bytes[entry..<(entry + 48)].prefix { $0 != 0 }
                         XCTAssertFalse(name.isEmpty, "round \(round)")

@@ -184,6 +184,19 @@ extension CoreState {
             }
         case .releaseSpanned(let local):
             return releaseSpanned(local) ? (.success, 0) : (.noSuchDomain, 0)
+        case .bootFile(let name, let length, let page, let frame):
+            guard length >= 1, length <= UInt64(BootImage.nameBytes),
+                  let bytes = copyFromUser(domain, address: name, length: Int(length)) else { return (.badBuffer, 0) }
+            guard let file = bootImage?.file(named: bytes) else { return (.noSuchFile, 0) }
+            guard let (capability, _) = try? capabilities.lookup(frame, in: domain.cspace), capability.type == .frame,
+                  capability.size == CapabilityType.pageBytes, capability.rights.contains(.write) else { return (.wrongType, 0) }
+            let size = UInt64(file.bytes.count)
+            guard page < max(1, (size + 4095) / 4096) else { return (.outsideRange, size) }
+            let start = Int(page) * 4096, count = min(4096, file.bytes.count - start)
+            let destination = UnsafeMutableRawPointer(bitPattern: UInt(capability.base))!
+            destination.initializeMemory(as: UInt8.self, repeating: 0, count: 4096)
+            if count > 0, let source = file.bytes.bytes.baseAddress { destination.copyMemory(from: source + start, byteCount: count) }
+            return (.success, size)
         case .adoptKnowledge(let buffer, let length):
             guard length <= UInt64(KnowledgeEncoding.size(cores: coreCount, caches: coreCount * KnowledgeEncoding.maximumCaches, dimension: coreCount)),
                   let bytes = copyFromUser(domain, address: buffer, length: Int(length)) else { return (.badBuffer, 0) }

@@ -332,7 +332,8 @@ enum SelfTests {
     /// capability on every core), with what they must refuse: a command line longer than
     /// the shell takes, a line or buffer outside the caller's memory, a buffer too short
     /// for the program names (the answer says how much is needed), a console line too
-    /// long or outside its memory, and a line that is no kernel command.
+    /// long or outside its memory, and a line that is no kernel command; a boot file's
+    /// name and a knowledge base the monitor hands in, outside its memory or too long.
     static func shellServices(_ state: CoreState) -> String? {
         guard let id = state.monitorDomain, let monitor = state.domains.first(where: { $0.id == id }) else { return "no monitor" }
         let names = (state.bootImage?.programs ?? []).reduce(0) { $0 + $1.name.count + 1 }
@@ -346,6 +347,11 @@ enum SelfTests {
             (.echo(bytes: 0x1000, length: 0, line: 0x1000, lineLength: UInt64(InvocationWords.consoleLineLimit) + 1),
              .countTooLarge, 0, "a console line past the limit"),
             (.echo(bytes: 0xFFFF_8000_0000_0000, length: 8, line: 0x1000, lineLength: 0), .badBuffer, 0, "an echo in kernel memory"),
+            (.bootFile(name: 0x1000, length: 5, page: 0, frame: .root(0)), .badBuffer, 0, "a boot file's name in unmapped memory"),
+            (.bootFile(name: 0x1000, length: 0, page: 0, frame: .root(0)), .badBuffer, 0, "a boot file's name of no bytes"),
+            (.bootFile(name: 0xFFFF_8000_0000_0000, length: 49, page: 0, frame: .root(0)), .badBuffer, 0, "a boot file's name too long"),
+            (.adoptKnowledge(buffer: 0x1000, length: 64), .badBuffer, 0, "a knowledge base in unmapped memory"),
+            (.adoptKnowledge(buffer: 0x1000, length: 1 << 40), .badBuffer, 0, "a knowledge base too large"),
         ]
         for test in cases {
             let (status, value) = state.performKernelService(test.invocation, for: monitor)

@@ -111,7 +111,7 @@ extension CoreState {
                 context.setResult(status: InvocationStatus(error).rawValue)
             }
         case .spawn, .kill, .domainEvent, .poolFrame, .knowledge, .command, .programNames, .echo, .domainState,
-             .describe, .adopt, .markShared, .sweep, .retypeShared, .grantMemory, .spanPlace, .span, .releaseSpanned, .adoptKnowledge:
+             .describe, .adopt, .markShared, .sweep, .retypeShared, .grantMemory, .spanPlace, .span, .releaseSpanned, .adoptKnowledge, .bootFile:
             do {
                 _ = try invocation.perform(on: &capabilities, target: target, in: domain.cspace)
                 let (status, value) = performKernelService(invocation, for: domain)

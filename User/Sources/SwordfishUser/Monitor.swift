@@ -145,6 +145,14 @@ public enum Monitor {
         _ = try ask(.deviceMemory(base: base, bytes: bytes), capabilityDestination: destination)
     }
 
+    /// Page `page` of the boot image's file `name` (a path under User/Files, such as
+    /// `www/index.html`) written into `frame` (a writable 4 KiB frame of this domain's,
+    /// which keeps it), the rest of the page zeroed; the file's size in bytes.
+    /// `noSuchName` if the image has no such file, `badAddress` for a page past its end.
+    public static func bootFile(_ name: String, page: Int, into frame: Capability) throws(MonitorStatus) -> Int {
+        Int(try ask(.bootFile(name: try checked(name), page: page), carrying: frame).0)
+    }
+
     // MARK: Capabilities across cores (docs/capabilities.md)
 
     /// RAM of `bytes` (at most `MemoryService.pieceBytes`) from this core's memory

@@ -520,6 +520,19 @@ func handle(_ request: MonitorRequest, id: UInt32, from client: UInt64) {
         handOut(count, from: base, of: Capability(slot: InitialSlot.ioPorts), id: id, to: client)
     case .interrupt(let irq):
         handOut(1, from: irq, of: Capability(slot: InitialSlot.interrupts), id: id, to: client)
+    case .bootFile(let name, let page):
+        // The asker's frame came with the request (`arriving`); the kernel writes the page
+        // into it, and it goes when the request is done.
+        let (status, size) = name.withUnsafeBufferPointer { bytes in
+            Capability.invokeRaw(kernel.address.encoded, CapabilityOperation.bootFile.rawValue, UInt64(UInt(bitPattern: bytes.baseAddress)),
+                                 UInt64(bytes.count), UInt64(truncatingIfNeeded: page), arriving.address.encoded)
+        }
+        let answer: MonitorStatus = switch InvocationStatus(rawValue: status) {
+        case .success?: .success
+        case .noSuchFile?: .noSuchName
+        default: .badAddress
+        }
+        reply(MonitorReply(status: answer, id: id, values: (answer == .success ? size : 0, 0)), to: client)
     case .deviceMemory(let base, let bytes):
         handOut(bytes, from: base, of: Capability(slot: InitialSlot.deviceMemory), id: id, to: client)
     case .printKnowledge, .knowledgeDigest:
