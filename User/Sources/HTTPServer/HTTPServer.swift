@@ -61,12 +61,23 @@ public enum HTTPServer {
     // What `status` prints.
     public static var accepted = 0, requests = 0, notFound = 0, refused = 0, timedOut = 0, reset = 0
 
-    /// Makes the files and listens on `port`; false if lwIP refused the port.
+    /// How many of the site's files came from the boot image (`User/Files/www`).
+    public private(set) static var filesFromBootImage = 0
+
+    /// Reads or makes the files and listens on `port`; false if lwIP refused the port.
+    /// A file the boot image holds under `www` (`www/index.html`) is served as it is
+    /// there; the others are made by the program (`HTTPSite`).
     public static func start(port: UInt16) -> Bool {
-        for file in HTTPSite.files {
+        for var file in HTTPSite.files {
             var stored: UnsafeRawBufferPointer? = nil
+            var fromImage: [UInt8]? = nil
+            if file.size <= storedLimit, let bytes = try? BootFiles.read("www" + file.path) {
+                fromImage = bytes
+                file.size = bytes.count
+                filesFromBootImage += 1
+            }
             if file.size <= storedLimit {
-                let contents = HTTPSite.contents(of: file.path)
+                let contents = fromImage ?? HTTPSite.contents(of: file.path)
                 let memory = UnsafeMutableRawBufferPointer.allocate(byteCount: max(contents.count, 1), alignment: 64)
                 contents.withUnsafeBytes { memory.copyMemory(from: $0) }
                 stored = UnsafeRawBufferPointer(rebasing: memory[0..<contents.count])
