@@ -21,8 +21,7 @@ let extraDependencies: [String: [Target.Dependency]] = [
              .product(name: "Network", package: "Core"), .product(name: "Basics", package: "Core"),
              .product(name: "FrameLink", package: "Core"), .product(name: "KnowledgeBase", package: "Core"), "FrameChannel", "LwIP"],
     "httpd": [.product(name: "FrameLink", package: "Core"), .product(name: "Network", package: "Core"),
-              .product(name: "KnowledgeBase", package: "Core"), .product(name: "HTTP", package: "Core"),
-              "FrameChannel", "LwIP", "HTTPServer"],
+              .product(name: "KnowledgeBase", package: "Core"), "FrameChannel", "LwIP", "HTTPServer"],
     "loopback": [.product(name: "FrameLink", package: "Core"), "FrameChannel", "LwIP"],
 ]
 

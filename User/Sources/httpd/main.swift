@@ -11,8 +11,6 @@
 //   httpd orphan      the guest test of a driver that dies: a client at 10.0.2.16 pings
 //                     the gateway through netd, then kills netd; the link drops, this
 //                     domain says so and ends cleanly
-//   httpd files       the guest test of the site's files in the boot image
-//                     (User/Files/www): each there must be the site's (HTTPSite)
 //   httpd vandal      the guest test of a bad client: it sends frames posing as the
 //                     gateway (netd refuses them), then a message no correct client
 //                     sends (netd drops its link, and only its)
@@ -24,7 +22,6 @@ import Network
 import FrameChannel
 import LwIP
 import HTTPServer
-import HTTP
 
 func fail(_ text: String) -> Never {
     print("httpd: \(text)")
@@ -113,8 +110,6 @@ case "orphan":
     orphan()
 case "vandal":
     vandal()
-case "files":
-    checkFiles()
 default:
     print("usage: httpd start [core] [port] | serve [port] | orphan")
     exit(2)
@@ -124,7 +119,7 @@ default:
 func serve(port: UInt16) -> Never {
     let (link, ethernet) = startStack(at: UserNetwork.guest)
     guard HTTPServer.start(port: port) else { fail("lwIP refused port \(port)") }
-    print("httpd: serving \(UserNetwork.guest) port \(port) (\(ethernet)) on core \(Program.identity.core), over netd; \(HTTPServer.filesFromBootImage) files from the boot image")
+    print("httpd: serving \(UserNetwork.guest) port \(port) (\(ethernet)) on core \(Program.identity.core), over netd")
     var lastSweep = user_timestamp()
     var lastStatus = "", lastStatusTime = lastSweep
     while true {
@@ -175,22 +170,6 @@ func orphan() -> Never {
     let after = user_timestamp() &+ 50_000_000
     while user_timestamp() < after { _ = step(link) }
     print("httpd: the client outlived its driver")
-    exit(0)
-}
-
-/// The site's files the boot image holds, each checked against the site's own.
-func checkFiles() -> Never {
-    var found: [String] = []
-    for file in HTTPSite.files where file.size <= 64 * 1024 {
-        let bytes: [UInt8]
-        do throws(MonitorStatus) { bytes = try BootFiles.read("www" + file.path) } catch {
-            print("httpd: www\(file.path): \(error)")
-            continue
-        }
-        guard bytes == HTTPSite.contents(of: file.path) else { fail("www\(file.path) in the boot image is not the site's \(file.path)") }
-        found.append("\(file.path) (\(bytes.count) bytes)")
-    }
-    print("httpd: \(found.count) files from the boot image, each the site's: \(found.joined(separator: ", "))")
     exit(0)
 }
 
