@@ -243,7 +243,7 @@ public final class Connection {
 
     /// The next message, if one is there, and whether a capability came with it (into
     /// `destination`; dropped when it is nil).
-    func tryReceive(capabilityInto destination: Capability?) throws(Failure) -> (words: [UInt64], carriedCapability: Bool)? {
+    public func tryReceive(capabilityInto destination: Capability?) throws(Failure) -> (words: [UInt64], carriedCapability: Bool)? {
         if let failure { throw failure }
         switch transport {
         case .rings(let sender, var receiver, let doorbell, let peerDoorbell):
@@ -386,6 +386,24 @@ public struct Listener {
         let arriving = try LibrarySlots.take()
         let words: [UInt64]
         do throws(InvocationStatus) { words = try receiveWaiting(on: endpoint, capabilityDestination: arriving) } catch { throw .outOfResources }
+        return try connection(from: words, arriving: arriving)
+    }
+
+    /// The next client's connection if one is waiting, else nil at once (a server that
+    /// polls other work between clients).
+    public func tryAccept() throws(MonitorStatus) -> Connection? {
+        let arriving = try LibrarySlots.take()
+        let words: [UInt64]
+        do throws(InvocationStatus) { words = try endpoint.receive(capabilityDestination: arriving) } catch .endpointEmpty {
+            return nil
+        } catch {
+            _ = try? arriving.delete()
+            throw .outOfResources
+        }
+        return try connection(from: words, arriving: arriving)
+    }
+
+    func connection(from words: [UInt64], arriving: Capability) throws(MonitorStatus) -> Connection {
         // From another core, the monitors bring a binding page (`BindOffer`).
         if words[0] == BindOffer.marker, arriving.type == .frame {
             return try Connection(page: arriving, isClient: false, peer: SystemDomainID(rawValue: words[1]))
