@@ -19,8 +19,11 @@ let extraDependencies: [String: [Target.Dependency]] = [
     "devmgr": [.product(name: "PCI", package: "Core"), .product(name: "Virtio", package: "Core")],
     "parallel": ["MatrixMultiply"],
     "netd": [.product(name: "PCI", package: "Core"), .product(name: "Virtio", package: "Core"),
-             .product(name: "Network", package: "Core"), .product(name: "Basics", package: "Core"), "LwIP", "HTTPServer"],
-    "loopback": [.product(name: "FrameLink", package: "Core"), "LwIP"],
+             .product(name: "Network", package: "Core"), .product(name: "Basics", package: "Core"),
+             .product(name: "FrameLink", package: "Core"), .product(name: "KnowledgeBase", package: "Core"), "FrameChannel", "LwIP"],
+    "httpd": [.product(name: "FrameLink", package: "Core"), .product(name: "Network", package: "Core"),
+              .product(name: "KnowledgeBase", package: "Core"), "FrameChannel", "LwIP", "HTTPServer"],
+    "loopback": [.product(name: "FrameLink", package: "Core"), "FrameChannel", "LwIP"],
 ]
 
 /// Every program links the same way.
@@ -43,7 +46,7 @@ func program(_ name: String) -> Target {
 /// Every program, one folder of Sources each (`swordfish new` adds to this list; a
 /// folder made by hand needs its name here too). `swordfish build` packs each into the
 /// boot image.
-let programs = ["capfuzz", "capshare", "cat", "checks", "devmgr", "hello", "lmp", "loopback", "monitor", "monitor-ping", "names", "netd", "parallel", "pci", "pingpong", "probe", "rtc", "shell", "span", "threads", "uchan", "ubench"]
+let programs = ["capfuzz", "capshare", "cat", "checks", "devmgr", "hello", "httpd", "lmp", "loopback", "monitor", "monitor-ping", "names", "netd", "parallel", "pci", "pingpong", "probe", "rtc", "shell", "span", "threads", "uchan", "ubench"]
 
 let package = Package(
     name: "User",
@@ -77,11 +80,19 @@ let package = Package(
             cSettings: [.unsafeFlags(["-I", "\(here)/Sources/LwIP/port", "-I", "\(here)/.build/lwip/lwip-2.1.3/src/include"])],
             linkerSettings: [.unsafeFlags(["-Xlinker", "\(here)/.build/lwip/liblwip.a"])]
         ),
-        // httpd, the static web server on lwIP's TCP (docs/network.md): today it runs in
-        // the driver's domain (`netd httpd`, the shell's `httpd`), so it is a library netd links.
+        // The static web server on lwIP's TCP (docs/network.md), a library the `httpd`
+        // program runs over its link to netd.
         .target(
             name: "HTTPServer",
             dependencies: ["SwordfishUser", "LwIP", .product(name: "HTTP", package: "Core")],
+            swiftSettings: [.swiftLanguageMode(.v5)]
+        ),
+        // A connection as an Ethernet link: shared rings of frames both ways, checked
+        // descriptors (Core's FrameLink). Both ends of the IP loopback and of netd's clients.
+        .target(
+            name: "FrameChannel",
+            dependencies: ["SwordfishUser", .product(name: "FrameLink", package: "Core"), .product(name: "Basics", package: "Core"),
+                           .product(name: "KnowledgeBase", package: "Core")],
             swiftSettings: [.swiftLanguageMode(.v5)]
         ),
     ] + programs.map(program)

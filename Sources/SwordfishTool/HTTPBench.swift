@@ -1,5 +1,18 @@
 import Foundation
+import HTTP
 import Synchronization
+
+extension HTTPSite {
+    /// The bytes the guest serves at `path` (one of `files`), as the host has them: the
+    /// file under User/Files the boot image carries, or the pattern.
+    static func contents(of path: String, in repository: Repository) -> [UInt8] {
+        switch file(at: path).flatMap(source(of:)) {
+        case .bootFile(let name)?: return FileManager.default.contents(atPath: "\(repository.root)/User/Files/\(name)").map { [UInt8]($0) } ?? []
+        case .pattern(let bytes)?: return pattern(bytes: bytes)
+        case nil: return []
+        }
+    }
+}
 
 /// The `http-requests` row of `swordfish bench`: requests per second for the 4 KiB file,
 /// measured from the host by ApacheBench (`ab`, Debian's apache2-utils, installed like

@@ -31,7 +31,7 @@ public enum HTTPSuite {
         do {
             ending = try GuestBoot.run(configuration, log: logPath, timeout: timeout, input: Array("httpd\n".utf8),
                                        whenLine: ("httpd: serving", { send in
-                let checks = HTTPSuite.checks(port: port, logPath: logPath)
+                let checks = HTTPSuite.checks(port: port, logPath: logPath, repository: repository)
                 results.withLock { $0 = checks }
                 _ = send(Array("halt\n".utf8))
             }))
@@ -69,7 +69,7 @@ public enum HTTPSuite {
         return (status, Array(body))
     }
 
-    static func checks(port: Int, logPath: String) -> [(String, [String])] {
+    static func checks(port: Int, logPath: String, repository: Repository) -> [(String, [String])] {
         var checks: [(String, [String])] = []
         func check(_ name: String, _ body: () -> [String]) { checks.append((name, body())) }
         func request(_ path: String, method: String = "GET", fields: String = "Host: swordfish\r\n") -> String {
@@ -86,9 +86,9 @@ public enum HTTPSuite {
             return problems
         }
 
-        for (path, name, expected) in [("/", "the index page", Array(HTTPSite.indexPage.utf8)),
-                                       ("/4k.bin", "a small file (4 KiB)", HTTPSite.contents(of: "/4k.bin")),
-                                       ("/1m.bin", "a 1 MiB file", HTTPSite.contents(of: "/1m.bin"))] {
+        for (path, name, expected) in [("/", "the index page", HTTPSite.contents(of: "/", in: repository)),
+                                       ("/4k.bin", "a small file (4 KiB)", HTTPSite.contents(of: "/4k.bin", in: repository)),
+                                       ("/1m.bin", "a 1 MiB file", HTTPSite.contents(of: "/1m.bin", in: repository))] {
             check("curl gets \(name), checksum compared") {
                 guard let (status, body) = curl(port: port, path, logPath: logPath) else { return ["curl failed for \(path)"] }
                 var problems: [String] = []
@@ -115,7 +115,7 @@ public enum HTTPSuite {
         }
         check("1,000 keep-alive requests on one connection") {
             guard let connection = HTTPTestConnection(port: port) else { return ["could not connect"] }
-            let expected = HTTPSite.contents(of: "/4k.bin")
+            let expected = HTTPSite.contents(of: "/4k.bin", in: repository)
             for number in 1...1000 {
                 guard connection.send(request("/4k.bin")), let response = connection.readResponse() else {
                     return ["the connection ended at request \(number)"]
@@ -170,7 +170,7 @@ public enum HTTPSuite {
         }
         check("after all that, the server still serves") {
             guard let (status, body) = curl(port: port, "/4k.bin", logPath: logPath) else { return ["curl failed"] }
-            return status == 200 && body == HTTPSite.contents(of: "/4k.bin") ? [] : ["status \(status), \(body.count) bytes"]
+            return status == 200 && body == HTTPSite.contents(of: "/4k.bin", in: repository) ? [] : ["status \(status), \(body.count) bytes"]
         }
         return checks
     }

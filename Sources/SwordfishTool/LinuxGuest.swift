@@ -75,7 +75,7 @@ public struct LinuxGuest: Sendable {
         }
         let archive = LinuxGuestInitramfs.archive(busybox: try contents(of: busybox), benchmark: try contents(of: benchmark),
                                                   modules: modules.count == LinuxGuestInitramfs.networkModules.count ? modules : [],
-                                                  site: [(HTTPBench.path, HTTPSite.contents(of: HTTPBench.path))])
+                                                  site: [(HTTPBench.path, HTTPSite.contents(of: HTTPBench.path, in: repository))])
         guard FileManager.default.createFile(atPath: initrd, contents: Data(archive)) else {
             throw .fileNotWritable(path: initrd, reason: "cannot create the file")
         }

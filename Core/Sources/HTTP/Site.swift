@@ -1,22 +1,21 @@
-// The files the guest's web server serves, and the same files as the host's tests and
-// benchmark expect them: an index page, a 4 KiB file (the `http-requests` bench row) and
-// a 1 MiB file (the checksum test). The two large files are a deterministic pattern,
-// made when the server starts rather than stored.
+// The files the guest's web server serves, as the server and the host's tests and
+// benchmark name them: an index page and a 4 KiB file (the `http-requests` bench row),
+// both files of the boot image (User/Files/www, which `swordfish build` packs beside the
+// programs), and a 1 MiB file (the checksum test), a deterministic pattern made as it
+// is sent rather than carried in the image the guest keeps in its RAM.
 
 public enum HTTPSite {
-    public static let indexPage = """
-        <!DOCTYPE html>
-        <html><head><title>Swordfish</title></head>
-        <body><h1>Swordfish</h1>
-        <p>Served by httpd, a Swordfish user program, over lwIP on the virtio network device.</p>
-        <ul><li><a href="/4k.bin">4k.bin</a> (4 KiB)</li><li><a href="/1m.bin">1m.bin</a> (1 MiB)</li></ul>
-        </body></html>
+    /// Where a served file's bytes come from.
+    public enum Source: Equatable, Sendable {
+        /// The boot image's file of this name (its path under User/Files).
+        case bootFile(String)
+        /// `patternByte(0) …` for this many bytes.
+        case pattern(bytes: Int)
+    }
 
-        """
-
-    /// Each path served and its size; `/` is the index page too.
-    public static let files: [(path: String, size: Int)] = [
-        ("/index.html", indexPage.utf8.count), ("/4k.bin", 4096), ("/1m.bin", 1 << 20),
+    /// Each path served and where it comes from; `/` is the index page too.
+    public static let files: [(path: String, source: Source)] = [
+        ("/index.html", .bootFile("www/index.html")), ("/4k.bin", .bootFile("www/4k.bin")), ("/1m.bin", .pattern(bytes: 1 << 20)),
     ]
 
     /// The path a request's path stands for, or nil if none is served.
@@ -26,16 +25,13 @@ public enum HTTPSite {
         return nil
     }
 
-    /// The bytes of `path` (one of `files`).
-    public static func contents(of path: String) -> [UInt8] {
-        if path == "/index.html" { return Array(indexPage.utf8) }
-        let size = files.first(where: { $0.path == path })?.size ?? 0
-        var bytes = [UInt8](repeating: 0, count: size)
-        for index in 0..<size { bytes[index] = patternByte(index) }
-        return bytes
-    }
+    /// Where `path` (one of `files`) comes from.
+    public static func source(of path: String) -> Source? { files.first { $0.path == path }?.source }
 
-    /// The pattern of the large files: printable, and no byte repeats with a short period.
+    /// The first `count` bytes of the pattern.
+    public static func pattern(bytes count: Int) -> [UInt8] { (0..<count).map(patternByte) }
+
+    /// The pattern of the large file: printable, and no byte repeats with a short period.
     public static func patternByte(_ index: Int) -> UInt8 {
         let mixed = UInt32(truncatingIfNeeded: index) &* 2_654_435_761
         return 33 &+ UInt8(truncatingIfNeeded: (mixed >> 24) % 94)

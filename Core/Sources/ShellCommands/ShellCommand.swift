@@ -75,8 +75,8 @@ public enum ShellCommand: Equatable {
         "ps              every domain on every core, as the monitors' replicas know them",
         "names           every registered name and the domain that holds it",
         "lspci           every PCI function: address, vendor:device, kind, interrupt, BARs",
-        "net             addresses, a ping of the gateway, packets and drops per queue",
-        "httpd [core]    start the web server (netd httpd) on port 80, in the background",
+        "net             the network driver (netd): addresses, packets and drops per queue and client",
+        "httpd [core]    start the web server on port 80 over netd (both in the background)",
         "spawn <core> <program> [args]  start a program on any core (through the monitors)",
         "kill <core>.<domain>  stop a domain on any core (through the monitors)",
         "fuzz <seed> <count>  random capability invocations, then the invariant check",
@@ -111,11 +111,12 @@ public enum ShellCommand: Equatable {
         case Array("ps".utf8): self = words.count == 1 ? .run(program: Array("names".utf8), arguments: Array("ps".utf8)) : .usage("usage: ps")
         case Array("lspci".utf8): self = words.count == 1 ? .run(program: Array("pci".utf8), arguments: Array("list".utf8)) : .usage("usage: lspci")
         case Array("net".utf8): self = words.count == 1 ? .run(program: Array("netd".utf8), arguments: Array("status".utf8)) : .usage("usage: net")
-        // The web server runs until killed, so it starts through the monitors and the prompt comes back.
+        // The web server runs until killed: `httpd start` makes sure netd runs, starts the
+        // server through the monitors (on `core`, or where the placement says) and ends,
+        // so the prompt comes back.
         case Array("httpd".utf8):
             if words.count <= 2, words.count == 1 || argument(1) != nil {
-                self = .run(program: Array("names".utf8), arguments: Array("spawn ".utf8) + (words.count == 2 ? words[1] : Array("0".utf8))
-                            + Array(" netd httpd".utf8))
+                self = .run(program: Array("httpd".utf8), arguments: Array("start".utf8) + (words.count == 2 ? Array(" ".utf8) + words[1] : []))
             } else { self = .usage("usage: httpd [core]") }
         case Array("names".utf8):
             self = words.count == 1 ? .run(program: Array("names".utf8), arguments: Array("list".utf8)) : .usage("usage: names")

@@ -1,5 +1,5 @@
 // httpd: a static HTTP/1.1 server on lwIP's TCP (issue 13, point 5). It serves the files
-// of `HTTPSite` on one port: GET and HEAD, persistent connections, requests read one by
+// of `HTTPSite` (read from the boot image at start, or a pattern) on one port: GET and HEAD, persistent connections, requests read one by
 // one as they arrive (pipelined ones too), each checked by Core's `HTTPRequestParser`.
 // A request that breaks a rule gets its status (400, 413, 431, 501, 505) and its
 // connection closes; a missing file gets 404 and the connection stays. A connection
@@ -61,17 +61,34 @@ public enum HTTPServer {
     // What `status` prints.
     public static var accepted = 0, requests = 0, notFound = 0, refused = 0, timedOut = 0, reset = 0
 
-    /// Makes the files and listens on `port`; false if lwIP refused the port.
+    /// Reads the boot image's files of the site (a large pattern is made as it is sent)
+    /// and listens on `port`; false if a file is missing or too large, or lwIP refused
+    /// the port.
     public static func start(port: UInt16) -> Bool {
         for file in HTTPSite.files {
+            var contents: [UInt8]? = nil, size = 0
+            switch file.source {
+            case .bootFile(let name):
+                do throws(MonitorStatus) { contents = try BootFiles.read(name) } catch {
+                    print("httpd: the boot image's \(name): \(error)")
+                    return false
+                }
+                size = contents!.count
+                guard size <= storedLimit else {
+                    print("httpd: the boot image's \(name) has \(size) bytes, more than the \(storedLimit) kept in memory")
+                    return false
+                }
+            case .pattern(let bytes):
+                size = bytes
+                if size <= storedLimit { contents = HTTPSite.pattern(bytes: size) }
+            }
             var stored: UnsafeRawBufferPointer? = nil
-            if file.size <= storedLimit {
-                let contents = HTTPSite.contents(of: file.path)
+            if let contents {
                 let memory = UnsafeMutableRawBufferPointer.allocate(byteCount: max(contents.count, 1), alignment: 64)
                 contents.withUnsafeBytes { memory.copyMemory(from: $0) }
                 stored = UnsafeRawBufferPointer(rebasing: memory[0..<contents.count])
             }
-            files.append(File(path: file.path, size: file.size, bytes: stored, contentType: HTTPResponse.contentType(ofPath: file.path)))
+            files.append(File(path: file.path, size: size, bytes: stored, contentType: HTTPResponse.contentType(ofPath: file.path)))
         }
         connections = Array(repeating: nil, count: Int(SWORDFISH_TCP_CONNECTIONS))
         let handler: swordfish_tcp_handler = { connection, kind, data, length in

@@ -58,6 +58,10 @@ void swordfish_loop_attach(swordfish_loop_reserve r, swordfish_loop_commit c) {
     NETIF_SET_CHECKSUM_CTRL(netif_default, NETIF_CHECKSUM_DISABLE_ALL);
 }
 
+void swordfish_loop_checksums_on(void) {
+    if (netif_default != NULL) NETIF_SET_CHECKSUM_CTRL(netif_default, NETIF_CHECKSUM_ENABLE_ALL);
+}
+
 void swordfish_loop_resolve(uint32_t address) {
     ip4_addr_t a;
     a.addr = lwip_htonl(address);

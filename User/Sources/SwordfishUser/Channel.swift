@@ -244,7 +244,7 @@ public final class Connection {
 
     /// The next message, if one is there, and whether a capability came with it (into
     /// `destination`; dropped when it is nil).
-    func tryReceive(capabilityInto destination: Capability?) throws(Failure) -> (words: [UInt64], carriedCapability: Bool)? {
+    public func tryReceive(capabilityInto destination: Capability?) throws(Failure) -> (words: [UInt64], carriedCapability: Bool)? {
         if let failure { throw failure }
         switch transport {
         case .rings(let sender, var receiver, let doorbell, let peerDoorbell):
@@ -391,17 +391,15 @@ public struct Listener {
         return try connection(from: words, arriving: arriving)
     }
 
-    /// The next client's connection if one is asking now, else nil: for a server that
-    /// also watches other things (it sleeps with `SystemCall.wait`, which a client's
-    /// request on this name ends).
+    /// The next client's connection if one is waiting, else nil at once (a server that
+    /// polls other work between clients).
     public func tryAccept() throws(MonitorStatus) -> Connection? {
         let arriving = try LibrarySlots.take()
         let words: [UInt64]
-        do throws(InvocationStatus) {
-            words = try endpoint.receive(capabilityDestination: arriving)
-        } catch .endpointEmpty {
+        do throws(InvocationStatus) { words = try endpoint.receive(capabilityDestination: arriving) } catch .endpointEmpty {
             return nil
         } catch {
+            _ = try? arriving.delete()
             throw .outOfResources
         }
         return try connection(from: words, arriving: arriving)

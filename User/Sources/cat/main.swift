@@ -4,8 +4,9 @@
 //
 //   cat <file>…    each file in turn; exit 1 (after the others) if one is missing or
 //                  holds bytes that are not printable text
-//   cat --refusals the monitor's answers to bad requests: a page past a file's end, and
-//                  a capability that is no writable page frame (the guest test)
+//   cat --refusals the monitor's answers to bad requests: a file the image does not
+//                  hold, a page past a file's end, and a capability that is no writable
+//                  page frame (the guest test)
 import SwordfishUser
 
 if arguments.first == "--refusals" {
@@ -18,13 +19,14 @@ if arguments.first == "--refusals" {
         exit(1)
     }
     let cases: [(String, Int, Capability, MonitorStatus)] = [
+        ("www/none.txt", 0, frame, .noSuchName),
         ("a page past the end", 99, frame, .badAddress),
         ("a page table for the frame", 0, table, .badAddress),
         ("RAM for the frame", 0, Capability.ram, .badAddress),
     ]
     for (what, page, capability, expected) in cases {
         do throws(MonitorStatus) {
-            _ = try Monitor.bootFile("www/index.html", page: page, into: capability)
+            _ = try Monitor.bootFile(what.hasPrefix("www/") ? what : "www/index.html", page: page, into: capability)
             print("cat: \(what) was answered")
             exit(1)
         } catch where error != expected {

@@ -19,6 +19,7 @@
 import SwordfishUser
 import UserRuntimeC
 import FrameLink
+import FrameChannel
 import LwIP
 
 let clientAddress: UInt32 = 0x0A00_0001   // 10.0.0.1
@@ -47,7 +48,12 @@ func connect(to name: String) -> Connection {
 /// Sets the link up on `connection` and starts lwIP on it at `address`.
 func startStack(on connection: Connection, at address: UInt32) -> ChannelLink {
     let link: ChannelLink
-    do throws(LinkSetupError) { link = try ChannelLink(connection) } catch { fail("setting up the link: \(error.what)") }
+    do throws(LinkSetupError) {
+        link = try ChannelLink(connection, at: linkPlace(), deliver: { frame, length in swordfish_loop_queue(frame, length) == 0 },
+                               room: { Int(swordfish_loop_queue_room()) })
+    } catch {
+        fail("setting up the link: \(error.what)")
+    }
     // lwIP's own output is replaced at once by the ring's (attach).
     let unused: swordfish_lwip_sender = { _, _ in }
     let mac: [UInt8] = [0x02, 0, 0, 0, 0, UInt8(address & 0xFF)]
@@ -171,7 +177,7 @@ func vandalize(_ link: ChannelLink) -> Never {
         for index in 0..<length { frame[index] = UInt8(truncatingIfNeeded: next()) }
         // Half of them look like IPv4 over Ethernet, so lwIP reads further.
         if length > 14, next() & 1 == 0 { frame[12] = 0x08; frame[13] = 0 }
-        frame.withUnsafeBytes { link.transmit($0.baseAddress!, length) }
+        _ = frame.withUnsafeBytes { link.transmit($0.baseAddress!, length) }
         step(link)
     }
     link.flush()

@@ -8,22 +8,24 @@
 // device writes is checked (Core/Sources/Virtio) and every frame the network sends is
 // read through bounds checks (Core/Sources/Network) before anything is done with it.
 //
-// It speaks only ARP and ICMP echo, enough to prove the path both ways against QEMU's
-// user network: it asks who has the gateway 10.0.2.2 and pings it. A TCP/IP stack
-// (lwIP) on top is the next step.
+// As a service (`netd serve`) it is a switch between the device and its clients: each
+// client connects to the name "netd", gets an Ethernet address of its own and a link of
+// shared rings (User/Sources/FrameChannel), and runs its own lwIP on it (`httpd`).
+// Frames go where their destination address names (Core's EthernetSwitch).
 //
-//   netd [status]     bring the device up, learn the gateway's address, ping it once,
-//                     print the addresses and each queue's packets and drops (the
-//                     shell's `net`)
-//   netd ping [n]     the same with n pings (default 3), each answered or the run
-//                     fails; also checks that the level-triggered line stays masked
-//                     until acknowledged (the guest test)
+//   netd serve        the service, until killed (started by whoever needs it: the
+//                     shell's `httpd` and `net`, through NetdService)
+//   netd [status]     the running service's addresses and counts, per queue and per
+//                     client (it starts the service if it is not running): the shell's `net`
+//   netd ping [n]     a self-test of the driver alone: learns the gateway's address and
+//                     pings it n times (default 3), each answered or the run fails; also
+//                     checks that the level-triggered line stays masked until
+//                     acknowledged (the guest test)
 //   netd lwip [n] [bytes]
-//                     lwIP on the driver: n pings of the gateway through lwIP's raw API
-//                     (default 3), then a TCP stream of `bytes` bytes (default 65536)
-//                     to QEMU's echo at 10.0.2.100:7, every byte checked as it comes back
-//   netd httpd [port] httpd (User/Sources/httpd) on lwIP on the driver: serves the
-//                     site on `port` (default 80) until killed (the shell's `httpd`)
+//                     a self-test of lwIP on the driver alone: n pings of the gateway
+//                     through lwIP's raw API (default 3), then a TCP stream of `bytes`
+//                     bytes (default 65536) to QEMU's echo at 10.0.2.100:7, every byte
+//                     checked as it comes back
 import SwordfishUser
 import UserRuntimeC
 import Basics
@@ -31,7 +33,8 @@ import PCI
 import Virtio
 import Network
 import LwIP
-import HTTPServer
+import FrameLink
+import FrameChannel
 
 // Root slots (below 40, the library's): the device's ports, its interrupt, the endpoint
 // interrupts come to, (unused: RAM), the 16 frames of DMA memory, their page tables.
@@ -68,6 +71,10 @@ func fail(_ message: String) -> Never {
     if let statusPort { _ = try? devicePorts.write(port: statusPort, value: 0) }
     exit(1)
 }
+
+// The status of a running service is asked for over a connection, before this
+// program touches the device (which the service holds).
+if arguments.first == nil || arguments.first == "status" { askStatus() }
 
 // MARK: Finding the device
 
@@ -327,7 +334,7 @@ func awaitFrame(_ what: String, _ handle: (ReceivedFrame) -> Bool) {
 }
 
 if arguments.first == "lwip" { runLwIP() }
-if arguments.first == "httpd" { runHTTPServer() }
+if arguments.first == "serve" { serve() }
 
 // MARK: The level-triggered line stays masked until acknowledged
 
@@ -440,38 +447,6 @@ func runLwIP() -> Never {
     finish()
 }
 
-/// httpd on lwIP on this driver, until the domain is killed: frames in, lwIP's timers
-/// and the server's timeouts, then a sleep until the device's interrupt or the next tick.
-func runHTTPServer() -> Never {
-    let sender: swordfish_lwip_sender = { frame, length in LwIPLink.transmit(frame, length) }
-    let mac = ourAddress.bytes
-    mac.withUnsafeBufferPointer { swordfish_lwip_start($0.baseAddress, UserNetwork.guest.rawValue, 0xFFFF_FF00,
-                                                       UserNetwork.gateway.rawValue, sender) }
-    let port = UInt16(truncatingIfNeeded: arguments.integer(at: 1) ?? 80)
-    guard HTTPServer.start(port: port) else { fail("httpd: lwIP refused port \(port)") }
-    print("httpd: serving \(UserNetwork.guest) port \(port) (\(ourAddress))")
-    var lastSweep = user_timestamp()
-    var lastStatus = "", lastStatusTime = lastSweep
-    while true {
-        for frame in receivedFrames() { frame.withUnsafeBytes { swordfish_lwip_input($0.baseAddress, $0.count) } }
-        reclaimTransmitted()
-        swordfish_lwip_poll()
-        let now = user_timestamp()
-        if now &- lastSweep > 1 << 28 {
-            HTTPServer.sweep(now: now)
-            lastSweep = now
-        }
-        // The counts, when they changed, every second or so.
-        if now &- lastStatusTime > 1 << 32 {
-            lastStatusTime = now
-            let status = HTTPServer.status
-            if status != lastStatus { print("httpd: \(status); \(receiveDrops) receive drops, \(transmitDrops) transmit drops") }
-            lastStatus = status
-        }
-        if awaitInterrupt(until: user_timestamp() &+ (1 << 22)) { quietDevice() }
-    }
-}
-
 /// lwIP's frames out. (A C function pointer cannot capture, and main.swift's own
 /// functions count as capturing its top-level variables; a type's function does not.)
 enum LwIPLink {
@@ -489,4 +464,219 @@ enum LwIPLink {
 @_cdecl("swordfish_lwip_assert")
 func lwipAssertionFailed(_ message: UnsafePointer<CChar>, _ file: UnsafePointer<CChar>, _ line: Int32) {
     fail("lwIP assertion \(String(cString: message)) failed at \(String(cString: file)):\(line)")
+}
+
+// MARK: The service
+
+/// What the switch keeps of a client: its link, its address, its counts.
+final class Client {
+    let link: ChannelLink
+    let address: EthernetAddress
+    let peer: SystemDomainID
+    var program: String
+    /// Frames it sent (that the switch took), frames it was sent, frames of its the
+    /// switch refused (not its source address, too short), frames to it its ring had no
+    /// room for.
+    var framesIn = 0, framesOut = 0, refused = 0, ringFull = 0
+
+    init(link: ChannelLink, address: EthernetAddress, peer: SystemDomainID) {
+        self.link = link
+        self.address = address
+        self.peer = peer
+        program = (try? Monitor.program(of: peer)) ?? "?"
+    }
+}
+
+/// The service's state. (In a type, not at the top level: main.swift's top-level
+/// variables are set as execution reaches them, after `serve` has started.)
+enum Service {
+    /// The clients' links: 16 pages each in the driver's page table (PML4 entry 5) from
+    /// entry 16, their capabilities in a CNode of 128 slots, 32 a client.
+    static let clientCNodeSlot: UInt32 = 26
+    static let firstClientEntry = 16
+    static let maximumClients = 4
+    /// Frames clients sent, copied out of their rings, waiting for the switch.
+    static var pendingFrames: [(port: Int, frame: [UInt8])] = []
+    static let pendingLimit = 64
+    static var noClientDrops = 0
+    static var clients: [Client?] = []
+    static var switchTable = EthernetSwitch(ports: 0)
+    /// Connections that have not said what they want yet, and until when they may wait.
+    static var greeting: [(connection: Connection, deadline: UInt64)] = []
+    static let maximumGreeting = 2
+}
+
+/// Serves clients until killed: frames from the device go to the clients they name,
+/// frames from clients to the device or to each other; new clients are accepted between
+/// turns; a client whose link fails is dropped, and only it.
+func serve() -> Never {
+    let listener: Listener
+    do throws(MonitorStatus) { listener = try Listener(name: NetdService.name) } catch {
+        fail("cannot serve as \(NetdService.name): \(error)")
+    }
+    // The clients' rings go into the driver's own page table (PML4 entry 5), past its
+    // 16 pages.
+    let table = Capability(slot: firstTable + 2)
+    // Their capabilities: a CNode of 128 slots from this domain's RAM in root slot 26.
+    do throws(InvocationStatus) {
+        try Capability.ram.retype(to: .cnode, size: 128, into: Capability(slot: Service.clientCNodeSlot))
+    } catch {
+        fail("no CNode for clients' links: \(error)")
+    }
+    Service.clients = [Client?](repeating: nil, count: Service.maximumClients)
+    Service.switchTable = EthernetSwitch(ports: Service.maximumClients)
+    print("netd: serving \(ourAddress) on core \(Program.identity.core) as \"\(NetdService.name)\" (\(device.address), IRQ \(irq))")
+    while true {
+        var busy = false
+        // The device's frames to the clients they name.
+        for frame in receivedFrames() {
+            busy = true
+            forward(frame, from: .device)
+        }
+        reclaimTransmitted()
+        // Each client's frames, then whatever it waits for.
+        for port in 0..<Service.maximumClients {
+            guard let client = Service.clients[port] else { continue }
+            if client.link.pump() { busy = true }
+            client.link.checkPeer()
+            let waiting = Service.pendingFrames
+            Service.pendingFrames.removeAll()
+            for (from, frame) in waiting { forward(frame, from: .client(from)) }
+        }
+        for port in 0..<Service.maximumClients {
+            guard let client = Service.clients[port] else { continue }
+            client.link.flush()
+            if let failure = client.link.failure { disconnect(port, because: failure) }
+            else if client.link.peerClosed { disconnect(port, because: "it closed the link") }
+        }
+        // A new client, or a question: kept until it says which, without waiting for it.
+        if Service.greeting.count < Service.maximumGreeting {
+            do throws(MonitorStatus) {
+                if let connection = try listener.tryAccept() {
+                    busy = true
+                    Service.greeting.append((connection, user_timestamp() &+ (1 << 31)))
+                }
+            } catch {
+                // A hello that was not one, or no slot free: that client's problem.
+            }
+        }
+        var index = 0
+        while index < Service.greeting.count {
+            let (connection, deadline) = Service.greeting[index]
+            if let request = try? connection.tryReceive() {
+                Service.greeting.remove(at: index)
+                busy = true
+                welcome(connection, request: request, table: table)
+            } else if connection.failure != nil || user_timestamp() > deadline {
+                Service.greeting.remove(at: index)
+                connection.close()
+            } else {
+                index += 1
+            }
+        }
+        if !busy, awaitInterrupt(until: user_timestamp() &+ (1 << 20)) { quietDevice() }
+        else if busy, interruptWaiting() { quietDevice() }
+    }
+}
+
+/// Takes an interrupt message that waits, without sleeping.
+func interruptWaiting() -> Bool {
+    guard let words = try? events.receive(), let message = InterruptMessage(words: (words[0], words[1], words[2])),
+          message.irq == irq else { return false }
+    interrupts += message.count
+    return true
+}
+
+/// Sends `frame` where the switch says.
+func forward(_ frame: [UInt8], from: SwitchPort) {
+    let route = frame.withUnsafeBytes { Service.switchTable.route($0, from: from) }
+    switch route {
+    case .failure(let drop):
+        if case .client(let port) = from { Service.clients[port]?.refused += 1 }
+        if drop == .noClient { Service.noClientDrops += 1 }
+    case .success(let ports):
+        if case .client(let port) = from { Service.clients[port]?.framesIn += 1 }
+        for port in ports {
+            switch port {
+            case .device:
+                // Under load the device may hold every transmit buffer: wait a little.
+                let deadline = user_timestamp() &+ (1 << 24)
+                while freeTransmitBuffers.isEmpty, user_timestamp() < deadline { reclaimTransmitted() }
+                send(frame)
+            case .client(let index):
+                guard let client = Service.clients[index] else { continue }
+                // A client whose ring is full loses the frame; nobody waits for it.
+                let taken = frame.withUnsafeBytes { client.link.transmit($0.baseAddress!, $0.count, waiting: false) }
+                if taken { client.framesOut += 1 } else { client.ringFull += 1 }
+            }
+        }
+    }
+}
+
+/// A new connection's first message: a link or a question; anything else and the
+/// connection is closed.
+func welcome(_ connection: Connection, request: [UInt64], table: Capability) {
+    if request.first == NetdService.statusRequest {
+        printStatus()
+        _ = try? connection.send([NetdService.statusRequest, 0, 0])
+        return connection.close()
+    }
+    guard request.first == NetdService.linkRequest, let port = Service.clients.firstIndex(where: { $0 == nil }) else {
+        if request.first == NetdService.linkRequest {
+            print("netd: a client on core \(connection.peer.core) found no free port")
+            _ = try? connection.send([0, 0, 0])
+        }
+        return connection.close()
+    }
+    let address = EthernetSwitch.address(ofClient: port, device: ourAddress)
+    do throws(Connection.Failure) { try connection.send([NetdService.linkRequest, address.rawValue, UInt64(port)]) } catch {
+        return connection.close()
+    }
+    let place = LinkPlace(table: table, firstEntry: Service.firstClientEntry + port * 2 * ChannelLink.pages,
+                          address: UInt64(UInt(bitPattern: window)) + UInt64((Service.firstClientEntry + port * 2 * ChannelLink.pages) * 4096),
+                          cnode: Service.clientCNodeSlot, firstSlot: UInt32(port * 32))
+    let link: ChannelLink
+    do throws(LinkSetupError) {
+        link = try ChannelLink(connection, at: place, deliver: { frame, length in
+            guard Service.pendingFrames.count < Service.pendingLimit else { return false }
+            Service.pendingFrames.append((port, Array(UnsafeRawBufferPointer(start: frame, count: length))))
+            return true
+        }, room: { Service.pendingLimit - Service.pendingFrames.count })
+    } catch {
+        print("netd: a client's link failed to come up: \(error.what)")
+        connection.close()
+        // What the setup made goes back (a link that never came up holds no frames of
+        // the peer's that matter).
+        for index in 0..<LinkPlace.slotCount {
+            _ = try? Capability(.leaf(Service.clientCNodeSlot, UInt32(port * 32 + index))).delete()
+        }
+        for entry in 0..<(2 * ChannelLink.pages) { _ = try? table.unmap(at: Service.firstClientEntry + port * 2 * ChannelLink.pages + entry) }
+        return
+    }
+    let client = Client(link: link, address: address, peer: connection.peer)
+    Service.clients[port] = client
+    Service.switchTable.attach(address, at: port)
+    print("netd: client \(port) (\(client.program) on core \(connection.peer.core)) at \(address)")
+}
+
+/// Drops a client: its port and its link, its memory back to the memory service.
+func disconnect(_ port: Int, because reason: String) {
+    guard let client = Service.clients[port] else { return }
+    print("netd: client \(port) (\(client.program)) gone: \(reason); \(client.framesIn) frames in, \(client.refused) refused, \(client.framesOut) out")
+    client.link.drop(reason)
+    client.link.release()
+    Service.clients[port] = nil
+    Service.switchTable.detach(port)
+}
+
+func printStatus() {
+    print("netd: \(device.address) virtio-net, I/O ports 0x\(String(portBase, radix: 16)) (\(portCount)), IRQ \(irq); on core \(Program.identity.core)")
+    print("netd: device \(ourAddress); \(Service.clients.filter { $0 != nil }.count) of \(Service.maximumClients) clients")
+    print("netd: receive queue (\(receiveQueue.layout.size) entries): \(received) packets, \(receiveDrops) drops, \(receiveQueue.refused) refused entries, \(Service.noClientDrops) to no client")
+    print("netd: transmit queue (\(transmitQueue.layout.size) entries): \(sent) packets, \(transmitDrops) drops, \(transmitQueue.refused) refused entries")
+    print("netd: \(interrupts) interrupts; \(refusedFrames) malformed frames dropped")
+    for (port, client) in Service.clients.enumerated() {
+        guard let client else { continue }
+        print("netd: client \(port) (\(client.program) on core \(client.peer.core)) \(client.address): \(client.framesIn) frames in, \(client.framesOut) out, \(client.refused) refused, \(client.ringFull) dropped (ring full)")
+    }
 }

@@ -16,6 +16,9 @@ typedef void (*swordfish_loop_commit)(size_t length);
 /// into the link's ring through these, and turns its checksums off: the channel does
 /// not corrupt frames, and the stream is checked end to end.
 void swordfish_loop_attach(swordfish_loop_reserve reserve, swordfish_loop_commit commit);
+/// Turns the attached interface's checksums back on: a link to netd carries frames to and
+/// from a real network, whose peers check them.
+void swordfish_loop_checksums_on(void);
 
 /// Frames the queue holds before the program must hand them to lwIP.
 #define SWORDFISH_LOOP_QUEUE 24

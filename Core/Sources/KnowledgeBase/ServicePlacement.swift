@@ -1,0 +1,33 @@
+// Where a long-lived service domain runs when nobody says (docs/network.md: netd is
+// started "on the core the knowledge base picks"). The policy keeps services off core 0,
+// where the shell, the boot-time monitor work and most short programs run, and near the
+// memory of node 0, where the bootstrap core's devices are: the last core of NUMA node 0
+// other than core 0. A machine of one core has only core 0. A service that needs what
+// only the bootstrap core's monitor hands out (today: a driver's I/O ports and
+// interrupt, `Monitor.ioPorts`) is pinned there.
+
+import Basics
+
+public enum ServicePlacement {
+    /// The core for a service among `cores` (the cores that run), with each core's NUMA
+    /// node as `node` says (nil: unknown, taken as node 0). `pinnedToBootstrap`: the
+    /// service needs the bootstrap core's monitor.
+    public static func core(among cores: [CoreID], node: (CoreID) -> Int? = { _ in nil },
+                            pinnedToBootstrap: Bool = false) -> CoreID {
+        guard !pinnedToBootstrap else { return .bootstrap }
+        let candidates = cores.filter { $0 != .bootstrap && (node($0) ?? 0) == 0 }
+        return candidates.max() ?? .bootstrap
+    }
+
+    /// The same over the knowledge base's cores and their SRAT nodes.
+    public static func core(in knowledge: KnowledgeBase, pinnedToBootstrap: Bool = false) -> CoreID {
+        core(among: knowledge.coreIDs, node: { knowledge.numaNode(of: $0) }, pinnedToBootstrap: pinnedToBootstrap)
+    }
+
+    /// Where a client of a service on `service` goes when nobody says: another core than
+    /// the service's if there is one (the last), so the two poll their rings in
+    /// parallel; else the service's own.
+    public static func client(of service: CoreID, among cores: [CoreID]) -> CoreID {
+        cores.filter { $0 != service }.max() ?? service
+    }
+}
