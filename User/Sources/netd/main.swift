@@ -37,11 +37,10 @@ import FrameLink
 import FrameChannel
 
 // Root slots (below 40, the library's): the device's ports, its interrupt, the endpoint
-// interrupts come to, (unused: RAM), the 16 frames of DMA memory, their page tables.
+// interrupts come to, the 16 frames of DMA memory (slot 6 is free), their page tables.
 let devicePorts = Capability(slot: 3)
 let interrupt = Capability(slot: 4)
 let events = Capability(slot: 5)
-let memory = Capability(slot: 6)
 let firstFrame: UInt32 = 7
 let pageCount = 16
 let firstTable: UInt32 = 23
