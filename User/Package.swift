@@ -92,7 +92,7 @@ let package = Package(
         .target(
             name: "FrameChannel",
             dependencies: ["SwordfishUser", .product(name: "FrameLink", package: "Core"), .product(name: "Basics", package: "Core"),
-                           .product(name: "KnowledgeBase", package: "Core")],
+                           .product(name: "KnowledgeBase", package: "Core"), "LwIP"],
             swiftSettings: [.swiftLanguageMode(.v5)]
         ),
     ] + programs.map(program)

@@ -57,7 +57,7 @@ func startStack(at address: IPv4Address) -> (ChannelLink, EthernetAddress) {
     let unused: swordfish_lwip_sender = { _, _ in }
     let mac = ethernet.bytes
     mac.withUnsafeBufferPointer { swordfish_lwip_start($0.baseAddress, address.rawValue, 0xFFFF_FF00, UserNetwork.gateway.rawValue, unused) }
-    LwIPLink.attach(link)
+    LwIPOverChannel.attach(link)
     // The frames go to a real network, whose peers check the checksums.
     swordfish_loop_checksums_on()
     return (link, ethernet)
@@ -74,18 +74,6 @@ func step(_ link: ChannelLink) -> Bool {
     return any
 }
 
-/// The link lwIP's interface writes into. (A C function pointer cannot capture; a
-/// type's function does not.)
-enum LwIPLink {
-    nonisolated(unsafe) static var link: ChannelLink?
-
-    static func attach(_ link: ChannelLink) {
-        Self.link = link
-        let reserve: swordfish_loop_reserve = { length in LwIPLink.link?.reserve(length) }
-        let commit: swordfish_loop_commit = { length in LwIPLink.link?.commit(length) }
-        swordfish_loop_attach(reserve, commit)
-    }
-}
 
 // MARK: The modes
 

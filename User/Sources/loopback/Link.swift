@@ -1,6 +1,6 @@
-// The channel as lwIP's network interface (docs/network.md): the link (ChannelLink in
-// User/Sources/FrameChannel) carries the frames; here lwIP writes into it and reads
-// from it.
+// Where the loopback's channel link lives (docs/network.md): the link (ChannelLink in
+// User/Sources/FrameChannel) carries the frames, and LwIPOverChannel there lets lwIP
+// write into it.
 import SwordfishUser
 import UserRuntimeC
 import FrameChannel
@@ -16,15 +16,3 @@ func linkPlace() -> LinkPlace {
     return LinkPlace(table: table, firstEntry: 0, address: 5 << 39, cnode: nil, firstSlot: 11)
 }
 
-/// The link lwIP's interface writes into. (A C function pointer cannot capture; a
-/// type's function does not.)
-enum LwIPLink {
-    nonisolated(unsafe) static var link: ChannelLink?
-
-    static func attach(_ link: ChannelLink) {
-        Self.link = link
-        let reserve: swordfish_loop_reserve = { length in LwIPLink.link?.reserve(length) }
-        let commit: swordfish_loop_commit = { length in LwIPLink.link?.commit(length) }
-        swordfish_loop_attach(reserve, commit)
-    }
-}

@@ -58,7 +58,7 @@ func startStack(on connection: Connection, at address: UInt32) -> ChannelLink {
     let unused: swordfish_lwip_sender = { _, _ in }
     let mac: [UInt8] = [0x02, 0, 0, 0, 0, UInt8(address & 0xFF)]
     mac.withUnsafeBufferPointer { swordfish_lwip_start($0.baseAddress, address, 0xFFFF_FF00, 0, unused) }
-    LwIPLink.attach(link)
+    LwIPOverChannel.attach(link)
     return link
 }
 
