@@ -524,6 +524,7 @@ func serve() -> Never {
     }
     Service.clients = [Client?](repeating: nil, count: Service.maximumClients)
     Service.switchTable = EthernetSwitch(ports: Service.maximumClients)
+    var idleSince: UInt64? = nil
     print("netd: serving \(ourAddress) on core \(Program.identity.core) as \"\(NetdService.name)\" (\(device.address), IRQ \(irq))")
     while true {
         var busy = false
@@ -573,9 +574,31 @@ func serve() -> Never {
                 index += 1
             }
         }
-        if !busy, awaitInterrupt(until: user_timestamp() &+ (1 << 20)) { quietDevice() }
-        else if busy, interruptWaiting() { quietDevice() }
+        // Idle: poll a little (see httpd), then sleep; asleep, the device's interrupt
+        // wakes it, and each client rings (notifies) with its next frames, so nothing
+        // waits for a timer tick.
+        let now = user_timestamp()
+        if busy {
+            idleSince = nil
+        } else if now &- (idleSince ?? now) < NetdService.pollCycles {
+            if idleSince == nil { idleSince = now }
+            yield()
+        } else if prepareClientsToSleep() {
+            // One sleep: the interrupt's message or a client's ring ends it.
+            try? SystemCall.wait(until: now &+ (1 << 22))
+            idleSince = nil
+        }
+        if interruptWaiting() { quietDevice() }
+        for client in Service.clients { client?.link.connection.wakeUp() }
     }
+}
+
+/// Tells every client this side is about to sleep, so their next message rings it;
+/// false if one has a message there already (then it should not sleep).
+func prepareClientsToSleep() -> Bool {
+    var maySleep = true
+    for client in Service.clients { if let client, !client.link.connection.prepareToSleep() { maySleep = false } }
+    return maySleep
 }
 
 /// Takes an interrupt message that waits, without sleeping.
