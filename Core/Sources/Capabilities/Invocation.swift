@@ -217,12 +217,13 @@ public enum Invocation: Equatable, Sendable {
             try capabilities.protect(entry: entry, in: target, rights: rights, in: cspace)
             return (0, [])
         case .shootdown:
-            // The CPU driver runs it for the domain whose root this is (its own only).
-            // (Compared directly, as for notify below.)
+            // The CPU driver runs it for the domain whose root this is (its own only),
+            // which it tells by the root's base, the value. (Compared directly, as for
+            // notify below.)
             let (capability, _) = try capabilities.lookup(target, in: cspace)
             guard capability.type == .pml4 else { throw .wrongType(capability.type) }
             guard capability.rights.contains(.write) else { throw .insufficientRights }
-            return (0, [])
+            return (capability.base, [])
         case .notify(let core, _):
             // Which cores a notify capability may wake is its range; the kernel sends the
             // IPI. (The type is compared here rather than through a `[.notify]` type set:

@@ -92,6 +92,30 @@ final class MapTests: XCTestCase {
         f.assertSound()
     }
 
+    /// `shootdown` names a PML4 the caller may write, and answers its base (the CPU driver
+    /// runs it only for the caller's own root); its kind is unmap (0) or protect (1).
+    func testShootdownNamesItsRoot() throws {
+        var f = try makeTables()
+        let operation = CapabilityOperation.shootdown.rawValue
+        XCTAssertEqual(try Invocation.decode(operation: operation, 0x40_0000, 1, 1, 0), .shootdown(address: 0x40_0000, pages: 1, protect: true))
+        XCTAssertThrowsError(try Invocation.decode(operation: operation, 0x40_0000, 1, 2, 0)) {
+            XCTAssertEqual($0 as? InvocationError, .countTooLarge)
+        }
+        let shootdown = Invocation.shootdown(address: 0x40_0000, pages: 1, protect: false)
+        XCTAssertEqual(try shootdown.perform(on: &f.core, target: Self.pml4, in: f.space).value, base(f, Self.pml4))
+        try f.core.mint(Self.pml4, to: .root(41), rights: .read, in: f.space)
+        for (target, expected) in [(Self.pt, CapabilityError.wrongType(.pageTable)), (Self.frame, .wrongType(.frame)),
+                                   (.root(41), .insufficientRights), (.root(42), .slotEmpty)] {
+            do throws(CapabilityError) {
+                _ = try shootdown.perform(on: &f.core, target: target, in: f.space)
+                XCTFail("a shootdown on \(target) was allowed")
+            } catch {
+                XCTAssertEqual(error, expected)
+            }
+        }
+        XCTAssertFalse(f.core.hasEffects)
+    }
+
     /// Protect rewrites a mapped page's entry with new rights, in place (never clearing
     /// it), and invalidates it; the capability's rights bound what it may give.
     func testProtectChangesRightsInPlace() throws {

@@ -91,23 +91,19 @@ extension CoreState {
         return .success
     }
 
-    /// `shootdown(address, pages, protect)` on `root` by `domain`: returns once every core
-    /// the domain spans dropped the pages' old translations → the cores that stopped
-    /// meanwhile, as a mask.
-    func shootDown(for domain: Domain, root: CapabilityAddress, address: UInt64, pages: UInt64,
+    /// `shootdown(address, pages, protect)` by `domain` on the PML4 at `root` (which the
+    /// rules checked): returns once every core the domain spans dropped the pages' old
+    /// translations → the cores that stopped meanwhile, as a mask.
+    func shootDown(for domain: Domain, rootAt root: UInt64, address: UInt64, pages: UInt64,
                    protect: Bool) -> (InvocationStatus, UInt64) {
-        guard let (capability, _) = try? capabilities.lookup(root, in: domain.cspace),
-              domain.rootTable != nil, capability.base == domain.addressSpace.root.rawValue else { return (.outsideRange, 0) }
-        let space = AddressSpaceID(UInt32(id.rawValue & 0xFF) << 24 | UInt32(truncatingIfNeeded: domain.id) & 0xFF_FFFF | 1 << 23)
-        let change = AddressSpaceChange(space: space, range: VirtualRange(start: VirtualAddress(address), pages: pages),
+        guard root == domain.addressSpace.root.rawValue else { return (.outsideRange, 0) }
+        let change = AddressSpaceChange(space: addressSpace(of: domain.id), range: VirtualRange(start: VirtualAddress(address), pages: pages),
                                         kind: protect ? .protect : .unmap)
         guard change.isValid else { return (.outsideRange, 0) }
-        // The entries are changed before any core is told to drop them.
+        // The entries are changed (and this core's TLB dropped them) before any other
+        // core is told to.
         applyMemoryEffects()
-        guard domain.spannedElsewhere, !domain.spanCores.isEmpty else {
-            _ = invalidate(address: address, pages: pages)
-            return (.success, 0)
-        }
+        guard domain.spannedElsewhere, !domain.spanCores.isEmpty else { return (.success, 0) }
         var participants = domain.spanCores
         participants.insert(id)
         return run(change, over: participants)
@@ -126,10 +122,17 @@ extension CoreState {
         for domain in ended where domain.spannedElsewhere { participants = participants.union(domain.spanCores) }
         guard !participants.isEmpty else { return }
         participants.insert(id)
-        let change = AddressSpaceChange(space: AddressSpaceID(UInt32(id.rawValue & 0xFF) << 24 | 1 << 23), range: dropped.range, kind: .unmap)
+        let change = AddressSpaceChange(space: addressSpace(of: 0), range: dropped.range, kind: .unmap)
         if run(change, over: participants).0 != .success {
             print("core \(id.rawValue): a shootdown for memory let go of did not complete; a core may still reach it")
         }
+    }
+
+    /// The name an operation gives the address space of this core's domain `local` (0:
+    /// any, for memory let go of): unique per core and never 0, as the protocol asks;
+    /// the kernels drop the range whatever the space, the name keeps operations apart.
+    func addressSpace(of local: Int) -> AddressSpaceID {
+        AddressSpaceID(UInt32(id.rawValue & 0xFF) << 24 | 1 << 23 | UInt32(truncatingIfNeeded: local) & 0x7F_FFFF)
     }
 
     /// Runs one shootdown of `change` over `participants` and waits for its answer.
@@ -159,6 +162,17 @@ extension CoreState {
         perform(shootdowns!.receive(slot, from: source))
     }
 
+    /// A shootdown reached this core : no translation of `range` may
+    /// stay cached here. Only the address space in CR3 can hold any (no PCIDs, user
+    /// pages never global: loading CR3 dropped the others), and the kernel runs in the
+    /// interrupted domain's, so `invlpg` here is enough; past 64 pages (the whole user
+    /// half, for memory let go of anywhere) one flush. The protocol checked the range:
+    /// whole pages below the kernel's half.
+    func invalidate(_ range: VirtualRange) {
+        guard range.pages <= 64 else { return UserPageTables.invalidateAll() }
+        for page in 0..<range.pages { UserPageTables.invalidate(page: range.start.rawValue + page * VirtualRange.pageSize) }
+    }
+
     func perform(_ effects: [ShootdownEffect]) {
         for effect in effects {
             switch effect {
@@ -170,7 +184,7 @@ extension CoreState {
                 if case .acknowledge(let operation, _) = message, operation.root == core { continue }
                 interrupt(core, vector: LocalAPIC.notifyVector)
             case .invalidate(let change):
-                _ = invalidate(address: change.range.start.rawValue, pages: change.range.pages)
+                invalidate(change.range)
             case .answer(let request, let status, let stopped):
                 // An answer nobody waits for any more (its caller timed out) is dropped.
                 if shootdownWaits.waiting.contains(request.rawValue) { shootdownWaits.answers.append((request.rawValue, status, stopped)) }

@@ -109,23 +109,6 @@ extension CoreState {
         return domain
     }
 
-    /// A shootdown reached this core (Shootdowns.swift): no translation of the user pages
-    /// `address ..< address + pages × 4096` may stay cached here. Only the address space
-    /// in CR3 can hold any (no PCIDs, user pages never global: loading CR3 dropped the
-    /// others), and the kernel runs in the interrupted domain's, so `invlpg` here is
-    /// enough. False for pages outside user memory.
-    func invalidate(address: UInt64, pages: UInt64) -> Bool {
-        let bytes = pages.multipliedReportingOverflow(by: 4096)
-        guard pages > 0, address & 0xFFF == 0, UserMode.userRange.contains(address), !bytes.overflow,
-              bytes.partialValue <= UserMode.userRange.upperBound - address else { return false }
-        if pages > 64 {
-            UserPageTables.invalidateAll()
-        } else {
-            for page in 0..<pages { UserPageTables.invalidate(page: address + page * 4096) }
-        }
-        return true
-    }
-
     /// Every other core stopped the dispatchers of this core's ended domain `local`: its
     /// memory goes back with the next `releaseEnded`. False if no such domain is held.
     func releaseSpanned(_ local: UInt64) -> Bool {

@@ -121,8 +121,8 @@ extension CoreState {
             }
         case .shootdown(let address, let pages, let protect):
             do {
-                _ = try invocation.perform(on: &capabilities, target: target, in: domain.cspace)
-                let (status, stopped) = shootDown(for: domain, root: target, address: address, pages: pages, protect: protect)
+                let root = try invocation.perform(on: &capabilities, target: target, in: domain.cspace).value
+                let (status, stopped) = shootDown(for: domain, rootAt: root, address: address, pages: pages, protect: protect)
                 context.setResult(status: status.rawValue, value: stopped)
             } catch {
                 context.setResult(status: InvocationStatus(error).rawValue)
