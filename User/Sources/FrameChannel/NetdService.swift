@@ -35,7 +35,7 @@ public enum NetdService {
     }
 
     /// Whether netd runs: its domain, if it has registered its name.
-    public static func running() -> SystemDomainID? { try? Monitor.holder(of: name) }
+    public static func running() -> SystemDomainID? { try? Monitor.lookup(name) }
 
     /// netd's domain, started (`netd serve`, on `core` or where `placement` says) if it
     /// is not running. `progress` hears what happens ("started netd on core 0").

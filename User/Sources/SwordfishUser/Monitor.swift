@@ -47,14 +47,6 @@ public enum Monitor {
         return SystemDomainID(rawValue: try ask(.lookup(name: try checked(name)), capabilityDestination: destination).0)
     }
 
-    /// Who holds `name`, whether or not it registered an endpoint (a copy that comes
-    /// with the answer is dropped).
-    public static func holder(of name: String) throws(MonitorStatus) -> SystemDomainID {
-        let scratch = try LibrarySlots.take()
-        defer { _ = try? scratch.delete() }
-        return try lookup(name, endpointDestination: scratch)
-    }
-
     /// Starts `program` on core `core` with `arguments` (at most 240 bytes); returns the
     /// new domain's system-wide id.
     public static func spawn(_ program: String, arguments: String = "", on core: Int) throws(MonitorStatus) -> SystemDomainID {
