@@ -83,3 +83,33 @@ public enum NetdService {
 public struct NetdError: Error {
     public var what: String
 }
+
+/// What netd and its clients do after a turn of their loop: poll a little while idle
+/// (the next frame of a burst comes within microseconds, and waking a sleeping core
+/// costs far more), then sleep, with their doorbells announced so that the peer's next
+/// frames ring them and nothing waits for a timer tick.
+public struct IdleTurns {
+    var since: UInt64? = nil
+
+    public init() {}
+
+    /// After a turn that did (`busy`) or did not find work: true once the loop has been
+    /// idle for `NetdService.pollCycles` and should sleep now; until then it yields.
+    public mutating func timeToSleep(busy: Bool) -> Bool {
+        let now = user_timestamp()
+        if busy {
+            since = nil
+            return false
+        }
+        guard now &- (since ?? now) >= NetdService.pollCycles else {
+            if since == nil { since = now }
+            yield()
+            return false
+        }
+        since = nil
+        return true
+    }
+
+    /// How long one sleep lasts at most: a ring that never comes costs no more.
+    public static let sleepCycles: UInt64 = 1 << 22
+}

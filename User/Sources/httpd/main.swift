@@ -110,7 +110,7 @@ func serve(port: UInt16) -> Never {
     print("httpd: serving \(UserNetwork.guest) port \(port) (\(ethernet)) on core \(Program.identity.core), over netd")
     var lastSweep = user_timestamp()
     var lastStatus = "", lastStatusTime = lastSweep
-    var idleSince: UInt64? = nil
+    var idle = IdleTurns()
     while true {
         let busy = step(link)
         if let failure = link.failure {
@@ -129,18 +129,9 @@ func serve(port: UInt16) -> Never {
             if status != lastStatus { print("httpd: \(status); link: \(link.framesReceived) frames in, \(link.framesSent) out, \(link.framesDropped) dropped") }
             lastStatus = status
         }
-        // Idle: poll a little (the next frame of a burst comes within microseconds, and
-        // waking a sleeping core costs far more), then sleep; asleep, netd rings
-        // (notifies) with its next frames, so nothing waits for a timer tick.
-        if busy || !link.outbox.isEmpty {
-            idleSince = nil
-        } else if now &- (idleSince ?? now) < NetdService.pollCycles {
-            if idleSince == nil { idleSince = now }
-            yield()
-        } else {
-            if link.connection.prepareToSleep() { try? SystemCall.wait(until: user_timestamp() &+ (1 << 22)) }
+        if idle.timeToSleep(busy: busy || !link.outbox.isEmpty) {
+            if link.connection.prepareToSleep() { try? SystemCall.wait(until: user_timestamp() &+ IdleTurns.sleepCycles) }
             link.connection.wakeUp()
-            idleSince = nil
         }
     }
 }

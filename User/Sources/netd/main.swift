@@ -524,7 +524,7 @@ func serve() -> Never {
     }
     Service.clients = [Client?](repeating: nil, count: Service.maximumClients)
     Service.switchTable = EthernetSwitch(ports: Service.maximumClients)
-    var idleSince: UInt64? = nil
+    var idle = IdleTurns()
     print("netd: serving \(ourAddress) on core \(Program.identity.core) as \"\(NetdService.name)\" (\(device.address), IRQ \(irq))")
     while true {
         var busy = false
@@ -574,19 +574,9 @@ func serve() -> Never {
                 index += 1
             }
         }
-        // Idle: poll a little (see httpd), then sleep; asleep, the device's interrupt
-        // wakes it, and each client rings (notifies) with its next frames, so nothing
-        // waits for a timer tick.
-        let now = user_timestamp()
-        if busy {
-            idleSince = nil
-        } else if now &- (idleSince ?? now) < NetdService.pollCycles {
-            if idleSince == nil { idleSince = now }
-            yield()
-        } else if prepareClientsToSleep() {
-            // One sleep: the interrupt's message or a client's ring ends it.
-            try? SystemCall.wait(until: now &+ (1 << 22))
-            idleSince = nil
+        // One sleep when idle: the device's interrupt or a client's ring ends it.
+        if idle.timeToSleep(busy: busy), prepareClientsToSleep() {
+            try? SystemCall.wait(until: user_timestamp() &+ IdleTurns.sleepCycles)
         }
         if interruptWaiting() { quietDevice() }
         for client in Service.clients { client?.link.connection.wakeUp() }
