@@ -109,6 +109,10 @@ public enum MonitorRequest: Equatable, Sendable {
     /// `noSuchName` if there is no such file, `badAddress` for a page past its end or a
     /// capability that is no writable 4 KiB frame.
     case bootFile(name: [UInt8], page: Int)
+    /// The core a long-lived service goes to when its starter does not say, as this
+    /// monitor's replica of the knowledge base picks it (`ServicePlacement`): reply value
+    /// 0. `noKnowledge` while the replica has not arrived.
+    case serviceCore
 
     /// The most bytes of a name in a request.
     public static let nameBytes = 16
@@ -118,7 +122,7 @@ public enum MonitorRequest: Equatable, Sendable {
         case awaitEnd, printKnowledge, knowledgeDigest
         case ioPorts, interrupt, printCounters, state
         case allocate, free, memoryStatus, sendCapability, receiveCapability, revokeCapability, retypeCapability
-        case receiveCopy, deviceMemory, span, bootFile
+        case receiveCopy, deviceMemory, span, bootFile, serviceCore
     }
 
     /// The three words of request `id` (24 bits of it are sent).
@@ -157,6 +161,7 @@ public enum MonitorRequest: Equatable, Sendable {
         case .retypeCapability(let count): return (head(.retypeCapability, count), 0, 0)
         case .span(let core, let frameAddress): return (head(.span, core), frameAddress, 0)
         case .bootFile(let name, let page): return Self.withName(head(.bootFile, page), name)
+        case .serviceCore: return (head(.serviceCore), 0, 0)
         }
     }
 
@@ -202,6 +207,7 @@ public enum MonitorRequest: Equatable, Sendable {
         case .awaitEnd: return (.awaitEnd(domain: words[1]), id)
         case .printKnowledge: return (.printKnowledge, id)
         case .knowledgeDigest: return (.knowledgeDigest, id)
+        case .serviceCore: return (.serviceCore, id)
         case .ioPorts: return (.ioPorts(base: words[1], count: words[2]), id)
         case .interrupt: return (.interrupt(irq: words[1]), id)
         case .deviceMemory: return (.deviceMemory(base: words[1], bytes: words[2]), id)

@@ -115,7 +115,7 @@ final class MonitorInterfaceTests: XCTestCase {
             .lookup(name: Array("a".utf8)), .argumentPiece(Array("some words".utf8)), .argumentPiece([0, 1, 2]),
             .spawn(program: Array("hello".utf8), core: 3), .kill(domain: 0x1_0000_0005), .bind(name: Array("echo".utf8)), .alive(domain: 0x2_0000_0009), .state(domain: 0x3_0000_0002), .printDomains, .printNames, .printCounters,
             .awaitEnd(domain: 0x3_0000_0001),
-            .printKnowledge, .knowledgeDigest,
+            .printKnowledge, .knowledgeDigest, .serviceCore,
             .ioPorts(base: 0x70, count: 2), .ioPorts(base: .max, count: .max), .interrupt(irq: 8),
             .deviceMemory(base: 0xFEBC_0000, bytes: 4096),
             .allocate(bytes: 65536), .free, .memoryStatus, .sendCapability(domain: 0x2_0000_0004),

@@ -180,3 +180,16 @@ final class KnowledgeReplicationTests: XCTestCase {
         XCTAssertEqual(machine.monitors[2].counters.badKnowledge, stream.count - 1)
     }
 }
+
+/// Where a service goes when nobody says: the replica's pick, NUMA facts included.
+final class ServiceCoreTests: XCTestCase {
+    func testTheReplicaPicksNodeZerosLastCoreAndLeavesOutStoppedCores() {
+        var monitor = Monitor(core: CoreID(0), coreCount: 16,
+                              configuration: Monitor.Configuration(knowledgeSource: CoreID(0)))
+        XCTAssertNil(monitor.serviceCore, "no pick before the knowledge base is here")
+        _ = monitor.publishKnowledge(.amd4x4)
+        XCTAssertEqual(monitor.serviceCore, CoreID(3), "the last core of node 0, not the last core")
+        _ = monitor.coreStopped(CoreID(3))
+        XCTAssertEqual(monitor.serviceCore, CoreID(2), "a stopped core is no place for a service")
+    }
+}

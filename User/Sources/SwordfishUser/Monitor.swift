@@ -94,6 +94,12 @@ public enum Monitor {
         return (digest, generation)
     }
 
+    /// The core a long-lived service goes to when nobody says, as this core's monitor's
+    /// replica of the knowledge base picks it (`ServicePlacement`).
+    public static func serviceCore() throws(MonitorStatus) -> Int {
+        Int(try ask(.serviceCore).0)
+    }
+
     /// The program `domain` runs (its first 16 bytes), as this core's monitor's replica
     /// knows it; `noSuchDomain` if it is not running.
     public static func program(of domain: SystemDomainID) throws(MonitorStatus) -> String {

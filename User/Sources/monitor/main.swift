@@ -537,6 +537,9 @@ func handle(_ request: MonitorRequest, id: UInt32, from client: UInt64) {
         handOut(bytes, from: base, of: Capability(slot: InitialSlot.deviceMemory), id: id, to: client)
     case .printKnowledge, .knowledgeDigest:
         handleKnowledge(request, id: id, from: client)
+    case .serviceCore:
+        guard let chosen = state.serviceCore else { return reply(MonitorReply(status: .noKnowledge, id: id), to: client) }
+        reply(MonitorReply(status: .success, id: id, values: (UInt64(chosen.rawValue), 0)), to: client)
     case .allocate, .free, .memoryStatus, .sendCapability, .receiveCapability, .receiveCopy, .revokeCapability, .retypeCapability:
         handleCapabilityRequest(request, id: id, from: client)
     }
