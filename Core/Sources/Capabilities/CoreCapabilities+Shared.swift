@@ -44,8 +44,14 @@ extension CoreCapabilities {
         objects[nodes[try occupiedNode(at: address, in: cspace)].object].shared
     }
 
-    /// The types whose objects the monitors carry between cores.
-    public static let adoptableTypes: [CapabilityType] = [.physicalRAM, .frame, .deviceFrame, .ioPortRange, .irq]
+    /// Whether the monitors carry objects of `type` between cores (a switch, not a
+    /// static table: a lazily made global would be written by whichever core came first).
+    public static func isAdoptable(_ type: CapabilityType) -> Bool {
+        switch type {
+        case .physicalRAM, .frame, .deviceFrame, .ioPortRange, .irq: return true
+        default: return false
+        }
+    }
 
     /// A capability with all its type's rights for the object `type`, `base`, `size` (RAM,
     /// a frame, a device frame, I/O ports or interrupts) in the empty slot `address`: a
@@ -60,7 +66,7 @@ extension CoreCapabilities {
     public mutating func adopt(_ type: CapabilityType, base: UInt64, size: UInt64, mayCreateRoot: Bool = true,
                                deviceMemory: Range<UInt64> = 0..<0,
                                at address: CapabilityAddress, in cspace: CSpace) throws(CapabilityError) -> ObjectID {
-        guard Self.adoptableTypes.contains(type) else { throw .wrongType(type) }
+        guard Self.isAdoptable(type) else { throw .wrongType(type) }
         if type == .deviceFrame {
             let (end, overflow) = base.addingReportingOverflow(size)
             guard !overflow, size > 0, deviceMemory.lowerBound <= base, end <= deviceMemory.upperBound else { throw .outsideRange }
