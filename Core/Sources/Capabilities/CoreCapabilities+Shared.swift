@@ -1,5 +1,5 @@
-// Objects whose capabilities cross cores. The monitors carry copies of RAM and frames
-// between cores and keep them consistent by protocol (Core/Sources/CapabilityProtocols,
+// Objects whose capabilities cross cores. The monitors carry copies of RAM, frames,
+// device frames, I/O port ranges and interrupt ranges between cores and keep them consistent by protocol (Core/Sources/CapabilityProtocols,
 // docs/capabilities.md); this core's database only has to let them, and to keep every
 // other domain from going around them.
 //
@@ -13,9 +13,11 @@
 // - *Adopt* makes a capability for an object named by its type, base and size as the
 //   monitors' messages name it: another copy if this core has the object already (its
 //   mark as it was: this core's own memory is marked when it first leaves), else a new
-//   root for another core's memory, marked shared. Whether the memory is another
-//   core's is for the caller (the kernel's service) to check; here only the usual rules
-//   for roots apply: right size and alignment, no overlap with any other root.
+//   root for another core's memory (or device), marked shared. Whether the memory is
+//   another core's is for the caller (the kernel's service) to check; here the usual
+//   rules for roots apply (right size and alignment, inside the type's space, no
+//   overlap with any other root of that space), and a device frame must lie in the
+//   device memory the caller names, so it never names RAM.
 
 extension CoreCapabilities {
     /// Marks the object of the capability at `address` as shared across cores. Refused
@@ -42,16 +44,33 @@ extension CoreCapabilities {
         objects[nodes[try occupiedNode(at: address, in: cspace)].object].shared
     }
 
-    /// A capability with all its type's rights for the RAM or frame object `type`,
-    /// `base`, `size` in the empty slot `address`: a copy of the live object if this core
-    /// has it (shared or not, as it was), else (if `mayCreateRoot`) a new shared root. Errors: wrongType (not RAM or
-    /// a frame), regionInUse (no such object, and no root may be made), those of a
-    /// root's placement (sizeNotAllowed, misaligned, regionExhausted, regionInUse: it
-    /// overlaps an object that is not it), then the destination's.
+    /// Whether the monitors carry objects of `type` between cores (a switch, not a
+    /// static table: a lazily made global would be written by whichever core came first).
+    public static func isAdoptable(_ type: CapabilityType) -> Bool {
+        switch type {
+        case .physicalRAM, .frame, .deviceFrame, .ioPortRange, .irq: return true
+        default: return false
+        }
+    }
+
+    /// A capability with all its type's rights for the object `type`, `base`, `size` (RAM,
+    /// a frame, a device frame, I/O ports or interrupts) in the empty slot `address`: a
+    /// copy of the live object if this core has it (shared or not, as it was), else (if
+    /// `mayCreateRoot`) a new shared root. Errors: wrongType (not a type the monitors
+    /// carry), outsideRange (a device frame not wholly inside `deviceMemory`, so possibly
+    /// RAM), regionInUse (no such object, and no root may be made), those of a root's
+    /// placement (sizeNotAllowed, misaligned, regionExhausted: past its space,
+    /// regionInUse: it overlaps an object of its space that is not it), then the
+    /// destination's.
     @discardableResult
     public mutating func adopt(_ type: CapabilityType, base: UInt64, size: UInt64, mayCreateRoot: Bool = true,
+                               deviceMemory: Range<UInt64> = 0..<0,
                                at address: CapabilityAddress, in cspace: CSpace) throws(CapabilityError) -> ObjectID {
-        guard type == .physicalRAM || type == .frame else { throw .wrongType(type) }
+        guard Self.isAdoptable(type) else { throw .wrongType(type) }
+        if type == .deviceFrame {
+            let (end, overflow) = base.addingReportingOverflow(size)
+            guard !overflow, size > 0, deviceMemory.lowerBound <= base, end <= deviceMemory.upperBound else { throw .outsideRange }
+        }
         if let existing = liveObject(type, base: base, size: size) {
             let slot = try emptySlots(at: address, count: 1, in: cspace)
             createNode(object: existing, rights: type.rules.rights, badge: 0, at: slot,

@@ -25,7 +25,7 @@ public struct LocalRecord: Hashable, Sendable {
     public var object: CapabilityObject
     /// The holding domain's number on this core.
     public var holder: UInt32
-    /// Whether a page table of the holder maps it (frames only).
+    /// Whether a page table of the holder maps it (frames and device frames only).
     public var mapped: Bool
 
     public init(id: RecordID, object: CapabilityObject, holder: UInt32, mapped: Bool = false) {
@@ -51,7 +51,8 @@ public protocol CapabilityDatabase {
     mutating func install(_ object: CapabilityObject, for domain: UInt32) -> RecordID?
     /// Empties the slot, tearing down its mapping first.
     mutating func remove(_ id: RecordID)
-    /// Maps the frame in its holder's address space; false if it is not a frame.
+    /// Maps the frame (or device frame) in its holder's address space; false if it is
+    /// neither.
     mutating func map(_ id: RecordID) -> Bool
     /// A revoke's commit here: removes every record `object` covers but `keep`, and
     /// with them whatever this core holds of the object and its descendants outside
@@ -116,7 +117,7 @@ public struct ModelCapabilityDatabase: CapabilityDatabase, Hashable, Sendable {
     }
 
     public mutating func map(_ id: RecordID) -> Bool {
-        guard let i = index(of: id), records[i].object.kind == .frame else { return false }
+        guard let i = index(of: id), records[i].object.kind == .frame || records[i].object.kind == .deviceFrame else { return false }
         records[i].mapped = true
         return true
     }

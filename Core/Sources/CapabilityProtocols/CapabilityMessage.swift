@@ -2,8 +2,10 @@
 // `encode` and `init?(decoding:coreCount:memoryLimit:)` are the two ends, both tested
 // on the host. Like `MonitorMessage`, a message is one channel slot (seven payload
 // words and a tag); a slot from another core is untrusted, so anything that does not
-// decode to exactly what a correct monitor sends (unknown tag or kind, an object that is
-// not page-aligned or lies beyond memory, a core outside the system, bits no field uses)
+// decode to exactly what a correct monitor sends (unknown tag or kind, an object not
+// valid for its kind: memory not page-aligned or beyond memory, a device frame that
+// names RAM, ports past 65,535, interrupts past their space; a core outside the
+// system, bits no field uses)
 // is nil, and the monitor counts and drops it. Decoding is canonical: whatever decodes
 // re-encodes to the same slot.
 //
@@ -152,8 +154,9 @@ public enum CapabilityMessage: Equatable, Sendable {
     }
 
     /// The message in `message`, or nil if it is not one a correct monitor of a system of
-    /// `coreCount` cores (at most 64) with `memoryLimit` bytes of memory sends.
-    public init?(decoding message: ChannelMessage, coreCount: Int, memoryLimit: UInt64) {
+    /// `coreCount` cores (at most 64) with `memoryLimit` bytes of memory, RAM at `ram`
+    /// (as far as the receiver knows), sends.
+    public init?(decoding message: ChannelMessage, coreCount: Int, memoryLimit: UInt64, ram: [Range<UInt64>] = []) {
         guard let tag = Tag(rawValue: message.tag), coreCount >= 1, coreCount <= CoreMask.maximumCores else { return nil }
         let w = message.words
         func unused(from first: Int) -> Bool {
@@ -168,7 +171,7 @@ public enum CapabilityMessage: Equatable, Sendable {
             guard let kind = ObjectKind(rawValue: UInt8(truncatingIfNeeded: w[0] >> 32)),
                   w[0] >> (withRoot ? 48 : 40) == 0 else { return nil }
             let object = CapabilityObject(kind, base: w[1], size: w[2])
-            return object.isValid(memoryLimit: memoryLimit) ? object : nil
+            return object.isValid(memoryLimit: memoryLimit, ram: ram) ? object : nil
         }
         func core(_ value: UInt64) -> CoreID? { value < UInt64(coreCount) ? CoreID(Int(value)) : nil }
         func rootCore() -> CoreID? { core((w[0] >> 40) & 0xFF) }

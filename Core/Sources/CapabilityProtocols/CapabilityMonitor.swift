@@ -34,8 +34,11 @@ public struct CapabilityMonitor<Database: CapabilityDatabase> {
     public struct Configuration: Equatable, Sendable {
         /// Requests waiting on other cores at once; more are refused with `busy`.
         public var maximumPending: Int
-        /// Bytes of physical memory: every object lies below.
+        /// Bytes of physical memory: every RAM object and frame lies below.
         public var memoryLimit: UInt64
+        /// The RAM this monitor knows of: a device frame a message names must lie clear
+        /// of it (empty: the monitor cannot tell, and its kernel checks).
+        public var ram: [Range<UInt64>]
         public var route: RevokeRoute
         /// The cores whose monitors take part (nil: every core): the cores a revoke of a
         /// retyped object must reach, and the only ones a copy may go to. A core that
@@ -43,9 +46,10 @@ public struct CapabilityMonitor<Database: CapabilityDatabase> {
         public var members: CoreMask?
 
         public init(maximumPending: Int = 64, memoryLimit: UInt64 = 1 << 40, route: RevokeRoute = .direct,
-                    members: CoreMask? = nil) {
+                    members: CoreMask? = nil, ram: [Range<UInt64>] = []) {
             self.maximumPending = maximumPending
             self.memoryLimit = memoryLimit
+            self.ram = ram
             self.route = route
             self.members = members
         }
@@ -178,7 +182,8 @@ public struct CapabilityMonitor<Database: CapabilityDatabase> {
             counters.badSender += 1
             return []
         }
-        guard let message = CapabilityMessage(decoding: slot, coreCount: coreCount, memoryLimit: configuration.memoryLimit) else {
+        guard let message = CapabilityMessage(decoding: slot, coreCount: coreCount, memoryLimit: configuration.memoryLimit,
+                                                 ram: configuration.ram) else {
             counters.undecodable += 1
             return []
         }

@@ -12,6 +12,47 @@ public enum ObjectKind: UInt8, Sendable, CaseIterable {
     case ram = 1
     /// Memory a domain may map. A frame has no descendants.
     case frame = 2
+    /// Device memory (a PCI BAR, say) a driver may map. Never RAM; no descendants.
+    case deviceFrame = 3
+    /// A range of x86 I/O ports, counted in ports. No descendants.
+    case ioPorts = 4
+    /// A range of interrupt numbers, counted in interrupts. No descendants.
+    case interrupts = 5
+
+    /// The space the object's base and size count in: objects in different spaces never
+    /// overlap, whatever their numbers.
+    public var space: Space {
+        switch self {
+        case .ram, .frame, .deviceFrame: return .physicalMemory
+        case .ioPorts: return .ioPorts
+        case .interrupts: return .interrupts
+        }
+    }
+
+    /// Whether objects of this kind lie in RAM (RAM, and frames made from it).
+    public var isMemory: Bool { self == .ram || self == .frame }
+}
+
+extension ObjectKind {
+    /// Where an object's base and size count: physical addresses, I/O port numbers or
+    /// interrupt numbers.
+    public enum Space: UInt8, Sendable, Comparable {
+        case physicalMemory = 0
+        case ioPorts = 1
+        case interrupts = 2
+
+        public static func < (a: Self, b: Self) -> Bool { a.rawValue < b.rawValue }
+
+        /// One past the largest unit an object may cover: 52 physical address bits on
+        /// x86-64, 65,536 I/O ports, 32-bit interrupt numbers (as the kernel's rules).
+        public var limit: UInt64 {
+            switch self {
+            case .physicalMemory: return 1 << 52
+            case .ioPorts: return 1 << 16
+            case .interrupts: return 1 << 32
+            }
+        }
+    }
 }
 
 public struct CapabilityObject: Hashable, Comparable, Sendable {
@@ -28,30 +69,50 @@ public struct CapabilityObject: Hashable, Comparable, Sendable {
 
     public var end: UInt64 { base &+ size }
 
-    /// By base, then larger first (an ancestor before its descendants), then kind.
+    /// By space, then base, then larger first (an ancestor before its descendants),
+    /// then kind: objects in different spaces are never interleaved.
     public static func < (a: Self, b: Self) -> Bool {
+        if a.kind.space != b.kind.space { return a.kind.space < b.kind.space }
         if a.base != b.base { return a.base < b.base }
         if a.size != b.size { return a.size > b.size }
         return a.kind.rawValue < b.kind.rawValue
     }
 
-    /// True if `other` is derived from this object: it lies within this RAM and is not
-    /// this object. Only RAM has descendants.
+    /// True if `other` is derived from this object: it lies within this RAM, is RAM or
+    /// a frame, and is not this object. Only RAM has descendants; a device frame never
+    /// lies in RAM, and ports and interrupts are other spaces.
     public func isAncestor(of other: CapabilityObject) -> Bool {
-        kind == .ram && other != self && other.base >= base && other.end <= end
+        kind == .ram && other.kind.isMemory && other != self && other.base >= base && other.end <= end
     }
 
     /// True if `other` is this object or one of its descendants: what a revoke of this
     /// object sweeps.
     public func covers(_ other: CapabilityObject) -> Bool { other == self || isAncestor(of: other) }
 
-    public func overlaps(_ other: CapabilityObject) -> Bool { base < other.end && other.base < end }
+    /// Whether the two share a unit of the same space (a port range at 0xc000 does not
+    /// overlap memory at 0xc000).
+    public func overlaps(_ other: CapabilityObject) -> Bool {
+        kind.space == other.kind.space && base < other.end && other.base < end
+    }
 
-    /// Page-aligned, non-empty and below `memoryLimit`: an object a correct monitor can
-    /// name. Anything else in a message is forged or corrupt.
-    public func isValid(memoryLimit: UInt64) -> Bool {
-        size > 0 && base % Self.pageSize == 0 && size % Self.pageSize == 0
-            && size <= memoryLimit && base <= memoryLimit - size
+    /// An object a correct monitor can name; anything else in a message is forged or
+    /// corrupt. Non-empty and inside its space, and per kind: RAM and frames
+    /// page-aligned and below `memoryLimit`; a device frame page-aligned, inside the
+    /// physical address space and clear of every range in `ram` (the RAM the monitor
+    /// knows of; empty if it cannot tell); ports and interrupts any base and size.
+    public func isValid(memoryLimit: UInt64, ram: [Range<UInt64>] = []) -> Bool {
+        let limit = kind.space.limit
+        guard size > 0, size <= limit, base <= limit - size else { return false }
+        switch kind {
+        case .ram, .frame:
+            return base % Self.pageSize == 0 && size % Self.pageSize == 0
+                && size <= memoryLimit && base <= memoryLimit - size
+        case .deviceFrame:
+            return base % Self.pageSize == 0 && size % Self.pageSize == 0
+                && !ram.contains { $0.lowerBound < end && base < $0.upperBound }
+        case .ioPorts, .interrupts:
+            return true
+        }
     }
 
     /// The `count` frames a retype of this RAM into `count` equal pieces makes, or nil if

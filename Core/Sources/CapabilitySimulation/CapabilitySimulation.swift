@@ -18,15 +18,19 @@ public struct SimulationOptions: Sendable {
     public var faults: Bool
     public var garbage: Bool
     public var breakage: CapabilityBreakage?
+    /// Core 0 also holds device objects (a device frame, ports, interrupts), which are
+    /// copied, deleted and revoked like the rest and refused for retype.
+    public var devices: Bool
 
     public init(cores: Int, operations: Int = 40, objects: Int? = nil, faults: Bool = true, garbage: Bool = true,
-                breakage: CapabilityBreakage? = nil) {
+                breakage: CapabilityBreakage? = nil, devices: Bool = true) {
         self.cores = cores
         self.operations = operations
         self.objects = objects ?? max(1, min(cores, 3))
         self.faults = faults
         self.garbage = garbage
         self.breakage = breakage
+        self.devices = devices
     }
 }
 
@@ -49,7 +53,8 @@ public struct CapabilitySimulation {
             route = .viaGroups(groupOf: (0..<options.cores).map { UInt8($0 / size) })
         }
         self.random = random
-        machine = SimulatedMachine(coreCount: options.cores, objects: options.objects, route: route, breakage: options.breakage)
+        machine = SimulatedMachine(coreCount: options.cores, objects: options.objects, route: route, breakage: options.breakage,
+                                   devices: options.devices)
         stalledUntil = Array(repeating: 0, count: options.cores)
     }
 
@@ -149,11 +154,11 @@ public struct CapabilitySimulation {
         var to = random.below(cores)
         let stray = CapabilityTicket(0x8000_0000 | UInt32(random.below(1000)))
         let slot: ChannelMessage
-        switch random.below(6) {
+        switch random.below(7) {
         case 0:
             var raw = ChannelMessage(tag: 0x4300 &+ UInt16(random.below(18)))
             for i in 0..<ChannelMessage.wordCount { raw.words[i] = random.next() }
-            guard CapabilityMessage(decoding: raw, coreCount: cores, memoryLimit: machine.memoryLimit) == nil else { return }
+            guard CapabilityMessage(decoding: raw, coreCount: cores, memoryLimit: machine.memoryLimit, ram: machine.ram) == nil else { return }
             slot = raw
         case 1:
             slot = random.pick([CapabilityMessage.requestAnswer(stray, .done, epoch: nil), .copyInstalled(stray, .done),
@@ -174,6 +179,21 @@ public struct CapabilitySimulation {
             guard cores > 1, from != to else { return }
             slot = CapabilityMessage.revokeCommit(stray, CapabilityObject(.ram, base: 0, size: 4096), root: CoreID(from),
                                                   targets: CoreMask.all(cores), keepCore: nil, keep: RecordID(0)).encode()
+        case 5:
+            // A device object no correct monitor names: a device frame in RAM or not
+            // page-aligned, ports past 65,535, interrupts past their space. None decodes.
+            let limit = machine.memoryLimit
+            let object = random.pick([CapabilityObject(.deviceFrame, base: 0, size: 4096),
+                                      CapabilityObject(.deviceFrame, base: limit &- 4096, size: 8192),
+                                      CapabilityObject(.deviceFrame, base: limit + 8, size: 4096),
+                                      CapabilityObject(.ioPorts, base: 0xFFF0, size: 0x20),
+                                      CapabilityObject(.ioPorts, base: 0, size: 0),
+                                      CapabilityObject(.interrupts, base: 1 << 32, size: 1),
+                                      CapabilityObject(.interrupts, base: UInt64.max, size: 2)])
+            slot = random.pick([CapabilityMessage.copyDeliver(stray, object, epoch: .first, domain: 1),
+                                .copyRequest(stray, object, to: CoreID(to), domain: 1),
+                                .revokeRequest(stray, object, keep: RecordID(1)),
+                                .copyDeleted(object)]).encode()
         default:
             // Anything on the ring from a core to itself.
             to = from

@@ -72,6 +72,8 @@ public struct SimulatedMachine: Hashable {
 
     public let coreCount: Int
     public let memoryLimit: UInt64
+    /// Where the machine's RAM is, as its monitors know: all of it below the limit.
+    public var ram: [Range<UInt64>] { [0..<memoryLimit] }
     public internal(set) var monitors: [SimulatedMonitor]
     /// Ring `from * coreCount + to`, oldest first.
     var queues: [[InFlight]]
@@ -90,12 +92,16 @@ public struct SimulatedMachine: Hashable {
     public internal(set) var trace: [String] = []
 
     /// `coreCount` cores, each with domains 1 and 2, and `objects` RAM objects of
-    /// `objectSize` bytes: object i owned by core i mod N, in domain 1 there.
+    /// `objectSize` bytes: object i owned by core i mod N, in domain 1 there. With
+    /// `devices`, core 0's domain 1 also holds the device objects (`deviceObjects`), as
+    /// the device manager does on the bootstrap core.
     public init(coreCount: Int, objects: Int = 2, objectSize: UInt64 = 64 * 1024, route: RevokeRoute = .direct,
-                breakage: CapabilityBreakage? = nil, capacity: Int = 64) {
+                breakage: CapabilityBreakage? = nil, capacity: Int = 64, devices: Bool = false) {
         self.coreCount = coreCount
         memoryLimit = UInt64(max(objects, 1)) * objectSize
-        let configuration = SimulatedMonitor.Configuration(maximumPending: 16, memoryLimit: memoryLimit, route: route)
+        // The monitors know where RAM is: a device frame in it does not decode.
+        let configuration = SimulatedMonitor.Configuration(maximumPending: 16, memoryLimit: memoryLimit, route: route,
+                                                           ram: [0..<memoryLimit])
         monitors = (0..<coreCount).map { c in
             var m = SimulatedMonitor(core: CoreID(c), coreCount: coreCount, database: ModelCapabilityDatabase(domains: [1, 2], capacity: capacity),
                                      configuration: configuration)
@@ -108,6 +114,20 @@ public struct SimulatedMachine: Hashable {
             let object = CapabilityObject(.ram, base: UInt64(i) * objectSize, size: objectSize)
             if let record = monitors[i % coreCount].database.install(object, for: 1) { monitors[i % coreCount].adopt(record) }
         }
+        if devices {
+            for object in Self.deviceObjects(memoryLimit: memoryLimit) {
+                if let record = monitors[0].database.install(object, for: 1) { monitors[0].adopt(record) }
+            }
+        }
+    }
+
+    /// A device frame above RAM, and ports and interrupts whose numbers are those of the
+    /// first RAM object: the same numbers in other spaces, which must never count as
+    /// overlapping it or each other.
+    public static func deviceObjects(memoryLimit: UInt64) -> [CapabilityObject] {
+        [CapabilityObject(.deviceFrame, base: memoryLimit, size: 2 * CapabilityObject.pageSize),
+         CapabilityObject(.ioPorts, base: 0, size: 0x20),
+         CapabilityObject(.interrupts, base: 0, size: 1)]
     }
 
     public static func == (a: Self, b: Self) -> Bool {
@@ -167,7 +187,7 @@ public struct SimulatedMachine: Hashable {
         let item = queues[q].removeFirst()
         delivered += 1
         if tracing {
-            let text = CapabilityMessage(decoding: item.slot, coreCount: coreCount, memoryLimit: memoryLimit).map { "\($0)" } ?? "garbage tag \(item.slot.tag)"
+            let text = CapabilityMessage(decoding: item.slot, coreCount: coreCount, memoryLimit: memoryLimit, ram: ram).map { "\($0)" } ?? "garbage tag \(item.slot.tag)"
             log("deliver \(from)→\(to): \(text)")
         }
         step(to, depth: item.depth) { $0.receive(item.slot, from: CoreID(from)) }
@@ -294,6 +314,11 @@ public struct SimulatedMachine: Hashable {
 }
 
 public func describe(_ object: CapabilityObject) -> String {
-    let kind = object.kind == .ram ? "ram" : "frame"
-    return "\(kind)[\(object.base / 1024)K+\(object.size / 1024)K]"
+    switch object.kind {
+    case .ram: return "ram[\(object.base / 1024)K+\(object.size / 1024)K]"
+    case .frame: return "frame[\(object.base / 1024)K+\(object.size / 1024)K]"
+    case .deviceFrame: return "device[\(object.base / 1024)K+\(object.size / 1024)K]"
+    case .ioPorts: return "ports[0x\(String(object.base, radix: 16))+\(object.size)]"
+    case .interrupts: return "irq[\(object.base)+\(object.size)]"
+    }
 }

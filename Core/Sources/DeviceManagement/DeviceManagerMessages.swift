@@ -91,9 +91,8 @@ public enum DeviceManagerRefusal: UInt8, Error, Equatable, Sendable, CustomStrin
     case outOfResources = 6
     /// A domain may hold only so many pieces of DMA memory at once.
     case tooManyPieces = 7
-    /// The claimant runs on another core than the devices: their capabilities (ports,
-    /// interrupts, device frames) are that core's and do not travel between cores.
-    case wrongCore = 8
+    // 8 is not used: it was `wrongCore`, when a driver had to run on the devices' core.
+    // Device capabilities now travel between cores; an answer with 8 reads as malformed.
 
     public var description: String {
         switch self {
@@ -104,7 +103,6 @@ public enum DeviceManagerRefusal: UInt8, Error, Equatable, Sendable, CustomStrin
         case .badSize: return "bad size"
         case .outOfResources: return "out of resources"
         case .tooManyPieces: return "too many pieces of DMA memory"
-        case .wrongCore: return "drivers run on the devices' core"
         }
     }
 }

@@ -98,20 +98,15 @@ public struct DeviceTable: Sendable {
     /// Pieces of DMA memory (devmgr's key for each) by the domain they were given to.
     public private(set) var pieces: [(domain: UInt64, key: UInt64, bytes: UInt64)] = []
 
-    /// The core whose monitor holds the devices (a domain's core is bits 32–47 of its
-    /// raw `SystemDomainID`).
-    public let deviceCore: UInt64
-
-    public init(functions: [PCIFunction], deviceCore: Int = 0) {
+    public init(functions: [PCIFunction]) {
         entries = functions.map { Entry(function: $0, claimant: nil) }
-        self.deviceCore = UInt64(deviceCore)
     }
 
     /// The function `selector` names that `domain` may claim, its index; nothing changes.
     /// An address names one function, taken or not; an identity or a class names the
-    /// first free one (so two devices of one kind go to two drivers).
+    /// first free one (so two devices of one kind go to two drivers). The domain may run
+    /// on any core: the function's capabilities reach it through the monitors.
     public func decideClaim(_ selector: DeviceSelector, by domain: UInt64) throws(DeviceManagerRefusal) -> Int {
-        guard domain >> 32 & 0xFFFF == deviceCore else { throw .wrongCore }
         let named = entries.indices.filter { selector.matches(entries[$0].function) && !entries[$0].function.isBridge }
         guard !named.isEmpty else { throw .noSuchFunction }
         guard let free = named.first(where: { entries[$0].claimant == nil && !entries[$0].isStopping }) else { throw .alreadyClaimed }

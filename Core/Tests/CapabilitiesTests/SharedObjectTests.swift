@@ -53,6 +53,51 @@ final class SharedObjectTests: XCTestCase {
         fixture.assertSound()
     }
 
+    /// Device frames, ports and interrupts are adopted like memory: a copy of what lives
+    /// here, else a shared root; a device frame only inside the device memory named, and
+    /// each only inside its own space.
+    func testAdoptOfDeviceObjects() throws {
+        let space = space, window: Range<UInt64> = 0xF000_0000..<0xFF00_0000
+        // What lives here (the fixture is the devices' core): copies, marks as they were.
+        _ = try fixture.core.retype(Fixture.device, to: .deviceFrame, size: 0x1000, count: 1, into: .root(20), in: space)
+        try fixture.core.adopt(.deviceFrame, base: Fixture.deviceBase, size: 0x1000, deviceMemory: window, at: .root(21), in: space)
+        XCTAssertEqual(fixture.object(.root(20)), fixture.object(.root(21)))
+        XCTAssertFalse(try fixture.core.isShared(.root(21), in: space))
+        _ = try fixture.core.retype(Fixture.ports, to: .ioPortRange, size: 0x20, count: 1, offset: 0xC000, into: .root(22), in: space)
+        try fixture.core.adopt(.ioPortRange, base: 0xC000, size: 0x20, at: .root(23), in: space)
+        XCTAssertEqual(fixture.object(.root(22)), fixture.object(.root(23)))
+        XCTAssertEqual(fixture.identify(.root(23)).type, .ioPortRange)
+        // Another core's device memory and interrupts: shared roots.
+        try fixture.core.adopt(.deviceFrame, base: 0xFD00_0000, size: 0x2000, deviceMemory: window, at: .root(24), in: space)
+        XCTAssertTrue(try fixture.core.isShared(.root(24), in: space))
+        try fixture.core.adopt(.irq, base: 100, size: 1, at: .root(25), in: space)
+        XCTAssertTrue(try fixture.core.isShared(.root(25), in: space))
+        // Past the ports' and the interrupts' spaces.
+        fixture.assertRefused(.regionExhausted) { core throws(CapabilityError) in
+            try core.adopt(.ioPortRange, base: 0xFFF0, size: 0x20, at: .root(26), in: space)
+        }
+        fixture.assertRefused(.regionExhausted) { core throws(CapabilityError) in
+            try core.adopt(.irq, base: (1 << 32) - 1, size: 2, at: .root(26), in: space)
+        }
+        // Ports other than a live object's overlap the ports root here.
+        fixture.assertRefused(.regionInUse) { core throws(CapabilityError) in
+            try core.adopt(.ioPortRange, base: 0xC000, size: 0x10, at: .root(26), in: space)
+        }
+        // A device frame that could be RAM: outside the device memory, whatever lives.
+        for base in [Fixture.ramBase, foreignBase, 0xEFFF_F000, 0xFEFF_F000 as UInt64] {
+            fixture.assertRefused(.outsideRange) { core throws(CapabilityError) in
+                try core.adopt(.deviceFrame, base: base, size: 0x2000, deviceMemory: window, at: .root(26), in: space)
+            }
+        }
+        fixture.assertRefused(.outsideRange) { core throws(CapabilityError) in
+            try core.adopt(.deviceFrame, base: 0xFD00_0000, size: 0x2000, at: .root(26), in: space)
+        }
+        fixture.assertRefused(.wrongType(.notify)) { core throws(CapabilityError) in
+            try core.adopt(.notify, base: 0, size: 1, at: .root(26), in: space)
+        }
+        fixture.assertSound()
+    }
+
     func testSharedObjectsRefuseDomainsRevokeAndRetype() throws {
         let space = space
         try fixture.core.adopt(.physicalRAM, base: foreignBase, size: 0x1_0000, at: .root(20), in: space)

@@ -36,6 +36,85 @@ final class CapabilityMessageTests: XCTestCase {
         XCTAssertEqual(tags.count, CapabilityMessage.Tag.allCases.count, "a message kind has no sample")
     }
 
+    /// Device objects round-trip at the edges of their spaces, which are not memory's.
+    func testDeviceObjectsRoundTripAtTheirEdges() {
+        let t = CapabilityTicket(7)
+        let objects = [CapabilityObject(.deviceFrame, base: (1 << 52) - 4096, size: 4096),
+                       CapabilityObject(.deviceFrame, base: 0xFEBF_0000, size: 0x1000),
+                       CapabilityObject(.ioPorts, base: 0xC001, size: 0x1F),
+                       CapabilityObject(.ioPorts, base: 0xFFFF, size: 1), CapabilityObject(.ioPorts, base: 0, size: 1 << 16),
+                       CapabilityObject(.interrupts, base: 11, size: 1), CapabilityObject(.interrupts, base: (1 << 32) - 1, size: 1)]
+        for object in objects {
+            for message in [CapabilityMessage.copyRequest(t, object, to: CoreID(1), domain: 3),
+                            .copyDeliver(t, object, epoch: .first, domain: 3), .copyDeleted(object),
+                            .revokeRequest(t, object, keep: RecordID(4)),
+                            .revokeMark(t, object, root: CoreID(0), targets: CoreMask(rawValue: 3)),
+                            .revokeCommit(t, object, root: CoreID(0), targets: CoreMask(rawValue: 3), keepCore: CoreID(0), keep: RecordID(2)),
+                            .moveOwnership(t, object, copies: CoreMask(rawValue: 2), descendants: .none, epoch: .first),
+                            .ownerChanged(object, epoch: OwnershipEpoch(2))] {
+                // Memory below the limit is RAM: device frames above it still decode.
+                XCTAssertEqual(CapabilityMessage(decoding: message.encode(), coreCount: 4, memoryLimit: Self.limit,
+                                                 ram: [0..<Self.limit]), message, "\(message)")
+            }
+        }
+    }
+
+    /// A message naming a device object no correct monitor names does not decode: a
+    /// device frame in RAM (when the receiver knows where RAM is) or not page-aligned,
+    /// ports past 65,535, interrupts past their space, any of them empty.
+    func testMalformedDeviceObjectsDoNotDecode() {
+        let bad = [CapabilityObject(.deviceFrame, base: 0x10_0000, size: 4096),
+                   CapabilityObject(.deviceFrame, base: Self.limit - 4096, size: 8192),
+                   CapabilityObject(.deviceFrame, base: 0xFEBF_0010, size: 4096),
+                   CapabilityObject(.deviceFrame, base: 0xFEBF_0000, size: 100),
+                   CapabilityObject(.deviceFrame, base: 1 << 52, size: 4096),
+                   CapabilityObject(.deviceFrame, base: UInt64.max - 4095, size: 8192),
+                   CapabilityObject(.deviceFrame, base: 0xFEBF_0000, size: 0),
+                   CapabilityObject(.ioPorts, base: 0xFFF0, size: 0x11), CapabilityObject(.ioPorts, base: 1 << 16, size: 1),
+                   CapabilityObject(.ioPorts, base: 0xC000, size: 0), CapabilityObject(.ioPorts, base: UInt64.max, size: 2),
+                   CapabilityObject(.interrupts, base: 1 << 32, size: 1), CapabilityObject(.interrupts, base: 5, size: 0),
+                   CapabilityObject(.interrupts, base: (1 << 32) - 1, size: 2)]
+        for object in bad {
+            for message in [CapabilityMessage.copyDeliver(CapabilityTicket(1), object, epoch: .first, domain: 1),
+                            .copyDeleted(object), .revokeRequest(CapabilityTicket(1), object, keep: RecordID(1))] {
+                XCTAssertNil(CapabilityMessage(decoding: message.encode(), coreCount: 4, memoryLimit: Self.limit,
+                                               ram: [0x10_0000..<Self.limit]), "\(message)")
+            }
+        }
+        // An unknown kind (6) does not decode either.
+        XCTAssertNil(CapabilityMessage(decoding: ChannelMessage(tag: CapabilityMessage.Tag.copyDeleted.rawValue, 6 << 32, 0, 1),
+                                       coreCount: 4, memoryLimit: Self.limit))
+        // Without knowledge of RAM, a device frame at a RAM address still decodes: the
+        // receiving kernel refuses it.
+        let inRAM = CapabilityMessage.copyDeleted(CapabilityObject(.deviceFrame, base: 0x10_0000, size: 4096))
+        XCTAssertEqual(CapabilityMessage(decoding: inRAM.encode(), coreCount: 4, memoryLimit: Self.limit), inRAM)
+    }
+
+    /// Spaces are apart: the same numbers in two spaces neither overlap nor cover, and
+    /// sorting keeps each space together.
+    func testObjectsInDifferentSpacesNeverOverlap() {
+        let ram = CapabilityObject(.ram, base: 0, size: 0x10_0000)
+        let ports = CapabilityObject(.ioPorts, base: 0xC000, size: 0x20)
+        let irq = CapabilityObject(.interrupts, base: 0xC000, size: 1)
+        let memoryAtPorts = CapabilityObject(.frame, base: 0xC000, size: 0x1000)
+        let device = CapabilityObject(.deviceFrame, base: 0xC000, size: 0x1000)
+        XCTAssertTrue(ram.overlaps(memoryAtPorts))
+        XCTAssertTrue(ram.isAncestor(of: memoryAtPorts))
+        for other in [ports, irq] {
+            XCTAssertFalse(ram.overlaps(other))
+            XCTAssertFalse(other.overlaps(memoryAtPorts))
+            XCTAssertFalse(ram.covers(other))
+        }
+        XCTAssertFalse(ports.overlaps(irq))
+        XCTAssertFalse(ram.isAncestor(of: device), "a device frame is never RAM's descendant")
+        XCTAssertTrue(device.overlaps(memoryAtPorts))
+        for object in [ports, irq, device] {
+            XCTAssertNil(object.retyped(into: 1))
+            XCTAssertFalse(object.isAncestor(of: object))
+        }
+        XCTAssertEqual([irq, ports, memoryAtPorts, ram, device].sorted(), [ram, memoryAtPorts, device, ports, irq])
+    }
+
     func testFieldsOutsideTheSystemDoNotDecode() {
         // A core beyond the system, an object beyond memory or not page-aligned, a set
         // naming a core that does not exist, an unknown kind or status.
@@ -48,7 +127,7 @@ final class CapabilityMessageTests: XCTestCase {
             CapabilityMessage.revokeMark(CapabilityTicket(1), ram, root: CoreID(0), targets: CoreMask(rawValue: 0x10)).encode(),
             CapabilityMessage.revokeReady(CapabilityTicket(1), root: CoreID(9)).encode(),
             CapabilityMessage.retypeRequest(CapabilityTicket(1), ram, count: 65).encode(),
-            ChannelMessage(tag: CapabilityMessage.Tag.copyDeleted.rawValue, 3 << 32, 0, 4096),
+            ChannelMessage(tag: CapabilityMessage.Tag.copyDeleted.rawValue, 9 << 32, 0, 4096),
             ChannelMessage(tag: CapabilityMessage.Tag.copyInstalled.rawValue, 1, 200),
             ChannelMessage(tag: CapabilityMessage.Tag.moveAnswer.rawValue, 1, 2),
             ChannelMessage(tag: 0x4300, 0),

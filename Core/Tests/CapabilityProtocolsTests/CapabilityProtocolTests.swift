@@ -248,3 +248,124 @@ final class RevokeCostTests: XCTestCase {
         }
     }
 }
+
+/// Device objects (a device frame, ports, interrupts) cross cores like memory: copied,
+/// deleted where they were sent, revoked from their owner; never retyped.
+final class DeviceCapabilityProtocolTests: XCTestCase {
+    /// Two cores, one RAM object on core 0 (record 1) and the device objects there
+    /// (records 2, 3, 4), each copied to core 1.
+    func machine() -> SimulatedMachine {
+        var m = SimulatedMachine(coreCount: 2, objects: 1, devices: true)
+        for r in 1...4 { m.issue(.copy(RecordID(UInt32(r)), to: 1, domain: 2), on: 0) }
+        m.deliverAll()
+        return m
+    }
+
+    var devices: [CapabilityObject] { SimulatedMachine.deviceObjects(memoryLimit: 64 * 1024) }
+
+    func assertSound(_ m: SimulatedMachine, file: StaticString = #filePath, line: UInt = #line) {
+        var m = m
+        m.finalChecks()
+        XCTAssertEqual(m.violations, [], file: file, line: line)
+    }
+
+    func testEachDeviceObjectIsCopiedToAnotherCore() {
+        let m = machine()
+        XCTAssertEqual(m.requests.map { $0.answers }, [[.done], [.done], [.done], [.done]])
+        for object in devices {
+            XCTAssertEqual(m.monitors[1].database.copies(of: object).count, 1, describe(object))
+            XCTAssertEqual(m.monitors[0].ownership(of: object)?.copies, CoreMask(rawValue: 2))
+            XCTAssertEqual(m.monitors[1].ownership(of: object)?.owner, CoreID(0))
+        }
+        // Ports and interrupts numbered like the RAM at 0 are not inside it: the RAM's
+        // revoke leaves them.
+        let ram = CapabilityObject(.ram, base: 0, size: 64 * 1024)
+        XCTAssertEqual(m.monitors[1].database.records(coveredBy: ram).map { $0.object }, [ram])
+        assertSound(m)
+    }
+
+    func testRevokeOnTheOwnerRemovesTheCopiesOnOtherCores() {
+        var m = machine()
+        for r in 2...4 { m.issue(.revoke(RecordID(UInt32(r))), on: 0) }
+        m.deliverAll()
+        XCTAssertEqual(m.requests.suffix(3).map { $0.answers }, [[.done], [.done], [.done]])
+        for object in devices {
+            XCTAssertFalse(m.monitors[1].database.holds(object), describe(object))
+            XCTAssertEqual(m.monitors[0].database.copies(of: object).count, 1)
+        }
+        // The RAM's copy on core 1 is untouched.
+        XCTAssertTrue(m.monitors[1].database.holds(CapabilityObject(.ram, base: 0, size: 64 * 1024)))
+        assertSound(m)
+    }
+
+    func testARevokeAskedOnTheOtherCoreLeavesItTheOwner() {
+        var m = machine()
+        let ports = devices[1]
+        let record = m.monitors[1].database.copies(of: ports)[0].id
+        m.issue(.revoke(record), on: 1)
+        m.deliverAll()
+        XCTAssertEqual(m.requests.last?.answers, [.done])
+        XCTAssertFalse(m.monitors[0].database.holds(ports))
+        XCTAssertEqual(m.monitors[1].ownership(of: ports)?.owner, CoreID(1))
+        assertSound(m)
+    }
+
+    func testDeletesAndEndsWhereTheyWereSent() {
+        var m = machine()
+        let frame = devices[0]
+        m.issue(.delete(m.monitors[1].database.copies(of: frame)[0].id), on: 1)
+        m.deliverAll()
+        XCTAssertEqual(m.monitors[0].ownership(of: frame)?.copies, CoreMask.none)
+        // The holding domain's end takes the rest; the owner hears of each.
+        m.endDomain(2, on: 1)
+        m.deliverAll()
+        XCTAssertTrue(m.monitors[1].database.records.isEmpty)
+        for object in devices { XCTAssertEqual(m.monitors[0].ownership(of: object)?.copies, CoreMask.none) }
+        // The owner's own last copy going ends the object.
+        m.issue(.delete(RecordID(3)), on: 0)
+        m.deliverAll()
+        XCTAssertNil(m.monitors[0].ownership(of: devices[1]))
+        assertSound(m)
+    }
+
+    func testDeviceObjectsAreNotRetypedAndOnlyFramesMap() {
+        var m = machine()
+        for r in 2...4 { m.issue(.retype(RecordID(UInt32(r)), count: 1), on: 0) }
+        let frameCopy = m.monitors[1].database.copies(of: devices[0])[0].id
+        let portsCopy = m.monitors[1].database.copies(of: devices[1])[0].id
+        m.issue(.retype(portsCopy, count: 2), on: 1)
+        m.issue(.map(frameCopy), on: 1)
+        m.issue(.map(portsCopy), on: 1)
+        m.deliverAll()
+        XCTAssertEqual(m.requests.suffix(6).map { $0.answers }, [[.notRetypeable], [.notRetypeable], [.notRetypeable],
+                                                                   [.notRetypeable], [.done], [.notRetypeable]])
+        assertSound(m)
+    }
+
+    func testMalformedDeviceMessagesAreDroppedAndChangeNothing() {
+        var m = machine()
+        let before = m.monitors
+        let stray = CapabilityTicket(0x8000_0002)
+        let bad = [CapabilityObject(.deviceFrame, base: 0, size: 4096),          // RAM
+                   CapabilityObject(.deviceFrame, base: 0x20_0003, size: 4096),  // not page-aligned
+                   CapabilityObject(.ioPorts, base: 0xFFFF, size: 2),            // past the last port
+                   CapabilityObject(.interrupts, base: 1 << 32, size: 1),        // past the interrupts
+                   CapabilityObject(.ioPorts, base: 0xC000, size: 0)]            // empty
+        for object in bad {
+            m.inject(CapabilityMessage.copyDeliver(stray, object, epoch: .first, domain: 2).encode(), from: 0, to: 1)
+            m.inject(CapabilityMessage.revokeRequest(stray, object, keep: RecordID(1)).encode(), from: 1, to: 0)
+            m.inject(CapabilityMessage.copyDeleted(object).encode(), from: 1, to: 0)
+        }
+        m.deliverAll()
+        XCTAssertEqual(m.monitors.map { $0.counters.undecodable }.reduce(0, +), bad.count * 3)
+        for (a, b) in zip(before, m.monitors) {
+            XCTAssertEqual(a.database, b.database)
+            XCTAssertEqual(a.knownObjects, b.knownObjects)
+        }
+        // And everything still works: a revoke of the ports goes through.
+        m.issue(.revoke(RecordID(3)), on: 0)
+        m.deliverAll()
+        XCTAssertEqual(m.requests.last?.answers, [.done])
+        assertSound(m)
+    }
+}

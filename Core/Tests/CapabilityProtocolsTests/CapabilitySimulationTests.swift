@@ -67,3 +67,25 @@ extension CapabilitySimulationTests {
         }
     }
 }
+
+extension CapabilitySimulationTests {
+    /// The seeded runs carry device objects across cores too: copies and revokes of them
+    /// finish remotely, and their retypes are refused.
+    func testSeedsExerciseDeviceObjects() {
+        var tally: [String: Int] = [:]
+        for seed in 0..<300 as Range<UInt64> {
+            var simulation = CapabilitySimulation(options: SimulationOptions(cores: 3), seed: seed)
+            _ = simulation.run()
+            for request in simulation.machine.requests {
+                guard let object = request.object, !object.kind.isMemory, let answer = request.answers.first else { continue }
+                let kind = "\(request.operation)".split(separator: " ")[0]
+                tally["\(kind) \(answer)", default: 0] += 1
+                if request.hops > 0 && answer == .done { tally["\(kind) done remotely", default: 0] += 1 }
+            }
+        }
+        print(tally.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", "))
+        for key in ["copy done remotely", "revoke done remotely", "delete done", "retype notRetypeable"] {
+            XCTAssertGreaterThan(tally[key, default: 0], 0, key)
+        }
+    }
+}

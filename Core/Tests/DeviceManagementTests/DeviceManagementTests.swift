@@ -114,11 +114,23 @@ final class DeviceTableTests: XCTestCase {
             XCTAssertEqual($0 as? DeviceManagerRefusal, .noSuchFunction)
         }
         XCTAssertEqual(try table.decideClaim(.classCode(3, subclass: 0), by: other), 3)
-        // A domain on another core than the devices gets nothing.
-        XCTAssertThrowsError(try table.decideClaim(.classCode(3, subclass: 0), by: elsewhere)) {
-            XCTAssertEqual($0 as? DeviceManagerRefusal, .wrongCore)
-        }
+        // A domain on another core than devmgr may claim too, and is torn down alike.
+        XCTAssertEqual(try table.decideClaim(.classCode(3, subclass: 0), by: elsewhere), 3)
+        table.claim(3, by: elsewhere)
+        XCTAssertEqual(table.claimants, [elsewhere, netd])
+        var teardown = table.driverEnded(elsewhere, resetPort: virtioLegacyStatusPort)
+        while let step = teardown.next { teardown.finished(step, succeeded: true) }
+        XCTAssertTrue(teardown.isDone)
+        table.release([3])
         XCTAssertEqual(table.claimants, [netd])
+        XCTAssertEqual(try table.decideClaim(.classCode(3, subclass: 0), by: other), 3)
+    }
+
+    /// The number `wrongCore` had (8) is no refusal any more: an answer carrying it is
+    /// read as malformed.
+    func testTheRetiredWrongCoreNumberReadsAsMalformed() {
+        XCTAssertNil(DeviceManagerRefusal(rawValue: 8))
+        XCTAssertEqual(answerStatus([8, 0, 0]).refusal, .malformed)
     }
 
     func testDMAMemoryOnlyForAClaimantWithinLimits() throws {

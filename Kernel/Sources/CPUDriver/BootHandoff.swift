@@ -26,6 +26,9 @@ struct BootHandoff {
     /// The new core's share of memory.
     var shareRanges: InlineArray<8, PhysicalRange>
     var shareRangeCount: Int
+    /// Device memory (the window below 4 GiB where PCI BARs lie), if the memory map
+    /// gave one: device frames adopted on this core must lie in it.
+    var deviceWindow: PhysicalRange? = nil
     /// The new core's boot stack: the top of its first share range, so it is the new
     /// core's memory from the first instruction.
     var stack: Range<UInt64>

@@ -80,6 +80,7 @@ func applicationCoreMain(_ handoffAddress: UInt64) {
                           tscHz: handoff.pointee.tscHz, share: share, testMode: handoff.pointee.testMode,
                           streamMessages: handoff.pointee.streamMessages)
     state.attach()
+    state.deviceWindow = handoff.pointee.deviceWindow
     state.bootImage = loadBootImage(handoff.pointee.bootImage)
 
     // 4. Links to the other cores.

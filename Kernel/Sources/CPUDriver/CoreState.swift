@@ -71,8 +71,9 @@ final class CoreState {
     /// Core 0 only: the memory plan it made at boot, and the NUMA layout it followed
     /// (for the check that every share lies on its core's node).
     var memoryPlan: (plan: MemoryPlan, numa: MemoryPlan.NUMALayout?)? = nil
-    /// Core 0 only: device memory for drivers (`deviceWindowBelow4GiB` of the memory
-    /// map), which its monitor hands out.
+    /// Device memory for drivers (`deviceWindowBelow4GiB` of the memory map), which
+    /// core 0's monitor hands out; every core learns it at boot (the hand-off), so its
+    /// kernel adopts device frames only there, never in RAM.
     var deviceWindow: PhysicalRange? = nil
     /// This core's children in the current multicast tree, and the multicast in flight.
     var multicastChildren: [CoreID] = []

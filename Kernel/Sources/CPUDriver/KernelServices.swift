@@ -133,13 +133,19 @@ extension CoreState {
         case .adopt(let type, let base, let size, let destination):
             // A new root only for another core's memory: never this core's share (its
             // allocator's), the kernels' links or the kernel image; this core's own
-            // objects only as copies of what lives. Beyond that the kernel trusts its
-            // monitor, which names only objects the protocols carried (as Barrelfish's do).
+            // objects only as copies of what lives. A device frame only inside the
+            // device window every kernel was told of at boot, which holds no RAM; ports
+            // and interrupts only inside their spaces (the roots' rules). Beyond that the
+            // kernel trusts its monitor, which names only objects the protocols carried
+            // (as Barrelfish's do).
             let (end, overflow) = base.addingReportingOverflow(size)
             guard !overflow, size > 0 else { return (.regionExhausted, 0) }
-            let own = isOwnMemory(PhysicalRange(start: PhysicalAddress(base), end: PhysicalAddress(end)))
+            let own = (type == .physicalRAM || type == .frame)
+                && isOwnMemory(PhysicalRange(start: PhysicalAddress(base), end: PhysicalAddress(end)))
+            let window = deviceWindow.map { $0.start.rawValue..<$0.end.rawValue } ?? 0..<0
             return capabilityStatus { () throws(CapabilityError) in
-                try capabilities.adopt(type, base: base, size: size, mayCreateRoot: !own, at: destination, in: domain.cspace)
+                try capabilities.adopt(type, base: base, size: size, mayCreateRoot: !own, deviceMemory: window,
+                                       at: destination, in: domain.cspace)
             }
         case .markShared(let slot, let shared):
             return capabilityStatus { () throws(CapabilityError) in

@@ -174,7 +174,7 @@ func startApplicationCores(_ state: CoreState, plan: MemoryPlan, channelArea: UI
             streamMessages: state.streamMessages, bootImage: bootImage,
             channelArea: channelArea, apicIDs: UnsafePointer(apicTable), coreCount: state.coreCount,
             shareRanges: ranges, shareRangeCount: share.count,
-            stack: (stackTop - BootHandoff.stackBytes)..<stackTop))
+            deviceWindow: state.deviceWindow, stack: (stackTop - BootHandoff.stackBytes)..<stackTop))
         let alive = { Volatile.load(UnsafePointer(UnsafeMutableRawPointer(handoff).advanced(by: MemoryLayout<BootHandoff>.offset(of: \BootHandoff.alive)!).assumingMemoryBound(to: UInt64.self))) != 0 }
         if core == skipping {
             handoff.pointee.answerLate = true

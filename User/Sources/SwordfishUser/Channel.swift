@@ -167,7 +167,8 @@ public final class Connection {
 
     /// Sends `words` and a copy of `capability`, which arrives in the slot the peer's
     /// `receive(capabilityInto:)` names. Across cores it must be one the monitors carry:
-    /// RAM from a memory service, or a frame made from it by `Monitor.retype`.
+    /// RAM from a memory service, a frame made from it by `Monitor.retype`, or a device
+    /// capability (device frame, I/O ports, interrupts).
     public func send(_ words: [UInt64], carrying capability: Capability) throws(Failure) {
         if let failure { throw failure }
         guard case .rings = transport else { return try send(words, with: .capability(capability)) }

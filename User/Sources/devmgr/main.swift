@@ -9,20 +9,29 @@
 // decoding and bus mastering, and DMA memory, which it allocates from its own core's
 // memory service and keeps.
 //
+// A driver may run on any core: a claim from another core gets the same capabilities,
+// which the monitors carry there (docs/capabilities.md); once a copy has left core 0
+// the object is shared, and devmgr takes it back through its monitor's revoke, which
+// reaches every core.
+//
 // It watches every driver. When one ends, however it ends (exit, fault, kill), it first
 // turns the function's bus mastering off and resets a legacy virtio device through its
 // status port, and only then frees the driver's DMA memory and takes the capabilities
-// back (revoking every copy) for the next claim: a device never writes into memory that
-// was handed out again. The order is DriverTeardown's (Core/Sources/DeviceManagement).
+// back (revoking every copy, on every core) for the next claim: a device never writes
+// into memory that was handed out again. The order is DriverTeardown's
+// (Core/Sources/DeviceManagement).
 // Every request is decoded before anything is done (`DeviceRequest(words:)`); a
 // malformed one gets a refusal and devmgr goes on.
 //
 //   devmgr                    the service (the shell starts it)
 //   devmgr claim-twice        a client: claims 1af4:1000, shows it claimed, and must be
 //                             refused a second claim (a guest test)
-//   devmgr wrong-core         a client on another core (`oncore 1`): it lists the
-//                             devices over a channel between cores, and its claim is
-//                             refused (a guest test)
+//   devmgr remote-test        a client (a guest test): starts `devmgr remote-driver` on
+//                             core 1, waits for its end and for devmgr to free the
+//                             function, then claims it itself
+//   devmgr remote-driver      that driver: it claims 1af4:1000, reads the device
+//                             through its port capability, is refused a port past the
+//                             BAR, maps BAR1's device frame, takes DMA memory, and ends
 //   devmgr garbage            a client that sends 209 malformed requests: each must be
 //                             refused, and devmgr must still answer (a guest test)
 //   devmgr crash-test fault|kill
@@ -123,7 +132,7 @@ func serve() -> Never {
         print("devmgr: the name \(DeviceManager.name) was refused (\(error)); is one running?")
         exit(1)
     }
-    var server = Server(space: space, table: DeviceTable(functions: functions, deviceCore: Program.identity.core), held: held)
+    var server = Server(space: space, table: DeviceTable(functions: functions), held: held)
     var clients: [Client] = []
     var lastLook = user_timestamp()
     while true {
@@ -286,8 +295,8 @@ struct Server {
                     print("devmgr: \(name) (domain \(SystemDomainID(rawValue: domain))) ended: \(addresses.joined(separator: " "))"
                           + "\(stopped ? " bus mastering off," : "")\(reset ? " device reset," : "") no DMA memory")
                 }
-                // Every copy it was given goes (revoke keeps devmgr's own).
-                for index in functions { for grant in held[index] { _ = try? Slots.leaf(grant.slot).revoke() } }
+                // Every copy it was given goes, on every core (revoke keeps devmgr's own).
+                for index in functions { for grant in held[index] { revokeCopies(Slots.leaf(grant.slot)) } }
                 table.release(functions)
                 programs.removeAll { $0.domain == domain }
             }
@@ -296,6 +305,21 @@ struct Server {
         if teardown.isQuarantined {
             print("devmgr: domain \(SystemDomainID(rawValue: domain)) ended but \(addresses.joined(separator: " ")) did not stop: its memory stays held")
         }
+    }
+}
+
+/// Takes back every copy of `capability` but devmgr's own. A copy that went to another
+/// core made the object shared: then the kernel refuses devmgr's own revoke
+/// (`sharedAcrossCores`), and the monitors revoke it on every core.
+func revokeCopies(_ capability: Capability) {
+    do throws(InvocationStatus) {
+        _ = try capability.revoke()
+    } catch .sharedAcrossCores {
+        do throws(MonitorStatus) { try Monitor.revoke(capability) } catch {
+            print("devmgr: revoking a driver's copies on other cores: \(error)")
+        }
+    } catch {
+        print("devmgr: revoking a driver's copies: \(error)")
     }
 }
 
@@ -335,17 +359,95 @@ func claimTwice() -> Never {
     exit(0)
 }
 
-/// A client on another core than the devices: it may list them, not claim them.
-func claimFromAnotherCore() -> Never {
-    let listing = networkListing()
+/// A driver on another core than devmgr (`oncore 1`): it claims the network device and
+/// works with what the monitors carried to its core: it reads the device's features and
+/// status through the BAR0 port capability, maps BAR1's device frame and reads it, takes
+/// DMA memory, and is refused a port past the BAR. Then it ends, and devmgr frees the
+/// function (`remote-test` shows it).
+func remoteDriver() -> Never {
+    let ports = Capability(slot: 2), device = Capability(slot: 3), frames = [Capability(slot: 4), Capability(slot: 5)]
+    let claim: DeviceManager.Claim
     do throws(DeviceManager.Failure) {
-        _ = try DeviceManager.claim(virtioNet) { _ in nil }
-        fail("core \(Program.identity.core) was granted \(listing.function.address)")
-    } catch .refused(.wrongCore) {
-        print("devmgr: core \(Program.identity.core) lists \(listing.function.address) but may not claim it (\(DeviceManagerRefusal.wrongCore))")
+        claim = try DeviceManager.claim(virtioNet) { resource in
+            switch resource {
+            case .ioPorts(0, _, _): return ports
+            case .deviceMemory(1, _, _): return device
+            default: return nil
+            }
+        }
     } catch {
-        fail("the claim: \(error)")
+        fail("remote driver: claim: \(error)")
     }
+    let core = Program.identity.core
+    guard let (base, count) = claim.ioPorts(bar: 0), ports.type == .ioPortRange else { fail("remote driver: no ports for BAR 0 on core \(core)") }
+    let features: UInt32, status: UInt32
+    do throws(InvocationStatus) {
+        features = try ports.read(port: base + LegacyRegister.deviceFeatures.offset, width: .doubleWord)
+        status = try ports.read(port: base + LegacyRegister.deviceStatus.offset)
+    } catch {
+        fail("remote driver: reading the device on core \(core): \(error)")
+    }
+    print("devmgr: remote driver: core \(core) claimed \(claim.function.address), BAR0 ports 0x\(hex(UInt64(base), digits: 4))+\(count): "
+          + "features 0x\(hex(UInt64(features), digits: 8))\(features & VirtioNetwork.macFeature != 0 ? " (MAC)" : ""), status 0x\(hex(UInt64(status), digits: 2))")
+    // Bad input: a port one past the BAR's last.
+    do throws(InvocationStatus) {
+        _ = try ports.read(port: base + count)
+        fail("remote driver: port 0x\(hex(UInt64(base + count), digits: 4)) past BAR0 was read")
+    } catch .outsideRange {
+        print("devmgr: remote driver: port 0x\(hex(UInt64(base + count), digits: 4)) past BAR0 refused (outsideRange)")
+    } catch {
+        fail("remote driver: the port past BAR0: \(error)")
+    }
+    // BAR1's device frame, mapped uncached in this core's page tables.
+    var bar1: (base: UInt64, bytes: UInt64)? = nil
+    for grant in claim.grants { if case .deviceMemory(1, let b, let bytes) = grant.resource { bar1 = (b, bytes) } }
+    guard let bar1, device.type == .deviceFrame else { fail("remote driver: no device frame for BAR1 on core \(core)") }
+    do throws(InvocationStatus) {
+        let table = try makePageTable(from: .ram, into: 30, pml4Entry: 5)
+        try table.map(device, at: 0, rights: [.read, .write])
+    } catch {
+        fail("remote driver: mapping BAR1: \(error)")
+    }
+    let word = UnsafeMutablePointer<UInt32>(bitPattern: UInt(5 << 39))!.pointee
+    print("devmgr: remote driver: BAR1 device frame 0x\(hex(bar1.base, digits: 8)) (\(bar1.bytes >> 10) KiB) mapped on core \(core), first word 0x\(hex(UInt64(word), digits: 8))")
+    let physical: UInt64
+    do throws(DeviceManager.Failure) { physical = try DeviceManager.dmaMemory(bytes: 8192, into: frames) } catch {
+        fail("remote driver: DMA memory: \(error)")
+    }
+    guard frames.allSatisfy({ $0.type == .frame }) else { fail("remote driver: DMA frames missing") }
+    print("devmgr: remote driver: 8 KiB of DMA memory at 0x\(hex(physical, digits: 8)); ending")
+    exit(0)
+}
+
+/// Starts `remote-driver` on core 1, waits for its end and for devmgr to free the
+/// network device (devmgr says what it stopped and freed), then claims the device here.
+func remoteTest() -> Never {
+    let driver: SystemDomainID
+    do throws(MonitorStatus) { driver = try Monitor.spawn("devmgr", arguments: "remote-driver", on: 1) } catch {
+        fail("starting the driver on core 1: \(error)")
+    }
+    let end: DomainEnd
+    do throws(MonitorStatus) { end = try Monitor.awaitEnd(of: driver) } catch { fail("awaiting the driver: \(error)") }
+    print("devmgr: the remote driver (domain \(driver)) ended: \(end)")
+    let start = user_timestamp()
+    while networkListing().claimant != nil {
+        guard user_timestamp() &- start < 1 << 36 else { fail("devmgr never freed 00:03.0") }
+        try? SystemCall.wait(until: user_timestamp() &+ (1 << 24))
+    }
+    let ports = Capability(slot: 2)
+    let claim: DeviceManager.Claim
+    do throws(DeviceManager.Failure) {
+        claim = try DeviceManager.claim(virtioNet) { resource in
+            if case .ioPorts(0, _, _) = resource { return ports }
+            return nil
+        }
+    } catch {
+        fail("the claim after the remote driver: \(error)")
+    }
+    guard let (base, _) = claim.ioPorts(bar: 0), (try? ports.read(port: base + LegacyRegister.deviceStatus.offset)) != nil else {
+        fail("\(claim.function.address) claimed again, but its ports do not answer")
+    }
+    print("devmgr: \(claim.function.address) is free again and claimed on core \(Program.identity.core)")
     exit(0)
 }
 
@@ -461,10 +563,11 @@ switch arguments.first {
 case nil: serve()
 case "claim-twice"?: claimTwice()
 case "garbage"?: sendGarbage()
-case "wrong-core"?: claimFromAnotherCore()
+case "remote-driver"?: remoteDriver()
+case "remote-test"?: remoteTest()
 case "crash-test"?: crashTest(arguments[1] ?? "fault")
 case "driver"?: runDriver(arguments[1] ?? "fault")
 default:
-    print("usage: devmgr [claim-twice | wrong-core | garbage | crash-test fault|kill | driver fault|hang]")
+    print("usage: devmgr [claim-twice | remote-test | remote-driver | garbage | crash-test fault|kill | driver fault|hang]")
     exit(2)
 }

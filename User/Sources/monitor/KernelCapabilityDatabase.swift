@@ -129,7 +129,7 @@ struct KernelCapabilityDatabase: CapabilityDatabase {
     }
 
     /// The object of the capability at `capability` (in the monitor's CSpace), if it is
-    /// RAM or a frame.
+    /// of a type the protocols carry.
     func object(of capability: Capability) -> CapabilityObject? {
         var words = [UInt64](repeating: 0, count: 3)
         let status = words.withUnsafeMutableBufferPointer { buffer in
@@ -140,12 +140,15 @@ struct KernelCapabilityDatabase: CapabilityDatabase {
         return CapabilityObject(kind, base: words[1], size: words[2])
     }
 
-    /// The protocols' kind of a capability type: RAM and frames are the objects they
-    /// carry across cores.
+    /// The protocols' kind of a capability type: RAM, frames, device frames, I/O port
+    /// ranges and interrupt ranges are the objects they carry across cores.
     static func kind(of type: CapabilityType) -> ObjectKind? {
         switch type {
         case .physicalRAM: return .ram
         case .frame: return .frame
+        case .deviceFrame: return .deviceFrame
+        case .ioPortRange: return .ioPorts
+        case .irq: return .interrupts
         default: return nil
         }
     }
@@ -172,8 +175,15 @@ struct KernelCapabilityDatabase: CapabilityDatabase {
         fresh.removeAll { id in !all.contains { $0.id == id } }
     }
 
+    /// The capability type of a protocol object (the inverse of `kind(of:)`).
     static func type(of object: CapabilityObject) -> CapabilityType {
-        object.kind == .ram ? .physicalRAM : .frame
+        switch object.kind {
+        case .ram: return .physicalRAM
+        case .frame: return .frame
+        case .deviceFrame: return .deviceFrame
+        case .ioPorts: return .ioPortRange
+        case .interrupts: return .irq
+        }
     }
 
     func invoke(_ operation: CapabilityOperation, _ a0: UInt64 = 0, _ a1: UInt64 = 0, _ a2: UInt64 = 0, _ a3: UInt64 = 0) -> InvocationStatus {

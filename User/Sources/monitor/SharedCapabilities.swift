@@ -147,7 +147,12 @@ func handleCapabilityRequest(_ request: MonitorRequest, id: UInt32, from client:
         guard let target = DomainID(word: word, coreCount: capabilities.coreCount), state.record(for: target) != nil else {
             return answer(.noSuchDomain)
         }
-        guard let carried, let record = recordOfCarried() else { return answer(.noSuchCapability) }
+        // A device object (a device frame, ports, interrupts) the domain holds gets its
+        // first record here: it is no domain's memory, so nothing reclaims it when the
+        // domain ends, and the anchor keeps it for the cores it goes to.
+        guard let carried, let record = recordOfCarried() ?? (carried.kind.isMemory ? nil : ownRecord(of: carried, for: holder)) else {
+            return answer(.noSuchCapability)
+        }
         guard capabilities.database.markShared(record) else { return answer(.hasDescendants) }
         if target.core == capabilities.core {
             guard capabilities.database.install(carried, for: target.local.rawValue) != nil else { return answer(.outOfResources) }
