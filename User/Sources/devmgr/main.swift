@@ -197,7 +197,29 @@ struct Server {
             claim(selector, for: connection)
         case .dmaMemory(let bytes):
             giveDMAMemory(bytes, to: connection)
+        case .msix(let index):
+            guard index < table.entries.count else { return refuse(.noSuchFunction, connection) }
+            let function = table.entries[index].function
+            guard let msix = function.msix else { return refuse(.noMSIX, connection) }
+            let enabled = space.read(function.address, offset: msix.offset) & MSIXCapability.enableBit != 0
+            _ = try? connection.send(MSIXSummary(capability: msix, isEnabled: enabled).words)
+        case .setMSIX(let index, let enabled):
+            setMSIX(index, enabled: enabled, for: connection)
         }
+    }
+
+    /// Turns a claimed function's MSI-X on (and its INTx off) or off (and INTx on
+    /// again), for its claimant only: configuration space stays devmgr's.
+    mutating func setMSIX(_ index: Int, enabled: Bool, for connection: Connection) {
+        guard index < table.entries.count else { return refuse(.noSuchFunction, connection) }
+        guard table.entries[index].claimant == connection.peer.rawValue else { return refuse(.notClaimed, connection) }
+        let function = table.entries[index].function
+        guard let msix = function.msix else { return refuse(.noMSIX, connection) }
+        // INTx off before MSI-X on, and back on only after MSI-X is off: never both.
+        if enabled { space.updateCommand(of: function.address, enable: .interruptDisable) }
+        guard space.setMSIX(of: function.address, at: msix, enabled: enabled) else { return refuse(.deviceRefused, connection) }
+        if !enabled { space.updateCommand(of: function.address, enable: [], disable: .interruptDisable) }
+        _ = try? connection.send(MSIXSummary(capability: msix, isEnabled: enabled).words)
     }
 
     func refuse(_ refusal: DeviceManagerRefusal, _ connection: Connection) {
@@ -218,6 +240,8 @@ struct Server {
         for register in function.bars {
             if case .io = register.bar { enable.insert(.ioSpace) } else { enable.insert(.memorySpace) }
         }
+        // A claim starts with MSI-X off (as the last driver's teardown left it) and INTx on.
+        if let msix = function.msix { _ = space.setMSIX(of: function.address, at: msix, enabled: false) }
         space.updateCommand(of: function.address, enable: enable, disable: .interruptDisable)
         let grants = held[index]
         guard (try? connection.send(FunctionSummary(index: index, function: function, claimant: UInt64(grants.count)).words)) != nil else { return }
@@ -256,7 +280,7 @@ struct Server {
     /// capabilities back, in DriverTeardown's order, and say so.
     mutating func tearDown(_ domain: UInt64) {
         var teardown = table.driverEnded(domain, resetPort: virtioLegacyStatusPort)
-        var addresses: [String] = [], stopped = false, reset = false, freed: UInt64 = 0
+        var addresses: [String] = [], stopped = false, reset = false, msixOff = false, freed: UInt64 = 0
         while let step = teardown.next {
             var succeeded = true
             switch step {
@@ -265,6 +289,11 @@ struct Server {
                 succeeded = !space.command(of: address).contains(.busMaster)
                 if !addresses.contains(address.description) { addresses.append(address.description) }
                 stopped = succeeded
+                // Its messages stop too: MSI-X off, so the next driver starts on INTx.
+                if let msix = table.entries.first(where: { $0.function.address == address })?.function.msix,
+                   space.read(address, offset: msix.offset) & MSIXCapability.enableBit != 0 {
+                    msixOff = space.setMSIX(of: address, at: msix, enabled: false)
+                }
             case .resetVirtio(let address, let port):
                 succeeded = false
                 if let index = table.entries.firstIndex(where: { $0.function.address == address }),
@@ -279,12 +308,12 @@ struct Server {
                 table.forget(pieces: keys)
                 let name = programs.first(where: { $0.domain == domain })?.name ?? "a driver"
                 print("devmgr: \(name) (domain \(SystemDomainID(rawValue: domain))) ended: \(addresses.joined(separator: " "))"
-                      + "\(stopped ? " bus mastering off," : "")\(reset ? " device reset," : "") \(freed >> 10) KiB freed")
+                      + "\(stopped ? " bus mastering off," : "")\(msixOff ? " MSI-X off," : "")\(reset ? " device reset," : "") \(freed >> 10) KiB freed")
             case .release(let functions):
                 if freed == 0 {
                     let name = programs.first(where: { $0.domain == domain })?.name ?? "a driver"
                     print("devmgr: \(name) (domain \(SystemDomainID(rawValue: domain))) ended: \(addresses.joined(separator: " "))"
-                          + "\(stopped ? " bus mastering off," : "")\(reset ? " device reset," : "") no DMA memory")
+                          + "\(stopped ? " bus mastering off," : "")\(msixOff ? " MSI-X off," : "")\(reset ? " device reset," : "") no DMA memory")
                 }
                 // Every copy it was given goes (revoke keeps devmgr's own).
                 for index in functions { for grant in held[index] { _ = try? Slots.leaf(grant.slot).revoke() } }
