@@ -42,11 +42,6 @@ struct InterruptRouting {
 enum InterruptSource {
     case line(InterruptRoute, IOAPIC)
     case message
-
-    var isLevelTriggered: Bool {
-        if case .line(let route, _) = self { return route.levelTriggered }
-        return false
-    }
 }
 
 /// One IRQ delivered to a domain's endpoint.
