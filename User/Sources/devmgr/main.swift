@@ -25,6 +25,10 @@
 //                             refused (a guest test)
 //   devmgr garbage            a client that sends 209 malformed requests: each must be
 //                             refused, and devmgr must still answer (a guest test)
+//   devmgr msix-refusals      a client: the MSI-X requests refuse a function without
+//                             MSI-X, one past the list, and MSI-X on or off for a
+//                             function the client did not claim (a guest test, in
+//                             netd's)
 //   devmgr crash-test fault|kill
 //                             a client: starts `devmgr driver …` on core 0, a driver
 //                             that claims 1af4:1000, takes 64 KiB of DMA memory and
@@ -404,6 +408,39 @@ func sendGarbage() -> Never {
     exit(0)
 }
 
+/// A client that asks the MSI-X requests what devmgr must refuse: where the table is
+/// of a function without MSI-X and of a function past the list, and MSI-X on for the
+/// network device, which this domain did not claim. Each must be refused as it should
+/// and change nothing: the device's MSI-X stays as it was.
+func msixRefusals() -> Never {
+    let listings: [DeviceManager.Listing]
+    do throws(DeviceManager.Failure) { listings = try DeviceManager.list() } catch { fail("list: \(error)") }
+    let network = networkListing()
+    guard let plain = listings.first(where: { listing in
+        do throws(DeviceManager.Failure) { _ = try DeviceManager.msix(of: listing.function) } catch .refused(.noMSIX) { return true } catch {}
+        return false
+    }) else { fail("every function has MSI-X, or none was refused as without it") }
+    let before: MSIXSummary
+    do throws(DeviceManager.Failure) { before = try DeviceManager.msix(of: network.function) } catch { fail("msix of \(network.function.address): \(error)") }
+    var past = network.function
+    past.index = listings.count + 100
+    func outcome(_ body: () throws(DeviceManager.Failure) -> Void) -> String {
+        do throws(DeviceManager.Failure) { try body(); return "granted" } catch .refused(let refusal) { return "refused (\(refusal))" } catch { return "\(error)" }
+    }
+    let missing = outcome { () throws(DeviceManager.Failure) in _ = try DeviceManager.msix(of: past) }
+    let unclaimed = outcome { () throws(DeviceManager.Failure) in try DeviceManager.setMSIX(of: network.function, enabled: true) }
+    let unclaimedOff = outcome { () throws(DeviceManager.Failure) in try DeviceManager.setMSIX(of: network.function, enabled: false) }
+    let after: MSIXSummary
+    do throws(DeviceManager.Failure) { after = try DeviceManager.msix(of: network.function) } catch { fail("msix of \(network.function.address): \(error)") }
+    let line = "devmgr: msix of \(plain.function.address) refused (\(DeviceManagerRefusal.noMSIX)), of function \(past.index) \(missing); "
+        + "setMSIX of \(network.function.address) by a domain that did not claim it: on \(unclaimed), off \(unclaimedOff); "
+        + "its MSI-X table in BAR \(after.capability.tableBAR), \(after.capability.tableSize) entries, \(after.isEnabled ? "on" : "off") as before"
+    guard missing == "refused (\(DeviceManagerRefusal.noSuchFunction))", unclaimed == "refused (\(DeviceManagerRefusal.notClaimed))",
+          unclaimedOff == unclaimed, after == before else { fail("not refused as it should be: \(line)") }
+    print(line)
+    exit(0)
+}
+
 func crashTest(_ how: String) -> Never {
     guard how == "fault" || how == "kill" else { fail("crash-test fault|kill") }
     let driver: SystemDomainID
@@ -490,10 +527,11 @@ switch arguments.first {
 case nil: serve()
 case "claim-twice"?: claimTwice()
 case "garbage"?: sendGarbage()
+case "msix-refusals"?: msixRefusals()
 case "wrong-core"?: claimFromAnotherCore()
 case "crash-test"?: crashTest(arguments[1] ?? "fault")
 case "driver"?: runDriver(arguments[1] ?? "fault")
 default:
-    print("usage: devmgr [claim-twice | wrong-core | garbage | crash-test fault|kill | driver fault|hang]")
+    print("usage: devmgr [claim-twice | wrong-core | garbage | msix-refusals | crash-test fault|kill | driver fault|hang]")
     exit(2)
 }
