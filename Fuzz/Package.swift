@@ -17,6 +17,7 @@ let harnesses: [(name: String, modules: [String])] = [
     ("FuzzFrames", ["Network"]),
     ("FuzzVirtqueue", ["Virtio"]),
     ("FuzzHTTP", ["HTTP"]),
+    ("FuzzPCICapabilities", ["PCI"]),
 ]
 
 let package = Package(

@@ -219,6 +219,21 @@ public enum SystemCallStatus: UInt64, CaseIterable, Sendable, Error, CustomStrin
 ///                                       still asserting it cannot storm the core;
 ///                                       on an edge-triggered line it changes nothing.
 ///                                       Only the domain that connected it: notConnected
+///     connectMessageSignalled(irq, endpoint)
+///                                       on interrupts (read right): a device's
+///                                       message-signalled interrupt (MSI-X) standing for
+///                                       `irq` (in the range: holding the device's
+///                                       interrupt is the authority), delivered to the
+///                                       calling core at a vector of its own, each as an
+///                                       `InterruptMessage` for `irq` on the endpoint at
+///                                       `endpoint` (write right), as connect does; no I/O
+///                                       APIC, on any core, edge-triggered (acknowledge
+///                                       changes nothing) → the message the device is to
+///                                       write (`MessageSignalledTarget`'s word).
+///                                       `alreadyConnected` if `irq` is delivered on this
+///                                       core already, `noFreeVector` if the core has no
+///                                       vector left; disconnect and the domain's end
+///                                       forget it
 ///     shootdown(address, pages, protect) on a PML4 (write right), the calling
 ///                                       domain's own: return only once no core the
 ///                                       address space runs on can still use a
@@ -241,6 +256,7 @@ public enum CapabilityOperation: UInt64, CaseIterable, Sendable {
     case spanPlace, span, releaseSpanned, adoptKnowledge
     case acknowledge, physicalAddress
     case protect, call, shootdown, bootFile
+    case connectMessageSignalled
 
     /// The capability argument of send and receive that means "no capability".
     public static let noCapability: UInt64 = .max
@@ -463,6 +479,10 @@ public struct InvocationWords: Equatable, Sendable {
         Self(.connect, UInt64(irq), endpoint.encoded)
     }
 
+    public static func connectMessageSignalled(irq: UInt8, endpoint: CapabilityAddress) -> Self {
+        Self(.connectMessageSignalled, UInt64(irq), endpoint.encoded)
+    }
+
     public static func disconnect(irq: UInt8) -> Self { Self(.disconnect, UInt64(irq)) }
 
     public static func acknowledge(irq: UInt8) -> Self { Self(.acknowledge, UInt64(irq)) }
@@ -500,6 +520,30 @@ public struct InterruptMessage: Equatable, Sendable {
     public init?(words: (UInt64, UInt64, UInt64)) {
         guard words.0 == Self.marker, words.1 <= UInt64(UInt8.max), words.2 > 0 else { return nil }
         self.init(irq: UInt8(words.1), count: words.2)
+    }
+}
+
+/// What a device writes to raise a message-signalled interrupt (MSI or MSI-X): a 32-bit
+/// address and 32 bits of data, as `connectMessageSignalled` answers them in one word
+/// (address in bits 0–31, data in bits 32–63). What the two mean is the architecture's
+/// business (on x86, the local APIC's window with the destination, and the vector);
+/// the driver only copies them into the device's table.
+public struct MessageSignalledTarget: Equatable, Sendable {
+    public var address: UInt32
+    public var data: UInt32
+
+    public init(address: UInt32, data: UInt32) {
+        self.address = address
+        self.data = data
+    }
+
+    public var word: UInt64 { UInt64(address) | UInt64(data) << 32 }
+
+    /// The target in an answer's word; nil for an address of zero, which no
+    /// architecture's interrupt window has.
+    public init?(word: UInt64) {
+        guard UInt32(truncatingIfNeeded: word) != 0 else { return nil }
+        self.init(address: UInt32(truncatingIfNeeded: word), data: UInt32(truncatingIfNeeded: word >> 32))
     }
 }
 

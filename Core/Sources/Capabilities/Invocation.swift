@@ -61,6 +61,7 @@ public enum Invocation: Equatable, Sendable {
     case portIn(port: UInt64, width: PortWidth)
     case portOut(port: UInt64, width: PortWidth, value: UInt32)
     case connect(irq: UInt64, endpoint: CapabilityAddress)
+    case connectMessageSignalled(irq: UInt64, endpoint: CapabilityAddress)
     case disconnect(irq: UInt64)
     case acknowledge(irq: UInt64)
     case physicalAddress
@@ -165,6 +166,9 @@ public enum Invocation: Equatable, Sendable {
         case .connect:
             guard let endpoint = CapabilityAddress(encoded: a1) else { throw .badAddress }
             return .connect(irq: a0, endpoint: endpoint)
+        case .connectMessageSignalled:
+            guard let endpoint = CapabilityAddress(encoded: a1) else { throw .badAddress }
+            return .connectMessageSignalled(irq: a0, endpoint: endpoint)
         case .disconnect: return .disconnect(irq: a0)
         case .acknowledge: return .acknowledge(irq: a0)
         case .physicalAddress: return .physicalAddress
@@ -250,7 +254,7 @@ public enum Invocation: Equatable, Sendable {
         case .portOut(let port, let width, _):
             try Self.checkPorts(port, width: width, on: target, requiring: .write, in: cspace, capabilities)
             return (0, [])
-        case .connect(let irq, let endpoint):
+        case .connect(let irq, let endpoint), .connectMessageSignalled(let irq, let endpoint):
             try Self.checkInterrupt(irq, on: target, in: cspace, capabilities)
             let (receiver, _) = try capabilities.lookup(endpoint, in: cspace)
             guard receiver.type == .endpoint else { throw .wrongType(receiver.type) }

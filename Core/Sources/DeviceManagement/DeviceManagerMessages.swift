@@ -17,6 +17,11 @@
 //   dmaMemory  word 1: bytes (whole pages, at most one piece of the memory service) →
 //              a `DMAMemorySummary`, then one `ResourceGrant` per page, each carrying a
 //              frame, in order
+//   msix       word 1: a function's index → an `MSIXSummary` (where its MSI-X table
+//              is), or `noMSIX` (MSIXMessages.swift)
+//   setMSIX    word 1: function index, word 2: 1 to turn MSI-X on (function mask
+//              clear, INTx disabled in the command register), 0 to turn it off → an
+//              `MSIXSummary`; only for the function's claimant
 //
 // Every answer's word 0 carries a status in bits 0–7 (0: success, else a
 // `DeviceManagerRefusal`) and the answer's kind in bits 8–15.
@@ -93,6 +98,10 @@ public enum DeviceManagerRefusal: UInt8, Error, Equatable, Sendable, CustomStrin
     case tooManyPieces = 7
     // 8 is not used: it was `wrongCore`, when a driver had to run on the devices' core.
     // Device capabilities now travel between cores; an answer with 8 reads as malformed.
+    /// The function has no MSI-X capability.
+    case noMSIX = 9
+    /// Configuration space did not read back what devmgr wrote.
+    case deviceRefused = 10
 
     public var description: String {
         switch self {
@@ -103,6 +112,8 @@ public enum DeviceManagerRefusal: UInt8, Error, Equatable, Sendable, CustomStrin
         case .badSize: return "bad size"
         case .outOfResources: return "out of resources"
         case .tooManyPieces: return "too many pieces of DMA memory"
+        case .noMSIX: return "no MSI-X"
+        case .deviceRefused: return "the device did not take the setting"
         }
     }
 }
@@ -113,8 +124,11 @@ public enum DeviceRequest: Equatable, Sendable {
     case bar(function: Int, position: Int)
     case claim(DeviceSelector)
     case dmaMemory(bytes: UInt64)
+    case msix(function: Int)
+    case setMSIX(function: Int, enabled: Bool)
 
     static let describeCode: UInt64 = 1, barCode: UInt64 = 2, claimCode: UInt64 = 3, dmaCode: UInt64 = 4
+    static let msixCode: UInt64 = 6, setMSIXCode: UInt64 = 7
     /// Indices past this are refused while decoding (devmgr's list is far shorter).
     static let indexLimit: UInt64 = 1 << 16
 
@@ -124,6 +138,8 @@ public enum DeviceRequest: Equatable, Sendable {
         case .bar(let function, let position): return [Self.barCode, UInt64(function), UInt64(position)]
         case .claim(let selector): return [Self.claimCode | selector.kind << 8, selector.value, 0]
         case .dmaMemory(let bytes): return [Self.dmaCode, bytes, 0]
+        case .msix(let function): return [Self.msixCode, UInt64(function), 0]
+        case .setMSIX(let function, let enabled): return [Self.setMSIXCode, UInt64(function), enabled ? 1 : 0]
         }
     }
 
@@ -145,6 +161,12 @@ public enum DeviceRequest: Equatable, Sendable {
         case Self.dmaCode:
             guard selectorKind == 0, words[2] == 0 else { throw .malformed }
             self = .dmaMemory(bytes: words[1])
+        case Self.msixCode:
+            guard selectorKind == 0, words[1] < Self.indexLimit, words[2] == 0 else { throw .malformed }
+            self = .msix(function: Int(words[1]))
+        case Self.setMSIXCode:
+            guard selectorKind == 0, words[1] < Self.indexLimit, words[2] <= 1 else { throw .malformed }
+            self = .setMSIX(function: Int(words[1]), enabled: words[2] == 1)
         default:
             throw .malformed
         }
@@ -158,6 +180,7 @@ public enum DeviceAnswerKind: UInt8, Sendable {
     case bar = 2
     case grant = 3
     case dmaMemory = 4
+    case msix = 5
 }
 
 /// A refusal's words.

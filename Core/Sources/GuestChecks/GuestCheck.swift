@@ -16,6 +16,7 @@ public enum GuestCheck: CaseIterable, Sendable {
     case blockNotHeld, cnodeCopy, directionFlag, systemCallRegisters, isolation
     case wrongType, rightsShrink, retypeOverlap, badSlots
     case mapDouble, mapOccupied, mapRefusals, mapWriteUnmap, mapRevoked
+    case messageSignalled
     case randomInvocations, invariantsAfterFuzzing
     case messageArrives, endpointFull, revokedEndpoint, receiverRevokes, roundTrips, receiveBuffers
     case callMeetsSplit, callRefusals, callEndpointDies
@@ -131,6 +132,7 @@ public enum GuestCheck: CaseIterable, Sendable {
         case .mapRefusals: return "mapping: wrong types, reserved entries, rights and sizes are refused"
         case .mapWriteUnmap: return "mapping: map, write, unmap, map again"
         case .mapRevoked: return "mapping: a page whose frame was revoked faults"
+        case .messageSignalled: return "interrupts: a message-signalled interrupt connects on this core without an I/O APIC, arrives at its endpoint, refuses bad inputs and disconnects"
         case .randomInvocations: return "capabilities: random invocations get documented statuses and leave the kernel up"
         case .invariantsAfterFuzzing: return "capabilities: invariants hold after fuzzing"
         case .messageArrives: return "same-core messages: words and a capability arrive"

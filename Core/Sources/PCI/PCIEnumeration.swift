@@ -63,6 +63,9 @@ public enum PCIEnumeration {
             if let bar { function.bars.append(PCIBarRegister(index: index, bar: bar)) }
             index += registers
         }
+        let (msix, listProblems) = PCICapabilities.msix(of: address, in: &space)
+        for problem in listProblems { problems.append("\(address): \(problem)") }
+        function.msix = msix
         return function
     }
 

@@ -79,6 +79,8 @@ public struct PCIFunction: Equatable, Sendable {
     public var interruptLine: UInt8
     /// A bridge's secondary bus.
     public var secondaryBus: UInt8?
+    /// Where its MSI-X table is, if its capability list has MSI-X.
+    public var msix: MSIXCapability? = nil
 
     public init(address: PCIAddress, vendor: UInt16, device: UInt16, classCode: UInt8, subclass: UInt8, programmingInterface: UInt8,
                 revision: UInt8, headerType: UInt8, bars: [PCIBarRegister], interruptPin: UInt8, interruptLine: UInt8, secondaryBus: UInt8?) {

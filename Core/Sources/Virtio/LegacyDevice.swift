@@ -22,6 +22,18 @@ public struct LegacyRegister: Equatable, Sendable {
     public static let deviceConfiguration: UInt16 = 0x14
     /// The I/O BAR must be at least this long to hold the network device's MAC too.
     public static let networkBarBytes: UInt16 = 0x14 + 6
+
+    // With MSI-X on in the function's configuration space, the header grows by two
+    // registers (§4.1.4.8): the MSI-X table entry for configuration changes, and for
+    // the selected queue (`noVector`: none; the device reads back `noVector` for an
+    // entry it did not take), and the device's configuration moves behind them.
+    public static let configurationVector = Self(offset: 0x14, width: 2)
+    public static let queueVector = Self(offset: 0x16, width: 2)
+    public static let noVector: UInt16 = 0xFFFF
+    /// Where the device's own configuration starts, with MSI-X on or off.
+    public static func deviceConfiguration(msix: Bool) -> UInt16 { msix ? 0x18 : 0x14 }
+    /// The I/O BAR must be at least this long to hold the MAC with MSI-X on.
+    public static let networkBarBytesWithMSIX: UInt16 = 0x18 + 6
 }
 
 /// The device status register's bits (§2.1).

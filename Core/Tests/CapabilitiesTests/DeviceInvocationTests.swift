@@ -21,6 +21,8 @@ final class DeviceInvocationTests: XCTestCase {
                        .portOut(port: 0xCF8, width: .doubleWord, value: 0x8000_0000))
         XCTAssertEqual(try decode(.narrow(first: 0x70, count: 2, into: .root(9))), .narrow(first: 0x70, count: 2, destination: .root(9)))
         XCTAssertEqual(try decode(.connect(irq: 8, endpoint: .leaf(3, 4))), .connect(irq: 8, endpoint: .leaf(3, 4)))
+        XCTAssertEqual(try decode(.connectMessageSignalled(irq: 11, endpoint: .leaf(3, 4))),
+                       .connectMessageSignalled(irq: 11, endpoint: .leaf(3, 4)))
         XCTAssertEqual(try decode(.disconnect(irq: 8)), .disconnect(irq: 8))
         XCTAssertEqual(try decode(.acknowledge(irq: 11)), .acknowledge(irq: 11))
         XCTAssertEqual(try decode(.physicalAddress), .physicalAddress)
@@ -36,6 +38,7 @@ final class DeviceInvocationTests: XCTestCase {
         refused(InvocationWords(.portOut, 0x70, 4, 0x1_0000_0000), .badWidth(4))
         refused(InvocationWords(.narrow, 0, 1, 1 << 40), .badAddress)
         refused(InvocationWords(.connect, 8, 1 << 40), .badAddress)
+        refused(InvocationWords(.connectMessageSignalled, 11, 1 << 40), .badAddress)
         XCTAssertEqual(InvocationStatus(InvocationError.badWidth(3)), .badWidth)
     }
 
@@ -200,6 +203,60 @@ final class DeviceInvocationTests: XCTestCase {
         refuse(.wrongType(.ioPortRange), .acknowledge(irq: 40), on: Fixture.ports)
     }
 
+    /// A message-signalled interrupt is authorised exactly as a line is: the interrupt
+    /// capability's range and read right, an endpoint with the write right.
+    func testConnectMessageSignalledChecksTheInterruptAndTheEndpoint() throws {
+        var fixture = Fixture()
+        let space = fixture.space
+        _ = try fixture.core.retype(Fixture.ram, to: .endpoint, size: 0, count: 1, into: .root(20), in: space)
+        try fixture.core.mint(.root(20), to: .root(21), rights: .read, badge: 0, in: space)
+        try fixture.core.mint(Fixture.interrupts, to: .root(22), rights: .write, badge: 0, in: space)
+        let connect = Invocation.connectMessageSignalled(irq: 40, endpoint: .root(20))
+        XCTAssertNoThrow(try connect.perform(on: &fixture.core, target: Fixture.interrupts, in: space))
+        XCTAssertNoThrow(try Invocation.connectMessageSignalled(irq: 63, endpoint: .root(20))
+            .perform(on: &fixture.core, target: Fixture.interrupts, in: space))
+        func refuse(_ expected: CapabilityError, _ invocation: Invocation, on target: CapabilityAddress = Fixture.interrupts, line: UInt = #line) {
+            fixture.assertRefused(expected, line: line) { core throws(CapabilityError) in
+                _ = try invocation.perform(on: &core, target: target, in: space)
+            }
+        }
+        refuse(.outsideRange, .connectMessageSignalled(irq: 31, endpoint: .root(20)))
+        refuse(.outsideRange, .connectMessageSignalled(irq: 64, endpoint: .root(20)))
+        refuse(.outsideRange, .connectMessageSignalled(irq: 1 << 40, endpoint: .root(20)))
+        refuse(.wrongType(.physicalRAM), .connectMessageSignalled(irq: 40, endpoint: Fixture.ram))
+        refuse(.slotEmpty, .connectMessageSignalled(irq: 40, endpoint: .root(30)))
+        refuse(.insufficientRights, .connectMessageSignalled(irq: 40, endpoint: .root(21)))
+        refuse(.insufficientRights, connect, on: .root(22))
+        refuse(.wrongType(.ioPortRange), connect, on: Fixture.ports)
+        refuse(.wrongType(.endpoint), connect, on: .root(20))
+        refuse(.slotEmpty, connect, on: .root(30))
+    }
+
+    /// A core's vectors for device interrupts: lowest free first, an IRQ once per core
+    /// whichever way it is connected, and a refusal when the range is used up.
+    func testDeviceVectorsAreAllocatedOncePerIRQUntilNoneIsLeft() {
+        XCTAssertEqual(DeviceVectors.allocate(for: 11, connected: [], inUse: []), .success(48))
+        XCTAssertEqual(DeviceVectors.allocate(for: 11, connected: [4], inUse: [48, 50]), .success(49))
+        XCTAssertEqual(DeviceVectors.allocate(for: 11, connected: [4, 11], inUse: [48, 49]), .failure(.alreadyConnected))
+        let all = Array(DeviceVectors.range)
+        XCTAssertEqual(all.count, 200)
+        XCTAssertEqual(DeviceVectors.allocate(for: 11, connected: [], inUse: all), .failure(.noFreeVector))
+        XCTAssertEqual(DeviceVectors.allocate(for: 11, connected: [], inUse: Array(all.dropLast())), .success(247))
+        // Vectors outside the range (the CPU driver's own) never count as free or taken.
+        XCTAssertEqual(DeviceVectors.allocate(for: 11, connected: [], inUse: [32, 250, 255]), .success(48))
+        XCTAssertTrue(DeviceVectors.range.allSatisfy { $0 >= 48 && $0 < 248 })
+    }
+
+    /// The answer's word round-trips the address and data; an address of zero is no
+    /// answer.
+    func testMessageSignalledTargetsRoundTrip() {
+        let target = MessageSignalledTarget(address: 0xFEE0_1000, data: 0x30)
+        XCTAssertEqual(target.word, 0x30_FEE0_1000)
+        XCTAssertEqual(MessageSignalledTarget(word: target.word), target)
+        XCTAssertNil(MessageSignalledTarget(word: 0))
+        XCTAssertNil(MessageSignalledTarget(word: 0x30_0000_0000))
+    }
+
     func testPhysicalAddressIsAnsweredForMemoryOnly() throws {
         var fixture = Fixture()
         let space = fixture.space
@@ -224,7 +281,7 @@ final class DeviceInvocationTests: XCTestCase {
         var fixture = Fixture()
         let space = fixture.space
         var generator = SeededGenerator(seed: 0xDE71CE)
-        let operations: [CapabilityOperation] = [.narrow, .portIn, .portOut, .connect, .disconnect, .delete, .revoke]
+        let operations: [CapabilityOperation] = [.narrow, .portIn, .portOut, .connect, .connectMessageSignalled, .disconnect, .delete, .revoke]
         for step in 0 ..< 20_000 {
             let words = (0 ..< 3).map { _ -> UInt64 in
                 switch generator.next() % 4 {

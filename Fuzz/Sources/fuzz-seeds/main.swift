@@ -384,9 +384,35 @@ func writeHTTPSeeds() {
     for (name, text) in seeds { write(Array(text.utf8), "FuzzHTTP", name) }
 }
 
+/// A function's 256 bytes of configuration space with a capability list: QEMU's
+/// virtio-net-pci (MSI-X first, then vendor entries), a list that loops, one that points
+/// into the header, and an MSI-X whose fields would pass the end of the space.
+func writePCICapabilitySeeds() {
+    func space(head: UInt8, _ entries: [(offset: Int, id: UInt8, next: UInt8)]) -> Bytes {
+        var bytes = Bytes(count: 256)
+        bytes.put(UInt32(0x1000_1AF4), at: 0)
+        bytes.put(UInt32(0x0010_0007), at: 4)      // status bit 4: a list
+        bytes.put(head, at: 0x34)
+        for entry in entries {
+            bytes.put(entry.id, at: entry.offset)
+            bytes.put(entry.next, at: entry.offset + 1)
+        }
+        return bytes
+    }
+    var virtio = space(head: 0x98, [(0x98, 0x11, 0x84), (0x84, 9, 0x70), (0x70, 9, 0x60), (0x60, 9, 0x50), (0x50, 9, 0x40), (0x40, 9, 0)])
+    virtio.put(UInt16(2), at: 0x9A)
+    virtio.put(UInt32(1), at: 0x9C)
+    virtio.put(UInt32(0x801), at: 0xA0)
+    write(virtio.data, "FuzzPCICapabilities", "virtio-net")
+    write(space(head: 0x40, [(0x40, 0x11, 0x48), (0x48, 5, 0x40)]).data, "FuzzPCICapabilities", "loop")
+    write(space(head: 0x50, [(0x50, 9, 0x10)]).data, "FuzzPCICapabilities", "into-header")
+    write(space(head: 0xF8, [(0xF8, 0x11, 0)]).data, "FuzzPCICapabilities", "msix-at-end")
+}
+
 writeELFSeeds()
 writeBootImageSeeds()
 writeKnowledgeBaseSeeds()
 writeACPISeeds()
 writePVHSeeds()
 writeHTTPSeeds()
+writePCICapabilitySeeds()

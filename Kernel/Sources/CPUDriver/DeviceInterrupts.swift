@@ -16,6 +16,16 @@
 // Only the bootstrap core has the MADT and the I/O APICs (`InterruptRouting`), since
 // only its monitor holds interrupt capabilities; on other cores connect answers
 // `noInterruptController`. When a domain ends, its interrupts are masked and forgotten.
+//
+// A message-signalled interrupt (MSI-X, `connectMessageSignalled`) needs no I/O APIC:
+// the device writes the vector straight to this core's local APIC, so it works on
+// every core. The kernel takes a free vector of this core, records the connection
+// under the IRQ of the interrupt capability that authorised it (the messages name that
+// IRQ, as for a line), and answers the address and data the driver writes into its
+// device's table (the encoding is the architecture's: `MessageSignalled`). It is
+// edge-triggered: nothing is held, and acknowledge changes nothing. Disconnect and the
+// domain's end forget it; a message the device still sends then finds no connection
+// and is dropped after its EOI.
 import Arch
 import ABI
 import ACPI
@@ -28,11 +38,16 @@ struct InterruptRouting {
     let controllers: [IOAPIC]
 }
 
+/// Where a connected interrupt comes from: an I/O APIC's input, or a device's message.
+enum InterruptSource {
+    case line(InterruptRoute, IOAPIC)
+    case message
+}
+
 /// One IRQ delivered to a domain's endpoint.
 struct InterruptConnection {
     let irq: UInt8
-    let route: InterruptRoute
-    let controller: IOAPIC
+    let source: InterruptSource
     let vector: UInt8
     /// The domain that connected it (only it may disconnect).
     let domain: Int
@@ -44,10 +59,6 @@ struct InterruptConnection {
 }
 
 extension CoreState {
-    /// The vectors device interrupts get: above the legacy PIC's (32–47, masked) and
-    /// below the CPU driver's own (248 up).
-    static var deviceVectors: Range<UInt8> { 48 ..< 248 }
-
     /// Connects ISA IRQ `irq` to `endpoint` for `domain` (the capability rules have
     /// checked the interrupt capability's range and the endpoint capability).
     func connect(_ irq: UInt8, to endpoint: CapabilityAddress, for domain: Domain) -> InvocationStatus {
@@ -55,28 +66,54 @@ extension CoreState {
         let route = routing.madt.route(isaIRQ: irq)
         guard let controller = routing.controllers.first(where: { $0.handles(route.globalInterrupt) }),
               apicID.rawValue < 256 else { return .noInterruptController }
-        guard !interruptConnections.contains(where: { $0.irq == irq || $0.route.globalInterrupt == route.globalInterrupt }) else {
+        guard !interruptConnections.contains(where: { connection in
+            if case .line(let other, _) = connection.source, other.globalInterrupt == route.globalInterrupt { return true }
+            return false
+        }) else {
             return .alreadyConnected
         }
-        guard let vector = Self.deviceVectors.first(where: { vector in !interruptConnections.contains { $0.vector == vector } }) else {
-            return .noFreeVector
+        let vector: UInt8
+        switch DeviceVectors.allocate(for: irq, connected: interruptConnections.map { $0.irq }, inUse: interruptConnections.map { $0.vector }) {
+        case .success(let free): vector = free
+        case .failure(let status): return status
         }
-        guard let (_, object) = try? capabilities.lookup(endpoint, in: domain.cspace, ofType: [.endpoint]) else {
-            return InvocationStatus(CapabilityError.slotEmpty)
-        }
-        // The endpoint needs a receiver for messages to wait on it: the connecting
-        // domain becomes it unless some domain already receives there.
-        if !endpointQueues.contains(where: { $0.endpoint == object }) {
-            guard endpointQueues.filter({ $0.receiver == domain.id }).count < EndpointQueue.perDomain else {
-                return .tooManyEndpoints
-            }
-            endpointQueues.append(EndpointQueue(endpoint: object, receiver: domain.id))
-        }
-        interruptConnections.append(InterruptConnection(irq: irq, route: route, controller: controller, vector: vector,
-                                                        domain: domain.id, endpoint: object))
+        guard let object = receivingEndpoint(endpoint, for: domain) else { return InvocationStatus(CapabilityError.slotEmpty) }
+        guard object.isValid else { return .tooManyEndpoints }
+        interruptConnections.append(InterruptConnection(irq: irq, source: .line(route, controller), vector: vector,
+                                                        domain: domain.id, endpoint: object.id))
         controller.route(route.globalInterrupt, vector: vector, to: apicID,
                          activeLow: route.activeLow, levelTriggered: route.levelTriggered)
         return .success
+    }
+
+    /// Connects a device's message-signalled interrupt, standing for `irq`, to
+    /// `endpoint` for `domain` (the capability rules have checked the interrupt
+    /// capability's range and the endpoint capability): the status, and the message the
+    /// device is to write.
+    func connectMessageSignalled(_ irq: UInt8, to endpoint: CapabilityAddress, for domain: Domain) -> (InvocationStatus, MessageSignalledTarget?) {
+        let vector: UInt8
+        switch DeviceVectors.allocate(for: irq, connected: interruptConnections.map { $0.irq }, inUse: interruptConnections.map { $0.vector }) {
+        case .success(let free): vector = free
+        case .failure(let status): return (status, nil)
+        }
+        guard let (address, data) = MessageSignalled.message(vector: vector, to: apicID) else { return (.noInterruptController, nil) }
+        guard let object = receivingEndpoint(endpoint, for: domain) else { return (InvocationStatus(CapabilityError.slotEmpty), nil) }
+        guard object.isValid else { return (.tooManyEndpoints, nil) }
+        interruptConnections.append(InterruptConnection(irq: irq, source: .message, vector: vector, domain: domain.id, endpoint: object.id))
+        return (.success, MessageSignalledTarget(address: address, data: data))
+    }
+
+    /// The endpoint object at `endpoint`, with a queue for messages to wait on: the
+    /// connecting domain becomes its receiver unless some domain already receives
+    /// there. Nil if the slot holds no endpoint; not valid if the domain has as many
+    /// endpoints as it may.
+    private func receivingEndpoint(_ endpoint: CapabilityAddress, for domain: Domain) -> (id: ObjectID, isValid: Bool)? {
+        guard let (_, object) = try? capabilities.lookup(endpoint, in: domain.cspace, ofType: [.endpoint]) else { return nil }
+        if !endpointQueues.contains(where: { $0.endpoint == object }) {
+            guard endpointQueues.filter({ $0.receiver == domain.id }).count < EndpointQueue.perDomain else { return (object, false) }
+            endpointQueues.append(EndpointQueue(endpoint: object, receiver: domain.id))
+        }
+        return (object, true)
     }
 
     /// Masks and forgets `irq`, if `domain` connected it.
@@ -95,9 +132,9 @@ extension CoreState {
             return .notConnected
         }
         let connection = interruptConnections[index]
-        if connection.route.levelTriggered, connection.held {
+        if case .line(let route, let controller) = connection.source, route.levelTriggered, connection.held {
             interruptConnections[index].held = false
-            connection.controller.setHeld(connection.route.globalInterrupt, false)
+            controller.setHeld(route.globalInterrupt, false)
         }
         return .success
     }
@@ -109,7 +146,7 @@ extension CoreState {
 
     func forgetInterrupt(at index: Int) {
         let connection = interruptConnections.remove(at: index)
-        connection.controller.mask(connection.route.globalInterrupt)
+        if case .line(let route, let controller) = connection.source { controller.mask(route.globalInterrupt) }
     }
 
     /// An interrupt came on `vector` (from the trap handler, before the EOI).
@@ -117,8 +154,8 @@ extension CoreState {
         guard let index = interruptConnections.firstIndex(where: { $0.vector == vector }) else { return }
         interruptConnections[index].pending &+= 1
         let connection = interruptConnections[index]
-        if connection.route.levelTriggered {
-            connection.controller.setHeld(connection.route.globalInterrupt, true)
+        if case .line(let route, let controller) = connection.source, route.levelTriggered {
+            controller.setHeld(route.globalInterrupt, true)
             interruptConnections[index].held = true
         }
         // An endpoint that died takes its interrupt with it: no one can receive it.

@@ -221,6 +221,7 @@ enum SelfTests {
         tally.check(.mapRefusals, exited(0, outcome("probe", "map-refusals")))
         tally.check(.mapWriteUnmap, exited(0, outcome("probe", "map-write-unmap")))
         tally.check(.mapRevoked, stopped("page fault", outcome("probe", "map-revoked")))
+        tally.check(.messageSignalled, messageSignalled(state))
         // The invocation fuzzer: several seeds on core 0, one on every other core.
         for seed in GuestCheck.fuzzRuns(onCore: state.id.rawValue) {
             tally.check(.randomInvocations, exited(0, outcome("capfuzz", seed)))
@@ -415,6 +416,39 @@ enum SelfTests {
         tally.check(.callRefusals, exited(0, runHere(state, "lmp", "call-refusals")))
         let killed = state.runPair(program, "call-sleeper", "endpoint-killer", bothWays: true)
         tally.check(.callEndpointDies, exited(0, killed.first) ?? exited(0, killed.second))
+    }
+
+    /// A message-signalled interrupt on this core, whichever core it is (no I/O APIC
+    /// takes part): `probe msi` gets an interrupt capability for every IRQ (a copy of
+    /// the monitor's on core 0, which holds them; a root of its own elsewhere), connects
+    /// IRQ 200, which has no ISA line or I/O APIC input, and waits for it. The kernel
+    /// stands in for the device: once the connection exists it sends its own core the
+    /// vector, once, as the device's message would.
+    static func messageSignalled(_ state: CoreState) -> String? {
+        guard let image = state.bootImage?.program(named: Array("probe".utf8)) else { return "probe: not in the boot image" }
+        let domain: Domain
+        do { domain = try state.spawn(image, arguments: Array("msi".utf8)) } catch { return "probe msi did not start" }
+        let slot = CapabilityAddress.root(InitialSlot.interrupts)
+        if let monitor = state.domains.first(where: { $0.id == state.monitorDomain }),
+           (try? state.capabilities.identify(slot, in: monitor.cspace))?.type == .irq {
+            guard (try? state.capabilities.copy(slot, in: monitor.cspace, to: slot, in: domain.cspace)) != nil else {
+                return "could not copy the monitor's interrupt capability"
+            }
+        } else {
+            guard (try? state.capabilities.createRoot(.irq, base: 0, size: CoreState.interruptCount, at: slot, in: domain.cspace)) != nil else {
+                return "could not make an interrupt capability"
+            }
+        }
+        var sent = false
+        state.runDomains(milliseconds: 30_000) {
+            if !sent, let connection = state.interruptConnections.first(where: { $0.domain == domain.id && $0.irq == 200 }) {
+                state.apic.sendInterrupt(connection.vector, to: state.apicID)
+                sent = true
+            }
+            return !state.domains.contains { $0 === domain }
+        }
+        guard sent else { return "probe msi never connected IRQ 200" + (exited(0, domain.state).map { ": \($0)" } ?? "") }
+        return exited(0, domain.state)
     }
 
     /// Runs `program` with `arguments` on this core to its end, for at most

@@ -135,6 +135,15 @@ extension CoreState {
             } catch {
                 context.setResult(status: InvocationStatus(error).rawValue)
             }
+        case .connectMessageSignalled(let irq, let endpoint):
+            do {
+                _ = try invocation.perform(on: &capabilities, target: target, in: domain.cspace)
+                guard let irq = UInt8(exactly: irq) else { return context.setResult(status: InvocationStatus.outsideRange.rawValue) }
+                let (status, target) = connectMessageSignalled(irq, to: endpoint, for: domain)
+                context.setResult(status: status.rawValue, value: target?.word ?? 0)
+            } catch {
+                context.setResult(status: InvocationStatus(error).rawValue)
+            }
         case .disconnect(let irq), .acknowledge(let irq):
             do {
                 _ = try invocation.perform(on: &capabilities, target: target, in: domain.cspace)

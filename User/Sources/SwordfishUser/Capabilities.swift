@@ -173,6 +173,18 @@ public struct Capability: Hashable, Sendable {
         try invoke(.connect(irq: irq, endpoint: endpoint.address))
     }
 
+    /// Delivers a device's message-signalled interrupt (MSI-X), standing for `irq` (in
+    /// this interrupt capability's range, read right), to the calling core: each
+    /// interrupt arrives on `endpoint` as an `InterruptMessage` for `irq`. The answer is
+    /// what the device must write to raise it (into its MSI-X table entry).
+    /// Edge-triggered: no acknowledge needed.
+    public func connectMessageSignalled(irq: UInt8, to endpoint: Capability) throws(InvocationStatus) -> MessageSignalledTarget {
+        guard let target = MessageSignalledTarget(word: try invoke(.connectMessageSignalled(irq: irq, endpoint: endpoint.address))) else {
+            throw .badAddress
+        }
+        return target
+    }
+
     /// Stops delivering `irq` (connected by this domain) and masks it.
     public func disconnect(irq: UInt8) throws(InvocationStatus) { try invoke(.disconnect(irq: irq)) }
 

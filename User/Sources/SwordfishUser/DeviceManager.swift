@@ -84,6 +84,12 @@ public enum DeviceManager {
             return nil
         }
 
+        /// The device frame of memory BAR `bar`, if devmgr granted it, and its base and size.
+        public func deviceMemory(bar: Int) -> (base: UInt64, bytes: UInt64, capability: Capability?)? {
+            for grant in grants { if case .deviceMemory(bar, let base, let bytes) = grant.resource { return (base, bytes, grant.capability) } }
+            return nil
+        }
+
         /// The IRQ of its interrupt, if it has one.
         public var irq: UInt8? {
             for grant in grants { if case .interrupt(let irq) = grant.resource { return irq } }
@@ -172,6 +178,20 @@ public enum DeviceManager {
         function.claimant = Program.identity.rawValue
         claim.function = function
         return claim
+    }
+
+    /// Where the function's MSI-X table is (`noMSIX` if it has none).
+    public static func msix(of function: FunctionSummary) throws(Failure) -> MSIXSummary {
+        guard let summary = MSIXSummary(words: try ask(.msix(function: function.index))) else { throw .garbled }
+        return summary
+    }
+
+    /// Turns MSI-X on for a function this domain claimed (function mask clear, INTx off
+    /// in its command register), or off again (INTx back on). devmgr turns it off when
+    /// this domain ends, however it ends.
+    public static func setMSIX(of function: FunctionSummary, enabled: Bool) throws(Failure) {
+        guard let summary = MSIXSummary(words: try ask(.setMSIX(function: function.index, enabled: enabled))),
+              summary.isEnabled == enabled else { throw .garbled }
     }
 
     /// `bytes` (whole pages, at most `MemoryService.pieceBytes`) of DMA memory, physically

@@ -34,6 +34,10 @@
 //                             BAR, maps BAR1's device frame, takes DMA memory, and ends
 //   devmgr garbage            a client that sends 209 malformed requests: each must be
 //                             refused, and devmgr must still answer (a guest test)
+//   devmgr msix-refusals      a client: the MSI-X requests refuse a function without
+//                             MSI-X, one past the list, and MSI-X on or off for a
+//                             function the client did not claim (a guest test, in
+//                             netd's)
 //   devmgr crash-test fault|kill
 //                             a client: starts `devmgr driver …` on core 0, a driver
 //                             that claims 1af4:1000, takes 64 KiB of DMA memory and
@@ -206,7 +210,29 @@ struct Server {
             claim(selector, for: connection)
         case .dmaMemory(let bytes):
             giveDMAMemory(bytes, to: connection)
+        case .msix(let index):
+            guard index < table.entries.count else { return refuse(.noSuchFunction, connection) }
+            let function = table.entries[index].function
+            guard let msix = function.msix else { return refuse(.noMSIX, connection) }
+            let enabled = space.read(function.address, offset: msix.offset) & MSIXCapability.enableBit != 0
+            _ = try? connection.send(MSIXSummary(capability: msix, isEnabled: enabled).words)
+        case .setMSIX(let index, let enabled):
+            setMSIX(index, enabled: enabled, for: connection)
         }
+    }
+
+    /// Turns a claimed function's MSI-X on (and its INTx off) or off (and INTx on
+    /// again), for its claimant only: configuration space stays devmgr's.
+    mutating func setMSIX(_ index: Int, enabled: Bool, for connection: Connection) {
+        guard index < table.entries.count else { return refuse(.noSuchFunction, connection) }
+        guard table.entries[index].claimant == connection.peer.rawValue else { return refuse(.notClaimed, connection) }
+        let function = table.entries[index].function
+        guard let msix = function.msix else { return refuse(.noMSIX, connection) }
+        // INTx off before MSI-X on, and back on only after MSI-X is off: never both.
+        if enabled { space.updateCommand(of: function.address, enable: .interruptDisable) }
+        guard space.setMSIX(of: function.address, at: msix, enabled: enabled) else { return refuse(.deviceRefused, connection) }
+        if !enabled { space.updateCommand(of: function.address, enable: [], disable: .interruptDisable) }
+        _ = try? connection.send(MSIXSummary(capability: msix, isEnabled: enabled).words)
     }
 
     func refuse(_ refusal: DeviceManagerRefusal, _ connection: Connection) {
@@ -227,6 +253,8 @@ struct Server {
         for register in function.bars {
             if case .io = register.bar { enable.insert(.ioSpace) } else { enable.insert(.memorySpace) }
         }
+        // A claim starts with MSI-X off (as the last driver's teardown left it) and INTx on.
+        if let msix = function.msix { _ = space.setMSIX(of: function.address, at: msix, enabled: false) }
         space.updateCommand(of: function.address, enable: enable, disable: .interruptDisable)
         let grants = held[index]
         guard (try? connection.send(FunctionSummary(index: index, function: function, claimant: UInt64(grants.count)).words)) != nil else { return }
@@ -265,7 +293,7 @@ struct Server {
     /// capabilities back, in DriverTeardown's order, and say so.
     mutating func tearDown(_ domain: UInt64) {
         var teardown = table.driverEnded(domain, resetPort: virtioLegacyStatusPort)
-        var addresses: [String] = [], stopped = false, reset = false, freed: UInt64 = 0
+        var addresses: [String] = [], stopped = false, reset = false, msixOff = false, freed: UInt64 = 0
         while let step = teardown.next {
             var succeeded = true
             switch step {
@@ -274,6 +302,11 @@ struct Server {
                 succeeded = !space.command(of: address).contains(.busMaster)
                 if !addresses.contains(address.description) { addresses.append(address.description) }
                 stopped = succeeded
+                // Its messages stop too: MSI-X off, so the next driver starts on INTx.
+                if let msix = table.entries.first(where: { $0.function.address == address })?.function.msix,
+                   space.read(address, offset: msix.offset) & MSIXCapability.enableBit != 0 {
+                    msixOff = space.setMSIX(of: address, at: msix, enabled: false)
+                }
             case .resetVirtio(let address, let port):
                 succeeded = false
                 if let index = table.entries.firstIndex(where: { $0.function.address == address }),
@@ -288,12 +321,12 @@ struct Server {
                 table.forget(pieces: keys)
                 let name = programs.first(where: { $0.domain == domain })?.name ?? "a driver"
                 print("devmgr: \(name) (domain \(SystemDomainID(rawValue: domain))) ended: \(addresses.joined(separator: " "))"
-                      + "\(stopped ? " bus mastering off," : "")\(reset ? " device reset," : "") \(freed >> 10) KiB freed")
+                      + "\(stopped ? " bus mastering off," : "")\(msixOff ? " MSI-X off," : "")\(reset ? " device reset," : "") \(freed >> 10) KiB freed")
             case .release(let functions):
                 if freed == 0 {
                     let name = programs.first(where: { $0.domain == domain })?.name ?? "a driver"
                     print("devmgr: \(name) (domain \(SystemDomainID(rawValue: domain))) ended: \(addresses.joined(separator: " "))"
-                          + "\(stopped ? " bus mastering off," : "")\(reset ? " device reset," : "") no DMA memory")
+                          + "\(stopped ? " bus mastering off," : "")\(msixOff ? " MSI-X off," : "")\(reset ? " device reset," : "") no DMA memory")
                 }
                 // Every copy it was given goes, on every core (revoke keeps devmgr's own).
                 for index in functions { for grant in held[index] { revokeCopies(Slots.leaf(grant.slot)) } }
@@ -477,6 +510,39 @@ func sendGarbage() -> Never {
     exit(0)
 }
 
+/// A client that asks the MSI-X requests what devmgr must refuse: where the table is
+/// of a function without MSI-X and of a function past the list, and MSI-X on for the
+/// network device, which this domain did not claim. Each must be refused as it should
+/// and change nothing: the device's MSI-X stays as it was.
+func msixRefusals() -> Never {
+    let listings: [DeviceManager.Listing]
+    do throws(DeviceManager.Failure) { listings = try DeviceManager.list() } catch { fail("list: \(error)") }
+    let network = networkListing()
+    guard let plain = listings.first(where: { listing in
+        do throws(DeviceManager.Failure) { _ = try DeviceManager.msix(of: listing.function) } catch .refused(.noMSIX) { return true } catch {}
+        return false
+    }) else { fail("every function has MSI-X, or none was refused as without it") }
+    let before: MSIXSummary
+    do throws(DeviceManager.Failure) { before = try DeviceManager.msix(of: network.function) } catch { fail("msix of \(network.function.address): \(error)") }
+    var past = network.function
+    past.index = listings.count + 100
+    func outcome(_ body: () throws(DeviceManager.Failure) -> Void) -> String {
+        do throws(DeviceManager.Failure) { try body(); return "granted" } catch .refused(let refusal) { return "refused (\(refusal))" } catch { return "\(error)" }
+    }
+    let missing = outcome { () throws(DeviceManager.Failure) in _ = try DeviceManager.msix(of: past) }
+    let unclaimed = outcome { () throws(DeviceManager.Failure) in try DeviceManager.setMSIX(of: network.function, enabled: true) }
+    let unclaimedOff = outcome { () throws(DeviceManager.Failure) in try DeviceManager.setMSIX(of: network.function, enabled: false) }
+    let after: MSIXSummary
+    do throws(DeviceManager.Failure) { after = try DeviceManager.msix(of: network.function) } catch { fail("msix of \(network.function.address): \(error)") }
+    let line = "devmgr: msix of \(plain.function.address) refused (\(DeviceManagerRefusal.noMSIX)), of function \(past.index) \(missing); "
+        + "setMSIX of \(network.function.address) by a domain that did not claim it: on \(unclaimed), off \(unclaimedOff); "
+        + "its MSI-X table in BAR \(after.capability.tableBAR), \(after.capability.tableSize) entries, \(after.isEnabled ? "on" : "off") as before"
+    guard missing == "refused (\(DeviceManagerRefusal.noSuchFunction))", unclaimed == "refused (\(DeviceManagerRefusal.notClaimed))",
+          unclaimedOff == unclaimed, after == before else { fail("not refused as it should be: \(line)") }
+    print(line)
+    exit(0)
+}
+
 func crashTest(_ how: String) -> Never {
     guard how == "fault" || how == "kill" else { fail("crash-test fault|kill") }
     let driver: SystemDomainID
@@ -565,9 +631,10 @@ case "claim-twice"?: claimTwice()
 case "garbage"?: sendGarbage()
 case "remote-driver"?: remoteDriver()
 case "remote-test"?: remoteTest()
+case "msix-refusals"?: msixRefusals()
 case "crash-test"?: crashTest(arguments[1] ?? "fault")
 case "driver"?: runDriver(arguments[1] ?? "fault")
 default:
-    print("usage: devmgr [claim-twice | remote-test | remote-driver | garbage | crash-test fault|kill | driver fault|hang]")
+    print("usage: devmgr [claim-twice | remote-test | remote-driver | garbage | msix-refusals | crash-test fault|kill | driver fault|hang]")
     exit(2)
 }

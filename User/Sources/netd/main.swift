@@ -17,10 +17,22 @@
 //                     shell's `httpd` and `net`, through NetdService)
 //   netd [status]     the running service's addresses and counts, per queue and per
 //                     client (it starts the service if it is not running): the shell's `net`
-//   netd ping [n]     a self-test of the driver alone: learns the gateway's address and
-//                     pings it n times (default 3), each answered or the run fails; also
-//                     checks that the level-triggered line stays masked until
-//                     acknowledged (the guest test)
+//   netd ping [n] [--intx]
+//                     a self-test of the driver alone: learns the gateway's address and
+//                     pings it n times (default 3), each answered or the run fails. With
+//                     MSI-X (the default where the device has it) it checks that the
+//                     interrupts came as messages to this core; with `--intx` (the
+//                     legacy line through the I/O APIC) that the level-triggered line
+//                     stays masked until acknowledged (the guest tests)
+//
+// Interrupts: where the device has MSI-X (QEMU's virtio-net-pci does, its table in
+// BAR 1), netd maps the table's page, has its own core's kernel connect a
+// message-signalled interrupt (the interrupt capability devmgr granted is the
+// authority), writes the address and data the kernel answered into table entry 0,
+// asks devmgr to turn MSI-X on (devmgr alone writes configuration space; it turns it
+// off again when netd ends), and points both queues at entry 0. Such an interrupt is
+// an edge: no interrupt status to read, nothing to acknowledge. Without MSI-X, or
+// with `--intx`, the legacy line (ISA IRQ 11 through core 0's I/O APIC).
 //   netd lwip [n] [bytes]
 //                     a self-test of lwIP on the driver alone: n pings of the gateway
 //                     through lwIP's raw API (default 3), then a TCP stream of `bytes`
@@ -37,10 +49,16 @@ import FrameLink
 import FrameChannel
 
 // Root slots (below 40, the library's): the device's ports, its interrupt, the endpoint
-// interrupts come to, the 16 frames of DMA memory (slot 6 is free), their page tables.
+// interrupts come to, the 16 frames of DMA memory (slot 6 stays empty: a bad-input
+// check uses it), their page tables, the clients' CNode (26), and the device frames of
+// memory BARs 0–5 (27–32).
 let devicePorts = Capability(slot: 3)
 let interrupt = Capability(slot: 4)
 let events = Capability(slot: 5)
+let emptySlot = Capability(slot: 6)
+let firstBarFrame: UInt32 = 27
+/// Where the MSI-X table's page is mapped: the last entry of the driver's page table.
+let msixTableEntry = 511
 let firstFrame: UInt32 = 7
 let pageCount = 16
 let firstTable: UInt32 = 23
@@ -88,6 +106,7 @@ func claimNetworkDevice() -> DeviceManager.Claim {
             switch resource {
             case .ioPorts(0, _, _): return devicePorts
             case .interrupt: return interrupt
+            case .deviceMemory(let bar, _, _): return bar < 6 ? Capability(slot: firstBarFrame + UInt32(bar)) : nil
             default: return nil
             }
         }
@@ -134,6 +153,30 @@ expectRefusal("the physical address of the device's ports", .wrongType) { () thr
     _ = try devicePorts.physicalAddress()
 }
 
+/// Whether interrupts are to come by MSI-X: unless told otherwise, if the device has it.
+let wantsMSIX = !(0..<arguments.count).contains { arguments[$0] == "--intx" }
+
+/// The device's MSI-X table, if interrupts are to come by MSI-X and it has one netd can
+/// map (nil: the legacy line).
+func findMSIX() -> MSIXSummary? {
+    guard wantsMSIX else { return nil }
+    let summary: MSIXSummary
+    do throws(DeviceManager.Failure) { summary = try DeviceManager.msix(of: device) } catch .refused(.noMSIX) {
+        return nil
+    } catch {
+        fail("asking devmgr for \(device.address)'s MSI-X: \(error)")
+    }
+    let msix = summary.capability
+    guard let (_, bytes, frame) = claim.deviceMemory(bar: msix.tableBAR), let frame, frame.type == .deviceFrame,
+          bytes == 4096, msix.tableOffset <= 4096 - UInt32(MSIXCapability.entryBytes) else {
+        print("netd: \(device.address)'s MSI-X table (BAR \(msix.tableBAR)) is not a page netd holds; using IRQ \(irq)")
+        return nil
+    }
+    return summary
+}
+let msix = findMSIX()
+let interruptName = msix == nil ? "IRQ \(irq)" : "MSI-X on core \(Program.identity.core)"
+
 /// The 16 pages: physical addresses in one block, mapped at `window`.
 var physicalBase: UInt64 = 0
 do throws(DeviceManager.Failure) {
@@ -160,6 +203,64 @@ do throws(InvocationStatus) {
 window.initializeMemory(as: UInt8.self, repeating: 0, count: pageCount * 4096)
 
 func physical(page: Int, offset: Int = 0) -> UInt64 { physicalBase + UInt64(page * 4096 + offset) }
+
+// MARK: The interrupt
+
+// What a driver may not do with the interrupt capability (each refused, nothing changed).
+expectRefusal("a message-signalled interrupt on the device's ports", .wrongType) { () throws(InvocationStatus) in
+    _ = try devicePorts.connectMessageSignalled(irq: irq, to: events)
+}
+expectRefusal("a message-signalled interrupt for IRQ \(irq &+ 1), outside the capability", .outsideRange) { () throws(InvocationStatus) in
+    _ = try interrupt.connectMessageSignalled(irq: irq &+ 1, to: events)
+}
+expectRefusal("a message-signalled interrupt to an empty slot", .slotEmpty) { () throws(InvocationStatus) in
+    _ = try interrupt.connectMessageSignalled(irq: irq, to: emptySlot)
+}
+expectRefusal("a message-signalled interrupt to the device's ports as endpoint", .wrongType) { () throws(InvocationStatus) in
+    _ = try interrupt.connectMessageSignalled(irq: irq, to: devicePorts)
+}
+
+/// Connects the interrupt: a message-signalled one to this core, its message written
+/// into MSI-X table entry 0, and MSI-X turned on by devmgr; or the legacy line.
+func connectInterrupt() {
+    guard let msix else {
+        do throws(InvocationStatus) { try interrupt.connect(irq: irq, to: events) } catch { fail("connecting IRQ \(irq): \(error)") }
+        expectRefusal("a message-signalled interrupt for IRQ \(irq), connected as a line", .alreadyConnected) { () throws(InvocationStatus) in
+            _ = try interrupt.connectMessageSignalled(irq: irq, to: events)
+        }
+        return
+    }
+    let frame = Capability(slot: firstBarFrame + UInt32(msix.capability.tableBAR))
+    let target: MessageSignalledTarget
+    do throws(InvocationStatus) {
+        try Capability(slot: firstTable + 2).map(frame, at: msixTableEntry, rights: [.read, .write])
+        target = try interrupt.connectMessageSignalled(irq: irq, to: events)
+    } catch {
+        fail("connecting \(device.address)'s MSI-X: \(error)")
+    }
+    expectRefusal("a second message-signalled interrupt for IRQ \(irq)", .alreadyConnected) { () throws(InvocationStatus) in
+        _ = try interrupt.connectMessageSignalled(irq: irq, to: events)
+    }
+    expectRefusal("IRQ \(irq)'s line while its messages are connected", .alreadyConnected) { () throws(InvocationStatus) in
+        try interrupt.connect(irq: irq, to: events)
+    }
+    // Entry 0: address (low, high), data, vector control (unmasked). Read back: a
+    // device that did not take it would never interrupt.
+    let entry = window + msixTableEntry * 4096 + Int(msix.capability.tableOffset)
+    user_mmio_write32(entry + 12, MSIXCapability.entryMasked)
+    user_mmio_write32(entry, target.address)
+    user_mmio_write32(entry + 4, 0)
+    user_mmio_write32(entry + 8, target.data)
+    user_mmio_write32(entry + 12, 0)
+    guard user_mmio_read32(entry) == target.address, user_mmio_read32(entry + 8) == target.data, user_mmio_read32(entry + 12) == 0 else {
+        fail("\(device.address)'s MSI-X table entry 0 did not take the message")
+    }
+    do throws(DeviceManager.Failure) { try DeviceManager.setMSIX(of: device, enabled: true) } catch {
+        fail("devmgr did not turn \(device.address)'s MSI-X on: \(error)")
+    }
+    print("netd: \(device.address) interrupts by MSI-X entry 0 of \(msix.capability.tableSize): message 0x\(String(target.data, radix: 16)) to 0x\(String(target.address, radix: 16)), core \(Program.identity.core)")
+}
+connectInterrupt()
 
 // MARK: The device
 
@@ -192,6 +293,11 @@ func makeQueue(_ index: UInt16, atPage page: Int) -> SplitQueue {
         fail("queue \(index) has \(size) entries, which do not fit three pages")
     }
     write(.queueAddress, UInt32(physical(page: page) / UInt64(SplitQueueLayout.alignment)))
+    if msix != nil {
+        // Its interrupts to MSI-X entry 0.
+        write(.queueVector, 0)
+        guard read(.queueVector) == 0 else { fail("queue \(index) did not take MSI-X entry 0") }
+    }
     return SplitQueue(layout: layout, memory: window + page * 4096)
 }
 var receiveQueue = makeQueue(VirtioNetwork.receiveQueue, atPage: 0)
@@ -209,20 +315,22 @@ func giveReceiveBuffer(_ buffer: Int) {
 for buffer in 0..<receiveBuffers { giveReceiveBuffer(buffer) }
 var freeTransmitBuffers = Array(receiveBuffers..<(receiveBuffers + transmitBuffers))
 
+if msix != nil {
+    // No interrupt for configuration changes (netd reads none).
+    write(.configurationVector, UInt32(LegacyRegister.noVector))
+    guard read(.configurationVector) == UInt32(LegacyRegister.noVector) else { fail("the configuration vector did not read back as none") }
+}
+
 var ourAddress = EthernetAddress.none
 if features & VirtioNetwork.macFeature != 0 {
+    let configuration = LegacyRegister.deviceConfiguration(msix: msix != nil)
+    guard configuration + 6 <= portCount else { fail("\(device.address)'s I/O BAR is too short for its MAC") }
     ourAddress = EthernetAddress(bytes: (0..<6).map { offset in
-        UInt8(truncatingIfNeeded: (try? devicePorts.read(port: portBase + LegacyRegister.deviceConfiguration + UInt16(offset))) ?? 0)
+        UInt8(truncatingIfNeeded: (try? devicePorts.read(port: portBase + configuration + UInt16(offset))) ?? 0)
     })
 }
 write(.deviceStatus, UInt32(DeviceStatus([.acknowledge, .driver, .driverReady]).rawValue))
 write(.queueNotify, UInt32(VirtioNetwork.receiveQueue))
-
-do throws(InvocationStatus) {
-    try interrupt.connect(irq: irq, to: events)
-} catch {
-    fail("connecting IRQ \(irq): \(error)")
-}
 
 // MARK: Sending and receiving
 
@@ -304,8 +412,9 @@ func awaitInterrupt(until deadline: UInt64) -> Bool {
 }
 
 /// Reads the interrupt status (which lowers the device's line), then lets the line
-/// interrupt again.
+/// interrupt again. An MSI-X interrupt is an edge: nothing to lower, nothing held.
 func quietDevice() {
+    guard msix == nil else { return }
     _ = read(.interruptStatus)
     do throws(InvocationStatus) { try interrupt.acknowledge(irq: irq) } catch { fail("acknowledging IRQ \(irq): \(error)") }
 }
@@ -340,7 +449,7 @@ if arguments.first == "serve" { serve() }
 let pinging = arguments.first == "ping"
 var gateway = EthernetAddress.none
 send(Frames.arpRequest(from: ourAddress, at: UserNetwork.guest, for: UserNetwork.gateway))
-if pinging {
+if pinging, msix == nil {
     // The request's completion (and the reply) raise the line. Leaving the device
     // unquieted and unacknowledged a while, the interrupt must have come once: the
     // kernel masked the line, which is still asserted. Without that it would come again
@@ -357,6 +466,11 @@ if pinging {
     }
     guard interrupts == 1 else { fail("IRQ \(irq) came \(interrupts) times before it was acknowledged, expected once") }
     quietDevice()
+    print("netd: IRQ \(irq) stayed masked until acknowledged")
+} else if pinging {
+    // The request's completion (and the reply) send the message: it must come, by
+    // MSI-X, without the line (INTx is off: devmgr set the command register's bit).
+    guard awaitInterrupt(until: user_timestamp() &+ answerCycles) else { fail("no MSI-X interrupt after the first send") }
 }
 awaitFrame("ARP reply from \(UserNetwork.gateway)") { frame in
     guard case .arp(true, let sender, UserNetwork.gateway, _) = frame else { return false }
@@ -366,7 +480,7 @@ awaitFrame("ARP reply from \(UserNetwork.gateway)") { frame in
 
 // MARK: Ping
 
-let pings = pinging ? (arguments.integer(at: 1) ?? 3) : 1
+let pings = pinging ? (arguments.integer(at: 1) ?? arguments.integer(at: 2) ?? 3) : 1
 let identifier: UInt16 = 0x5346
 var answered = 0
 for sequence in 1...max(pings, 1) {
@@ -386,7 +500,17 @@ while let words = try? events.receive(), let message = InterruptMessage(words: (
     interrupts += message.count
 }
 
-print("netd: \(device.address) virtio-net, I/O ports 0x\(String(portBase, radix: 16)) (\(portCount)), IRQ \(irq)")
+print("netd: \(device.address) virtio-net, I/O ports 0x\(String(portBase, radix: 16)) (\(portCount)), \(interruptName)")
+if msix != nil {
+    // Every interrupt of this run came by message: INTx is off while MSI-X is on.
+    guard interrupts > 0 else { fail("no interrupt came by MSI-X") }
+    print("netd: \(interrupts) interrupts by MSI-X on core \(Program.identity.core)")
+    // Disconnected once; a second time there is nothing to disconnect.
+    do throws(InvocationStatus) { try interrupt.disconnect(irq: irq) } catch { fail("disconnecting the MSI-X interrupt: \(error)") }
+    expectRefusal("disconnecting the MSI-X interrupt twice", .notConnected) { () throws(InvocationStatus) in
+        try interrupt.disconnect(irq: irq)
+    }
+}
 print("netd: \(ourAddress) at \(UserNetwork.guest); gateway \(UserNetwork.gateway) at \(gateway)")
 print("netd: receive queue (\(receiveQueue.layout.size) entries): \(received) packets, \(receiveDrops) drops, \(receiveQueue.refused) refused entries")
 print("netd: transmit queue (\(transmitQueue.layout.size) entries): \(sent) packets, \(transmitDrops) drops, \(transmitQueue.refused) refused entries")
@@ -525,7 +649,7 @@ func serve() -> Never {
     Service.clients = [Client?](repeating: nil, count: Service.maximumClients)
     Service.switchTable = EthernetSwitch(ports: Service.maximumClients)
     var idle = IdleTurns()
-    print("netd: serving \(ourAddress) on core \(Program.identity.core) as \"\(NetdService.name)\" (\(device.address), IRQ \(irq))")
+    print("netd: serving \(ourAddress) on core \(Program.identity.core) as \"\(NetdService.name)\" (\(device.address), \(interruptName))")
     while true {
         var busy = false
         // The device's frames to the clients they name.
@@ -682,7 +806,7 @@ func disconnect(_ port: Int, because reason: String) {
 }
 
 func printStatus() {
-    print("netd: \(device.address) virtio-net, I/O ports 0x\(String(portBase, radix: 16)) (\(portCount)), IRQ \(irq); on core \(Program.identity.core)")
+    print("netd: \(device.address) virtio-net, I/O ports 0x\(String(portBase, radix: 16)) (\(portCount)), \(interruptName); on core \(Program.identity.core)")
     print("netd: device \(ourAddress); \(Service.clients.filter { $0 != nil }.count) of \(Service.maximumClients) clients")
     print("netd: receive queue (\(receiveQueue.layout.size) entries): \(received) packets, \(receiveDrops) drops, \(receiveQueue.refused) refused entries, \(Service.noClientDrops) to no client")
     print("netd: transmit queue (\(transmitQueue.layout.size) entries): \(sent) packets, \(transmitDrops) drops, \(transmitQueue.refused) refused entries")

@@ -11,7 +11,9 @@
 // (must leave nothing behind); `revoke-monitor` (revokes its badged copy of the
 // monitor's endpoint: the monitor must go on serving, this domain included);
 // `wait-after-ask` (after a reply from the monitor, a wait for anything sleeps until its
-// deadline: the reply its ask took leaves nothing to wake it). Exit status 0 means the kernel answered as it should.
+// deadline: the reply its ask took leaves nothing to wake it); `msi` (the kernel's
+// self-test of message-signalled interrupts gives it an interrupt capability in slot 6
+// and sends its core the vector once IRQ 200 is connected). Exit status 0 means the kernel answered as it should.
 import SwordfishUser
 import UserRuntimeC
 
@@ -239,6 +241,43 @@ else if what == "bad-syscall" {
     }
     print("probe: \(early) of 5 waits after an ask returned before their deadline")
     exit(early == 0 ? 0 : 1)
+} else if what == "msi" {
+    // IRQ 200 has no ISA line and no I/O APIC input: only a message can deliver it.
+    let interrupts = Capability(slot: InitialSlot.interrupts), endpoint = Capability(slot: 4)
+    var results: [(String, InvocationStatus?, InvocationStatus?)] = []
+    results.append(("endpoint", refusal(try Capability.ram.retype(to: .endpoint, into: endpoint)), nil))
+    results.append(("line", refusal(try interrupts.connect(irq: 200, to: endpoint)), .noInterruptController))
+    results.append(("empty-endpoint", refusal(try interrupts.connectMessageSignalled(irq: 200, to: Capability(slot: 3))), .slotEmpty))
+    results.append(("on-RAM", refusal(try Capability.ram.connectMessageSignalled(irq: 200, to: endpoint)), .wrongType))
+    var target: MessageSignalledTarget? = nil
+    do throws(InvocationStatus) {
+        target = try interrupts.connectMessageSignalled(irq: 200, to: endpoint)
+        results.append(("message", nil, nil))
+    } catch {
+        results.append(("message", error, nil))
+    }
+    results.append(("again", refusal(try interrupts.connectMessageSignalled(irq: 200, to: endpoint)), .alreadyConnected))
+    // The kernel sends the vector once it sees the connection: it must arrive here.
+    var arrived: UInt64 = 0
+    let deadline = user_timestamp() &+ (1 << 34)
+    while target != nil, arrived == 0, user_timestamp() < deadline {
+        do throws(InvocationStatus) {
+            let words = try endpoint.receive()
+            if let message = InterruptMessage(words: (words[0], words[1], words[2])), message.irq == 200 { arrived = message.count }
+        } catch .endpointEmpty {
+            _ = try? SystemCall.wait(until: deadline)
+        } catch {
+            break
+        }
+    }
+    results.append(("arrived", arrived > 0 ? nil : .endpointEmpty, nil))
+    results.append(("acknowledge", refusal(try interrupts.acknowledge(irq: 200)), nil))
+    results.append(("disconnect", refusal(try interrupts.disconnect(irq: 200)), nil))
+    results.append(("disconnect-again", refusal(try interrupts.disconnect(irq: 200)), .notConnected))
+    if let target {
+        print("probe: core \(Program.identity.core): message 0x\(String(target.data, radix: 16)) to 0x\(String(target.address, radix: 16)), \(arrived) arrived")
+    }
+    expect(results)
 } else if what == "exit" {
     exit(7)
 }

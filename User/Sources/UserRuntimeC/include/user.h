@@ -96,6 +96,9 @@ USER_INLINE void user_pause(void) { __asm__ volatile("pause"); }
 /// A word other cores write, read afresh (for spinning on it).
 USER_INLINE uint64_t user_load_acquire(volatile uint64_t *word) { return __atomic_load_n(word, __ATOMIC_ACQUIRE); }
 USER_INLINE void user_store_release(volatile uint64_t *word, uint64_t value) { __atomic_store_n(word, value, __ATOMIC_RELEASE); }
+/* A device's register in a mapped device frame (uncached): each access happens, once, in order. */
+USER_INLINE uint32_t user_mmio_read32(const void *address) { return *(const volatile uint32_t *)address; }
+USER_INLINE void user_mmio_write32(void *address, uint32_t value) { *(volatile uint32_t *)address = value; }
 /// Sets the disabled flag; the compiler barrier keeps every access to the scheduler's
 /// data on the right side of it.
 USER_INLINE void user_set_disabled(uint64_t disabled) {
