@@ -2,26 +2,22 @@
 // started "on the core the knowledge base picks"). The policy keeps services off core 0,
 // where the shell, the boot-time monitor work and most short programs run, and near the
 // memory of node 0, where the bootstrap core's devices are: the last core of NUMA node 0
-// other than core 0. A machine of one core has only core 0. A service that needs what
-// only the bootstrap core's monitor hands out (today: a driver's I/O ports and
-// interrupt, `Monitor.ioPorts`) is pinned there.
+// other than core 0. A machine of one core has only core 0. The monitors answer it from
+// their replicas (`Monitor.serviceCore`).
 
 import Basics
 
 public enum ServicePlacement {
     /// The core for a service among `cores` (the cores that run), with each core's NUMA
-    /// node as `node` says (nil: unknown, taken as node 0). `pinnedToBootstrap`: the
-    /// service needs the bootstrap core's monitor.
-    public static func core(among cores: [CoreID], node: (CoreID) -> Int? = { _ in nil },
-                            pinnedToBootstrap: Bool = false) -> CoreID {
-        guard !pinnedToBootstrap else { return .bootstrap }
+    /// node as `node` says (nil: unknown, taken as node 0).
+    public static func core(among cores: [CoreID], node: (CoreID) -> Int? = { _ in nil }) -> CoreID {
         let candidates = cores.filter { $0 != .bootstrap && (node($0) ?? 0) == 0 }
         return candidates.max() ?? .bootstrap
     }
 
     /// The same over the knowledge base's cores and their SRAT nodes.
-    public static func core(in knowledge: KnowledgeBase, pinnedToBootstrap: Bool = false) -> CoreID {
-        core(among: knowledge.coreIDs, node: { knowledge.numaNode(of: $0) }, pinnedToBootstrap: pinnedToBootstrap)
+    public static func core(in knowledge: KnowledgeBase) -> CoreID {
+        core(among: knowledge.coreIDs, node: { knowledge.numaNode(of: $0) })
     }
 
     /// Where a client of a service on `service` goes when nobody says: another core than

@@ -21,10 +21,6 @@ final class ServicePlacementTests: XCTestCase {
         XCTAssertEqual(ServicePlacement.core(in: .intel2x4), CoreID(7))
     }
 
-    func testPinnedServicesGoToTheBootstrapCore() {
-        XCTAssertEqual(ServicePlacement.core(in: .amd4x4, pinnedToBootstrap: true), CoreID(0))
-    }
-
     func testAClientGoesElsewhereWhenItCan() {
         XCTAssertEqual(ServicePlacement.client(of: CoreID(0), among: [CoreID(0), CoreID(1)]), CoreID(1))
         XCTAssertEqual(ServicePlacement.client(of: CoreID(1), among: [CoreID(0), CoreID(1)]), CoreID(0))

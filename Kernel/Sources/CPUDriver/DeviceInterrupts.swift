@@ -62,6 +62,8 @@ extension CoreState {
     /// Connects ISA IRQ `irq` to `endpoint` for `domain` (the capability rules have
     /// checked the interrupt capability's range and the endpoint capability).
     func connect(_ irq: UInt8, to endpoint: CapabilityAddress, for domain: Domain) -> InvocationStatus {
+        // An IRQ already delivered here is refused alike on every core, I/O APIC or not.
+        guard !interruptConnections.contains(where: { $0.irq == irq }) else { return .alreadyConnected }
         guard let routing = interruptRouting else { return .noInterruptController }
         let route = routing.madt.route(isaIRQ: irq)
         guard let controller = routing.controllers.first(where: { $0.handles(route.globalInterrupt) }),

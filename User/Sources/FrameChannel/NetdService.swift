@@ -6,7 +6,6 @@
 import SwordfishUser
 import UserRuntimeC
 import Basics
-import KnowledgeBase
 
 public enum NetdService {
     public static let name = "netd"
@@ -28,10 +27,11 @@ public enum NetdService {
         return cores
     }
 
-    /// Where netd goes when nobody says (`ServicePlacement`): it needs its device's ports
-    /// and interrupt, which only the bootstrap core's monitor hands out today.
-    public static func placement(among cores: [CoreID]) -> Int {
-        ServicePlacement.core(among: cores, pinnedToBootstrap: true).rawValue
+    /// Where netd goes when nobody says: the knowledge base's pick for a service
+    /// (`Monitor.serviceCore`); with MSI-X its interrupts reach any core and its device
+    /// capabilities travel there from devmgr. Core 0 if the monitor has no pick yet.
+    public static func placement() -> Int {
+        (try? Monitor.serviceCore()) ?? 0
     }
 
     /// Whether netd runs: its domain, if it has registered its name.
@@ -41,12 +41,12 @@ public enum NetdService {
     /// is not running. `progress` hears what happens ("started netd on core 0").
     public static func ensureRunning(on core: Int? = nil, progress: (String) -> Void = { _ in }) -> Result<SystemDomainID, NetdError> {
         if let domain = running() { return .success(domain) }
-        let target = core ?? placement(among: cores())
+        let target = core ?? placement()
         let started: SystemDomainID
         do throws(MonitorStatus) { started = try Monitor.spawn("netd", arguments: "serve", on: target) } catch {
             return .failure(NetdError(what: "starting netd on core \(target): \(error)"))
         }
-        progress("started netd on core \(target)")
+        progress("started netd on core \(target) (\(core == nil ? "the knowledge base's pick" : "as asked"))")
         let since = user_timestamp()
         while true {
             if let domain = running() { return .success(domain) }

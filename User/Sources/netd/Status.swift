@@ -13,6 +13,12 @@ func askStatus() -> Never {
         print("netd: \(error.what)")
         exit(1)
     }
+    // Where it runs, against where the knowledge base would put it now.
+    if let service = NetdService.running() {
+        let pick = try? Monitor.serviceCore()
+        print(pick == service.core ? "netd: the service runs on core \(service.core), the knowledge base's pick"
+                                   : "netd: the service runs on core \(service.core); the knowledge base picks core \(pick.map { "\($0)" } ?? "none")")
+    }
     do throws(Connection.Failure) {
         try connection.send([NetdService.statusRequest, 0, 0])
         let answer = try connection.receive()

@@ -1,8 +1,10 @@
 // netd: a driver for QEMU's virtio network device (virtio-net-pci, transitional, over
-// its legacy I/O-port interface), as a user domain on core 0 (issue 13). It claims the
-// device from the device manager (devmgr), which holds configuration space and turns
-// on the device's bus mastering, and then holds exactly the capabilities the device
-// needs: the I/O ports of its BAR 0, its interrupt line, and 64 KiB of DMA memory for
+// its legacy I/O-port interface), as a user domain on any core (the service goes where
+// the knowledge base picks, `Monitor.serviceCore`). It claims the device from the
+// device manager (devmgr, on core 0), which holds configuration space and turns on the
+// device's bus mastering; copies of the device's capabilities reach this core through
+// the monitors. It then holds exactly what the device needs: the I/O ports of its BAR 0,
+// its interrupt (MSI-X to this core's local APIC), and 64 KiB of DMA memory for
 // the two queues and their buffers (devmgr's, which it frees only after stopping the
 // device once this domain has ended). Every used entry the
 // device writes is checked (Core/Sources/Virtio) and every frame the network sends is
