@@ -468,15 +468,7 @@ func remoteTest() -> Never {
         try? SystemCall.wait(until: user_timestamp() &+ (1 << 24))
     }
     let ports = Capability(slot: 2)
-    let claim: DeviceManager.Claim
-    do throws(DeviceManager.Failure) {
-        claim = try DeviceManager.claim(virtioNet) { resource in
-            if case .ioPorts(0, _, _) = resource { return ports }
-            return nil
-        }
-    } catch {
-        fail("the claim after the remote driver: \(error)")
-    }
+    let claim = claimNetworkPorts(into: ports, failing: "the claim after the remote driver")
     guard let (base, _) = claim.ioPorts(bar: 0), (try? ports.read(port: base + LegacyRegister.deviceStatus.offset)) != nil else {
         fail("\(claim.function.address) claimed again, but its ports do not answer")
     }
@@ -572,19 +564,24 @@ func crashTest(_ how: String) -> Never {
     exit(0)
 }
 
-/// A driver that starts the device with receive buffers in its DMA memory, so the
-/// device would write frames into it, and then dies without stopping it.
-func runDriver(_ how: String) -> Never {
-    let ports = Capability(slot: 2), frames = (0..<16).map { Capability(slot: 10 + UInt32($0)) }
-    let claim: DeviceManager.Claim
+/// Claims the network device keeping only the ports of its BAR 0, in `ports`; fails with
+/// `what` if devmgr refuses.
+func claimNetworkPorts(into ports: Capability, failing what: String) -> DeviceManager.Claim {
     do throws(DeviceManager.Failure) {
-        claim = try DeviceManager.claim(virtioNet) { resource in
+        return try DeviceManager.claim(virtioNet) { resource in
             if case .ioPorts(0, _, _) = resource { return ports }
             return nil
         }
     } catch {
-        fail("driver: claim: \(error)")
+        fail("\(what): \(error)")
     }
+}
+
+/// A driver that starts the device with receive buffers in its DMA memory, so the
+/// device would write frames into it, and then dies without stopping it.
+func runDriver(_ how: String) -> Never {
+    let ports = Capability(slot: 2), frames = (0..<16).map { Capability(slot: 10 + UInt32($0)) }
+    let claim = claimNetworkPorts(into: ports, failing: "driver: claim")
     guard let (base, _) = claim.ioPorts(bar: 0), ports.type == .ioPortRange else { fail("driver: no ports for BAR 0") }
     let physical: UInt64
     do throws(DeviceManager.Failure) { physical = try DeviceManager.dmaMemory(bytes: 65536, into: frames) } catch {
