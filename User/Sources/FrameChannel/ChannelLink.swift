@@ -5,7 +5,10 @@
 // from its pages (which copies them: the peer may change its pages at any time), and a
 // release tells the peer how far it may reuse its ring. Whatever the peer writes, in its
 // pages or in the channel, this side reads only within the peer's ring, and a message no
-// correct peer sends drops the link, never the domain.
+// correct peer sends drops the link, never the domain. A peer that ends takes its pages
+// with it (its monitor revokes its memory), possibly while this side reads them: the
+// read faults, and the link's fault handler maps a blank page of this side's there, so
+// the read finishes (on zeros) and the link drops, never the domain.
 //
 // Used by both ends of every link: the IP loopback (`loopback`, lwIP at both ends), and
 // netd's clients (`httpd`, lwIP) and netd itself (the switch, one link per client).
@@ -16,8 +19,9 @@ import FrameLink
 /// Where a link keeps its capabilities and maps its rings. Slots from `firstSlot` (in
 /// the root CNode, or in the CNode in root slot `cnode`): the RAM, then this side's
 /// frames (the piece retyped into up to 16; the ring keeps the first `pages`), then the
-/// peer's `pages` frames in the slots of the extras. Pages: `table`'s entries from
-/// `firstEntry`, this side's then the peer's, at `address`.
+/// peer's `pages` frames in the slots of the extras, then a blank page of this side's
+/// (for a peer's page that vanished). Pages: `table`'s entries from `firstEntry`, this
+/// side's then the peer's, at `address`.
 public struct LinkPlace {
     public let table: Capability
     public let firstEntry: Int
@@ -42,9 +46,10 @@ public struct LinkPlace {
     var ram: Capability { slot(0) }
     func ownFrame(_ page: Int) -> Capability { slot(1 + page) }
     func peerFrame(_ page: Int) -> Capability { slot(1 + ChannelLink.pages + page) }
+    var blank: Capability { slot(1 + 2 * ChannelLink.pages) }
 
     /// Slots a link takes from `firstSlot`.
-    public static let slotCount = 1 + 2 * ChannelLink.pages
+    public static let slotCount = 2 + 2 * ChannelLink.pages
 }
 
 public struct LinkSetupError: Error {
@@ -79,6 +84,8 @@ public final class ChannelLink {
     public static let setupPatience: UInt64 = 1 << 33
     /// When this side last asked whether the peer still runs.
     var lastAlive: UInt64 = 0
+    /// Whether a read of the peer's pages faulted (they went with the peer).
+    var peerPagesGone = false
 
     /// Allocates and maps this side's ring, sends its pages to the peer and maps the
     /// peer's (read-only) as they come.
@@ -96,17 +103,21 @@ public final class ChannelLink {
         lastAlive = user_timestamp()
         let ram = place.ram
         // The memory service hands out pieces of 64 KiB: retyped into 16 frames, of
-        // which the ring keeps the first `pages` (the others' slots are the peer's).
+        // which the ring keeps the first `pages` and the blank page the next (the
+        // others' slots are the peer's).
         let size: UInt64
-        do throws(MonitorStatus) { size = try Monitor.allocate(UInt64(Self.pages * 4096), into: ram).size } catch {
+        do throws(MonitorStatus) { size = try Monitor.allocate(UInt64((Self.pages + 1) * 4096), into: ram).size } catch {
             throw LinkSetupError(what: "no memory for the ring: \(error)")
         }
         let frames = Int(size / 4096)
-        guard frames >= Self.pages, frames <= 2 * Self.pages else { throw LinkSetupError(what: "a piece of \(size) bytes") }
+        guard frames > Self.pages, frames <= 2 * Self.pages else { throw LinkSetupError(what: "a piece of \(size) bytes") }
         do throws(MonitorStatus) {
             try Monitor.retype(ram, into: (0..<frames).map { place.ownFrame($0) })
         } catch {
             throw LinkSetupError(what: "retyping the ring's memory: \(error)")
+        }
+        do throws(InvocationStatus) { try place.ownFrame(Self.pages).copy(to: place.blank) } catch {
+            throw LinkSetupError(what: "keeping a blank page: \(error)")
         }
         for extra in Self.pages..<frames { _ = try? place.ownFrame(extra).delete() }
         do throws(InvocationStatus) {
@@ -148,6 +159,39 @@ public final class ChannelLink {
             problem = "exchanging rings: \(error)"
         }
         if let problem { throw LinkSetupError(what: problem) }
+        ChannelLink.live.append(self)
+        if !ChannelLink.handlesFaults {
+            ChannelLink.handlesFaults = true
+            let previous = Thread.pageFaultHandler
+            Thread.pageFaultHandler = { address in ChannelLink.blankVanishedPage(at: address) || previous?(address) == true }
+        }
+    }
+
+    /// The links set up and not yet released, whose peers' pages may vanish.
+    nonisolated(unsafe) static var live: [ChannelLink] = []
+    nonisolated(unsafe) static var handlesFaults = false
+
+    /// A page fault at `address`: if it is in a live link's view of its peer's ring,
+    /// whose page went with the peer, maps the link's blank page there (the faulting
+    /// read goes on, on zeros) and marks the link, which drops at its next look.
+    static func blankVanishedPage(at address: UInt64) -> Bool {
+        for link in live {
+            let base = UInt64(UInt(bitPattern: link.peerRing))
+            guard address >= base, address < base + UInt64(pages * 4096) else { continue }
+            let page = Int((address - base) / 4096)
+            let slot = link.place.peerFrame(page)
+            // A page still held is not one that vanished: that fault is a real one.
+            guard slot.type == .null else { return false }
+            link.peerPagesGone = true
+            do throws(InvocationStatus) {
+                try link.place.blank.copy(to: slot)
+                try link.place.table.map(slot, at: link.place.firstEntry + pages + page, rights: [.read])
+            } catch {
+                return false
+            }
+            return true
+        }
+        return false
     }
 
     /// Unmaps both rings, deletes the peer's frames and gives this side's memory back
@@ -157,6 +201,8 @@ public final class ChannelLink {
         for entry in 0..<(2 * Self.pages) { _ = try? place.table.unmap(at: place.firstEntry + entry) }
         for page in 0..<Self.pages { _ = try? place.peerFrame(page).delete() }
         for page in 0..<Self.pages { _ = try? place.ownFrame(page).delete() }
+        _ = try? place.blank.delete()
+        ChannelLink.live.removeAll { $0 === self }
         if place.ram.type != .null {
             _ = try? Monitor.free(place.ram)
             _ = try? place.ram.delete()
@@ -258,6 +304,10 @@ public final class ChannelLink {
                     do throws(FrameLinkError) { offset = try receiver.take(length) } catch { drop("the peer sent garbage (\(error))"); return true }
                     framesReceived += 1
                     if !deliver(peerRing + offset, length) { framesDropped += 1 }
+                    if peerPagesGone {
+                        drop("the peer ended: its pages went while this side read them")
+                        return true
+                    }
                 }
             case .release(let position):
                 do throws(FrameLinkError) { try sender.release(upTo: position) } catch { drop("the peer sent garbage (\(error))"); break }
@@ -278,15 +328,31 @@ public final class ChannelLink {
         if (try? Monitor.isAlive(connection.peer)) == false { drop("the peer ended") }
     }
 
+    /// Takes this side's ring away from the peer (every other copy of its pages, on any
+    /// core, and their mappings), as this side's end does: for the guest test of a peer
+    /// whose pages go while it reads them. This side's own pages stay.
+    public func withdrawPages() throws(MonitorStatus) {
+        for page in 0..<Self.pages { try Monitor.revoke(place.ownFrame(page)) }
+    }
+
+    /// Sends the batch and every message waiting, yielding while the peer makes room
+    /// (for up to `patience`). A program that ends after sending must do this first: on
+    /// one core the peer may not have read the messages before, and `flush` leaves what
+    /// finds no room in the outbox, which goes with the program.
+    public func flushAll() {
+        flush()
+        let since = user_timestamp()
+        while failure == nil, !outbox.isEmpty, user_timestamp() &- since < Self.patience {
+            yield()
+            flush()
+        }
+    }
+
     /// Tells the peer this side is done.
     public func close() {
         flush()
         post(FrameLinkMessage.close.words)
-        let since = user_timestamp()
-        while failure == nil, !outbox.isEmpty, user_timestamp() &- since < Self.patience {
-            flush()
-            yield()
-        }
+        flushAll()
     }
 
     /// Drops the link: the connection is closed and never read again.

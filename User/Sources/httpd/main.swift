@@ -14,6 +14,10 @@
 //   httpd vandal      the guest test of a bad client: it sends frames posing as the
 //                     gateway (netd refuses them), then a message no correct client
 //                     sends (netd drops its link, and only its)
+//   httpd vanish      the guest test of a client whose pages go while netd reads them:
+//                     it writes frames into its ring, takes the ring's pages back from
+//                     netd, then announces the frames; netd's read faults on the missing
+//                     page, and it drops the link, not itself
 import SwordfishUser
 import UserRuntimeC
 import Basics
@@ -98,8 +102,10 @@ case "orphan":
     orphan()
 case "vandal":
     vandal()
+case "vanish":
+    vanish()
 default:
-    print("usage: httpd start [core] [port] | serve [port] | orphan")
+    print("usage: httpd start [core] [port] | serve [port] | orphan | vandal | vanish")
     exit(2)
 }
 
@@ -141,15 +147,7 @@ func orphan() -> Never {
     let (link, ethernet) = startStack(at: IPv4Address(10, 0, 2, 16))
     let netd = link.connection.peer
     let pings = 3
-    for sequence in 1...pings {
-        guard swordfish_lwip_ping(UserNetwork.gateway.rawValue, 0x4F52, UInt16(sequence), 32) == 0 else { fail("lwIP refused a ping") }
-        let deadline = user_timestamp() &+ (1 << 34)
-        while swordfish_lwip_echo_replies() < UInt32(sequence) {
-            _ = step(link)
-            if let failure = link.failure { fail("the link dropped before the test: \(failure)") }
-            guard user_timestamp() < deadline else { fail("no echo reply \(sequence) through netd") }
-        }
-    }
+    ping(pings, through: link)
     print("httpd: \(pings) of \(pings) pings to \(UserNetwork.gateway) answered through netd (core \(netd.core)) as \(ethernet)")
     do throws(MonitorStatus) { try Monitor.kill(netd) } catch { fail("killing netd: \(error)") }
     let deadline = user_timestamp() &+ (1 << 34)
@@ -174,9 +172,48 @@ func vandal() -> Never {
     for _ in 0..<posing { _ = frame.withUnsafeBytes { link.transmit($0.baseAddress!, $0.count) } }
     link.flush()
     link.post([0x77, 0, 0])
-    link.flush()
+    // Every message must have reached netd's side before this program ends: on netd's
+    // core they may still wait for room when the last post returns.
+    link.flushAll()
+    guard link.outbox.isEmpty else { fail("netd took none of the frames: \(link.failure ?? "no room")") }
     print("httpd: sent \(posing) frames posing as the gateway, then a message of no kind")
-    // netd drops the link; this side waits a little for it to say so, then ends.
+    waitThenEnd()
+}
+
+/// Pings the gateway `count` times through netd, each answered before the next.
+func ping(_ count: Int, through link: ChannelLink) {
+    for sequence in 1...count {
+        guard swordfish_lwip_ping(UserNetwork.gateway.rawValue, 0x4F52, UInt16(sequence), 32) == 0 else { fail("lwIP refused a ping") }
+        let deadline = user_timestamp() &+ (1 << 34)
+        while swordfish_lwip_echo_replies() < UInt32(sequence) {
+            _ = step(link)
+            if let failure = link.failure { fail("the link dropped before the test: \(failure)") }
+            guard user_timestamp() < deadline else { fail("no echo reply \(sequence) through netd") }
+        }
+    }
+}
+
+/// A client whose pages vanish: what a client that ends while netd reads its ring does
+/// to netd, at a time of this test's choosing (its own end could come before or after
+/// netd's read).
+func vanish() -> Never {
+    let (link, ethernet) = startStack(at: IPv4Address(10, 0, 2, 18))
+    // A ping answered: netd has this side's pages mapped (a withdrawal while it still
+    // sets up the link would only fail the setup).
+    ping(1, through: link)
+    let frame = Frames.arpReply(from: ethernet, at: IPv4Address(10, 0, 2, 18), to: .broadcast, at: UserNetwork.gateway)
+    // Fewer than a batch: written into the ring, not yet announced.
+    let frames = 4
+    for _ in 0..<frames { _ = frame.withUnsafeBytes { link.transmit($0.baseAddress!, $0.count) } }
+    do throws(MonitorStatus) { try link.withdrawPages() } catch { fail("taking the ring back: \(error)") }
+    link.flushAll()
+    guard link.outbox.isEmpty else { fail("netd took none of the frames: \(link.failure ?? "no room")") }
+    print("httpd: announced \(frames) frames in pages netd no longer has")
+    waitThenEnd()
+}
+
+/// netd drops the link of a bad client; the test waits a little for it to say so, then ends.
+func waitThenEnd() -> Never {
     let until = user_timestamp() &+ (1 << 30)
     while user_timestamp() < until { try? SystemCall.wait(until: until) }
     exit(0)

@@ -7,7 +7,7 @@ import FrameChannel
 import LwIP
 
 /// Where the link lives: a page table at PML4 entry 5 in root slots 8–10, the ring's RAM
-/// and frames in root slots 11–27.
+/// and frames (and its blank page) in root slots 11–28.
 func linkPlace() -> LinkPlace {
     let table: Capability
     do throws(InvocationStatus) { table = try makePageTable(from: .ram, into: 8, pml4Entry: 5) } catch {
