@@ -19,6 +19,9 @@
 //                     shell's `httpd` and `net`, through NetdService)
 //   netd [status]     the running service's addresses and counts, per queue and per
 //                     client (it starts the service if it is not running): the shell's `net`
+//   netd start [core] starts the service on `core` (default: the knowledge base's pick)
+//                     unless it runs already
+//   netd stop         kills the running service
 //   netd ping [n] [--intx]
 //                     a self-test of the driver alone: learns the gateway's address and
 //                     pings it n times (default 3), each answered or the run fails. With
@@ -94,6 +97,8 @@ func fail(_ message: String) -> Never {
 // The status of a running service is asked for over a connection, before this
 // program touches the device (which the service holds).
 if arguments.first == nil || arguments.first == "status" { askStatus() }
+if arguments.first == "start" { startService(on: arguments.integer(at: 1)) }
+if arguments.first == "stop" { stopService() }
 
 // MARK: Finding the device
 
