@@ -121,6 +121,9 @@ public struct KnowledgeBase: Equatable, Sendable {
         position(of: core).map { cores[$0] }
     }
 
+    /// Whether the base has facts of `core` (without copying them out).
+    public func knows(_ core: CoreID) -> Bool { position(of: core) != nil }
+
     func position(of core: CoreID) -> Int? {
         let guess = core.rawValue
         if guess >= 0, guess < cores.count, cores[guess].core == core { return guess }

@@ -63,6 +63,7 @@ public struct ShootdownMonitor {
     /// Operations this core takes part in (as root or below it), oldest first.
     var runs: [ShootdownRun] = []
     var nextTicket: UInt32 = 1
+    /// The effects of the current step (`finish` returns them; the next step empties them).
     var effects: [ShootdownEffect] = []
     /// The latest tree built and this core's ancestors in it, kept because a domain's
     /// operations all have the same root and participants, and building them from the
@@ -94,6 +95,7 @@ public struct ShootdownMonitor {
     /// invalidated.
     public mutating func start(_ change: AddressSpaceChange, participants: CoreMask,
                                request: ShootdownRequestID) -> [ShootdownEffect] {
+        beginStep()
         if !change.isValid {
             answer(request, .invalidChange)
         } else if !isKnown(participants) {
@@ -105,8 +107,7 @@ public struct ShootdownMonitor {
             // core computes the same one) and named at once.
             let running = CoreMask(rawValue: participants.rawValue & ~stoppedCores.rawValue)
             let operation = ShootdownOperation(root: core, ticket: issueTicket())
-            var run = ShootdownRun(operation: operation, change: change, participants: running,
-                                   tree: tree(from: core, over: running), acknowledgeTo: nil)
+            var run = ShootdownRun(operation: operation, change: change, participants: running, acknowledgeTo: nil)
             run.requester = request
             run.stopped = CoreMask(rawValue: participants.rawValue & stoppedCores.rawValue)
             runs.append(run)
@@ -123,6 +124,7 @@ public struct ShootdownMonitor {
     /// A slot from core `sender`'s ring. Whatever it holds is counted and dropped unless
     /// it is a message that fits the protocol's state.
     public mutating func receive(_ slot: ChannelMessage, from sender: CoreID) -> [ShootdownEffect] {
+        beginStep()
         guard sender.rawValue >= 0, sender.rawValue < coreCount, sender != core else {
             counters.badSender += 1
             return []
@@ -145,6 +147,7 @@ public struct ShootdownMonitor {
     public mutating func coreStopped(_ stopped: CoreID) -> [ShootdownEffect] {
         guard stopped.rawValue >= 0, stopped.rawValue < coreCount, stopped != core,
               !stoppedCores.contains(stopped) else { return [] }
+        beginStep()
         stoppedCores.insert(stopped)
         for k in runs.indices where runs[k].waiting.contains(stopped) {
             runs[k].waiting.remove(stopped)
@@ -167,15 +170,13 @@ public struct ShootdownMonitor {
             counters.refused += 1
             return
         }
-        let (tree, ancestors) = treeAndAncestors(from: operation.root, over: participants)
         // Above this core: its parent, or the root standing in for a stopped parent.
-        guard runIndex(operation) == nil, ancestors.contains(sender),
+        guard runIndex(operation) == nil, isAncestor(sender, from: operation.root, over: participants),
               runs.count < coreCount * configuration.maximumOperations else {
             counters.refused += 1
             return
         }
-        runs.append(ShootdownRun(operation: operation, change: change, participants: participants, tree: tree,
-                                 acknowledgeTo: sender))
+        runs.append(ShootdownRun(operation: operation, change: change, participants: participants, acknowledgeTo: sender))
         forward(runs.count - 1)
         effects.append(.invalidate(change))
     }
@@ -194,7 +195,7 @@ public struct ShootdownMonitor {
     /// Sends run `k`'s invalidate to this core's children, standing in for any known to
     /// have stopped.
     mutating func forward(_ k: Int) {
-        for child in runs[k].tree.children(of: core) { reach(child, run: k) }
+        for child in children(of: core, run: k) { reach(child, run: k) }
     }
 
     /// Sends run `k`'s invalidate to `target` and waits for its acknowledgement, or, if
@@ -212,7 +213,7 @@ public struct ShootdownMonitor {
     mutating func skip(_ target: CoreID, run k: Int) {
         runs[k].stopped.insert(target)
         guard breakage != .abandonStoppedSubtree else { return }
-        for child in runs[k].tree.children(of: target) { reach(child, run: k) }
+        for child in children(of: target, run: k) { reach(child, run: k) }
     }
 
     /// Ends every run that waits for nothing more: the root answers, any other core
@@ -221,23 +222,27 @@ public struct ShootdownMonitor {
     mutating func finish() -> [ShootdownEffect] {
         var k = 0
         while k < runs.count {
-            let run = runs[k]
-            guard run.waiting.isEmpty else {
+            guard runs[k].waiting.isEmpty else {
                 k += 1
                 continue
             }
-            runs.remove(at: k)
+            let run = runs.remove(at: k)
             if let parent = run.acknowledgeTo {
                 if !stoppedCores.contains(parent) { send(.acknowledge(run.operation, stopped: run.stopped), to: parent) }
             } else if let request = run.requester {
                 answer(request, .completed, stopped: run.stopped)
             }
         }
-        defer { effects = [] }
         return effects
     }
 
     // MARK: Helpers
+
+    /// Empties the effects of the last step, keeping their storage: the driver has let go
+    /// of the array it was returned, so no step allocates one.
+    mutating func beginStep() {
+        effects.removeAll(keepingCapacity: true)
+    }
 
     mutating func send(_ message: ShootdownMessage, to target: CoreID) {
         counters.sent += 1
@@ -264,23 +269,33 @@ public struct ShootdownMonitor {
         guard cores.rawValue & ~CoreMask.all(coreCount).rawValue == 0 else { return false }
         var bits = cores.rawValue
         while bits != 0 {
-            guard configuration.knowledge.facts(of: CoreID(bits.trailingZeroBitCount)) != nil else { return false }
+            guard configuration.knowledge.knows(CoreID(bits.trailingZeroBitCount)) else { return false }
             bits &= bits - 1
         }
         return true
     }
 
-    mutating func tree(from root: CoreID, over participants: CoreMask) -> MulticastTree {
-        treeAndAncestors(from: root, over: participants).tree
+    /// The cores `core` sends to in run `k`'s tree. A run keeps no tree of its own: the
+    /// tree is a function of its root and participants, and the cache holds the one of
+    /// the operations in flight (a run without its tree is plain data, which copies
+    /// without reference counting, on every step).
+    mutating func children(of core: CoreID, run k: Int) -> [CoreID] {
+        cacheTree(from: runs[k].operation.root, over: runs[k].participants)
+        return lastTree!.tree.children(of: core)
     }
 
-    /// The tree from `root` over `participants`, and this core's ancestors in it.
-    mutating func treeAndAncestors(from root: CoreID, over participants: CoreMask) -> (tree: MulticastTree, ancestors: [CoreID]) {
-        if let last = lastTree, last.root == root, last.participants == participants { return (last.tree, last.ancestors) }
+    /// Whether `sender` is above this core in the tree from `root` over `participants`.
+    mutating func isAncestor(_ sender: CoreID, from root: CoreID, over participants: CoreMask) -> Bool {
+        cacheTree(from: root, over: participants)
+        return lastTree!.ancestors.contains(sender)
+    }
+
+    /// Makes `lastTree` the tree from `root` over `participants` (read in place: a copy
+    /// of it out of the cache would cost reference counting on every step).
+    mutating func cacheTree(from root: CoreID, over participants: CoreMask) {
+        guard lastTree?.root != root || lastTree?.participants != participants else { return }
         let tree = configuration.knowledge.multicastTree(from: root, to: participants.cores, kind: configuration.tree)
-        let ancestors = Self.ancestors(of: core, in: tree)
-        lastTree = (root, participants, tree, ancestors)
-        return (tree, ancestors)
+        lastTree = (root, participants, tree, Self.ancestors(of: core, in: tree))
     }
 
     /// The cores above `core` in `tree`, its parent first; empty for the root and for a
@@ -300,8 +315,8 @@ public struct ShootdownMonitor {
 struct ShootdownRun: Equatable {
     var operation: ShootdownOperation
     var change: AddressSpaceChange
+    /// With the root, they fix the tree (`children(of:run:)`).
     var participants: CoreMask
-    var tree: MulticastTree
     /// Where the acknowledgement goes: the core the invalidate came from. Nil at the root.
     var acknowledgeTo: CoreID?
     /// Cores sent the invalidate that have not acknowledged.
