@@ -78,6 +78,21 @@ public enum SystemCallStatus: UInt64, CaseIterable, Sendable, Error, CustomStrin
 ///     protect(entry, rights)            on a page table (write right): the page mapped
 ///                                       at `entry` gets `rights` (read implied), at
 ///                                       most its capability's, in place (docs/spanning.md)
+///     unmapEverywhere(entry, address)   on a page table (write right): unmap(entry),
+///     protectEverywhere(entry, rights, address)
+///                                       or protect(entry, rights), then return only
+///                                       once no core the calling domain runs on can
+///                                       still use a translation of the user page at
+///                                       `address` (the one the entry mapped: a wrong
+///                                       one leaves the caller's own stale translations,
+///                                       and a spanning domain cannot free memory) →
+///                                       the cores that stopped meanwhile, a mask. The
+///                                       CPU drivers run the shootdown protocol down the
+///                                       knowledge base's tree (docs/shootdown.md);
+///                                       `outsideRange` (nothing changed) if `address`
+///                                       is no user page; `timedOut` (the change made)
+///                                       if a core neither answered nor stopped within
+///                                       a second
 ///     call(w0, w1, w2, receiver)        on an endpoint (write right): send w0…w2 as send
 ///                                       does (no capability), then receive on the
 ///                                       endpoint at `receiver` (read right; this domain
@@ -234,16 +249,6 @@ public enum SystemCallStatus: UInt64, CaseIterable, Sendable, Error, CustomStrin
 ///                                       core already, `noFreeVector` if the core has no
 ///                                       vector left; disconnect and the domain's end
 ///                                       forget it
-///     shootdown(address, pages, protect) on a PML4 (write right), the calling
-///                                       domain's own: return only once no core the
-///                                       address space runs on can still use a
-///                                       translation of the user pages `address ..<
-///                                       address + pages × 4096` that an unmap (or, with
-///                                       `protect` 1, a protect) changed → the cores that
-///                                       stopped meanwhile, a mask. The CPU drivers run
-///                                       the shootdown protocol down the knowledge base's
-///                                       tree (docs/shootdown.md); `timedOut` if a core
-///                                       neither answered nor stopped within a second
 ///     physicalAddress                   on RAM, a frame or a device frame: its base
 ///                                       address, for a driver to hand its own buffers
 ///                                       to a device (as Barrelfish's frame identify)
@@ -255,8 +260,9 @@ public enum CapabilityOperation: UInt64, CaseIterable, Sendable {
     case describe, adopt, markShared, sweep, retypeShared, grantMemory
     case spanPlace, span, releaseSpanned, adoptKnowledge
     case acknowledge, physicalAddress
-    case protect, call, shootdown, bootFile
+    case protect, call, bootFile
     case connectMessageSignalled
+    case unmapEverywhere, protectEverywhere
 
     /// The capability argument of send and receive that means "no capability".
     public static let noCapability: UInt64 = .max
@@ -422,8 +428,12 @@ public struct InvocationWords: Equatable, Sendable {
         Self(.protect, UInt64(truncatingIfNeeded: entry), UInt64(rights.rawValue))
     }
 
-    public static func shootdown(address: UInt64, pages: UInt64, protect: Bool) -> Self {
-        Self(.shootdown, address, pages, protect ? 1 : 0)
+    public static func unmapEverywhere(at entry: Int, address: UInt64) -> Self {
+        Self(.unmapEverywhere, UInt64(truncatingIfNeeded: entry), address)
+    }
+
+    public static func protectEverywhere(at entry: Int, rights: CapabilityRights, address: UInt64) -> Self {
+        Self(.protectEverywhere, UInt64(truncatingIfNeeded: entry), UInt64(rights.rawValue), address)
     }
 
     public static func notify(core: Int, domain: Int = 0) -> Self {

@@ -35,6 +35,9 @@ public enum Invocation: Equatable, Sendable {
     case map(entry: UInt64, source: CapabilityAddress, rights: CapabilityRights)
     case unmap(entry: UInt64)
     case protect(entry: UInt64, rights: CapabilityRights)
+    /// `unmap` and `protect`, then the shootdown of the page at `address` (the kernel's).
+    case unmapEverywhere(entry: UInt64, address: UInt64)
+    case protectEverywhere(entry: UInt64, rights: CapabilityRights, address: UInt64)
     case notify(core: UInt64, domain: UInt64)
     case spawn(name: UInt64, nameLength: UInt64, arguments: UInt64, argumentsLength: UInt64)
     case kill(domain: UInt64)
@@ -56,7 +59,6 @@ public enum Invocation: Equatable, Sendable {
     case releaseSpanned(domain: UInt64)
     case adoptKnowledge(buffer: UInt64, length: UInt64)
     case bootFile(name: UInt64, length: UInt64, page: UInt64, frame: CapabilityAddress)
-    case shootdown(address: UInt64, pages: UInt64, protect: Bool)
     case narrow(first: UInt64, count: UInt64, destination: CapabilityAddress)
     case portIn(port: UInt64, width: PortWidth)
     case portOut(port: UInt64, width: PortWidth, value: UInt32)
@@ -106,11 +108,13 @@ public enum Invocation: Equatable, Sendable {
             }
             return .map(entry: a0, source: source, rights: CapabilityRights(rawValue: UInt8(a2)))
         case .unmap: return .unmap(entry: a0)
-        case .protect:
+        case .protect, .protectEverywhere:
             guard a1 <= UInt64(UInt8.max), mapRights.isSuperset(of: CapabilityRights(rawValue: UInt8(a1))) else {
                 throw .unknownRights(a1)
             }
-            return .protect(entry: a0, rights: CapabilityRights(rawValue: UInt8(a1)))
+            let rights = CapabilityRights(rawValue: UInt8(a1))
+            return known == .protect ? .protect(entry: a0, rights: rights) : .protectEverywhere(entry: a0, rights: rights, address: a2)
+        case .unmapEverywhere: return .unmapEverywhere(entry: a0, address: a1)
         case .notify: return .notify(core: a0, domain: a1)
         case .spawn: return .spawn(name: a0, nameLength: a1, arguments: a2, argumentsLength: a3)
         case .kill: return .kill(domain: a0)
@@ -150,9 +154,6 @@ public enum Invocation: Equatable, Sendable {
         case .bootFile:
             guard let frame = CapabilityAddress(encoded: a3) else { throw .badAddress }
             return .bootFile(name: a0, length: a1, page: a2, frame: frame)
-        case .shootdown:
-            guard a2 <= 1 else { throw .countTooLarge }
-            return .shootdown(address: a0, pages: a1, protect: a2 == 1)
         case .narrow:
             guard let destination = CapabilityAddress(encoded: a2) else { throw .badAddress }
             return .narrow(first: a0, count: a1, destination: destination)
@@ -214,20 +215,12 @@ public enum Invocation: Equatable, Sendable {
         case .map(let entry, let source, let rights):
             try capabilities.map(source, into: target, entry: entry, rights: rights, in: cspace)
             return (0, [])
-        case .unmap(let entry):
+        case .unmap(let entry), .unmapEverywhere(let entry, _):
             try capabilities.unmap(entry: entry, from: target, in: cspace)
             return (0, [])
-        case .protect(let entry, let rights):
+        case .protect(let entry, let rights), .protectEverywhere(let entry, let rights, _):
             try capabilities.protect(entry: entry, in: target, rights: rights, in: cspace)
             return (0, [])
-        case .shootdown:
-            // The CPU driver runs it for the domain whose root this is (its own only),
-            // which it tells by the root's base, the value. (Compared directly, as for
-            // notify below.)
-            let (capability, _) = try capabilities.lookup(target, in: cspace)
-            guard capability.type == .pml4 else { throw .wrongType(capability.type) }
-            guard capability.rights.contains(.write) else { throw .insufficientRights }
-            return (capability.base, [])
         case .notify(let core, _):
             // Which cores a notify capability may wake is its range; the kernel sends the
             // IPI. (The type is compared here rather than through a `[.notify]` type set:

@@ -92,26 +92,32 @@ final class MapTests: XCTestCase {
         f.assertSound()
     }
 
-    /// `shootdown` names a PML4 the caller may write, and answers its base (the CPU driver
-    /// runs it only for the caller's own root); its kind is unmap (0) or protect (1).
-    func testShootdownNamesItsRoot() throws {
+    /// `unmapEverywhere` and `protectEverywhere` decode with the page's address (the CPU
+    /// driver's shootdown after them) and are, for the rules, `unmap` and `protect`: the
+    /// same change and the same refusals.
+    func testEverywhereIsTheChangeForTheRules() throws {
         var f = try makeTables()
-        let operation = CapabilityOperation.shootdown.rawValue
-        XCTAssertEqual(try Invocation.decode(operation: operation, 0x40_0000, 1, 1, 0), .shootdown(address: 0x40_0000, pages: 1, protect: true))
-        XCTAssertThrowsError(try Invocation.decode(operation: operation, 0x40_0000, 1, 2, 0)) {
-            XCTAssertEqual($0 as? InvocationError, .countTooLarge)
+        try installHierarchy(&f)
+        XCTAssertEqual(try Invocation.decode(operation: CapabilityOperation.unmapEverywhere.rawValue, 5, 0x40_5000, 0, 0),
+                       .unmapEverywhere(entry: 5, address: 0x40_5000))
+        XCTAssertEqual(try Invocation.decode(operation: CapabilityOperation.protectEverywhere.rawValue, 5, UInt64(CapabilityRights.read.rawValue), 0x40_5000, 0),
+                       .protectEverywhere(entry: 5, rights: .read, address: 0x40_5000))
+        XCTAssertThrowsError(try Invocation.decode(operation: CapabilityOperation.protectEverywhere.rawValue, 5, 0xFF, 0x40_5000, 0)) {
+            XCTAssertEqual($0 as? InvocationError, .unknownRights(0xFF))
         }
-        let shootdown = Invocation.shootdown(address: 0x40_0000, pages: 1, protect: false)
-        XCTAssertEqual(try shootdown.perform(on: &f.core, target: Self.pml4, in: f.space).value, base(f, Self.pml4))
-        try f.core.mint(Self.pml4, to: .root(41), rights: .read, in: f.space)
-        for (target, expected) in [(Self.pt, CapabilityError.wrongType(.pageTable)), (Self.frame, .wrongType(.frame)),
-                                   (.root(41), .insufficientRights), (.root(42), .slotEmpty)] {
-            do throws(CapabilityError) {
-                _ = try shootdown.perform(on: &f.core, target: target, in: f.space)
-                XCTFail("a shootdown on \(target) was allowed")
-            } catch {
-                XCTAssertEqual(error, expected)
-            }
+        try f.core.map(Self.frame, into: Self.pt, entry: 5, rights: [.write], in: f.space)
+        _ = f.core.takeEffects()
+        _ = try Invocation.protectEverywhere(entry: 5, rights: .read, address: 0x40_5000).perform(on: &f.core, target: Self.pt, in: f.space)
+        XCTAssertEqual(f.core.takeEffects().count, 1)
+        _ = try Invocation.unmapEverywhere(entry: 5, address: 0x40_5000).perform(on: &f.core, target: Self.pt, in: f.space)
+        let effects = f.core.takeEffects()
+        guard effects.count == 1, case .remove(let entry, _) = effects[0] else { return XCTFail("unmapEverywhere made \(effects)") }
+        XCTAssertEqual(entry, TableEntry(table: base(f, Self.pt), level: 1, entry: 5))
+        do throws(CapabilityError) {
+            _ = try Invocation.unmapEverywhere(entry: 5, address: 0x40_5000).perform(on: &f.core, target: Self.pt, in: f.space)
+            XCTFail("an empty entry was unmapped")
+        } catch {
+            XCTAssertEqual(error, .entryEmpty)
         }
         XCTAssertFalse(f.core.hasEffects)
     }

@@ -91,15 +91,19 @@ extension CoreState {
         return .success
     }
 
-    /// `shootdown(address, pages, protect)` by `domain` on the PML4 at `root` (which the
-    /// rules checked): returns once every core the domain spans dropped the pages' old
-    /// translations → the cores that stopped meanwhile, as a mask.
-    func shootDown(for domain: Domain, rootAt root: UInt64, address: UInt64, pages: UInt64,
-                   protect: Bool) -> (InvocationStatus, UInt64) {
-        guard root == domain.addressSpace.root.rawValue else { return (.outsideRange, 0) }
+    /// The change a shootdown by `domain` of `pages` pages from `address` names; nil if
+    /// they are not whole user pages.
+    func change(of domain: Domain, address: UInt64, pages: UInt64, protect: Bool) -> AddressSpaceChange? {
         let change = AddressSpaceChange(space: addressSpace(of: domain.id), range: VirtualRange(start: VirtualAddress(address), pages: pages),
                                         kind: protect ? .protect : .unmap)
-        guard change.isValid else { return (.outsideRange, 0) }
+        return change.isValid ? change : nil
+    }
+
+    /// The shootdown `domain` asked for with `unmapEverywhere` or `protectEverywhere`,
+    /// after the change: returns once every core the domain spans dropped the pages' old
+    /// translations → the cores that stopped meanwhile, as a mask.
+    func shootDown(for domain: Domain, address: UInt64, pages: UInt64, protect: Bool) -> (InvocationStatus, UInt64) {
+        guard let change = change(of: domain, address: address, pages: pages, protect: protect) else { return (.outsideRange, 0) }
         // The entries are changed (and this core's TLB dropped them) before any other
         // core is told to.
         applyMemoryEffects()

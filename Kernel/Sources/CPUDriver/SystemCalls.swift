@@ -119,10 +119,15 @@ extension CoreState {
             } catch {
                 context.setResult(status: InvocationStatus(error).rawValue)
             }
-        case .shootdown(let address, let pages, let protect):
+        case .unmapEverywhere(_, let address), .protectEverywhere(_, _, let address):
+            // The change is made only if its shootdown can be asked for.
+            let protect = if case .protectEverywhere = invocation { true } else { false }
+            guard change(of: domain, address: address, pages: 1, protect: protect) != nil else {
+                return context.setResult(status: InvocationStatus.outsideRange.rawValue)
+            }
             do {
-                let root = try invocation.perform(on: &capabilities, target: target, in: domain.cspace).value
-                let (status, stopped) = shootDown(for: domain, rootAt: root, address: address, pages: pages, protect: protect)
+                _ = try invocation.perform(on: &capabilities, target: target, in: domain.cspace)
+                let (status, stopped) = shootDown(for: domain, address: address, pages: 1, protect: protect)
                 context.setResult(status: status.rawValue, value: stopped)
             } catch {
                 context.setResult(status: InvocationStatus(error).rawValue)

@@ -140,6 +140,15 @@ extension Span {
         /// (`timedOut`: a core neither answered nor stopped): other cores may still hold
         /// the old translation.
         case shootdown(InvocationStatus)
+
+        /// What a status of `unmapEverywhere` or `protectEverywhere` means: the
+        /// shootdown's own statuses come after the change was made, any other before.
+        init(everywhere status: InvocationStatus) {
+            switch status {
+            case .timedOut, .tooManyInFlight, .noKnowledge: self = .shootdown(status)
+            default: self = .refused(status)
+            }
+        }
     }
 
     /// Unmaps entry `entry` of page table `table`, which maps the page at `address`, and
@@ -151,8 +160,7 @@ extension Span {
     /// translations cannot be used; a core known stopped before is not asked at all).
     @discardableResult
     public static func unmap(entry: Int, of table: Capability, at address: UInt64) throws(Failure) -> [Int] {
-        do { try table.unmap(at: entry) } catch { throw .refused(error) }
-        return try shootDown(address, protect: false)
+        try change(table, .unmapEverywhere(at: entry, address: address), orHere: .unmap(at: entry))
     }
 
     /// Gives the page mapped at entry `entry` of page table `table` (at `address`)
@@ -162,20 +170,18 @@ extension Span {
     @discardableResult
     public static func protect(entry: Int, of table: Capability, at address: UInt64,
                                rights: CapabilityRights) throws(Failure) -> [Int] {
-        do { try table.protect(at: entry, rights: rights) } catch { throw .refused(error) }
-        return try shootDown(address, protect: true)
+        try change(table, .protectEverywhere(at: entry, rights: rights, address: address), orHere: .protect(at: entry, rights: rights))
     }
 
-    /// Every other core this domain spans drops its translations of the page at `address`;
-    /// the cores that stopped instead.
-    static func shootDown(_ address: UInt64, protect: Bool) throws(Failure) -> [Int] {
-        guard isSpanned else { return [] }
-        let stopped: UInt64
-        do {
-            stopped = try Capability.ownPML4.invoke(.shootdown(address: address, pages: 1, protect: protect))
-        } catch {
-            throw .shootdown(error)
+    /// Makes the change, with its shootdown in the same kernel entry (`everywhere`) when
+    /// the domain spans other cores, or only here (`here`) → the cores that stopped.
+    static func change(_ table: Capability, _ everywhere: InvocationWords, orHere here: InvocationWords) throws(Failure) -> [Int] {
+        guard isSpanned else {
+            do { _ = try table.invoke(here) } catch { throw .refused(error) }
+            return []
         }
+        let stopped: UInt64
+        do { stopped = try table.invoke(everywhere) } catch { throw Failure(everywhere: error) }
         return (0..<64).filter { stopped >> UInt64($0) & 1 != 0 }
     }
 }

@@ -215,6 +215,16 @@ func shootdownUnderUse(on cores: [Int], _ change: Change) {
     }
     // Every thread's core now holds the translation, and goes on using it.
     while mutex.withLock({ using }) < others.count { Thread.yield() }
+    // A change whose page no shootdown can name (the kernel's half, not a page's start)
+    // is refused before anything changes: the threads go on using the page.
+    for bad in [UInt64(0xFFFF_8000_0000_0000), sharedPage + 8] {
+        do throws(Span.Failure) {
+            try Span.unmap(entry: 0, of: table, at: bad)
+            fail("an unmap naming \(hexadecimal(bad)) was made")
+        } catch {
+            guard error == .refused(.outsideRange) else { fail("an unmap naming \(hexadecimal(bad)): \(error)") }
+        }
+    }
     do throws(Span.Failure) { try change.apply(table) } catch { fail("\(writes ? "protect" : "unmap"): \(error)") }
     user_store_release(&unmapped, 1)
     for (core, thread) in threads {
