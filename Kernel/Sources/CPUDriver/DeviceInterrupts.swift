@@ -62,8 +62,13 @@ extension CoreState {
     /// Connects ISA IRQ `irq` to `endpoint` for `domain` (the capability rules have
     /// checked the interrupt capability's range and the endpoint capability).
     func connect(_ irq: UInt8, to endpoint: CapabilityAddress, for domain: Domain) -> InvocationStatus {
-        // An IRQ already delivered here is refused alike on every core, I/O APIC or not.
-        guard !interruptConnections.contains(where: { $0.irq == irq }) else { return .alreadyConnected }
+        // The vector first, so an IRQ already delivered here is refused alike on every
+        // core, I/O APIC or not.
+        let vector: UInt8
+        switch freeVector(for: irq) {
+        case .success(let free): vector = free
+        case .failure(let status): return status
+        }
         guard let routing = interruptRouting else { return .noInterruptController }
         let route = routing.madt.route(isaIRQ: irq)
         guard let controller = routing.controllers.first(where: { $0.handles(route.globalInterrupt) }),
@@ -73,11 +78,6 @@ extension CoreState {
             return false
         }) else {
             return .alreadyConnected
-        }
-        let vector: UInt8
-        switch DeviceVectors.allocate(for: irq, connected: interruptConnections.map { $0.irq }, inUse: interruptConnections.map { $0.vector }) {
-        case .success(let free): vector = free
-        case .failure(let status): return status
         }
         guard let object = receivingEndpoint(endpoint, for: domain) else { return InvocationStatus(CapabilityError.slotEmpty) }
         guard object.isValid else { return .tooManyEndpoints }
@@ -94,7 +94,7 @@ extension CoreState {
     /// device is to write.
     func connectMessageSignalled(_ irq: UInt8, to endpoint: CapabilityAddress, for domain: Domain) -> (InvocationStatus, MessageSignalledTarget?) {
         let vector: UInt8
-        switch DeviceVectors.allocate(for: irq, connected: interruptConnections.map { $0.irq }, inUse: interruptConnections.map { $0.vector }) {
+        switch freeVector(for: irq) {
         case .success(let free): vector = free
         case .failure(let status): return (status, nil)
         }
@@ -103,6 +103,11 @@ extension CoreState {
         guard object.isValid else { return (.tooManyEndpoints, nil) }
         interruptConnections.append(InterruptConnection(irq: irq, source: .message, vector: vector, domain: domain.id, endpoint: object.id))
         return (.success, MessageSignalledTarget(address: address, data: data))
+    }
+
+    /// The vector a new connection of `irq` gets on this core (`DeviceVectors`' rule).
+    private func freeVector(for irq: UInt8) -> Result<UInt8, InvocationStatus> {
+        DeviceVectors.allocate(for: irq, connected: interruptConnections.map { $0.irq }, inUse: interruptConnections.map { $0.vector })
     }
 
     /// The endpoint object at `endpoint`, with a queue for messages to wait on: the
