@@ -43,24 +43,35 @@ extension CapabilitySimulationTests {
 }
 
 extension CapabilitySimulationTests {
-    /// The runs must really reach the races they are there for, or passing proves little.
-    func testSeedsReachTheConflictsTheyAreFor() {
+    /// Over seeds 0..<300 on `cores` cores: each request `counting` takes, by its
+    /// operation and first answer ("copy done"), and the ones done by another core
+    /// ("copy done remotely"); `adding` counts more from each finished run. Printed too.
+    func tallyAnswers(cores: Int, counting: (SimulatedRequest) -> Bool = { _ in true },
+                      adding: (CapabilitySimulation, inout [String: Int]) -> Void = { _, _ in }) -> [String: Int] {
         var tally: [String: Int] = [:]
         for seed in 0..<300 as Range<UInt64> {
-            var simulation = CapabilitySimulation(options: SimulationOptions(cores: 4), seed: seed)
+            var simulation = CapabilitySimulation(options: SimulationOptions(cores: cores), seed: seed)
             _ = simulation.run()
-            for request in simulation.machine.requests {
+            for request in simulation.machine.requests where counting(request) {
                 guard let answer = request.answers.first else { continue }
                 let kind = "\(request.operation)".split(separator: " ")[0]
                 tally["\(kind) \(answer)", default: 0] += 1
                 if request.hops > 0 && answer == .done { tally["\(kind) done remotely", default: 0] += 1 }
             }
+            adding(simulation, &tally)
+        }
+        print(tally.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", "))
+        return tally
+    }
+
+    /// The runs must really reach the races they are there for, or passing proves little.
+    func testSeedsReachTheConflictsTheyAreFor() {
+        let tally = tallyAnswers(cores: 4, adding: { simulation, tally in
             for m in simulation.machine.monitors {
                 tally["notOwner", default: 0] += m.counters.notOwner
                 tally["stale", default: 0] += m.counters.stale
             }
-        }
-        print(tally.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", "))
+        })
         for key in ["revoke done remotely", "copy done remotely", "retype done remotely", "delete done remotely",
                     "retype hasDescendants", "copy revoked", "revoke revoked", "copy noRoom", "notOwner", "stale"] {
             XCTAssertGreaterThan(tally[key, default: 0], 0, key)
@@ -72,18 +83,7 @@ extension CapabilitySimulationTests {
     /// The seeded runs carry device objects across cores too: copies and revokes of them
     /// finish remotely, and their retypes are refused.
     func testSeedsExerciseDeviceObjects() {
-        var tally: [String: Int] = [:]
-        for seed in 0..<300 as Range<UInt64> {
-            var simulation = CapabilitySimulation(options: SimulationOptions(cores: 3), seed: seed)
-            _ = simulation.run()
-            for request in simulation.machine.requests {
-                guard let object = request.object, !object.kind.isMemory, let answer = request.answers.first else { continue }
-                let kind = "\(request.operation)".split(separator: " ")[0]
-                tally["\(kind) \(answer)", default: 0] += 1
-                if request.hops > 0 && answer == .done { tally["\(kind) done remotely", default: 0] += 1 }
-            }
-        }
-        print(tally.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", "))
+        let tally = tallyAnswers(cores: 3, counting: { request in request.object.map { !$0.kind.isMemory } ?? false })
         for key in ["copy done remotely", "revoke done remotely", "delete done", "retype notRetypeable"] {
             XCTAssertGreaterThan(tally[key, default: 0], 0, key)
         }
