@@ -99,11 +99,11 @@ extension CoreState {
         return change.isValid ? change : nil
     }
 
-    /// The shootdown `domain` asked for with `unmapEverywhere` or `protectEverywhere`,
-    /// after the change: returns once every core the domain spans dropped the pages' old
-    /// translations → the cores that stopped meanwhile, as a mask.
-    func shootDown(for domain: Domain, address: UInt64, pages: UInt64, protect: Bool) -> (InvocationStatus, UInt64) {
-        guard let change = change(of: domain, address: address, pages: pages, protect: protect) else { return (.outsideRange, 0) }
+    /// The shootdown of `change` that `domain` asked for with `unmapEverywhere` or
+    /// `protectEverywhere`, after the rules made it: returns once every core the domain
+    /// spans dropped the pages' old translations → the cores that stopped meanwhile, as
+    /// a mask.
+    func shootDown(_ change: AddressSpaceChange, for domain: Domain) -> (InvocationStatus, UInt64) {
         // The entries are changed (and this core's TLB dropped them) before any other
         // core is told to.
         applyMemoryEffects()

@@ -122,12 +122,12 @@ extension CoreState {
         case .unmapEverywhere(_, let address), .protectEverywhere(_, _, let address):
             // The change is made only if its shootdown can be asked for.
             let protect = if case .protectEverywhere = invocation { true } else { false }
-            guard change(of: domain, address: address, pages: 1, protect: protect) != nil else {
+            guard let change = change(of: domain, address: address, pages: 1, protect: protect) else {
                 return context.setResult(status: InvocationStatus.outsideRange.rawValue)
             }
             do {
                 _ = try invocation.perform(on: &capabilities, target: target, in: domain.cspace)
-                let (status, stopped) = shootDown(for: domain, address: address, pages: 1, protect: protect)
+                let (status, stopped) = shootDown(change, for: domain)
                 context.setResult(status: status.rawValue, value: stopped)
             } catch {
                 context.setResult(status: InvocationStatus(error).rawValue)
